@@ -1,0 +1,102 @@
+"""Workspace configuration (`aipl.toml`): backend, time zone and the documented defaults of DOMAIN.md."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+CONFIG_FILE = "aipl.toml"
+
+DEFAULT_TOML = """\
+# aipl workspace configuration. Every value here has a documented default (DOMAIN.md "[P]").
+
+[workspace]
+backend = "duckdb"            # "duckdb" (embedded, one file) or "spark" (PySpark; local mode or a cluster)
+timezone = "Asia/Shanghai"    # days are cut in this time zone; timestamps without an offset are read in it
+database = "warehouse.duckdb" # the DuckDB file, relative to the workspace
+
+[ingest]
+# A timestamp outside [earliest, latest] is implausible and its row is quarantined.
+earliest = "2000-01-01"
+latest_days_ahead = 1         # latest = now + this many days
+
+[privacy]
+min_crowd_size = 100          # a crowd smaller than this is never exported
+"""
+
+
+class ConfigError(ValueError):
+    """The workspace configuration is missing or invalid."""
+
+
+@dataclass
+class Config:
+    """A workspace's settings, read from `aipl.toml` with defaults for every key."""
+
+    root: Path
+    backend: str = "duckdb"
+    timezone: str = "Asia/Shanghai"
+    database: str = "warehouse.duckdb"
+    earliest: str = "2000-01-01"
+    latest_days_ahead: int = 1
+    min_crowd_size: int = 100
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def database_path(self) -> Path:
+        return self.root / self.database
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def workspace_dir(path: str | os.PathLike | None) -> Path:
+    """The workspace folder: the given path, else `$AIPL_WORKSPACE`, else the current directory."""
+    return Path(path or os.environ.get("AIPL_WORKSPACE") or ".").resolve()
+
+
+def init_workspace(path: str | os.PathLike, backend: str = "duckdb", timezone: str = "Asia/Shanghai") -> Path:
+    """Create a workspace folder with a default `aipl.toml` (kept if it already exists)."""
+    root = Path(path).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    cfg = root / CONFIG_FILE
+    if not cfg.exists():
+        text = DEFAULT_TOML.replace('backend = "duckdb"', f'backend = "{backend}"')
+        text = text.replace('timezone = "Asia/Shanghai"', f'timezone = "{timezone}"')
+        cfg.write_text(text, encoding="utf-8")
+    load_config(root)  # validate
+    return root
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Read and validate `aipl.toml` of the workspace at `path`."""
+    root = workspace_dir(path)
+    cfg_path = root / CONFIG_FILE
+    if not cfg_path.exists():
+        raise ConfigError(f"{root} is not an aipl workspace (no {CONFIG_FILE}); create one with `aipl init {root}`")
+    try:
+        data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{cfg_path}: {exc}") from exc
+    ws, ing, priv = data.get("workspace", {}), data.get("ingest", {}), data.get("privacy", {})
+    conf = Config(
+        root=root,
+        backend=ws.get("backend", "duckdb"),
+        timezone=ws.get("timezone", "Asia/Shanghai"),
+        database=ws.get("database", "warehouse.duckdb"),
+        earliest=ing.get("earliest", "2000-01-01"),
+        latest_days_ahead=int(ing.get("latest_days_ahead", 1)),
+        min_crowd_size=int(priv.get("min_crowd_size", 100)),
+        raw=data,
+    )
+    if conf.backend not in ("duckdb", "spark"):
+        raise ConfigError(f"{cfg_path}: [workspace] backend must be 'duckdb' or 'spark', not {conf.backend!r}")
+    try:
+        ZoneInfo(conf.timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"{cfg_path}: [workspace] timezone {conf.timezone!r} is not a known time zone") from exc
+    return conf

@@ -1,0 +1,68 @@
+"""Ingestion: read raw files, validate every row, load the good ones and quarantine the rest, atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aipl.ingest import adapters as _adapters  # noqa: F401  (registers the public-dataset formats)
+from aipl.ingest.core import LoadResult, Target, batch_id, load
+from aipl.ingest.formats import FORMATS, Format, register
+from aipl.warehouse import SourceError, Warehouse
+
+__all__ = ["FORMATS", "Format", "IngestReport", "LoadResult", "SourceError", "Target", "ingest", "register"]
+
+
+@dataclass
+class IngestReport:
+    """The outcome of one `ingest` call: one `LoadResult` per (source file, target)."""
+
+    format: str
+    path: str
+    loads: list[LoadResult] = field(default_factory=list)
+
+    @property
+    def read(self) -> int:
+        return sum(r.read for r in self.loads)
+
+    @property
+    def accepted(self) -> int:
+        return sum(r.accepted for r in self.loads)
+
+    @property
+    def rejected(self) -> int:
+        return sum(r.rejected for r in self.loads)
+
+    @property
+    def skipped(self) -> bool:
+        return bool(self.loads) and all(r.skipped for r in self.loads)
+
+    def as_dict(self) -> dict:
+        return {
+            "format": self.format, "path": self.path, "read": self.read, "accepted": self.accepted,
+            "rejected": self.rejected, "already_loaded": self.skipped, "loads": [r.as_dict() for r in self.loads],
+        }
+
+
+def ingest(
+    wh: Warehouse, path: str | Path, fmt: str, report: Callable[[str, float | None], None] | None = None
+) -> IngestReport:
+    """Load `path` in format `fmt` into the warehouse: all of it or, on any error, nothing.
+
+    Every row read is either accepted into its canonical table or written to `quarantine` with its
+    line, field and reason. Loading the same file again changes nothing.
+    """
+    if fmt not in FORMATS:
+        raise SourceError(f"unknown format {fmt!r}; known formats: {', '.join(sorted(FORMATS))}")
+    path = Path(path)
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or folder")
+    result = IngestReport(format=fmt, path=str(path))
+    jobs = FORMATS[fmt].plan(wh, path)  # staging writes only session-local temporary tables
+    with wh.transaction():
+        for staged, targets in jobs:
+            bid = batch_id(staged.path, fmt)
+            for target in targets:
+                result.loads.append(load(wh, staged, target, fmt, bid, report))
+    return result

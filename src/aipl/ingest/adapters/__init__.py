@@ -1,0 +1,5 @@
+"""Adapters from public dataset layouts to the canonical tables (importing registers them)."""
+
+from aipl.ingest.adapters import ali_display_ad, cdnow, hillstrom, tmall_repeat, userbehavior
+
+__all__ = ["ali_display_ad", "cdnow", "hillstrom", "tmall_repeat", "userbehavior"]

@@ -1,0 +1,105 @@
+"""Tianchi Ali_Display_Ad_Click (dataset 56): raw_sample, ad_feature, user_profile and behavior_log, or the
+joined sample (raw_sample ⋈ ad_feature ⋈ user_profile in one file, header starting `clk,time_stamp,userid`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+
+from aipl import schema
+from aipl.ingest.adapters.common import enum_check, local_window, prefixed, recode
+from aipl.ingest.core import Target
+from aipl.ingest.formats import register, stage
+from aipl.warehouse import SourceError, Warehouse
+
+# raw_sample spans 2017-05-06..05-13 and behavior_log the 22 days before and including it.
+WINDOW = local_window("2017-04-22", "2017-05-14")
+BTAGS = {"pv": "pdp_view", "cart": "add_to_cart", "fav": "favorite", "buy": "purchase"}
+GENDER = {"1": "M", "2": "F"}
+FILES = ("raw_sample", "ad_feature", "user_profile", "behavior_log")
+PROFILE = ["userid", "cms_segid", "cms_group_id", "final_gender_code", "age_level", "pvalue_level",
+           "shopping_level", "occupation", "new_user_class_level"]
+
+
+def _impressions(t) -> dict:
+    """One event per impression: ad_click when clicked, else exposure (a click implies its impression)."""
+    user = t.userid if "userid" in t.columns else t.user
+    return {
+        "consumer_id": user, "brand_id": prefixed(t.brand, "ali:"), "category_id": t.cate_id,
+        "event_type": ibis.cases((t.clk.strip() == "1", "ad_click"), else_="exposure"),
+        "channel": ibis.literal("display"), "touchpoint": t.pid, "campaign_id": t.campaign_id,
+        "creative_id": t.adgroup_id, "ts": t.time_stamp,
+    }
+
+
+def _clk_check(t, typed):
+    return [enum_check(t.clk, "clk", ["0", "1"])]
+
+
+def _profile(t) -> dict:
+    return {
+        "consumer_id": t.userid, "gender": recode(t.final_gender_code, GENDER),
+        "city_tier": t.new_user_class_level, "purchasing_power": t.pvalue_level,
+        "occupation": ibis.cases((t.occupation.strip() == "1", "student"), else_=ibis.null("string")),
+    }
+
+
+def _distinct_profiles(t):
+    cols = [c for c in PROFILE if c in t.columns]
+    return t.group_by(cols).aggregate(_line=t._line.min())
+
+
+def _behaviour(t) -> dict:
+    return {
+        "consumer_id": t.user, "brand_id": prefixed(t.brand, "ali:"), "category_id": t.cate,
+        "event_type": recode(t.btag, BTAGS), "ts": t.time_stamp,
+    }
+
+
+def _kind(path: Path) -> str | None:
+    stem = path.name.split(".")[0]
+    return stem if stem in FILES else None
+
+
+@register(
+    "ali_display_ad",
+    "Ali display-ad click set: a folder with raw_sample, ad_feature, user_profile, behavior_log (any subset; "
+    "raw_sample needs ad_feature for brands), or the joined sample file. Impressions → exposure/ad_click "
+    "(channel display, touchpoint = pid, creative = adgroup), profiles → consumers, btag pv/cart/fav/buy → events.",
+)
+def plan(wh: Warehouse, path: Path):
+    if path.is_file() and _kind(path) is None:
+        staged = stage(wh, path)
+        if not {"clk", "time_stamp", "userid", "adgroup_id", "brand"} <= set(staged.rel.columns):
+            raise SourceError(f"{path}: not a joined Ali display-ad sample (header needs clk,time_stamp,userid,…)")
+        return [(staged, [
+            Target(schema.EVENTS, _impressions, checks=_clk_check, ts_window=WINDOW),
+            Target(schema.CONSUMERS, _profile, prepare=_distinct_profiles),
+        ])]
+    files = {(_kind(p)): p for p in (sorted(path.iterdir()) if path.is_dir() else [path]) if _kind(p)}
+    if not files:
+        raise SourceError(f"{path}: expected files named {', '.join(FILES)} (.csv, .csv.gz or .parquet)")
+    jobs = []
+    if "user_profile" in files:
+        s = stage(wh, files["user_profile"], name="_staged_up")
+        jobs.append((s, [Target(schema.CONSUMERS, _profile)]))
+    if "raw_sample" in files:
+        if "ad_feature" not in files:
+            raise SourceError(f"{path}: raw_sample needs ad_feature beside it (the brand of each ad group)")
+        feat = stage(wh, files["ad_feature"], name="_staged_af").rel
+        raw = stage(wh, files["raw_sample"], name="_staged_rs")
+        dupe = feat.group_by("adgroup_id").aggregate(n=feat.count()).filter(lambda t: t.n > 1).count().execute()
+        if int(dupe):
+            raise SourceError(f"{files['ad_feature']}: {int(dupe)} adgroup_id values appear more than once")
+
+        def joined(t):
+            f = feat.drop("_line")
+            return t.left_join(f, t.adgroup_id == f.adgroup_id).drop("adgroup_id_right")
+
+        jobs.append((raw, [Target(schema.EVENTS, _impressions, checks=_clk_check, ts_window=WINDOW, prepare=joined)]))
+    if "behavior_log" in files:
+        s = stage(wh, files["behavior_log"], name="_staged_bl")
+        jobs.append((s, [Target(schema.EVENTS, _behaviour, ts_window=WINDOW,
+                                checks=lambda t, typed: [enum_check(t.btag, "btag", BTAGS)])]))
+    return jobs

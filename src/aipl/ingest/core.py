@@ -1,0 +1,274 @@
+"""Validation and loading of one staged source into one canonical table, as one backend-neutral Ibis pipeline."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+
+from aipl import schema
+from aipl.warehouse import IBIS_TYPES, Staged, Warehouse
+
+# A check: (condition true when the row is bad, field, reason). The reason may be an expression.
+Check = tuple[ir.BooleanValue, str, "str | ir.StringValue"]
+Columns = Callable[[ir.Table], dict[str, ir.Value]]
+
+
+@dataclass
+class Target:
+    """How the rows of one staged source become rows of one canonical table.
+
+    `columns` maps each canonical column to an expression over the staged (all-string) table;
+    missing columns are null. `ts_window` narrows plausible timestamps to a dataset's known window.
+    """
+
+    table: schema.Table
+    columns: Columns
+    checks: Callable[[ir.Table, dict[str, ir.Value]], list[Check]] | None = None
+    ts_window: tuple[datetime, datetime] | None = None
+    # Reshapes the staged rows first (filter, join, unpivot); it must keep `_line`.
+    prepare: Callable[[ir.Table], ir.Table] | None = None
+    # Names this load when one source feeds the same table twice (e.g. "events:visit").
+    label: str | None = None
+
+
+@dataclass
+class LoadResult:
+    """What one load of one source into one table did."""
+
+    source: str
+    target: str
+    batch_id: str
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    skipped: bool = False
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "source": self.source, "target": self.target, "batch_id": self.batch_id, "read": self.read,
+            "accepted": self.accepted, "rejected": self.rejected, "skipped": self.skipped, "reasons": self.reasons,
+        }
+
+
+def batch_id(path: Path, fmt: str) -> str:
+    """The batch identity: a digest of the format and the file's bytes (so a renamed copy is the same batch)."""
+    h = hashlib.sha256(fmt.encode())
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()[:20]
+
+
+def clean(s: ir.StringValue) -> ir.StringValue:
+    """Trim a raw string; empty becomes null."""
+    s = s.strip()
+    return s.nullif("")
+
+
+def parse(raw: ir.Value, type_: str) -> ir.Value:
+    """The typed value of a raw string (null where it does not parse)."""
+    target = IBIS_TYPES[type_]
+    if not raw.type().is_string():
+        return raw.cast(target)
+    s = clean(raw)
+    if type_ == schema.STRING:
+        return s
+    if type_ == schema.BOOL:
+        low = s.lower()
+        return ibis.cases(
+            (low.isin(["1", "true", "t", "yes", "y"]), True),
+            (low.isin(["0", "false", "f", "no", "n"]), False),
+            else_=ibis.null("boolean"),
+        )
+    if type_ == schema.TIMESTAMP:
+        epoch = s.re_search(r"^-?[0-9]{1,12}$")
+        return ibis.cases(
+            (epoch, s.try_cast("int64").as_timestamp("s").cast(target)),
+            else_=s.try_cast(target),
+        )
+    return s.try_cast(target)
+
+
+def _utc(moment: datetime) -> ir.TimestampValue:
+    return ibis.literal(moment.astimezone(UTC), IBIS_TYPES[schema.TIMESTAMP])
+
+
+def _plausible_range(wh: Warehouse, target: Target) -> tuple[datetime, datetime, str]:
+    if target.ts_window:
+        lo, hi = target.ts_window
+        return lo, hi, f"outside the dataset's window {lo.isoformat()} .. {hi.isoformat()}"
+    lo = datetime.fromisoformat(wh.config.earliest).replace(tzinfo=UTC)
+    hi = datetime.now(UTC) + timedelta(days=wh.config.latest_days_ahead)
+    return lo, hi, f"implausible: before {lo.date()} or after {hi.date()} ({wh.config.root / 'aipl.toml'} [ingest])"
+
+
+def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
+    """Typed canonical columns plus `_line`, `_field`, `_reason` (null when the row is good) and `_raw`."""
+    table = target.table
+    if target.prepare is not None:
+        staged = target.prepare(staged)
+    given = target.columns(staged)
+    unknown = set(given) - set(table.names)
+    if unknown:
+        raise ValueError(f"mapping names columns {sorted(unknown)} that table {table.name!r} does not have")
+    lo, hi, ts_reason = _plausible_range(wh, target)
+    typed: dict[str, ir.Value] = {}
+    checks: list[Check] = []
+    for col in table.columns:
+        raw = given.get(col.name)
+        if raw is None:
+            typed[col.name] = ibis.null(IBIS_TYPES[col.type])
+            continue
+        raw_clean = clean(raw) if raw.type().is_string() else raw
+        val = parse(raw, col.type)
+        typed[col.name] = val
+        if col.required:
+            checks.append((raw_clean.isnull(), col.name, "missing (required)"))
+        if col.type != schema.STRING:
+            checks.append(
+                (raw_clean.notnull() & val.isnull(), col.name,
+                 ibis.literal(f"not a valid {col.type}: '") + raw_clean.cast("string") + "'")
+            )
+        if col.enum:
+            allowed = ", ".join(col.enum)
+            checks.append(
+                (val.notnull() & ~val.isin(list(col.enum)), col.name,
+                 ibis.literal("'") + val + f"' is not one of: {allowed}")
+            )
+        if col.min is not None:
+            checks.append((val < col.min, col.name, ibis.literal(f"below the minimum {col.min:g}: ") + val.cast("string")))
+        if col.max is not None:
+            checks.append((val > col.max, col.name, ibis.literal(f"above the maximum {col.max:g}: ") + val.cast("string")))
+        if col.type == schema.TIMESTAMP:
+            checks.append(
+                ((val < _utc(lo)) | (val >= _utc(hi)), col.name,
+                 ibis.literal("timestamp ") + val.cast("string") + f" {ts_reason}")
+            )
+    if table.one_of:
+        none = ibis.and_(*[typed[c].isnull() for c in table.one_of])
+        checks.append((none, "|".join(table.one_of), f"missing: a row needs one of {', '.join(table.one_of)}"))
+    for left, op, right in TABLE_RULES.get(table.name, ()):
+        lv, rv = typed[left], typed[right]
+        bad = {"<=": lv > rv, ">=": lv < rv}[op]
+        checks.append((bad.fill_null(False), left, f"{left} must be {op} {right}"))
+    if target.checks:
+        checks.extend(target.checks(staged, typed))
+
+    field_ = ibis.cases(*[(cond.fill_null(False), ibis.literal(f)) for cond, f, _ in checks], else_=ibis.null("string"))
+    reason = ibis.cases(
+        *[(cond.fill_null(False), r if isinstance(r, ir.Value) else ibis.literal(r)) for cond, _, r in checks],
+        else_=ibis.null("string"),
+    )
+    if "_raw" in staged.columns:
+        raw = staged._raw
+    else:
+        raw_cols = [c for c in staged.columns if not c.startswith("_")]
+        raw = ibis.literal(",").join([staged[c].cast("string").fill_null("") for c in raw_cols])
+    return staged.select(_line=staged._line, **typed, _field=field_, _reason=reason, _raw=raw)
+
+
+# Row rules that compare two columns of the same table.
+TABLE_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "ad_delivery": (("clicks", "<=", "impressions"),),
+    "campaigns": (("end_date", ">=", "start_date"),),
+}
+
+
+def duplicates(wh: Warehouse, v: ir.Table, table: schema.Table) -> ir.Table:
+    """`_line`, `_first` of every good row whose key repeats an earlier line (`_first`) or the warehouse (-1)."""
+    key = list(table.key)
+    good = v.filter(v._field.isnull()).select(*key, "_line")
+    existing = wh.table(table.name)
+    if "ts" in key:  # only the batch's time range can hold a duplicate
+        span = good.aggregate(lo=good.ts.min(), hi=good.ts.max())
+        existing = existing.cross_join(span).filter(lambda t: t.ts.between(t.lo, t.hi))
+    existing = existing.select(*key).mutate(_line=ibis.literal(-1, "int64"))
+    both = good.union(existing, distinct=False)
+    firsts = both.group_by(key).aggregate(_first=both._line.min(), _n=both._line.count()).filter(lambda t: t._n > 1)
+    joined = good.inner_join(firsts, [good[k].identical_to(firsts[k]) for k in key])
+    return joined.filter(joined._line != joined._first).select("_line", "_first", *[good[k] for k in key])
+
+
+def load(
+    wh: Warehouse, staged: Staged, target: Target, fmt: str, bid: str,
+    report: Callable[[str, float | None], None] | None = None,
+) -> LoadResult:
+    """Validate `staged` for `target` and write accepted rows and quarantined rows (inside the caller's transaction)."""
+    table = target.table
+    label = target.label or table.name
+    source = str(staged.path)
+    result = LoadResult(source=source, target=label, batch_id=bid)
+    done = wh.table("batches")
+    if int(done.filter((done.batch_id == bid) & (done.target == label)).count().execute()):
+        result.skipped = True
+        return result
+
+    def step(label: str) -> Callable[[float], None] | None:
+        return (lambda pct: report(label, pct)) if report else None
+
+    if report:
+        report(f"validating {table.name}", None)
+    with wh.progress(step(f"validating {table.name}")):
+        v = wh.materialize("_validated", validated(wh, staged.rel, target))
+    if report:
+        report(f"checking duplicates in {table.name}", None)
+    with wh.progress(step(f"checking duplicates in {table.name}")):
+        d = wh.materialize("_dups", duplicates(wh, v, table))
+
+    same = [v._line == d._line] + [v[k].identical_to(d[k]) for k in table.key]
+    accepted = v.filter(v._field.isnull()).anti_join(d, same).select(*table.names)
+    bad = v.filter(v._field.notnull()).select(_line=v._line, field=v._field, reason=v._reason, raw=v._raw)
+    dup_rows = v.inner_join(d, same).select(_line=v._line, _first=d._first, _raw=v._raw)
+    dup_bad = dup_rows.select(
+        _line=dup_rows._line,
+        field=ibis.literal("(key)"),
+        reason=ibis.cases(
+            (dup_rows._first == -1, ibis.literal(f"duplicate: the warehouse already holds this {table.name} key")),
+            else_=ibis.literal("duplicate of line ") + dup_rows._first.cast("string"),
+        ) + f" ({', '.join(table.key)})",
+        raw=dup_rows._raw,
+    )
+    rejected = bad.union(dup_bad, distinct=False)
+    if staged.broken is not None:
+        b = staged.broken
+        rejected = rejected.union(
+            b.select(_line=b._line.cast("int64"), field=ibis.literal("(record)"), reason=b.reason, raw=b.raw),
+            distinct=False,
+        )
+    quarantine = rejected.select(
+        batch_id=ibis.literal(bid), source=ibis.literal(source), line=rejected._line.cast("int64"),
+        target=ibis.literal(label), field=rejected.field, reason=rejected.reason, raw=rejected.raw,
+    )
+    result.read = int(v.count().execute()) + (int(staged.broken.count().execute()) if staged.broken is not None else 0)
+    result.accepted = int(accepted.count().execute())
+    if report:
+        report(f"writing {table.name}", None)
+    with wh.progress(step(f"writing {table.name}")):
+        wh.con.insert(table.name, accepted)
+        wh.con.insert("quarantine", quarantine)
+    q = wh.table("quarantine").filter(lambda t: (t.batch_id == bid) & (t.target == label) & (t.source == source))
+    result.rejected = int(q.count().execute())
+    if result.read != result.accepted + result.rejected:
+        raise RuntimeError(
+            f"{source}: counts do not reconcile for {label}: read {result.read} != accepted {result.accepted}"
+            f" + rejected {result.rejected}; nothing was written"
+        )
+    reasons = q.group_by("field").aggregate(n=q.count()).execute()
+    result.reasons = {str(r.field): int(r.n) for r in reasons.itertuples()}
+    wh.con.insert(
+        "batches",
+        ibis.memtable({
+            "batch_id": [bid], "format": [fmt], "source": [source], "target": [label],
+            "read": [result.read], "accepted": [result.accepted], "rejected": [result.rejected],
+            "loaded_at": [datetime.now(UTC)],
+        }).cast(dict(wh.table("batches").schema().items())),
+    )
+    wh.drop_temp("_validated", "_dups")
+    return result

@@ -1,0 +1,73 @@
+"""The registry of input formats: the canonical tables themselves and adapters for public datasets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aipl import schema
+from aipl.ingest.core import Target
+from aipl.warehouse import SourceError, Staged, Warehouse
+
+# A plan stages the files of one input and says which targets each feeds.
+Plan = Callable[[Warehouse, Path], list[tuple[Staged, list[Target]]]]
+
+
+@dataclass(frozen=True)
+class Format:
+    """An input format: its name, what it reads, and how it maps onto canonical tables."""
+
+    name: str
+    doc: str
+    plan: Plan
+
+
+FORMATS: dict[str, Format] = {}
+
+
+def register(name: str, doc: str) -> Callable[[Plan], Plan]:
+    """Register a plan function as the input format `name`."""
+
+    def deco(fn: Plan) -> Plan:
+        FORMATS[name] = Format(name, doc, fn)
+        return fn
+
+    return deco
+
+
+def stage(wh: Warehouse, path: Path, names: list[str] | None = None, name: str = "_staged", delim: str = ",") -> Staged:
+    """Stage a CSV, gzip CSV or Parquet file by its suffix."""
+    suffixes = "".join(path.suffixes[-2:]).lower()
+    if suffixes.endswith(".parquet"):
+        return wh.stage_parquet(path, name=name)
+    return wh.stage_csv(path, names, delim=delim, name=name)
+
+
+def _canonical(table: schema.Table) -> Plan:
+    def plan(wh: Warehouse, path: Path) -> list[tuple[Staged, list[Target]]]:
+        staged = stage(wh, path)
+        header = [c for c in staged.rel.columns if c != "_line"]
+        unknown = [c for c in header if c not in table.names]
+        if unknown:
+            raise SourceError(
+                f"{path}: unknown column(s) {', '.join(unknown)} in the header; the {table.name} format has: "
+                f"{', '.join(table.names)}"
+            )
+        missing = [c.name for c in table.columns if c.required and c.name not in header]
+        if table.one_of and not any(c in header for c in table.one_of):
+            missing.append(" or ".join(table.one_of))
+        if missing:
+            raise SourceError(f"{path}: the header lacks required column(s): {', '.join(missing)}")
+        return [(staged, [Target(table, lambda t: {c: t[c] for c in header})])]
+
+    return plan
+
+
+for _table in schema.TABLES.values():
+    register(
+        _table.name,
+        f"{_table.doc} CSV/Parquet with a header of canonical columns: "
+        + ", ".join(c.name + ("*" if c.required else "") for c in _table.columns)
+        + " (* required).",
+    )(_canonical(_table))

@@ -1,0 +1,248 @@
+"""The canonical tables of the aipl warehouse: every table, column, type and enum is named here once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# DOMAIN.md §2.5: the behaviour taxonomy, one row per consumer-brand-event.
+EVENT_TYPES: tuple[str, ...] = (
+    "exposure",
+    "ad_click",
+    "search_category_word",
+    "search_brand_word",
+    "pdp_view",
+    "store_home_view",
+    "live_view",
+    "video_view",
+    "follow",
+    "member_join",
+    "favorite",
+    "add_to_cart",
+    "trial_claim",
+    "coupon_claim",
+    "interaction",
+    "purchase",
+    "review_positive",
+    "share",
+)
+
+# Ad and engagement channels (DOMAIN.md §7): 直通车 search, 引力魔方/超级推荐 display/feed, 淘宝客 affiliate,
+# 直播 live, content (逛逛/短视频), crm (SMS, e-mail, push) and organic (no paid touch).
+CHANNELS: tuple[str, ...] = ("search", "display", "affiliate", "live", "content", "crm", "organic")
+
+# Campaign phases (DOMAIN.md §6): code -> zh-CN label.
+PHASES: dict[str, str] = {
+    "daily": "日销",
+    "accumulate": "蓄水期",
+    "presale": "预售期",
+    "warmup": "预热期",
+    "burst": "爆发期",
+    "encore": "返场",
+}
+
+GENDERS: tuple[str, ...] = ("F", "M", "U")
+MEMBER_STATUSES: tuple[str, ...] = ("active", "lapsed", "cancelled")
+
+# Logical column types; the warehouse maps them to backend types.
+INT, FLOAT, STRING, TIMESTAMP, DATE, BOOL = "int", "float", "string", "timestamp", "date", "bool"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column: its logical type, whether it is required, and its allowed values or range."""
+
+    name: str
+    type: str
+    required: bool = False
+    enum: tuple[str, ...] | None = None
+    min: float | None = None
+    max: float | None = None
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """One canonical table; `key` names the columns whose combination must be unique."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    doc: str = ""
+    # Columns of which at least one must be present in every row.
+    one_of: tuple[str, ...] = field(default=())
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+
+CONSUMERS = Table(
+    "consumers",
+    (
+        Column("consumer_id", STRING, required=True, doc="opaque consumer id"),
+        Column("gender", STRING, enum=GENDERS, doc="F, M or U (unknown)"),
+        Column("birth_year", INT, min=1900, max=2030),
+        Column("city_tier", INT, min=1, max=6, doc="1 = first-tier city … 6 = sixth tier"),
+        Column("purchasing_power", INT, min=1, max=5, doc="消费力分级, 1 (low) … 5 (high)"),
+        Column("occupation", STRING, doc="e.g. white_collar, blue_collar, service, student, civil_servant"),
+        Column("life_stage", STRING, doc="e.g. single, married, pregnant, parent, retired"),
+    ),
+    key=("consumer_id",),
+    doc="Consumer profiles (one row per consumer).",
+)
+
+PRODUCTS = Table(
+    "products",
+    (
+        Column("item_id", STRING, required=True),
+        Column("brand_id", STRING),
+        Column("shop_id", STRING),
+        Column("category_l1", STRING, doc="一级类目"),
+        Column("category_id", STRING, doc="二级类目 (level-2 category), the key of category-scope AIPL"),
+        Column("price", FLOAT, min=0),
+        Column("launch_date", DATE),
+    ),
+    key=("item_id",),
+    doc="Items with their brand, shop, category and price.",
+)
+
+EVENTS = Table(
+    "events",
+    (
+        Column("consumer_id", STRING, required=True),
+        Column("brand_id", STRING),
+        Column("shop_id", STRING),
+        Column("item_id", STRING),
+        Column("category_id", STRING),
+        Column("event_type", STRING, required=True, enum=EVENT_TYPES),
+        Column("channel", STRING, enum=CHANNELS),
+        Column("touchpoint", STRING, doc="触点, e.g. the ad position or content surface"),
+        Column("campaign_id", STRING),
+        Column("creative_id", STRING),
+        Column("crowd_id", STRING),
+        Column("ts", TIMESTAMP, required=True, doc="the instant; days are cut in the workspace time zone"),
+        Column("amount", FLOAT, min=0, doc="paid amount of a purchase"),
+        Column("quantity", INT, min=1),
+        Column("order_id", STRING),
+    ),
+    key=(
+        "consumer_id", "brand_id", "shop_id", "item_id", "category_id", "event_type", "channel",
+        "touchpoint", "campaign_id", "creative_id", "crowd_id", "ts", "amount", "quantity", "order_id",
+    ),
+    doc="Behaviour, ad and order events; an exact repeat of a row is a duplicate.",
+    one_of=("brand_id", "category_id"),
+)
+
+MEMBERS = Table(
+    "members",
+    (
+        Column("consumer_id", STRING, required=True),
+        Column("brand_id", STRING, required=True),
+        Column("shop_id", STRING, required=True),
+        Column("joined_at", TIMESTAMP, required=True),
+        Column("status", STRING, required=True, enum=MEMBER_STATUSES),
+        Column("tier", STRING),
+    ),
+    key=("consumer_id", "shop_id"),
+    doc="Brand membership per authorised shop.",
+)
+
+AD_DELIVERY = Table(
+    "ad_delivery",
+    (
+        Column("day", DATE, required=True),
+        Column("brand_id", STRING, required=True),
+        Column("channel", STRING, required=True, enum=CHANNELS),
+        Column("campaign_id", STRING),
+        Column("crowd_id", STRING),
+        Column("creative_id", STRING),
+        Column("impressions", INT, required=True, min=0),
+        Column("clicks", INT, min=0),
+        Column("cost", FLOAT, min=0),
+    ),
+    key=("day", "brand_id", "channel", "campaign_id", "crowd_id", "creative_id"),
+    doc="Daily ad delivery per channel, campaign, crowd and creative.",
+)
+
+CAMPAIGNS = Table(
+    "campaigns",
+    (
+        Column("campaign_id", STRING, required=True, doc="e.g. 2026_double11"),
+        Column("name", STRING, doc="e.g. 双11"),
+        Column("brand_id", STRING, doc="empty = a platform-wide calendar"),
+        Column("phase", STRING, required=True, enum=tuple(PHASES)),
+        Column("start_date", DATE, required=True),
+        Column("end_date", DATE, required=True),
+    ),
+    key=("campaign_id", "brand_id", "phase", "start_date"),
+    doc="Campaign calendars: one row per phase (a two-wave calendar repeats a phase with other dates).",
+)
+
+ASSIGNMENTS = Table(
+    "assignments",
+    (
+        Column("experiment_id", STRING, required=True),
+        Column("consumer_id", STRING, required=True),
+        Column("arm", STRING, required=True),
+        Column("is_control", BOOL, required=True),
+        Column("assigned_at", TIMESTAMP),
+    ),
+    key=("experiment_id", "consumer_id"),
+    doc="Randomised experiment and holdout assignments.",
+)
+
+LABELS = Table(
+    "labels",
+    (
+        Column("consumer_id", STRING, required=True),
+        Column("brand_id", STRING, required=True),
+        Column("name", STRING, required=True, doc="e.g. repeat_buyer_6m"),
+        Column("value", FLOAT),
+    ),
+    key=("consumer_id", "brand_id", "name"),
+    doc="Known outcomes per consumer and brand (e.g. Tmall's repeat-buyer label).",
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (CONSUMERS, PRODUCTS, EVENTS, MEMBERS, AD_DELIVERY, CAMPAIGNS, ASSIGNMENTS, LABELS)
+}
+
+# Bookkeeping tables of the warehouse.
+BATCHES = Table(
+    "batches",
+    (
+        Column("batch_id", STRING, required=True),
+        Column("format", STRING, required=True),
+        Column("source", STRING, required=True),
+        Column("target", STRING, required=True),
+        Column("read", INT, required=True),
+        Column("accepted", INT, required=True),
+        Column("rejected", INT, required=True),
+        Column("loaded_at", TIMESTAMP, required=True),
+    ),
+    key=("batch_id", "target", "source"),
+    doc="One row per (batch, target table, source file) loaded.",
+)
+
+QUARANTINE = Table(
+    "quarantine",
+    (
+        Column("batch_id", STRING, required=True),
+        Column("source", STRING, required=True, doc="the file"),
+        Column("line", INT, required=True, doc="line number in the file (the header is line 1)"),
+        Column("target", STRING, required=True, doc="the canonical table the row was meant for"),
+        Column("field", STRING, required=True),
+        Column("reason", STRING, required=True),
+        Column("raw", STRING, doc="the rejected record as read"),
+    ),
+    key=("batch_id", "source", "line", "target"),
+    doc="Every rejected row with the reason.",
+)
+
+SYSTEM_TABLES: dict[str, Table] = {t.name: t for t in (BATCHES, QUARANTINE)}
