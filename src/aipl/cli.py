@@ -19,7 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 WorkspaceOpt = Annotated[
@@ -147,7 +147,8 @@ def status(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
 
     wh = _open(workspace)
     counts = {name: wh.count(name) for name in (*schema.TABLES, *schema.SYSTEM_TABLES)}
-    batches = json.loads(wh.table("batches").order_by("loaded_at").execute().to_json(orient="records", date_format="iso"))
+    rows = wh.table("batches").order_by("loaded_at").execute()
+    batches = json.loads(rows.to_json(orient="records", date_format="iso"))
     wh.close()
     if as_json:
         print(json.dumps({"workspace": str(workspace_dir(workspace)), "tables": counts, "batches": batches}))
@@ -197,7 +198,9 @@ def _ingest_market(folder: Path, workspace: Path | None) -> None:
 @app.command()
 def report(
     workspace: WorkspaceOpt = None,
-    out_file: Annotated[Path | None, typer.Option("--out", help="HTML file (default: <workspace>/report.html).")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="HTML file (default: <workspace>/report.html).")
+    ] = None,
 ) -> None:
     """Write the HTML report of the workspace."""
     from aipl.report import write_report

@@ -69,8 +69,8 @@ class Warehouse:
         if self.backend == "duckdb":
             self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {self.con.compile(expr)}')
         else:
-            df = self.spark.sql(str(self.con.compile(expr))).cache()
-            df.count()
+            # a checkpoint, not cache(): Spark would recompute a cached result after a write to its inputs
+            df = self.spark.sql(str(self.con.compile(expr))).localCheckpoint(eager=True)
             df.createOrReplaceTempView(name)
         return self.con.table(name)
 
@@ -122,15 +122,16 @@ class Warehouse:
         try:
             self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM {src}')
             broken = None
-        except Exception as exc:  # noqa: BLE001 - DuckDB raises several CSV error types
+        except Exception as exc:
             if "CSV" not in str(exc) and "csv" not in str(exc):
                 raise SourceError(f"{path}: cannot be read as CSV: {exc}") from exc
             broken = self._duckdb_stage_with_rejects(src, name, first)
         # Rows written inside a transaction get transaction-local row ids: count from the first one.
         k = f'(s.rowid - (SELECT min(rowid) FROM "{name}"))'
         extra = "" if broken is None else f' + (SELECT count(*) FROM "{name}_rq" q WHERE q.q <= {k})'
-        rel = self.con.sql(f'SELECT {k} + {first}{extra} AS _line, s.* FROM "{name}" s')
-        return Staged(path, rel, broken)
+        cols = [c[0] for c in self.raw.execute(f'DESCRIBE "{name}"').fetchall()]
+        rel = self.con.sql(f'SELECT {k} + {first}{extra} AS _line, {_trimmed(cols)} FROM "{name}" s')
+        return Staged(path, _strip_names(rel), broken)
 
     def stage_parquet(self, path: Path, name: str = "_staged") -> Staged:
         """Read a Parquet file with every column as a string and the row number as `_line`."""
@@ -138,15 +139,16 @@ class Warehouse:
         if self.backend == "spark":
             return self._spark_stage(path, "parquet", None, ",", name)
         cols = self.raw.execute(f"DESCRIBE SELECT * FROM read_parquet('{_sql_str(str(path))}')").fetchall()
-        casts = ", ".join(f'CAST("{c[0]}" AS VARCHAR) AS "{c[0]}"' for c in cols)
         self.raw.execute(
-            f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT file_row_number + 1 AS _line, {casts} '
+            f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT file_row_number + 1 AS _line, * '
             f"FROM read_parquet('{_sql_str(str(path))}', file_row_number = true)"
         )
-        return Staged(path, self.con.table(name), None)
+        rel = self.con.sql(f'SELECT _line, {_trimmed([c[0] for c in cols])} FROM "{name}" s')
+        return Staged(path, _strip_names(rel), None)
 
     def _duckdb_stage_with_rejects(self, src: str, name: str, first: int) -> ir.Table:
         src = src[:-1] + f", store_rejects = true, rejects_scan = '{name}_rs', rejects_table = '{name}_re')"
+        self.drop_temp(f"{name}_re", f"{name}_rs")  # DuckDB fails on appending to a previous scan's rejects
         self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM {src}')
         self.raw.execute(
             f'CREATE OR REPLACE TEMP TABLE "{name}_rj" AS SELECT line AS _line, any_value(csv_line) AS raw, '
@@ -183,11 +185,14 @@ class Warehouse:
             df = reader.options(**opts).schema(T.StructType(fields)).csv(str(path))
             first = 2 if header else 1
             broken = "_corrupt"
+        from pyspark.sql import functions as F
+
+        df = df.select([F.trim(F.col(f"`{c}`")).alias(c) if c != "_corrupt" else F.col(c) for c in df.columns])
         rdd = df.rdd.zipWithIndex().map(lambda p: (p[1] + first, *p[0]))
         schema_ = T.StructType([T.StructField("_line", T.LongType()), *df.schema.fields])
-        staged = self.spark.createDataFrame(rdd, schema_).cache()
+        staged = self.spark.createDataFrame(rdd, schema_).localCheckpoint(eager=True)
         staged.createOrReplaceTempView(name)
-        rel = self.con.table(name)
+        rel = _strip_names(self.con.table(name))
         if broken:
             bad = rel.filter(rel._corrupt.notnull())
             broken_rel = bad.select(
@@ -241,6 +246,18 @@ class Staged:
         self.path = path
         self.rel = rel
         self.broken = broken
+
+
+def _trimmed(cols: list[str]) -> str:
+    """DuckDB select list: every column as text without surrounding blanks (tabs and CR included)."""
+    blanks = "' ' || chr(9) || chr(13)"
+    return ", ".join(f'trim(CAST(s."{c}" AS VARCHAR), {blanks}) AS "{c}"' for c in cols)
+
+
+def _strip_names(rel: ir.Table) -> ir.Table:
+    """Header names with stray spaces (Tianchi's user_profile has one) are trimmed."""
+    renames = {c.strip(): c for c in rel.columns if c != c.strip()}
+    return rel.rename(renames) if renames else rel
 
 
 def _check_readable(path: Path) -> None:

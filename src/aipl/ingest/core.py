@@ -67,8 +67,7 @@ def batch_id(path: Path, fmt: str) -> str:
 
 
 def clean(s: ir.StringValue) -> ir.StringValue:
-    """Trim a raw string; empty becomes null."""
-    s = s.strip()
+    """A raw string with empty as null (staging has already trimmed white space)."""
     return s.nullif("")
 
 
@@ -143,9 +142,11 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
                  ibis.literal("'") + val + f"' is not one of: {allowed}")
             )
         if col.min is not None:
-            checks.append((val < col.min, col.name, ibis.literal(f"below the minimum {col.min:g}: ") + val.cast("string")))
+            low = ibis.literal(f"below the minimum {col.min:g}: ") + val.cast("string")
+            checks.append((val < col.min, col.name, low))
         if col.max is not None:
-            checks.append((val > col.max, col.name, ibis.literal(f"above the maximum {col.max:g}: ") + val.cast("string")))
+            high = ibis.literal(f"above the maximum {col.max:g}: ") + val.cast("string")
+            checks.append((val > col.max, col.name, high))
         if col.type == schema.TIMESTAMP:
             checks.append(
                 ((val < _utc(lo)) | (val >= _utc(hi)), col.name,
@@ -158,8 +159,8 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
         lv, rv = typed[left], typed[right]
         bad = {"<=": lv > rv, ">=": lv < rv}[op]
         checks.append((bad.fill_null(False), left, f"{left} must be {op} {right}"))
-    if target.checks:
-        checks.extend(target.checks(staged, typed))
+    if target.checks:  # the adapter's checks name source fields: they speak first
+        checks = target.checks(staged, typed) + checks
 
     field_ = ibis.cases(*[(cond.fill_null(False), ibis.literal(f)) for cond, f, _ in checks], else_=ibis.null("string"))
     reason = ibis.cases(
@@ -248,18 +249,18 @@ def load(
     )
     result.read = int(v.count().execute()) + (int(staged.broken.count().execute()) if staged.broken is not None else 0)
     result.accepted = int(accepted.count().execute())
+    result.rejected = int(quarantine.count().execute())
+    if result.read != result.accepted + result.rejected:  # checked before anything is written
+        raise RuntimeError(
+            f"{source}: counts do not reconcile for {label}: read {result.read} != accepted {result.accepted}"
+            f" + rejected {result.rejected}; nothing was written"
+        )
     if report:
         report(f"writing {table.name}", None)
     with wh.progress(step(f"writing {table.name}")):
         wh.con.insert(table.name, accepted)
         wh.con.insert("quarantine", quarantine)
     q = wh.table("quarantine").filter(lambda t: (t.batch_id == bid) & (t.target == label) & (t.source == source))
-    result.rejected = int(q.count().execute())
-    if result.read != result.accepted + result.rejected:
-        raise RuntimeError(
-            f"{source}: counts do not reconcile for {label}: read {result.read} != accepted {result.accepted}"
-            f" + rejected {result.rejected}; nothing was written"
-        )
     reasons = q.group_by("field").aggregate(n=q.count()).execute()
     result.reasons = {str(r.field): int(r.n) for r in reasons.itertuples()}
     wh.con.insert(

@@ -183,7 +183,7 @@ def simulate_market(
         day0 = datetime.combine(day, datetime.min.time(), tz).timestamp()
         cols: dict[str, list[np.ndarray]] = {k: [] for k in ("u", "b", "etype", "chan", "item", "amount")}
 
-        def emit(u, b, etype, chan=None, item=None, amount=None):
+        def emit(u, b, etype, chan=None, item=None, amount=None, cols=cols):
             k = len(u)
             cols["u"].append(u)
             cols["b"].append(np.full(k, b) if np.isscalar(b) else b)
@@ -260,7 +260,7 @@ def simulate_market(
                 "purchase_per_view": float(buy_p[b]),
                 "curves": {
                     ch: {"hill_k": float(k_half[b, c]), "hill_alpha": float(alpha[b, c]),
-                         "max_daily_reach": int(round(reach[b, c] * audience[b])), "adstock_theta": float(theta[c])}
+                         "max_daily_reach": round(reach[b, c] * audience[b]), "adstock_theta": float(theta[c])}
                     for c, ch in enumerate(SIM_CHANNELS)
                 },
                 "exposures": {ch: int(exposures[b, c]) for c, ch in enumerate(SIM_CHANNELS)},

@@ -27,21 +27,25 @@ def _impressions(t) -> dict:
     user = t.userid if "userid" in t.columns else t.user
     return {
         "consumer_id": user, "brand_id": prefixed(t.brand, "ali:"), "category_id": t.cate_id,
-        "event_type": ibis.cases((t.clk.strip() == "1", "ad_click"), else_="exposure"),
+        "event_type": ibis.cases((t.clk == "1", "ad_click"), else_="exposure"),
         "channel": ibis.literal("display"), "touchpoint": t.pid, "campaign_id": t.campaign_id,
         "creative_id": t.adgroup_id, "ts": t.time_stamp,
     }
 
 
 def _clk_check(t, typed):
-    return [enum_check(t.clk, "clk", ["0", "1"])]
+    checks = [enum_check(t.clk, "clk", ["0", "1"])]
+    if "_feature_found" in t.columns:
+        checks.append((t._feature_found.isnull(), "adgroup_id", ibis.literal("ad group '") + t.adgroup_id
+                       + "' is not in ad_feature"))
+    return checks
 
 
 def _profile(t) -> dict:
     return {
         "consumer_id": t.userid, "gender": recode(t.final_gender_code, GENDER),
         "city_tier": t.new_user_class_level, "purchasing_power": t.pvalue_level,
-        "occupation": ibis.cases((t.occupation.strip() == "1", "student"), else_=ibis.null("string")),
+        "occupation": ibis.cases((t.occupation == "1", "student"), else_=ibis.null("string")),
     }
 
 
@@ -94,7 +98,7 @@ def plan(wh: Warehouse, path: Path):
             raise SourceError(f"{files['ad_feature']}: {int(dupe)} adgroup_id values appear more than once")
 
         def joined(t):
-            f = feat.drop("_line")
+            f = feat.drop("_line").mutate(_feature_found=ibis.literal(1))
             return t.left_join(f, t.adgroup_id == f.adgroup_id).drop("adgroup_id_right")
 
         jobs.append((raw, [Target(schema.EVENTS, _impressions, checks=_clk_check, ts_window=WINDOW, prepare=joined)]))

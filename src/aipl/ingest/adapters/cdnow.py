@@ -37,7 +37,7 @@ def plan(wh: Warehouse, path: Path):
     offset = fields - 4  # the sample has an extra sample_id column
 
     def prepare(t):
-        parts = t.line.strip().re_split(r"\s+")
+        parts = t.line.re_split(r"\s+")
         t = t.select(
             "_line", _raw=t.line, n=parts.length(), cust=parts[0], day=parts[1 + offset],
             cds=parts[2 + offset], dollars=parts[3 + offset],
@@ -47,7 +47,7 @@ def plan(wh: Warehouse, path: Path):
         return t.mutate(seq=ibis.row_number().over(same) + 1)
 
     def columns(t):
-        day = t.day.strip()
+        day = t.day
         iso = day.substr(0, 4) + "-" + day.substr(4, 2) + "-" + day.substr(6, 2)
         return {
             "consumer_id": t.cust, "brand_id": ibis.literal(BRAND), "event_type": ibis.literal("purchase"),

@@ -60,14 +60,14 @@ def plan(wh: Warehouse, path: Path):
         schema.ASSIGNMENTS,
         lambda t: {
             "experiment_id": ibis.literal(EXPERIMENT), "consumer_id": _consumer(t), "arm": t.segment,
-            "is_control": ibis.cases((t.segment.strip() == CONTROL, "true"), else_="false"),
+            "is_control": ibis.cases((t.segment == CONTROL, "true"), else_="false"),
             "assigned_at": ibis.literal(SEND_DATE),
         },
         checks=lambda t, typed: [enum_check(t.segment, "segment", ARMS)],
     )
 
     def flag(col):
-        return lambda t: t[col].strip() == "1"
+        return lambda t: t[col] == "1"
 
     def unpivot(t):
         parts = [t.select("_line", name=ibis.literal(c), value=t[c]) for c in COVARIATES]
@@ -80,7 +80,7 @@ def plan(wh: Warehouse, path: Path):
     )
     return [(staged, [
         assignments,
-        _event("exposure", lambda t: t.segment.strip() != CONTROL),
+        _event("exposure", lambda t: t.segment != CONTROL),
         _event("store_home_view", flag("visit")),
         _event("purchase", flag("conversion"), amount=True),
         labels,

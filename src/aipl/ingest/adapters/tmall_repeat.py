@@ -24,7 +24,7 @@ FILES = {"user_log_format1": "log", "user_info_format1": "info", "train_format1"
 
 
 def _log(t) -> dict:
-    mmdd = t.time_stamp.strip().lpad(4, "0")
+    mmdd = t.time_stamp.lpad(4, "0")
     return {
         "consumer_id": t.user_id, "item_id": t.item_id, "category_id": t.cat_id, "shop_id": t.seller_id,
         "brand_id": t.brand_id, "event_type": recode(t.action_type, ACTIONS),
@@ -40,7 +40,7 @@ def _info(t) -> dict:
 
 
 def _train(t) -> dict:
-    return {"consumer_id": t.user_id, "brand_id": ibis.literal("seller:") + t.merchant_id.strip(),
+    return {"consumer_id": t.user_id, "brand_id": ibis.literal("seller:") + t.merchant_id,
             "name": ibis.literal(LABEL), "value": t.label}
 
 

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Quick start (b): set up and run the whole test suite (lint included; the Spark parity test needs Java 17).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v java >/dev/null 2>&1; then
+  echo "Java not found: installing openjdk-17-jre-headless for the Spark parity test ..." >&2
+  if [ "$(id -u)" = 0 ]; then (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless) >&2
+  else sudo apt-get update -qq && sudo apt-get install -y -qq openjdk-17-jre-headless >&2; fi
+fi
+scripts/setup.sh dev
+.venv/bin/ruff check src tests bench
+.venv/bin/python -m pytest -q "$@"

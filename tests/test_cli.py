@@ -1,0 +1,59 @@
+"""The `aipl` command as a user runs it: JSON output, readable errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from aipl.cli import app
+from tests.conftest import BUNDLED, DATA
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_init_ingest_json_quarantine_status(tmp_path):
+    ws = str(tmp_path / "ws")
+    assert run("init", ws).exit_code == 0
+    r = run("ingest", str(BUNDLED / "events_dirty.csv"), "--format", "events", "--workspace", ws, "--json")
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.stdout)
+    assert (body["read"], body["accepted"], body["rejected"]) == (12, 3, 9)
+    assert body["read"] == body["accepted"] + body["rejected"]
+    again = json.loads(run("ingest", str(BUNDLED / "events_dirty.csv"), "-f", "events", "-w", ws, "--json").stdout)
+    assert again["already_loaded"] is True and again["accepted"] == 0
+    q = json.loads(run("quarantine", "-w", ws, "--json").stdout)
+    assert q["total"] == 9 and {"line", "field", "reason", "source"} <= set(q["rows"][0])
+    s = json.loads(run("status", "-w", ws, "--json").stdout)
+    assert s["tables"]["events"] == 3 and s["tables"]["quarantine"] == 9
+
+
+def test_workspace_from_environment(tmp_path, monkeypatch):
+    ws = tmp_path / "envws"
+    run("init", str(ws))
+    monkeypatch.setenv("AIPL_WORKSPACE", str(ws))
+    r = run("ingest", str(DATA / "userbehavior_small.csv"), "-f", "userbehavior", "--json")
+    assert json.loads(r.stdout)["accepted"] == 8
+
+
+def test_errors_are_clear_and_exit_2(tmp_path):
+    ws = str(tmp_path / "ws")
+    run("init", ws)
+    r = run("ingest", str(tmp_path / "missing.csv"), "-f", "events", "-w", ws)
+    assert r.exit_code == 2 and "missing.csv: no such file" in r.output
+    r = run("ingest", str(BUNDLED / "events_dirty.csv"), "-f", "nope", "-w", ws)
+    assert r.exit_code == 2 and "unknown format 'nope'" in r.output
+    r = run("status", "-w", str(tmp_path / "not-a-workspace"))
+    assert r.exit_code == 2 and "aipl init" in r.output
+    r = run("init", str(tmp_path / "bad"), "--timezone", "Mars/Olympus")
+    assert r.exit_code == 2 and "not a known time zone" in r.output
+
+
+def test_formats_lists_every_adapter():
+    r = run("formats")
+    for name in ("events", "userbehavior", "ali_display_ad", "tmall_repeat", "cdnow", "hillstrom"):
+        assert name in r.stdout
