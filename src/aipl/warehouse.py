@@ -101,64 +101,77 @@ class Warehouse:
         self.raw.execute("COMMIT")
 
     # ------------------------------------------------------------------ staging
-    def stage_csv(self, path: Path, names: list[str] | None, delim: str = ",", name: str = "_staged") -> Staged:
-        """Read a CSV (or gzip CSV) as strings with each record's line number.
+    def stage_csv(
+        self, path: Path, names: list[str] | None, delim: str = ",", name: str = "_staged", stream: bool = True
+    ) -> Staged:
+        """Read a CSV (or gzip CSV) as strings with each record's line number in `_line`.
 
-        `names` is None for a file with a header, else the column names of a header-less file.
-        Records the CSV parser cannot split (wrong number of fields, broken quotes) come back in
-        `Staged.broken` with their line and the parser's message; nothing is dropped.
+        `names` is None for a file with a header, else the column names of a header-less file. Records
+        the CSV parser cannot split (wrong number of fields, broken quotes) end up in `Staged.broken`
+        with their line and the parser's message; nothing is dropped. With `stream` the file is read
+        once, by whatever consumes `rel` first (read it once only); otherwise it is copied first.
         """
         _check_readable(path)
         if self.backend == "spark":
             return self._spark_stage(path, "csv", names, delim, name)
         header = names is None
+        first = 2 if header else 1
         opts = [f"header = {str(header).lower()}", "all_varchar = true", f"delim = '{_sql_str(delim)}'"]
         if names:
             opts.append("columns = {" + ", ".join(f"'{_sql_str(n)}': 'VARCHAR'" for n in names) + "}")
         if delim == "\x1f":  # whole lines: no quoting at all
             opts += ["quote = ''", "escape = ''"]
+        opts += ["store_rejects = true", f"rejects_scan = '{name}_rs'", f"rejects_table = '{name}_re'"]
         src = f"read_csv('{_sql_str(str(path))}', {', '.join(opts)})"
-        first = 2 if header else 1
+        self.drop_temp(f"{name}_re", f"{name}_rs")  # DuckDB fails on appending to a previous scan's rejects
         try:
-            self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM {src}')
-            broken = None
-        except Exception as exc:
-            if "CSV" not in str(exc) and "csv" not in str(exc):
-                raise SourceError(f"{path}: cannot be read as CSV: {exc}") from exc
-            broken = self._duckdb_stage_with_rejects(src, name, first)
-        # Rows written inside a transaction get transaction-local row ids: count from the first one.
-        k = f'(s.rowid - (SELECT min(rowid) FROM "{name}"))'
-        extra = "" if broken is None else f' + (SELECT count(*) FROM "{name}_rq" q WHERE q.q <= {k})'
-        cols = [c[0] for c in self.raw.execute(f'DESCRIBE "{name}"').fetchall()]
-        rel = self.con.sql(f'SELECT {k} + {first}{extra} AS _line, {_trimmed(cols)} FROM "{name}" s')
-        return Staged(path, _strip_names(rel), broken)
+            self.raw.execute(f"DESCRIBE SELECT * FROM {src}")
+        except Exception as exc:  # noqa: BLE001 - the sniffer raises several error types
+            raise SourceError(f"{path}: cannot be read as CSV: {exc}") from exc
+        # row_number() over a CSV scan follows the file's order (DuckDB preserves insertion order);
+        # the numbers skip nothing, so a rejected record shifts later lines: settle() corrects them.
+        query = f"SELECT row_number() OVER () + {first - 1} AS _line, * FROM {src}"
+        if stream:
+            rel = _strip_names(self.con.sql(query))
+            return Staged(path, rel, None, settle=lambda table: self._settle_lines(name, table, first))
+        self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query}')
+        broken = self._settle_lines(name, name, first)
+        return Staged(path, _strip_names(self.con.table(name)), broken)
 
-    def stage_parquet(self, path: Path, name: str = "_staged") -> Staged:
+    def stage_parquet(self, path: Path, name: str = "_staged", stream: bool = True) -> Staged:
         """Read a Parquet file with every column as a string and the row number as `_line`."""
         _check_readable(path)
         if self.backend == "spark":
             return self._spark_stage(path, "parquet", None, ",", name)
-        cols = self.raw.execute(f"DESCRIBE SELECT * FROM read_parquet('{_sql_str(str(path))}')").fetchall()
-        self.raw.execute(
-            f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT file_row_number + 1 AS _line, * '
-            f"FROM read_parquet('{_sql_str(str(path))}', file_row_number = true)"
-        )
-        rel = self.con.sql(f'SELECT _line, {_trimmed([c[0] for c in cols])} FROM "{name}" s')
-        return Staged(path, _strip_names(rel), None)
+        src = f"read_parquet('{_sql_str(str(path))}', file_row_number = true)"
+        try:
+            cols = [c[0] for c in self.raw.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+        except Exception as exc:  # noqa: BLE001
+            raise SourceError(f"{path}: cannot be read as Parquet: {exc}") from exc
+        casts = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols if c != "file_row_number")
+        query = f"SELECT file_row_number + 1 AS _line, {casts} FROM {src}"
+        if stream:
+            return Staged(path, _strip_names(self.con.sql(query)), None)
+        self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query}')
+        return Staged(path, _strip_names(self.con.table(name)), None)
 
-    def _duckdb_stage_with_rejects(self, src: str, name: str, first: int) -> ir.Table:
-        src = src[:-1] + f", store_rejects = true, rejects_scan = '{name}_rs', rejects_table = '{name}_re')"
-        self.drop_temp(f"{name}_re", f"{name}_rs")  # DuckDB fails on appending to a previous scan's rejects
-        self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM {src}')
+    def _settle_lines(self, name: str, table: str, first: int) -> ir.Table | None:
+        """After the scan: the parser's rejected records, and the true line numbers of `table`'s rows."""
+        if int(self.raw.execute(f'SELECT count(*) FROM "{name}_re"').fetchone()[0]) == 0:
+            return None
         self.raw.execute(
             f'CREATE OR REPLACE TEMP TABLE "{name}_rj" AS SELECT line AS _line, any_value(csv_line) AS raw, '
             f"string_agg(DISTINCT error_message, '; ') AS reason FROM \"{name}_re\" GROUP BY line"
         )
-        # q = how many good records precede each broken one: the k-th good record sits after every
-        # broken record whose q <= k.
+        # q = how many good records precede each rejected one: the k-th good record (0-based) sits
+        # after every rejected record whose q <= k.
         self.raw.execute(
             f'CREATE OR REPLACE TEMP TABLE "{name}_rq" AS SELECT (_line - {first}) - '
             f'(row_number() OVER (ORDER BY _line) - 1) AS q FROM "{name}_rj"'
+        )
+        self.raw.execute(
+            f'UPDATE "{table}" SET _line = _line + (SELECT count(*) FROM "{name}_rq" q '
+            f'WHERE q.q <= "{table}"._line - {first})'
         )
         return self.con.table(f"{name}_rj")
 
@@ -185,9 +198,6 @@ class Warehouse:
             df = reader.options(**opts).schema(T.StructType(fields)).csv(str(path))
             first = 2 if header else 1
             broken = "_corrupt"
-        from pyspark.sql import functions as F
-
-        df = df.select([F.trim(F.col(f"`{c}`")).alias(c) if c != "_corrupt" else F.col(c) for c in df.columns])
         rdd = df.rdd.zipWithIndex().map(lambda p: (p[1] + first, *p[0]))
         schema_ = T.StructType([T.StructField("_line", T.LongType()), *df.schema.fields])
         staged = self.spark.createDataFrame(rdd, schema_).localCheckpoint(eager=True)
@@ -242,16 +252,16 @@ class Warehouse:
 class Staged:
     """A source file read as strings: `rel` holds `_line` and the file's columns, `broken` the unsplittable records."""
 
-    def __init__(self, path: Path, rel: ir.Table, broken: ir.Table | None):
+    def __init__(
+        self, path: Path, rel: ir.Table, broken: ir.Table | None,
+        settle: Callable[[str], ir.Table | None] | None = None,
+    ):
         self.path = path
         self.rel = rel
         self.broken = broken
-
-
-def _trimmed(cols: list[str]) -> str:
-    """DuckDB select list: every column as text without surrounding blanks (tabs and CR included)."""
-    blanks = "' ' || chr(9) || chr(13)"
-    return ", ".join(f'trim(CAST(s."{c}" AS VARCHAR), {blanks}) AS "{c}"' for c in cols)
+        # For a streamed file: called with the table the scan was materialised into; it corrects
+        # that table's line numbers and returns the parser's rejected records.
+        self.settle = settle
 
 
 def _strip_names(rel: ir.Table) -> ir.Table:

@@ -86,12 +86,9 @@ def parse(raw: ir.Value, type_: str) -> ir.Value:
             (low.isin(["0", "false", "f", "no", "n"]), False),
             else_=ibis.null("boolean"),
         )
-    if type_ == schema.TIMESTAMP:
-        epoch = s.re_search(r"^-?[0-9]{1,12}$")
-        return ibis.cases(
-            (epoch, s.try_cast("int64").as_timestamp("s").cast(target)),
-            else_=s.try_cast(target),
-        )
+    if type_ == schema.TIMESTAMP:  # epoch seconds, else ISO-8601 (no offset: the workspace time zone)
+        epoch = s.try_cast("int64")
+        return ibis.cases((epoch.notnull(), epoch.as_timestamp("s").cast(target)), else_=s.try_cast(target))
     return s.try_cast(target)
 
 
@@ -109,7 +106,10 @@ def _plausible_range(wh: Warehouse, target: Target) -> tuple[datetime, datetime,
 
 
 def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
-    """Typed canonical columns plus `_line`, `_field`, `_reason` (null when the row is good) and `_raw`."""
+    """Typed canonical columns plus `_line`, `_field`, `_reason` (null when the row is good), `_raw` and `_h`.
+
+    Each raw value is cleaned and parsed once, in an inner projection; the checks read those columns.
+    """
     table = target.table
     if target.prepare is not None:
         staged = target.prepare(staged)
@@ -117,17 +117,20 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
     unknown = set(given) - set(table.names)
     if unknown:
         raise ValueError(f"mapping names columns {sorted(unknown)} that table {table.name!r} does not have")
+    inner = {}
+    for name, raw in given.items():
+        inner[f"__s_{name}"] = clean(raw) if raw.type().is_string() else raw
+        inner[f"__v_{name}"] = parse(raw, table.column(name).type)
+    t = staged.mutate(**inner)
+    typed: dict[str, ir.Value] = {
+        c.name: t[f"__v_{c.name}"] if c.name in given else ibis.null(IBIS_TYPES[c.type]) for c in table.columns
+    }
     lo, hi, ts_reason = _plausible_range(wh, target)
-    typed: dict[str, ir.Value] = {}
     checks: list[Check] = []
     for col in table.columns:
-        raw = given.get(col.name)
-        if raw is None:
-            typed[col.name] = ibis.null(IBIS_TYPES[col.type])
+        if col.name not in given:
             continue
-        raw_clean = clean(raw) if raw.type().is_string() else raw
-        val = parse(raw, col.type)
-        typed[col.name] = val
+        raw_clean, val = t[f"__s_{col.name}"], typed[col.name]
         if col.required:
             checks.append((raw_clean.isnull(), col.name, "missing (required)"))
         if col.type != schema.STRING:
@@ -160,7 +163,7 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
         bad = {"<=": lv > rv, ">=": lv < rv}[op]
         checks.append((bad.fill_null(False), left, f"{left} must be {op} {right}"))
     if target.checks:  # the adapter's checks name source fields: they speak first
-        checks = target.checks(staged, typed) + checks
+        checks = target.checks(t, typed) + checks
 
     field_ = ibis.cases(*[(cond.fill_null(False), ibis.literal(f)) for cond, f, _ in checks], else_=ibis.null("string"))
     reason = ibis.cases(
@@ -168,11 +171,16 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
         else_=ibis.null("string"),
     )
     if "_raw" in staged.columns:
-        raw = staged._raw
+        raw = t._raw
     else:
         raw_cols = [c for c in staged.columns if not c.startswith("_")]
-        raw = ibis.literal(",").join([staged[c].cast("string").fill_null("") for c in raw_cols])
-    return staged.select(_line=staged._line, **typed, _field=field_, _reason=reason, _raw=raw)
+        raw = ibis.literal(",").join([t[c].cast("string").fill_null("") for c in raw_cols])
+    key_hash = ibis.struct({k: typed[k] for k in table.key}).hash()
+    return t.select(
+        _line=t._line, **typed, _field=field_, _reason=reason,
+        _raw=ibis.cases((field_.notnull(), raw), else_=ibis.null("string")),  # kept for rejected rows only
+        _h=key_hash,
+    )
 
 
 # Row rules that compare two columns of the same table.
@@ -183,18 +191,27 @@ TABLE_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
 
 
 def duplicates(wh: Warehouse, v: ir.Table, table: schema.Table) -> ir.Table:
-    """`_line`, `_first` of every good row whose key repeats an earlier line (`_first`) or the warehouse (-1)."""
+    """`_line`, `_h`, `_first` of every good row whose key repeats an earlier line (`_first`) or the warehouse (-1).
+
+    Rows are first grouped by a hash of the key (one column: fast); only rows in a group of two or
+    more are then compared on the key itself, so a hash collision never makes a false duplicate.
+    """
     key = list(table.key)
-    good = v.filter(v._field.isnull()).select(*key, "_line")
+    good = v.filter(v._field.isnull()).select(*key, "_line", "_h")
     existing = wh.table(table.name)
     if "ts" in key:  # only the batch's time range can hold a duplicate
         span = good.aggregate(lo=good.ts.min(), hi=good.ts.max())
         existing = existing.cross_join(span).filter(lambda t: t.ts.between(t.lo, t.hi))
-    existing = existing.select(*key).mutate(_line=ibis.literal(-1, "int64"))
-    both = good.union(existing, distinct=False)
-    firsts = both.group_by(key).aggregate(_first=both._line.min(), _n=both._line.count()).filter(lambda t: t._n > 1)
-    joined = good.inner_join(firsts, [good[k].identical_to(firsts[k]) for k in key])
-    return joined.filter(joined._line != joined._first).select("_line", "_first", *[good[k] for k in key])
+    existing = existing.select(*key).mutate(
+        _line=ibis.literal(-1, "int64"), _h=ibis.struct({k: existing[k] for k in key}).hash()
+    )
+    hashes = good.select("_h").union(existing.select("_h"), distinct=False)
+    shared = hashes.group_by("_h").aggregate(_n=hashes.count()).filter(lambda t: t._n > 1).select("_h")
+    cand = good.semi_join(shared, "_h").union(existing.semi_join(shared, "_h"), distinct=False)
+    firsts = cand.group_by(key).aggregate(_first=cand._line.min(), _n=cand._line.count()).filter(lambda t: t._n > 1)
+    mine = cand.filter(cand._line >= 0)
+    joined = mine.inner_join(firsts, [mine[k].identical_to(firsts[k]) for k in key])
+    return joined.filter(joined._line != joined._first).select("_line", "_h", "_first")
 
 
 def load(
@@ -218,15 +235,18 @@ def load(
         report(f"validating {table.name}", None)
     with wh.progress(step(f"validating {table.name}")):
         v = wh.materialize("_validated", validated(wh, staged.rel, target))
+    broken = staged.settle("_validated") if staged.settle else staged.broken
     if report:
         report(f"checking duplicates in {table.name}", None)
     with wh.progress(step(f"checking duplicates in {table.name}")):
         d = wh.materialize("_dups", duplicates(wh, v, table))
 
-    same = [v._line == d._line] + [v[k].identical_to(d[k]) for k in table.key]
+    same = [v._line == d._line, v._h == d._h]
     accepted = v.filter(v._field.isnull()).anti_join(d, same).select(*table.names)
     bad = v.filter(v._field.notnull()).select(_line=v._line, field=v._field, reason=v._reason, raw=v._raw)
-    dup_rows = v.inner_join(d, same).select(_line=v._line, _first=d._first, _raw=v._raw)
+    # a duplicate is a valid row: its record is shown as parsed (the line number points at the source)
+    parsed = ibis.literal(",").join([v[c].cast("string").fill_null("") for c in table.names])
+    dup_rows = v.inner_join(d, same).select(_line=v._line, _first=d._first, _raw=parsed)
     dup_bad = dup_rows.select(
         _line=dup_rows._line,
         field=ibis.literal("(key)"),
@@ -237,8 +257,8 @@ def load(
         raw=dup_rows._raw,
     )
     rejected = bad.union(dup_bad, distinct=False)
-    if staged.broken is not None:
-        b = staged.broken
+    if broken is not None:
+        b = broken
         rejected = rejected.union(
             b.select(_line=b._line.cast("int64"), field=ibis.literal("(record)"), reason=b.reason, raw=b.raw),
             distinct=False,
@@ -247,7 +267,7 @@ def load(
         batch_id=ibis.literal(bid), source=ibis.literal(source), line=rejected._line.cast("int64"),
         target=ibis.literal(label), field=rejected.field, reason=rejected.reason, raw=rejected.raw,
     )
-    result.read = int(v.count().execute()) + (int(staged.broken.count().execute()) if staged.broken is not None else 0)
+    result.read = int(v.count().execute()) + (int(broken.count().execute()) if broken is not None else 0)
     result.accepted = int(accepted.count().execute())
     result.rejected = int(quarantine.count().execute())
     if result.read != result.accepted + result.rejected:  # checked before anything is written

@@ -36,12 +36,15 @@ def register(name: str, doc: str) -> Callable[[Plan], Plan]:
     return deco
 
 
-def stage(wh: Warehouse, path: Path, names: list[str] | None = None, name: str = "_staged", delim: str = ",") -> Staged:
-    """Stage a CSV, gzip CSV or Parquet file by its suffix."""
+def stage(
+    wh: Warehouse, path: Path, names: list[str] | None = None, name: str = "_staged", delim: str = ",",
+    stream: bool = True,
+) -> Staged:
+    """Stage a CSV, gzip CSV or Parquet file by its suffix; `stream=False` when the rows are read more than once."""
     suffixes = "".join(path.suffixes[-2:]).lower()
     if suffixes.endswith(".parquet"):
-        return wh.stage_parquet(path, name=name)
-    return wh.stage_csv(path, names, delim=delim, name=name)
+        return wh.stage_parquet(path, name=name, stream=stream)
+    return wh.stage_csv(path, names, delim=delim, name=name, stream=stream)
 
 
 def _canonical(table: schema.Table) -> Plan:

@@ -74,7 +74,7 @@ def _kind(path: Path) -> str | None:
 )
 def plan(wh: Warehouse, path: Path):
     if path.is_file() and _kind(path) is None:
-        staged = stage(wh, path)
+        staged = stage(wh, path, stream=False)  # read by two targets
         if not {"clk", "time_stamp", "userid", "adgroup_id", "brand"} <= set(staged.rel.columns):
             raise SourceError(f"{path}: not a joined Ali display-ad sample (header needs clk,time_stamp,userid,…)")
         return [(staged, [
@@ -91,7 +91,7 @@ def plan(wh: Warehouse, path: Path):
     if "raw_sample" in files:
         if "ad_feature" not in files:
             raise SourceError(f"{path}: raw_sample needs ad_feature beside it (the brand of each ad group)")
-        feat = stage(wh, files["ad_feature"], name="_staged_af").rel
+        feat = stage(wh, files["ad_feature"], name="_staged_af", stream=False).rel
         raw = stage(wh, files["raw_sample"], name="_staged_rs")
         dupe = feat.group_by("adgroup_id").aggregate(n=feat.count()).filter(lambda t: t.n > 1).count().execute()
         if int(dupe):

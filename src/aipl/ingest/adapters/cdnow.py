@@ -23,7 +23,7 @@ WINDOW = local_window("1997-01-01", "1998-07-01")
     "1/10 sample without header); each row is a purchase of brand 'cdnow'.",
 )
 def plan(wh: Warehouse, path: Path):
-    staged = stage(wh, path, ["line"], delim="\x1f")
+    staged = stage(wh, path, ["line"], delim="\x1f", stream=False)
     head = staged.rel.filter(staged.rel._line <= 2).order_by("_line").line.execute().tolist()
     if not head:
         raise SourceError(f"{path}: the file is empty")
@@ -37,7 +37,7 @@ def plan(wh: Warehouse, path: Path):
     offset = fields - 4  # the sample has an extra sample_id column
 
     def prepare(t):
-        parts = t.line.re_split(r"\s+")
+        parts = t.line.re_replace(r"^\s+|\s+$", "").re_split(r"\s+")
         t = t.select(
             "_line", _raw=t.line, n=parts.length(), cust=parts[0], day=parts[1 + offset],
             cds=parts[2 + offset], dollars=parts[3 + offset],

@@ -51,7 +51,7 @@ def _event(kind: str, keep, amount: bool = False) -> Target:
     "exposure per e-mail, a store visit per visit, a purchase per conversion, and the covariates as labels.",
 )
 def plan(wh: Warehouse, path: Path):
-    staged = stage(wh, path)
+    staged = stage(wh, path, stream=False)  # read by five targets
     missing = [c for c in COLUMNS if c not in staged.rel.columns]
     if missing:
         raise SourceError(f"{path}: not a Hillstrom file: the header lacks {', '.join(missing)}")
