@@ -74,7 +74,7 @@ def run_pandas(path: Path, tmp: Path) -> float:
     db = tmp / f"pd{time.time_ns()}.duckdb"
     con = duckdb.connect(str(db))
     t = time.perf_counter()
-    df = pd.read_csv(path, header=None, names=list(COLS))  # noqa: F841 - read by DuckDB's replacement scan
+    df = pd.read_csv(path, header=None, names=list(COLS))
     con.execute("CREATE TABLE t AS SELECT * FROM df")
     dt = time.perf_counter() - t
     con.close()

@@ -246,3 +246,27 @@ QUARANTINE = Table(
 )
 
 SYSTEM_TABLES: dict[str, Table] = {t.name: t for t in (BATCHES, QUARANTINE)}
+
+
+def markdown() -> str:
+    """The canonical schema as a Markdown reference (docs/schema.md is this text)."""
+    out = ["# Canonical schema", ""]
+    out += ["Generated from `src/aipl/schema.py` (`python -m aipl.schema`); do not edit by hand.", ""]
+    for table in (*TABLES.values(), *SYSTEM_TABLES.values()):
+        out += [f"## `{table.name}`", "", table.doc, "", f"Unique key: `{', '.join(table.key)}`."]
+        if table.one_of:
+            out.append(f" Every row needs at least one of `{'`, `'.join(table.one_of)}`.")
+        out += ["", "| column | type | required | allowed | meaning |", "|---|---|---|---|---|"]
+        for c in table.columns:
+            allowed = ", ".join(c.enum) if c.enum else ""
+            if c.min is not None or c.max is not None:
+                allowed = f"{'' if c.min is None else f'{c.min:g}'} … {'' if c.max is None else f'{c.max:g}'}"
+            out.append(f"| `{c.name}` | {c.type} | {'yes' if c.required else ''} | {allowed} | {c.doc} |")
+        out.append("")
+    out += ["## Campaign phases", "", "| code | 中文 |", "|---|---|"]
+    out += [f"| `{k}` | {v} |" for k, v in PHASES.items()]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(markdown(), end="")

@@ -126,7 +126,7 @@ class Warehouse:
         self.drop_temp(f"{name}_re", f"{name}_rs")  # DuckDB fails on appending to a previous scan's rejects
         try:
             self.raw.execute(f"DESCRIBE SELECT * FROM {src}")
-        except Exception as exc:  # noqa: BLE001 - the sniffer raises several error types
+        except Exception as exc:
             raise SourceError(f"{path}: cannot be read as CSV: {exc}") from exc
         # row_number() over a CSV scan follows the file's order (DuckDB preserves insertion order);
         # the numbers skip nothing, so a rejected record shifts later lines: settle() corrects them.
@@ -146,7 +146,7 @@ class Warehouse:
         src = f"read_parquet('{_sql_str(str(path))}', file_row_number = true)"
         try:
             cols = [c[0] for c in self.raw.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise SourceError(f"{path}: cannot be read as Parquet: {exc}") from exc
         casts = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols if c != "file_row_number")
         query = f"SELECT file_row_number + 1 AS _line, {casts} FROM {src}"
