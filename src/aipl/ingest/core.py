@@ -175,12 +175,17 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
     else:
         raw_cols = [c for c in staged.columns if not c.startswith("_")]
         raw = ibis.literal(",").join([t[c].cast("string").fill_null("") for c in raw_cols])
-    key_hash = ibis.struct({k: typed[k] for k in table.key}).hash()
+    key_hash = key_hash_of(typed, table)
     return t.select(
         _line=t._line, **typed, _field=field_, _reason=reason,
         _raw=ibis.cases((field_.notnull(), raw), else_=ibis.null("string")),  # kept for rejected rows only
         _h=key_hash,
     )
+
+
+def key_hash_of(cols, table: schema.Table) -> ir.IntegerValue:
+    """A 64-bit hash of a row's key (equal keys, equal hashes; the same type on every backend)."""
+    return ibis.struct({k: cols[k] for k in table.key}).hash().cast("int64")
 
 
 # Row rules that compare two columns of the same table.
@@ -197,14 +202,12 @@ def duplicates(wh: Warehouse, v: ir.Table, table: schema.Table) -> ir.Table:
     more are then compared on the key itself, so a hash collision never makes a false duplicate.
     """
     key = list(table.key)
-    good = v.filter(v._field.isnull()).select(*key, "_line", "_h")
+    good = v.filter(v._field.isnull()).select(*key, "_line", _h=v._h.cast("int64"))  # Spark's hash is 32-bit
     existing = wh.table(table.name)
     if "ts" in key:  # only the batch's time range can hold a duplicate
         span = good.aggregate(lo=good.ts.min(), hi=good.ts.max())
         existing = existing.cross_join(span).filter(lambda t: t.ts.between(t.lo, t.hi))
-    existing = existing.select(*key).mutate(
-        _line=ibis.literal(-1, "int64"), _h=ibis.struct({k: existing[k] for k in key}).hash()
-    )
+    existing = existing.select(*key).mutate(_line=ibis.literal(-1, "int64"), _h=key_hash_of(existing, table))
     hashes = good.select("_h").union(existing.select("_h"), distinct=False)
     shared = hashes.group_by("_h").aggregate(_n=hashes.count()).filter(lambda t: t._n > 1).select("_h")
     cand = good.semi_join(shared, "_h").union(existing.semi_join(shared, "_h"), distinct=False)

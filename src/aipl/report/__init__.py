@@ -14,6 +14,9 @@ from aipl import schema
 from aipl.warehouse import Warehouse
 
 
+DAILY_WINDOW = 120  # days shown in the daily chart
+
+
 def bar_svg(labels: list[str], values: list[float], width: int = 640, bar_h: int = 18) -> str:
     """A horizontal bar chart as inline SVG (no scripts, prints and e-mails as it is)."""
     if not values:
@@ -33,15 +36,28 @@ def bar_svg(labels: list[str], values: list[float], width: int = 640, bar_h: int
     return f'<svg class="chart" width="{width}" height="{h}" role="img">{"".join(rows)}</svg>'
 
 
-def line_svg(values: list[float], width: int = 640, height: int = 140) -> str:
-    """A small line chart (daily series) as inline SVG."""
+def line_svg(labels: list[str], values: list[float], width: int = 640, height: int = 150) -> str:
+    """A small line chart (daily series) as inline SVG, with the first and last label and the peak."""
     if len(values) < 2:
         return "<p>—</p>"
     top = max(values) or 1
-    step = width / (len(values) - 1)
-    pts = " ".join(f"{i * step:.1f},{height - 4 - (height - 8) * v / top:.1f}" for i, v in enumerate(values))
-    return (f'<svg class="chart" width="{width}" height="{height}" role="img">'
-            f'<polyline fill="none" stroke="#e4393c" stroke-width="2" points="{pts}"/></svg>')
+    left, bottom = 60, 20
+    step = (width - left) / (len(values) - 1)
+    plot_h = height - bottom - 8
+
+    def y(v: float) -> float:
+        return 8 + plot_h * (1 - v / top)
+
+    pts = " ".join(f"{left + i * step:.1f},{y(v):.1f}" for i, v in enumerate(values))
+    return (
+        f'<svg class="chart" width="{width}" height="{height}" role="img">'
+        f'<line x1="{left}" y1="{y(0):.1f}" x2="{width}" y2="{y(0):.1f}" stroke="#ccc"/>'
+        f'<text x="{left - 6}" y="{y(top) + 4:.1f}" text-anchor="end">{top:,.0f}</text>'
+        f'<text x="{left - 6}" y="{y(0) + 4:.1f}" text-anchor="end">0</text>'
+        f'<text x="{left}" y="{height - 4}">{html.escape(labels[0])}</text>'
+        f'<text x="{width}" y="{height - 4}" text-anchor="end">{html.escape(labels[-1])}</text>'
+        f'<polyline fill="none" stroke="#e4393c" stroke-width="2" points="{pts}"/></svg>'
+    )
 
 
 def gather(wh: Warehouse) -> dict:
@@ -58,7 +74,9 @@ def gather(wh: Warehouse) -> dict:
     ev = con.table("events")
     by_type = ev.group_by("event_type").aggregate(n=ev.count()).order_by("event_type").execute()
     day = ev.ts.date() if wh.backend == "spark" else ev.ts.cast("timestamp").date()
-    by_day = ev.group_by(d=day).aggregate(n=ev.count()).order_by("d").execute()
+    daily = ev.group_by(d=day).aggregate(n=ev.count())
+    recent = daily.filter(daily.d > daily.d.max() - ibis.interval(days=DAILY_WINDOW))  # the latest activity
+    by_day = recent.order_by("d").execute()
     buys = ev.filter(ev.event_type == "purchase")
     brands = (
         buys.group_by("brand_id")
@@ -84,8 +102,8 @@ def write_report(wh: Warehouse, out: str | Path, truth: dict | None = None) -> P
         workspace=str(wh.config.root), backend=wh.backend, timezone=wh.config.timezone,
         phases=schema.PHASES, truth=truth, truth_json=json.dumps(truth, ensure_ascii=False)[:2000] if truth else "",
         type_chart=bar_svg(list(by_type.event_type), [float(x) for x in by_type.n]),
-        day_chart=line_svg([float(x) for x in by_day.n]),
-        first_day=str(by_day.d.iloc[0]) if len(by_day) else "", last_day=str(by_day.d.iloc[-1]) if len(by_day) else "",
+        day_chart=line_svg([str(d)[:10] for d in by_day.d], [float(x) for x in by_day.n]),
+        window=DAILY_WINDOW,
         **data,
     )
     out = Path(out)
