@@ -43,6 +43,8 @@ class Warehouse:
             self.con = ibis.duckdb.connect(str(config.database_path))
             self.raw = self.con.con  # the DuckDB connection Ibis runs its statements on
             self.raw.execute(f"SET TimeZone = '{config.timezone}'")
+            # track query progress for our own progress bar (DuckDB's printing stays off)
+            self.raw.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
         else:
             self.spark = spark_session or _spark_session(config)
             self.con = ibis.pyspark.connect(self.spark)

@@ -13,7 +13,6 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from aipl import schema
 from aipl.warehouse import Warehouse
 
-
 DAILY_WINDOW = 120  # days shown in the daily chart
 
 
