@@ -84,3 +84,21 @@ def test_duckdb_and_spark_agree(tmp_path):
     assert d[2] == s[2] and len(d[2]) >= 20
     pd.testing.assert_frame_equal(d[3], s[3])
     assert len(d[1]["events"]) > 5_000
+
+
+def test_spark_workspace_persists_across_sessions(tmp_path):
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("the Spark backend needs Java 17 (scripts/test.sh installs it)")
+    root = init_workspace(tmp_path / "spark", backend="spark")
+    wh = open_warehouse(root)
+    first = ingest(wh, DATA / "userbehavior_small.csv", "userbehavior")
+    wh.spark.stop()
+    wh = open_warehouse(root)  # a new Spark session: its catalog starts empty
+    try:
+        assert wh.count("events") == first.accepted == 8
+        assert wh.count("quarantine") == first.rejected == 5
+        assert ingest(wh, DATA / "userbehavior_small.csv", "userbehavior").skipped
+        assert wh.count("events") == 8
+    finally:
+        wh.spark.stop()

@@ -24,6 +24,12 @@ IBIS_TYPES: dict[str, dt.DataType] = {
 }
 
 
+SPARK_TYPES: dict[str, str] = {
+    schema.INT: "BIGINT", schema.FLOAT: "DOUBLE", schema.STRING: "STRING",
+    schema.TIMESTAMP: "TIMESTAMP", schema.DATE: "DATE", schema.BOOL: "BOOLEAN",
+}
+
+
 def ibis_schema(table: schema.Table) -> ibis.Schema:
     """The Ibis schema of a canonical table."""
     return ibis.schema({c.name: IBIS_TYPES[c.type] for c in table.columns})
@@ -217,10 +223,12 @@ class Warehouse:
     def _attach_spark_tables(self) -> None:
         root = self.config.root / "spark-warehouse"
         self.spark.conf.set("spark.sql.session.timeZone", self.config.timezone)
-        if root.exists():
+        tables = {**schema.TABLES, **schema.SYSTEM_TABLES}
+        if root.exists():  # a new session's catalog is empty: attach the tables kept in the workspace
             for sub in root.iterdir():
-                if sub.is_dir() and (sub.name in schema.TABLES or sub.name in schema.SYSTEM_TABLES):
-                    self.spark.sql(f"CREATE TABLE IF NOT EXISTS {sub.name} USING parquet LOCATION '{sub}'")
+                if sub.is_dir() and sub.name in tables:
+                    cols = ", ".join(f"`{c.name}` {SPARK_TYPES[c.type]}" for c in tables[sub.name].columns)
+                    self.spark.sql(f"CREATE TABLE IF NOT EXISTS {sub.name} ({cols}) USING parquet LOCATION '{sub}'")
 
     # ----------------------------------------------------------------- progress
     @contextlib.contextmanager
