@@ -247,6 +247,81 @@ def demo(
     out.print(f"[4/4] report written: {path}")
 
 
+clv_app = typer.Typer(help="Customer lifetime value: BG/NBD, Pareto/NBD, Gamma-Gamma.", no_args_is_help=True)
+app.add_typer(clv_app, name="clv")
+
+
+def _clv_summary(file: Path | None, fmt: str | None, workspace: Path | None, brand: str | None,
+                 calibration_end: str, time_unit: str):
+    """The calibration summary from a file (validated into a temporary workspace) or from a workspace."""
+    import tempfile
+
+    from aipl.clv import rfm_summary
+    from aipl.ingest import SourceError
+    from aipl.ingest import ingest as run
+    from aipl.warehouse import open_warehouse
+
+    if file is not None:
+        if not fmt:
+            _fail("give --format with FILE (e.g. --format cdnow)")
+        tmp = tempfile.TemporaryDirectory(prefix="aipl-clv-")
+        wh = open_warehouse(init_workspace(tmp.name))
+        try:
+            r = run(wh, file, fmt)
+        except SourceError as exc:
+            _fail(str(exc))
+        if r.rejected:
+            err.print(f"{r.rejected:,} of {r.read:,} rows of {file} were quarantined and left out")
+    else:
+        wh, tmp = _open(workspace), None
+    try:
+        summary = rfm_summary(wh, calibration_end, time_unit, brand=brand)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        wh.close()
+        if tmp:
+            tmp.cleanup()
+    if summary.empty:
+        _fail("no purchases before the calibration end" + (f" for brand {brand}" if brand else ""))
+    return summary
+
+
+@clv_app.command("fit")
+def clv_fit(
+    file: Annotated[Path | None, typer.Argument(help="A transaction file to read directly (with --format).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="Format of FILE, e.g. cdnow.")] = None,
+    calibration_end: Annotated[str, typer.Option(help="Last day of the calibration period (YYYY-MM-DD).")] = "",
+    time_unit: Annotated[str, typer.Option(help="day, week or month.")] = "week",
+    model: Annotated[str, typer.Option(help="bgnbd, pareto_nbd or gamma_gamma.")] = "bgnbd",
+    brand: Annotated[str | None, typer.Option(help="Only this brand's purchases.")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit a CLV model by maximum likelihood and print its parameters and log-likelihood."""
+    from aipl.clv import MODELS
+
+    if model not in MODELS:
+        _fail(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    if not calibration_end:
+        _fail("give --calibration-end YYYY-MM-DD")
+    s = _clv_summary(file, fmt, workspace, brand, calibration_end, time_unit)
+    m = MODELS[model]()
+    if model == "gamma_gamma":
+        m.fit(s.frequency, s.monetary)
+    else:
+        m.fit(s.frequency, s.recency, s["T"])
+    body = {"model": model, "params": m.params_, "loglik": m.loglik_, "customers": m.n_customers_,
+            "time_unit": time_unit, "calibration_end": calibration_end}
+    if as_json:
+        print(json.dumps(body))
+        return
+    out.print(f"{model} on {m.n_customers_:,} customers (time unit {time_unit}, calibration to {calibration_end})")
+    for k, v in m.params_.items():
+        out.print(f"  {k:6} = {v:.4f}")
+    out.print(f"  log-likelihood = {m.loglik_:,.2f}")
+
+
 def main() -> None:  # pragma: no cover
     try:
         app()

@@ -1,0 +1,51 @@
+"""The calibration summary of each customer (frequency, recency, T, monetary) computed in the warehouse."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from aipl.warehouse import Warehouse
+
+TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 30.0}
+
+
+def rfm_summary(wh: Warehouse, calibration_end: str | date, time_unit: str = "week",
+                brand: str | None = None) -> pd.DataFrame:
+    """Per consumer: frequency (repeat purchase days), recency and T in `time_unit`, monetary (mean repeat-day spend).
+
+    A purchase day is a day of the workspace time zone; several purchases on one day are one transaction
+    (as in Fader, Hardie & Lee 2005). Only purchases up to `calibration_end` (inclusive) count.
+    """
+    if time_unit not in TIME_UNITS:
+        raise ValueError(f"time_unit must be one of {', '.join(TIME_UNITS)}, not {time_unit!r}")
+    end = date.fromisoformat(str(calibration_end))
+    return _summary(wh, end, brand).execute().assign(
+        recency=lambda d: d.recency_days / TIME_UNITS[time_unit],
+        T=lambda d: d.T_days / TIME_UNITS[time_unit],
+    )[["consumer_id", "frequency", "recency", "T", "monetary"]].sort_values("consumer_id", ignore_index=True)
+
+
+def _summary(wh: Warehouse, end: date, brand: str | None) -> ir.Table:
+    ev = wh.table("events")
+    buys = ev.filter(ev.event_type == "purchase")
+    if brand is not None:
+        buys = buys.filter(buys.brand_id == brand)
+    day = buys.ts.date() if wh.backend == "spark" else buys.ts.cast("timestamp").date()
+    days = (
+        buys.mutate(day=day).filter(lambda t: t.day <= ibis.literal(end))
+        .group_by(["consumer_id", "day"]).aggregate(spend=lambda t: t.amount.sum())
+    )
+    first = days.group_by("consumer_id").aggregate(first=days.day.min())
+    d = days.inner_join(first, "consumer_id")
+    repeat = d.day > d.first
+    end_lit = ibis.literal(end)
+    return d.group_by("consumer_id").aggregate(
+        frequency=(d.day.nunique() - 1),
+        recency_days=d.day.max().delta(d.first.min(), unit="day"),
+        T_days=end_lit.delta(d.first.min(), unit="day"),
+        monetary=ibis.cases((repeat, d.spend), else_=ibis.null("float64")).mean().fill_null(0.0),
+    )
