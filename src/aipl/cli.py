@@ -247,6 +247,202 @@ def demo(
     out.print(f"[4/4] report written: {path}")
 
 
+assets_app = typer.Typer(help="Consumer assets: AIPL / DEEPLINK states, counts and flows.", no_args_is_help=True)
+app.add_typer(assets_app, name="assets")
+ScopeOpt = Annotated[str, typer.Option(help="brand or category (level-2 category).")]
+
+
+def _assets_wh(workspace: Path | None):
+    from aipl.assets import ensure_built
+
+    wh = _open(workspace)
+    if ensure_built(wh, report=lambda msg: err.print(f"building consumer assets: {msg}")):
+        err.print("consumer assets built")
+    return wh
+
+
+@assets_app.command("build")
+def assets_build(workspace: WorkspaceOpt = None) -> None:
+    """Rebuild the AIPL / DEEPLINK condition intervals from all events (done automatically when stale)."""
+    import time
+
+    from aipl.assets import build
+
+    wh = _open(workspace)
+    t = time.perf_counter()
+    rows = build(wh, wh.config.assets, report=lambda msg: err.print(msg))
+    wh.close()
+    sizes = ", ".join(f"{k} {v:,} intervals" for k, v in rows.items())
+    out.print(f"built in {time.perf_counter() - t:.1f} s: {sizes}")
+
+
+@assets_app.command("snapshot")
+def assets_snapshot(
+    key: Annotated[str, typer.Option(help="The brand id or category id.")],
+    date: Annotated[str, typer.Option(help="The day (YYYY-MM-DD, workspace time zone).")],
+    scope: ScopeOpt = "brand",
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """How many consumers are in each AIPL and DEEPLINK state on a day."""
+    from aipl.assets import AIPL_LABELS, DEEPLINK_LABELS, snapshot
+
+    wh = _assets_wh(workspace)
+    try:
+        snap = snapshot(wh, scope, key, date)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        wh.close()
+    if as_json:
+        print(json.dumps(snap, ensure_ascii=False))
+        return
+    t = Table("state", "consumers", title=f"{scope} {key} on {snap['date']}")
+    for s, n in snap["counts"].items():
+        t.add_row(AIPL_LABELS[s], f"{n:,}")
+    for s, n in snap["deeplink"].items():
+        t.add_row("  " + DEEPLINK_LABELS[s], f"{n:,}")
+    out.print(t)
+
+
+@assets_app.command("flow")
+def assets_flow(
+    key: Annotated[str, typer.Option(help="The brand id or category id.")],
+    start: Annotated[str, typer.Option("--from", help="Start day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="End day (YYYY-MM-DD).")],
+    scope: ScopeOpt = "brand",
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The flow matrix between two days: counts, 流转率 and new / deepened / regressed / churned."""
+    from aipl.assets import flow
+    from aipl.assets.query import FLOW_STATES
+
+    wh = _assets_wh(workspace)
+    try:
+        f = flow(wh, scope, key, start, end)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        wh.close()
+    if as_json:
+        print(json.dumps(f, ensure_ascii=False))
+        return
+    t = Table(f"{f['from']} ↓ / {f['to']} →", *FLOW_STATES, title=f"{scope} {key}: flows")
+    for s in FLOW_STATES:
+        cells = []
+        for d in FLOW_STATES:
+            n = f["matrix"][s][d]
+            rate = f["rates"].get(s, {}).get(d)
+            cells.append(f"{n:,}" + (f" ({rate:.0%})" if rate is not None and n else ""))
+        t.add_row(s, *cells)
+    out.print(t)
+    out.print("  ".join(f"{k} {v:,}" for k, v in f["kinds"].items()))
+
+
+def _frame_table(df, title: str) -> Table:
+    t = Table(*[str(c) for c in df.columns], title=title)
+    for row in df.itertuples(index=False):
+        t.add_row(*["" if v is None or (isinstance(v, float) and v != v) else
+                    (f"{v:,.4g}" if isinstance(v, float) else str(v)) for v in row])
+    return t
+
+
+def _records(df) -> list[dict]:
+    return json.loads(df.to_json(orient="records", force_ascii=False))
+
+
+@app.command("fast")
+def fast_cmd(
+    start: Annotated[str, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last day of the period (YYYY-MM-DD).")],
+    brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """FAST per brand (F 可运营人群, A 加深率, S 会员, T 会员活跃率) with its category's P25/P50/P75/P90."""
+    from aipl.assets.health import benchmarks, fast
+
+    wh = _assets_wh(workspace)
+    try:
+        table = fast(wh, start, end)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        wh.close()
+    bench = benchmarks(table)
+    if brand is not None:
+        if brand not in set(table.brand_id):
+            _fail(f"no brand {brand!r} in the workspace")
+        table = table[table.brand_id == brand]
+        bench = bench[bench.category_id.isin(table.category_id)]
+    if as_json:
+        print(json.dumps({"from": start, "to": end, "brands": _records(table), "benchmarks": _records(bench)},
+                         ensure_ascii=False))
+        return
+    out.print(_frame_table(table[["brand_id", "category_id", "F", "F_index", "A", "S", "T"]], f"FAST {start} … {end}"))
+    out.print(_frame_table(bench, "industry percentiles per category"))
+
+
+@app.command("rank")
+def rank_cmd(
+    start: Annotated[str, typer.Option("--from", help="First day of the period.")],
+    end: Annotated[str, typer.Option("--to", help="Last day of the period.")],
+    category: Annotated[str | None, typer.Option(help="Only this category.")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The FAST health ranking (榜单) of brands within each category."""
+    from aipl.assets.health import fast, ranking
+
+    wh = _assets_wh(workspace)
+    try:
+        table = ranking(fast(wh, start, end), category)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        wh.close()
+    cols = ["category_id", "rank", "brand_id", "score", "F", "A", "S", "T"]
+    if as_json:
+        print(json.dumps(_records(table[cols]), ensure_ascii=False))
+        return
+    out.print(_frame_table(table[cols], f"FAST 健康度榜单 {start} … {end}"))
+
+
+@app.command("grow")
+def grow_cmd(
+    brand: Annotated[str, typer.Option(help="The brand.")],
+    period0: Annotated[str, typer.Option(help="Base period FROM:TO, e.g. 2025-10-01:2025-11-11.")],
+    period1: Annotated[str, typer.Option(help="Compared period FROM:TO.")],
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """GROW: ΔGMV split exactly into G 渗透 (buyers), R 复购 (frequency), O 价格 (spend per occasion), and W."""
+    from aipl.assets.health import grow
+
+    def span(s: str) -> tuple[str, str]:
+        a, sep, b = s.partition(":")
+        if not sep:
+            _fail(f"a period is FROM:TO (YYYY-MM-DD:YYYY-MM-DD), not {s!r}")
+        return a, b
+
+    wh = _open(workspace)
+    try:
+        g = grow(wh, brand, span(period0), span(period1))
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        wh.close()
+    if as_json:
+        print(json.dumps(g, ensure_ascii=False))
+        return
+    out.print(f"{brand}: GMV {g['gmv0']:,.2f} → {g['gmv1']:,.2f} (Δ {g['delta']:,.2f})")
+    for k, label in (("G", "G 渗透 buyers"), ("R", "R 复购 frequency"), ("O", "O 价格 spend per occasion")):
+        out.print(f"  {label:28} {g[k]:>14,.2f}   (new {g['segments']['new'][k]:,.2f},"
+                  f" returning {g['segments']['returning'][k]:,.2f})")
+    out.print(f"  W 延展 new-category GMV      {g['W']:>14,.2f}")
+
+
 clv_app = typer.Typer(help="Customer lifetime value: BG/NBD, Pareto/NBD, Gamma-Gamma.", no_args_is_help=True)
 app.add_typer(clv_app, name="clv")
 

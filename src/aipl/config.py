@@ -25,6 +25,16 @@ latest_days_ahead = 1         # latest = now + this many days
 
 [privacy]
 min_crowd_size = 100          # a crowd smaller than this is never exported
+
+[assets]
+# AIPL windows in whole days of the time zone above, inclusive of the day (DOMAIN.md §2.5 [P]).
+awareness_days = 15
+interest_days = 15
+purchase_days = 913           # 2.5 years
+loyal_days = 365
+loyal_min_purchase_days = 2   # L = at least this many purchase days in loyal_days (or purchase + review/share)
+browse_min_days = 2           # product-page/store views count as I only on this many days in the window
+# Event classes, DEEPLINK refinements and brand-only touchpoints have defaults too (see docs/assets.md).
 """
 
 
@@ -44,6 +54,16 @@ class Config:
     latest_days_ahead: int = 1
     min_crowd_size: int = 100
     raw: dict = field(default_factory=dict)
+
+    @property
+    def assets(self):
+        """The AIPL / DEEPLINK rules of `[assets]`."""
+        from aipl.assets.rules import AssetRules
+
+        try:
+            return AssetRules.from_config(self.raw.get("assets"))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{self.root / CONFIG_FILE}: {exc}") from exc
 
     @property
     def database_path(self) -> Path:

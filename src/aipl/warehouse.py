@@ -69,6 +69,10 @@ class Warehouse:
         """The Ibis table `name`."""
         return self.con.table(name)
 
+    def local_day(self, ts: ir.TimestampValue) -> ir.DateValue:
+        """The calendar day of an instant in the workspace time zone."""
+        return ts.date() if self.backend == "spark" else ts.cast("timestamp").date()
+
     def count(self, name: str) -> int:
         return int(self.con.table(name).count().execute())
 

@@ -34,7 +34,7 @@ def _summary(wh: Warehouse, end: date, brand: str | None) -> ir.Table:
     buys = ev.filter(ev.event_type == "purchase")
     if brand is not None:
         buys = buys.filter(buys.brand_id == brand)
-    day = buys.ts.date() if wh.backend == "spark" else buys.ts.cast("timestamp").date()
+    day = wh.local_day(buys.ts)
     days = (
         buys.mutate(day=day).filter(lambda t: t.day <= ibis.literal(end))
         .group_by(["consumer_id", "day"]).aggregate(spend=lambda t: t.amount.sum())

@@ -72,7 +72,7 @@ def gather(wh: Warehouse) -> dict:
     samples = q.order_by(["source", "line"]).limit(15).execute()
     ev = con.table("events")
     by_type = ev.group_by("event_type").aggregate(n=ev.count()).order_by("event_type").execute()
-    day = ev.ts.date() if wh.backend == "spark" else ev.ts.cast("timestamp").date()
+    day = wh.local_day(ev.ts)
     daily = ev.group_by(d=day).aggregate(n=ev.count())
     recent = daily.filter(daily.d > daily.d.max() - ibis.interval(days=DAILY_WINDOW))  # the latest activity
     by_day = recent.order_by("d").execute()

@@ -1,0 +1,128 @@
+"""Questions answered from the asset intervals: a consumer's state on a day, counts per state, flows."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from aipl.assets.build import INTERVALS, SCOPES
+from aipl.assets.rules import AIPL_STATES, DEEPLINK_STATES
+from aipl.warehouse import Warehouse
+
+FLOW_STATES = ("none", *AIPL_STATES)
+RANK = {s: i for i, s in enumerate(FLOW_STATES)}
+_AIPL_COND = {"A": "A", "I": "I", "P": "P", "L": "L"}
+
+
+def _day(d: str | date) -> date:
+    return d if isinstance(d, date) else date.fromisoformat(str(d))
+
+
+def states(wh: Warehouse, scope: str, day: str | date, key: str | None = None) -> ir.Table:
+    """key, consumer_id, aipl, deeplink of every consumer in a state on `day` (consumers in none are absent)."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+    d = ibis.literal(_day(day))
+    iv = wh.table(INTERVALS)
+    iv = iv.filter((iv.scope == scope) & (iv.start <= d) & (iv.end > d))
+    if key is not None:
+        iv = iv.filter(iv.key == key)
+    has = {c: (iv.cond == c).any() for c in ("A", "I", "enthuse", "perform", "P", "L", "keen")}
+    f = iv.group_by(["key", "consumer_id"]).aggregate(**{f"has_{c}": v for c, v in has.items()})
+    aipl = ibis.cases((f.has_L, "L"), (f.has_P, "P"), (f.has_I, "I"), (f.has_A, "A"), else_=ibis.null("string"))
+    deeplink = ibis.cases(
+        (f.has_L & f.has_keen, "keen"), (f.has_L, "numerous"), (f.has_P, "initial"),
+        (f.has_I & f.has_perform, "perform"), (f.has_I & f.has_enthuse, "enthuse"), (f.has_I, "engage"),
+        (f.has_A, "discover"), else_=ibis.null("string"),
+    )
+    return f.select("key", "consumer_id", aipl=aipl, deeplink=deeplink).filter(lambda t: t.aipl.notnull())
+
+
+def consumer_states(wh: Warehouse, scope: str, day: str | date, key: str | None = None) -> pd.DataFrame:
+    """Each consumer's AIPL and DEEPLINK state on `day`, with `state_since` and the touchpoint that put them there."""
+    d = ibis.literal(_day(day))
+    s = states(wh, scope, day, key)
+    iv = wh.table(INTERVALS)
+    iv = iv.filter((iv.scope == scope) & iv.cond.isin(list(_AIPL_COND)))
+    if key is not None:
+        iv = iv.filter(iv.key == key)
+    rank = iv.cond.cases(("A", 1), ("I", 2), ("P", 3), ("L", 4))
+    j = s.inner_join(iv, ["key", "consumer_id"])
+    srank = j.aipl.cases(("A", 1), ("I", 2), ("P", 3), ("L", 4))
+    jr = j.mutate(r=rank, sr=srank)
+    cover = jr.filter((jr.r == jr.sr) & (jr.start <= d) & (jr.end > d))
+    higher = jr.filter((jr.r > jr.sr) & (jr.end <= d))
+    higher_end = higher.group_by(["key", "consumer_id"]).aggregate(dropped=higher.end.max())
+    c = cover.group_by(["key", "consumer_id", "aipl", "deeplink"]).aggregate(
+        since=cover.start.max(), touch=cover.touch.argmax(cover.start)
+    )
+    out = c.left_join(higher_end, ["key", "consumer_id"]).select(
+        "key", "consumer_id", "aipl", "deeplink",
+        state_since=ibis.greatest(c.since, higher_end.dropped.fill_null(c.since)),
+        touch=c.touch,
+    )
+    df = out.order_by(["key", "consumer_id"]).execute()
+    parts = df.touch.fillna("||").str.split("|", n=2, expand=True)
+    return df.drop(columns="touch").assign(
+        via_event=parts[0].replace("", None), via_channel=parts[1].replace("", None),
+        via_touchpoint=parts[2].replace("", None),
+    )
+
+
+def snapshot(wh: Warehouse, scope: str, key: str, day: str | date) -> dict:
+    """Counts per AIPL and DEEPLINK state of one brand or category on one day."""
+    s = states(wh, scope, day, key)
+    a = dict(s.group_by("aipl").aggregate(n=lambda t: t.count()).execute().itertuples(index=False))
+    dl = dict(s.group_by("deeplink").aggregate(n=lambda t: t.count()).execute().itertuples(index=False))
+    return {
+        "scope": scope, "key": key, "date": str(_day(day)),
+        "counts": {st: int(a.get(st, 0)) for st in AIPL_STATES},
+        "deeplink": {st: int(dl.get(st, 0)) for st in DEEPLINK_STATES},
+    }
+
+
+def snapshot_all(wh: Warehouse, scope: str, day: str | date) -> pd.DataFrame:
+    """AIPL counts of every key on one day: one row per key, columns A, I, P, L."""
+    s = states(wh, scope, day)
+    long = s.group_by(["key", "aipl"]).aggregate(n=lambda t: t.count()).execute()
+    wide = long.pivot_table(index="key", columns="aipl", values="n", fill_value=0)
+    return wide.reindex(columns=list(AIPL_STATES), fill_value=0).astype(int).reset_index()
+
+
+def flow(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date) -> dict:
+    """The 5×5 flow matrix over {none, A, I, P, L} between two dates, with 流转率 and the flow kinds.
+
+    Only start and end states count (Databank's 链路流转分析): moves inside the interval are not seen.
+    """
+    a = states(wh, scope, start, key).select("consumer_id", s0="aipl")
+    b = states(wh, scope, end, key).select("consumer_id", s1="aipl")
+    j = a.outer_join(b, a.consumer_id == b.consumer_id)
+    j = j.select(s0=j.s0.fill_null("none"), s1=j.s1.fill_null("none"))
+    cells = j.group_by(["s0", "s1"]).aggregate(n=lambda t: t.count()).execute()
+    matrix = {s: {t: 0 for t in FLOW_STATES} for s in FLOW_STATES}
+    for r in cells.itertuples():
+        matrix[r.s0][r.s1] = int(r.n)
+    at_start = {s: sum(matrix[s].values()) for s in FLOW_STATES}
+    rates = {
+        s: {t: (matrix[s][t] / at_start[s] if at_start[s] else None) for t in FLOW_STATES}
+        for s in AIPL_STATES
+    }
+    kinds = {"new": 0, "deepened": 0, "regressed": 0, "churned": 0, "stayed": 0}
+    for s in FLOW_STATES:
+        for t in FLOW_STATES:
+            n = matrix[s][t]
+            if s == "none" and t != "none":
+                kinds["new"] += n
+            elif t == "none" and s != "none":
+                kinds["churned"] += n
+            elif RANK[t] > RANK[s]:
+                kinds["deepened"] += n
+            elif RANK[t] < RANK[s]:
+                kinds["regressed"] += n
+            elif s != "none":
+                kinds["stayed"] += n
+    return {"scope": scope, "key": key, "from": str(_day(start)), "to": str(_day(end)), "matrix": matrix,
+            "rates": rates, "kinds": kinds}

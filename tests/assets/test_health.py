@@ -1,0 +1,98 @@
+"""FAST, GROW and the ranking on hand-computed fixtures (every expected number is worked out below)."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import timedelta
+
+import ibis
+import pytest
+from typer.testing import CliRunner
+
+from aipl import schema
+from aipl.assets import build
+from aipl.assets.health import benchmarks, fast, grow, ranking
+from aipl.cli import app
+from aipl.warehouse import ibis_schema
+from tests.assets.test_states import D0, RULES, at, ev, load
+
+
+def day(n: int):
+    return D0 + timedelta(days=n)
+
+
+def test_fast_by_hand(fresh):
+    load(fresh, [
+        ev("u1", "exposure", 0, brand_id="X"),                           # A on days 0..14
+        ev("u2", "pdp_view", 10, brand_id="X"), ev("u2", "ad_click", 20, brand_id="X"),  # A from 10, I from 20
+        ev("u3", "purchase", 5, brand_id="X", amount=9.0), ev("u3", "add_to_cart", 25, brand_id="X"),
+        ev("u4", "exposure", 15, brand_id="Y"),
+    ])
+    fresh.con.insert("members", ibis.memtable({
+        "consumer_id": ["u3"], "brand_id": ["X"], "shop_id": ["X-shop"], "joined_at": [at(5)],
+        "status": ["active"], "tier": [None],
+    }).cast(ibis_schema(schema.MEMBERS)))
+    build(fresh, RULES)
+    t = fast(fresh, day(15), day(21)).set_index("brand_id")
+    # F: AIPL on any day of 15..21 → u2 (A, then I) and u3 (P); u1's A ended after day 14
+    assert t.loc["X", "F"] == 2 and t.loc["Y", "F"] == 1
+    # A: on day 14 u1 A, u2 A, u3 P; on day 21 u1 none, u2 I, u3 P → 1 of 3 advanced
+    assert t.loc["X", "A"] == pytest.approx(1 / 3)
+    assert math.isnan(t.loc["Y", "A"])  # no AIPL consumer on day 14
+    # S: u3 is an active member; T: u3 bought on day 5, inside the 30 days to day 21
+    assert t.loc["X", "S"] == 1 and t.loc["X", "T"] == 1.0
+    assert t.loc["Y", "S"] == 0 and math.isnan(t.loc["Y", "T"])
+    # F index against the category median (2 and 1 → 1.5)
+    assert t.loc["X", "F_index"] == pytest.approx(100 * 2 / 1.5)
+    b = benchmarks(t.reset_index()).set_index("metric")
+    assert b.loc["F", "P50"] == 1.5 and b.loc["F", "P90"] == pytest.approx(1.9)
+    r = ranking(t.reset_index()).set_index("brand_id")
+    assert r.loc["X", "rank"] == 1 and r.loc["Y", "rank"] == 2
+
+
+def test_grow_lmdi_by_hand(fresh):
+    cat1, cat2 = {"category_id": "cat1"}, {"category_id": "cat2"}
+    load(fresh, [
+        ev("c1", "purchase", 1, brand_id="G", amount=10.0, **cat1),
+        ev("c1", "purchase", 3, brand_id="G", amount=20.0, **cat1),
+        ev("c2", "purchase", 2, brand_id="G", amount=30.0, **cat1),
+        ev("c1", "purchase", 11, brand_id="G", amount=40.0, **cat1),     # c1 returns
+        ev("c3", "purchase", 12, brand_id="G", amount=15.0, **cat1),
+        ev("c3", "purchase", 12, brand_id="G", amount=5.0, order_id="x", **cat1),  # same day: one occasion
+        ev("c4", "purchase", 13, brand_id="G", amount=50.0, **cat2),     # a category not sold in period 0
+    ])
+    g = grow(fresh, "G", (day(0), day(9)), (day(10), day(19)))
+    assert (g["gmv0"], g["gmv1"], g["delta"]) == (60.0, 110.0, 50.0)
+    new = g["segments"]["new"]  # period 0: 2 buyers, 3 occasions, 60; period 1: c3 + c4, 2 occasions, 70
+    assert (new["buyers0"], new["occasions0"], new["buyers1"], new["occasions1"]) == (2, 3, 2, 2)
+    w = (70 - 60) / math.log(70 / 60)
+    assert new["G"] == pytest.approx(0.0)
+    assert new["R"] == pytest.approx(w * math.log((2 / 2) / (3 / 2)))
+    assert new["O"] == pytest.approx(w * math.log((70 / 2) / (60 / 3)))
+    assert g["segments"]["returning"]["G"] == 40.0  # a segment that appears is all penetration
+    assert g["G"] + g["R"] + g["O"] == pytest.approx(g["delta"], abs=1e-9)
+    assert g["W"] == 50.0
+
+
+def test_cli_assets_json(fresh, tmp_path):
+    load(fresh, [ev("v", "favorite", 0, brand_id="Z"), ev("w", "purchase", 0, brand_id="Z", amount=1.0)])
+    fresh.con.insert("batches", ibis.memtable({
+        "batch_id": ["t"], "format": ["events"], "source": ["test"], "target": ["events"], "read": [2],
+        "accepted": [2], "rejected": [0], "loaded_at": [at(0)],
+    }).cast(ibis_schema(schema.BATCHES)))
+    root = str(fresh.config.root)
+    fresh.close()
+    r = CliRunner().invoke(app, ["assets", "snapshot", "--scope", "brand", "--key", "Z", "--date", "2026-01-01",
+                                 "-w", root, "--json"], catch_exceptions=False)
+    body = json.loads(r.stdout)
+    assert body == {"scope": "brand", "key": "Z", "date": "2026-01-01", "counts": {"A": 0, "I": 1, "P": 1, "L": 0},
+                    "deeplink": {"discover": 0, "engage": 0, "enthuse": 0, "perform": 1, "initial": 1,
+                                 "numerous": 0, "keen": 0}}
+    r = CliRunner().invoke(app, ["assets", "flow", "--key", "Z", "--from", "2026-01-01", "--to", "2026-01-20",
+                                 "-w", root, "--json"])
+    f = json.loads(r.stdout)
+    assert f["matrix"]["I"]["none"] == 1 and f["matrix"]["P"]["P"] == 1 and f["kinds"]["churned"] == 1
+    r = CliRunner().invoke(app, ["assets", "snapshot", "--scope", "shop", "--key", "Z", "--date", "2026-01-01",
+                                 "-w", root])
+    assert r.exit_code == 2 and "scope must be one of brand, category" in r.output
