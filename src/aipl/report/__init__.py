@@ -59,6 +59,92 @@ def line_svg(labels: list[str], values: list[float], width: int = 640, height: i
     )
 
 
+STATE_COLOURS = {"none": "#bbb", "A": "#f6b26b", "I": "#e69138", "P": "#e4393c", "L": "#990000"}
+
+
+def sankey_svg(matrix: dict[str, dict[str, int]], width: int = 640, height: int = 300) -> str:
+    """A two-column Sankey of a flow matrix (states at the start on the left, at the end on the right)."""
+    states = list(matrix)
+    total = sum(sum(r.values()) for r in matrix.values()) or 1
+    gap, node_w = 8, 14
+    usable = height - gap * (len(states) - 1)
+    left = {s: sum(matrix[s].values()) for s in states}
+    right = {t: sum(matrix[s][t] for s in states) for t in states}
+
+    def stack(sizes):
+        y, pos = 0.0, {}
+        for s in states:
+            h = usable * sizes[s] / total
+            pos[s] = [y, h]
+            y += h + gap
+        return pos
+
+    lp, rp = stack(left), stack(right)
+    lo, ro = {s: lp[s][0] for s in states}, {s: rp[s][0] for s in states}
+    x0, x1 = 90 + node_w, width - 90 - node_w
+    parts = []
+    for s in states:
+        for t in states:
+            n = matrix[s][t]
+            if not n:
+                continue
+            h = usable * n / total
+            y0, y1 = lo[s] + h / 2, ro[t] + h / 2
+            lo[s] += h
+            ro[t] += h
+            mid = (x0 + x1) / 2
+            parts.append(f'<path d="M{x0},{y0:.1f} C{mid},{y0:.1f} {mid},{y1:.1f} {x1},{y1:.1f}" fill="none" '
+                         f'stroke="{STATE_COLOURS[s]}" stroke-opacity="0.45" stroke-width="{max(h, 0.5):.1f}">'
+                         f"<title>{s} → {t}: {n:,}</title></path>")
+    for side, pos, x, anchor, lx in (("l", lp, 90, "end", 84), ("r", rp, width - 90 - node_w, "start", width - 70)):
+        for s in states:
+            y, h = pos[s]
+            size = left[s] if side == "l" else right[s]
+            parts.append(f'<rect x="{x}" y="{y:.1f}" width="{node_w}" height="{max(h, 1):.1f}" fill="{STATE_COLOURS[s]}"/>')
+            parts.append(f'<text x="{lx}" y="{y + h / 2 + 4:.1f}" text-anchor="{anchor}">{s} {size:,}</text>')
+    return f'<svg class="chart" width="{width}" height="{height}" role="img">{"".join(parts)}</svg>'
+
+
+def gather_assets(wh: Warehouse) -> dict | None:
+    """The consumer-asset sections: states per brand on the last day, the top brand's flow, FAST and GROW."""
+    from datetime import timedelta
+
+    from aipl.assets import ensure_built, flow, states
+    from aipl.assets.health import benchmarks, fast, grow, ranking
+
+    ev = wh.table("events").filter(lambda t: t.brand_id.notnull())
+    last = ev.aggregate(d=wh.local_day(ev.ts).max()).execute().d.iloc[0]
+    if last is None or last != last:
+        return None
+    last = last if hasattr(last, "isoformat") and not hasattr(last, "hour") else last.date()
+    ensure_built(wh)
+    s = states(wh, "brand", last)
+    counts = s.group_by(["key", "aipl"]).aggregate(n=lambda t: t.count()).execute()
+    dl = s.group_by(["key", "deeplink"]).aggregate(n=lambda t: t.count()).execute()
+    table = counts.pivot_table(index="key", columns="aipl", values="n", fill_value=0)
+    table = table.reindex(columns=["A", "I", "P", "L"], fill_value=0)
+    dlt = dl.pivot_table(index="key", columns="deeplink", values="n", fill_value=0)
+    table = table.join(dlt.reindex(columns=list(DEEPLINK_ORDER), fill_value=0)).fillna(0).astype(int)
+    table["total"] = table[["A", "I", "P", "L"]].sum(axis=1)
+    table = table.sort_values("total", ascending=False).head(20)
+    top = str(table.index[0])
+    start = last - timedelta(days=30)
+    fl = flow(wh, "brand", top, start, last)
+    fast_t = fast(wh, start, last)
+    bench = benchmarks(fast_t).set_index(["category_id", "metric"])
+    for m in ("F", "A", "T"):
+        fast_t[f"{m}_P50"] = [bench.loc[(c, m), "P50"] if (c, m) in bench.index else None for c in fast_t.category_id]
+    rank = ranking(fast_t)
+    g = grow(wh, top, (start - timedelta(days=31), start - timedelta(days=1)), (start, last))
+    return {"day": str(last), "brands": table.reset_index(), "top": top, "flow": fl,
+            "sankey": sankey_svg(fl["matrix"]),
+            "funnel": bar_svg(["A", "I", "P", "L"], [float(table.loc[top, k]) for k in ("A", "I", "P", "L")]),
+            "fast": fast_t, "rank": rank, "grow": g}
+
+
+DEEPLINK_ORDER = ("discover", "engage", "enthuse", "perform", "initial", "numerous", "keen")
+
+
 def gather(wh: Warehouse) -> dict:
     """The numbers the report shows, read from the warehouse."""
     con = wh.con
@@ -84,6 +170,7 @@ def gather(wh: Warehouse) -> dict:
     )
     cal = con.table("campaigns").order_by(["campaign_id", "start_date"]).execute()
     return {
+        "assets": gather_assets(wh),
         "counts": counts, "batches": batches, "reasons": reasons, "samples": samples,
         "by_type": by_type, "by_day": by_day, "brands": brands, "calendar": cal,
     }
