@@ -100,7 +100,8 @@ def sankey_svg(matrix: dict[str, dict[str, int]], width: int = 640, height: int 
         for s in states:
             y, h = pos[s]
             size = left[s] if side == "l" else right[s]
-            parts.append(f'<rect x="{x}" y="{y:.1f}" width="{node_w}" height="{max(h, 1):.1f}" fill="{STATE_COLOURS[s]}"/>')
+            colour = STATE_COLOURS[s]
+            parts.append(f'<rect x="{x}" y="{y:.1f}" width="{node_w}" height="{max(h, 1):.1f}" fill="{colour}"/>')
             parts.append(f'<text x="{lx}" y="{y + h / 2 + 4:.1f}" text-anchor="{anchor}">{s} {size:,}</text>')
     return f'<svg class="chart" width="{width}" height="{height}" role="img">{"".join(parts)}</svg>'
 
