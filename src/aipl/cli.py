@@ -340,11 +340,18 @@ def assets_flow(
     out.print("  ".join(f"{k} {v:,}" for k, v in f["kinds"].items()))
 
 
+def _cell(v) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.2f}" if abs(v) >= 1 else f"{v:.4f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
 def _frame_table(df, title: str) -> Table:
     t = Table(*[str(c) for c in df.columns], title=title)
     for row in df.itertuples(index=False):
-        t.add_row(*["" if v is None or (isinstance(v, float) and v != v) else
-                    (f"{v:,.4g}" if isinstance(v, float) else str(v)) for v in row])
+        t.add_row(*[_cell(v) for v in row])
     return t
 
 
@@ -516,6 +523,68 @@ def clv_fit(
     for k, v in m.params_.items():
         out.print(f"  {k:6} = {v:.4f}")
     out.print(f"  log-likelihood = {m.loglik_:,.2f}")
+
+
+@clv_app.command("value")
+def clv_value(
+    brand: Annotated[str, typer.Option(help="The brand.")],
+    calibration_end: Annotated[str, typer.Option(help="The valuation day (YYYY-MM-DD).")],
+    months: Annotated[int, typer.Option(help="Horizon in months (default: 3 years).")] = 36,
+    monthly_discount: Annotated[float, typer.Option(help="Discount rate per month.")] = 0.01,
+    time_unit: Annotated[str, typer.Option(help="Model time unit: day, week or month.")] = "week",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write per-consumer values (.csv or .parquet).")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The brand's consumer-asset value: 3-year CLV per consumer, summed by AIPL and DEEPLINK state."""
+    from aipl.clv import asset_value
+
+    wh = _assets_wh(workspace)
+    try:
+        consumers, by_state = asset_value(wh, brand, calibration_end, months, monthly_discount, time_unit)
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        wh.close()
+    if out_file is not None:
+        (consumers.to_parquet if out_file.suffix == ".parquet" else consumers.to_csv)(out_file, index=False)
+        err.print(f"per-consumer values written to {out_file}")
+    meta = by_state.attrs
+    body = {**{k: meta[k] for k in ("brand", "calibration_end", "months", "new_customer_value", "conversion")},
+            "total": float(by_state.value.sum()), "by_state": _records(by_state)}
+    if as_json:
+        print(json.dumps(body, ensure_ascii=False))
+        return
+    out.print(_frame_table(by_state, f"{brand}: consumer-asset value over {months} months at {calibration_end}"))
+    out.print(f"total {body['total']:,.2f}; A and I are conversion estimates (30-day conversion "
+              f"A {meta['conversion']['A']:.1%}, I {meta['conversion']['I']:.1%} × a new customer's "
+              f"{meta['new_customer_value']:,.2f})")
+
+
+@clv_app.command("predict")
+def clv_predict(
+    calibration_end: Annotated[str, typer.Option(help="Last day of the calibration period.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Predictions file (.csv or .parquet).")],
+    horizon: Annotated[float, typer.Option(help="Predict purchases over this many time units.")] = 52,
+    time_unit: Annotated[str, typer.Option(help="day, week or month.")] = "week",
+    brand: Annotated[str | None, typer.Option(help="Only this brand's purchases.")] = None,
+    file: Annotated[Path | None, typer.Argument(help="A transaction file to read directly (with --format).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f", help="Format of FILE, e.g. cdnow.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Per customer: P(alive), expected purchases over the horizon, expected spend and discounted 3-year CLV."""
+    from aipl.clv import BetaGeo, GammaGamma
+
+    s = _clv_summary(file, fmt, workspace, brand, calibration_end, time_unit)
+    bg = BetaGeo().fit(s.frequency, s.recency, s["T"])
+    gg = GammaGamma().fit(s.frequency, s.monetary)
+    x, tx, T, m = s.frequency, s.recency, s["T"], s.monetary
+    s["p_alive"] = bg.p_alive(x, tx, T)
+    s["expected_purchases"] = bg.predict(horizon, x, tx, T)
+    s["expected_spend"] = gg.expected_spend(x, m)
+    s["clv_36m"] = gg.clv(bg, x, tx, T, m, units_per_month=365.25 / 12 / {"day": 1, "week": 7, "month": 30}[time_unit])
+    (s.to_parquet if out_file.suffix == ".parquet" else s.to_csv)(out_file, index=False)
+    out.print(f"{len(s):,} customers → {out_file} (BG/NBD {bg.params_}, Gamma-Gamma {gg.params_})")
 
 
 def main() -> None:  # pragma: no cover
