@@ -532,7 +532,9 @@ def clv_value(
     months: Annotated[int, typer.Option(help="Horizon in months (default: 3 years).")] = 36,
     monthly_discount: Annotated[float, typer.Option(help="Discount rate per month.")] = 0.01,
     time_unit: Annotated[str, typer.Option(help="Model time unit: day, week or month.")] = "week",
-    out_file: Annotated[Path | None, typer.Option("--out", help="Write per-consumer values (.csv or .parquet).")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write per-consumer values (.csv or .parquet).")
+    ] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
