@@ -589,6 +589,70 @@ def clv_predict(
     out.print(f"{len(s):,} customers → {out_file} (BG/NBD {bg.params_}, Gamma-Gamma {gg.params_})")
 
 
+members_app = typer.Typer(help="Member operations: lapsed buckets, activity, recall and reactivation lists.",
+                          no_args_is_help=True)
+app.add_typer(members_app, name="members")
+
+
+@members_app.command("summary")
+def members_summary(
+    brand: Annotated[str, typer.Option(help="The brand.")],
+    date: Annotated[str, typer.Option(help="The day (YYYY-MM-DD).")],
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Buyers and members by days since their last purchase (30/60/180 天未购), activity and reactivation."""
+    from aipl.clv import member_status, member_summary
+
+    wh = _open(workspace)
+    try:
+        summary = member_summary(member_status(wh, brand, date))
+    finally:
+        wh.close()
+    if as_json:
+        print(json.dumps({"brand": brand, "date": date, **summary}))
+        return
+    rate = summary["member_activity_rate"]
+    out.print(f"{brand} on {date}: {summary['buyers']:,} buyers, {summary['members']:,} members"
+              f" (active in 30 days: {'—' if rate is None else f'{rate:.1%}'})")
+    for b, n in summary["buckets"].items():
+        out.print(f"  {b:14} {n:,}")
+    out.print(f"  老会员激活 reactivation list: {summary['reactivation']:,}")
+
+
+@members_app.command("list")
+def members_list(
+    brand: Annotated[str, typer.Option(help="The brand.")],
+    date: Annotated[str, typer.Option(help="The day (YYYY-MM-DD).")],
+    kind: Annotated[str, typer.Option(help="active, lapsed_30, lapsed_60, lapsed_180, never_bought, reactivation.")],
+    out_file: Annotated[Path | None, typer.Option("--out", help="Export the ids (.csv or .parquet).")] = None,
+    save: Annotated[str | None, typer.Option(help="Also save the list in the warehouse under this name.")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Build a recall or reactivation list; save it for crowds and the autopilot, or export it (min. size applies)."""
+    from aipl.clv import member_status, save_list, select_list
+
+    wh = _open(workspace)
+    try:
+        ids = select_list(member_status(wh, brand, date), kind)
+        if save:
+            save_list(wh, save, brand, date, ids)
+            out.print(f"saved {len(ids):,} consumers as list {save!r} of {brand}")
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        wh.close()
+    if out_file is not None:
+        minimum = wh.config.min_crowd_size
+        if len(ids) < minimum:
+            _fail(f"the list has {len(ids):,} consumers, below the minimum export size {minimum} "
+                  f"([privacy] min_crowd_size in aipl.toml): not exported")
+        (ids.to_parquet if out_file.suffix == ".parquet" else ids.to_csv)(out_file, index=False)
+        out.print(f"exported {len(ids):,} consumer ids to {out_file}")
+    if not save and out_file is None:
+        out.print(f"{len(ids):,} consumers in {kind} (use --save NAME or --out FILE)")
+
+
 def main() -> None:  # pragma: no cover
     try:
         app()

@@ -138,3 +138,17 @@ def test_cli_fit_prints_the_documented_json():
     r = CliRunner().invoke(app, ["clv", "fit", "-f", "cdnow", str(SAMPLE), "--calibration-end", "1997-09-30",
                                  "--model", "nope"])
     assert r.exit_code == 2 and "unknown model 'nope'" in r.output
+
+
+def test_bgnbd_gradient_matches_finite_differences(summary):
+    from aipl.clv import transformers as tf
+
+    x, tx, T = summary.frequency.to_numpy(float), summary.recency.to_numpy(), summary["T"].to_numpy()
+    p = np.array([0.3, 4.0, 0.9, 2.2])
+    ll, grad = tf.bgnbd_loglik_grad(p, x, tx, T)
+    np.testing.assert_allclose(ll, tf.bgnbd_loglik(p, x, tx, T), rtol=1e-12)
+    for i in range(4):
+        h = np.zeros(4)
+        h[i] = 1e-6 * p[i]
+        num = (tf.bgnbd_loglik(p + h, x, tx, T).sum() - tf.bgnbd_loglik(p - h, x, tx, T).sum()) / (2 * h[i])
+        assert grad[i].sum() == pytest.approx(num, rel=1e-5)

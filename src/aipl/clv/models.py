@@ -61,16 +61,32 @@ class _Model:
         self.converged_ = bool(res.success)
         return self
 
+    def _loglik_grad(self, params, *data):
+        """(log-likelihood per customer, gradient 4 × n), where a model has it analytically; else None."""
+        return None
+
     def _minimize(self, log_start: np.ndarray, data: tuple[np.ndarray, ...], weights: np.ndarray):
         n = weights.sum()
+        analytic = self._loglik_grad(np.exp(log_start), *data) is not None
 
-        def objective(log_params: np.ndarray) -> float:
+        def objective(log_params: np.ndarray):
             params = np.exp(log_params)
-            ll = self._loglik(params, *data)
+            if analytic:
+                ll, grad = self._loglik_grad(params, *data)
+            else:
+                ll, grad = self._loglik(params, *data), None
             if not np.all(np.isfinite(ll)):
-                return 1e100
-            return -(weights @ ll) / n + self.penalizer * float(np.sum(params**2))
+                return (1e100, np.zeros_like(log_params)) if analytic else 1e100
+            f = -(weights @ ll) / n + self.penalizer * float(np.sum(params**2))
+            if not analytic:
+                return f
+            # chain rule to log-parameters
+            g = -(grad @ weights) / n * params + self.penalizer * 2 * params**2
+            return f, g
 
+        if analytic:  # BFGS: few evaluations, and none of L-BFGS-B's per-step overhead
+            return minimize(objective, log_start, jac=True, method="BFGS",
+                            options={"maxiter": self.maxiter, "gtol": 1e-10})
         return minimize(objective, log_start, method="L-BFGS-B",
                         options={"maxiter": self.maxiter, "ftol": self.tol, "gtol": 1e-10})
 
@@ -121,6 +137,9 @@ class BetaGeo(_Frequency):
 
     def _loglik(self, params, x, t_x, T):
         return tf.bgnbd_loglik(params, x, t_x, T)
+
+    def _loglik_grad(self, params, x, t_x, T):
+        return tf.bgnbd_loglik_grad(params, x, t_x, T)
 
     def p_alive(self, frequency, recency, T) -> np.ndarray:
         """Probability that each customer is still active at T."""

@@ -137,10 +137,25 @@ def gather_assets(wh: Warehouse) -> dict | None:
         fast_t[f"{m}_P50"] = [bench.loc[(c, m), "P50"] if (c, m) in bench.index else None for c in fast_t.category_id]
     rank = ranking(fast_t)
     g = grow(wh, top, (start - timedelta(days=31), start - timedelta(days=1)), (start, last))
+    clv = gather_clv(wh, top, last)
     return {"day": str(last), "brands": table.reset_index(), "top": top, "flow": fl,
             "sankey": sankey_svg(fl["matrix"]),
             "funnel": bar_svg(["A", "I", "P", "L"], [float(table.loc[top, k]) for k in ("A", "I", "P", "L")]),
-            "fast": fast_t, "rank": rank, "grow": g}
+            "fast": fast_t, "rank": rank, "grow": g, "clv": clv}
+
+
+def gather_clv(wh: Warehouse, brand: str, day) -> dict:
+    """The brand's consumer-asset value by state and its member buckets (or why they cannot be shown)."""
+    from aipl.clv import asset_value, member_status, member_summary
+
+    out: dict = {"brand": brand, "members": member_summary(member_status(wh, brand, day))}
+    try:
+        _, by_state = asset_value(wh, brand, day, time_unit="day")
+    except ValueError as exc:
+        out["error"] = str(exc)
+        return out
+    out.update(by_state=by_state, total=float(by_state.value.sum()), meta=by_state.attrs)
+    return out
 
 
 DEEPLINK_ORDER = ("discover", "engage", "enthuse", "perform", "initial", "numerous", "keen")
