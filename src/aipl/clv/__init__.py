@@ -7,6 +7,6 @@ from aipl.clv.rfm import TIME_UNITS, rfm_summary
 from aipl.clv.value import asset_value
 
 __all__ = [
-    "LIST_KINDS", "MODELS", "TIME_UNITS", "BetaGeo", "GammaGamma", "NotFittedError", "ParetoNBD", "asset_value", "member_status", "member_summary",
-    "rfm_summary", "save_list", "select_list",
+    "LIST_KINDS", "MODELS", "TIME_UNITS", "BetaGeo", "GammaGamma", "NotFittedError", "ParetoNBD", "asset_value",
+    "member_status", "member_summary", "rfm_summary", "save_list", "select_list",
 ]
