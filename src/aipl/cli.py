@@ -311,6 +311,10 @@ def assets_flow(
     start: Annotated[str, typer.Option("--from", help="Start day (YYYY-MM-DD).")],
     end: Annotated[str, typer.Option("--to", help="End day (YYYY-MM-DD).")],
     scope: ScopeOpt = "brand",
+    attribute: Annotated[
+        str | None, typer.Option(help="Credit upward moves by channel, touchpoint or event_type.")
+    ] = None,
+    save_cell: Annotated[str | None, typer.Option(help="Save the consumers of one cell, e.g. A:I, as a list.")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -321,6 +325,18 @@ def assets_flow(
     wh = _assets_wh(workspace)
     try:
         f = flow(wh, scope, key, start, end)
+        if save_cell:
+            from aipl.assets import movers
+            from aipl.clv import save_list
+
+            s0, _, s1 = save_cell.partition(":")
+            if s0 not in FLOW_STATES or s1 not in FLOW_STATES:
+                _fail(f"a cell is FROM:TO over {', '.join(FLOW_STATES)}, not {save_cell!r}")
+            m = movers(wh, scope, key, start, end)
+            ids = m.filter((m.s0 == s0) & (m.s1 == s1)).select("consumer_id").execute()
+            name = f"flow_{key}_{s0}_to_{s1}_{f['from']}_{f['to']}"
+            save_list(wh, name, key, end, ids)
+            err.print(f"saved {len(ids):,} consumers as list {name!r}")
     except ValueError as exc:
         _fail(str(exc))
     finally:
@@ -338,6 +354,15 @@ def assets_flow(
         t.add_row(s, *cells)
     out.print(t)
     out.print("  ".join(f"{k} {v:,}" for k, v in f["kinds"].items()))
+    if attribute:
+        from aipl.assets import attribution
+
+        wh = _open(workspace)
+        try:
+            credit = attribution(wh, scope, key, start, end, by=attribute)
+        finally:
+            wh.close()
+        out.print(_frame_table(credit, f"upward moves credited by {attribute} (last-touch and linear)"))
 
 
 def _cell(v) -> str:

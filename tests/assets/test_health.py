@@ -96,3 +96,32 @@ def test_cli_assets_json(fresh, tmp_path):
     r = CliRunner().invoke(app, ["assets", "snapshot", "--scope", "shop", "--key", "Z", "--date", "2026-01-01",
                                  "-w", root])
     assert r.exit_code == 2 and "scope must be one of brand, category" in r.output
+
+
+def test_attribution_last_touch_and_linear(fresh):
+    load(fresh, [
+        ev("y", "exposure", 0, brand_id="Q", channel="display"),
+        ev("y", "exposure", 3, brand_id="Q", channel="display"),
+        ev("y", "ad_click", 5, brand_id="Q", channel="search"),   # A → I: two touches in (0, 6]
+        ev("z", "exposure", 4, brand_id="Q", channel="live"),     # none → A: one touch
+        ev("s", "exposure", 0, brand_id="Q"), ev("s", "exposure", 6, brand_id="Q"),  # stays A: no credit
+    ])
+    build(fresh, RULES)
+    from aipl.assets import attribution
+
+    c = attribution(fresh, "brand", "Q", day(0), day(6)).set_index("channel")
+    assert c.loc["search", "last_touch"] == 1 and c.loc["live", "last_touch"] == 1
+    assert c.loc["display", "last_touch"] == 0
+    assert c.loc["display", "linear"] == pytest.approx(0.5) and c.loc["search", "linear"] == pytest.approx(0.5)
+    assert c.linear.sum() == pytest.approx(2) and "(none)" not in c.index
+    root = str(fresh.config.root)
+    fresh.close()
+    r = CliRunner().invoke(app, ["assets", "flow", "--key", "Q", "--from", "2026-01-01", "--to", "2026-01-07",
+                                 "--save-cell", "A:I", "-w", root])
+    assert r.exit_code == 0, r.output
+    from aipl.warehouse import open_warehouse
+
+    wh = open_warehouse(root)
+    saved = wh.table("consumer_lists").execute()
+    wh.close()
+    assert list(saved.consumer_id) == ["y"] and saved.list_name.iloc[0] == "flow_Q_A_to_I_2026-01-01_2026-01-07"

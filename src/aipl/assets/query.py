@@ -126,3 +126,44 @@ def flow(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date
                 kinds["stayed"] += n
     return {"scope": scope, "key": key, "from": str(_day(start)), "to": str(_day(end)), "matrix": matrix,
             "rates": rates, "kinds": kinds}
+
+
+def movers(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date) -> ir.Table:
+    """consumer_id, s0, s1 of every consumer of `key` whose state differs between the two days."""
+    a = states(wh, scope, start, key).select("consumer_id", s0="aipl")
+    b = states(wh, scope, end, key).select("consumer_id", s1="aipl")
+    j = a.outer_join(b, a.consumer_id == b.consumer_id)
+    return j.select(consumer_id=ibis.coalesce(j.consumer_id, j.consumer_id_right),
+                    s0=j.s0.fill_null("none"), s1=j.s1.fill_null("none"))
+
+
+def attribution(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date,
+                by: str = "channel") -> pd.DataFrame:
+    """Credit for upward moves between two days, by channel (or touchpoint, or event_type).
+
+    Each consumer who moved up is credited to their behaviour events of the key in (start, end]:
+    last-touch gives the latest one the whole credit, linear splits it equally among them all.
+    """
+    if by not in ("channel", "touchpoint", "event_type"):
+        raise ValueError("by must be channel, touchpoint or event_type")
+    m = movers(wh, scope, key, start, end)
+    up = m.filter(m.s1.cases(*[(s, r) for s, r in RANK.items()]) > m.s0.cases(*[(s, r) for s, r in RANK.items()]))
+    ev = wh.table("events")
+    col = ev.brand_id if scope == "brand" else ev.category_id
+    day = wh.local_day(ev.ts)
+    ev = ev.filter((col == key) & (day > ibis.literal(_day(start))) & (day <= ibis.literal(_day(end))))
+    touches = ev.semi_join(up, "consumer_id").select("consumer_id", "ts", label=ev[by].fill_null("(none)"))
+    w = ibis.window(group_by="consumer_id")
+    t = touches.mutate(n=touches.count().over(w), latest=touches.ts.max().over(w))
+    credit = t.group_by("label").aggregate(
+        linear=(1.0 / t.n).sum(),
+        last_touch=(t.ts == t.latest).cast("float64").sum(),
+    ).execute()
+    # ties at the same instant share the last touch
+    ties = t.filter(t.ts == t.latest).group_by("consumer_id").aggregate(k=lambda x: x.count())
+    if int(ties.filter(ties.k > 1).count().execute()):
+        tt = t.filter(t.ts == t.latest).inner_join(ties, "consumer_id")
+        credit = credit.drop(columns="last_touch").merge(
+            tt.group_by("label").aggregate(last_touch=(1.0 / tt.k).sum()).execute(), on="label", how="left"
+        ).fillna({"last_touch": 0.0})
+    return credit.rename(columns={"label": by}).sort_values("linear", ascending=False, ignore_index=True)
