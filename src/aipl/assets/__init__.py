@@ -1,6 +1,6 @@
 """Consumer assets: AIPL and DEEPLINK states per brand and per category, stored as condition intervals."""
 
-from aipl.assets.build import CONDITIONS, INTERVALS, SCOPES, build, daily_facts, ensure_built
+from aipl.assets.build import CONDITIONS, INTERVALS, SCOPES, build, daily_facts, ensure_built, update
 from aipl.assets.query import attribution, consumer_states, flow, movers, snapshot, snapshot_all, states
 from aipl.assets.rules import AIPL_LABELS, AIPL_STATES, DEEPLINK_LABELS, DEEPLINK_STATES, AssetRules
 
@@ -22,5 +22,5 @@ __all__ = [
     "movers",
     "snapshot",
     "snapshot_all",
-    "states",
+    "states", "update",
 ]

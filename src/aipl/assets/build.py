@@ -5,7 +5,7 @@ condition whose interval covers D, so nothing is stored per consumer × day."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import ibis
 import ibis.expr.types as ir
@@ -20,11 +20,11 @@ CONDITIONS = ("A", "I", "enthuse", "perform", "P", "L", "keen")
 NEVER = date(9999, 12, 31)  # the end of a condition that does not expire (membership)
 
 
-def daily_facts(wh: Warehouse, rules: AssetRules, scope: str) -> ir.Table:
+def daily_facts(wh: Warehouse, rules: AssetRules, scope: str, events: ir.Table | None = None) -> ir.Table:
     """One row per (key, consumer, local day) with what the consumer did that day, by event class."""
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
-    ev = wh.table("events")
+    ev = wh.table("events") if events is None else events
     key = ev.brand_id if scope == "brand" else ev.category_id
     ev = ev.mutate(key=key, day=wh.local_day(ev.ts)).filter(lambda t: t.key.notnull())
     if scope == "category":  # brand-attribute touchpoints never move category AIPL
@@ -45,7 +45,7 @@ def daily_facts(wh: Warehouse, rules: AssetRules, scope: str) -> ir.Table:
         active=et.isin(list(rules.active)).any(),
         intent=et.isin(list(rules.intent)).any(),
         deep=et.isin(list(rules.deep)).any(),
-        interactions=(et == "interaction").cast("int64").sum(),
+        interactions=et.count(where=et == "interaction"),
         purchase=et.isin(list(rules.purchase)).any(),
         advocacy=et.isin(list(rules.advocacy)).any(),
         member=(et == "member_join").any(),
@@ -129,39 +129,107 @@ def merged(iv: ir.Table) -> ir.Table:
     ).drop("island")
 
 
+DAYS = "asset_days"
 META = "asset_meta"
 
 
 def ensure_built(wh: Warehouse, report: Callable[[str], None] | None = None) -> bool:
-    """Build the intervals if they are missing or older than the last loaded batch; True when it built."""
+    """Bring the intervals up to date with the loaded batches (incrementally when it can); True when it worked."""
     batches = wh.count("batches")
     tables = set(wh.con.list_tables())
-    if INTERVALS in tables and META in tables:
+    if INTERVALS in tables and META in tables and DAYS in tables:
         meta = wh.table(META).execute()
         if len(meta) and int(meta.batches.iloc[0]) == batches:
             return False
+        if len(meta):
+            update(wh, wh.config.assets, report)
+            return True
     build(wh, wh.config.assets, report)
     return True
 
 
-def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None = None) -> dict[str, int]:
-    """(Re)build `asset_intervals` for both scopes from the events (and members); returns rows per scope."""
+def _member_conditions(wh: Warehouse) -> ir.Table:
+    m = wh.table("members")
+    m = m.filter(m.status == "active")
+    return m.select(key=m.brand_id, consumer_id=m.consumer_id, cond=ibis.literal("keen"),
+                    start=wh.local_day(m.joined_at), end=ibis.literal(NEVER), touch=ibis.literal("member||"))
+
+
+def _intervals(wh: Warehouse, rules: AssetRules, days: ir.Table, members: ir.Table | None) -> ir.Table:
     parts = []
     for scope in SCOPES:
-        if report:
-            report(f"{scope} scope: daily facts and condition intervals")
-        f = wh.materialize(f"_asset_days_{scope}", daily_facts(wh, rules, scope))
-        members = None
-        if scope == "brand":
-            m = wh.table("members")
-            m = m.filter(m.status == "active")
-            members = m.select(key=m.brand_id, consumer_id=m.consumer_id, cond=ibis.literal("keen"),
-                               start=wh.local_day(m.joined_at), end=ibis.literal(NEVER), touch=ibis.literal("member||"))
-        parts.append(merged(conditions(f, rules, members)).mutate(scope=ibis.literal(scope)))
-    result = ibis.union(*parts, distinct=False).select("scope", "key", "consumer_id", "cond", "start", "end", "touch")
-    meta = ibis.memtable({"batches": [wh.count("batches")]})
+        f = days.filter(days.scope == scope).drop("scope")
+        mem = members.filter(members.scope == scope).drop("scope") if members is not None and scope == "brand" else None
+        parts.append(merged(conditions(f, rules, mem)).mutate(scope=ibis.literal(scope)))
+    return ibis.union(*parts, distinct=False).select("scope", "key", "consumer_id", "cond", "start", "end", "touch")
+
+
+def _meta(wh: Warehouse) -> ir.Table:
+    d = wh.table(DAYS)
+    through = d.aggregate(t=d.day.max()).execute().t.iloc[0]
+    return ibis.memtable({
+        "batches": [wh.count("batches")], "events": [wh.count("events")],
+        "built_through": [None if through is None or through != through else str(through)[:10]],
+    })
+
+
+def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None = None) -> dict[str, int]:
+    """(Re)build the daily facts and `asset_intervals` for both scopes from all events and members."""
+    if report:
+        report("daily facts of both scopes")
+    days = ibis.union(*[daily_facts(wh, rules, s).mutate(scope=ibis.literal(s)) for s in SCOPES], distinct=False)
+    with wh.transaction():
+        wh.con.create_table(DAYS, days, overwrite=True)
+    if report:
+        report("condition intervals")
+    members = _member_conditions(wh).mutate(scope=ibis.literal("brand"))
+    result = _intervals(wh, rules, wh.table(DAYS), members)
     with wh.transaction():
         wh.con.create_table(INTERVALS, result, overwrite=True)
-        wh.con.create_table(META, meta, overwrite=True)
+        wh.con.create_table(META, _meta(wh), overwrite=True)
     counts = wh.table(INTERVALS).group_by("scope").aggregate(n=lambda t: t.count()).execute()
     return {str(r.scope): int(r.n) for r in counts.itertuples()}
+
+
+def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Add the events of days after the last build: only the consumers they touch are recomputed.
+
+    Falls back to a full build when something else changed: a batch for another table (members,
+    profiles …), events for days already built (late data), or the Spark backend.
+    """
+    meta = wh.table(META).execute()
+    through = meta.built_through.iloc[0]
+    since_events = wh.count("events") - int(meta.events.iloc[0])
+    new_batches = wh.table("batches").order_by("loaded_at").execute().iloc[int(meta.batches.iloc[0]):]
+    if wh.backend != "duckdb" or through is None or set(new_batches.target) - {"events"}:
+        return build(wh, rules, report)
+    first_new = date.fromisoformat(str(through)) + timedelta(days=1)
+    ev = wh.table("events")
+    midnight = ibis.literal(datetime.combine(first_new, datetime.min.time(), wh.config.tz).astimezone(UTC))
+    new = ev.filter(ev.ts >= midnight)  # row groups of older days are skipped by their min/max
+    if int(new.count().execute()) != since_events:
+        if report:
+            report("events for days already built arrived: full rebuild")
+        return build(wh, rules, report)
+    if report:
+        report(f"incremental: {since_events:,} new events from {first_new}")
+    fresh = ibis.union(*[daily_facts(wh, rules, s, new).mutate(scope=ibis.literal(s)) for s in SCOPES],
+                       distinct=False)
+    fresh = wh.materialize("_asset_new_days", fresh)
+    touched = wh.materialize("_asset_touched", fresh.select("scope", "key", "consumer_id").distinct())
+    days = wh.table(DAYS)
+    history = ibis.union(days.semi_join(touched, ["scope", "key", "consumer_id"]), fresh, distinct=False)
+    members = _member_conditions(wh).mutate(scope=ibis.literal("brand")).semi_join(
+        touched, ["scope", "key", "consumer_id"])
+    recomputed = wh.materialize("_asset_recomputed", _intervals(wh, rules, history, members))
+    n_touched = int(touched.count().execute())
+    with wh.transaction():
+        wh.con.insert(DAYS, fresh.select(*days.columns))
+        wh.raw.execute(
+            f"DELETE FROM {INTERVALS} AS i USING _asset_touched AS t "
+            "WHERE i.scope = t.scope AND i.key = t.key AND i.consumer_id = t.consumer_id"
+        )
+        wh.con.insert(INTERVALS, recomputed)
+        wh.con.create_table(META, _meta(wh), overwrite=True)
+    wh.drop_temp("_asset_new_days", "_asset_touched", "_asset_recomputed")
+    return {"touched": n_touched, "new_events": since_events}
