@@ -55,13 +55,20 @@ def _snapshot(wh, inputs):
     tables = {name: _normal(wh.table(name).execute()) for name in schema.TABLES}
     q = wh.table("quarantine").execute()
     quarantine = sorted(zip(q.source.str.split("/").str[-1], q.line, q.target, q.field, strict=True))
+    from aipl.assets import build, states
+
+    build(wh, wh.config.assets)
+    asset_states = {
+        (scope, d): _normal(states(wh, scope, d).execute())
+        for scope in ("brand", "category") for d in ("2026-09-17", "2026-09-20", "2017-11-26")
+    }
     ev = wh.table("events")
     daily = (
         ev.group_by(["event_type", ev.ts.date().name("day")])
         .aggregate(n=ev.count(), buyers=ev.consumer_id.nunique(), gmv=ev.amount.sum())
         .execute()
     )
-    return loads, tables, quarantine, _normal(daily)
+    return loads, tables, quarantine, _normal(daily), asset_states
 
 
 def test_duckdb_and_spark_agree(tmp_path):
@@ -83,6 +90,9 @@ def test_duckdb_and_spark_agree(tmp_path):
         pd.testing.assert_frame_equal(d[1][name], s[1][name], obj=name)
     assert d[2] == s[2] and len(d[2]) >= 20
     pd.testing.assert_frame_equal(d[3], s[3])
+    for k in d[4]:  # the consumer-asset engine: every consumer's AIPL and DEEPLINK state
+        pd.testing.assert_frame_equal(d[4][k], s[4][k], obj=str(k))
+    assert sum(len(v) for v in d[4].values()) > 1000
     assert len(d[1]["events"]) > 5_000
 
 
