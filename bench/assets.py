@@ -38,8 +38,8 @@ def generate(wh, events: int, consumers: int, brands: int, first_day: int = 0, d
                     WHEN r < 0.9814 THEN 'favorite' ELSE 'purchase' END,
                TIMESTAMPTZ '{START} 00:00:00+08'
                  + to_seconds(({first_day} * 86400 + hash(i + 3) % ({days} * 86400))::BIGINT)
-        FROM (SELECT i, (hash(i + 5) % 1000000) / 1000000.0 AS r FROM range({first_day}::BIGINT * 1000000007, {first_day}::BIGINT
-              * 1000000007 + {events}) t(i))
+        FROM (SELECT i, (hash(i + 5) % 1000000) / 1000000.0 AS r
+              FROM range({first_day}::BIGINT * 1000000007, {first_day}::BIGINT * 1000000007 + {events}) t(i))
     """)
 
 
