@@ -241,10 +241,11 @@ def demo(
         for name, fmt in (("CDNOW_sample.txt", "cdnow"), ("events_dirty.csv", "events")):
             r = run(wh, data / name, fmt)
             out.print(f"  {name}: read {r.read:,} accepted {r.accepted:,} rejected {r.rejected:,}")
+        out.print("[4/4] consumer assets (AIPL, DEEPLINK, flows, FAST, GROW), CLV value, members, report")
         path = write_report(wh, root / "report.html", truth=find_truth(root))
     finally:
         wh.close()
-    out.print(f"[4/4] report written: {path}")
+    out.print(f"report written: {path}")
 
 
 assets_app = typer.Typer(help="Consumer assets: AIPL / DEEPLINK states, counts and flows.", no_args_is_help=True)
