@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import ibis
 import pandas as pd
+from common import timed
 
 from aipl.assets import build, snapshot_all, update
 from aipl.config import init_workspace
@@ -78,14 +78,6 @@ def pandas_snapshot(df: pd.DataFrame, d: date) -> pd.DataFrame:
     state[g.buy_days_l >= 2] = "L"
     return state.dropna().reset_index().groupby(["b", 0]).size()
 
-
-def timed(fn, repeat: int):
-    out, times = None, []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def main() -> None:

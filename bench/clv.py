@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import resource
-import statistics
 import time
 
 import numpy as np
 import pandas as pd
+from common import timed
 
 from aipl.clv import BetaGeo
 
@@ -42,14 +42,6 @@ def simulate_bgnbd(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.nd
         alive[b] = rng.random(len(b)) >= p[b]  # drops out after a purchase with probability p
     return x.astype(float), np.where(x > 0, last, 0) / 7, T_days / 7
 
-
-def timed(fn, repeat: int) -> tuple[float, object]:
-    out, times = None, []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def main() -> None:

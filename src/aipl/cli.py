@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -41,6 +42,18 @@ def _open(workspace: Path | None):
         return open_warehouse(workspace)
     except ConfigError as exc:
         _fail(str(exc))
+
+
+@contextlib.contextmanager
+def _session(workspace: Path | None, assets: bool = False):
+    """The workspace's warehouse for one command (assets brought up to date first); bad requests exit 2."""
+    wh = _assets_wh(workspace) if assets else _open(workspace)
+    try:
+        yield wh
+    except ValueError as exc:
+        _fail(str(exc))
+    finally:
+        wh.close()
 
 
 @app.command()
@@ -288,13 +301,8 @@ def assets_snapshot(
     """How many consumers are in each AIPL and DEEPLINK state on a day."""
     from aipl.assets import AIPL_LABELS, DEEPLINK_LABELS, snapshot
 
-    wh = _assets_wh(workspace)
-    try:
+    with _session(workspace, assets=True) as wh:
         snap = snapshot(wh, scope, key, date)
-    except ValueError as exc:
-        _fail(str(exc))
-    finally:
-        wh.close()
     if as_json:
         print(json.dumps(snap, ensure_ascii=False))
         return
@@ -396,13 +404,8 @@ def fast_cmd(
     """FAST per brand (F 可运营人群, A 加深率, S 会员, T 会员活跃率) with its category's P25/P50/P75/P90."""
     from aipl.assets.health import benchmarks, fast
 
-    wh = _assets_wh(workspace)
-    try:
+    with _session(workspace, assets=True) as wh:
         table = fast(wh, start, end)
-    except ValueError as exc:
-        _fail(str(exc))
-    finally:
-        wh.close()
     bench = benchmarks(table)
     if brand is not None:
         if brand not in set(table.brand_id):
@@ -428,13 +431,8 @@ def rank_cmd(
     """The FAST health ranking (榜单) of brands within each category."""
     from aipl.assets.health import fast, ranking
 
-    wh = _assets_wh(workspace)
-    try:
+    with _session(workspace, assets=True) as wh:
         table = ranking(fast(wh, start, end), category)
-    except ValueError as exc:
-        _fail(str(exc))
-    finally:
-        wh.close()
     cols = ["category_id", "rank", "brand_id", "score", "F", "A", "S", "T"]
     if as_json:
         print(json.dumps(_records(table[cols]), ensure_ascii=False))
@@ -459,13 +457,8 @@ def grow_cmd(
             _fail(f"a period is FROM:TO (YYYY-MM-DD:YYYY-MM-DD), not {s!r}")
         return a, b
 
-    wh = _open(workspace)
-    try:
+    with _session(workspace) as wh:
         g = grow(wh, brand, span(period0), span(period1))
-    except ValueError as exc:
-        _fail(str(exc))
-    finally:
-        wh.close()
     if as_json:
         print(json.dumps(g, ensure_ascii=False))
         return
@@ -567,13 +560,8 @@ def clv_value(
     """The brand's consumer-asset value: 3-year CLV per consumer, summed by AIPL and DEEPLINK state."""
     from aipl.clv import asset_value
 
-    wh = _assets_wh(workspace)
-    try:
+    with _session(workspace, assets=True) as wh:
         consumers, by_state = asset_value(wh, brand, calibration_end, months, monthly_discount, time_unit)
-    except ValueError as exc:
-        _fail(str(exc))
-    finally:
-        wh.close()
     if out_file is not None:
         (consumers.to_parquet if out_file.suffix == ".parquet" else consumers.to_csv)(out_file, index=False)
         err.print(f"per-consumer values written to {out_file}")
@@ -658,16 +646,11 @@ def members_list(
     """Build a recall or reactivation list; save it for crowds and the autopilot, or export it (min. size applies)."""
     from aipl.clv import member_status, save_list, select_list
 
-    wh = _open(workspace)
-    try:
+    with _session(workspace) as wh:
         ids = select_list(member_status(wh, brand, date), kind)
         if save:
             save_list(wh, save, brand, date, ids)
             out.print(f"saved {len(ids):,} consumers as list {save!r} of {brand}")
-    except ValueError as exc:
-        _fail(str(exc))
-    finally:
-        wh.close()
     if out_file is not None:
         minimum = wh.config.min_crowd_size
         if len(ids) < minimum:
