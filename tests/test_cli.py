@@ -57,3 +57,19 @@ def test_formats_lists_every_adapter():
     r = run("formats")
     for name in ("events", "userbehavior", "ali_display_ad", "tmall_repeat", "cdnow", "hillstrom"):
         assert name in r.stdout
+
+
+def test_bad_config_and_bad_days_exit_2_with_the_reason(tmp_path):
+    ws = tmp_path / "ws"
+    run("init", str(ws))
+    cfg = ws / "aipl.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("interest_days = 15", "interest_days = 0"), encoding="utf-8")
+    r = run("status", "-w", str(ws))
+    assert r.exit_code == 2 and "[assets] interest_days must be at least 1 day" in r.output
+    good = tmp_path / "good"
+    run("init", str(good))
+    for args in (["assets", "snapshot", "--key", "B", "--date", "2026-13-01"],
+                 ["members", "summary", "--brand", "B", "--date", "nope"],
+                 ["fast", "--from", "2026-01-01", "--to", "2026-02-30"]):
+        r = run(*args, "-w", str(good))
+        assert r.exit_code == 2 and "is not a valid day (YYYY-MM-DD)" in r.output, (args, r.output)

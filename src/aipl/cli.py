@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -31,7 +32,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 
 def _fail(msg: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {msg}")
+    err.print(f"[bold red]error:[/] {escape(msg)}")
     raise typer.Exit(code)
 
 
@@ -50,7 +51,7 @@ def _session(workspace: Path | None, assets: bool = False):
     wh = _assets_wh(workspace) if assets else _open(workspace)
     try:
         yield wh
-    except ValueError as exc:
+    except ValueError as exc:  # a request the data cannot answer (bad day, scope, brand …)
         _fail(str(exc))
     finally:
         wh.close()
@@ -618,11 +619,8 @@ def members_summary(
     """Buyers and members by days since their last purchase (30/60/180 天未购), activity and reactivation."""
     from aipl.clv import member_status, member_summary
 
-    wh = _open(workspace)
-    try:
+    with _session(workspace) as wh:
         summary = member_summary(member_status(wh, brand, date))
-    finally:
-        wh.close()
     if as_json:
         print(json.dumps({"brand": brand, "date": date, **summary}))
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -74,6 +75,18 @@ class Config:
         return ZoneInfo(self.timezone)
 
 
+def parse_day(value, what: str = "day") -> date:
+    """A calendar day from a date or 'YYYY-MM-DD'; a clear ValueError naming `what` otherwise."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not a valid day (YYYY-MM-DD)") from None
+
+
 def workspace_dir(path: str | os.PathLike | None) -> Path:
     """The workspace folder: the given path, else `$AIPL_WORKSPACE`, else the current directory."""
     return Path(path or os.environ.get("AIPL_WORKSPACE") or ".").resolve()
@@ -119,4 +132,5 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         ZoneInfo(conf.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"{cfg_path}: [workspace] timezone {conf.timezone!r} is not a known time zone") from exc
+    conf.assets  # noqa: B018 - validates [assets] now, not at the next build
     return conf

@@ -170,7 +170,7 @@ def _meta(wh: Warehouse) -> ir.Table:
     return ibis.memtable({
         "batches": [wh.count("batches")], "events": [wh.count("events")],
         "built_through": [None if through is None or through != through else str(through)[:10]],
-    })
+    }, schema={"batches": "int64", "events": "int64", "built_through": "string"})
 
 
 def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None = None) -> dict[str, int]:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from aipl.assets.build import INTERVALS, SCOPES
 from aipl.assets.rules import AIPL_STATES, DEEPLINK_STATES
+from aipl.config import parse_day
 from aipl.warehouse import Warehouse
 
 FLOW_STATES = ("none", *AIPL_STATES)
@@ -18,7 +19,7 @@ _AIPL_COND = {"A": "A", "I": "I", "P": "P", "L": "L"}
 
 
 def _day(d: str | date) -> date:
-    return d if isinstance(d, date) else date.fromisoformat(str(d))
+    return parse_day(d, "date")
 
 
 def states(wh: Warehouse, scope: str, day: str | date, key: str | None = None) -> ir.Table:

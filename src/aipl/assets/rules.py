@@ -52,10 +52,10 @@ class AssetRules:
         known = {f.name: f for f in fields(cls) if f.name != "extra"}
         unknown = sorted(set(section) - set(known))
         if unknown:
-            raise ValueError(f"aipl.toml [assets]: unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}")
+            raise ValueError(f"[assets]: unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}")
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}
         rules = cls(**kw)
         for name in ("awareness_days", "interest_days", "purchase_days", "loyal_days"):
             if getattr(rules, name) < 1:
-                raise ValueError(f"aipl.toml [assets] {name} must be at least 1 day")
+                raise ValueError(f"[assets] {name} must be at least 1 day")
         return rules

@@ -9,6 +9,7 @@ import ibis
 import pandas as pd
 
 from aipl.assets.health import MEMBER_ACTIVITY
+from aipl.config import parse_day
 from aipl.warehouse import Warehouse
 
 LISTS_TABLE = "consumer_lists"
@@ -23,7 +24,7 @@ def member_status(wh: Warehouse, brand: str, day: str | date, reactivation_days:
     `reactivation` marks active members with no purchase for `reactivation_days` and no member activity
     (加购, 收藏, 权益, 购买) in the last 30 days: the 老会员激活 list.
     """
-    d = date.fromisoformat(str(day))
+    d = parse_day(day, "date")
     ev = wh.table("events")
     ev = ev.filter((ev.brand_id == brand) & (wh.local_day(ev.ts) <= ibis.literal(d)))
     local = wh.local_day(ev.ts)
@@ -79,7 +80,7 @@ def save_list(wh: Warehouse, name: str, brand: str, day: str | date, consumers: 
     rows = ibis.memtable({
         "list_name": [name] * len(consumers), "brand_id": [brand] * len(consumers),
         "consumer_id": consumers.consumer_id.astype(str).tolist(),
-        "as_of": [date.fromisoformat(str(day))] * len(consumers),
+        "as_of": [parse_day(day, "date")] * len(consumers),
         "saved_at": [datetime.now(UTC)] * len(consumers),
     }).cast(wh.table(LISTS_TABLE).schema())
     with wh.transaction():

@@ -8,6 +8,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from aipl.config import parse_day
 from aipl.warehouse import Warehouse
 
 TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 30.0}
@@ -22,7 +23,7 @@ def rfm_summary(wh: Warehouse, calibration_end: str | date, time_unit: str = "we
     """
     if time_unit not in TIME_UNITS:
         raise ValueError(f"time_unit must be one of {', '.join(TIME_UNITS)}, not {time_unit!r}")
-    end = date.fromisoformat(str(calibration_end))
+    end = parse_day(calibration_end, "calibration end")
     return _summary(wh, end, brand).execute().assign(
         recency=lambda d: d.recency_days / TIME_UNITS[time_unit],
         T=lambda d: d.T_days / TIME_UNITS[time_unit],

@@ -9,6 +9,7 @@ import pandas as pd
 
 from aipl.clv.models import BetaGeo, GammaGamma
 from aipl.clv.rfm import TIME_UNITS, rfm_summary
+from aipl.config import parse_day
 from aipl.warehouse import Warehouse
 
 CONVERSION_DAYS = 30  # the look-back for the A / I conversion rates
@@ -24,7 +25,7 @@ def asset_value(wh: Warehouse, brand: str, calibration_end: str | date, months: 
     """
     from aipl.assets import consumer_states, ensure_built, flow
 
-    end = date.fromisoformat(str(calibration_end))
+    end = parse_day(calibration_end, "calibration end")
     ensure_built(wh)
     s = rfm_summary(wh, end, time_unit, brand=brand)
     if (s.frequency > 0).sum() < 10:

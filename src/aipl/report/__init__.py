@@ -111,13 +111,14 @@ def gather_assets(wh: Warehouse) -> dict | None:
     from datetime import timedelta
 
     from aipl.assets import ensure_built, flow, states
+    from aipl.config import parse_day
     from aipl.assets.health import benchmarks, fast, grow, ranking
 
     ev = wh.table("events").filter(lambda t: t.brand_id.notnull())
     last = ev.aggregate(d=wh.local_day(ev.ts).max()).execute().d.iloc[0]
     if last is None or last != last:
         return None
-    last = last if hasattr(last, "isoformat") and not hasattr(last, "hour") else last.date()
+    last = parse_day(last)
     ensure_built(wh)
     s = states(wh, "brand", last)
     counts = s.group_by(["key", "aipl"]).aggregate(n=lambda t: t.count()).execute()
