@@ -111,8 +111,8 @@ def gather_assets(wh: Warehouse) -> dict | None:
     from datetime import timedelta
 
     from aipl.assets import ensure_built, flow, states
-    from aipl.config import parse_day
     from aipl.assets.health import benchmarks, fast, grow, ranking
+    from aipl.config import parse_day
 
     ev = wh.table("events").filter(lambda t: t.brand_id.notnull())
     last = ev.aggregate(d=wh.local_day(ev.ts).max()).execute().d.iloc[0]
