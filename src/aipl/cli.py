@@ -182,16 +182,19 @@ def simulate(
     start: str = "2026-09-15",
     seed: int = 7,
     holdout: float = 0.10,
+    lead_days: Annotated[int, typer.Option(help="Days of organic behaviour before the campaign and holdout "
+                                           "start (a pre-period for lift covariates).")] = 0,
     load: Annotated[bool, typer.Option("--ingest", help="Also load the files into the workspace.")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Generate a synthetic market with hidden ground truth (seeded, reproducible)."""
     from aipl.simulate import MarketSpec, simulate_market
 
-    spec = MarketSpec(consumers=consumers, days=days, brands=brands, start=start, seed=seed, holdout=holdout)
+    spec = MarketSpec(consumers=consumers, days=days, brands=brands, start=start, seed=seed, holdout=holdout,
+                      lead_days=lead_days)
     with Progress(TextColumn("simulating day {task.completed}/{task.total}"), BarColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as p:
-        task = p.add_task("sim", total=days)
+        task = p.add_task("sim", total=days + lead_days)
         simulate_market(spec, out_dir, progress=lambda d, n: p.update(task, completed=d))
     out.print(f"market written to {out_dir.resolve()} (ground truth: truth.json)")
     if load:
@@ -474,37 +477,44 @@ clv_app = typer.Typer(help="Customer lifetime value: BG/NBD, Pareto/NBD, Gamma-G
 app.add_typer(clv_app, name="clv")
 
 
-def _clv_summary(file: Path | None, fmt: str | None, workspace: Path | None, brand: str | None,
-                 calibration_end: str, time_unit: str):
-    """The calibration summary from a file (validated into a temporary workspace) or from a workspace."""
+@contextlib.contextmanager
+def _file_or_workspace(file: Path | None, fmt: str | None, workspace: Path | None):
+    """A warehouse holding FILE (validated into a temporary workspace), or the workspace's own."""
     import tempfile
 
-    from aipl.clv import rfm_summary
     from aipl.ingest import SourceError
     from aipl.ingest import ingest as run
     from aipl.warehouse import open_warehouse
 
-    if file is not None:
-        if not fmt:
-            _fail("give --format with FILE (e.g. --format cdnow)")
-        tmp = tempfile.TemporaryDirectory(prefix="aipl-clv-")
-        wh = open_warehouse(init_workspace(tmp.name))
+    if file is None:
+        with _session(workspace) as wh:
+            yield wh
+        return
+    if not fmt:
+        _fail("give --format with FILE (e.g. --format cdnow)")
+    with tempfile.TemporaryDirectory(prefix="aipl-file-") as tmp:
+        wh = open_warehouse(init_workspace(tmp))
         try:
-            r = run(wh, file, fmt)
-        except SourceError as exc:
+            try:
+                r = run(wh, file, fmt)
+            except SourceError as exc:
+                _fail(str(exc))
+            if r.rejected:
+                err.print(f"{r.rejected:,} of {r.read:,} rows of {file} were quarantined and left out")
+            yield wh
+        except ValueError as exc:
             _fail(str(exc))
-        if r.rejected:
-            err.print(f"{r.rejected:,} of {r.read:,} rows of {file} were quarantined and left out")
-    else:
-        wh, tmp = _open(workspace), None
-    try:
+        finally:
+            wh.close()
+
+
+def _clv_summary(file: Path | None, fmt: str | None, workspace: Path | None, brand: str | None,
+                 calibration_end: str, time_unit: str):
+    """The calibration summary from a file (validated into a temporary workspace) or from a workspace."""
+    from aipl.clv import rfm_summary
+
+    with _file_or_workspace(file, fmt, workspace) as wh:
         summary = rfm_summary(wh, calibration_end, time_unit, brand=brand)
-    except ValueError as exc:
-        _fail(str(exc))
-    finally:
-        wh.close()
-        if tmp:
-            tmp.cleanup()
     if summary.empty:
         _fail("no purchases before the calibration end" + (f" for brand {brand}" if brand else ""))
     return summary
@@ -658,6 +668,148 @@ def members_list(
         out.print(f"exported {len(ids):,} consumer ids to {out_file}")
     if not save and out_file is None:
         out.print(f"{len(ids):,} consumers in {kind} (use --save NAME or --out FILE)")
+
+
+# ---- measurement
+FileArg = Annotated[Path | None, typer.Argument(help="A file to read directly (with --format), not the workspace.")]
+FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Format of FILE, e.g. hillstrom.")]
+MetricOpt = Annotated[list[str] | None, typer.Option("--metric", help="visit, conversion, purchases or spend "
+                                                     "(repeatable; default: all).")]
+LabelOpt = Annotated[list[str] | None, typer.Option("--label", help="A pre-treatment label to adjust for "
+                                                    "(repeatable; labels table).")]
+
+
+def _format_defaults(fmt: str | None) -> tuple[str, ...]:
+    """Pre-treatment labels a file format carries (Hillstrom: history, recency, …)."""
+    if fmt == "hillstrom":
+        from aipl.ingest.adapters.hillstrom import PRE_TREATMENT
+
+        return PRE_TREATMENT
+    return ()
+
+
+def _print_lift(res: dict) -> None:
+    kind = "randomised" if res["kind"] == "randomised" else "[bold yellow]OBSERVATIONAL[/]"
+    out.print(f"{kind} lift, method {res['method']}, brand {res.get('brand') or 'all'}, "
+              f"{res['window']['start']} .. {res['window']['end']}")
+    if res.get("warning"):
+        out.print(f"[yellow]{escape(res['warning'])}[/]")
+    metrics = [k for k in res["arms"][0] if k.endswith(("_rate", "_per_head"))]
+    t = Table("arm", "n", *metrics, title="arms")
+    for a in res["arms"]:
+        t.add_row(escape(a["arm"]) + (" (control)" if a.get("control") else ""), f"{a['n']:,}",
+                  *[f"{a[m]:.4f}" for m in metrics])
+    out.print(t)
+    t = Table("arm", "metric", "lift", "95% interval", "relative", "incremental", title="lift over control")
+    for a in res["arms"]:
+        for m, e in a.get("lift", {}).items():
+            rel = f"{e['relative']:+.1%}" if e["relative"] is not None else "—"
+            t.add_row(escape(a["arm"]), m, f"{e['effect']:+.5f}", f"[{e['ci_low']:+.5f}, {e['ci_high']:+.5f}]", rel,
+                      f"{e['incremental']:+,.1f}")
+    out.print(t)
+    if res.get("covariates"):
+        out.print(f"adjusted for: {', '.join(res['covariates'])}")
+
+
+@app.command("lift")
+def lift_cmd(
+    file: FileArg = None,
+    fmt: FormatOpt = None,
+    campaign: Annotated[str | None, typer.Option(help="The campaign (its dates set the window).")] = None,
+    experiment: Annotated[str | None, typer.Option(help="The randomised experiment (assignments).")] = None,
+    brand: Annotated[str | None, typer.Option(help="The brand whose outcomes count.")] = None,
+    method: Annotated[str | None, typer.Option(help="difference_in_means or cuped (randomised); ipw or "
+                                               "doubly_robust (observational).")] = None,
+    metric: MetricOpt = None,
+    label: LabelOpt = None,
+    days: Annotated[int, typer.Option(help="Outcome window in days from assignment (no campaign).")] = 14,
+    pre_days: Annotated[int, typer.Option(help="Pre-period for the covariates, in days.")] = 30,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Lift of a campaign or experiment over its control, with confidence intervals (randomised when a holdout
+    exists, else an observational estimate labelled as such)."""
+    from aipl.measure import OUTCOMES, campaign_lift, experiment_lift
+
+    metrics = tuple(metric or OUTCOMES)
+    labels = tuple(label or _format_defaults(fmt))
+    with _file_or_workspace(file, fmt, workspace) as wh:
+        if campaign:
+            res = campaign_lift(wh, campaign, brand, experiment, method, metrics, pre_days, labels)
+        else:
+            res = experiment_lift(wh, experiment or _only_experiment(wh), brand, None, metrics, method or "cuped", labels, days, pre_days)
+    if as_json:
+        print(json.dumps(res, default=str, ensure_ascii=False))
+        return
+    _print_lift(res)
+
+
+def _only_experiment(wh) -> str:
+    a = wh.table("assignments")
+    known = sorted(a.select("experiment_id").distinct().execute().experiment_id)
+    if len(known) != 1:
+        _fail("name the --experiment" + (f" (one of {', '.join(known)})" if known else
+                                         ": the workspace has no experiment"))
+    return known[0]
+
+
+@app.command("uplift")
+def uplift_cmd(
+    file: FileArg = None,
+    fmt: FormatOpt = None,
+    experiment: Annotated[str | None, typer.Option(help="The randomised experiment to learn from.")] = None,
+    arm: Annotated[str | None, typer.Option(help="The treated arm (message) to target.")] = None,
+    metric: Annotated[str, typer.Option(help="visit, conversion, purchases or spend.")] = "conversion",
+    learner: Annotated[str, typer.Option(help="t or x (T- or X-learner) for the final scores.")] = "x",
+    label: LabelOpt = None,
+    brand: Annotated[str | None, typer.Option(help="The brand whose outcomes count.")] = None,
+    budget: Annotated[float, typer.Option(help="Budget for contacts (0: evaluate only).")] = 0.0,
+    cost: Annotated[float, typer.Option(help="Cost of one contact.")] = 1.0,
+    value: Annotated[float, typer.Option(help="Value of one incremental response (0: any positive uplift).")] = 0.0,
+    save: Annotated[str | None, typer.Option(help="Save the chosen consumers as a list under this name.")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Export chosen ids and uplift (.csv/.parquet).")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Who to send a coupon or recall message to: T/X-learner uplift, Qini on held-out consumers, top under budget."""
+    from aipl.measure.uplift import uplift_targets
+
+    labels = tuple(label or _format_defaults(fmt))
+    if save and file is not None:
+        _fail("--save keeps a list in a workspace: load the file with `aipl ingest` first, or use --out")
+    with _file_or_workspace(file, fmt, workspace) as wh:
+        res = uplift_targets(wh, experiment or _only_experiment(wh), arm, metric, learner, brand, labels, budget,
+                             cost, value)
+        chosen = res.pop("selected")
+        res.pop("qini")
+        if save and len(chosen):
+            from aipl.clv import save_list
+
+            save_list(wh, save, brand or "", res["window"]["end"], chosen[["consumer_id"]])
+        minimum = wh.config.min_crowd_size
+    if out_file is not None:
+        if len(chosen) < minimum:
+            _fail(f"{len(chosen):,} consumers chosen, below the minimum export size {minimum}: not exported")
+        (chosen.to_parquet if out_file.suffix == ".parquet" else chosen.to_csv)(out_file, index=False)
+    res["chosen"] = len(chosen)
+    if as_json:
+        print(json.dumps(res, default=str))
+        return
+    out.print(f"uplift of {escape(res['arm'])} on {metric}, experiment {res['experiment']}: learned from "
+              f"{', '.join(res['features'])}; {res['train']:,} consumers to fit, {res['test']:,} held out")
+    t = Table("learner", "Qini coefficient", "AUUC", "mean Qini gain over random", title="held-out evaluation")
+    for e in res["evaluation"]:
+        t.add_row(e["learner"], f"{e.get('qini_coefficient', float('nan')):.4f}",
+                  f"{e.get('uplift_auc', float('nan')):.4f}", f"{e['qini_gain']:+,.1f}")
+    out.print(t)
+    if budget:
+        out.print(f"chosen {len(chosen):,} of {res['scored']:,} consumers under budget {budget:,.2f} "
+                  f"(cost {cost:,.2f} each): expected +{res['expected_incremental']:,.1f} {metric}, against "
+                  f"+{res['expected_incremental_untargeted']:,.1f} for as many consumers at random")
+    if save and len(chosen):
+        out.print(f"saved as list {save!r}")
+    if out_file is not None:
+        out.print(f"exported {len(chosen):,} consumers to {out_file}")
 
 
 def main() -> None:  # pragma: no cover

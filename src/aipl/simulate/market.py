@@ -19,6 +19,7 @@ CATEGORIES = {  # level-2 category -> level-1 category
     "skincare": "beauty", "makeup": "beauty", "womenswear": "apparel",
     "menswear": "apparel", "snacks": "food", "drinks": "food",
 }
+CAMPAIGN = "sim_double11"  # the platform-wide campaign every brand's ads run under
 SIM_CHANNELS = ("search", "display", "affiliate", "live", "content")
 # Taobao UserBehavior full-data mix per product-page view: fav 2.888/89.716, cart 5.530/89.716, buy 2.016/89.716.
 FUNNEL = {"favorite": 0.0322, "add_to_cart": 0.0616, "purchase": 0.0225}
@@ -40,6 +41,7 @@ class MarketSpec:
     items_per_brand: int = 20
     timezone: str = "Asia/Shanghai"
     organic_views_per_consumer_day: float = 0.25
+    lead_days: int = 0  # days of organic behaviour before the calendar, the holdout and any ad start
 
 
 def calendar(start: date, days: int) -> list[tuple[str, date, date]]:
@@ -139,7 +141,7 @@ def simulate_market(
     with open(out / "campaigns.csv", "w", encoding="utf-8") as f:
         f.write("campaign_id,name,brand_id,phase,start_date,end_date\n")
         for phase, a, b in cal:
-            f.write(f"sim_double11,双11,,{phase},{a},{b}\n")
+            f.write(f"{CAMPAIGN},双11,,{phase},{a},{b}\n")
     phases = _phase_by_day(cal, start, nd)
     boost = np.array([PHASE_BOOST[p] for p in phases])
     nc = len(SIM_CHANNELS)
@@ -178,8 +180,9 @@ def simulate_market(
     exposures = np.zeros((nb, nc), dtype=np.int64)
     purchases_by_brand = np.zeros(nb, dtype=np.int64)
     members: dict[tuple[int, int], datetime] = {}
-    for t in range(nd):
+    for t in range(-spec.lead_days, nd):  # t < 0: the lead-in, before assignment (no ads)
         day = start + timedelta(days=t)
+        lift_t = boost[t] if t >= 0 else 1.0
         day0 = datetime.combine(day, datetime.min.time(), tz).timestamp()
         cols: dict[str, list[np.ndarray]] = {k: [] for k in ("u", "b", "etype", "chan", "item", "amount")}
 
@@ -194,9 +197,9 @@ def simulate_market(
 
         for b in range(nb):
             c_idx = brand_cat[b]
-            views = [draw(cdf_all[:, c_idx], rng.poisson(organic_rate * brand_strength[b] * boost[t] ** 0.5 / 3))]
-            q = buy_p[b] * (1 + 0.35 * (boost[t] - 1))  # promotions lift conversion in the burst
-            for c, chan in enumerate(SIM_CHANNELS):
+            views = [draw(cdf_all[:, c_idx], rng.poisson(organic_rate * brand_strength[b] * lift_t ** 0.5 / 3))]
+            q = buy_p[b] * (1 + 0.35 * (lift_t - 1))  # promotions lift conversion in the burst
+            for c, chan in enumerate(SIM_CHANNELS if t >= 0 else ()):
                 u = np.unique(draw(cdf_elig[:, c_idx], exposed_n[b, c, t]))
                 exposures[b, c] += len(u)
                 clicked = rng.random(len(u)) < ctr[c]
@@ -208,7 +211,7 @@ def simulate_market(
                 ad_rows["day"].append(day)
                 ad_rows["brand_id"].append(brand_ids[b])
                 ad_rows["channel"].append(chan)
-                ad_rows["campaign_id"].append(f"{brand_ids[b]}-sim_double11")
+                ad_rows["campaign_id"].append(CAMPAIGN)
                 ad_rows["impressions"].append(len(u))
                 ad_rows["clicks"].append(int(clicked.sum()))
                 ad_rows["cost"].append(float(spend[b, c, t]))
@@ -235,7 +238,7 @@ def simulate_market(
             writer = pq.ParquetWriter(events_path, table.schema)
         writer.write_table(table)
         if progress:
-            progress(t + 1, nd)
+            progress(t + 1 + spec.lead_days, nd + spec.lead_days)
     if writer is not None:
         writer.close()
     pq.write_table(pa.table(ad_rows), out / "ad_delivery.parquet")
@@ -300,7 +303,7 @@ def _events_table(cols, day0, rng, ids, brand_ids, cats, brand_cat) -> pa.Table:
         "category_id": pa.array(np.asarray(cats)[brand_cat[b]]),
         "event_type": pa.array(etype),
         "channel": pa.array(chan, mask=chan == ""),
-        "campaign_id": pa.array(np.char.add(np.asarray(brand_ids)[b], "-sim_double11"), mask=chan == ""),
+        "campaign_id": pa.array(np.full(k, CAMPAIGN), mask=chan == ""),
         "ts": pa.array(ts, type=pa.timestamp("s", tz="UTC")),
         "amount": pa.array(amount, mask=np.isnan(amount)),
         "order_id": pa.array(np.char.add(np.char.add(str(int(day0)), "-"), order), mask=order == ""),

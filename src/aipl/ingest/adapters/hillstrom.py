@@ -22,6 +22,7 @@ SEND_DATE = "2008-03-01 09:00:00"  # nominal: the public file has no dates
 COLUMNS = ["recency", "history_segment", "history", "mens", "womens", "zip_code", "newbie", "channel",
            "segment", "visit", "conversion", "spend"]
 COVARIATES = ["recency", "history", "mens", "womens", "newbie", "visit", "conversion", "spend"]
+PRE_TREATMENT = ("history", "recency", "mens", "womens", "newbie")  # labels known before the e-mails went out
 
 
 def _consumer(t):
