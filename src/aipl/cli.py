@@ -737,7 +737,8 @@ def lift_cmd(
         if campaign:
             res = campaign_lift(wh, campaign, brand, experiment, method, metrics, pre_days, labels)
         else:
-            res = experiment_lift(wh, experiment or _only_experiment(wh), brand, None, metrics, method or "cuped", labels, days, pre_days)
+            res = experiment_lift(wh, experiment or _only_experiment(wh), brand, None, metrics, method or "cuped",
+                                  labels, days, pre_days)
     if as_json:
         print(json.dumps(res, default=str, ensure_ascii=False))
         return
@@ -767,7 +768,7 @@ def uplift_cmd(
     cost: Annotated[float, typer.Option(help="Cost of one contact.")] = 1.0,
     value: Annotated[float, typer.Option(help="Value of one incremental response (0: any positive uplift).")] = 0.0,
     save: Annotated[str | None, typer.Option(help="Save the chosen consumers as a list under this name.")] = None,
-    out_file: Annotated[Path | None, typer.Option("--out", help="Export chosen ids and uplift (.csv/.parquet).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Export chosen ids, uplift (.csv/.parquet).")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -810,6 +811,68 @@ def uplift_cmd(
         out.print(f"saved as list {save!r}")
     if out_file is not None:
         out.print(f"exported {len(chosen):,} consumers to {out_file}")
+
+
+pi_app = typer.Typer(help="Purchase-intent index (PI): weights per industry, PI and its lift per campaign.",
+                     no_args_is_help=True)
+app.add_typer(pi_app, name="pi")
+
+
+@pi_app.command("learn")
+def pi_learn(
+    industry: Annotated[str, typer.Option(help="Level-1 category (products.category_l1), e.g. beauty.")],
+    date: Annotated[str, typer.Option(help="Behaviours before this day predict purchases from it (YYYY-MM-DD).")],
+    horizon: Annotated[int, typer.Option(help="Days of later purchases to predict.")] = 30,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Learn and save the industry's behaviour weights by regressing next-30-day purchase on the behaviours."""
+    from aipl.measure.pi import learn_weights
+
+    with _session(workspace) as wh:
+        res = learn_weights(wh, industry, date, horizon)
+    if as_json:
+        print(json.dumps(res))
+        return
+    out.print(f"PI weights for {industry} from {res['pairs']:,} consumer-brand pairs ({res['buyers']:,} bought "
+              f"within {horizon} days of {res['as_of']}):")
+    for b, w in res["weights"].items():
+        out.print(f"  {b:15} {w:.3f}")
+
+
+@pi_app.command("campaign")
+def pi_campaign(
+    campaign: Annotated[str, typer.Argument(help="The campaign.")],
+    brand: Annotated[str | None, typer.Option(help="The brand (default: the campaign's).")] = None,
+    experiment: Annotated[str | None, typer.Option(help="The randomised experiment holding the control.")] = None,
+    method: Annotated[str | None, typer.Option(help="difference_in_means, ipw or doubly_robust.")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """PI of exposed and control consumers over the campaign, the lift with its interval, and channel credit."""
+    from aipl.measure.pi import campaign_pi
+
+    with _session(workspace) as wh:
+        res = campaign_pi(wh, campaign, brand, experiment, method)
+    if as_json:
+        print(json.dumps(res, default=str))
+        return
+    lift = res["lift"]
+    kind = res["kind"] if res["kind"] == "randomised" else "[bold yellow]OBSERVATIONAL[/]"
+    out.print(f"PI of {res['brand']} in {campaign} ({res['window']['start']} .. {res['window']['end']}), {kind}, "
+              f"weights {res['weights_source']}")
+    exp, ctl = res["groups"]
+    t = Table("behaviour", "weight", f"exposed (n={exp['n']:,})", f"control (n={ctl['n']:,})",
+              title="share of consumers showing each behaviour")
+    for b, w in res["weights"].items():
+        t.add_row(b, f"{w:.3f}", f"{exp['rates'][b]:.4f}", f"{ctl['rates'][b]:.4f}")
+    t.add_row("PI (0-100)", "", f"{exp['pi']:.2f}", f"{ctl['pi']:.2f}", style="bold")
+    out.print(t)
+    out.print(f"PI lift {lift['effect']:+.3f} points, 95% interval [{lift['ci_low']:+.3f}, {lift['ci_high']:+.3f}] "
+              f"({lift['method']})")
+    if res["credit"]:
+        out.print("behaviours credited to channels (linear, 15-day window): " + ", ".join(
+            f"{c['channel']} {c['share']:.0%}" for c in res["credit"]))
 
 
 def main() -> None:  # pragma: no cover

@@ -13,7 +13,13 @@ from typer.testing import CliRunner
 
 from aipl.cli import app
 from aipl.measure.uplift import (
-    LEARNERS, TLearner, XLearner, qini_coefficient, qini_curve, select_under_budget, uplift_auc,
+    LEARNERS,
+    TLearner,
+    XLearner,
+    qini_coefficient,
+    qini_curve,
+    select_under_budget,
+    uplift_auc,
 )
 from tests.conftest import shared
 
@@ -29,7 +35,8 @@ def _market(n=20_000, seed=0):
 
 
 def test_curves_and_coefficients_agree_with_scikit_uplift():
-    from sklift.metrics import qini_auc_score, qini_curve as sk_qini, uplift_auc_score
+    from sklift.metrics import qini_auc_score, uplift_auc_score
+    from sklift.metrics import qini_curve as sk_qini
 
     x, t, y, _ = _market(3000)
     rng = np.random.default_rng(5)

@@ -2,7 +2,13 @@
 uplift models for targeting, and the campaign post-mortem (结案)."""
 
 from aipl.measure.experiment import (
-    OUTCOMES, Window, campaign_lift, campaign_window, consumer_outcomes, experiment_lift, exposure_lift,
+    OUTCOMES,
+    Window,
+    campaign_lift,
+    campaign_window,
+    consumer_outcomes,
+    experiment_lift,
+    exposure_lift,
 )
 from aipl.measure.lift import METHODS, Estimate, balance, cuped, difference_in_means, doubly_robust, estimate, ipw
 

@@ -1,0 +1,209 @@
+"""The purchase-intent index (PI, DOMAIN.md §8 [P]): PI = Σ_b w_b · r_b over eight intent behaviours, r_b the
+share of a group's consumers who showed behaviour b towards the brand in the window. Weights default to
+equal and can be learned per industry by regressing next-30-day purchase on the behaviours (non-negative
+least squares, normalised to sum to 1). PI of exposed against control consumers gives the campaign's lift
+on intent, with a confidence interval; touches get linear credit for the behaviours that follow them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+from scipy.optimize import nnls
+
+from aipl.config import parse_day
+from aipl.measure.experiment import TOUCH_TYPES, Window, campaign_window
+from aipl.measure.lift import OBSERVATIONAL, RANDOMISED, estimate
+from aipl.warehouse import Warehouse
+
+# behaviour -> the canonical event types that show it (DOMAIN.md §8's eight; 浏览时长 read as live/video watching)
+PI_BEHAVIOURS: dict[str, tuple[str, ...]] = {
+    "pdp_view": ("pdp_view",),
+    "view_time": ("live_view", "video_view"),
+    "favorite": ("favorite",),
+    "add_to_cart": ("add_to_cart",),
+    "brand_search": ("search_brand_word",),
+    "store_follow": ("follow", "store_home_view"),
+    "content_engage": ("interaction", "share"),
+    "coupon_claim": ("coupon_claim", "trial_claim"),
+}
+WEIGHTS_TABLE = "pi_weights"
+ATTRIBUTION_DAYS = 15  # DOMAIN.md §11 [P]: attribution window, default 15 days
+
+
+def equal_weights() -> dict[str, float]:
+    """The default: every behaviour weighs the same."""
+    return {b: 1 / len(PI_BEHAVIOURS) for b in PI_BEHAVIOURS}
+
+
+def behaviour_flags(wh: Warehouse, people: ir.Table, brand: str, start: date, end: date) -> pd.DataFrame:
+    """One row per consumer of `people` (and its columns): 0/1 per PI behaviour towards the brand in the days."""
+    ev = wh.table("events")
+    day = wh.local_day(ev.ts)
+    ev = ev.filter((ev.brand_id == brand) & (day >= ibis.literal(start)) & (day <= ibis.literal(end)))
+    flags = ev.group_by("consumer_id").aggregate(**{
+        b: ev.event_type.isin(list(types)).any().cast("int64") for b, types in PI_BEHAVIOURS.items()
+    })
+    t = people.left_join(flags, "consumer_id")
+    df = t.select(*people.columns, *PI_BEHAVIOURS).execute()
+    df[list(PI_BEHAVIOURS)] = df[list(PI_BEHAVIOURS)].fillna(0).astype(int)
+    return df.sort_values("consumer_id", ignore_index=True)
+
+
+def fit_weights(flags: np.ndarray, bought: np.ndarray) -> np.ndarray:
+    """Non-negative least squares of a 0/1 purchase on the 0/1 behaviours (with an intercept), normalised so
+    the weights sum to 1; equal weights when no behaviour predicts purchase."""
+    x = np.column_stack([np.asarray(flags, dtype=float), np.ones(len(flags))])
+    coef, _ = nnls(x, np.asarray(bought, dtype=float))
+    w = coef[:-1]
+    return w / w.sum() if w.sum() > 0 else np.full(len(w), 1 / len(w))
+
+
+def learn_weights(wh: Warehouse, industry: str, day: str | date, horizon: int = 30, lookback: int = 30,
+                  save: bool = True) -> dict:
+    """Learn the industry's PI weights: behaviours of each consumer towards each brand of the industry
+    (level-1 category) in the `lookback` days before `day`, against a purchase of that brand in the
+    `horizon` days from `day`. Saved to the pi_weights table unless save=False."""
+    d = parse_day(day)
+    products = wh.table("products")
+    brands = sorted(products.filter(products.category_l1 == industry).select("brand_id").distinct()
+                    .execute().brand_id)
+    if not brands:
+        raise ValueError(f"no brand of industry {industry!r} in the products table")
+    ev = wh.table("events")
+    local = wh.local_day(ev.ts)
+    past = ev.filter(ev.brand_id.isin(brands) & (local >= ibis.literal(d - timedelta(days=lookback)))
+                     & (local < ibis.literal(d)))
+    rows = past.group_by(["consumer_id", "brand_id"]).aggregate(**{
+        b: past.event_type.isin(list(types)).any().cast("int64") for b, types in PI_BEHAVIOURS.items()
+    })
+    fut = ev.filter(ev.brand_id.isin(brands) & (ev.event_type == "purchase") & (local >= ibis.literal(d))
+                    & (local < ibis.literal(d + timedelta(days=horizon))))
+    fut = fut.select("consumer_id", "brand_id").distinct().mutate(bought=ibis.literal(1))
+    df = rows.left_join(fut, ["consumer_id", "brand_id"]).select(*rows.columns, "bought").execute()
+    if len(df) < 100 or df.bought.fillna(0).sum() < 10:
+        raise ValueError(f"too little data to learn {industry!r} weights: {len(df)} consumer-brand pairs, "
+                         f"{int(df.bought.fillna(0).sum())} later purchases (need ≥ 100 and ≥ 10)")
+    w = fit_weights(df[list(PI_BEHAVIOURS)].to_numpy(), df.bought.fillna(0).to_numpy())
+    weights = dict(zip(PI_BEHAVIOURS, w.round(6).tolist(), strict=True))
+    if save:
+        _save_weights(wh, industry, weights, len(df), d)
+    return {"industry": industry, "weights": weights, "pairs": len(df), "buyers": int(df.bought.fillna(0).sum()),
+            "as_of": str(d), "horizon_days": horizon, "lookback_days": lookback}
+
+
+def _save_weights(wh: Warehouse, industry: str, weights: dict[str, float], n: int, d: date) -> None:
+    if WEIGHTS_TABLE not in wh.con.list_tables():
+        wh.con.create_table(WEIGHTS_TABLE, schema=ibis.schema({
+            "industry": "string", "behaviour": "string", "weight": "float64", "pairs": "int64", "as_of": "date",
+            "fitted_at": "timestamp('UTC')"}))
+    rows = ibis.memtable({
+        "industry": [industry] * len(weights), "behaviour": list(weights), "weight": list(weights.values()),
+        "pairs": [n] * len(weights), "as_of": [d] * len(weights), "fitted_at": [datetime.now(UTC)] * len(weights),
+    }).cast(wh.table(WEIGHTS_TABLE).schema())
+    with wh.transaction():
+        if wh.backend == "duckdb":
+            wh.raw.execute(f"DELETE FROM {WEIGHTS_TABLE} WHERE industry = ?", [industry])
+        wh.con.insert(WEIGHTS_TABLE, rows)
+
+
+def brand_weights(wh: Warehouse, brand: str) -> tuple[dict[str, float], str]:
+    """The weights for the brand's industry if learned, else equal weights; and where they came from."""
+    if WEIGHTS_TABLE in wh.con.list_tables():
+        p = wh.table("products")
+        ind = p.filter(p.brand_id == brand).select("category_l1").distinct().execute().category_l1.dropna()
+        if len(ind) == 1:
+            w = wh.table(WEIGHTS_TABLE)
+            got = w.filter(w.industry == ind.iloc[0]).execute()
+            if len(got):
+                return dict(zip(got.behaviour, got.weight, strict=True)), f"learned for {ind.iloc[0]}"
+    return equal_weights(), "equal (default)"
+
+
+def pi_scores(flags: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
+    """Each consumer's intent score Σ_b w_b·1_b × 100; a group's PI is the mean of its scores."""
+    return flags[list(PI_BEHAVIOURS)].to_numpy(dtype=float) @ np.array([weights[b] for b in PI_BEHAVIOURS]) * 100
+
+
+def campaign_pi(wh: Warehouse, campaign: str, brand: str | None = None, experiment: str | None = None,
+                method: str | None = None, pre_days: int = 30, confidence: float = 0.95) -> dict:
+    """PI of exposed and control consumers over the campaign, their r_b, and the lift with its interval.
+
+    With a randomised holdout the groups are the treated arms and the control arm (difference in means);
+    without one, exposed and unexposed active consumers, adjusted for pre-period behaviour (observational).
+    """
+    from aipl.measure.experiment import PRE_COVARIATES, consumer_outcomes
+
+    window, own = campaign_window(wh, campaign, pre_days)
+    brand = brand or own
+    if not brand:
+        raise ValueError(f"campaign {campaign!r} is platform-wide: name the brand")
+    weights, source = brand_weights(wh, brand)
+    a = wh.table("assignments")
+    if experiment is None:
+        known = sorted(a.filter(a.is_control).select("experiment_id").distinct().execute().experiment_id)
+        experiment = known[0] if len(known) == 1 else None
+    if experiment is not None:
+        a = a.filter(a.experiment_id == experiment)
+        people = a.group_by("consumer_id").aggregate(exposed=(~a.is_control.max()).cast("int64"))
+        kind, method = "randomised", method or "difference_in_means"
+        allowed = RANDOMISED
+    else:
+        people = _exposure_groups(wh, campaign, brand, window)
+        kind, method = "observational", method or "doubly_robust"
+        allowed = OBSERVATIONAL
+    if method not in allowed:
+        raise ValueError(f"a {kind} comparison uses {' or '.join(allowed)}, not {method!r}")
+    flags = behaviour_flags(wh, people, brand, window.start, window.end)
+    t = flags.exposed.to_numpy() == 1
+    score = pi_scores(flags, weights)
+    x = None
+    if method != "difference_in_means":
+        pre = consumer_outcomes(wh, people, brand, window)
+        x = pre[list(PRE_COVARIATES)].to_numpy()
+    est = estimate(method, score, t, x, metric="pi", confidence=confidence)
+    groups = []
+    for name, mask in (("exposed", t), ("control", ~t)):
+        rates = flags.loc[mask, list(PI_BEHAVIOURS)].mean()
+        groups.append({"group": name, "n": int(mask.sum()), "pi": float(score[mask].mean()),
+                       "rates": {b: float(rates[b]) for b in PI_BEHAVIOURS}})
+    return {"campaign": campaign, "brand": brand, "kind": kind, "experiment": experiment,
+            "window": {"start": str(window.start), "end": str(window.end)}, "weights": weights,
+            "weights_source": source, "groups": groups, "lift": est.to_dict(),
+            "credit": channel_credit(wh, campaign, brand, window)}
+
+
+def _exposure_groups(wh: Warehouse, campaign: str, brand: str, window: Window) -> ir.Table:
+    ev = wh.table("events")
+    day = wh.local_day(ev.ts)
+    span = ev.filter((day >= ibis.literal(window.pre_start)) & (day <= ibis.literal(window.end)))
+    touched = ev.filter((ev.campaign_id == campaign) & (ev.brand_id == brand) & ev.event_type.isin(TOUCH_TYPES)
+                        & (day >= ibis.literal(window.start)) & (day <= ibis.literal(window.end)))
+    touched = touched.select("consumer_id").distinct().mutate(hit=ibis.literal(1))
+    people = span.select("consumer_id").distinct().left_join(touched, "consumer_id")
+    return people.select("consumer_id", exposed=people.hit.fill_null(0))
+
+
+def channel_credit(wh: Warehouse, campaign: str, brand: str, window: Window,
+                   days: int = ATTRIBUTION_DAYS) -> list[dict]:
+    """Multi-touch linear attribution of intent behaviours to the campaign's channels: each of the n touches
+    in the `days` before a behaviour gets 1/n of it."""
+    ev = wh.table("events")
+    day = wh.local_day(ev.ts)
+    inside = (ev.brand_id == brand) & (day >= ibis.literal(window.start)) & (day <= ibis.literal(window.end))
+    types = [t for ts in PI_BEHAVIOURS.values() for t in ts]
+    acts = ev.filter(inside & ev.event_type.isin(types)).select("consumer_id", act_ts="ts", act="event_type")
+    acts = acts.mutate(act_id=ibis.row_number())
+    touches = ev.filter(inside & (ev.campaign_id == campaign) & ev.event_type.isin(TOUCH_TYPES))
+    touches = touches.select("consumer_id", touch_ts="ts", channel=touches.channel.fill_null("(none)"))
+    j = acts.inner_join(touches, [acts.consumer_id == touches.consumer_id, touches.touch_ts <= acts.act_ts,
+                                  touches.touch_ts > acts.act_ts - ibis.interval(days=days)])
+    w = ibis.window(group_by="act_id")
+    j = j.mutate(share=1.0 / j.count().over(w))
+    credit = j.group_by("channel").aggregate(behaviours=j.share.sum(), touches=j.count()).execute()
+    total = credit.behaviours.sum()
+    credit["share"] = credit.behaviours / total if total else 0.0
+    return credit.sort_values("behaviours", ascending=False).to_dict(orient="records")
