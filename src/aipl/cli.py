@@ -216,18 +216,29 @@ def _ingest_market(folder: Path, workspace: Path | None) -> None:
 def report(
     workspace: WorkspaceOpt = None,
     out_file: Annotated[
-        Path | None, typer.Option("--out", help="HTML file (default: <workspace>/report.html).")
+        Path | None, typer.Option("--out", help="HTML file (default: <workspace>/report.html, or "
+                                  "<workspace>/postmortem-<campaign>-<brand>.html).")
     ] = None,
+    campaign: Annotated[str | None, typer.Option(help="Write this campaign's post-mortem (结案) instead.")] = None,
+    brand: Annotated[str | None, typer.Option(help="The brand of the post-mortem (default: the campaign's).")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="Also write the post-mortem as PDF to this file.")] = None,
 ) -> None:
-    """Write the HTML report of the workspace."""
-    from aipl.report import write_report
+    """Write the HTML report of the workspace, or a campaign's post-mortem (HTML, optionally PDF)."""
+    from aipl.report import cjk_font, write_postmortem, write_report
     from aipl.simulate.load import find_truth
 
-    wh = _open(workspace)
-    target = out_file or wh.config.root / "report.html"
-    path = write_report(wh, target, truth=find_truth(wh.config.root))
-    wh.close()
-    out.print(f"report written: {path}")
+    if pdf and not campaign:
+        _fail("--pdf goes with --campaign (the post-mortem)")
+    with _session(workspace, assets=bool(campaign)) as wh:
+        if campaign:
+            target = out_file or wh.config.root / f"postmortem-{campaign}-{brand or 'campaign'}.html"
+            if pdf and not cjk_font():
+                err.print("[yellow]warning:[/] no Chinese font is installed (e.g. Debian's fonts-noto-cjk): the "
+                          "PDF's Chinese labels will show as boxes")
+            path = write_postmortem(wh, campaign, target, brand, pdf)
+        else:
+            path = write_report(wh, out_file or wh.config.root / "report.html", truth=find_truth(wh.config.root))
+    out.print(f"report written: {path}" + (f" and {pdf}" if pdf else ""))
 
 
 @app.command()

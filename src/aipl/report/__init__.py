@@ -196,8 +196,7 @@ def gather(wh: Warehouse) -> dict:
 def write_report(wh: Warehouse, out: str | Path, truth: dict | None = None) -> Path:
     """Render the report for the warehouse to `out` and return its path."""
     data = gather(wh)
-    env = Environment(loader=PackageLoader("aipl", "report/templates"), autoescape=select_autoescape(["html", "j2"]))
-    tpl = env.get_template("report.html.j2")
+    tpl = _environment().get_template("report.html.j2")
     by_type = data["by_type"]
     by_day = data["by_day"]
     page = tpl.render(
@@ -212,4 +211,64 @@ def write_report(wh: Warehouse, out: str | Path, truth: dict | None = None) -> P
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
+    return out
+
+
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("aipl", "report/templates"), autoescape=select_autoescape(["html", "j2"]))
+
+
+def _incremental(pm: dict) -> dict | None:
+    """Incremental GMV with its interval and the incremental ROI, from the first treated arm's spend lift."""
+    lift = pm.get("lift") or {}
+    for arm in lift.get("arms", []):
+        e = arm.get("lift", {}).get("spend")
+        if e:
+            spend = pm["totals"]["wide"]["spend"]
+            gmv = e["incremental"]
+            return {"gmv": gmv, "low": e["ci_low"] * e["n_treated"], "high": e["ci_high"] * e["n_treated"],
+                    "iroi": gmv / spend if spend else None}
+    return None
+
+
+POSTMORTEM_CUTS = (("channel", "渠道 By channel"), ("crowd_id", "人群 By crowd"), ("creative_id", "创意 By creative"),
+                   ("phase", "阶段 By phase"))
+
+
+def cjk_font() -> str | None:
+    """The family of an installed font that covers Chinese (fontconfig), or None."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("fc-list"):
+        return None
+    res = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False)
+    return res.stdout.splitlines()[0] if res.stdout.strip() else None
+
+
+def write_postmortem(wh: Warehouse, campaign: str, out: str | Path, brand: str | None = None,
+                     pdf: str | Path | None = None) -> Path:
+    """Render the campaign's post-mortem (结案) to HTML at `out`, and to PDF at `pdf` when given (the PDF's
+    Chinese labels need a Chinese font installed: see cjk_font)."""
+    from aipl.measure.postmortem import postmortem
+
+    pm = postmortem(wh, campaign, brand)
+    narrow = {by: {r[by]: r for r in rows} for by, rows in pm["cuts"]["narrow"].items()}
+    charts = {}
+    for by, _ in POSTMORTEM_CUTS:
+        rows = [r for r in pm["cuts"]["wide"][by] if r["gmv"] or r["spend"]]
+        labels = [schema.PHASES.get(r[by], r[by]) if by == "phase" else r[by] for r in rows]
+        charts[by] = bar_svg(labels, [float(r["gmv"]) for r in rows]) if len(rows) > 1 else ""
+    page = _environment().get_template("postmortem.html.j2").render(
+        pm=pm, narrow=narrow, charts=charts, cuts=POSTMORTEM_CUTS, phases=schema.PHASES,
+        sankey=sankey_svg(pm["flow"]["matrix"]), incremental=_incremental(pm),
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    if pdf is not None:
+        from weasyprint import HTML
+
+        HTML(string=page, base_url=str(out.parent)).write_pdf(pdf)
     return out

@@ -41,6 +41,7 @@ class MarketSpec:
     items_per_brand: int = 20
     timezone: str = "Asia/Shanghai"
     organic_views_per_consumer_day: float = 0.25
+    cpm: float = 40.0  # spend is scaled so that the market's average cost per 1000 impressions is this
     lead_days: int = 0  # days of organic behaviour before the calendar, the holdout and any ad start
 
 
@@ -158,6 +159,9 @@ def simulate_market(
     audience = np.array([(pref[:, brand_cat[b]] > 1 / len(cats)).sum() for b in range(nb)])
     exposed_n = np.round(reach[:, :, None] * audience[:, None, None] * hill(ad, k_half[:, :, None],
                                                                           alpha[:, :, None])).astype(int)
+    # price the impressions: scaling spend and half-saturation points together leaves every response unchanged
+    price = spec.cpm * max(1, int(exposed_n.sum())) / 1000 / spend.sum()
+    spend, base_spend, k_half = np.round(spend * price, 2), base_spend * price, k_half * price
 
     # sampling weights per category; the holdout is never exposed
     w = activity[:, None] * pref
