@@ -143,7 +143,8 @@ def postmortem(wh: Warehouse, campaign: str, brand: str | None = None, days: int
         cuts[scope]["phase"].sort(key=lambda r: order.get(r["phase"], len(order)))
     buys = acts[acts.event_type == "purchase"]
     customers = [{"customer": name, "buyers": int(g.consumer_id.nunique()), "orders": len(g),
-                  "gmv": float(g.amount.sum())} for name, g in (("new", buys[buys.new]), ("returning", buys[~buys.new]))]
+                  "gmv": float(g.amount.sum())}
+                 for name, g in (("new", buys[buys.new]), ("returning", buys[~buys.new]))]
     ensure_built(wh)
     asset_flow = flow(wh, "brand", brand, window.start - timedelta(days=1), window.end)
     lift = None
