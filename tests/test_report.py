@@ -24,7 +24,10 @@ def test_demo_writes_a_report_that_matches_the_warehouse(tmp_path):
         n_quarantine = wh.count("quarantine")
     finally:
         wh.close()
-    assert "✘" not in html and html.count("✔") == len(b)
+    ingestion, measure = html.split("活动增量")  # ✔ marks reconciled batches above, covered truths below
+    assert "✘" not in ingestion and ingestion.count("✔") == len(b)
+    assert "真值 true" in measure and measure.count("✔") + measure.count("✘") == 12  # a row per brand
+    assert "结案报告" in (ws / "postmortem-B01.html").read_text(encoding="utf-8")
     assert f"<td>events</td><td class=\"num\">{n_events:,}</td>" in html
     assert n_quarantine == 9 and "page_view" in html  # the dirty demo file's rows are shown with reasons
     for heading in ("数据接入", "行为事件", "品牌成交", "大促日历", "模拟市场真值"):

@@ -252,14 +252,14 @@ def demo(
     from importlib.resources import files
 
     from aipl.ingest import ingest as run
-    from aipl.report import write_report
+    from aipl.report import write_postmortem, write_report
     from aipl.simulate.load import find_truth
 
     root = init_workspace(workspace)
     out.print(f"[1/4] workspace {root}")
     market = root / "market"
     simulate(out_dir=market, consumers=consumers, days=60, brands=12, start="2026-09-15", seed=7, holdout=0.1,
-             load=False, workspace=root)
+             lead_days=30, load=False, workspace=root)
     out.print("[2/4] loading the synthetic market (validated like any file)")
     _ingest_market(market, root)
     out.print("[3/4] loading the bundled CDNOW sample and a deliberately dirty file")
@@ -269,11 +269,13 @@ def demo(
         for name, fmt in (("CDNOW_sample.txt", "cdnow"), ("events_dirty.csv", "events")):
             r = run(wh, data / name, fmt)
             out.print(f"  {name}: read {r.read:,} accepted {r.accepted:,} rejected {r.rejected:,}")
-        out.print("[4/4] consumer assets (AIPL, DEEPLINK, flows, FAST, GROW), CLV value, members, report")
+        out.print("[4/4] consumer assets (AIPL, DEEPLINK, flows, FAST, GROW), CLV value, members, campaign lift, "
+                  "the report and B01's post-mortem (结案)")
         path = write_report(wh, root / "report.html", truth=find_truth(root))
+        pm = write_postmortem(wh, "sim_double11", root / "postmortem-B01.html", "B01")
     finally:
         wh.close()
-    out.print(f"report written: {path}")
+    out.print(f"report written: {path}; post-mortem: {pm}")
 
 
 assets_app = typer.Typer(help="Consumer assets: AIPL / DEEPLINK states, counts and flows.", no_args_is_help=True)

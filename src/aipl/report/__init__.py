@@ -162,6 +162,37 @@ def gather_clv(wh: Warehouse, brand: str, day) -> dict:
 DEEPLINK_ORDER = ("discover", "engage", "enthuse", "perform", "initial", "numerous", "keen")
 
 
+def gather_measure(wh: Warehouse, truth: dict | None = None, limit: int = 12) -> dict | None:
+    """The lift of the campaign with the most ad spend, per brand: incremental purchases and GMV with their
+    intervals, and the incremental ROI; against the simulation's truth when there is one."""
+    from aipl.measure import campaign_lift
+
+    ad = wh.table("ad_delivery")
+    spend = ad.filter(ad.campaign_id.notnull()).group_by(["campaign_id", "brand_id"]).aggregate(cost=ad.cost.sum())
+    spend = spend.order_by(ibis.desc("cost")).execute()
+    if spend.empty:
+        return None
+    campaign = str(spend.groupby("campaign_id").cost.sum().idxmax())
+    rows = []
+    for r in spend[spend.campaign_id == campaign].head(limit).itertuples():
+        try:
+            res = campaign_lift(wh, campaign, r.brand_id, metrics=("purchases", "spend"))
+        except ValueError as exc:
+            rows.append({"brand": r.brand_id, "error": str(exc)})
+            continue
+        arm = next(a for a in res["arms"] if a.get("lift"))
+        p, g = arm["lift"]["purchases"], arm["lift"]["spend"]
+        row = {"brand": r.brand_id, "kind": res["kind"], "method": res["method"], "n": p["n_treated"],
+               "control": p["n_control"], "purchases": p, "gmv": g, "spend": float(r.cost),
+               "iroi": g["incremental"] / r.cost if r.cost else None}
+        bt = (truth or {}).get("brands", {}).get(r.brand_id)
+        if bt and res["kind"] == "randomised":
+            row["true_purchases"] = bt["true_itt_purchases_per_consumer"] * p["n_treated"]
+            row["covered"] = p["ci_low"] <= bt["true_itt_purchases_per_consumer"] <= p["ci_high"]
+        rows.append(row)
+    return {"campaign": campaign, "rows": rows}
+
+
 def gather(wh: Warehouse) -> dict:
     """The numbers the report shows, read from the warehouse."""
     con = wh.con
@@ -196,6 +227,7 @@ def gather(wh: Warehouse) -> dict:
 def write_report(wh: Warehouse, out: str | Path, truth: dict | None = None) -> Path:
     """Render the report for the warehouse to `out` and return its path."""
     data = gather(wh)
+    data["measure"] = gather_measure(wh, truth)
     tpl = _environment().get_template("report.html.j2")
     by_type = data["by_type"]
     by_day = data["by_day"]
