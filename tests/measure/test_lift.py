@@ -11,12 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from aipl.cli import app
-from aipl.config import init_workspace
 from aipl.measure import balance, campaign_lift, cuped, difference_in_means, doubly_robust, estimate, ipw
-from aipl.simulate import MarketSpec, simulate_market
-from aipl.simulate.load import load_market
-from aipl.warehouse import open_warehouse
 from tests.conftest import shared
+from tests.measure.conftest import market_workspace
 
 # Hillstrom (2008), ../shared/data/README.md: n, visit rate, conversion rate, spend per customer by arm
 HILLSTROM = {
@@ -109,11 +106,8 @@ def test_synthetic_market_holdout_intervals_cover_the_true_lift(tmp_path):
     covered = {"difference_in_means": [], "cuped": []}
     reduction = []
     for seed in range(20):  # 80 intervals; markets large enough that every arm holds buyers
-        folder = tmp_path / f"m{seed}"
-        truth = simulate_market(MarketSpec(consumers=4000, days=14, brands=4, seed=seed, lead_days=14, holdout=0.3),
-                                folder / "market")
-        wh = open_warehouse(init_workspace(folder))
-        load_market(wh, folder / "market")
+        wh, truth = market_workspace(tmp_path / f"m{seed}", consumers=4000, days=14, brands=4, seed=seed,
+                                     lead_days=14, holdout=0.3)
         for brand, bt in truth["brands"].items():
             for method in covered:
                 res = campaign_lift(wh, "sim_double11", brand, method=method, metrics=("purchases",))
@@ -132,10 +126,7 @@ def test_synthetic_market_holdout_intervals_cover_the_true_lift(tmp_path):
 
 def test_campaign_lift_without_holdout_is_observational_and_says_so(tmp_path):
     folder = tmp_path / "m"
-    simulate_market(MarketSpec(consumers=3000, days=14, brands=3, seed=3, lead_days=14, holdout=0.0),
-                    folder / "market")
-    wh = open_warehouse(init_workspace(folder))
-    load_market(wh, folder / "market")
+    wh, _ = market_workspace(folder, consumers=3000, days=14, brands=3, seed=3, lead_days=14, holdout=0.0)
     wh.raw.execute("DELETE FROM assignments")  # no randomised control at all
     res = campaign_lift(wh, "sim_double11", "B01", metrics=("purchases", "visit"))
     assert res["kind"] == "observational" and res["method"] == "doubly_robust"

@@ -16,6 +16,7 @@ from aipl.config import init_workspace
 from aipl.measure.pi import PI_BEHAVIOURS, campaign_pi, fit_weights, learn_weights
 from aipl.warehouse import ibis_schema, open_warehouse
 from tests.assets.test_states import at, ev, load
+from tests.measure.conftest import market_workspace
 
 
 def _insert(wh, table, rows):
@@ -81,13 +82,8 @@ def test_fit_weights_recovers_the_generating_model():
 
 
 def test_learned_weights_are_used_and_errors_are_clear(tmp_path):
-    from aipl.simulate import MarketSpec, simulate_market
-    from aipl.simulate.load import load_market
-
     folder = tmp_path / "m"
-    simulate_market(MarketSpec(consumers=4000, days=30, brands=4, seed=2, lead_days=0), folder / "market")
-    wh = open_warehouse(init_workspace(folder))
-    load_market(wh, folder / "market")
+    wh, _ = market_workspace(folder, consumers=4000, days=30, brands=4, seed=2)
     res = learn_weights(wh, "beauty", "2026-09-30", horizon=14, lookback=14)
     assert res["pairs"] > 1000 and sum(res["weights"].values()) == pytest.approx(1.0, abs=1e-5)
     pi = campaign_pi(wh, "sim_double11", "B01")

@@ -14,6 +14,7 @@ from aipl.config import init_workspace
 from aipl.measure.postmortem import postmortem
 from aipl.warehouse import open_warehouse
 from tests.assets.test_states import at, ev, load
+from tests.measure.conftest import market_workspace
 from tests.measure.test_pi import _insert
 
 D = date(2026, 1, 1)
@@ -96,14 +97,8 @@ def test_hand_checked_postmortem(ws):
 
 
 def test_postmortem_html_and_pdf_of_a_simulated_campaign(tmp_path):
-    from aipl.simulate import MarketSpec, simulate_market
-    from aipl.simulate.load import load_market
-
     folder = tmp_path / "m"
-    simulate_market(MarketSpec(consumers=4000, days=21, brands=3, seed=4, lead_days=14, holdout=0.3),
-                    folder / "market")
-    wh = open_warehouse(init_workspace(folder))
-    load_market(wh, folder / "market")
+    wh, _ = market_workspace(folder, consumers=4000, days=21, brands=3, seed=4, lead_days=14, holdout=0.3)
     pm = postmortem(wh, "sim_double11", "B01")
     assert pm["lift"]["kind"] == "randomised" and pm["totals"]["wide"]["gmv"] >= pm["totals"]["narrow"]["gmv"] > 0
     assert [r["phase"] for r in pm["cuts"]["wide"]["phase"]][:2] == ["daily", "accumulate"]

@@ -52,7 +52,18 @@ def _defaults(classifier, regressor, random_state):
     return c, r
 
 
-class TLearner(BaseEstimator):
+class _MetaLearner(BaseEstimator):
+    """Parameters shared by the learners: the base classifier (binary outcomes) and regressor (amounts and
+    effects); None = histogram gradient boosting."""
+
+    lookup_name = ""
+
+    def __init__(self, classifier: BaseEstimator | None = None, regressor: BaseEstimator | None = None,
+                 random_state: int = 0):
+        self.classifier, self.regressor, self.random_state = classifier, regressor, random_state
+
+
+class TLearner(_MetaLearner):
     """Two outcome models, one fitted on treated and one on control consumers; uplift = m1(x) − m0(x).
 
     >>> import numpy as np
@@ -63,10 +74,6 @@ class TLearner(BaseEstimator):
     """
 
     lookup_name = "t"
-
-    def __init__(self, classifier: BaseEstimator | None = None, regressor: BaseEstimator | None = None,
-                 random_state: int = 0):
-        self.classifier, self.regressor, self.random_state = classifier, regressor, random_state
 
     def fit(self, x, t, y) -> TLearner:
         x, t, y = _check(x, t, y)
@@ -80,16 +87,12 @@ class TLearner(BaseEstimator):
         return self.treated_.predict(x) - self.control_.predict(x)
 
 
-class XLearner(BaseEstimator):
+class XLearner(_MetaLearner):
     """Künzel et al. (2019): outcome models per group, imputed individual effects (D1 = y − m0(x) for the
     treated, D0 = m1(x) − y for controls), an effect model per group, blended by the propensity g(x):
     uplift = g·τ0(x) + (1 − g)·τ1(x). Strong when the groups differ in size."""
 
     lookup_name = "x"
-
-    def __init__(self, classifier: BaseEstimator | None = None, regressor: BaseEstimator | None = None,
-                 random_state: int = 0):
-        self.classifier, self.regressor, self.random_state = classifier, regressor, random_state
 
     def fit(self, x, t, y) -> XLearner:
         x, t, y = _check(x, t, y)
