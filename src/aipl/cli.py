@@ -184,6 +184,8 @@ def simulate(
     holdout: float = 0.10,
     lead_days: Annotated[int, typer.Option(help="Days of organic behaviour before the campaign and holdout "
                                            "start (a pre-period for lift covariates).")] = 0,
+    seasons: Annotated[int, typer.Option(help="Campaign seasons a year apart (2: last year's and this year's, "
+                                         "for plans and backtests).")] = 1,
     load: Annotated[bool, typer.Option("--ingest", help="Also load the files into the workspace.")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -191,11 +193,11 @@ def simulate(
     from aipl.simulate import MarketSpec, simulate_market
 
     spec = MarketSpec(consumers=consumers, days=days, brands=brands, start=start, seed=seed, holdout=holdout,
-                      lead_days=lead_days)
+                      lead_days=lead_days, seasons=seasons)
     with Progress(TextColumn("simulating day {task.completed}/{task.total}"), BarColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as p:
         task = p.add_task("sim", total=days + lead_days)
-        simulate_market(spec, out_dir, progress=lambda d, n: p.update(task, completed=d))
+        simulate_market(spec, out_dir, progress=lambda d, n: p.update(task, completed=d, total=n))
     out.print(f"market written to {out_dir.resolve()} (ground truth: truth.json)")
     if load:
         _ingest_market(out_dir, workspace)
@@ -258,8 +260,8 @@ def demo(
     root = init_workspace(workspace)
     out.print(f"[1/4] workspace {root}")
     market = root / "market"
-    simulate(out_dir=market, consumers=consumers, days=60, brands=12, start="2026-09-15", seed=7, holdout=0.1,
-             lead_days=30, load=False, workspace=root)
+    simulate(out_dir=market, consumers=consumers, days=60, brands=12, start="2025-09-15", seed=7, holdout=0.1,
+             lead_days=30, seasons=2, load=False, workspace=root)
     out.print("[2/4] loading the synthetic market (validated like any file)")
     _ingest_market(market, root)
     out.print("[3/4] loading the bundled CDNOW sample and a deliberately dirty file")
@@ -269,8 +271,8 @@ def demo(
         for name, fmt in (("CDNOW_sample.txt", "cdnow"), ("events_dirty.csv", "events")):
             r = run(wh, data / name, fmt)
             out.print(f"  {name}: read {r.read:,} accepted {r.accepted:,} rejected {r.rejected:,}")
-        out.print("[4/4] consumer assets (AIPL, DEEPLINK, flows, FAST, GROW), CLV value, members, campaign lift, "
-                  "the report and B01's post-mortem (结案)")
+        out.print("[4/4] consumer assets (AIPL, DEEPLINK, flows, FAST, GROW), CLV value, members, the GTA plan, "
+                  "campaign lift, the report and B01's post-mortem (结案)")
         path = write_report(wh, root / "report.html", truth=find_truth(root))
         pm = write_postmortem(wh, "sim_double11", root / "postmortem-B01.html", "B01")
     finally:
@@ -886,6 +888,123 @@ def pi_campaign(
     if res["credit"]:
         out.print("behaviours credited to channels (linear, 15-day window): " + ", ".join(
             f"{c['channel']} {c['share']:.0%}" for c in res["credit"]))
+
+
+# ---- strategy
+def _sync_calendars(wh) -> None:
+    """Bring the campaigns declared in aipl.toml into the campaigns table."""
+    from aipl.strategy import sync_calendars
+
+    section = wh.config.raw.get("campaigns")
+    if section:
+        sync_calendars(wh, section)
+
+
+@app.command("calendars")
+def calendars_cmd(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """List the campaign calendars (after loading those declared in aipl.toml [campaigns.<id>])."""
+    from aipl.strategy import load_campaign
+
+    with _session(workspace) as wh:
+        _sync_calendars(wh)
+        ids = sorted(wh.table("campaigns").select("campaign_id").distinct().execute().campaign_id)
+        cals = [load_campaign(wh, c) for c in ids]
+    if as_json:
+        print(json.dumps([c.to_dict() for c in cals], ensure_ascii=False))
+        return
+    for c in cals:
+        out.print(f"{c.campaign_id} {escape(c.name)} ({c.brand or 'platform-wide'}): " + ", ".join(
+            f"{p} {a}..{b}" for p, a, b in c.phases))
+
+
+@app.command("plan")
+def plan_cmd(
+    brand: Annotated[str, typer.Option(help="The brand.")],
+    campaign: Annotated[str, typer.Option(help="This year's campaign id.")],
+    gmv_target: Annotated[float | None, typer.Option(help="The GMV target (without it: the forecast only).")] = None,
+    as_of: Annotated[str | None, typer.Option(help="Plan as of this day (default: the last data day, at the "
+                                              "latest the eve of the presale).")] = None,
+    baseline: Annotated[str | None, typer.Option(help="Last year's campaign (default: the same name, a year "
+                                                 "earlier).")] = None,
+    aov: Annotated[float | None, typer.Option(help="GMV per buyer to plan with (default: last year's).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the plan as HTML (progress, "
+                                                  "recommendations, action plan).")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """GTA: from a GMV target to the buyers and consumers each pool must hold, the gaps, and what to do."""
+    from aipl.report import plan_context, write_plan
+    from aipl.strategy import plan
+
+    with _session(workspace, assets=True) as wh:
+        _sync_calendars(wh)
+        p = plan(wh, brand, campaign, gmv_target, as_of, baseline, aov)
+        if out_file is not None:
+            write_plan(wh, p, out_file)
+        ctx = plan_context(wh, p) if as_json or out_file is None else None
+    if as_json:
+        print(json.dumps({**p, "progress": ctx["progress"], "recommendations": ctx["recommendations"],
+                          "actions": ctx["actions"]}, default=str, ensure_ascii=False))
+        return
+    if out_file is not None:
+        out.print(f"plan written: {out_file}")
+        return
+    out.print(f"{brand} for {campaign} (baseline {p['baseline']['campaign_id']}), as of {p['as_of']}: forecast "
+              f"GMV {p['forecast_gmv']:,.0f} from {p['forecast_buyers']:,.0f} buyers")
+    if gmv_target is not None:
+        out.print(f"target {gmv_target:,.0f} needs {p['buyers_needed']:,.0f} buyers at {p['aov']:,.2f} each; "
+                  f"GMV gap {p['gmv_gap']:+,.0f}")
+    t = Table("pool", "CVR", "share", "projected", "forecast buyers", *(
+        ("size needed", "gap") if gmv_target is not None else ()), title="pools")
+    for r in p["pools"]:
+        cells = [escape(r["label"]), f"{r['cvr']:.2%}" if r["cvr"] is not None else "—",
+                 f"{r['share']:.1%}" if r["share"] is not None else "—",
+                 f"{r['projected']:,.0f}" if r["projected"] is not None else "—", f"{r['forecast_buyers']:,.1f}"]
+        if gmv_target is not None:
+            cells += [f"{r['size_needed']:,.0f}" if r["size_needed"] is not None else "—",
+                      f"{r['gap']:+,.0f}" if r["gap"] is not None else "—"]
+        t.add_row(*cells)
+    out.print(t)
+    for r in ctx["recommendations"]:
+        out.print(f"• {escape(r['label'])}: +{r['expected_buyers']:,.1f} buyers, +{r['expected_gmv']:,.0f} GMV "
+                  f"({escape(r['scene'])})")
+
+
+@app.command("backtest-plan")
+def backtest_cmd(
+    campaign: Annotated[str, typer.Option(help="A past campaign to forecast from the one a year before it.")],
+    brand: Annotated[list[str] | None, typer.Option(help="Brands (repeatable; default: every brand).")] = None,
+    days_before: Annotated[int, typer.Option(help="Plan this many days before the presale.")] = 0,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Backtest the GTA forecast: predicted against actual buyers and GMV per pool (完成率), and the MAPE."""
+    from aipl.strategy import backtest
+
+    with _session(workspace, assets=True) as wh:
+        _sync_calendars(wh)
+        brands = brand or sorted(wh.table("events").select("brand_id").distinct().execute().brand_id.dropna())
+        res = [backtest(wh, b, campaign, days_before) for b in brands]
+    pred, act = sum(r["predicted_gmv"] for r in res), sum(r["actual_gmv"] for r in res)
+    naive = sum(r["naive_gmv"] for r in res)
+    summary = {"campaign": campaign, "days_before": days_before, "brands": res, "predicted_gmv": pred,
+               "actual_gmv": act, "total_ape": abs(pred - act) / act if act else None, "naive_gmv": naive,
+               "naive_ape": abs(naive - act) / act if act else None}
+    if as_json:
+        print(json.dumps(summary, default=str, ensure_ascii=False))
+        return
+    t = Table("brand", "predicted GMV", "actual GMV", "完成率", "APE", "pool MAPE", "last year's GMV APE",
+              title=f"backtest of {campaign}")
+    for r in res:
+        t.add_row(r["brand"], f"{r['predicted_gmv']:,.0f}", f"{r['actual_gmv']:,.0f}",
+                  f"{r['completion']:.0%}" if r["completion"] else "—",
+                  f"{r['total_ape']:.1%}" if r["total_ape"] is not None else "—",
+                  f"{r['pool_mape']:.1%}" if r["pool_mape"] is not None else "—",
+                  f"{r['naive_ape']:.1%}" if r["naive_ape"] is not None else "—")
+    out.print(t)
+    if summary["total_ape"] is not None:
+        out.print(f"all brands: predicted {pred:,.0f}, actual {act:,.0f}, error {summary['total_ape']:.1%} "
+                  f"(last year's GMV as the forecast: {summary['naive_ape']:.1%})")
 
 
 def main() -> None:  # pragma: no cover

@@ -35,10 +35,15 @@ class Window:
     start: date
     end: date
     pre_days: int = 30
+    pre_end: date | None = None  # the pre-period's last day (default: the day before the window)
+
+    @property
+    def pre_last(self) -> date:
+        return self.pre_end or self.start - timedelta(days=1)
 
     @property
     def pre_start(self) -> date:
-        return self.start - timedelta(days=self.pre_days)
+        return self.pre_last - timedelta(days=self.pre_days - 1)
 
 
 def campaign_window(wh: Warehouse, campaign: str, pre_days: int = 30) -> tuple[Window, str | None]:
@@ -84,7 +89,7 @@ def consumer_outcomes(wh: Warehouse, people: ir.Table, brand: str | None, window
     t = people.left_join(per_consumer(window.start, window.end, ""), "consumer_id")
     t = t.select(*people.columns, *OUTCOMES)
     if window.pre_days > 0:
-        pre = per_consumer(window.pre_start, window.start - timedelta(days=1), "pre_")
+        pre = per_consumer(window.pre_start, window.pre_last, "pre_")
         t = t.left_join(pre, "consumer_id").select(*t.columns, *PRE_COVARIATES)
     if labels:
         lb = wh.table("labels")
@@ -126,12 +131,14 @@ def experiment_frame(wh: Warehouse, experiment: str, brand: str | None = None, w
         raise ValueError(f"unknown experiment {experiment!r}" + (f"; known: {', '.join(known)}" if known else ""))
     if not int(meta.controls.iloc[0]):
         raise ValueError(f"experiment {experiment!r} has no control arm (is_control is never true)")
+    first = pd.Timestamp(meta["first"].iloc[0])
+    assigned = None if pd.isna(first) else (first.tz_convert(wh.config.timezone) if first.tzinfo else first).date()
     if window is None:
-        first = pd.Timestamp(meta["first"].iloc[0])
-        if pd.isna(first):
+        if assigned is None:
             raise ValueError(f"experiment {experiment!r} has no assignment time; give the window")
-        start = (first.tz_convert(wh.config.timezone) if first.tzinfo else first).date()
-        window = Window(start, start + timedelta(days=days - 1), pre_days)
+        window = Window(assigned, assigned + timedelta(days=days - 1), pre_days)
+    if assigned is not None and assigned < window.start:  # behaviour after assignment is not pre-treatment
+        window = Window(window.start, window.end, window.pre_days, assigned - timedelta(days=1))
     people = a.group_by("consumer_id").aggregate(arm=a.arm.min(), is_control=a.is_control.max())
     df = consumer_outcomes(wh, people, brand, window, labels)
     return df, window, _covariates(df, labels, window.pre_days)
@@ -233,7 +240,8 @@ def _check_metrics(metrics: tuple[str, ...]) -> None:
 
 
 def _window_dict(w: Window) -> dict:
-    return {"start": str(w.start), "end": str(w.end), "pre_days": w.pre_days}
+    return {"start": str(w.start), "end": str(w.end), "pre_days": w.pre_days,
+            "pre_period": [str(w.pre_start), str(w.pre_last)] if w.pre_days > 0 else None}
 
 
 __all__ = ["METHODS", "OUTCOMES", "Window", "campaign_lift", "campaign_window", "consumer_outcomes",

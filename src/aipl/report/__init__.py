@@ -163,16 +163,18 @@ DEEPLINK_ORDER = ("discover", "engage", "enthuse", "perform", "initial", "numero
 
 
 def gather_measure(wh: Warehouse, truth: dict | None = None, limit: int = 12) -> dict | None:
-    """The lift of the campaign with the most ad spend, per brand: incremental purchases and GMV with their
+    """The lift of the latest campaign with ad delivery, per brand: incremental purchases and GMV with their
     intervals, and the incremental ROI; against the simulation's truth when there is one."""
     from aipl.measure import campaign_lift
 
     ad = wh.table("ad_delivery")
     spend = ad.filter(ad.campaign_id.notnull()).group_by(["campaign_id", "brand_id"]).aggregate(cost=ad.cost.sum())
-    spend = spend.order_by(ibis.desc("cost")).execute()
+    c = wh.table("campaigns")
+    starts = c.group_by("campaign_id").aggregate(first=c.start_date.min())
+    spend = spend.inner_join(starts, "campaign_id").order_by([ibis.desc("first"), ibis.desc("cost")]).execute()
     if spend.empty:
         return None
-    campaign = str(spend.groupby("campaign_id").cost.sum().idxmax())
+    campaign = str(spend.campaign_id.iloc[0])
     rows = []
     for r in spend[spend.campaign_id == campaign].head(limit).itertuples():
         try:
@@ -191,6 +193,34 @@ def gather_measure(wh: Warehouse, truth: dict | None = None, limit: int = 12) ->
             row["covered"] = p["ci_low"] <= bt["true_itt_purchases_per_consumer"] <= p["ci_high"]
         rows.append(row)
     return {"campaign": campaign, "rows": rows}
+
+
+EXAMPLE_GROWTH = 1.2  # the report's example target: last year's GMV + 20 %
+
+
+def gather_plan(wh: Warehouse, brand: str | None) -> dict | None:
+    """The GTA plan of the brand for the latest campaign that has last year's counterpart, with an example
+    target of last year's GMV + 20 % (None when no campaign has one)."""
+    from aipl.strategy import last_year, load_campaign, plan
+
+    if not brand:
+        return None
+    c = wh.table("campaigns")
+    ids = c.group_by("campaign_id").aggregate(first=c.start_date.min()).order_by(ibis.desc("first")).execute()
+    for cid in ids.campaign_id:
+        cur = load_campaign(wh, cid)
+        try:
+            ly = last_year(wh, cur, brand)
+        except ValueError:
+            continue
+        if ly is None:
+            continue
+        forecast = plan(wh, brand, cid, baseline=ly.campaign_id)
+        if not forecast["last_year"]["gmv"]:
+            return None
+        p = plan(wh, brand, cid, EXAMPLE_GROWTH * forecast["last_year"]["gmv"], baseline=ly.campaign_id)
+        return {**plan_context(wh, p), "example_growth": EXAMPLE_GROWTH}
+    return None
 
 
 def gather(wh: Warehouse) -> dict:
@@ -228,6 +258,7 @@ def write_report(wh: Warehouse, out: str | Path, truth: dict | None = None) -> P
     """Render the report for the warehouse to `out` and return its path."""
     data = gather(wh)
     data["measure"] = gather_measure(wh, truth)
+    data["strategy"] = gather_plan(wh, data["assets"]["top"] if data["assets"] else None)
     tpl = _environment().get_template("report.html.j2")
     by_type = data["by_type"]
     by_day = data["by_day"]
@@ -303,4 +334,72 @@ def write_postmortem(wh: Warehouse, campaign: str, out: str | Path, brand: str |
         from weasyprint import HTML
 
         HTML(string=page, base_url=str(out.parent)).write_pdf(pdf)
+    return out
+
+
+SERIES_COLOURS = ("#e4393c", "#999", "#2a7", "#36c")
+
+
+def lines_svg(labels: list[str], series: dict[str, list[float | None]], width: int = 640, height: int = 170) -> str:
+    """Several daily series on one chart as inline SVG (gaps where a value is missing), with a legend."""
+    values = [v for vs in series.values() for v in vs if v is not None]
+    if len(labels) < 2 or not values:
+        return "<p>—</p>"
+    top = max(values) or 1
+    left, bottom, legend = 60, 20, 16
+    step = (width - left) / (len(labels) - 1)
+    plot_h = height - bottom - legend - 8
+
+    def y(v: float) -> float:
+        return legend + 8 + plot_h * (1 - v / top)
+
+    parts = [f'<line x1="{left}" y1="{y(0):.1f}" x2="{width}" y2="{y(0):.1f}" stroke="#ccc"/>',
+             f'<text x="{left - 6}" y="{y(top) + 4:.1f}" text-anchor="end">{top:,.0f}</text>',
+             f'<text x="{left - 6}" y="{y(0) + 4:.1f}" text-anchor="end">0</text>',
+             f'<text x="{left}" y="{height - 4}">{html.escape(labels[0])}</text>',
+             f'<text x="{width}" y="{height - 4}" text-anchor="end">{html.escape(labels[-1])}</text>']
+    for k, (name, vs) in enumerate(series.items()):
+        colour = SERIES_COLOURS[k % len(SERIES_COLOURS)]
+        runs, run = [], []
+        for i, v in enumerate(vs):
+            if v is None or v != v:
+                runs, run = ([*runs, run] if run else runs), []
+            else:
+                run.append(f"{left + i * step:.1f},{y(v):.1f}")
+        runs += [run] if run else []
+        parts += [f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{" ".join(r)}"/>' for r in runs]
+        parts.append(f'<rect x="{left + k * 150}" y="2" width="12" height="10" fill="{colour}"/>'
+                     f'<text x="{left + k * 150 + 16}" y="11">{html.escape(name)}</text>')
+    return f'<svg class="chart" width="{width}" height="{height}" role="img">{"".join(parts)}</svg>'
+
+
+def plan_context(wh: Warehouse, plan: dict) -> dict:
+    """Everything a plan's page shows: the plan, its progress with a chart per pool, the recommendations and
+    the dated action plan."""
+    from aipl.strategy import load_campaign
+    from aipl.strategy.progress import progress
+    from aipl.strategy.rules import action_plan, recommend
+
+    prog = progress(wh, plan)
+    charts = {}
+    for pool in ("A_xu", "I_xu", "P", "L"):
+        rows = [r for r in prog["series"] if r["pool"] == pool]
+        series = {"今年 this year": [r["this_year"] for r in rows], "去年 last year": [r["last_year"] for r in rows],
+                  "标杆 benchmark": [r["benchmark"] for r in rows]}
+        if any(r["needed"] is not None for r in rows):
+            series["所需 needed"] = [r["needed"] for r in rows]
+        charts[pool] = lines_svg([f"D{r['offset']:+d}" for r in rows], series)
+    recs = recommend(wh, plan, prog)
+    return {"plan": plan, "progress": prog, "charts": charts, "recommendations": recs,
+            "actions": action_plan(plan, recs, load_campaign(wh, plan["campaign"]["campaign_id"]))}
+
+
+def write_plan(wh: Warehouse, plan: dict, out: str | Path) -> Path:
+    """Render a GTA plan (see aipl.strategy.plan) with its progress, recommendations and action plan."""
+    ctx = plan_context(wh, plan)
+    page = _environment().get_template("plan.html.j2").render(
+        **ctx, phases=schema.PHASES, generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
     return out

@@ -42,7 +42,9 @@ class MarketSpec:
     timezone: str = "Asia/Shanghai"
     organic_views_per_consumer_day: float = 0.25
     cpm: float = 40.0  # spend is scaled so that the market's average cost per 1000 impressions is this
+    seasons: int = 1  # campaigns a year apart (the last is CAMPAIGN; earlier ones CAMPAIGN_<year>)
     lead_days: int = 0  # days of organic behaviour before the calendar, the holdout and any ad start
+    lead_ads: bool = False  # ads run in the lead-in too, at the everyday level (a brand with a history)
 
 
 def calendar(start: date, days: int) -> list[tuple[str, date, date]]:
@@ -93,7 +95,11 @@ def simulate_market(
     rng = np.random.default_rng(spec.seed)
     tz = ZoneInfo(spec.timezone)
     start = date.fromisoformat(spec.start)
-    n, nb, nd = spec.consumers, spec.brands, spec.days
+    if spec.seasons < 1:
+        raise ValueError("a market has at least one season")
+    starts = [start.replace(year=start.year + k) for k in range(spec.seasons)]
+    n, nb = spec.consumers, spec.brands
+    nd = (starts[-1] - start).days + spec.days  # every day from the first season's start to the last's end
 
     # ---- consumers
     ids = np.array([f"c{i:08d}" for i in range(n)])
@@ -138,13 +144,21 @@ def simulate_market(
     }), out / "products.parquet")
 
     # ---- calendar and hidden response curves
-    cal = calendar(start, nd)
+    cids = [f"{CAMPAIGN}_{d.year}" for d in starts[:-1]] + [CAMPAIGN]
+    seasons = [(cid, calendar(d, spec.days)) for cid, d in zip(cids, starts, strict=True)]
+    cal = [row for _, c in seasons for row in c]
     with open(out / "campaigns.csv", "w", encoding="utf-8") as f:
         f.write("campaign_id,name,brand_id,phase,start_date,end_date\n")
-        for phase, a, b in cal:
-            f.write(f"{CAMPAIGN},双11,,{phase},{a},{b}\n")
+        for cid, c in seasons:
+            for phase, a, b in c:
+                f.write(f"{cid},双11,,{phase},{a},{b}\n")
     phases = _phase_by_day(cal, start, nd)
+    # the campaign an ad belongs to: the season it runs in, else the latest season begun
+    lead_ads = spec.lead_days if spec.lead_ads else 0  # ad days before the first season (always-on delivery)
+    ad_campaign = [cids[max([0] + [k for k, d in enumerate(starts) if d <= start + timedelta(days=t)])]
+                   for t in range(-lead_ads, nd)]
     boost = np.array([PHASE_BOOST[p] for p in phases])
+    ad_boost = np.r_[np.ones(lead_ads), boost]
     nc = len(SIM_CHANNELS)
     theta = rng.uniform(0.2, 0.7, size=nc)
     alpha = rng.uniform(1.2, 2.5, size=(nb, nc))
@@ -153,7 +167,8 @@ def simulate_market(
     reach = rng.uniform(0.01, 0.05, size=(nb, nc))  # max share of the brand's category audience reached a day
     view_p = np.array([0.10, 0.05, 0.08, 0.12, 0.06])  # P(product-page view | exposure), per channel
     ctr = np.array([0.030, 0.008, 0.015, 0.020, 0.010])
-    spend = base_spend[:, :, None] * boost[None, None, :] ** 0.8 * rng.lognormal(0, 0.35, size=(nb, nc, nd))
+    spend = base_spend[:, :, None] * ad_boost[None, None, :] ** 0.8 * rng.lognormal(0, 0.35,
+                                                                                   size=(nb, nc, lead_ads + nd))
     spend = np.round(spend, 2)
     ad = np.stack([adstock(spend[:, c, :], theta[c]) for c in range(nc)], axis=1)
     audience = np.array([(pref[:, brand_cat[b]] > 1 / len(cats)).sum() for b in range(nb)])
@@ -181,11 +196,14 @@ def simulate_market(
     ad_rows: dict[str, list] = {k: [] for k in ("day", "brand_id", "channel", "campaign_id", "impressions",
                                                  "clicks", "cost")}
     truth_incr = np.zeros((nb, nc))
+    last_season = np.zeros(nb)  # incremental purchases inside the last season's calendar
+    last_from = (starts[-1] - start).days
     exposures = np.zeros((nb, nc), dtype=np.int64)
     purchases_by_brand = np.zeros(nb, dtype=np.int64)
     members: dict[tuple[int, int], datetime] = {}
-    for t in range(-spec.lead_days, nd):  # t < 0: the lead-in, before assignment (no ads)
+    for t in range(-spec.lead_days, nd):  # t < 0: the lead-in, before assignment (no ads unless lead_ads)
         day = start + timedelta(days=t)
+        ti = t + lead_ads  # index into the ad arrays
         lift_t = boost[t] if t >= 0 else 1.0
         day0 = datetime.combine(day, datetime.min.time(), tz).timestamp()
         cols: dict[str, list[np.ndarray]] = {k: [] for k in ("u", "b", "etype", "chan", "item", "amount")}
@@ -203,22 +221,24 @@ def simulate_market(
             c_idx = brand_cat[b]
             views = [draw(cdf_all[:, c_idx], rng.poisson(organic_rate * brand_strength[b] * lift_t ** 0.5 / 3))]
             q = buy_p[b] * (1 + 0.35 * (lift_t - 1))  # promotions lift conversion in the burst
-            for c, chan in enumerate(SIM_CHANNELS if t >= 0 else ()):
-                u = np.unique(draw(cdf_elig[:, c_idx], exposed_n[b, c, t]))
+            for c, chan in enumerate(SIM_CHANNELS if t >= 0 or spec.lead_ads else ()):
+                u = np.unique(draw(cdf_elig[:, c_idx], exposed_n[b, c, ti]))
                 exposures[b, c] += len(u)
                 clicked = rng.random(len(u)) < ctr[c]
                 viewed = clicked | (rng.random(len(u)) < view_p[c])
-                truth_incr[b, c] += len(u) * (ctr[c] + (1 - ctr[c]) * view_p[c]) * q
+                incr = len(u) * (ctr[c] + (1 - ctr[c]) * view_p[c]) * q
+                truth_incr[b, c] += incr
+                last_season[b] += incr if t >= last_from else 0.0
                 emit(u[~clicked], b, "exposure", chan)
                 emit(u[clicked], b, "ad_click", chan)
                 views.append(u[viewed])
                 ad_rows["day"].append(day)
                 ad_rows["brand_id"].append(brand_ids[b])
                 ad_rows["channel"].append(chan)
-                ad_rows["campaign_id"].append(CAMPAIGN)
+                ad_rows["campaign_id"].append(ad_campaign[ti])
                 ad_rows["impressions"].append(len(u))
                 ad_rows["clicks"].append(int(clicked.sum()))
-                ad_rows["cost"].append(float(spend[b, c, t]))
+                ad_rows["cost"].append(float(spend[b, c, ti]))
             v = np.concatenate(views)
             items = rng.integers(0, n_items, size=len(v))
             emit(v, b, "pdp_view", item=item_ids[b, items])
@@ -237,7 +257,7 @@ def simulate_market(
             for u in joiners:
                 members[(u, b)] = datetime.fromtimestamp(day0 + 43200, tz)
             emit(np.asarray(joiners, dtype=np.int64), b, "member_join")
-        table = _events_table(cols, day0, rng, ids, brand_ids, cats, brand_cat)
+        table = _events_table(cols, day0, rng, ids, brand_ids, cats, brand_cat, ad_campaign[max(t, 0)])
         if writer is None:
             writer = pq.ParquetWriter(events_path, table.schema)
         writer.write_table(table)
@@ -256,7 +276,8 @@ def simulate_market(
     truth = {
         "spec": asdict(spec),
         "channels": list(SIM_CHANNELS),
-        "calendar": [{"phase": p, "start": str(a), "end": str(b)} for p, a, b in cal],
+        "calendar": [{"campaign_id": cid, "phase": p, "start": str(a), "end": str(b)} for cid, c in seasons
+                     for p, a, b in c],
         "funnel_per_view": FUNNEL,
         "view_given_exposure": dict(zip(SIM_CHANNELS, view_p.tolist(), strict=True)),
         "ctr": dict(zip(SIM_CHANNELS, ctr.tolist(), strict=True)),
@@ -273,8 +294,9 @@ def simulate_market(
                 "exposures": {ch: int(exposures[b, c]) for c, ch in enumerate(SIM_CHANNELS)},
                 "true_incremental_purchases": {ch: float(truth_incr[b, c]) for c, ch in enumerate(SIM_CHANNELS)},
                 "purchases": int(purchases_by_brand[b]),
-                # randomised holdout: incremental purchases per eligible consumer (intention to treat)
-                "true_itt_purchases_per_consumer": float(truth_incr[b].sum() / max(1, (~holdout).sum())),
+                # randomised holdout: incremental purchases per eligible consumer (intention to treat) over the
+                # last season's calendar (the whole market when there is one season and no ads before it)
+                "true_itt_purchases_per_consumer": float(last_season[b] / max(1, (~holdout).sum())),
             }
             for b in range(nb)
         },
@@ -290,7 +312,7 @@ def _age_weights() -> np.ndarray:
     return w / w.sum()
 
 
-def _events_table(cols, day0, rng, ids, brand_ids, cats, brand_cat) -> pa.Table:
+def _events_table(cols, day0, rng, ids, brand_ids, cats, brand_cat, campaign: str) -> pa.Table:
     u = np.concatenate(cols["u"]).astype(np.int64)
     b = np.concatenate(cols["b"]).astype(np.int64)
     k = len(u)
@@ -307,7 +329,7 @@ def _events_table(cols, day0, rng, ids, brand_ids, cats, brand_cat) -> pa.Table:
         "category_id": pa.array(np.asarray(cats)[brand_cat[b]]),
         "event_type": pa.array(etype),
         "channel": pa.array(chan, mask=chan == ""),
-        "campaign_id": pa.array(np.full(k, CAMPAIGN), mask=chan == ""),
+        "campaign_id": pa.array(np.full(k, campaign), mask=chan == ""),
         "ts": pa.array(ts, type=pa.timestamp("s", tz="UTC")),
         "amount": pa.array(amount, mask=np.isnan(amount)),
         "order_id": pa.array(np.char.add(np.char.add(str(int(day0)), "-"), order), mask=order == ""),

@@ -1,0 +1,11 @@
+"""Strategy Center: campaign calendars, the GTA back-calculation from a GMV target to consumer pools,
+progress against last year and the industry, recommended strategies and a dated action plan, and a
+backtest of the forecast against what happened."""
+
+from aipl.strategy.calendar import Campaign, calendars_from_config, last_year, load_campaign, sync_calendars
+from aipl.strategy.gta import POOL_LABELS, POOLS, backtest, plan, pool_sizes, pools_on, season
+
+__all__ = [
+    "POOLS", "POOL_LABELS", "Campaign", "backtest", "calendars_from_config", "last_year", "load_campaign", "plan",
+    "pool_sizes", "pools_on", "season", "sync_calendars",
+]

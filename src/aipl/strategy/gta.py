@@ -1,0 +1,232 @@
+"""GTA (GMV TO AIPL) back-calculation, DOMAIN.md §6 [P]: from a GMV target to the buyers it needs, the
+buyers each consumer pool must yield (last year's shares), the pool sizes that takes (last year's conversion
+rates), and the gap to where the pools are heading (today's pools × last year's same-period growth).
+
+Pools, counted on the eve of the presale (D0), in precedence order — a consumer belongs to the first that
+holds them: L (忠诚), P (活动前P), I_xu (蓄水期I), A_xu (蓄水期A) — the brand's AIPL state on D0; I_act and
+A_act (活动期I/A) — in no brand state on D0 but in I (else A) during the selling period; O (机会人群) — in the
+brand's category on D0 but not the brand; and `direct` — buyers from none of them. A buyer's origin pool is
+the pool that held them; every figure carries the data it came from."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from aipl.assets import ensure_built, states
+from aipl.assets.build import INTERVALS
+from aipl.assets.health import brand_categories
+from aipl.config import parse_day
+from aipl.strategy.calendar import Campaign, last_year, load_campaign
+from aipl.warehouse import Warehouse
+
+POOLS = ("L", "P", "I_xu", "A_xu", "I_act", "A_act", "O", "direct")
+POOL_LABELS = {
+    "L": "忠诚 L (活动前)", "P": "活动前 P", "I_xu": "蓄水期 I", "A_xu": "蓄水期 A", "I_act": "活动期 I",
+    "A_act": "活动期 A", "O": "机会 O", "direct": "直接成交 direct",
+}
+D0_POOLS = ("L", "P", "I_xu", "A_xu", "O")  # sized on a day; the act pools form during the selling period
+STATE_POOL = {"L": "L", "P": "P", "I": "I_xu", "A": "A_xu"}
+NEW_CUSTOMER_DAYS = 365
+
+
+def _category_keys(wh: Warehouse, brand: str) -> list[str]:
+    bc = brand_categories(wh)
+    return sorted(bc[bc.brand_id == brand].category_id)
+
+
+def pools_on(wh: Warehouse, brand: str, day: date) -> pd.DataFrame:
+    """consumer_id, pool for every consumer in L, P, I_xu, A_xu or O of the brand on `day`."""
+    b = states(wh, "brand", day, brand).select("consumer_id", "aipl").execute()
+    b["pool"] = b.aipl.map(STATE_POOL)
+    cats = _category_keys(wh, brand)
+    c = states(wh, "category", day)
+    c = c.filter(c.key.isin(cats)).select("consumer_id").distinct().execute() if cats else pd.DataFrame(
+        {"consumer_id": []})
+    o = c[~c.consumer_id.isin(b.consumer_id)].assign(pool="O")
+    return pd.concat([b[["consumer_id", "pool"]], o[["consumer_id", "pool"]]], ignore_index=True)
+
+
+def pool_sizes(wh: Warehouse, brand: str, day: date) -> dict[str, int]:
+    """How many consumers each D0 pool holds on `day`."""
+    counts = pools_on(wh, brand, day).pool.value_counts()
+    return {p: int(counts.get(p, 0)) for p in D0_POOLS}
+
+
+def _act_pools(wh: Warehouse, brand: str, c: Campaign, exclude: pd.Series) -> pd.DataFrame:
+    iv = wh.table(INTERVALS)
+    iv = iv.filter((iv.scope == "brand") & (iv.key == brand) & iv.cond.isin(["A", "I"])
+                   & (iv.start <= ibis.literal(c.selling_end)) & (iv.end > ibis.literal(c.presale_start)))
+    g = iv.group_by("consumer_id").aggregate(has_i=(iv.cond == "I").any()).execute()
+    g = g[~g.consumer_id.isin(exclude)]
+    return g.assign(pool=np.where(g.has_i, "I_act", "A_act"))[["consumer_id", "pool"]]
+
+
+def season(wh: Warehouse, brand: str, c: Campaign) -> dict:
+    """One brand's campaign, measured: pool sizes on D0, and each pool's buyers, GMV, conversion rate, share of
+    buyers and GMV per buyer over the selling period; new buyers (no purchase in the 365 days before)."""
+    ensure_built(wh)
+    d0 = pools_on(wh, brand, c.d0)
+    brand_pools = d0[d0.pool != "O"]
+    act = _act_pools(wh, brand, c, brand_pools.consumer_id)
+    members = pd.concat([d0, act], ignore_index=True)
+    members["rank"] = members.pool.map({p: i for i, p in enumerate(POOLS)})
+    members = members.sort_values("rank").drop_duplicates("consumer_id")
+    ev = wh.table("events")
+    day = wh.local_day(ev.ts)
+    buys = ev.filter((ev.brand_id == brand) & (ev.event_type == "purchase"))
+    sold = buys.filter((day >= ibis.literal(c.presale_start)) & (day <= ibis.literal(c.selling_end)))
+    per = sold.group_by("consumer_id").aggregate(gmv=sold.amount.sum().cast("float64"), orders=sold.count())
+    before = buys.filter((day < ibis.literal(c.presale_start))
+                         & (day >= ibis.literal(c.presale_start - timedelta(days=NEW_CUSTOMER_DAYS))))
+    old = before.select("consumer_id").distinct().mutate(returning=ibis.literal(True))
+    b = per.left_join(old, "consumer_id").select(per.consumer_id, per.gmv, per.orders, "returning").execute()
+    b["returning"] = b.returning.fillna(False).astype(bool)
+    b = b.merge(members[["consumer_id", "pool"]], on="consumer_id", how="left").fillna({"pool": "direct"})
+    sizes = members.pool.value_counts()
+    total_buyers = len(b)
+    rows = {}
+    for p in POOLS:
+        g = b[b.pool == p]
+        size = int(sizes.get(p, 0)) if p != "direct" else None
+        rows[p] = {"size": size, "buyers": len(g), "gmv": float(g.gmv.sum()),
+                   "cvr": len(g) / size if size else None,
+                   "share": len(g) / total_buyers if total_buyers else None,
+                   "aov": float(g.gmv.mean()) if len(g) else None}
+    return {"campaign": c.campaign_id, "brand": brand, "d0": str(c.d0),
+            "selling": [str(c.presale_start), str(c.selling_end)], "buyers": total_buyers,
+            "gmv": float(b.gmv.sum()), "new_buyers": int((~b.returning).sum()),
+            "aov": float(b.gmv.sum() / total_buyers) if total_buyers else None, "pools": rows}
+
+
+def _peers(wh: Warehouse, brand: str) -> list[str]:
+    bc = brand_categories(wh)
+    cat = bc[bc.brand_id == brand].category_id
+    if cat.empty:
+        return []
+    return sorted(bc[(bc.category_id == cat.iloc[0]) & (bc.brand_id != brand)].brand_id)
+
+
+def _industry(wh: Warehouse, brand: str, ly: Campaign) -> tuple[dict, list[str]]:
+    """Median CVR, share and GMV per buyer per pool over the peer brands' last-year campaign."""
+    peers = _peers(wh, brand)
+    seasons = [s for s in (season(wh, p, ly) for p in peers) if s["buyers"]]
+    if not seasons:
+        raise ValueError(f"brand {brand!r} had no buyers in {ly.campaign_id} and no peer brand of its category "
+                         "did either: nothing to plan from")
+    med = {}
+    for p in POOLS:
+        vals = {k: [s["pools"][p][k] for s in seasons if s["pools"][p][k] is not None] for k in ("cvr", "share", "aov")}
+        med[p] = {k: float(np.median(v)) if v else None for k, v in vals.items()}
+    med["_aov"] = float(np.median([s["aov"] for s in seasons]))
+    return med, [s["brand"] for s in seasons]
+
+
+def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = None, as_of: str | date | None = None,
+         baseline: str | None = None, aov: float | None = None) -> dict:
+    """The GTA plan of a brand for a campaign: last year's pools and rates, this year's projected pools, and —
+    with a GMV target — the buyers and pool sizes it needs and the gap per pool (see the module doc)."""
+    ensure_built(wh)
+    cur = load_campaign(wh, campaign)
+    ly = load_campaign(wh, baseline) if baseline else last_year(wh, cur, brand)
+    if ly is None:
+        raise ValueError(f"no campaign named {cur.name!r} about a year before {campaign!r}: give the baseline")
+    ev = wh.table("events")
+    last_day = parse_day(ev.aggregate(d=wh.local_day(ev.ts).max()).execute().d.iloc[0])
+    as_of = min(parse_day(as_of), cur.d0) if as_of else min(last_day, cur.d0)
+    k = (cur.d0 - as_of).days
+    ly_as_of = ly.d0 - timedelta(days=k)
+    last = season(wh, brand, ly)
+    sources = {}
+    if last["buyers"]:
+        rates = {p: {x: last["pools"][p][x] for x in ("cvr", "share", "aov")} for p in POOLS}
+        base_aov, rate_source = last["aov"], f"{brand} in {ly.campaign_id}"
+    else:
+        rates, peers = _industry(wh, brand, ly)
+        base_aov, rate_source = rates.pop("_aov"), f"industry median of {', '.join(peers)} in {ly.campaign_id}"
+    aov = aov or base_aov
+    then, now = pool_sizes(wh, brand, ly_as_of), pool_sizes(wh, brand, as_of)
+    brand_then = sum(then[p] for p in D0_POOLS if p != "O")
+    brand_now = sum(now[p] for p in D0_POOLS if p != "O")
+    g_all = brand_now / brand_then if brand_then else 1.0
+    rows = []
+    for p in POOLS:
+        lp, r = last["pools"][p], rates[p]
+        if p in D0_POOLS:
+            growth = (lp["size"] / then[p]) if then[p] else 1.0
+            current, projected = now[p], now[p] * growth
+            src = (f"{now[p]:,} on {as_of} × growth {growth:.3f} (= {lp['size']:,} on {ly.d0} / {then[p]:,} on "
+                   f"{ly_as_of}, the same {k} days before last year's presale)")
+        elif p == "direct":
+            growth, current, projected = g_all, None, None
+            src = "buyers from no pool: last year's count × the brand's pool growth"
+        else:
+            growth, current, projected = g_all, None, (lp["size"] or 0) * g_all
+            src = (f"forms during the selling period: last year's {lp['size']:,} × the brand's pool growth "
+                   f"{g_all:.3f} ({brand_now:,} in L/P/I/A on {as_of} / {brand_then:,} on {ly_as_of})")
+        if p == "direct":
+            f_buyers = lp["buyers"] * g_all if last["buyers"] else 0.0
+        else:
+            f_buyers = projected * r["cvr"] if r["cvr"] is not None else 0.0
+        row = {"pool": p, "label": POOL_LABELS[p], "last_size": lp["size"], "last_buyers": lp["buyers"],
+               "last_gmv": lp["gmv"], "cvr": r["cvr"], "share": r["share"], "aov": r["aov"], "growth": growth,
+               "current": current, "projected": projected, "forecast_buyers": f_buyers,
+               "forecast_gmv": f_buyers * (r["aov"] or aov)}
+        sources[p] = {"projected": src, "cvr": (f"{lp['buyers']:,} buyers / {lp['size']:,} in the pool on {ly.d0}"
+                                                if last["buyers"] and p != "direct" and lp["size"] else rate_source),
+                      "share": f"{lp['buyers']:,} of {last['buyers']:,} buyers" if last["buyers"] else rate_source}
+        rows.append(row)
+    out = {"brand": brand, "campaign": cur.to_dict(), "baseline": ly.to_dict(), "as_of": str(as_of),
+           "days_to_presale": k, "last_year": {x: last[x] for x in ("buyers", "gmv", "new_buyers", "aov")},
+           "rates_from": rate_source, "aov": aov, "aov_source": "given" if aov != base_aov else
+           f"last year's GMV / buyers ({rate_source})", "pools": rows, "sources": sources,
+           "forecast_buyers": sum(r["forecast_buyers"] for r in rows),
+           "forecast_gmv": sum(r["forecast_gmv"] for r in rows)}
+    if gmv_target is not None:
+        _targets(out, gmv_target, last)
+    return out
+
+
+def _targets(out: dict, target: float, last: dict) -> None:
+    """Buyers needed, per pool buyers and sizes needed, gaps, and the new/old split."""
+    if target <= 0:
+        raise ValueError("the GMV target must be positive")
+    need = target / out["aov"]
+    new_share = last["new_buyers"] / last["buyers"] if last["buyers"] else None
+    for r in out["pools"]:
+        r["buyers_needed"] = need * (r["share"] or 0.0)
+        r["size_needed"] = r["buyers_needed"] / r["cvr"] if r["cvr"] else None
+        r["gap"] = r["size_needed"] - r["projected"] if r["size_needed"] is not None else None
+        r["buyers_gap"] = r["buyers_needed"] - r["forecast_buyers"]
+    out.update(gmv_target=target, buyers_needed=need, new_share=new_share,
+               new_buyers_needed=need * new_share if new_share is not None else None,
+               gmv_gap=target - out["forecast_gmv"], growth_needed=target / last["gmv"] if last["gmv"] else None)
+
+
+def backtest(wh: Warehouse, brand: str, campaign: str, days_before: int = 0, baseline: str | None = None) -> dict:
+    """Plan `days_before` the presale of a past campaign from the one a year before it, then compare the
+    forecast buyers and GMV per pool with what happened: 预计 vs 实际 and 完成率 per pool, and the MAPE."""
+    cur = load_campaign(wh, campaign)
+    p = plan(wh, brand, campaign, as_of=cur.d0 - timedelta(days=days_before), baseline=baseline)
+    actual = season(wh, brand, cur)
+    rows, errors = [], []
+    for r in p["pools"]:
+        a = actual["pools"][r["pool"]]
+        ape = abs(r["forecast_gmv"] - a["gmv"]) / a["gmv"] if a["gmv"] else None
+        if ape is not None:
+            errors.append(ape)
+        rows.append({"pool": r["pool"], "label": r["label"], "predicted_buyers": r["forecast_buyers"],
+                     "actual_buyers": a["buyers"], "predicted_gmv": r["forecast_gmv"], "actual_gmv": a["gmv"],
+                     "predicted_size": r["projected"], "actual_size": a["size"],
+                     "completion": a["gmv"] / r["forecast_gmv"] if r["forecast_gmv"] else None, "ape": ape})
+    total_ape = abs(p["forecast_gmv"] - actual["gmv"]) / actual["gmv"] if actual["gmv"] else None
+    naive = p["last_year"]["gmv"]  # the baseline forecast: last year's GMV again
+    return {"brand": brand, "campaign": campaign, "baseline": p["baseline"]["campaign_id"], "as_of": p["as_of"],
+            "pools": rows, "predicted_gmv": p["forecast_gmv"], "actual_gmv": actual["gmv"],
+            "predicted_buyers": p["forecast_buyers"], "actual_buyers": actual["buyers"],
+            "completion": actual["gmv"] / p["forecast_gmv"] if p["forecast_gmv"] else None,
+            "total_ape": total_ape, "pool_mape": float(np.mean(errors)) if errors else None,
+            "naive_gmv": naive, "naive_ape": abs(naive - actual["gmv"]) / actual["gmv"] if actual["gmv"] else None}

@@ -1,0 +1,144 @@
+"""The GTA plan on a hand-made brand: every number of the plan computed by hand (pools, rates, growth,
+projection, forecast, need and gap), calendars from aipl.toml, and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from aipl import schema
+from aipl.cli import app
+from aipl.config import init_workspace
+from aipl.strategy import calendars_from_config, load_campaign, plan, season
+from aipl.warehouse import open_warehouse
+from tests.assets.test_states import at, ev, load
+from tests.measure.test_pi import _insert
+
+LY = {"accumulate": (10, 19), "presale": (20, 24), "burst": (25, 29)}   # days after 2026-01-01
+TY = {k: (a + 365, b + 365) for k, (a, b) in LY.items()}
+
+
+def _calendar(wh, cid: str, phases: dict) -> None:
+    _insert(wh, schema.CAMPAIGNS, [{"campaign_id": cid, "name": "双11", "phase": p, "start_date": at(a).date(),
+                                    "end_date": at(b).date()} for p, (a, b) in phases.items()])
+
+
+def buy(c: str, day: int, amount: float = 1.0) -> dict:
+    return ev(c, "purchase", day, amount=amount)
+
+
+@pytest.fixture
+def ws(tmp_path):
+    root = init_workspace(tmp_path / "ws")
+    wh = open_warehouse(root)
+    _calendar(wh, "LY", LY)
+    _calendar(wh, "TY", TY)
+    load(wh, [
+        # last year: pools on D0 = day 19 (the eve of the presale on day 20)
+        buy("l1", 1), buy("l1", 5), buy("l1", 22, 100.0),          # L (2 purchase days), buys 100
+        buy("p1", 2), buy("p1", 26, 50.0), buy("p2", 3),            # P ×2, p1 buys 50
+        ev("i1", "favorite", 15), buy("i1", 21, 80.0),              # I_xu ×3, i1 buys 80
+        ev("i2", "favorite", 18), ev("i3", "add_to_cart", 12),
+        ev("a1", "exposure", 10), buy("a1", 23, 60.0),              # A_xu ×4, a1 buys 60
+        *[ev(c, "exposure", 12) for c in ("a2", "a3", "a4")],
+        ev("n1", "favorite", 21), buy("n1", 27, 40.0), ev("n2", "favorite", 22),   # I_act ×2, n1 buys 40
+        ev("m1", "exposure", 21), ev("m2", "exposure", 22), buy("m2", 24, 30.0),   # A_act ×2, m2 buys 30
+        ev("o1", "pdp_view", 14, brand_id="Z"), ev("o1", "pdp_view", 15, brand_id="Z"),  # O: the category only
+        buy("o1", 28, 70.0),
+        buy("d1", 25, 90.0),                                        # direct: from no pool
+        # this year, planned on day 380 (4 days before D0 = day 384)
+        buy("t1", 370), buy("t1", 375),                             # L
+        ev("t2", "favorite", 378),                                  # I_xu
+        ev("t3", "exposure", 379), ev("t4", "exposure", 379),       # A_xu ×2
+        ev("t5", "pdp_view", 377, brand_id="Z"), ev("t5", "pdp_view", 378, brand_id="Z"),  # O
+    ])
+    yield root, wh
+    wh.close()
+
+
+def test_last_years_season_by_hand(ws):
+    _, wh = ws
+    s = season(wh, "B", load_campaign(wh, "LY"))
+    assert (s["buyers"], s["gmv"], s["new_buyers"], s["aov"]) == (8, 520.0, 6, 65.0)  # l1 and p1 bought before
+    sizes = {p: v["size"] for p, v in s["pools"].items()}
+    assert sizes == {"L": 1, "P": 2, "I_xu": 3, "A_xu": 4, "I_act": 2, "A_act": 2, "O": 1, "direct": None}
+    gmv = {p: v["gmv"] for p, v in s["pools"].items()}
+    assert gmv == {"L": 100, "P": 50, "I_xu": 80, "A_xu": 60, "I_act": 40, "A_act": 30, "O": 70, "direct": 90}
+    assert all(v["buyers"] == 1 and v["share"] == 1 / 8 for v in s["pools"].values())
+
+
+def test_every_number_of_a_small_plan(ws):
+    _, wh = ws
+    p = plan(wh, "B", "TY", gmv_target=1300, as_of=at(380).date())
+    assert p["baseline"]["campaign_id"] == "LY" and p["days_to_presale"] == 4 and p["aov"] == 65.0
+    rows = {r["pool"]: r for r in p["pools"]}
+    cvr = {"L": 1.0, "P": 0.5, "I_xu": 1 / 3, "A_xu": 0.25, "I_act": 0.5, "A_act": 0.5, "O": 1.0, "direct": None}
+    assert {k: r["cvr"] for k, r in rows.items()} == pytest.approx(cvr)
+    # pools on day 380 (l1 … d1 bought within 913 days: P) and last year's growth from day 15 to day 19
+    assert {k: rows[k]["current"] for k in ("L", "P", "I_xu", "A_xu", "O")} == {
+        "L": 1, "P": 9, "I_xu": 1, "A_xu": 2, "O": 1}
+    assert {k: rows[k]["growth"] for k in ("L", "P", "I_xu", "A_xu", "O")} == pytest.approx(
+        {"L": 1.0, "P": 1.0, "I_xu": 3 / 2, "A_xu": 1.0, "O": 1.0})  # i2 joined I after day 15
+    g_all = 13 / 9  # L+P+I+A now (1+9+1+2) over last year's on day 15 (1+2+2+4)
+    projected = {"L": 1, "P": 9, "I_xu": 1.5, "A_xu": 2, "I_act": 2 * g_all, "A_act": 2 * g_all, "O": 1}
+    assert {k: rows[k]["projected"] for k in projected} == pytest.approx(projected)
+    buyers = {"L": 1, "P": 4.5, "I_xu": 0.5, "A_xu": 0.5, "I_act": g_all, "A_act": g_all, "O": 1, "direct": g_all}
+    assert {k: r["forecast_buyers"] for k, r in rows.items()} == pytest.approx(buyers)
+    gmv = {"L": 100, "P": 225, "I_xu": 40, "A_xu": 30, "I_act": 40 * g_all, "A_act": 30 * g_all, "O": 70,
+           "direct": 90 * g_all}
+    assert {k: r["forecast_gmv"] for k, r in rows.items()} == pytest.approx(gmv)
+    assert p["forecast_gmv"] == pytest.approx(sum(gmv.values()))
+    # the target: 1300 / 65 = 20 buyers, 2.5 from each pool (last year's shares are 1/8 each)
+    assert p["buyers_needed"] == pytest.approx(20) and p["new_buyers_needed"] == pytest.approx(15)
+    need = {"L": 2.5, "P": 5, "I_xu": 7.5, "A_xu": 10, "I_act": 5, "A_act": 5, "O": 2.5}
+    assert {k: rows[k]["size_needed"] for k in need} == pytest.approx(need)
+    assert {k: rows[k]["gap"] for k in need} == pytest.approx({k: need[k] - projected[k] for k in need})
+    assert rows["direct"]["size_needed"] is None
+    assert p["gmv_gap"] == pytest.approx(1300 - sum(gmv.values()))
+    assert p["growth_needed"] == pytest.approx(1300 / 520)
+    assert "3 on 2026-01-20 / 2 on 2026-01-16" in p["sources"]["I_xu"]["projected"].replace(",", "")
+
+
+def test_plan_errors_and_calendars_from_config(ws, tmp_path):
+    root, wh = ws
+    with pytest.raises(ValueError, match="unknown campaign 'nope'; known: LY, TY"):
+        plan(wh, "B", "nope")
+    with pytest.raises(ValueError, match="no campaign named '双11' about a year before 'LY'"):
+        plan(wh, "B", "LY")
+    df = calendars_from_config({"d11": {"name": "双11", "brand": "B", "presale": [["2026-10-20", "2026-10-31"],
+                                                                                   ["2026-11-04", "2026-11-10"]],
+                                        "burst": [["2026-10-31", "2026-11-03"], ["2026-11-11", "2026-11-11"]]}})
+    assert len(df) == 4 and set(df.phase) == {"presale", "burst"}  # a two-wave (双截棍) calendar
+    with pytest.raises(ValueError, match=r"\[campaigns.x\] burst\[0\] ends \(2026-01-01\) before it starts"):
+        calendars_from_config({"x": {"burst": [["2026-01-02", "2026-01-01"]]}})
+    with pytest.raises(ValueError, match="unknown key"):
+        calendars_from_config({"x": {"bursts": []}})
+    cfg = root / "aipl.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8") + '\n[campaigns.d11]\nname = "双11"\nburst = [["2026-11-11", '
+                   '"2026-11-11"]]\n', encoding="utf-8")
+    wh.close()
+    r = CliRunner().invoke(app, ["calendars", "-w", str(root)])
+    assert r.exit_code == 0 and "d11 双11 (platform-wide): burst 2026-11-11..2026-11-11" in r.stdout
+
+
+def test_plan_cli(ws):
+    root, wh = ws
+    wh.close()
+    r = CliRunner().invoke(app, ["plan", "-w", str(root), "--brand", "B", "--campaign", "TY", "--gmv-target",
+                                 "1300", "--as-of", str(at(380).date()), "--json"])
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.stdout)
+    assert body["buyers_needed"] == pytest.approx(20) and body["actions"][0]["day"] == str(at(381).date())
+    assert {a["stage"] for a in body["actions"]} == {"提效期 build", "冲刺期 sprint"}
+    assert {r["rule"] for r in body["recommendations"]} >= {"interest_guidance"}
+    out = root / "plan.html"
+    r = CliRunner().invoke(app, ["plan", "-w", str(root), "--brand", "B", "--campaign", "TY", "--gmv-target",
+                                 "1300", "--as-of", str(at(380).date()), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    page = out.read_text(encoding="utf-8")
+    for text in ("策略中心 GTA 计划", "人群池", "行动计划", "<svg", "缺口 gap"):
+        assert text in page
+    r = CliRunner().invoke(app, ["plan", "-w", str(root), "--brand", "B", "--campaign", "TY", "--gmv-target", "-5"])
+    assert r.exit_code == 2 and "must be positive" in r.output
