@@ -186,6 +186,8 @@ def simulate(
                                            "start (a pre-period for lift covariates).")] = 0,
     seasons: Annotated[int, typer.Option(help="Campaign seasons a year apart (2: last year's and this year's, "
                                          "for plans and backtests).")] = 1,
+    lead_ads: Annotated[bool, typer.Option(help="Run everyday ads in the lead-in too (a brand with a history).")
+                        ] = False,
     load: Annotated[bool, typer.Option("--ingest", help="Also load the files into the workspace.")] = False,
     workspace: WorkspaceOpt = None,
 ) -> None:
@@ -193,7 +195,7 @@ def simulate(
     from aipl.simulate import MarketSpec, simulate_market
 
     spec = MarketSpec(consumers=consumers, days=days, brands=brands, start=start, seed=seed, holdout=holdout,
-                      lead_days=lead_days, seasons=seasons)
+                      lead_days=lead_days, seasons=seasons, lead_ads=lead_ads)
     with Progress(TextColumn("simulating day {task.completed}/{task.total}"), BarColumn(), TimeElapsedColumn(),
                   console=err, transient=True, disable=not err.is_terminal) as p:
         task = p.add_task("sim", total=days + lead_days)
