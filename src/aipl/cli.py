@@ -1004,6 +1004,14 @@ def backtest_cmd(
                   f"{r['pool_mape']:.1%}" if r["pool_mape"] is not None else "—",
                   f"{r['naive_ape']:.1%}" if r["naive_ape"] is not None else "—")
     out.print(t)
+    if len(res) == 1:  # the post-campaign GTA report: 预计 vs 实际 per pool
+        t = Table("pool", "预计 buyers", "实际 buyers", "预计 GMV", "实际 GMV", "完成率",
+                  title=f"{res[0]['brand']} by pool")
+        for p in res[0]["pools"]:
+            t.add_row(escape(p["label"]), f"{p['predicted_buyers']:,.1f}", f"{p['actual_buyers']:,}",
+                      f"{p['predicted_gmv']:,.0f}", f"{p['actual_gmv']:,.0f}",
+                      f"{p['completion']:.0%}" if p["completion"] is not None else "—")
+        out.print(t)
     if summary["total_ape"] is not None:
         out.print(f"all brands: predicted {pred:,.0f}, actual {act:,.0f}, error {summary['total_ape']:.1%} "
                   f"(last year's GMV as the forecast: {summary['naive_ape']:.1%})")

@@ -101,6 +101,15 @@ def test_every_number_of_a_small_plan(ws):
     assert "3 on 2026-01-20 / 2 on 2026-01-16" in p["sources"]["I_xu"]["projected"].replace(",", "")
 
 
+def test_a_brand_without_history_plans_from_its_industry(ws):
+    _, wh = ws
+    p = plan(wh, "Z", "TY", gmv_target=650, as_of=at(380).date(), aov=65.0)  # Z sold nothing last year
+    assert p["rates_from"] == "industry median of B in LY" and p["aov_source"] == "given"
+    rows = {r["pool"]: r for r in p["pools"]}
+    assert rows["P"]["cvr"] == 0.5 and rows["A_xu"]["cvr"] == 0.25 and rows["O"]["share"] == 1 / 8
+    assert p["buyers_needed"] == pytest.approx(10)
+
+
 def test_plan_errors_and_calendars_from_config(ws, tmp_path):
     root, wh = ws
     with pytest.raises(ValueError, match="unknown campaign 'nope'; known: LY, TY"):

@@ -147,7 +147,7 @@ def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = No
     else:
         rates, peers = _industry(wh, brand, ly)
         base_aov, rate_source = rates.pop("_aov"), f"industry median of {', '.join(peers)} in {ly.campaign_id}"
-    aov = aov or base_aov
+    given_aov, aov = aov is not None, aov or base_aov
     then, now = pool_sizes(wh, brand, ly_as_of), pool_sizes(wh, brand, as_of)
     brand_then = sum(then[p] for p in D0_POOLS if p != "O")
     brand_now = sum(now[p] for p in D0_POOLS if p != "O")
@@ -181,7 +181,7 @@ def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = No
         rows.append(row)
     out = {"brand": brand, "campaign": cur.to_dict(), "baseline": ly.to_dict(), "as_of": str(as_of),
            "days_to_presale": k, "last_year": {x: last[x] for x in ("buyers", "gmv", "new_buyers", "aov")},
-           "rates_from": rate_source, "aov": aov, "aov_source": "given" if aov != base_aov else
+           "rates_from": rate_source, "aov": aov, "aov_source": "given" if given_aov else
            f"last year's GMV / buyers ({rate_source})", "pools": rows, "sources": sources,
            "forecast_buyers": sum(r["forecast_buyers"] for r in rows),
            "forecast_gmv": sum(r["forecast_gmv"] for r in rows)}
