@@ -4,7 +4,9 @@ campaign GMV against what happened, next to the naive forecast (last year's GMV 
     python bench/strategy.py [--consumers 20000] [--brands 12] [--days-before 0 28] [--keep DIR]
 
 The market has a year of history (with everyday ads) before last year's campaign, and the workspace counts
-P as bought within 365 days, so that last year's pools are as settled as this year's.
+P as bought within 365 days, so that last year's pools are as settled as this year's. Each brand's ad budget
+changes from 90 days before this year's campaign (× U(0.5, 1.5) by default): a forecast must read today's
+pools, not repeat last year.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ from aipl.strategy import backtest
 from aipl.warehouse import open_warehouse
 
 
-def build(root: Path, consumers: int, brands: int) -> None:
+def build(root: Path, consumers: int, brands: int, spend_change: float) -> None:
     t = time.perf_counter()
     simulate_market(MarketSpec(consumers=consumers, days=60, brands=brands, seed=1, seasons=2, start="2025-09-15",
-                               lead_days=365, lead_ads=True), root / "market")
+                               lead_days=365, lead_ads=True, spend_change=spend_change), root / "market")
     init_workspace(root)
     cfg = root / "aipl.toml"
     cfg.write_text(cfg.read_text(encoding="utf-8").replace("purchase_days = 913", "purchase_days = 365"),
@@ -44,11 +46,13 @@ def main() -> None:
     ap.add_argument("--consumers", type=int, default=20_000)
     ap.add_argument("--brands", type=int, default=12)
     ap.add_argument("--days-before", type=int, nargs="+", default=[0, 28])
+    ap.add_argument("--spend-change", type=float, default=0.5,
+                    help="Brands' budgets this year × U(1 − x, 1 + x) (0: a stationary market).")
     ap.add_argument("--keep", type=Path, help="Build the market here and keep it (reused when present).")
     args = ap.parse_args()
     root = args.keep or Path(tempfile.mkdtemp()) / "ws"
     if not (root / "aipl.toml").exists():
-        build(root, args.consumers, args.brands)
+        build(root, args.consumers, args.brands, args.spend_change)
     wh = open_warehouse(root)
     brands = sorted(wh.table("events").select("brand_id").distinct().execute().brand_id.dropna())
     for k in args.days_before:

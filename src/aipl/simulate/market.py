@@ -45,6 +45,7 @@ class MarketSpec:
     seasons: int = 1  # campaigns a year apart (the last is CAMPAIGN; earlier ones CAMPAIGN_<year>)
     lead_days: int = 0  # days of organic behaviour before the calendar, the holdout and any ad start
     lead_ads: bool = False  # ads run in the lead-in too, at the everyday level (a brand with a history)
+    spend_change: float = 0.0  # > 0: each brand's spend from 90 days before the last season × U(1 − x, 1 + x)
 
 
 def calendar(start: date, days: int) -> list[tuple[str, date, date]]:
@@ -169,6 +170,10 @@ def simulate_market(
     ctr = np.array([0.030, 0.008, 0.015, 0.020, 0.010])
     spend = base_spend[:, :, None] * ad_boost[None, None, :] ** 0.8 * rng.lognormal(0, 0.35,
                                                                                    size=(nb, nc, lead_ads + nd))
+    change = np.ones(nb)
+    if spec.spend_change > 0:  # this year's budgets differ from last year's (drawn only when asked for)
+        change = rng.uniform(1 - spec.spend_change, 1 + spec.spend_change, size=nb)
+        spend[:, :, lead_ads + max(0, (starts[-1] - start).days - 90):] *= change[:, None, None]
     spend = np.round(spend, 2)
     ad = np.stack([adstock(spend[:, c, :], theta[c]) for c in range(nc)], axis=1)
     audience = np.array([(pref[:, brand_cat[b]] > 1 / len(cats)).sum() for b in range(nb)])
@@ -294,6 +299,7 @@ def simulate_market(
                 "exposures": {ch: int(exposures[b, c]) for c, ch in enumerate(SIM_CHANNELS)},
                 "true_incremental_purchases": {ch: float(truth_incr[b, c]) for c, ch in enumerate(SIM_CHANNELS)},
                 "purchases": int(purchases_by_brand[b]),
+                "spend_change": float(change[b]),
                 # randomised holdout: incremental purchases per eligible consumer (intention to treat) over the
                 # last season's calendar (the whole market when there is one season and no ads before it)
                 "true_itt_purchases_per_consumer": float(last_season[b] / max(1, (~holdout).sum())),
