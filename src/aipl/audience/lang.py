@@ -1,0 +1,249 @@
+"""The crowd language: a readable text form and the equivalent JSON tree.
+
+    city_tier in (3,4,5,6) and age between 18 and 30 and active_days_30d >= 10 and not aipl(brand="B") = "P"
+    count(event="add_to_cart", brand="B", days=30) >= 2 or crowd("recall_30")
+    gender = "F" minus member(brand="B") = "yes"
+
+Grammar (lowest precedence first; 并 / 交 / 差 may stand for or / and / minus):
+
+    expr    := minus ("or" minus)*
+    minus   := and ("minus" and)*                      A minus B = A and not B
+    and     := unary ("and" unary)*
+    unary   := "not" unary | "(" expr ")" | "crowd" "(" STRING ")" | "list" "(" STRING ")" | leaf
+    leaf    := tag [ "(" args ")" ] test | "count" "(" args ")" cmp NUMBER
+    test    := cmp value | "in" "(" value ("," value)* ")" | "between" NUMBER "and" NUMBER
+    cmp     := "=" | "!=" | "<" | "<=" | ">" | ">="
+    args    := NAME "=" value ("," NAME "=" value)*
+    value   := NUMBER | STRING
+
+crowd("name") is a saved or built-in crowd; list("name") a saved consumer list (recall lists, uplift targets,
+lookalikes). Trees: {"and": [..]}, {"or": [..]}, {"minus": [a, b]}, {"not": x}, {"crowd": name}, {"list": name},
+{"tag": name, "key": k | None, "op": op, "value": v} and {"count": {"event": …, "brand": …, "category": …,
+"days": n}, "op": op, "value": n}.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+OPS = ("=", "!=", "<", "<=", ">", ">=")
+COUNT_ARGS = {"event", "brand", "category", "channel", "days"}
+KEYWORDS = {"and": "and", "交": "and", "or": "or", "并": "or", "minus": "minus", "差": "minus", "not": "not",
+            "in": "in", "between": "between"}
+_TOKEN = re.compile(r"""\s*(?:(?P<num>-?\d+(?:\.\d+)?)|(?P<str>"[^"]*"|'[^']*')|(?P<op><=|>=|!=|[=<>(),])|"""
+                    r"""(?P<name>[A-Za-z_][A-Za-z_0-9]*|[交并差]))""")
+
+
+class CrowdSyntaxError(ValueError):
+    """A crowd expression that does not parse: where, and what was expected."""
+
+    def __init__(self, text: str, pos: int, expected: str, found: str):
+        self.text, self.pos, self.expected, self.found = text, pos, expected, found
+        super().__init__(f"at column {pos + 1}: expected {expected}, found {found}\n  {text}\n  {' ' * pos}^")
+
+
+def _tokens(text: str) -> list[tuple[str, object, int]]:
+    out, pos = [], 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            start = len(text) - len(text[pos:].lstrip())
+            raise CrowdSyntaxError(text, start, "a name, number, string, operator or parenthesis",
+                                   repr(text[start]))
+        start = m.start(m.lastgroup)
+        kind, raw = m.lastgroup, m.group(m.lastgroup)
+        if kind == "num":
+            out.append(("num", float(raw) if "." in raw else int(raw), start))
+        elif kind == "str":
+            out.append(("str", raw[1:-1], start))
+        elif kind == "name" and (raw.lower() in KEYWORDS or raw in KEYWORDS):
+            out.append(("kw", KEYWORDS.get(raw.lower(), KEYWORDS.get(raw)), start))
+        else:
+            out.append((kind, raw, start))
+        pos = m.end()
+    out.append(("end", None, len(text)))
+    return out
+
+
+class _Parser:
+    def __init__(self, text: str):
+        self.text, self.toks, self.i = text, _tokens(text), 0
+
+    def peek(self):
+        return self.toks[self.i]
+
+    def take(self):
+        tok = self.toks[self.i]
+        self.i += 1
+        return tok
+
+    def fail(self, expected: str):
+        kind, val, pos = self.peek()
+        found = "the end of the expression" if kind == "end" else repr(val) if kind != "str" else f'"{val}"'
+        raise CrowdSyntaxError(self.text, pos, expected, found)
+
+    def expect(self, kind: str, val=None, what: str | None = None):
+        k, v, _ = self.peek()
+        if k != kind or (val is not None and v != val):
+            self.fail(what or repr(val))
+        return self.take()[1]
+
+    def is_kw(self, word: str) -> bool:
+        k, v, _ = self.peek()
+        return k == "kw" and v == word
+
+    def parse(self) -> dict:
+        tree = self.expr()
+        if self.peek()[0] != "end":
+            self.fail("'and', 'or', 'minus' or the end")
+        return tree
+
+    def expr(self) -> dict:
+        parts = [self.minus()]
+        while self.is_kw("or"):
+            self.take()
+            parts.append(self.minus())
+        return parts[0] if len(parts) == 1 else {"or": parts}
+
+    def minus(self) -> dict:
+        left = self.conj()
+        while self.is_kw("minus"):
+            self.take()
+            left = {"minus": [left, self.conj()]}
+        return left
+
+    def conj(self) -> dict:
+        parts = [self.unary()]
+        while self.is_kw("and"):
+            self.take()
+            parts.append(self.unary())
+        return parts[0] if len(parts) == 1 else {"and": parts}
+
+    def unary(self) -> dict:
+        k, v, _ = self.peek()
+        if k == "kw" and v == "not":
+            self.take()
+            return {"not": self.unary()}
+        if k == "op" and v == "(":
+            self.take()
+            tree = self.expr()
+            self.expect("op", ")", "')'")
+            return tree
+        if k == "name" and v in ("crowd", "list") and self.toks[self.i + 1][:2] == ("op", "("):
+            self.take()
+            self.expect("op", "(", f"'(' after {v}")
+            name = self.expect("str", what=f"a {v} name in quotes")
+            self.expect("op", ")", "')'")
+            return {v: name}
+        if k == "name":
+            return self.leaf()
+        self.fail("a tag, 'not', '(' or crowd(\"name\")")
+
+    def args(self) -> dict:
+        out = {}
+        while True:
+            name = self.expect("name", what="an argument name")
+            self.expect("op", "=", "'=' after the argument name")
+            if self.peek()[0] not in ("num", "str"):
+                self.fail("a number or a string")
+            out[name] = self.take()[1]
+            if self.peek()[:2] == ("op", ","):
+                self.take()
+                continue
+            self.expect("op", ")", "',' or ')'")
+            return out
+
+    def value(self):
+        if self.peek()[0] not in ("num", "str"):
+            self.fail("a number or a string")
+        return self.take()[1]
+
+    def number(self):
+        if self.peek()[0] != "num":
+            self.fail("a number")
+        return self.take()[1]
+
+    def leaf(self) -> dict:
+        _, name, pos = self.take()
+        args = {}
+        if self.peek()[:2] == ("op", "("):
+            self.take()
+            args = self.args()
+        if name == "count":
+            bad = sorted(set(args) - COUNT_ARGS)
+            if bad or "event" not in args or "days" not in args:
+                raise CrowdSyntaxError(self.text, pos, "count(event=…, days=…[, brand=…, category=…, channel=…])",
+                                       f"count({', '.join(args)})")
+            op = self.cmp()
+            return {"count": args, "op": op, "value": self.number()}
+        if len(args) > 1:
+            raise CrowdSyntaxError(self.text, pos, "one key argument such as brand=\"B\"", f"{len(args)} arguments")
+        key = next(iter(args.values()), None)
+        if self.is_kw("in"):
+            self.take()
+            self.expect("op", "(", "'(' after in")
+            vals = [self.value()]
+            while self.peek()[:2] == ("op", ","):
+                self.take()
+                vals.append(self.value())
+            self.expect("op", ")", "',' or ')'")
+            return {"tag": name, "key": key, "op": "in", "value": vals}
+        if self.is_kw("between"):
+            self.take()
+            lo = self.number()
+            if not self.is_kw("and"):
+                self.fail("'and' in between … and …")
+            self.take()
+            return {"tag": name, "key": key, "op": "between", "value": [lo, self.number()]}
+        op = self.cmp()
+        return {"tag": name, "key": key, "op": op, "value": self.value()}
+
+    def cmp(self) -> str:
+        k, v, _ = self.peek()
+        if k != "op" or v not in OPS:
+            self.fail("a comparison (=, !=, <, <=, >, >=, in, between)")
+        return self.take()[1]
+
+
+def parse(text: str) -> dict:
+    """The JSON tree of a crowd expression; CrowdSyntaxError says where and what was expected."""
+    if not text or not text.strip():
+        raise CrowdSyntaxError(text or "", 0, "a crowd expression", "nothing")
+    return _Parser(text).parse()
+
+
+def _lit(v) -> str:
+    return json.dumps(v, ensure_ascii=False) if isinstance(v, str) else repr(v)
+
+
+def to_text(tree: dict) -> str:
+    """The text form of a tree (parse(to_text(t)) == t)."""
+    if "and" in tree or "or" in tree:
+        op = "and" if "and" in tree else "or"
+        return f" {op} ".join(f"({to_text(p)})" for p in tree[op])
+    if "minus" in tree:
+        a, b = tree["minus"]
+        return f"({to_text(a)}) minus ({to_text(b)})"
+    if "not" in tree:
+        return f"not ({to_text(tree['not'])})"
+    if "crowd" in tree or "list" in tree:
+        kind = "crowd" if "crowd" in tree else "list"
+        return f"{kind}({_lit(tree[kind])})"
+    if "count" in tree:
+        args = ", ".join(f"{k}={_lit(v)}" for k, v in tree["count"].items())
+        return f"count({args}) {tree['op']} {_lit(tree['value'])}"
+    key = ""
+    if tree.get("key") is not None:
+        from aipl.audience.tags import CATALOGUE
+
+        kname = CATALOGUE[tree["tag"]].key if tree["tag"] in CATALOGUE else "key"
+        key = f"({kname}={_lit(tree['key'])})"
+    head = f"{tree['tag']}{key}"
+    if tree["op"] == "in":
+        return f"{head} in ({', '.join(_lit(v) for v in tree['value'])})"
+    if tree["op"] == "between":
+        return f"{head} between {_lit(tree['value'][0])} and {_lit(tree['value'][1])}"
+    return f"{head} {tree['op']} {_lit(tree['value'])}"

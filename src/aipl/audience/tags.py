@@ -1,0 +1,179 @@
+"""Consumer tags computed in the warehouse (DOMAIN.md §9): demographics, city tier, purchasing power, the
+strategy crowd (§9.4 [P] rules), activity, RFM, category preference and spend share, price sensitivity,
+AIPL and DEEPLINK state per brand, and membership. Tags live in one long table, `consumer_tags`
+(id, tag, key, value, num), over dense integer consumer ids (`consumer_ids`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import ibis
+import ibis.expr.types as ir
+
+from aipl.config import parse_day
+from aipl.warehouse import Warehouse
+
+IDS_TABLE = "consumer_ids"
+TAGS_TABLE = "consumer_tags"
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A tag of the catalogue: `number` tags hold small integers (ranges work), `category` tags labels;
+    `key` names what a keyed tag is per (brand or category)."""
+
+    name: str
+    zh: str
+    en: str
+    kind: str
+    description: str
+    key: str | None = None
+
+
+CATALOGUE = {t.name: t for t in (
+    Tag("gender", "性别", "Gender", "category", "F, M or U (profile)"),
+    Tag("age", "年龄", "Age", "number", "years on the tag day, from the birth year"),
+    Tag("city_tier", "城市等级", "City tier", "number", "1–6 (profile; DOMAIN.md §9.1)"),
+    Tag("purchasing_power", "消费力分级", "Purchasing power", "number", "1–5 (profile)"),
+    Tag("occupation", "预测职业", "Occupation", "category", "profile"),
+    Tag("life_stage", "人生阶段", "Life stage", "category", "profile"),
+    Tag("strategy_crowd", "策略人群", "Strategy crowd", "category",
+        "Tmall's eight FMCG strategy crowds by DOMAIN.md §9.4's [P] rules (first match wins), else other"),
+    Tag("active_days_30d", "30天活跃天数", "Active days (30 d)", "number", "days with any event in the last 30"),
+    Tag("recency_days", "最近购买距今天数", "Days since last purchase (R)", "number",
+        "days since the last purchase of any brand, capped at 999 (999 = never)"),
+    Tag("purchases_365d", "365天购买次数", "Purchases (F, 365 d)", "number", "purchases of any brand, capped at 99"),
+    Tag("spend_level_365d", "365天消费金额等级", "Spend level (M, 365 d)", "number",
+        "0 = no purchase; 1–5 = quintile of the spend of buyers"),
+    Tag("top_category", "偏好类目", "Preferred category", "category",
+        "the category with the most events in the last 90 days"),
+    Tag("category_share", "类目消费占比", "Category spend share", "number",
+        "percent (0–100) of the consumer's 365-day spend in the category", key="category"),
+    Tag("cheap_share_180d", "低价订单占比", "Share of ≤ ¥9.9 orders", "number",
+        "percent of the last 180 days' orders paid ≤ ¥9.9"),
+    Tag("aup_growth", "客单价增长", "Order value growth", "number",
+        "mean order value of the last 180 days as a percent of the 180 days before (capped at 999; 0 = none)"),
+    Tag("aipl", "AIPL 状态", "AIPL state", "category", "A, I, P or L with the brand on the tag day", key="brand"),
+    Tag("deeplink", "DEEPLINK 状态", "DEEPLINK state", "category", "one of the seven stages", key="brand"),
+    Tag("member", "会员", "Member", "category", "yes: an active member of the brand", key="brand"),
+)}
+
+STRATEGY_CROWDS = {  # DOMAIN.md §9.4 [P], in priority order
+    "supermom": "精致妈妈", "gen_z": "Gen Z", "rookie_white_collar": "新锐白领", "wealthy_middle_class": "资深中产",
+    "urban_blue_collar": "都市蓝领", "urban_gray_hair": "都市银发", "small_town_youth": "小镇青年",
+    "small_town_mature": "小镇中老年", "other": "其他",
+}
+
+
+def strategy_crowd(t: ir.Table, year: int) -> ir.StringValue:
+    """The §9.4 [P] rule chain over gender, birth year, city tier, occupation, life stage and purchasing power."""
+    age = year - t.birth_year
+    high = t.city_tier <= 3
+    low = t.city_tier >= 4
+    return ibis.cases(
+        ((t.gender == "F") & t.life_stage.isin(["pregnant", "parent"]) & high, "supermom"),
+        ((t.birth_year >= 1995) & (age <= 24) & high, "gen_z"),
+        (age.between(25, 35) & high & (t.occupation == "white_collar"), "rookie_white_collar"),
+        (age.between(36, 49) & high & (t.purchasing_power >= 4), "wealthy_middle_class"),
+        (age.between(25, 49) & high & t.occupation.isin(["blue_collar", "service"]), "urban_blue_collar"),
+        ((age >= 50) & high, "urban_gray_hair"),
+        (age.between(18, 34) & low, "small_town_youth"),
+        ((age >= 35) & low, "small_town_mature"),
+        else_="other",
+    )
+
+
+def ensure_ids(wh: Warehouse) -> int:
+    """Give every consumer of the profiles and events a dense integer id (new ones after the existing);
+    returns how many were added."""
+    known = wh.con.list_tables()
+    people = wh.table("consumers").select("consumer_id").union(wh.table("events").select("consumer_id"),
+                                                                distinct=True)
+    if IDS_TABLE not in known:
+        wh.con.create_table(IDS_TABLE, schema=ibis.schema({"consumer_id": "string", "id": "int64"}))
+    ids = wh.table(IDS_TABLE)
+    new = people.anti_join(ids, "consumer_id")
+    n = int(new.count().execute())
+    if n:
+        top = int(ids.id.max().fill_null(-1).execute())
+        rows = new.mutate(id=ibis.row_number().over(order_by="consumer_id") + top + 1)
+        wh.con.insert(IDS_TABLE, rows.select("consumer_id", "id"))
+    return n
+
+
+def _long(t: ir.Table, tag: str, value, num=None, key=None) -> ir.Table:
+    return t.select(
+        "id", tag=ibis.literal(tag), key=ibis.literal(None, "string") if key is None else key.cast("string"),
+        value=value.cast("string"), num=ibis.literal(None, "int64") if num is None else num.cast("int64"))
+
+
+def tag_rows(wh: Warehouse, day: str | date) -> ir.Table:
+    """Every tag of every consumer on `day`, long form: id, tag, key, value (label or number as text), num."""
+    from aipl.assets import ensure_built, states
+
+    d = parse_day(day)
+    ids = wh.table(IDS_TABLE)
+    c = wh.table("consumers").inner_join(ids, "consumer_id")
+    parts = [
+        _long(c.filter(c.gender.notnull()), "gender", c.gender),
+        _long(c.filter(c.birth_year.notnull()), "age", d.year - c.birth_year, d.year - c.birth_year),
+        _long(c.filter(c.city_tier.notnull()), "city_tier", c.city_tier, c.city_tier),
+        _long(c.filter(c.purchasing_power.notnull()), "purchasing_power", c.purchasing_power, c.purchasing_power),
+        _long(c.filter(c.occupation.notnull()), "occupation", c.occupation),
+        _long(c.filter(c.life_stage.notnull()), "life_stage", c.life_stage),
+        _long(c, "strategy_crowd", strategy_crowd(c, d.year)),
+    ]
+    ev = wh.table("events").inner_join(ids, "consumer_id")
+    local = wh.local_day(ev.ts)
+    ev = ev.mutate(day=local).filter(local <= ibis.literal(d))
+
+    def since(t: ir.Table, days: int) -> ir.BooleanValue:
+        return t.day > ibis.literal(d - timedelta(days=days))
+
+    act = ev.filter(since(ev, 30)).group_by("id").aggregate(n=lambda t: t.day.nunique())
+    parts.append(_long(act, "active_days_30d", act.n, act.n))
+    buy = ev.filter(ev.event_type == "purchase")
+    rfm = buy.group_by("id").aggregate(
+        last=buy.day.max(), f=buy.count(where=since(buy, 365)), m=buy.amount.sum(where=since(buy, 365)).fill_null(0.0))
+    rfm = rfm.mutate(r=ibis.least(ibis.literal(d).delta(rfm["last"], unit="day"), 999), f=ibis.least(rfm.f, 99))
+    everyone = ids.select("id").left_join(rfm, "id")
+    r = everyone.r.fill_null(999)
+    parts.append(_long(everyone, "recency_days", r, r))
+    f = everyone.f.fill_null(0)
+    parts.append(_long(everyone, "purchases_365d", f, f))
+    spenders = rfm.filter(rfm.m > 0)
+    level = (ibis.ntile(5).over(order_by=spenders.m) + 1)
+    lv = spenders.mutate(level=level)
+    lv_all = ids.select("id").left_join(lv, "id")
+    lvl = lv_all.level.fill_null(0)
+    parts.append(_long(lv_all, "spend_level_365d", lvl, lvl))
+    recent = ev.filter(since(ev, 90) & ev.category_id.notnull())
+    cat_n = recent.group_by(["id", "category_id"]).aggregate(n=lambda t: t.count())
+    top = cat_n.group_by("id").aggregate(cat=cat_n.category_id.argmax(cat_n.n))
+    parts.append(_long(top, "top_category", top.cat))
+    yb = buy.filter(since(buy, 365) & buy.category_id.notnull())
+    per_cat = yb.group_by(["id", "category_id"]).aggregate(m=yb.amount.sum())
+    tot = per_cat.group_by("id").aggregate(total=per_cat.m.sum())
+    share = per_cat.inner_join(tot, "id")
+    share = share.filter(share.total > 0).mutate(pct=(100 * share.m / share.total).round().cast("int64"))
+    parts.append(_long(share, "category_share", share.pct, share.pct, key=share.category_id))
+    half = buy.filter(since(buy, 180))
+    cheap = half.group_by("id").aggregate(
+        pct=(100 * half.count(where=half.amount <= 9.9) / half.count()).round().cast("int64"))
+    parts.append(_long(cheap, "cheap_share_180d", cheap.pct, cheap.pct))
+    prior = buy.filter(since(buy, 360) & ~since(buy, 180))
+    a1 = half.group_by("id").aggregate(a1=half.amount.mean())
+    a0 = prior.group_by("id").aggregate(a0=prior.amount.mean())
+    g = a1.inner_join(a0, "id")
+    g = g.filter(g.a0 > 0).mutate(pct=ibis.least((100 * g.a1 / g.a0).round(), 999).cast("int64"))
+    parts.append(_long(g, "aup_growth", g.pct, g.pct))
+    ensure_built(wh)
+    s = states(wh, "brand", d).inner_join(ids, "consumer_id")
+    parts.append(_long(s, "aipl", s.aipl, key=s.key))
+    parts.append(_long(s, "deeplink", s.deeplink, key=s.key))
+    m = wh.table("members")
+    m = m.filter((m.status == "active") & (wh.local_day(m.joined_at) <= ibis.literal(d))).inner_join(ids, "consumer_id")
+    m = m.select("id", "brand_id").distinct()
+    parts.append(_long(m, "member", ibis.literal("yes"), key=m.brand_id))
+    return ibis.union(*parts, distinct=False)
