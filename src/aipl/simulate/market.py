@@ -121,6 +121,11 @@ def simulate_market(
         "consumer_id": ids, "gender": gender, "birth_year": birth, "city_tier": tier,
         "purchasing_power": power, "occupation": occupation, "life_stage": life,
     }), out / "consumers.parquet")
+    # hidden segments (never loaded: the truth a lookalike is judged against)
+    pq.write_table(pa.table({
+        "consumer_id": ids, "top_category": np.asarray(list(CATEGORIES))[pref.argmax(axis=1)],
+        "activity_decile": np.ceil(10 * activity.argsort().argsort() / n + 1e-9).astype(int),
+    }), out / "segments.parquet")
     pq.write_table(pa.table({
         "experiment_id": np.full(n, "sim_holdout"), "consumer_id": ids,
         "arm": np.where(holdout, "holdout", "eligible"), "is_control": holdout,
