@@ -39,6 +39,11 @@ def lookalike(x: pd.DataFrame, seed: BitMap, k: float = 3.0, unlabeled_ratio: fl
         raise ValueError(f"the seed has {len(seed_ids)} consumers with tags; a lookalike needs at least 20")
     rng = np.random.default_rng(random_state)
     others = x.index.to_numpy()[~np.isin(x.index.to_numpy(), seed_ids)]
+    # a feature that (almost) defines the seed, e.g. aipl[B]=P for a seed of B's buyers, says nothing about
+    # who else resembles it: leave such features out
+    in_seed, outside = (x.loc[seed_ids] > 0).mean(), (x.loc[others] > 0).mean() if len(others) else 0.0
+    defining = x.columns[((in_seed >= 0.9) & (outside <= 0.1)) | ((in_seed <= 0.1) & (outside >= 0.9))]
+    x = x.drop(columns=defining)
     if not len(others):
         raise ValueError("everyone is in the seed: nobody to find")
     unl = rng.choice(others, size=min(len(others), int(unlabeled_ratio * len(seed_ids))), replace=False)
@@ -53,6 +58,16 @@ def lookalike(x: pd.DataFrame, seed: BitMap, k: float = 3.0, unlabeled_ratio: fl
     scores = pd.Series(model.predict_proba(x.loc[others].to_numpy())[:, 1], index=others, name="score")
     scores = scores.sort_values(ascending=False, kind="mergesort")
     imp = pd.Series(model.feature_importances_, index=x.columns).sort_values(ascending=False)
-    return scores, {"seed": len(seed_ids), "unlabeled": len(unl), "c": c, "k": k,
+    return scores, {"seed": len(seed_ids), "unlabeled": len(unl), "c": c, "k": k, "left_out": list(defining),
                     "size": min(len(scores), round(k * len(seed_ids))),
                     "top_features": imp.head(10).to_dict()}
+
+
+def precision_lift(chosen, truth: set, candidates: set) -> dict:
+    """How good a chosen set is at finding `truth` among `candidates`: precision, the base rate, and lift."""
+    chosen = set(chosen) & candidates
+    hits = len(chosen & truth)
+    base = len(truth & candidates) / len(candidates) if candidates else 0.0
+    precision = hits / len(chosen) if chosen else 0.0
+    return {"chosen": len(chosen), "hits": hits, "precision": precision, "base_rate": base,
+            "lift": precision / base if base else None}
