@@ -83,6 +83,8 @@ class TagIndex:
         self.bitmaps, self.universe, self.day = bitmaps, universe, day
         self.behaviour, self.crowds, self.lists = behaviour, crowds, lists
         self.ge: dict[tuple[str, str | None], tuple[list[int], list[FrozenBitMap]]] = {}
+        self.all = {k: FrozenBitMap.union(*v.values()) if len(v) > 1 else next(iter(v.values()))
+                    for k, v in bitmaps.items() if v}  # everyone holding the tag
         for k, values in bitmaps.items():
             nums = sorted(v for v in values if isinstance(v, int))
             if nums and CATALOGUE.get(k[0], None) and CATALOGUE[k[0]].kind == "number":
@@ -121,39 +123,79 @@ class TagIndex:
             raise ValueError(f"tag {tag!r} is a number: compare it with numbers")
         return self.bitmaps.get((tag, key), {})
 
-    def leaf(self, tree: dict) -> BitMap:
+    def _terms(self, tree: dict) -> tuple[list, list]:
+        """A leaf as (sets it must be in, sets it must not be in), without copying the stored bitmaps: a range
+        of a number tag is "≥ lo" minus "≥ hi + 1"; "!=" is "has the tag" minus the value."""
         values = self._values(tree)
         op, want = tree["op"], tree["value"]
         key = (tree["tag"], tree.get("key"))
-        if key in self.ge and op in ("between", ">=", ">", "<", "<="):
-            nums, cum = self.ge[key]
-
-            def at_least(x) -> FrozenBitMap:  # members whose value is ≥ x
-                import bisect
-
-                i = bisect.bisect_left(nums, x)
-                return cum[i] if i < len(nums) else FrozenBitMap()
-
+        if key not in self.all:
+            return [FrozenBitMap()], []
+        if key in self.ge:
+            if op == "in" and all(isinstance(v, int) for v in want) and sorted(want) == list(
+                    range(min(want), max(want) + 1)):
+                op, want = "between", [min(want), max(want)]
+            at_least = self._at_least(key)
             if op == "between":
-                return BitMap(at_least(want[0]) - at_least(_next_int(want[1])))
+                return [at_least(want[0])], [at_least(_next_int(want[1]))]
             if op in (">=", ">"):
-                return BitMap(at_least(want if op == ">=" else _next_int(want)))
-            return BitMap(cum[0] - at_least(want if op == "<" else _next_int(want)))
+                return [at_least(want if op == ">=" else _next_int(want))], []
+            if op in ("<", "<="):
+                return [self.all[key]], [at_least(want if op == "<" else _next_int(want))]
+        if op == "=":
+            return [values.get(want, FrozenBitMap())], []
+        if op == "!=":
+            return [self.all[key]], [values[want]] if want in values else []
         if op == "in":
             hits = [values[v] for v in want if v in values]
         elif op == "between":
             hits = [bm for v, bm in values.items() if want[0] <= v <= want[1]]
-        elif op == "=":
-            hits = [values[want]] if want in values else []
         else:
             hits = [bm for v, bm in values.items() if _OPS[op](v, want)]
-        return BitMap.union(*hits) if hits else BitMap()
+        return [FrozenBitMap.union(*hits) if len(hits) > 1 else hits[0] if hits else FrozenBitMap()], []
+
+    def _at_least(self, key):
+        import bisect
+
+        nums, cum = self.ge[key]
+
+        def at_least(x) -> FrozenBitMap:  # members whose value is ≥ x
+            i = bisect.bisect_left(nums, x)
+            return cum[i] if i < len(nums) else FrozenBitMap()
+
+        return at_least
+
+    def _combine(self, pos: list, neg: list) -> BitMap:
+        """Intersect the positive sets (smallest first), then take away the negative ones."""
+        pos = sorted(pos, key=len) if pos else [self.universe]
+        acc = pos[0] & pos[1] if len(pos) > 1 else BitMap(pos[0])
+        for p in pos[2:]:
+            if not acc:
+                break
+            acc &= p
+        for n in neg:
+            if not acc:
+                break
+            acc -= n
+        return acc
+
+    def leaf(self, tree: dict) -> BitMap:
+        return self._combine(*self._terms(tree))
 
     def evaluate(self, tree: dict, _seen: tuple[str, ...] = ()) -> BitMap:
         """The ids of the consumers a tree selects."""
         if "and" in tree:
-            parts = sorted((self.evaluate(p, _seen) for p in tree["and"]), key=len)
-            return BitMap.intersection(*parts)
+            pos, neg = [], []
+            for p in tree["and"]:
+                if "tag" in p:
+                    a, b = self._terms(p)
+                    pos += a
+                    neg += b
+                elif "not" in p:
+                    neg.append(self.evaluate(p["not"], _seen))
+                else:
+                    pos.append(self.evaluate(p, _seen))
+            return self._combine(pos, neg)
         if "or" in tree:
             return BitMap.union(*(self.evaluate(p, _seen) for p in tree["or"]))
         if "minus" in tree:
@@ -179,6 +221,7 @@ class TagIndex:
         return self.leaf(tree)
 
     def count(self, tree: dict) -> int:
+        """How many consumers a tree selects."""
         return len(self.evaluate(tree))
 
 
