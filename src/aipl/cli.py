@@ -273,8 +273,12 @@ def demo(
         for name, fmt in (("CDNOW_sample.txt", "cdnow"), ("events_dirty.csv", "events")):
             r = run(wh, data / name, fmt)
             out.print(f"  {name}: read {r.read:,} accepted {r.accepted:,} rejected {r.rejected:,}")
-        out.print("[4/4] consumer assets (AIPL, DEEPLINK, flows, FAST, GROW), CLV value, members, the GTA plan, "
-                  "campaign lift, the report and B01's post-mortem (结案)")
+        out.print("[4/4] consumer assets (AIPL, DEEPLINK, flows, FAST, GROW), CLV value, members, crowd tags, "
+                  "the GTA plan, campaign lift, the report and B01's post-mortem (结案)")
+        from aipl.audience import refresh
+
+        ev = wh.table("events")
+        refresh(wh, str(ev.aggregate(d=wh.local_day(ev.ts).max()).execute().d.iloc[0])[:10])
         path = write_report(wh, root / "report.html", truth=find_truth(root))
         pm = write_postmortem(wh, "sim_double11", root / "postmortem-B01.html", "B01")
     finally:

@@ -195,6 +195,25 @@ def gather_measure(wh: Warehouse, truth: dict | None = None, limit: int = 12) ->
     return {"campaign": campaign, "rows": rows}
 
 
+def gather_crowds(wh: Warehouse, brand: str | None) -> dict | None:
+    """Built-in crowd sizes and the profile (TGI) of the brand's buyers, when the tag index exists."""
+    from aipl.audience import TagIndex, parse
+    from aipl.audience.crowds import BUILT_IN, insight
+    from aipl.audience.index import BITMAPS_TABLE
+
+    if not brand or BITMAPS_TABLE not in wh.con.list_tables():
+        return None
+    index = TagIndex.load(wh)
+    sizes = [{"name": k, "zh": zh, "expr": expr, "n": index.count(parse(expr))} for k, (zh, expr) in BUILT_IN.items()]
+    buyers = index.evaluate(parse(f'aipl(brand="{brand}") in ("P", "L")'))
+    if not buyers:
+        return {"day": str(index.day), "sizes": sizes, "brand": brand, "profile": None, "universe": len(index.universe)}
+    prof = insight(index, buyers, min_share=0.02)
+    prof = prof[prof.tag.isin(["gender", "city_tier", "strategy_crowd", "purchasing_power", "top_category"])]
+    return {"day": str(index.day), "sizes": sizes, "brand": brand, "buyers": len(buyers),
+            "universe": len(index.universe), "profile": prof.sort_values("tgi", ascending=False).head(15)}
+
+
 EXAMPLE_GROWTH = 1.2  # the report's example target: last year's GMV + 20 %
 
 
@@ -259,6 +278,7 @@ def write_report(wh: Warehouse, out: str | Path, truth: dict | None = None) -> P
     data = gather(wh)
     data["measure"] = gather_measure(wh, truth)
     data["strategy"] = gather_plan(wh, data["assets"]["top"] if data["assets"] else None)
+    data["crowds"] = gather_crowds(wh, data["assets"]["top"] if data["assets"] else None)
     tpl = _environment().get_template("report.html.j2")
     by_type = data["by_type"]
     by_day = data["by_day"]
