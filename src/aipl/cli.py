@@ -673,6 +673,7 @@ def members_list(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Build a recall or reactivation list; save it for crowds and the autopilot, or export it (min. size applies)."""
+    from aipl.audience.crowds import export_ids
     from aipl.clv import member_status, save_list, select_list
 
     with _session(workspace) as wh:
@@ -680,13 +681,9 @@ def members_list(
         if save:
             save_list(wh, save, brand, date, ids)
             out.print(f"saved {len(ids):,} consumers as list {save!r} of {brand}")
-    if out_file is not None:
-        minimum = wh.config.min_crowd_size
-        if len(ids) < minimum:
-            _fail(f"the list has {len(ids):,} consumers, below the minimum export size {minimum} "
-                  f"([privacy] min_crowd_size in aipl.toml): not exported")
-        (ids.to_parquet if out_file.suffix == ".parquet" else ids.to_csv)(out_file, index=False)
-        out.print(f"exported {len(ids):,} consumer ids to {out_file}")
+        if out_file is not None:
+            export_ids(wh, f"the {kind} list of {brand} on {date}", ids, out_file)
+            out.print(f"exported {len(ids):,} consumer ids to {out_file} (logged in crowd_exports)")
     if not save and out_file is None:
         out.print(f"{len(ids):,} consumers in {kind} (use --save NAME or --out FILE)")
 
@@ -808,11 +805,10 @@ def uplift_cmd(
             from aipl.clv import save_list
 
             save_list(wh, save, brand or "", res["window"]["end"], chosen[["consumer_id"]])
-        minimum = wh.config.min_crowd_size
-    if out_file is not None:
-        if len(chosen) < minimum:
-            _fail(f"{len(chosen):,} consumers chosen, below the minimum export size {minimum}: not exported")
-        (chosen.to_parquet if out_file.suffix == ".parquet" else chosen.to_csv)(out_file, index=False)
+        if out_file is not None:
+            from aipl.audience.crowds import export_ids
+
+            export_ids(wh, f"uplift targets of {res['arm']}", chosen, out_file)
     res["chosen"] = len(chosen)
     if as_json:
         print(json.dumps(res, default=str))

@@ -165,3 +165,26 @@ def test_saved_crowds_export_and_cli(market, tmp_path):
     assert r.exit_code == 2 and "at column 19: expected a number" in r.output
     r = CliRunner().invoke(app, ["crowd", "count", "nosuchtag = 1", "-w", str(market)])
     assert r.exit_code == 2 and "unknown tag 'nosuchtag'" in r.output
+
+
+def test_crowd_commands(market, tmp_path):
+    def run(*args):
+        r = CliRunner().invoke(app, ["crowd", *args, "-w", str(market)])
+        assert r.exit_code == 0, r.output
+        return r.stdout
+
+    import json
+
+    body = json.loads(run("insight", 'aipl(brand="B01") in ("P", "L")', "--compare", "strategy_gen_z", "--brand",
+                          "B01", "--from", "2026-09-20", "--to", DAY, "--json"))
+    assert body["size"] > 0 and body["flow"]["consumers"] == body["size"] and len(body["overlap"]) == 1
+    lal = json.loads(run("lookalike", "age < 30", "--k", "1", "--save", "young_lal", "--json"))
+    assert lal["saved"] == "young_lal" and lal["size"] > 100
+    assert "young_lal" in run("list")
+    n = json.loads(run("count", 'list("young_lal")', "--json"))["count"]
+    assert n == lal["size"]
+    out = tmp_path / "ids.parquet"
+    run("export", "young_lal", "--out", str(out), "--actor", "tester")
+    assert len(pd.read_parquet(out)) == n
+    tags = CliRunner().invoke(app, ["crowd", "tags", "--json"])
+    assert tags.exit_code == 0 and "strategy_crowd" in {t["name"] for t in json.loads(tags.stdout)}

@@ -159,23 +159,32 @@ def crowd_flow(wh: Warehouse, ids: BitMap, brand: str, start: str | date, end: s
     return {"brand": brand, "from": str(start), "to": str(end), "consumers": len(members), "matrix": matrix}
 
 
-def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | None = None) -> dict:
-    """Write the crowd's consumer ids (CSV or Parquet) if it reaches [privacy] min_crowd_size, and log who
-    exported what, when, and the file's digest."""
+def _check_size(wh: Warehouse, what: str, n: int) -> None:
     minimum = wh.config.min_crowd_size
-    if len(ids) < minimum:
-        raise ValueError(f"crowd {name!r} has {len(ids):,} consumers, below the minimum export size {minimum} "
+    if n < minimum:
+        raise ValueError(f"{what} has {n:,} consumers, below the minimum export size {minimum} "
                          "([privacy] min_crowd_size in aipl.toml): not exported")
+
+
+def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, actor: str | None = None) -> dict:
+    """Write consumer ids (and any other columns of `df`) to CSV or Parquet if there are at least [privacy]
+    min_crowd_size of them, and log who exported what, when, where, and the file's digest (crowd_exports)."""
+    _check_size(wh, what, len(df))
     out = Path(out)
-    df = consumer_ids(wh, ids)
     (df.to_parquet if out.suffix == ".parquet" else df.to_csv)(out, index=False)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     _ensure_tables(wh)
-    row = {"crowd": name, "actor": actor or getpass.getuser(), "exported_at": datetime.now(UTC), "rows": len(df),
+    row = {"crowd": what, "actor": actor or getpass.getuser(), "exported_at": datetime.now(UTC), "rows": len(df),
            "path": str(out.resolve()), "sha256": digest}
     wh.con.insert(EXPORTS_TABLE, ibis.memtable(pd.DataFrame([row])).cast(wh.table(EXPORTS_TABLE).schema()))
     return row
 
 
-__all__ = ["BUILT_IN", "crowd_flow", "export", "insight", "listing", "overlap", "penetration", "save", "saved",
+def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | None = None) -> dict:
+    """Export a crowd's consumer ids (see export_ids)."""
+    _check_size(wh, f"crowd {name!r}", len(ids))  # refuse before looking the ids up
+    return export_ids(wh, f"crowd {name!r}", consumer_ids(wh, ids), out, actor)
+
+
+__all__ = ["BUILT_IN", "crowd_flow", "export", "export_ids", "insight", "listing", "overlap", "penetration", "save", "saved",
            "tag_day", "tree_of"]
