@@ -186,5 +186,5 @@ def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | 
     return export_ids(wh, f"crowd {name!r}", consumer_ids(wh, ids), out, actor)
 
 
-__all__ = ["BUILT_IN", "crowd_flow", "export", "export_ids", "insight", "listing", "overlap", "penetration", "save", "saved",
-           "tag_day", "tree_of"]
+__all__ = ["BUILT_IN", "crowd_flow", "export", "export_ids", "insight", "listing", "overlap", "penetration", "save",
+           "saved", "tag_day", "tree_of"]
