@@ -492,6 +492,18 @@ def grow_cmd(
         out.print(f"  {label:28} {g[k]:>14,.2f}   (new {g['segments']['new'][k]:,.2f},"
                   f" returning {g['segments']['returning'][k]:,.2f})")
     out.print(f"  W 延展 new-category GMV      {g['W']:>14,.2f}")
+    wf = g["W_fmcg"]
+    if wf["score"] is not None:
+        c = wf["components"]
+        out.print(f"  W 新品力 (快消) score          {wf['score']:>14,.1f}   (category median = 100 over {wf['peers']} "
+                  f"brands; new products {c['new_product_share_of_new_customers']:.1%} of new customers' GMV, "
+                  f"首发期 GMV {c['launch_gmv']:,.2f}, {c['launches_per_quarter']:.1f} launches a quarter)")
+    if g.get("crowds"):
+        t = Table("strategy crowd", "GMV before", "GMV after", "G", "R", "O", title="by strategy crowd")
+        for name, v in sorted(g["crowds"].items(), key=lambda kv: -(kv[1]["gmv1"] - kv[1]["gmv0"])):
+            t.add_row(name, f"{v['gmv0']:,.2f}", f"{v['gmv1']:,.2f}", f"{v['G']:,.2f}", f"{v['R']:,.2f}",
+                      f"{v['O']:,.2f}")
+        out.print(t)
 
 
 clv_app = typer.Typer(help="Customer lifetime value: BG/NBD, Pareto/NBD, Gamma-Gamma.", no_args_is_help=True)

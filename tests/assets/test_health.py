@@ -125,3 +125,46 @@ def test_attribution_last_touch_and_linear(fresh):
     saved = wh.table("consumer_lists").execute()
     wh.close()
     assert list(saved.consumer_id) == ["y"] and saved.list_name.iloc[0] == "flow_Q_A_to_I_2026-01-01_2026-01-07"
+
+
+def test_grow_by_strategy_crowd_and_new_product_strength(fresh):
+    """GROW split by strategy crowd (once crowd tags exist) sums exactly per crowd; W 快消 by hand."""
+    from aipl.audience import refresh
+    from tests.measure.test_pi import _insert
+
+    cat1 = {"category_id": "cat1"}
+    _insert(fresh, schema.CONSUMERS, [
+        {"consumer_id": "c1", "gender": "F", "birth_year": 1985, "city_tier": 1, "life_stage": "parent"},  # supermom
+        {"consumer_id": "c2", "gender": "M", "birth_year": 2003, "city_tier": 2},                        # gen_z
+        {"consumer_id": "c3", "gender": "M", "birth_year": 2001, "city_tier": 5},                # small_town_youth
+    ])
+    _insert(fresh, schema.PRODUCTS, [
+        {"item_id": "g_new", "brand_id": "G", "launch_date": day(8)},      # new: launched 2 days before period 1
+        {"item_id": "g_new2", "brand_id": "G", "launch_date": day(12)},    # launched in period 1
+        {"item_id": "g_old", "brand_id": "G", "launch_date": day(-300)},
+        {"item_id": "h_old", "brand_id": "H", "launch_date": day(-300)},
+    ])
+    load(fresh, [
+        ev("c1", "purchase", 1, brand_id="G", amount=10.0, item_id="g_old", **cat1),
+        ev("c1", "purchase", 3, brand_id="G", amount=20.0, item_id="g_old", **cat1),
+        ev("c2", "purchase", 2, brand_id="G", amount=30.0, item_id="g_old", **cat1),
+        ev("c1", "purchase", 11, brand_id="G", amount=40.0, item_id="g_old", **cat1),
+        ev("c3", "purchase", 12, brand_id="G", amount=20.0, item_id="g_new", **cat1),   # a new customer, new item
+        ev("c4", "purchase", 13, brand_id="G", amount=50.0, item_id="g_old", **cat1),   # no profile: untagged
+        ev("c5", "purchase", 15, brand_id="H", amount=10.0, item_id="h_old", **cat1),   # the category's other brand
+    ])
+    refresh(fresh, day(19))
+    g = grow(fresh, "G", (day(0), day(9)), (day(10), day(19)))
+    c = g["crowds"]
+    assert set(c) == {"supermom", "gen_z", "small_town_youth", "untagged"}
+    w = (40 - 30) / math.log(40 / 30)  # supermom c1: 30 over 2 occasions → 40 over 1
+    assert (c["supermom"]["G"], c["supermom"]["R"], c["supermom"]["O"]) == pytest.approx(
+        (0.0, w * math.log(1 / 2), w * math.log(40 / 15)))
+    assert (c["gen_z"]["G"], c["small_town_youth"]["G"], c["untagged"]["G"]) == (-30.0, 20.0, 50.0)
+    assert sum(v["G"] + v["R"] + v["O"] for v in c.values()) == pytest.approx(g["delta"])
+    wf = g["W_fmcg"]
+    assert wf["components"] == pytest.approx({
+        "new_product_share_of_new_customers": 20 / 70,   # c3's new item over new customers c3 + c4
+        "launch_gmv": 20.0,                              # g_new within 30 days of its launch
+        "launches_per_quarter": 1 / (10 / 91.25)})       # g_new2 in a 10-day period
+    assert wf["peers"] == 2 and wf["score"] == pytest.approx(200.0)  # H has none: G is twice the median

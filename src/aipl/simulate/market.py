@@ -140,7 +140,7 @@ def simulate_market(
     n_items = spec.items_per_brand
     item_price = np.round(brand_price[:, None] * rng.lognormal(0, 0.35, size=(nb, n_items)), 2)
     item_ids = np.array([[f"{brand_ids[b]}-i{j:03d}" for j in range(n_items)] for b in range(nb)])
-    launch = [start - timedelta(days=int(x)) for x in rng.integers(-20, 400, size=nb * n_items)]
+    launch = [starts[-1] - timedelta(days=int(x)) for x in rng.integers(-20, 400, size=nb * n_items)]
     pq.write_table(pa.table({
         "item_id": item_ids.ravel(), "brand_id": np.repeat(brand_ids, n_items),
         "shop_id": np.repeat([f"{b}-flagship" for b in brand_ids], n_items),
