@@ -142,6 +142,12 @@ def test_plan_cli(ws):
     assert body["buyers_needed"] == pytest.approx(20) and body["actions"][0]["day"] == str(at(381).date())
     assert {a["stage"] for a in body["actions"]} == {"提效期 build", "冲刺期 sprint"}
     assert {r["rule"] for r in body["recommendations"]} >= {"interest_guidance"}
+    from aipl.audience import parse
+
+    for r in body["recommendations"]:  # each names its crowd in the crowd language
+        assert r["crowd_expr"] is None or parse(r["crowd_expr"])
+    guide = next(r for r in body["recommendations"] if r["rule"] == "interest_guidance")
+    assert guide["crowd_expr"] == 'aipl(brand="B") = "A"'
     out = root / "plan.html"
     r = CliRunner().invoke(app, ["plan", "-w", str(root), "--brand", "B", "--campaign", "TY", "--gmv-target",
                                  "1300", "--as-of", str(at(380).date()), "--out", str(out)])

@@ -16,7 +16,8 @@ from aipl.warehouse import Warehouse
 
 @dataclass(frozen=True)
 class Rule:
-    """A recommended strategy; `crowd` describes its target (a crowd expression once crowds exist)."""
+    """A recommended strategy: `crowd` describes its target, `expr` is the same crowd in the crowd language
+    ({brand} and {category} are filled in; see docs/crowds.md)."""
 
     lookup_name: str
     label: str
@@ -24,25 +25,31 @@ class Rule:
     phases: tuple[str, ...]
     crowd: str
     scene: str
+    expr: str = ""
 
 
 RULES = {r.lookup_name: r for r in (
     Rule("blue_ocean_acquisition", "蓝海人群拉新 · reach category shoppers new to the brand", "A_xu",
          ("daily", "accumulate"),
          "机会 O: shoppers of the brand's category in no brand state (蓝海 strategy crowds "
-         "都市银发/小镇中老年/都市蓝领 first, once crowds exist)", "拉新快 (new-customer acquisition)"),
+         "都市银发/小镇中老年/都市蓝领 first)", "拉新快 (new-customer acquisition)",
+         'top_category = "{category}" and strategy_crowd in ("urban_gray_hair", "small_town_mature", '
+         '"urban_blue_collar") and not aipl(brand="{brand}") in ("A", "I", "P", "L")'),
     Rule("interest_guidance", "种草后向旗舰店兴趣引导 · turn content-seeded awareness into shop interest", "I_xu",
          ("accumulate", "warmup"), "A: consumers aware of the brand in the last 15 days, content- and live-exposed "
-         "first", "预热蓄水 (warm-up accumulation)"),
+         "first", "预热蓄水 (warm-up accumulation)", 'aipl(brand="{brand}") = "A"'),
     Rule("close_benchmark_gap", "缩小与标杆 gap · lift interest where the 标杆 brands are ahead", "I_xu",
          ("presale",), "I: consumers interested in the brand (favourite, cart, repeat views) in the last 15 days",
-         "爆发收割 (burst harvest) with presale deposits"),
+         "爆发收割 (burst harvest) with presale deposits", 'aipl(brand="{brand}") = "I"'),
     Rule("lapsed_recall", "30/60/180 天未购召回 · recall lapsed buyers with a repurchase coupon", "P",
          ("presale", "burst"), "P: buyers with no purchase for 30, 60 or 180 days (aipl members list --kind "
-         "lapsed_30|lapsed_60|lapsed_180)", "会员快 (member and CRM reach)"),
+         "lapsed_30|lapsed_60|lapsed_180)", "会员快 (member and CRM reach)",
+         'aipl(brand="{brand}") in ("P", "L") and recency_days >= 30 and '
+         'not count(event="purchase", brand="{brand}", days=30) >= 1'),
     Rule("member_activation", "会员激活 · reactivate loyal members before the burst", "L", ("warmup", "burst"),
          "L: members with no purchase or member activity in 60 days (aipl members list --kind reactivation)",
-         "会员快 (member and CRM reach)"),
+         "会员快 (member and CRM reach)", 'member(brand="{brand}") = "yes" and '
+         'not count(event="purchase", brand="{brand}", days=60) >= 1'),
     Rule("campaign_harvest", "爆发收割 · convert consumers who turn interested during the campaign", "I_act",
          ("burst",), "I during the campaign: new carts and favourites since the presale", "爆发收割 (burst harvest)"),
 )}
@@ -63,6 +70,17 @@ def _crowd_sizes(wh: Warehouse, plan: dict) -> dict[str, int]:
         "member_activation": int(status.reactivation.sum()),
         "campaign_harvest": round(pools["I_act"]["projected"] or 0),
     }
+
+
+def _expr(wh: Warehouse, rule: Rule, brand: str) -> str | None:
+    """The rule's crowd in the crowd language for this brand (None when it has none)."""
+    if not rule.expr:
+        return None
+    from aipl.assets.health import brand_categories
+
+    bc = brand_categories(wh)
+    cat = bc[bc.brand_id == brand].category_id
+    return rule.expr.format(brand=brand, category=cat.iloc[0] if len(cat) else "")
 
 
 def _benchmark_gap(progress: dict | None, pool: str) -> float | None:
@@ -94,6 +112,7 @@ def recommend(wh: Warehouse, plan: dict, progress: dict | None = None) -> list[d
         buyers = reach * p["cvr"]
         out.append({"rule": rule.lookup_name, "label": rule.label, "pool": rule.pool, "phases": list(rule.phases),
                     "gap": gap, "gap_basis": basis, "crowd": rule.crowd, "crowd_size": sizes[rule.lookup_name],
+                    "crowd_expr": _expr(wh, rule, plan["brand"]),
                     "scene": rule.scene, "consumers": reach, "expected_buyers": buyers,
                     "expected_gmv": buyers * (p["aov"] or plan["aov"])})
     return sorted(out, key=lambda r: -r["expected_gmv"])
