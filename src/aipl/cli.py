@@ -1221,6 +1221,65 @@ def crowd_export(
     out.print(f"exported {row['rows']:,} consumer ids to {out_file} (sha256 {row['sha256'][:12]}…), logged")
 
 
+# ---- autopilot
+autopilot_app = typer.Typer(help="Autopilot (万相台): response curves per channel and budget allocation.",
+                            no_args_is_help=True)
+app.add_typer(autopilot_app, name="autopilot")
+
+
+@autopilot_app.command("fit")
+def autopilot_fit(
+    brand: Annotated[str, typer.Option(help="The brand.")],
+    holdout_days: Annotated[int, typer.Option(help="Last days kept out of the fit to measure its error.")] = 14,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit each channel's response curve (Hill saturation × adstock) from ad-delivery history."""
+    from dataclasses import asdict
+
+    from aipl.autopilot import fit_brand
+
+    with _session(workspace) as wh:
+        res = fit_brand(wh, brand, holdout_days)
+    body = {ch: {**asdict(r["curve"]), "holdout_mape": r["holdout_mape"], "days": r["days"],
+                 "intervals": r["intervals"]} for ch, r in res.items()}
+    if as_json:
+        print(json.dumps(body))
+        return
+    t = Table("channel", "reach/day", "k (half-saturation spend)", "alpha", "adstock θ", "held-out error",
+              title=f"{brand}: daily impressions = reach · hill(adstock(spend))")
+    for ch, r in body.items():
+        iv = r["intervals"]
+        t.add_row(ch, f"{r['reach']:,.0f} [{iv['reach'][0]:,.0f}–{iv['reach'][1]:,.0f}]",
+                  f"{r['k']:,.2f} [{iv['k'][0]:,.2f}–{iv['k'][1]:,.2f}]", f"{r['alpha']:.2f}", f"{r['theta']:.2f}",
+                  f"{r['holdout_mape']:.1%}" if r["holdout_mape"] is not None else "—")
+    out.print(t)
+
+
+@autopilot_app.command("plan")
+def autopilot_plan(
+    brand: Annotated[str, typer.Option(help="The brand.")],
+    budget: Annotated[float, typer.Option(help="Daily budget to split across channels.")],
+    min_share: Annotated[float, typer.Option(help="Least share of the budget per channel.")] = 0.0,
+    max_share: Annotated[float, typer.Option(help="Most share of the budget per channel.")] = 1.0,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Split a daily budget across channels to maximise impressions (fitted curves, share limits)."""
+    from aipl.autopilot import allocate, fit_brand
+
+    with _session(workspace) as wh:
+        curves = {ch: r["curve"] for ch, r in fit_brand(wh, brand, holdout_days=0, boot=0).items()}
+        res = allocate(curves, budget, min_share=min_share, max_share=max_share)
+    if as_json:
+        print(json.dumps(res))
+        return
+    for ch, w in sorted(res["shares"].items(), key=lambda kv: -kv[1]):
+        out.print(f"  {ch:10} {w:6.1%}  {w * budget:>12,.2f} a day")
+    out.print(f"expected impressions a day {res['objective']:,.0f}, against {res['equal_split']:,.0f} for an "
+              f"equal split ({res['objective'] / res['equal_split'] - 1:+.1%})")
+
+
 def main() -> None:  # pragma: no cover
     try:
         app()
