@@ -26,7 +26,8 @@ def adstock(spend: np.ndarray, theta: float) -> np.ndarray:
 def hill(x: np.ndarray, k: float, alpha: float) -> np.ndarray:
     """Saturation x^α / (x^α + k^α) in [0, 1)."""
     x = np.maximum(np.asarray(x, dtype=float), 0.0)
-    return x**alpha / (x**alpha + k**alpha)
+    with np.errstate(divide="ignore", over="ignore"):  # 1 / (1 + (k/x)^α): no overflow for large x or α
+        return np.where(x > 0, 1.0 / (1.0 + np.exp(alpha * (np.log(k) - np.log(np.where(x > 0, x, 1.0))))), 0.0)
 
 
 @dataclass
@@ -60,6 +61,7 @@ def fit_curve(spend, response, thetas=(0.1, 0.3, 0.5, 0.7, 0.9)) -> Curve:
               np.log(theta0 / (1 - theta0))]
 
         def resid(p):
+            p = np.clip(p, -30, 30)
             reach, k, alpha, th = np.exp(p[0]), np.exp(p[1]), np.exp(p[2]), 1 / (1 + np.exp(-p[3]))
             return reach * hill(adstock(s, th), k, alpha) - y
 
