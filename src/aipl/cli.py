@@ -45,6 +45,13 @@ def _open(workspace: Path | None):
         _fail(str(exc))
 
 
+def _group(name: str, help_text: str) -> typer.Typer:
+    """A command group `aipl NAME …`."""
+    sub = typer.Typer(help=help_text, no_args_is_help=True)
+    app.add_typer(sub, name=name)
+    return sub
+
+
 @contextlib.contextmanager
 def _session(workspace: Path | None, assets: bool = False):
     """The workspace's warehouse for one command (assets brought up to date first); bad requests exit 2."""
@@ -286,8 +293,7 @@ def demo(
     out.print(f"report written: {path}; post-mortem: {pm}")
 
 
-assets_app = typer.Typer(help="Consumer assets: AIPL / DEEPLINK states, counts and flows.", no_args_is_help=True)
-app.add_typer(assets_app, name="assets")
+assets_app = _group("assets", "Consumer assets: AIPL / DEEPLINK states, counts and flows.")
 ScopeOpt = Annotated[str, typer.Option(help="brand or category (level-2 category).")]
 
 
@@ -506,8 +512,7 @@ def grow_cmd(
         out.print(t)
 
 
-clv_app = typer.Typer(help="Customer lifetime value: BG/NBD, Pareto/NBD, Gamma-Gamma.", no_args_is_help=True)
-app.add_typer(clv_app, name="clv")
+clv_app = _group("clv", "Customer lifetime value: BG/NBD, Pareto/NBD, Gamma-Gamma.")
 
 
 @contextlib.contextmanager
@@ -647,9 +652,7 @@ def clv_predict(
     out.print(f"{len(s):,} customers → {out_file} (BG/NBD {bg.params_}, Gamma-Gamma {gg.params_})")
 
 
-members_app = typer.Typer(help="Member operations: lapsed buckets, activity, recall and reactivation lists.",
-                          no_args_is_help=True)
-app.add_typer(members_app, name="members")
+members_app = _group("members", "Member operations: lapsed buckets, activity, recall and reactivation lists.")
 
 
 @members_app.command("summary")
@@ -842,9 +845,7 @@ def uplift_cmd(
         out.print(f"exported {len(chosen):,} consumers to {out_file}")
 
 
-pi_app = typer.Typer(help="Purchase-intent index (PI): weights per industry, PI and its lift per campaign.",
-                     no_args_is_help=True)
-app.add_typer(pi_app, name="pi")
+pi_app = _group("pi", "Purchase-intent index (PI): weights per industry, PI and its lift per campaign.")
 
 
 @pi_app.command("learn")
@@ -1030,9 +1031,7 @@ def backtest_cmd(
 
 
 # ---- crowds
-crowd_app = typer.Typer(help="Crowds (达摩盘): tags, the crowd language, counts, insight, lookalike, export.",
-                        no_args_is_help=True)
-app.add_typer(crowd_app, name="crowd")
+crowd_app = _group("crowd", "Crowds (达摩盘): tags, the crowd language, counts, insight, lookalike, export.")
 ExprArg = Annotated[str, typer.Argument(help='A crowd: an expression (e.g. \'city_tier in (3,4) and age between '
                                         '18 and 30\'), its JSON tree, or a saved or built-in crowd\'s name.')]
 
@@ -1222,9 +1221,7 @@ def crowd_export(
 
 
 # ---- autopilot
-autopilot_app = typer.Typer(help="Autopilot (万相台): response curves per channel and budget allocation.",
-                            no_args_is_help=True)
-app.add_typer(autopilot_app, name="autopilot")
+autopilot_app = _group("autopilot", "Autopilot (万相台): response curves per channel and budget allocation.")
 
 
 @autopilot_app.command("fit")
