@@ -1256,25 +1256,91 @@ def autopilot_fit(
 @autopilot_app.command("plan")
 def autopilot_plan(
     brand: Annotated[str, typer.Option(help="The brand.")],
-    budget: Annotated[float, typer.Option(help="Daily budget to split across channels.")],
+    budget: Annotated[float, typer.Option(help="The budget (a day, or the whole package: see --budget-mode).")],
+    scene: Annotated[str | None, typer.Option(help="拉新快, 会员快, 上新快, 货品加速, 预热蓄水 or 爆发收割 "
+                                              "(default: impressions).")] = None,
+    campaign: Annotated[str | None, typer.Option(help="Campaign whose attributed outcomes value each channel "
+                                                 "(default: the latest with delivery).")] = None,
+    budget_mode: Annotated[str, typer.Option(help="daily, or package (spread over the campaign's days).")] = "daily",
     min_share: Annotated[float, typer.Option(help="Least share of the budget per channel.")] = 0.0,
     max_share: Annotated[float, typer.Option(help="Most share of the budget per channel.")] = 1.0,
+    roi_floor: Annotated[float | None, typer.Option(help="Least outcome per unit spend (a scene's ROI).")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Split a daily budget across channels to maximise impressions (fitted curves, share limits)."""
+    """Split a budget across channels for a scene's aim (or impressions), within share limits and a ROI floor."""
     from aipl.autopilot import allocate, fit_brand
+    from aipl.autopilot.scenes import AIMS, scene_plan
+    from aipl.measure.experiment import campaign_window
+
+    if budget_mode not in ("daily", "package"):
+        _fail("--budget-mode is daily or package")
+    with _session(workspace) as wh:
+        if scene or budget_mode == "package":
+            campaign = campaign or _latest_campaign(wh, brand)
+            window, _ = campaign_window(wh, campaign, 0)
+            days = (window.end - window.start).days + 1
+            daily = budget / days if budget_mode == "package" else budget
+        else:
+            daily = budget
+        if scene:
+            res = scene_plan(wh, brand, scene, daily, campaign, min_share, max_share, roi_floor)
+        else:
+            curves = {ch: r["curve"] for ch, r in fit_brand(wh, brand, holdout_days=0, boot=0).items()}
+            res = {"aim": "impressions", "spend": daily,
+                   **allocate(curves, daily, min_share=min_share, max_share=max_share)}
+    if as_json:
+        print(json.dumps(res, ensure_ascii=False))
+        return
+    aim = AIMS.get(res["aim"], res["aim"])
+    out.print(f"{brand}{' · ' + scene if scene else ''}: a day {res['spend']:,.2f} of {daily:,.2f}, for {aim}")
+    for ch, w in sorted(res["shares"].items(), key=lambda kv: -kv[1]):
+        out.print(f"  {ch:10} {w:6.1%}  {w * res['spend']:>12,.2f} a day")
+    if res["equal_split"]:
+        out.print(f"expected {aim} a day {res['objective']:,.1f}, against {res['equal_split']:,.1f} for an equal "
+                  f"split ({res['objective'] / res['equal_split'] - 1:+.1%})")
+
+
+def _latest_campaign(wh, brand: str) -> str:
+    a = wh.table("ad_delivery")
+    c = wh.table("campaigns")
+    ids = a.filter((a.brand_id == brand) & a.campaign_id.notnull()).select("campaign_id").distinct()
+    rows = c.semi_join(ids, "campaign_id").group_by("campaign_id").aggregate(first=c.start_date.min()).execute()
+    if rows.empty:
+        _fail(f"brand {brand!r} has no ad delivery in a known campaign: name the --campaign")
+    return str(rows.sort_values("first").campaign_id.iloc[-1])
+
+
+@autopilot_app.command("simulate")
+def autopilot_simulate(
+    brand: Annotated[str, typer.Option(help="A brand of the simulated market.")],
+    budget: Annotated[float | None, typer.Option(help="Daily budget (default: half the summed half-saturation "
+                                                 "spend, where the split matters).")] = None,
+    days: Annotated[int, typer.Option(help="Days of the flight.")] = 30,
+    seed: int = 0,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a flight against the simulated market's hidden curves: Thompson sampling against the oracle, an
+    equal split and proportional-to-last-ROI (regret = share of the oracle's impressions lost)."""
+    from aipl.autopilot import Curve
+    from aipl.autopilot.flight import compare
+    from aipl.simulate.load import find_truth
 
     with _session(workspace) as wh:
-        curves = {ch: r["curve"] for ch, r in fit_brand(wh, brand, holdout_days=0, boot=0).items()}
-        res = allocate(curves, budget, min_share=min_share, max_share=max_share)
+        truth = find_truth(wh.config.root)
+    if not truth or brand not in truth.get("brands", {}):
+        _fail(f"no simulated truth for brand {brand!r}: this needs a workspace made by `aipl simulate` "
+              "(market/truth.json)")
+    true = {ch: Curve(c["max_daily_reach"], c["hill_k"], c["hill_alpha"], c["adstock_theta"])
+            for ch, c in truth["brands"][brand]["curves"].items()}
+    res = compare(true, budget or 0.5 * sum(c.k for c in true.values()), days=days, seed=seed)
     if as_json:
         print(json.dumps(res))
         return
-    for ch, w in sorted(res["shares"].items(), key=lambda kv: -kv[1]):
-        out.print(f"  {ch:10} {w:6.1%}  {w * budget:>12,.2f} a day")
-    out.print(f"expected impressions a day {res['objective']:,.0f}, against {res['equal_split']:,.0f} for an "
-              f"equal split ({res['objective'] / res['equal_split'] - 1:+.1%})")
+    out.print(f"{brand}: {days}-day flight at {res['budget']:,.2f} a day")
+    for name, r in sorted(res["regret"].items(), key=lambda kv: kv[1]):
+        out.print(f"  {name:26} impressions {res['totals'][name]:>12,.0f}   regret {r:6.1%}")
 
 
 def main() -> None:  # pragma: no cover

@@ -17,6 +17,7 @@ from aipl.measure.pi import ATTRIBUTION_DAYS
 from aipl.warehouse import Warehouse
 
 NEW_CUSTOMER_DAYS = 365
+ENGAGEMENT = ("favorite", "add_to_cart")  # 收藏加购
 CUTS = ("channel", "crowd_id", "creative_id", "phase")
 SCOPES = ("narrow", "wide")  # 窄 / 宽 口径
 
@@ -54,14 +55,14 @@ def _touches(wh: Warehouse, campaign: str, brand: str, start, end) -> ir.Table:
 
 
 def attributed(wh: Warehouse, campaign: str, brand: str, days: int = ATTRIBUTION_DAYS) -> pd.DataFrame:
-    """Each purchase and 收藏加购 of the brand in the campaign with a touch of the campaign in the `days` before
-    it: the last such touch's channel, crowd and creative (wide scope), whether it also counts in the narrow
-    scope (a click before it, on the same item when the click names one), and for purchases whether the
-    buyer was new (no purchase of the brand in the previous 365 days)."""
+    """Each purchase, 收藏加购 and member join of the brand in the campaign with a touch of the campaign in the
+    `days` before it: the last such touch's channel, crowd and creative (wide scope), whether it also counts
+    in the narrow scope (a click before it, on the same item when the click names one), and for purchases
+    whether the buyer was new (no purchase of the brand in the previous 365 days)."""
     window, _ = campaign_window(wh, campaign, 0)
     ev = wh.table("events")
     day = wh.local_day(ev.ts)
-    acts = ev.filter((ev.brand_id == brand) & ev.event_type.isin(["purchase", "favorite", "add_to_cart"])
+    acts = ev.filter((ev.brand_id == brand) & ev.event_type.isin(["purchase", *ENGAGEMENT, "member_join"])
                      & (day >= ibis.literal(window.start)) & (day <= ibis.literal(window.end)))
     acts = acts.select("consumer_id", "ts", "event_type", "item_id", "order_id",
                        amount=acts.amount.fill_null(0.0)).mutate(act_id=ibis.row_number())
@@ -100,7 +101,7 @@ def _cut(delivery: pd.DataFrame, acts: pd.DataFrame, by: str, scope: str) -> lis
     buys = a[a.event_type == "purchase"]
     o = pd.DataFrame({"orders": buys.groupby(by).size(), "gmv": buys.groupby(by).amount.sum(),
                       "new_gmv": buys[buys.new].groupby(by).amount.sum(),
-                      "engaged": a[a.event_type != "purchase"].groupby(by).size()})
+                      "engaged": a[a.event_type.isin(ENGAGEMENT)].groupby(by).size()})
     t = d.join(o, how="outer").fillna(0)
     rows = []
     for key, r in t.sort_values("cost", ascending=False).iterrows():
@@ -132,7 +133,7 @@ def postmortem(wh: Warehouse, campaign: str, brand: str | None = None, days: int
         a = acts if scope == "wide" else acts[acts.narrow]
         buys = a[a.event_type == "purchase"]
         k = kpis(delivery.cost.sum(), delivery.impressions.sum(), delivery.clicks.sum(),
-                 (a.event_type != "purchase").sum(), len(buys), buys.amount.sum())
+                 a.event_type.isin(ENGAGEMENT).sum(), len(buys), buys.amount.sum())
         k.update(buyers=int(buys.consumer_id.nunique()), new_buyers=int(buys[buys.new].consumer_id.nunique()),
                  new_gmv=float(buys[buys.new].amount.sum()),
                  new_gmv_share=_ratio(buys[buys.new].amount.sum(), buys.amount.sum()))
