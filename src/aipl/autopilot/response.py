@@ -118,7 +118,8 @@ def fit_brand(wh: Warehouse, brand: str, holdout_days: int = 14, boot: int = 50,
 def allocate(curves: dict[str, Curve], budget: float, value: dict[str, float] | None = None,
              min_share: float = 0.0, max_share: float = 1.0) -> dict:
     """The daily budget split across channels that maximises Σ value_c · steady response_c, with every
-    channel's share within [min_share, max_share] (SLSQP from an equal split)."""
+    channel's share within [min_share, max_share]: a greedy hand-out of the budget in small steps, polished
+    by SLSQP with the exact gradient (under a second for 120 channel × crowd cells)."""
     from scipy.optimize import minimize
 
     chans = sorted(curves)
@@ -128,18 +129,48 @@ def allocate(curves: dict[str, Curve], budget: float, value: dict[str, float] | 
     if min_share * n > 1 + 1e-9 or max_share * n < 1 - 1e-9:
         raise ValueError(f"shares between {min_share} and {max_share} cannot add up to 1 over {n} channels")
     v = np.array([(value or {}).get(c, 1.0) for c in chans])
+    reach = np.array([curves[c].reach for c in chans]) * v
+    k = np.array([curves[c].k for c in chans])
+    alpha = np.array([curves[c].alpha for c in chans])
+    scale = budget / (1 - np.array([curves[c].theta for c in chans]))  # steady adstock per unit share
 
-    def total(w):
-        return float(sum(v[i] * curves[c].steady(w[i] * budget) for i, c in enumerate(chans)))
+    def each(w):
+        return reach * hill(w * scale, k, alpha)
+
+    def grad(w):
+        x = np.maximum(w * scale, 1e-12)
+        h = hill(x, k, alpha)
+        return reach * alpha * h * (1 - h) / x * scale  # d/dw of reach·hill(w·scale)
 
     best = None
-    for start in (np.full(n, 1 / n), *np.eye(n)):
+    starts = [_greedy(each, n, min_share, max_share), np.full(n, 1 / n)]
+    for start in starts:
         x0 = np.clip(start, min_share, max_share)
         x0 = x0 / x0.sum()
-        r = minimize(lambda w: -total(w), x0, method="SLSQP", bounds=[(min_share, max_share)] * n,
-                     constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1}])
-        if r.success and (best is None or r.fun < best.fun):
-            best = r
-    w = best.x if best is not None else np.full(n, 1 / n)
-    return {"shares": dict(zip(chans, w.tolist(), strict=True)), "objective": total(w),
-            "equal_split": total(np.full(n, 1 / n))}
+        r = minimize(lambda w: -each(w).sum(), x0, jac=lambda w: -grad(w), method="SLSQP",
+                     bounds=[(min_share, max_share)] * n, options={"maxiter": 60},
+                     constraints=[{"type": "eq", "fun": lambda w: w.sum() - 1, "jac": lambda w: np.ones(n)}])
+        cand = r.x if r.success else x0
+        if best is None or each(cand).sum() > each(best).sum():
+            best = cand
+    w = np.clip(best, min_share, max_share)
+    w = w / w.sum()
+    return {"shares": dict(zip(chans, w.tolist(), strict=True)), "objective": float(each(w).sum()),
+            "equal_split": float(each(np.full(n, 1 / n)).sum())}
+
+
+def _greedy(each, n: int, min_share: float, max_share: float, steps: int = 400) -> np.ndarray:
+    """Shares from handing out the budget in small steps, each to the cell whose next step adds most (a good
+    start for the local optimiser even where the curves are convex at first)."""
+    w = np.full(n, min_share)
+    step = (1.0 - w.sum()) / steps
+    resp = each(w)
+    for _ in range(steps):
+        room = w + step <= max_share + 1e-12
+        if not room.any():
+            break
+        gain = np.where(room, each(w + step) - resp, -np.inf)
+        i = int(np.argmax(gain))
+        w[i] += step
+        resp = each(w)
+    return w
