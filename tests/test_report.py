@@ -30,6 +30,7 @@ def test_demo_writes_a_report_that_matches_the_warehouse(tmp_path):
     assert "结案报告" in (ws / "postmortem-B01.html").read_text(encoding="utf-8")
     assert f"<td>events</td><td class=\"num\">{n_events:,}</td>" in html
     assert n_quarantine == 9 and "page_view" in html  # the dirty demo file's rows are shown with reasons
-    for heading in ("数据接入", "行为事件", "品牌成交", "大促日历", "模拟市场真值"):
+    for heading in ("数据接入", "行为事件", "品牌成交", "大促日历", "模拟市场真值", "人群", "策略中心 GTA",
+                    "万相台 自动投放"):
         assert heading in html
     assert re.search(r"<svg class=\"chart\"", html)

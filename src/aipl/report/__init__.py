@@ -214,6 +214,28 @@ def gather_crowds(wh: Warehouse, brand: str | None) -> dict | None:
             "universe": len(index.universe), "profile": prof.sort_values("tgi", ascending=False).head(15)}
 
 
+def gather_autopilot(wh: Warehouse, brand: str | None, campaign: str | None) -> dict | None:
+    """The brand's response curve per channel and the 爆发收割 split of its recent daily spend (None without
+    ad delivery)."""
+    from aipl.autopilot import fit_brand
+    from aipl.autopilot.scenes import scene_plan
+
+    if not brand or not campaign:
+        return None
+    a = wh.table("ad_delivery")
+    a = a.filter(a.brand_id == brand)
+    days = a.group_by("day").aggregate(cost=a.cost.sum()).order_by(ibis.desc("day")).limit(14).execute()
+    if len(days) < 10:
+        return None
+    try:
+        fits = fit_brand(wh, brand, holdout_days=14, boot=20)
+        budget = float(days.cost.mean())
+        plan = scene_plan(wh, brand, "爆发收割", budget, campaign)
+    except ValueError as exc:
+        return {"brand": brand, "error": str(exc)}
+    return {"brand": brand, "campaign": campaign, "budget": budget, "fits": fits, "plan": plan}
+
+
 EXAMPLE_GROWTH = 1.2  # the report's example target: last year's GMV + 20 %
 
 
@@ -279,6 +301,8 @@ def write_report(wh: Warehouse, out: str | Path, truth: dict | None = None) -> P
     data["measure"] = gather_measure(wh, truth)
     data["strategy"] = gather_plan(wh, data["assets"]["top"] if data["assets"] else None)
     data["crowds"] = gather_crowds(wh, data["assets"]["top"] if data["assets"] else None)
+    data["autopilot"] = gather_autopilot(wh, data["assets"]["top"] if data["assets"] else None,
+                                         data["measure"]["campaign"] if data["measure"] else None)
     tpl = _environment().get_template("report.html.j2")
     by_type = data["by_type"]
     by_day = data["by_day"]
