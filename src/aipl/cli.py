@@ -537,8 +537,13 @@ def _file_or_workspace(file: Path | None, fmt: str | None, workspace: Path | Non
                 r = run(wh, file, fmt)
             except SourceError as exc:
                 _fail(str(exc))
-            if r.rejected:
-                err.print(f"{r.rejected:,} of {r.read:,} rows of {file} were quarantined and left out")
+            if r.rejected:  # the temporary workspace goes away: say here which rows and why
+                err.print(f"{r.rejected:,} of {r.read:,} rows of {file} were quarantined and left out:")
+                q = wh.table("quarantine").order_by(["line", "target"]).limit(10).execute()
+                for row in q.itertuples():
+                    err.print(f"  line {row.line} ({row.target}.{row.field}): {escape(str(row.reason))}")
+                if r.rejected > len(q):
+                    err.print(f"  … and {r.rejected - len(q):,} more (load it with `aipl ingest` to see them all)")
             yield wh
         except ValueError as exc:
             _fail(str(exc))
@@ -1040,12 +1045,12 @@ def _crowd_tree(wh, expr: str) -> dict:
     from aipl.audience import CrowdSyntaxError
     from aipl.audience.crowds import saved, tree_of
 
+    if expr.isidentifier():  # a bare name is never an expression: a saved or built-in crowd ("no crowd named …")
+        return saved(wh, expr)["tree"]
     try:
-        return saved(wh, expr)["tree"] if expr.isidentifier() and expr not in ("not",) else tree_of(expr)
+        return tree_of(expr)
     except CrowdSyntaxError as exc:
         _fail(f"the crowd expression does not parse {exc}")
-    except ValueError:
-        return tree_of(expr)
 
 
 @crowd_app.command("refresh")

@@ -141,3 +141,16 @@ def test_campaign_lift_without_holdout_is_observational_and_says_so(tmp_path):
     assert r.exit_code == 0, r.output
     assert "OBSERVATIONAL" in r.stdout
     wh.close()
+
+
+def test_a_file_read_directly_reports_its_quarantined_rows(tmp_path):
+    src = shared("hillstrom/hillstrom.csv").read_bytes().split(b"\r\n")
+    bad = tmp_path / "hs.csv"
+    bad.write_bytes(b"\r\n".join([*src[:301], b"x,2) $0 - $100,abc,1,0,Surburban,0,Web,Womens E-Mail,0,0,0",
+                                   b"5,1) $0 - $100,29.99,1,0,Urban,1,Web,Bogus Arm,0,0,0", b""]))
+    r = CliRunner().invoke(app, ["lift", str(bad), "--format", "hillstrom", "--metric", "visit", "--json"])
+    assert r.exit_code == 0, r.output
+    assert "line 302 (labels.value): not a valid float: 'x'" in r.output
+    assert "line 303 (assignments.segment): 'Bogus Arm' is not one of" in r.output
+    body = json.loads(r.stdout)
+    assert sum(a["n"] for a in body["arms"]) == 301  # 300 good rows and the row with bad covariates

@@ -1,6 +1,6 @@
 """Response curves learned from ad-delivery history (DOMAIN.md §7 [P]): per brand × channel, daily
 impressions = reach · hill(adstock(spend, θ), k, α), fitted by least squares with several starts, with
-bootstrap intervals (days resampled in blocks) and the error on held-out last days."""
+bootstrap intervals (residuals resampled in 7-day blocks) and the error on held-out last days."""
 
 from __future__ import annotations
 

@@ -228,7 +228,7 @@ def gather_autopilot(wh: Warehouse, brand: str | None, campaign: str | None) -> 
     if len(days) < 10:
         return None
     try:
-        fits = fit_brand(wh, brand, holdout_days=14, boot=20)
+        fits = fit_brand(wh, brand, holdout_days=14, boot=0)  # the report shows no intervals
         budget = float(days.cost.mean())
         plan = scene_plan(wh, brand, "爆发收割", budget, campaign)
     except ValueError as exc:
@@ -242,7 +242,7 @@ EXAMPLE_GROWTH = 1.2  # the report's example target: last year's GMV + 20 %
 def gather_plan(wh: Warehouse, brand: str | None) -> dict | None:
     """The GTA plan of the brand for the latest campaign that has last year's counterpart, with an example
     target of last year's GMV + 20 % (None when no campaign has one)."""
-    from aipl.strategy import last_year, load_campaign, plan
+    from aipl.strategy import last_year, load_campaign, plan, set_target
 
     if not brand:
         return None
@@ -256,10 +256,10 @@ def gather_plan(wh: Warehouse, brand: str | None) -> dict | None:
             continue
         if ly is None:
             continue
-        forecast = plan(wh, brand, cid, baseline=ly.campaign_id)
-        if not forecast["last_year"]["gmv"]:
+        p = plan(wh, brand, cid, baseline=ly.campaign_id)
+        if not p["last_year"]["gmv"]:
             return None
-        p = plan(wh, brand, cid, EXAMPLE_GROWTH * forecast["last_year"]["gmv"], baseline=ly.campaign_id)
+        set_target(p, EXAMPLE_GROWTH * p["last_year"]["gmv"])
         return {**plan_context(wh, p), "example_growth": EXAMPLE_GROWTH}
     return None
 

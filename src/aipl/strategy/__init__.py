@@ -3,9 +3,9 @@ progress against last year and the industry, recommended strategies and a dated 
 backtest of the forecast against what happened."""
 
 from aipl.strategy.calendar import Campaign, calendars_from_config, last_year, load_campaign, sync_calendars
-from aipl.strategy.gta import POOL_LABELS, POOLS, backtest, plan, pool_sizes, pools_on, season
+from aipl.strategy.gta import POOL_LABELS, POOLS, backtest, plan, pool_sizes, pools_on, season, set_target
 
 __all__ = [
     "POOLS", "POOL_LABELS", "Campaign", "backtest", "calendars_from_config", "last_year", "load_campaign", "plan",
-    "pool_sizes", "pools_on", "season", "sync_calendars",
+    "pool_sizes", "pools_on", "season", "set_target", "sync_calendars",
 ]

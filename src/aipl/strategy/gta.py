@@ -186,12 +186,13 @@ def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = No
            "forecast_buyers": sum(r["forecast_buyers"] for r in rows),
            "forecast_gmv": sum(r["forecast_gmv"] for r in rows)}
     if gmv_target is not None:
-        _targets(out, gmv_target, last)
+        set_target(out, gmv_target)
     return out
 
 
-def _targets(out: dict, target: float, last: dict) -> None:
-    """Buyers needed, per pool buyers and sizes needed, gaps, and the new/old split."""
+def set_target(out: dict, target: float) -> dict:
+    """Add a GMV target to a plan: buyers needed, per pool buyers and sizes needed, gaps, the new/old split."""
+    last = out["last_year"]
     if target <= 0:
         raise ValueError("the GMV target must be positive")
     need = target / out["aov"]
@@ -204,6 +205,7 @@ def _targets(out: dict, target: float, last: dict) -> None:
     out.update(gmv_target=target, buyers_needed=need, new_share=new_share,
                new_buyers_needed=need * new_share if new_share is not None else None,
                gmv_gap=target - out["forecast_gmv"], growth_needed=target / last["gmv"] if last["gmv"] else None)
+    return out
 
 
 def backtest(wh: Warehouse, brand: str, campaign: str, days_before: int = 0, baseline: str | None = None) -> dict:
