@@ -36,6 +36,14 @@ loyal_days = 365
 loyal_min_purchase_days = 2   # L = at least this many purchase days in loyal_days (or purchase + review/share)
 browse_min_days = 2           # product-page/store views count as I only on this many days in the window
 # Event classes, DEEPLINK refinements and brand-only touchpoints have defaults too (see docs/assets.md).
+
+[sequence]
+# Sequenced delivery (序列化投放): the next action per DEEPLINK stage and the frequency cap (docs/autopilot.md).
+# Actions: content, conversion_ad, coupon, member_offer. Stages left out keep their default.
+# discover = "content"
+# perform = "coupon"
+cap_contacts = 3              # at most this many brand ad exposures per consumer …
+cap_days = 7                  # … in any this many days
 """
 
 

@@ -1,6 +1,12 @@
-"""Autopilot (万相台), first part: response curves per brand × channel learned from ad-delivery history, and
-the daily budget split across channels that maximises the response under share limits."""
+"""Autopilot (万相台): response curves per brand × channel (× crowd) learned from ad-delivery history, the
+budget split that maximises a scene's objective, in-flight reallocation, sequenced delivery by DEEPLINK
+stage, and the platform-side subsidy split across merchant tiers."""
 
 from aipl.autopilot.response import Curve, adstock, allocate, delivery, fit_brand, fit_curve, hill
+from aipl.autopilot.sequence import NEXT_ACTION, Cap, compare_sequence, next_actions
+from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
 
-__all__ = ["Curve", "adstock", "allocate", "delivery", "fit_brand", "fit_curve", "hill"]
+__all__ = [
+    "NEXT_ACTION", "Cap", "Curve", "adstock", "allocate", "allocate_subsidy", "compare_sequence", "compare_subsidy",
+    "delivery", "fit_brand", "fit_curve", "fit_merchants", "hill", "next_actions",
+]

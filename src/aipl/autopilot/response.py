@@ -1,11 +1,12 @@
-"""Response curves learned from ad-delivery history (DOMAIN.md §7 [P]): per brand × channel, daily
-impressions = reach · hill(adstock(spend, θ), k, α), fitted by least squares with several starts, with
+"""Response curves learned from ad-delivery history (DOMAIN.md §7 [P]): per brand × channel (× crowd where the delivery
+names one), daily impressions = reach · hill(adstock(spend, θ), k, α), fitted by least squares with several starts, with
 bootstrap intervals (residuals resampled in 7-day blocks) and the error on held-out last days."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import ibis
 import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
@@ -72,23 +73,29 @@ def fit_curve(spend, response, thetas=(0.1, 0.3, 0.5, 0.7, 0.9)) -> Curve:
     return Curve(float(np.exp(p[0])), float(np.exp(p[1])), float(np.exp(p[2])), float(1 / (1 + np.exp(-p[3]))))
 
 
+CELL_SEP = "/"  # a cell is a channel, or channel/crowd where the delivery names the crowd
+
+
 def delivery(wh: Warehouse, brand: str) -> pd.DataFrame:
-    """Daily spend and impressions per channel of a brand (all campaigns), days in order."""
+    """Daily spend and impressions per cell of a brand (all campaigns), days in order: a cell is the channel,
+    or `channel/crowd_id` for delivery that names its crowd."""
     a = wh.table("ad_delivery")
     a = a.filter(a.brand_id == brand)
-    df = a.group_by(["channel", "day"]).aggregate(cost=a.cost.sum(), impressions=a.impressions.sum()).execute()
+    cell = ibis.ifelse(a.crowd_id.isnull(), a.channel, a.channel.concat(CELL_SEP, a.crowd_id))
+    a = a.mutate(cell=cell)
+    df = a.group_by(["cell", "day"]).aggregate(cost=a.cost.sum(), impressions=a.impressions.sum()).execute()
     if df.empty:
         raise ValueError(f"brand {brand!r} has no ad delivery")
-    return df.sort_values(["channel", "day"], ignore_index=True)
+    return df.sort_values(["cell", "day"], ignore_index=True)
 
 
 def fit_brand(wh: Warehouse, brand: str, holdout_days: int = 14, boot: int = 50, seed: int = 0) -> dict:
-    """A curve per channel: fitted on all but the last `holdout_days` (their error is reported), then on all
-    days; parameters with 90% intervals from a block bootstrap of the residuals."""
+    """A curve per cell (channel, or channel × crowd): fitted on all but the last `holdout_days` (their error
+    is reported), then on all days; parameters with 90% intervals from a block bootstrap of the residuals."""
     df = delivery(wh, brand)
     rng = np.random.default_rng(seed)
     out = {}
-    for ch, g in df.groupby("channel"):
+    for ch, g in df.groupby("cell"):
         s, y = g.cost.to_numpy(dtype=float), g.impressions.to_numpy(dtype=float)
         mape = None
         if holdout_days:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aipl.autopilot.response import Curve, allocate, fit_brand
+from aipl.autopilot.response import CELL_SEP, Curve, allocate, fit_brand
 from aipl.warehouse import Warehouse
 
 
@@ -59,8 +59,9 @@ def scene_plan(wh: Warehouse, brand: str, scene: str, budget: float, campaign: s
         raise ValueError(f"unknown scene {scene!r}; choose one of {', '.join(SCENES)}")
     s = SCENES[scene]
     curves: dict[str, Curve] = {ch: r["curve"] for ch, r in fit_brand(wh, brand, holdout_days=0, boot=0).items()}
-    values = impression_values(wh, brand, campaign, s.aim)
-    curves = {ch: c for ch, c in curves.items() if ch in values}
+    by_channel = impression_values(wh, brand, campaign, s.aim)
+    values = {cell: by_channel[cell.split(CELL_SEP)[0]] for cell in curves if cell.split(CELL_SEP)[0] in by_channel}
+    curves = {cell: c for cell, c in curves.items() if cell in values}
     if not curves:
         raise ValueError(f"no channel of {brand!r} has delivery in campaign {campaign!r}")
     spend, res = budget, allocate(curves, budget, values, min_share, max_share)

@@ -1,0 +1,57 @@
+"""Hidden truth for sequenced delivery: how likely a consumer in each DEEPLINK stage is to move one stage up
+on a day, with no contact and after each kind of contact, and how much repeated contact wears the effect
+down. A policy never reads this; it only sees who advanced."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+STAGES = ("discover", "engage", "enthuse", "perform", "initial", "numerous", "keen")
+ACTIONS = ("content", "conversion_ad", "coupon", "member_offer")
+# Where each action works best, as a position on the funnel (0 = discover … 6 = keen): content early,
+# conversion ads in the interest stages, coupons just before the first purchase, member offers after it.
+_ACTION_AIM = {"content": 0.0, "conversion_ad": 1.8, "coupon": 3.0, "member_offer": 5.0}
+
+
+@dataclass
+class Journeys:
+    """Daily advance probabilities per stage (`base`, no contact) and per stage × action (`contact`), drawn
+    around a funnel-shaped affinity with per-market noise, and the `fatigue` factor applied per contact the
+    consumer already had in the last `fatigue_days`."""
+
+    base: dict[str, float]
+    contact: dict[str, dict[str, float]]
+    fatigue: float = 0.6
+    fatigue_days: int = 7
+    seed: int = 0
+    best: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def draw(cls, seed: int = 0, width: float = 1.2, noise: float = 0.35) -> Journeys:
+        """A market's journeys: an action's lift on a stage falls off with its distance from the action's
+        aim (a Gaussian of `width` stages), times lognormal `noise`."""
+        rng = np.random.default_rng(seed)
+        base = {s: float(0.004 * rng.lognormal(0, 0.3)) for s in STAGES[:-1]} | {"keen": 0.0}
+        contact: dict[str, dict[str, float]] = {}
+        for i, s in enumerate(STAGES[:-1]):
+            contact[s] = {
+                a: base[s] + float(0.05 * np.exp(-((i - aim) ** 2) / (2 * width**2)) * rng.lognormal(0, noise))
+                for a, aim in _ACTION_AIM.items()
+            }
+        contact["keen"] = dict.fromkeys(ACTIONS, 0.0)
+        best = {s: max(contact[s], key=contact[s].get) for s in STAGES[:-1]}
+        return cls(base, contact, seed=seed, best=best)
+
+    def step(self, stage: np.ndarray, action: np.ndarray, recent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Tomorrow's stage index per consumer: `stage` holds indices into STAGES, `action` indices into
+        ACTIONS or -1 for no contact, `recent` the contacts in the last `fatigue_days` before today's."""
+        base = np.array([self.base[s] for s in STAGES])
+        table = np.array([[self.contact[s][a] for a in ACTIONS] for s in STAGES])
+        touched = action >= 0
+        p = base[stage].copy()
+        lift = table[stage[touched], action[touched]] - base[stage[touched]]
+        p[touched] += lift * self.fatigue ** recent[touched]
+        up = rng.random(len(stage)) < p
+        return np.minimum(stage + up, len(STAGES) - 1)
