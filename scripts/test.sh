@@ -7,6 +7,11 @@ if ! command -v java >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then (apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless) >&2
   else sudo apt-get update -qq && sudo apt-get install -y -qq openjdk-17-jre-headless >&2; fi
 fi
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "Chromium not found: installing Debian's chromium for the dashboard's browser tests ..." >&2
+  if [ "$(id -u)" = 0 ]; then (apt-get update -qq && apt-get install -y -qq chromium) >&2
+  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >&2; fi
+fi
 scripts/setup.sh dev
 .venv/bin/ruff check src tests bench
 .venv/bin/python -m pytest -q "$@"

@@ -1471,6 +1471,75 @@ def _last_event_day(wh) -> str:
     return str(last)[:10]
 
 
+# ---- service
+tenant_app = _group("tenant", "Tenants of the REST API and dashboard: a brand, or an agency granted several brands.")
+
+
+@tenant_app.command("add")
+def tenant_add(
+    name: Annotated[str, typer.Argument(help="The tenant's name.")],
+    brands: Annotated[str, typer.Option(help="Comma-separated brand ids it may see.")],
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Create a tenant (or replace its brands)."""
+    from aipl.api.auth import add_tenant
+    from aipl.config import workspace_dir
+
+    try:
+        t = add_tenant(workspace_dir(workspace), name, [b.strip() for b in brands.split(",") if b.strip()])
+    except ValueError as exc:
+        _fail(str(exc))
+    out.print(f"tenant {t['tenant']}: brands {', '.join(t['brands'])}")
+
+
+@tenant_app.command("list")
+def tenant_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Tenants, their brands and how many tokens each has."""
+    from aipl.api.auth import tenants
+    from aipl.config import workspace_dir
+
+    ts = tenants(workspace_dir(workspace))
+    if as_json:
+        print(json.dumps(ts, ensure_ascii=False))
+        return
+    for name, t in ts.items():
+        out.print(f"{name}: {', '.join(t['brands'])} ({t['tokens']} token(s))")
+
+
+@tenant_app.command("token")
+def tenant_token(
+    name: Annotated[str, typer.Argument(help="The tenant.")],
+    role: Annotated[str, typer.Option(help="viewer, analyst or admin.")] = "viewer",
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Issue an API token (printed once; only its hash is kept)."""
+    from aipl.api.auth import issue_token
+    from aipl.config import workspace_dir
+
+    try:
+        print(issue_token(workspace_dir(workspace), name, role, label))
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+@app.command("serve")
+def serve(
+    workspace: WorkspaceOpt = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve the REST API (OpenAPI at /docs) and the web dashboard (at /)."""
+    import uvicorn
+
+    from aipl.api import create_app
+    from aipl.config import workspace_dir
+
+    root = workspace_dir(workspace)
+    err.print(f"aipl: building the service for {root} …")
+    uvicorn.run(create_app(root), host=host, port=port, log_level="warning")
+
+
 def main() -> None:  # pragma: no cover
     try:
         app()

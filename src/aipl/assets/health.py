@@ -85,7 +85,7 @@ def benchmarks(table: pd.DataFrame, metrics: tuple[str, ...] = ("F", "A", "S", "
             for p in PERCENTILES:
                 row[f"P{int(p * 100)}"] = float(vals.quantile(p)) if len(vals) else None
             rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["category_id", "metric", "brands", *(f"P{int(p * 100)}" for p in PERCENTILES)])
 
 
 def ranking(table: pd.DataFrame, category: str | None = None) -> pd.DataFrame:

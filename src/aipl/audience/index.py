@@ -5,6 +5,7 @@ trees are evaluated on it. Number tags also keep "value ≥ v" bitmaps so that a
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -106,9 +107,17 @@ class TagIndex:
             value = int(r.num) if not pd.isna(r.num) else r.value
             maps.setdefault((r.tag, key), {})[value] = FrozenBitMap.deserialize(r.bitmap)
         ids = wh.table(IDS_TABLE).id.execute()
-        return cls(maps, FrozenBitMap(ids.astype("int64").tolist()), tag_day(wh),
-                   behaviour=lambda t: behaviour_ids(wh, t, tag_day(wh)),
-                   crowds=lambda name: _saved_tree(wh, name), lists=lambda name: list_ids(wh, name))
+        return cls(maps, FrozenBitMap(ids.astype("int64").tolist()), tag_day(wh)).bound(wh)
+
+    def bound(self, wh: Warehouse) -> TagIndex:
+        """The same bitmaps, with behaviour counts, saved crowds and lists looked up through `wh` (a service
+        shares one index between threads, each with its own connection)."""
+        other = copy.copy(self)
+        day = self.day
+        other.behaviour = lambda t: behaviour_ids(wh, t, day)
+        other.crowds = lambda name: _saved_tree(wh, name)
+        other.lists = lambda name: list_ids(wh, name)
+        return other
 
     def _values(self, tree: dict) -> dict:
         tag, key = tree["tag"], tree.get("key")

@@ -1,0 +1,93 @@
+"""The REST API (FastAPI, OpenAPI at /docs) over every engine, with tenants and roles, and the web dashboard
+served from the same process: `aipl serve`."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from aipl.api.deps import close_all
+from aipl.api.jobs import Jobs
+from aipl.warehouse import Warehouse, open_warehouse
+
+MAX_BODY = 1 << 20  # JSON bodies; uploads have their own limit
+WEB = Path(__file__).resolve().parents[1] / "web"
+
+
+def create_app(root: str | Path) -> FastAPI:
+    """The service for the workspace at `root`: consumer assets are built (or brought up to date) first."""
+    from aipl.api.routers import assets, autopilot, crowds, health, jobs, strategy
+    from aipl.assets import ensure_built
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        close_all()
+
+    app = FastAPI(lifespan=lifespan, title="aipl", version="0.1",
+                  description="Consumer operations for brands: assets, health, plans, crowds, autopilot and "
+                  "post-mortems. Every call needs `Authorization: Bearer <token>`.")
+    app.state.root = Path(root).resolve()
+    app.state.jobs = Jobs()
+    app.state.cache = OrderedDict()  # results that only change when data is loaded (cleared by refresh)
+    lock = threading.Lock()
+    index_cache: dict = {}
+
+    def refresh(wh: Warehouse) -> None:
+        ensure_built(wh)
+        e = wh.table("events")
+        last = e.aggregate(d=wh.local_day(e.ts).max()).execute().d.iloc[0]
+        app.state.last_day = None if last is None or last != last else last.date() if hasattr(last, "date") else last
+        b = wh.table("events").select("brand_id").distinct().execute().brand_id
+        app.state.all_brands = {x for x in b if isinstance(x, str)}
+        index_cache.clear()
+        app.state.cache.clear()
+
+    def tag_index(wh: Warehouse):
+        from aipl.audience import TagIndex
+
+        with lock:
+            if "index" not in index_cache:
+                try:
+                    index_cache["index"] = TagIndex.load(wh)
+                except ValueError as exc:
+                    from fastapi import HTTPException
+
+                    raise HTTPException(409, f"no tag index: {exc} (run `aipl crowd refresh`)") from exc
+            return index_cache["index"].bound(wh)
+
+    app.state.refresh = refresh
+    app.state.tag_index = tag_index
+    wh = open_warehouse(root)
+    try:
+        refresh(wh)
+    finally:
+        wh.close()
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        size = request.headers.get("content-length")
+        upload = request.url.path == "/api/jobs/ingest"
+        if size and not upload and (not size.isdigit() or int(size) > MAX_BODY):
+            return JSONResponse({"detail": f"request body larger than {MAX_BODY} bytes"}, status_code=413)
+        return await call_next(request)
+
+    @app.exception_handler(ValueError)
+    async def bad_request(request: Request, exc: ValueError):  # a request the data cannot answer
+        return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    for r in (assets, health, strategy, crowds, autopilot, jobs):
+        app.include_router(r.router)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/web/index.html")
+
+    app.mount("/web", StaticFiles(directory=WEB), name="web")
+    return app

@@ -1,0 +1,131 @@
+"""What every endpoint needs: the caller (from the bearer token), a warehouse connection for the running
+thread, the role and brand checks, and pagination."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Query, Request
+from pydantic import BaseModel
+
+from aipl.api.auth import Principal, authenticate
+from aipl.warehouse import Warehouse, open_warehouse
+
+_local = threading.local()
+_opened: list[Warehouse] = []
+_opened_lock = threading.Lock()
+_generation = [0]
+MAX_LIMIT = 500
+CACHE_SIZE = 256  # results kept (least recently used dropped first)
+
+
+class Problem(BaseModel):
+    """Why a request was refused: a sentence, or the list of invalid fields."""
+
+    detail: str | list[dict]
+
+
+ERRORS = {code: {"model": Problem, "description": text} for code, text in (
+    (401, "no token, or an unknown one"), (403, "the role or the brand is not the caller's"),
+    (404, "no such job for this tenant"), (409, "the workspace is not ready for this (no events, no tag index)"),
+    (413, "the request body is too large"), (422, "the request is invalid, or the data cannot answer it"),
+)}
+
+
+def warehouse(request: Request) -> Warehouse:
+    """This thread's connection to the workspace's warehouse (DuckDB lets several connections of one process
+    read while another writes). Call it inside the endpoint, which runs on the thread that uses it."""
+    root = str(request.app.state.root)
+    cache = getattr(_local, "wh", None)
+    if cache is None or getattr(_local, "generation", None) != _generation[0]:
+        cache = _local.wh = {}
+        _local.generation = _generation[0]
+    if root not in cache:
+        cache[root] = open_warehouse(root)
+        with _opened_lock:
+            _opened.append(cache[root])
+    return cache[root]
+
+
+def close_all() -> None:
+    """Close every connection the request threads opened (at shutdown: a DuckDB connection left open on an
+    idle thread can abort the interpreter's exit)."""
+    with _opened_lock:
+        for wh in _opened:
+            with contextlib.suppress(Exception):
+                wh.close()
+        _opened.clear()
+        _generation[0] += 1  # every thread opens afresh on its next request
+
+
+def cached(request: Request, key: tuple, compute: Callable[[], Any]) -> Any:
+    """`compute()` once per `key` until the next load of data refreshes the service."""
+    cache = request.app.state.cache
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = cache[key] = compute()
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
+    return value
+
+
+def principal(request: Request) -> Principal:
+    """The caller: a valid `Authorization: Bearer <token>` or 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token or len(token) > 200:
+        raise HTTPException(401, "send Authorization: Bearer <token> (issued with `aipl token create`)",
+                            headers={"WWW-Authenticate": "Bearer"})
+    who = authenticate(request.app.state.root, token.strip())
+    if who is None:
+        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    return who
+
+
+Caller = Annotated[Principal, Depends(principal)]
+
+
+def need(role: str):
+    """A dependency that admits callers whose role is at least `role` (403 otherwise)."""
+    def check(who: Caller) -> Principal:
+        if not who.can(role):
+            raise HTTPException(403, f"this needs the {role} role; your token is {who.role}")
+        return who
+    return check
+
+
+def brand_of(who: Principal, brand: str) -> str:
+    """`brand` if the caller's tenant is granted it; 403 otherwise, the same answer whether or not the brand
+    exists, so that nothing leaks."""
+    if brand not in who.brands:
+        raise HTTPException(403, f"brand {brand!r} is not granted to tenant {who.tenant!r}")
+    return brand
+
+
+@dataclass(frozen=True)
+class Page:
+    """limit / offset of a list."""
+
+    limit: int
+    offset: int
+
+    def cut(self, rows: list) -> dict:
+        """One page of `rows` with the total and the next offset (None at the end)."""
+        part = rows[self.offset:self.offset + self.limit]
+        nxt = self.offset + self.limit
+        return {"total": len(rows), "offset": self.offset, "limit": self.limit, "items": part,
+                "next_offset": nxt if nxt < len(rows) else None}
+
+
+def page(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+         offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Page:
+    """Pagination parameters."""
+    return Page(limit, offset)
+
+
+Paging = Annotated[Page, Depends(page)]
