@@ -15,7 +15,7 @@ from tests.measure.conftest import market_workspace
 @pytest.fixture(scope="session")
 def service(tmp_path_factory):
     folder = tmp_path_factory.mktemp("service")
-    wh, _ = market_workspace(folder, consumers=4000, days=60, brands=4, seed=11, seasons=2, start="2025-09-15",
+    wh, _ = market_workspace(folder, consumers=5000, days=60, brands=12, seed=11, seasons=2, start="2025-09-15",
                              lead_days=30)
     from aipl.audience import refresh
 

@@ -9,6 +9,7 @@ import shutil
 import socket
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -49,6 +50,10 @@ def browser():
         b.close()
 
 
+def _year_back(day: str) -> str:
+    return f"{int(day[:4]) - 1}{day[4:]}"
+
+
 def _num(text: str) -> float:
     return float(text.replace(",", "").replace("%", "").strip())
 
@@ -81,6 +86,12 @@ def test_every_page_shows_the_apis_numbers(service, server, browser, tmp_path, l
             mine = next(b for b in api.get("/api/health/fast").json()["brands"] if b["brand_id"] == "B01")
             assert _num(shown("fast-F")) == mine["F"] and _num(shown("fast-S")) == mine["S"]
             assert _num(shown("fast-A")) == pytest.approx(100 * mine["A"], abs=0.051)
+            end = api.get("/api/brands").json()["last_day"]
+            start = str(date.fromisoformat(end) - timedelta(days=29))
+            grow = api.get(f"/api/health/grow/B01?start0={_year_back(start)}&end0={_year_back(end)}&start1={start}"
+                           f"&end1={end}").json()
+            for k in ("gmv0", "gmv1", "delta", "G", "R", "O", "W"):
+                assert _num(shown(f"grow-{k}")) == pytest.approx(grow[k], abs=0.51), k
             rank = [r for r in api.get("/api/health/ranking?limit=500").json()["items"] if r["brand_id"] == "B01"]
             assert _num(shown("score-B01")) == pytest.approx(rank[0]["score"], abs=0.051)
         elif name == "plan":

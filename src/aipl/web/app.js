@@ -10,6 +10,10 @@ const I18N = {
     "assets.title": "AIPL / DEEPLINK 消费者资产", "assets.funnel": "AIPL 漏斗", "assets.deeplink": "DEEPLINK 七层",
     "assets.flow": "人群流转（桑基图）", total: "资产总量",
     "health.title": "FAST 健康度与行业分位", "health.rank": "FAST 健康度榜单", "health.grow": "GROW 增长拆解",
+    "grow.gmv0": "去年同期 GMV", "grow.gmv1": "本期 GMV", "grow.G": "G 渗透 (买家数)", "grow.R": "R 复购 (频次)",
+    "grow.O": "O 价格 (客单)", "grow.W": "W 延展 (新品类)", "grow.note": "ΔGMV = G + R + O（LMDI 精确拆解）；W 为新品类 GMV。",
+    "act.content": "种草内容", "act.conversion_ad": "转化广告", "act.coupon": "优惠券", "act.member_offer": "会员权益",
+    "act.hold": "频控暂停",
     pct: "行业分位", metric: "指标", value: "数值", p50: "行业 P50", p90: "行业 P90",
     "plan.title": "GTA 目标拆解", campaign: "大促", target: "GMV 目标", pool: "人群池", cvr: "转化率",
     needed: "所需规模", current: "当前规模", gap: "缺口", forecast: "预测 GMV", buyers: "所需购买人数",
@@ -31,7 +35,11 @@ const I18N = {
     "assets.deeplink": "DEEPLINK seven stages", "assets.flow": "Flow between two days (Sankey)", total: "Total assets",
     "health.title": "FAST health and industry percentiles", "health.rank": "FAST health ranking",
     "health.grow": "GROW decomposition", pct: "Industry percentile", metric: "Metric", value: "Value",
-    p50: "Industry P50", p90: "Industry P90",
+    p50: "Industry P50", p90: "Industry P90", "grow.gmv0": "GMV, same days last year", "grow.gmv1": "GMV, this period",
+    "grow.G": "G penetration (buyers)", "grow.R": "R repurchase (frequency)", "grow.O": "O price (spend per occasion)",
+    "grow.W": "W new categories", "grow.note": "ΔGMV = G + R + O exactly (LMDI); W is new-category GMV.",
+    "act.content": "content", "act.conversion_ad": "conversion ad", "act.coupon": "coupon",
+    "act.member_offer": "member offer", "act.hold": "hold (frequency cap)",
     "plan.title": "GTA: from the GMV target to the pools", campaign: "Campaign", target: "GMV target", pool: "Pool",
     cvr: "CVR", needed: "Size needed", current: "Current size", gap: "Gap", forecast: "Forecast GMV",
     buyers: "Buyers needed", progress: "Pool build-up (against last year and the benchmark)", recs: "Recommendations",
@@ -124,7 +132,12 @@ const PAGES = {
   },
 
   async health(page) {
-    const [fast, rank] = await Promise.all([api("/api/health/fast"), api("/api/health/ranking?limit=200")]);
+    const end = state.lastDay;
+    const back = (d, days) => new Date(Date.parse(d) - days * 864e5).toISOString().slice(0, 10);
+    const lastYear = (d) => `${Number(d.slice(0, 4)) - 1}${d.slice(4)}`;
+    const start = back(end, 29);
+    const [fast, rank, grow] = await Promise.all([api("/api/health/fast"), api("/api/health/ranking?limit=200"),
+      api(`/api/health/grow/${state.brand}?start0=${lastYear(start)}&end0=${lastYear(end)}&start1=${start}&end1=${end}`)]);
     const mine = fast.brands.find((b) => b.brand_id === state.brand) || fast.brands[0];
     const bench = fast.benchmarks.filter((b) => b.category_id === mine?.category_id);
     const q = (m, p) => bench.find((b) => b.metric === m)?.[p];
@@ -135,7 +148,17 @@ const PAGES = {
       [t("pct"), (m) => pct(mine[`${m}_pct`], 0)], [t("p50"), (m) => num(m, q(m, "P50"))],
       [t("p90"), (m) => num(m, q(m, "P90"))]], ["F", "A", "S", "T"])}
       <div class="row"><div><h2>${t("pct")}</h2><div class="chart" id="radar"></div></div>
-      <div><h2>${t("health.rank")}</h2><div id="rank"></div></div></div>`;
+      <div><h2>${t("health.rank")}</h2><div id="rank"></div></div></div>
+      <h2>${t("health.grow")} · ${esc(grow.period0.join(" … "))} → ${esc(grow.period1.join(" … "))}</h2>
+      <div class="row"><div>${table([[t("metric"), (r) => esc(r[0])], [t("value"), (r) =>
+        `<span data-testid="grow-${r[1]}">${fmt(grow[r[1]], 0)}</span>`]], [[t("grow.gmv0"), "gmv0"],
+        [t("grow.gmv1"), "gmv1"], ["Δ GMV", "delta"], [t("grow.G"), "G"], [t("grow.R"), "R"], [t("grow.O"), "O"],
+        [t("grow.W"), "W"]])}<p class="muted">${t("grow.note")}</p></div><div class="chart" id="grow"></div></div>`;
+    const parts = ["G", "R", "O", "W"];
+    chart($("#grow"), { tooltip: {}, xAxis: { type: "category", axisLabel: { interval: 0 }, data: parts.map((k) => t(`grow.${k}`)) },
+      yAxis: { type: "value" }, series: [{ type: "bar", label: { show: true, position: "top",
+        formatter: (p) => fmt(p.value) }, data: parts.map((k) => ({ value: Math.round(grow[k]),
+        itemStyle: { color: grow[k] >= 0 ? "#16a34a" : "#dc2626" } })) }] });
     chart($("#radar"), { tooltip: {}, radar: { indicator: ["F", "A", "S", "T"].map((m) => ({ name: m, max: 1 })) },
       series: [{ type: "radar", data: [{ name: state.brand, value: ["F", "A", "S", "T"].map((m) => mine[`${m}_pct`]),
         areaStyle: { opacity: 0.2 } }] }] });
@@ -247,7 +270,7 @@ const PAGES = {
     };
     $("#ap-form").onsubmit = (e) => { e.preventDefault(); draw().catch(fail); };
     const seq = await api(`/api/autopilot/${state.brand}/sequence`);
-    $("#seq").innerHTML = table([[t("stage"), (r) => esc(r.deeplink)], [t("action"), (r) => esc(r.action)],
+    $("#seq").innerHTML = table([[t("stage"), (r) => esc(seq.labels[r.deeplink])], [t("action"), (r) => esc(t(`act.${r.action}`))],
       [t("consumers"), (r) => fmt(r.consumers)]], seq.items.sort((a, b) =>
       DEEPLINK.indexOf(a.deeplink) - DEEPLINK.indexOf(b.deeplink)));
     await draw();

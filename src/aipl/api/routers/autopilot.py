@@ -47,4 +47,7 @@ def sequence(request: Request, who: Caller, brand: str, day: date | None = None)
     day = day or data_day(request)
     acts = cached(request, ("sequence", brand, day), lambda: next_actions(wh, brand, day, section, cap))
     table = acts.groupby(["deeplink", "action"]).size().rename("consumers").reset_index()
-    return {"brand": brand, "cap": [cap.contacts, cap.days], "items": table.to_dict("records")}
+    from aipl.assets import DEEPLINK_LABELS
+
+    return {"brand": brand, "cap": [cap.contacts, cap.days], "items": table.to_dict("records"),
+            "labels": DEEPLINK_LABELS}
