@@ -1270,12 +1270,23 @@ def autopilot_plan(
     min_share: Annotated[float, typer.Option(help="Least share of the budget per channel.")] = 0.0,
     max_share: Annotated[float, typer.Option(help="Most share of the budget per channel.")] = 1.0,
     roi_floor: Annotated[float | None, typer.Option(help="Least outcome per unit spend (a scene's ROI).")] = None,
+    item: Annotated[list[str] | None, typer.Option(help="An item to promote (up to 10; repeatable): only "
+                                                   "outcomes on these items count.")] = None,
+    crowd: Annotated[list[str] | None, typer.Option(help="A target crowd (saved or built-in; repeatable): only "
+                                                    "its consumers' outcomes count.")] = None,
+    strategy: Annotated[str, typer.Option(help="cost_first (消耗优先: spend the budget) or effect_first (效率优先: "
+                                          "stop where a yuan stops paying).")] = "cost_first",
+    min_marginal: Annotated[float | None, typer.Option(help="effect_first: the outcome one more yuan must still "
+                                                       "bring (default 1 for GMV aims).")] = None,
+    start: Annotated[str | None, typer.Option(help="First day of a package budget (default: the campaign's).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day of a package budget (default: the campaign's).")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Split a budget across channels for a scene's aim (or impressions), within share limits and a ROI floor."""
     from aipl.autopilot import allocate, fit_brand
     from aipl.autopilot.scenes import AIMS, scene_plan
+    from aipl.config import parse_day
     from aipl.measure.experiment import campaign_window
 
     if budget_mode not in ("daily", "package"):
@@ -1284,12 +1295,16 @@ def autopilot_plan(
         if scene or budget_mode == "package":
             campaign = campaign or _latest_campaign(wh, brand)
             window, _ = campaign_window(wh, campaign, 0)
-            days = (window.end - window.start).days + 1
-            daily = budget / days if budget_mode == "package" else budget
+            first, last = parse_day(start or window.start, "--start"), parse_day(end or window.end, "--end")
+            if last < first:
+                _fail(f"--end {last} is before --start {first}")
+            daily = budget / ((last - first).days + 1) if budget_mode == "package" else budget
         else:
             daily = budget
         if scene:
-            res = scene_plan(wh, brand, scene, daily, campaign, min_share, max_share, roi_floor)
+            consumers = _crowd_consumers(wh, crowd) if crowd else None
+            res = scene_plan(wh, brand, scene, daily, campaign, min_share, max_share, roi_floor, tuple(item or ()),
+                             consumers, strategy, min_marginal)
         else:
             curves = {ch: r["curve"] for ch, r in fit_brand(wh, brand, holdout_days=0, boot=0).items()}
             res = {"aim": "impressions", "spend": daily,
@@ -1304,6 +1319,25 @@ def autopilot_plan(
     if res["equal_split"]:
         out.print(f"expected {aim} a day {res['objective']:,.1f}, against {res['equal_split']:,.1f} for an equal "
                   f"split ({res['objective'] / res['equal_split'] - 1:+.1%})")
+    if res.get("objective_interval"):
+        lo, hi = res["objective_interval"]
+        out.print(f"  90% interval from the curves' bootstrap: {lo:,.1f} – {hi:,.1f}")
+    for k, v in (res.get("expected") or {}).items():
+        out.print(f"  {k}: {v:,.2f}" if v is not None else f"  {k}: —")
+
+
+def _crowd_consumers(wh, names: list[str]) -> set[str]:
+    """The consumers of any of the named crowds (saved or built-in)."""
+    from pyroaring import BitMap
+
+    from aipl.audience import TagIndex
+    from aipl.audience.crowds import consumer_ids, saved
+
+    index = TagIndex.load(wh)
+    ids = BitMap()
+    for name in names:
+        ids |= index.evaluate(saved(wh, name)["tree"])
+    return set(consumer_ids(wh, ids).consumer_id)
 
 
 def _latest_campaign(wh, brand: str) -> str:

@@ -110,6 +110,21 @@ def test_malformed_and_oversized_input(service, client):
     assert "Authorization" not in json.dumps(big.json())
 
 
+def test_scene_plan_for_items_and_target_crowds(service, client):
+    h = auth(service, "analyst")
+    client.post("/api/crowds", json={"name": "buyers", "expr": f'aipl(brand="{B}") in ("P", "L")'}, headers=h)
+    url = f"/api/autopilot/{B}/plan?scene=爆发收割&campaign=sim_double11&budget=200"
+    whole = client.get(url, headers=h).json()
+    part = client.get(f"{url}&crowd=buyers&strategy=effect_first", headers=h)
+    assert part.status_code == 200, part.text
+    body = part.json()
+    assert 0 < body["target_consumers"] and body["strategy"] == "effect_first" and 0 < body["spend"] <= 200
+    assert all(body["values"][c] <= whole["values"][c] + 1e-9 for c in body["values"])  # a crowd's share of outcomes
+    assert body["objective_interval"][0] <= body["objective"] <= body["objective_interval"][1]
+    assert client.get(f"{url}&crowd=theirs", headers=h).status_code == 422  # the rival's crowd is not found
+    assert client.get(f"{url}&strategy=fastest", headers=h).status_code == 422
+
+
 def test_pagination(service, client):
     h = auth(service, "analyst")
     for i in range(5):

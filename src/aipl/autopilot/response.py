@@ -118,7 +118,8 @@ def fit_brand(wh: Warehouse, brand: str, holdout_days: int = 14, boot: int = 50,
         d = np.array(draws) if draws else np.empty((0, 4))
         ci = {name: [float(np.quantile(d[:, i], 0.05)), float(np.quantile(d[:, i], 0.95))] if len(d) else None
               for i, name in enumerate(("reach", "k", "alpha", "theta"))}
-        out[ch] = {"curve": full, "holdout_mape": mape, "days": len(s), "intervals": ci}
+        out[ch] = {"curve": full, "holdout_mape": mape, "days": len(s), "intervals": ci,
+                   "draws": [Curve(*row) for row in d.tolist()]}
     return out
 
 

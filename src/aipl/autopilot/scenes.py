@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from aipl.autopilot.response import CELL_SEP, Curve, allocate, fit_brand
 from aipl.warehouse import Warehouse
 
@@ -31,14 +33,25 @@ AIMS = {"gmv": "GMV", "new_customer_gmv": "new customers' GMV", "fav_cart": "fav
         "member_joins": "member joins"}
 
 
-def impression_values(wh: Warehouse, brand: str, campaign: str, aim: str) -> dict[str, float]:
+MONEY_AIMS = ("gmv", "new_customer_gmv")  # outcomes in yuan: a ROI; the others are counts: a cost per outcome
+STRATEGIES = ("cost_first", "effect_first")  # 消耗优先 spends the budget; 效率优先 stops where a yuan stops paying
+MAX_ITEMS = 10
+
+
+def impression_values(wh: Warehouse, brand: str, campaign: str, aim: str, items: tuple[str, ...] = (),
+                      consumers: set[str] | None = None) -> dict[str, float]:
     """What one impression of each channel brought, for the aim: attributed outcomes (宽 scope, last touch,
-    15 days; see measure.postmortem) over the channel's impressions in the campaign."""
+    15 days; see measure.postmortem) over the channel's impressions in the campaign; only outcomes on
+    `items` (purchases, favourites and carts) and by `consumers` (the target crowds) when given."""
     from aipl.measure.experiment import campaign_window
     from aipl.measure.postmortem import ENGAGEMENT, _delivery, attributed
 
     window, _ = campaign_window(wh, campaign, 0)
     acts = attributed(wh, campaign, brand)
+    if items:
+        acts = acts[acts.item_id.isin(items) | (acts.event_type == "member_join")]
+    if consumers is not None:
+        acts = acts[acts.consumer_id.isin(consumers)]
     pick = {
         "gmv": acts[acts.event_type == "purchase"].assign(v=lambda d: d.amount),
         "new_customer_gmv": acts[(acts.event_type == "purchase") & acts.new].assign(v=lambda d: d.amount),
@@ -51,43 +64,93 @@ def impression_values(wh: Warehouse, brand: str, campaign: str, aim: str) -> dic
 
 
 def scene_plan(wh: Warehouse, brand: str, scene: str, budget: float, campaign: str,
-               min_share: float = 0.0, max_share: float = 1.0, roi_floor: float | None = None) -> dict:
-    """The daily budget split for a scene: curves fitted per channel, each impression valued for the scene's
-    aim, the split that maximises the expected outcome; with a ROI floor (outcome per unit spend), the
-    largest budget up to `budget` whose optimal split still meets it."""
+               min_share: float = 0.0, max_share: float = 1.0, roi_floor: float | None = None,
+               items: tuple[str, ...] = (), consumers: set[str] | None = None, strategy: str = "cost_first",
+               min_marginal: float | None = None, boot: int = 30) -> dict:
+    """The daily budget split for a scene (DOMAIN.md §7 [P] inputs): curves fitted per channel (or channel ×
+    crowd), each impression valued for the scene's aim on the chosen `items` (≤ 10) and target crowds'
+    `consumers`, and the split that maximises the expected outcome.
+
+    - `roi_floor`: the largest spend up to `budget` whose optimal split returns at least this per yuan;
+    - `strategy="effect_first"` (效率优先): the largest spend whose next yuan still returns `min_marginal`
+      (default 1 for outcomes in yuan; required for counts); `cost_first` (消耗优先) spends the budget.
+
+    The expected outcome comes with a 90% interval: the chosen split under the bootstrap draws of the curves.
+    """
     if scene not in SCENES:
         raise ValueError(f"unknown scene {scene!r}; choose one of {', '.join(SCENES)}")
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy {strategy!r}: one of {', '.join(STRATEGIES)}")
+    if len(items) > MAX_ITEMS:
+        raise ValueError(f"a scene promotes at most {MAX_ITEMS} items, not {len(items)}")
     s = SCENES[scene]
-    curves: dict[str, Curve] = {ch: r["curve"] for ch, r in fit_brand(wh, brand, holdout_days=0, boot=0).items()}
-    by_channel = impression_values(wh, brand, campaign, s.aim)
-    values = {cell: by_channel[cell.split(CELL_SEP)[0]] for cell in curves if cell.split(CELL_SEP)[0] in by_channel}
-    curves = {cell: c for cell, c in curves.items() if cell in values}
+    if strategy == "effect_first" and min_marginal is None:
+        if s.aim not in MONEY_AIMS:
+            raise ValueError(f"effect_first on {scene} ({AIMS[s.aim]}) needs min_marginal: the outcome one more "
+                             "yuan must still bring")
+        min_marginal = 1.0
+    fits = fit_brand(wh, brand, holdout_days=0, boot=boot)
+    by_channel = impression_values(wh, brand, campaign, s.aim, tuple(items), consumers)
+    values = {cell: by_channel[cell.split(CELL_SEP)[0]] for cell in fits if cell.split(CELL_SEP)[0] in by_channel}
+    curves: dict[str, Curve] = {cell: fits[cell]["curve"] for cell in values}
     if not curves:
         raise ValueError(f"no channel of {brand!r} has delivery in campaign {campaign!r}")
-    spend, res = budget, allocate(curves, budget, values, min_share, max_share)
-    if roi_floor is not None and res["objective"] / budget < roi_floor:
-        spend, res = _within_floor(curves, values, budget, roi_floor, min_share, max_share)
-    return {"brand": brand, "scene": scene, "code": s.code, "aim": s.aim, "kpis": list(s.kpis),
-            "campaign": campaign, "budget": budget, "spend": spend, "values": values, **res,
-            "roi": res["objective"] / spend if spend else None, "roi_floor": roi_floor}
 
-
-def _within_floor(curves, values, budget, floor, min_share, max_share) -> tuple[float, dict]:
-    """The largest spend ≤ budget whose optimal split returns at least `floor` per unit spent (a grid, then
-    bisection next to the last spend that meets it); none at all if no spend does."""
-    def plan(x):
+    def plan(x: float) -> dict:
         return allocate(curves, x, values, min_share, max_share)
 
-    grid = [budget * (i + 1) / 40 for i in range(40)]
-    ok = [(x, r) for x in grid if (r := plan(x))["objective"] / x >= floor]
-    if not ok:
-        return 0.0, {"shares": dict.fromkeys(curves, 0.0), "objective": 0.0, "equal_split": 0.0}
-    lo, best = ok[-1]
-    hi = min(budget, lo + budget / 40)
+    spend, res = budget, plan(budget)
+    if roi_floor is not None and res["objective"] / budget < roi_floor:
+        spend, res = _largest_spend(plan, budget, lambda x, r: r["objective"] / x >= roi_floor)
+    if strategy == "effect_first" and spend > 0:
+
+        def pays(x: float, r: dict) -> bool:  # the next 1% of spend returns at least min_marginal a yuan
+            return (plan(1.01 * x)["objective"] - r["objective"]) / (0.01 * x) >= min_marginal
+
+        if not pays(spend, res):
+            spend, res = _largest_spend(plan, spend, pays)
+    out = {"brand": brand, "scene": scene, "code": s.code, "aim": s.aim, "kpis": list(s.kpis),
+           "campaign": campaign, "budget": budget, "spend": spend, "strategy": strategy, "items": list(items),
+           "target_consumers": None if consumers is None else len(consumers), "values": values, **res,
+           "roi": res["objective"] / spend if spend else None, "roi_floor": roi_floor, "min_marginal": min_marginal}
+    out["objective_interval"] = _interval(fits, values, res["shares"], spend)
+    out["expected"] = _kpis(s.aim, res["objective"], spend)
+    return out
+
+
+def _interval(fits: dict, values: dict[str, float], shares: dict[str, float], spend: float) -> list[float] | None:
+    """5th and 95th percentiles of the split's outcome under the curves' bootstrap draws (draw i of every cell
+    together)."""
+    draws = [fits[c]["draws"] for c in shares]
+    n = min((len(d) for d in draws), default=0)
+    if n < 10 or spend <= 0:
+        return None
+    totals = [sum(values[c] * float(d[i].steady(w * spend)) for c, d, w in zip(shares, draws, shares.values(),
+                                                                                 strict=True)) for i in range(n)]
+    return [float(np.quantile(totals, 0.05)), float(np.quantile(totals, 0.95))]
+
+
+def _kpis(aim: str, outcome: float, spend: float) -> dict[str, float | None]:
+    """The expected outcome a day with its efficiency: ROI for outcomes in yuan, cost per outcome for counts."""
+    if aim in MONEY_AIMS:
+        return {AIMS[aim]: outcome, "ROI": outcome / spend if spend else None}
+    return {AIMS[aim]: outcome, "cost per outcome": spend / outcome if outcome else None}
+
+
+def _largest_spend(plan, budget: float, ok) -> tuple[float, dict]:
+    """The largest spend ≤ budget whose optimal split passes `ok(spend, plan)`: a geometric grid from a
+    thousandth of the budget, then bisection up to the next grid point; none at all if no spend passes."""
+    grid = (budget * np.logspace(-3, 0, 40)).tolist()
+    passing = [(i, x, r) for i, x in enumerate(grid) if ok(x, r := plan(x))]
+    if not passing:
+        empty = plan(budget)
+        return 0.0, {"shares": dict.fromkeys(empty["shares"], 0.0), "objective": 0.0, "equal_split": 0.0}
+    i, lo, best = passing[-1]
+    hi = grid[min(i + 1, len(grid) - 1)]
     for _ in range(20):
         mid = (lo + hi) / 2
         r = plan(mid)
-        if r["objective"] / mid >= floor:
+        if ok(mid, r):
             lo, best = mid, r
         else:
             hi = mid

@@ -72,7 +72,7 @@ def attributed(wh: Warehouse, campaign: str, brand: str, days: int = ATTRIBUTION
     click_ok = (j.touch_type == "ad_click") & (j.touch_item.isnull() | (j.touch_item == j.item_id))
     w = ibis.window(group_by="act_id", order_by=[ibis.desc("touch_ts"), "channel", "crowd_id", "creative_id"])
     j = j.mutate(rank=ibis.row_number().over(w), narrow=click_ok.any().over(ibis.window(group_by="act_id")))
-    last = j.filter(j.rank == 0).select("act_id", "consumer_id", "ts", "event_type", "amount", "channel",
+    last = j.filter(j.rank == 0).select("act_id", "consumer_id", "ts", "event_type", "item_id", "amount", "channel",
                                         "crowd_id", "creative_id", "narrow")
     buys = ev.filter((ev.brand_id == brand) & (ev.event_type == "purchase")).select(buyer="consumer_id",
                                                                                      bought="ts")
@@ -80,8 +80,8 @@ def attributed(wh: Warehouse, campaign: str, brand: str, days: int = ATTRIBUTION
                                    buys.bought >= last.ts - ibis.interval(days=NEW_CUSTOMER_DAYS)])
     seen = prior.select("act_id").distinct().mutate(returning=ibis.literal(True))
     out = last.left_join(seen, "act_id").select(
-        "act_id", "consumer_id", "ts", "event_type", "amount", "channel", "crowd_id", "creative_id", "narrow",
-        day=wh.local_day(last.ts), new=~seen.returning.fill_null(False))
+        "act_id", "consumer_id", "ts", "event_type", "item_id", "amount", "channel", "crowd_id", "creative_id",
+        "narrow", day=wh.local_day(last.ts), new=~seen.returning.fill_null(False))
     return out.execute()
 
 

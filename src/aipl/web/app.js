@@ -22,7 +22,8 @@ const I18N = {
     "crowds.name": "名称", "crowds.saved": "已保存的人群", of: "共",
     "autopilot.title": "万相台 · 预算分配", scene: "场景", budget: "日预算", channel: "渠道", share: "占比",
     expected: "预期产出", equal: "平均分配", "autopilot.seq": "序列化投放（按 DEEPLINK 阶段的下一步动作）",
-    stage: "阶段", action: "动作", consumers: "人数",
+    stage: "阶段", action: "动作", consumers: "人数", strategy: "投放策略", cost_first: "消耗优先",
+    effect_first: "效率优先", spend: "日花费",
     "pm.title": "结案报告", "pm.run": "生成结案", status: "状态",
     loading: "加载中…", error: "出错了",
   },
@@ -48,7 +49,8 @@ const I18N = {
     "autopilot.title": "Autopilot: budget split", scene: "Scene", budget: "Daily budget", channel: "Channel",
     share: "Share", expected: "Expected outcome", equal: "Equal split",
     "autopilot.seq": "Sequenced delivery (next action by DEEPLINK stage)", stage: "Stage", action: "Action",
-    consumers: "Consumers", "pm.title": "Campaign post-mortem", "pm.run": "Write the post-mortem", status: "Status",
+    consumers: "Consumers", strategy: "Strategy", cost_first: "spend first (消耗优先)",
+    effect_first: "efficiency first (效率优先)", spend: "Spend a day", "pm.title": "Campaign post-mortem", "pm.run": "Write the post-mortem", status: "Status",
     loading: "Loading…", error: "Error",
   },
 };
@@ -252,14 +254,21 @@ const PAGES = {
       </select></label><label>${t("campaign")} <select id="ap-camp">${camps.items.map((c, i) =>
         `<option ${i === camps.items.length - 1 ? "selected" : ""}>${esc(c.campaign_id)}</option>`).join("")}
       </select></label><label>${t("budget")} <input id="ap-budget" type="number" value="200" min="1"></label>
+      <label>${t("strategy")} <select id="ap-strategy"><option value="cost_first">${t("cost_first")}</option>
+      <option value="effect_first">${t("effect_first")}</option></select></label>
       <button class="primary">${t("show")}</button></form><div id="ap-out"></div>
       <h2>${t("autopilot.seq")}</h2><div id="seq"></div>`;
     const draw = async () => {
       const p = await api(`/api/autopilot/${state.brand}/plan?scene=${encodeURIComponent($("#scene").value)}&campaign=${
-        encodeURIComponent($("#ap-camp").value)}&budget=${$("#ap-budget").value}`);
+        encodeURIComponent($("#ap-camp").value)}&budget=${$("#ap-budget").value}${
+        $("#ap-strategy").value === "effect_first" && !["gmv", "new_customer_gmv"].includes(scenes.items.find((s) =>
+          s.name === $("#scene").value).aim) ? "" : `&strategy=${$("#ap-strategy").value}`}`);
+      const iv = p.objective_interval;
       const rows = Object.entries(p.shares).sort((a, b) => b[1] - a[1]);
       $("#ap-out").innerHTML = `<div class="cards"><div class="card"><div class="k">${t("expected")}</div>
-        <div class="v" data-testid="ap-objective">${fmt(p.objective, 1)}</div></div>
+        <div class="v" data-testid="ap-objective">${fmt(p.objective, 1)}</div>
+        <div class="k">${iv ? `90%: ${fmt(iv[0], 1)} – ${fmt(iv[1], 1)}` : ""}</div></div>
+        <div class="card"><div class="k">${t("spend")}</div><div class="v">${fmt(p.spend, 2)}</div></div>
         <div class="card"><div class="k">${t("equal")}</div><div class="v">${fmt(p.equal_split, 1)}</div></div>
         <div class="card"><div class="k">KPI</div><div class="v" style="font-size:14px">${esc(p.kpis.join(" · "))}</div></div></div>
         <div class="row"><div class="chart" id="ap-pie"></div><div>${table([[t("channel"), (r) => esc(r[0])],

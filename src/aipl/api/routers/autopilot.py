@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
 
 from aipl.api.deps import ERRORS, Caller, brand_of, cached, warehouse
 from aipl.api.routers.assets import data_day
+from aipl.api.routers.crowds import crowd_tree
 
 router = APIRouter(prefix="/api/autopilot", tags=["autopilot"], responses=ERRORS)
 
@@ -25,14 +26,35 @@ def scenes(who: Caller) -> dict:
 def plan(request: Request, who: Caller, brand: str, scene: str, campaign: str,
          budget: Annotated[float, Query(gt=0, lt=1e12, description="daily budget")],
          min_share: Annotated[float, Query(ge=0, le=1)] = 0.0, max_share: Annotated[float, Query(ge=0, le=1)] = 1.0,
-         roi_floor: Annotated[float | None, Query(ge=0, lt=1e9)] = None) -> dict:
-    """The daily budget split across channels that maximises the scene's aim, with expected outcome."""
+         roi_floor: Annotated[float | None, Query(ge=0, lt=1e9)] = None,
+         item: Annotated[list[str] | None, Query(description="items to promote (≤ 10)")] = None,
+         crowd: Annotated[list[str] | None, Query(description="target crowds (saved or built-in)")] = None,
+         strategy: Annotated[Literal["cost_first", "effect_first"], Query()] = "cost_first",
+         min_marginal: Annotated[float | None, Query(ge=0, lt=1e9)] = None) -> dict:
+    """The daily budget split across channels that maximises the scene's aim on the chosen items and target
+    crowds, with the expected outcome, its 90% interval and the scene's efficiency KPI."""
     from aipl.autopilot.scenes import SCENES, scene_plan
 
     brand_of(who, brand)
     if scene not in SCENES:
         raise HTTPException(422, f"unknown scene {scene!r}; one of {', '.join(SCENES)}")
-    return scene_plan(warehouse(request), brand, scene, budget, campaign, min_share, max_share, roi_floor)
+    wh = warehouse(request)
+    consumers = None
+    if crowd:
+        from pyroaring import BitMap
+
+        from aipl.audience.crowds import consumer_ids
+
+        index = request.app.state.tag_index(wh)
+        ids = BitMap()
+        for name in crowd[:20]:
+            try:
+                ids |= index.evaluate(crowd_tree(request, who, name))
+            except (KeyError, ValueError) as exc:
+                raise HTTPException(422, str(exc).replace(f"{who.tenant}:", "")) from exc
+        consumers = set(consumer_ids(wh, ids).consumer_id)
+    return scene_plan(wh, brand, scene, budget, campaign, min_share, max_share, roi_floor, tuple(item or ()),
+                      consumers, strategy, min_marginal)
 
 
 @router.get("/{brand}/sequence")

@@ -45,7 +45,8 @@ def _scoped(who: Principal, tree, known_brands: set[str]):
     return tree
 
 
-def _tree(request: Request, who: Principal, expr: str) -> dict:
+def crowd_tree(request: Request, who: Principal, expr: str) -> dict:
+    """The caller's crowd expression (or saved crowd name) as a tree scoped to its tenant; 4xx when invalid."""
     from aipl.audience import CrowdSyntaxError
     from aipl.audience.crowds import tree_of
 
@@ -63,7 +64,7 @@ def count(request: Request, body: CrowdIn, who: Caller) -> dict:
 
     from aipl.audience import TagIndex, to_text
 
-    tree = _tree(request, who, body.expr)
+    tree = crowd_tree(request, who, body.expr)
     index = request.app.state.tag_index(warehouse(request))
     t0 = time.perf_counter()
     try:
@@ -93,7 +94,7 @@ def create(request: Request, body: CrowdSave, who: Annotated[Principal, Depends(
     """Save a named crowd for the tenant (valid for 90 days)."""
     from aipl.audience.crowds import save
 
-    tree = _tree(request, who, body.expr)
+    tree = crowd_tree(request, who, body.expr)
     try:
         row = save(warehouse(request), f"{who.tenant}:{body.name}", tree, index=request.app.state.tag_index(
             warehouse(request)))
