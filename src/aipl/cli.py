@@ -284,8 +284,7 @@ def demo(
                   "the GTA plan, campaign lift, the report and B01's post-mortem (结案)")
         from aipl.audience import refresh
 
-        ev = wh.table("events")
-        refresh(wh, str(ev.aggregate(d=wh.local_day(ev.ts).max()).execute().d.iloc[0])[:10])
+        refresh(wh, wh.last_day())
         path = write_report(wh, root / "report.html", truth=find_truth(root))
         pm = write_postmortem(wh, "sim_double11", root / "postmortem-B01.html", "B01")
     finally:
@@ -1498,11 +1497,10 @@ def autopilot_subsidy(
 
 
 def _last_event_day(wh) -> str:
-    e = wh.table("events")
-    last = e.aggregate(d=wh.local_day(e.ts).max()).execute().d.iloc[0]
-    if last is None or last != last:
+    last = wh.last_day()
+    if last is None:
         _fail("the workspace has no events: load some first")
-    return str(last)[:10]
+    return str(last)
 
 
 # ---- service

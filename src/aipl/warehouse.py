@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from pathlib import Path
 
 import ibis
@@ -12,7 +13,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from aipl import schema
-from aipl.config import Config, load_config
+from aipl.config import Config, load_config, parse_day
 
 IBIS_TYPES: dict[str, dt.DataType] = {
     schema.INT: dt.int64,
@@ -72,6 +73,16 @@ class Warehouse:
     def local_day(self, ts: ir.TimestampValue) -> ir.DateValue:
         """The calendar day of an instant in the workspace time zone."""
         return ts.date() if self.backend == "spark" else ts.cast("timestamp").date()
+
+    def last_day(self, with_brand: bool = False) -> date | None:
+        """The last day (workspace time zone) with events (with a brand, if `with_brand`); None without any."""
+        ev = self.table("events")
+        if with_brand:
+            ev = ev.filter(ev.brand_id.notnull())
+        last = ev.aggregate(d=self.local_day(ev.ts).max()).execute().d.iloc[0]
+        if last is None or last != last:
+            return None
+        return last.date() if isinstance(last, datetime) else last if isinstance(last, date) else parse_day(last)
 
     def count(self, name: str) -> int:
         return int(self.con.table(name).count().execute())

@@ -41,9 +41,7 @@ def create_app(root: str | Path) -> FastAPI:
 
     def refresh(wh: Warehouse) -> None:
         ensure_built(wh)
-        e = wh.table("events")
-        last = e.aggregate(d=wh.local_day(e.ts).max()).execute().d.iloc[0]
-        app.state.last_day = None if last is None or last != last else last.date() if hasattr(last, "date") else last
+        app.state.last_day = wh.last_day()
         b = wh.table("events").select("brand_id").distinct().execute().brand_id
         app.state.all_brands = {x for x in b if isinstance(x, str)}
         index_cache.clear()

@@ -112,13 +112,10 @@ def gather_assets(wh: Warehouse) -> dict | None:
 
     from aipl.assets import ensure_built, flow, states
     from aipl.assets.health import benchmarks, fast, grow, ranking
-    from aipl.config import parse_day
 
-    ev = wh.table("events").filter(lambda t: t.brand_id.notnull())
-    last = ev.aggregate(d=wh.local_day(ev.ts).max()).execute().d.iloc[0]
-    if last is None or last != last:
+    last = wh.last_day(with_brand=True)
+    if last is None:
         return None
-    last = parse_day(last)
     ensure_built(wh)
     s = states(wh, "brand", last)
     counts = s.group_by(["key", "aipl"]).aggregate(n=lambda t: t.count()).execute()

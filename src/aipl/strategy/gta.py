@@ -134,8 +134,7 @@ def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = No
     ly = load_campaign(wh, baseline) if baseline else last_year(wh, cur, brand)
     if ly is None:
         raise ValueError(f"no campaign named {cur.name!r} about a year before {campaign!r}: give the baseline")
-    ev = wh.table("events")
-    last_day = parse_day(ev.aggregate(d=wh.local_day(ev.ts).max()).execute().d.iloc[0])
+    last_day = wh.last_day()
     as_of = min(parse_day(as_of), cur.d0) if as_of else min(last_day, cur.d0)
     k = (cur.d0 - as_of).days
     ly_as_of = ly.d0 - timedelta(days=k)
