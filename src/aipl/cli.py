@@ -1555,6 +1555,15 @@ def tenant_token(
         _fail(str(exc))
 
 
+@tenant_app.command("revoke")
+def tenant_revoke(name: Annotated[str, typer.Argument(help="The tenant.")], workspace: WorkspaceOpt = None) -> None:
+    """Revoke every token of a tenant (takes effect on the next request)."""
+    from aipl.api.auth import revoke_tenant_tokens
+    from aipl.config import workspace_dir
+
+    out.print(f"revoked {revoke_tenant_tokens(workspace_dir(workspace), name)} token(s) of {name}")
+
+
 @app.command("serve")
 def serve(
     workspace: WorkspaceOpt = None,

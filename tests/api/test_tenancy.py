@@ -198,3 +198,5 @@ def test_tenant_cli(tmp_path):
     assert run(app, ["tenant", "add", "bad name!", "--brands", "B01", "-w", str(root)]).exit_code == 2
     listed = run(app, ["tenant", "list", "-w", str(root), "--json"])
     assert json.loads(listed.stdout) == {"agency": {"brands": ["B01", "B02"], "tokens": 1}}
+    assert run(app, ["tenant", "revoke", "agency", "-w", str(root)]).exit_code == 0
+    assert authenticate(root, r.stdout.strip()) is None
