@@ -20,6 +20,15 @@ GETS = [
 ]
 
 
+def test_docs_and_dashboard_are_served_without_a_cdn(client):
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "/web/vendor/swagger-ui-bundle.js" in docs.text and "cdn" not in docs.text
+    assert client.get("/web/vendor/swagger-ui-bundle.js").status_code == 200
+    page = client.get("/web/index.html")
+    assert page.status_code == 200 and "vendor/echarts.min.js" in page.text and "http" not in page.text
+    assert client.get("/openapi.json").json()["info"]["title"] == "aipl"
+
+
 def test_tokens_are_required_and_stored_hashed(service, client):
     assert client.get("/api/me").status_code == 401
     assert client.get("/api/me", headers={"Authorization": "Bearer nope"}).status_code == 401

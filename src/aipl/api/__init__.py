@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from aipl.api.deps import close_all
@@ -30,7 +30,7 @@ def create_app(root: str | Path) -> FastAPI:
         yield
         close_all()
 
-    app = FastAPI(lifespan=lifespan, title="aipl", version="0.1",
+    app = FastAPI(lifespan=lifespan, title="aipl", version="0.1", docs_url=None, redoc_url=None,
                   description="Consumer operations for brands: assets, health, plans, crowds, autopilot and "
                   "post-mortems. Every call needs `Authorization: Bearer <token>`.")
     app.state.root = Path(root).resolve()
@@ -82,6 +82,14 @@ def create_app(root: str | Path) -> FastAPI:
 
     for r in (assets, health, strategy, crowds, autopilot, jobs):
         app.include_router(r.router)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:  # Swagger UI from the bundled files: no CDN at run time
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="aipl API",
+                                   swagger_js_url="/web/vendor/swagger-ui-bundle.js",
+                                   swagger_css_url="/web/vendor/swagger-ui.css", swagger_favicon_url="data:,")
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from aipl.api.auth import Principal, authenticate
 from aipl.warehouse import Warehouse, open_warehouse
 
+_bearer = HTTPBearer(auto_error=False, description="a token from `aipl tenant token`")
 _local = threading.local()
 _opened: list[Warehouse] = []
 _opened_lock = threading.Lock()
@@ -74,12 +76,11 @@ def cached(request: Request, key: tuple, compute: Callable[[], Any]) -> Any:
     return value
 
 
-def principal(request: Request) -> Principal:
+def principal(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """The caller: a valid `Authorization: Bearer <token>` or 401."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token or len(token) > 200:
-        raise HTTPException(401, "send Authorization: Bearer <token> (issued with `aipl token create`)",
+    token = creds.credentials if creds else ""
+    if not token or len(token) > 200:
+        raise HTTPException(401, "send Authorization: Bearer <token> (issued with `aipl tenant token`)",
                             headers={"WWW-Authenticate": "Bearer"})
     who = authenticate(request.app.state.root, token.strip())
     if who is None:
