@@ -1,4 +1,5 @@
-"""Adding a new day incrementally gives exactly the intervals a full rebuild gives."""
+"""Adding a new day incrementally gives exactly the intervals, and the daily state counts, a full rebuild
+gives; the counts equal the consumers' states counted one by one."""
 
 from __future__ import annotations
 
@@ -27,6 +28,21 @@ def rows(day: int, rng: random.Random, k: int = 60) -> list[dict]:
                amount=1.0 if rng.random() < 0.5 else None) for _ in range(k)]
 
 
+def counts(wh, days) -> dict:
+    """Per scope and day: (key, aipl, deeplink) -> n from the count changes, and the same from states()."""
+    from aipl.assets.query import state_counts, states
+
+    out = {}
+    for scope in ("brand", "category"):
+        for d in days:
+            fast = state_counts(wh, scope, d).execute()
+            slow = states(wh, scope, d).group_by(["key", "aipl", "deeplink"]).aggregate(n=lambda t: t.count()).execute()
+            as_dict = [{(r.key, r.aipl, r.deeplink): int(r.n) for r in df.itertuples()} for df in (fast, slow)]
+            assert as_dict[0] == as_dict[1], (scope, d)
+            out[scope, d] = as_dict[0]
+    return out
+
+
 def intervals(wh):
     t = wh.table("asset_intervals").execute()[["scope", "key", "consumer_id", "cond", "start", "end"]]
     return sorted(map(tuple, t.astype(str).values.tolist()))
@@ -46,8 +62,12 @@ def test_new_day_incremental_equals_full_rebuild(fresh):
         assert meta.built_through.iloc[0] == f"2026-02-{day - 30:02d}"
     incremental = intervals(fresh)
     days_incremental = sorted(map(tuple, fresh.table("asset_days").execute().astype(str).values.tolist()))
+    check_days = [f"2026-01-{d:02d}" for d in (1, 9, 20, 31)] + [f"2026-02-{d:02d}" for d in (5, 11, 12, 20)]
+    counts_incremental = counts(fresh, check_days)
+    assert any(counts_incremental.values())
     build(fresh, RULES)
     assert incremental == intervals(fresh)
+    assert counts_incremental == counts(fresh, check_days)
     assert days_incremental == sorted(map(tuple, fresh.table("asset_days").execute().astype(str).values.tolist()))
     assert not ensure_built(fresh)  # up to date: nothing to do
 

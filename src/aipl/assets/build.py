@@ -131,13 +131,50 @@ def merged(iv: ir.Table) -> ir.Table:
 
 DAYS = "asset_days"
 META = "asset_meta"
+# How many consumers enter (+) or leave (−) each (scope, key, AIPL, DEEPLINK) state on each day: the count on
+# day D is the sum of the changes up to D, so counts and daily series never touch consumers.
+CHANGES = "asset_count_changes"
+PAIR = ["scope", "key", "consumer_id"]
+
+
+def held(has: dict[str, ir.BooleanValue]) -> tuple[ir.StringValue, ir.StringValue]:
+    """The AIPL and DEEPLINK state from which conditions hold (highest first; null when none does)."""
+    aipl = ibis.cases((has["L"], "L"), (has["P"], "P"), (has["I"], "I"), (has["A"], "A"), else_=ibis.null("string"))
+    deeplink = ibis.cases(
+        (has["L"] & has["keen"], "keen"), (has["L"], "numerous"), (has["P"], "initial"),
+        (has["I"] & has["perform"], "perform"), (has["I"] & has["enthuse"], "enthuse"), (has["I"], "engage"),
+        (has["A"], "discover"), else_=ibis.null("string"),
+    )
+    return aipl, deeplink
+
+
+def state_changes(iv: ir.Table, sign: int = 1) -> ir.Table:
+    """scope, key, aipl, deeplink, day, change from condition intervals: each consumer's timeline cut where
+    any condition starts or ends, each piece given its state, +1 on the piece's first day and −1 after it
+    (times `sign`)."""
+    cuts = ibis.union(iv.select(*PAIR, day=iv.start.cast("date")), iv.select(*PAIR, day=iv.end.cast("date")),
+                      distinct=True)
+    cuts = cuts.mutate(until=cuts.day.lead().over(ibis.window(group_by=PAIR, order_by="day")))
+    cuts = cuts.filter(cuts.until.notnull())
+    j = cuts.inner_join(iv, [*PAIR, iv.start <= cuts.day, iv.end > cuts.day])
+    pieces = j.group_by([*PAIR, "day", "until"]).aggregate(
+        **{f"has_{c}": (j.cond == c).any() for c in CONDITIONS})
+    aipl, deeplink = held({c: pieces[f"has_{c}"] for c in CONDITIONS})
+    pieces = pieces.select("scope", "key", "day", "until", aipl=aipl, deeplink=deeplink).filter(
+        lambda t: t.aipl.notnull())
+    moves = ibis.union(
+        pieces.select("scope", "key", "aipl", "deeplink", "day", change=ibis.literal(sign, "int64")),
+        pieces.select("scope", "key", "aipl", "deeplink", day=pieces.until, change=ibis.literal(-sign, "int64")),
+        distinct=False,
+    )
+    return moves.group_by(["scope", "key", "aipl", "deeplink", "day"]).aggregate(change=moves.change.sum())
 
 
 def ensure_built(wh: Warehouse, report: Callable[[str], None] | None = None) -> bool:
     """Bring the intervals up to date with the loaded batches (incrementally when it can); True when it worked."""
     batches = wh.count("batches")
     tables = set(wh.con.list_tables())
-    if INTERVALS in tables and META in tables and DAYS in tables:
+    if {INTERVALS, META, DAYS, CHANGES} <= tables:
         meta = wh.table(META).execute()
         if len(meta) and int(meta.batches.iloc[0]) == batches:
             return False
@@ -186,6 +223,10 @@ def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None
     result = _intervals(wh, rules, wh.table(DAYS), members)
     with wh.transaction():
         wh.con.create_table(INTERVALS, result, overwrite=True)
+    if report:
+        report("daily state counts")
+    with wh.transaction():
+        wh.con.create_table(CHANGES, state_changes(wh.table(INTERVALS)).order_by(["scope", "day"]), overwrite=True)
         wh.con.create_table(META, _meta(wh), overwrite=True)
     counts = wh.table(INTERVALS).group_by("scope").aggregate(n=lambda t: t.count()).execute()
     return {str(r.scope): int(r.n) for r in counts.itertuples()}
@@ -218,12 +259,17 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     fresh = wh.materialize("_asset_new_days", fresh)
     touched = wh.materialize("_asset_touched", fresh.select("scope", "key", "consumer_id").distinct())
     days = wh.table(DAYS)
-    history = ibis.union(days.semi_join(touched, ["scope", "key", "consumer_id"]), fresh, distinct=False)
+    history = wh.materialize("_asset_history", ibis.union(days.semi_join(touched, PAIR), fresh, distinct=False))
     members = _member_conditions(wh).mutate(scope=ibis.literal("brand")).semi_join(
         touched, ["scope", "key", "consumer_id"])
     recomputed = wh.materialize("_asset_recomputed", _intervals(wh, rules, history, members))
+    old = wh.table(INTERVALS).semi_join(touched, PAIR)
+    moves = ibis.union(state_changes(old, -1), state_changes(recomputed), distinct=False)
+    moves = moves.group_by(["scope", "key", "aipl", "deeplink", "day"]).aggregate(change=moves.change.sum())
+    moves = wh.materialize("_asset_moves", moves.filter(moves.change != 0))
     n_touched = int(touched.count().execute())
     with wh.transaction():
+        wh.con.insert(CHANGES, moves)
         wh.con.insert(DAYS, fresh.select(*days.columns))
         wh.raw.execute(
             f"DELETE FROM {INTERVALS} AS i USING _asset_touched AS t "
@@ -231,5 +277,5 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
         )
         wh.con.insert(INTERVALS, recomputed)
         wh.con.create_table(META, _meta(wh), overwrite=True)
-    wh.drop_temp("_asset_new_days", "_asset_touched", "_asset_recomputed")
+    wh.drop_temp("_asset_new_days", "_asset_touched", "_asset_history", "_asset_recomputed", "_asset_moves")
     return {"touched": n_touched, "new_events": since_events}

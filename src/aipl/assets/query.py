@@ -8,7 +8,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from aipl.assets.build import INTERVALS, SCOPES
+from aipl.assets.build import CHANGES, CONDITIONS, INTERVALS, SCOPES, held
 from aipl.assets.rules import AIPL_STATES, DEEPLINK_STATES
 from aipl.config import parse_day
 from aipl.warehouse import Warehouse
@@ -31,14 +31,8 @@ def states(wh: Warehouse, scope: str, day: str | date, key: str | None = None) -
     iv = iv.filter((iv.scope == scope) & (iv.start <= d) & (iv.end > d))
     if key is not None:
         iv = iv.filter(iv.key == key)
-    has = {c: (iv.cond == c).any() for c in ("A", "I", "enthuse", "perform", "P", "L", "keen")}
-    f = iv.group_by(["key", "consumer_id"]).aggregate(**{f"has_{c}": v for c, v in has.items()})
-    aipl = ibis.cases((f.has_L, "L"), (f.has_P, "P"), (f.has_I, "I"), (f.has_A, "A"), else_=ibis.null("string"))
-    deeplink = ibis.cases(
-        (f.has_L & f.has_keen, "keen"), (f.has_L, "numerous"), (f.has_P, "initial"),
-        (f.has_I & f.has_perform, "perform"), (f.has_I & f.has_enthuse, "enthuse"), (f.has_I, "engage"),
-        (f.has_A, "discover"), else_=ibis.null("string"),
-    )
+    f = iv.group_by(["key", "consumer_id"]).aggregate(**{f"has_{c}": (iv.cond == c).any() for c in CONDITIONS})
+    aipl, deeplink = held({c: f[f"has_{c}"] for c in CONDITIONS})
     return f.select("key", "consumer_id", aipl=aipl, deeplink=deeplink).filter(lambda t: t.aipl.notnull())
 
 
@@ -73,11 +67,23 @@ def consumer_states(wh: Warehouse, scope: str, day: str | date, key: str | None 
     )
 
 
+def state_counts(wh: Warehouse, scope: str, day: str | date, key: str | None = None) -> ir.Table:
+    """key, aipl, deeplink, n: how many consumers each state of each key (or of `key`) holds on `day`, summed
+    from the daily count changes (no consumer is read)."""
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+    c = wh.table(CHANGES)
+    c = c.filter((c.scope == scope) & (c.day <= ibis.literal(_day(day))))
+    if key is not None:
+        c = c.filter(c.key == key)
+    n = c.group_by(["key", "aipl", "deeplink"]).aggregate(n=c.change.sum())
+    return n.filter(n.n > 0)
+
+
 def snapshot(wh: Warehouse, scope: str, key: str, day: str | date) -> dict:
     """Counts per AIPL and DEEPLINK state of one brand or category on one day."""
-    s = states(wh, scope, day, key)
-    a = dict(s.group_by("aipl").aggregate(n=lambda t: t.count()).execute().itertuples(index=False))
-    dl = dict(s.group_by("deeplink").aggregate(n=lambda t: t.count()).execute().itertuples(index=False))
+    df = state_counts(wh, scope, day, key).execute()
+    a, dl = df.groupby("aipl").n.sum(), df.groupby("deeplink").n.sum()
     return {
         "scope": scope, "key": key, "date": str(_day(day)),
         "counts": {st: int(a.get(st, 0)) for st in AIPL_STATES},
@@ -87,8 +93,8 @@ def snapshot(wh: Warehouse, scope: str, key: str, day: str | date) -> dict:
 
 def snapshot_all(wh: Warehouse, scope: str, day: str | date) -> pd.DataFrame:
     """AIPL counts of every key on one day: one row per key, columns A, I, P, L."""
-    s = states(wh, scope, day)
-    long = s.group_by(["key", "aipl"]).aggregate(n=lambda t: t.count()).execute()
+    s = state_counts(wh, scope, day)
+    long = s.group_by(["key", "aipl"]).aggregate(n=s.n.sum()).execute()
     wide = long.pivot_table(index="key", columns="aipl", values="n", fill_value=0)
     return wide.reindex(columns=list(AIPL_STATES), fill_value=0).astype(int).reset_index()
 
