@@ -35,6 +35,7 @@ def create_app(root: str | Path) -> FastAPI:
                   "post-mortems. Every call needs `Authorization: Bearer <token>`.")
     app.state.root = Path(root).resolve()
     app.state.jobs = Jobs()
+    app.state.version = 0  # the data's version: one more after every load
     app.state.cache = OrderedDict()  # results that only change when data is loaded (cleared by refresh)
     lock = threading.Lock()
     index_cache: dict = {}
@@ -45,6 +46,7 @@ def create_app(root: str | Path) -> FastAPI:
         b = wh.table("events").select("brand_id").distinct().execute().brand_id
         app.state.all_brands = {x for x in b if isinstance(x, str)}
         index_cache.clear()
+        app.state.version += 1
         app.state.cache.clear()
 
     def tag_index(wh: Warehouse):

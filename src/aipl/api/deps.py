@@ -67,6 +67,7 @@ def close_all() -> None:
 def cached(request: Request, key: tuple, compute: Callable[[], Any]) -> Any:
     """`compute()` once per `key` until the next load of data refreshes the service."""
     cache = request.app.state.cache
+    key = (request.app.state.version, *key)  # an answer computed while data was loading is never served after
     if key in cache:
         cache.move_to_end(key)
         return cache[key]

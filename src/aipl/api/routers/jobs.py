@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from aipl.api.auth import Principal
 from aipl.api.deps import ERRORS, Caller, Paging, brand_of, need
@@ -58,7 +59,7 @@ async def ingest_upload(request: Request, file: UploadFile, fmt: str,
                 Path(tmp).unlink()
                 raise HTTPException(413, f"{file.filename}: larger than {MAX_UPLOAD // 2**20} MB")
             out.write(chunk)
-    foreign = _foreign_brands(Path(tmp), who)
+    foreign = await run_in_threadpool(_foreign_brands, Path(tmp), who)  # the event loop keeps serving
     if foreign:
         Path(tmp).unlink()
         raise HTTPException(403, f"{file.filename}: {foreign} brand id(s) in the file are not granted to "
