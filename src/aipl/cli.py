@@ -1327,16 +1327,10 @@ def autopilot_plan(
 
 def _crowd_consumers(wh, names: list[str]) -> set[str]:
     """The consumers of any of the named crowds (saved or built-in)."""
-    from pyroaring import BitMap
-
     from aipl.audience import TagIndex
-    from aipl.audience.crowds import consumer_ids, saved
+    from aipl.audience.crowds import consumers_of, saved
 
-    index = TagIndex.load(wh)
-    ids = BitMap()
-    for name in names:
-        ids |= index.evaluate(saved(wh, name)["tree"])
-    return set(consumer_ids(wh, ids).consumer_id)
+    return consumers_of(wh, TagIndex.load(wh), [saved(wh, name)["tree"] for name in names])
 
 
 def _latest_campaign(wh, brand: str) -> str:
@@ -1397,12 +1391,11 @@ def autopilot_sequence(
 ) -> None:
     """Sequenced delivery (序列化投放): each consumer's next action from their DEEPLINK stage, frequency-capped;
     with --flight, the stage-advancing rate of the rule, of learned actions and of untargeted delivery."""
-    from aipl.autopilot.sequence import STAGES, Cap, brand_stages, compare_sequence, next_actions
+    from aipl.autopilot.sequence import STAGES, brand_stages, compare_sequence, from_config, next_actions
     from aipl.simulate.journeys import Journeys
 
     with _session(workspace, assets=True) as wh:
-        section = dict(wh.config.raw.get("sequence", {}))
-        cap = Cap(int(section.pop("cap_contacts", 3)), int(section.pop("cap_days", 7)))
+        section, cap = from_config(wh.config.raw.get("sequence"))
         d = day or _last_event_day(wh)
         acts = next_actions(wh, brand, d, section, cap)
         res = compare_sequence(brand_stages(wh, brand, d), Journeys.draw(seed), flight, reach, cap, seed,

@@ -95,3 +95,10 @@ def test_cap_is_respected():
     assert res["contacts"] == 500 * 4  # 2 contacts in days 0–6 and 2 in days 7–13
     with pytest.raises(ValueError, match="at least 1"):
         Cap(0, 7)
+    from aipl.autopilot.sequence import from_config
+
+    assert from_config({"perform": "conversion_ad", "cap_days": 14})[1] == Cap(3, 14)
+    with pytest.raises(ValueError, match=r"aipl.toml \[sequence\]: cap_contacts"):
+        from_config({"cap_contacts": "often"})
+    with pytest.raises(ValueError, match="unknown stage 'lurker'"):
+        from_config({"lurker": "coupon"})

@@ -48,8 +48,17 @@ def test_bad_history_and_floors(market, tmp_path):
         fit_merchants(history.drop(columns="gmv"))
     bad = history.copy()
     bad.loc[5, "subsidy"] = -1
-    with pytest.raises(ValueError, match="row 7, field subsidy"):
+    with pytest.raises(ValueError, match="row 7, field subsidy: '-1"):
         fit_merchants(bad)
+    for field, value, why in (("day", "2026-13-40", "is not a day"), ("tier", None, "is missing"),
+                              ("gmv", "lots", "is not a number")):
+        bad = history.astype({field: object}).copy()
+        bad.loc[9, field] = value
+        with pytest.raises(ValueError, match=f"row 11, field {field}: .*{why}"):
+            fit_merchants(bad)
+    twice = pd.concat([history, history.iloc[[3]]], ignore_index=True)
+    with pytest.raises(ValueError, match=f"row {len(history) + 2}, field merchant_id, day: .*repeats"):
+        fit_merchants(twice)
     fitted = fit_merchants(history[history.tier != "head"])
     with pytest.raises(ValueError, match="unknown tier"):
         allocate_subsidy(fitted, 1000.0, {"head": 0.2})
@@ -67,3 +76,6 @@ def test_bad_history_and_floors(market, tmp_path):
     assert len(pd.read_csv(tmp_path / "plan.csv")) == history.merchant_id.nunique()
     r = CliRunner().invoke(app, ["autopilot", "subsidy", "--pool", "100", "--floor", "new"])
     assert r.exit_code == 2 and "tier=share" in r.output
+    history.assign(gmv=history.gmv.astype(object).where(history.index != 4, "n/a")).to_csv(path, index=False)
+    r = CliRunner().invoke(app, ["autopilot", "subsidy", str(path), "--pool", "100"])
+    assert r.exit_code == 2 and str(path) in " ".join(r.output.split()) and "row 6, field gmv" in r.output

@@ -106,6 +106,14 @@ def consumer_ids(wh: Warehouse, ids: BitMap) -> pd.DataFrame:
     return t.inner_join(pick, "id").select("consumer_id").order_by("consumer_id").execute()
 
 
+def consumers_of(wh: Warehouse, index: TagIndex, trees: list[dict]) -> set[str]:
+    """The consumer ids in any of the crowds (their trees)."""
+    ids = BitMap()
+    for tree in trees:
+        ids |= index.evaluate(tree)
+    return set(consumer_ids(wh, ids).consumer_id)
+
+
 def insight(index: TagIndex, crowd: BitMap, base: BitMap | None = None, min_share: float = 0.01) -> pd.DataFrame:
     """Every tag value's share in the crowd and in the base (default: everyone) and TGI = 100 × share in
     crowd ÷ share in base; values held by less than `min_share` of the crowd are left out."""

@@ -36,6 +36,16 @@ class Cap:
             raise ValueError("a frequency cap needs at least 1 contact in at least 1 day")
 
 
+def from_config(section: dict | None) -> tuple[dict[str, str], Cap]:
+    """The stage → action overrides and the frequency cap of an `aipl.toml` [sequence] table."""
+    section = dict(section or {})
+    try:
+        cap = Cap(int(section.pop("cap_contacts", 3)), int(section.pop("cap_days", 7)))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"aipl.toml [sequence]: cap_contacts and cap_days are whole numbers ≥ 1 ({exc})") from exc
+    return check_mapping(section), cap
+
+
 def check_mapping(mapping: dict[str, str]) -> dict[str, str]:
     """The stage → action mapping completed from NEXT_ACTION; unknown stages or actions are an error."""
     bad = [f"stage {s!r}" for s in mapping if s not in STAGES]

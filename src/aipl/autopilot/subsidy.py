@@ -15,19 +15,29 @@ HISTORY_COLUMNS = ("merchant_id", "tier", "day", "subsidy", "gmv")
 
 
 def check_history(history: pd.DataFrame) -> pd.DataFrame:
-    """The history with its columns checked: every column present, subsidy and GMV finite and ≥ 0."""
+    """The history with every column present and every row valid: ids and tier given, a day, subsidy and GMV
+    numbers ≥ 0, one row per merchant and day. An error names the first bad row (file line: the header is
+    line 1), the field, the value and how many rows share the problem."""
     missing = [c for c in HISTORY_COLUMNS if c not in history.columns]
     if missing:
         raise ValueError(f"subsidy history: missing column(s) {', '.join(missing)}; "
                          f"needs {', '.join(HISTORY_COLUMNS)}")
-    for col in ("subsidy", "gmv"):
-        v = pd.to_numeric(history[col], errors="coerce")
-        bad = history.index[~np.isfinite(v) | (v < 0)]
-        if len(bad):
-            raise ValueError(f"subsidy history: row {int(bad[0]) + 2}, field {col}: {history[col].iloc[bad[0]]!r} "
-                             f"is not a number ≥ 0 ({len(bad)} such row(s))")
-    return history.assign(day=pd.to_datetime(history["day"]), subsidy=history.subsidy.astype(float),
-                          gmv=history.gmv.astype(float))
+    h = history.reset_index(drop=True)
+    day = pd.to_datetime(h["day"], errors="coerce")
+    num = {c: pd.to_numeric(h[c], errors="coerce") for c in ("subsidy", "gmv")}
+    problems = [
+        *((c, h[c].isna() | (h[c].astype(str).str.strip() == ""), "is missing") for c in ("merchant_id", "tier")),
+        ("day", day.isna(), "is not a day"),
+        *((c, ~np.isfinite(v) | (v < 0), "is not a number ≥ 0") for c, v in num.items()),
+        ("merchant_id, day", h.assign(day=day).duplicated(["merchant_id", "day"]), "repeats an earlier row"),
+    ]
+    for field, bad, why in problems:
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            value = h.loc[i, field] if field in h.columns else f"{h.loc[i, 'merchant_id']} {h.loc[i, 'day']}"
+            raise ValueError(f"subsidy history: row {i + 2}, field {field}: '{value}' {why} "
+                             f"({int(bad.sum())} such row(s)); nothing was planned")
+    return h.assign(day=day, subsidy=num["subsidy"], gmv=num["gmv"])
 
 
 def _fit_one(day: pd.Series, s: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:

@@ -227,7 +227,7 @@ def gather_autopilot(wh: Warehouse, brand: str | None, campaign: str | None) -> 
     try:
         fits = fit_brand(wh, brand, holdout_days=14, boot=0)  # the report shows no intervals
         budget = float(days.cost.mean())
-        plan = scene_plan(wh, brand, "爆发收割", budget, campaign)
+        plan = scene_plan(wh, brand, "爆发收割", budget, campaign, boot=0)  # the report shows no interval
     except ValueError as exc:
         return {"brand": brand, "error": str(exc)}
     return {"brand": brand, "campaign": campaign, "budget": budget, "fits": fits, "plan": plan}

@@ -41,18 +41,13 @@ def plan(request: Request, who: Caller, brand: str, scene: str, campaign: str,
     wh = warehouse(request)
     consumers = None
     if crowd:
-        from pyroaring import BitMap
+        from aipl.audience.crowds import consumers_of
 
-        from aipl.audience.crowds import consumer_ids
-
-        index = request.app.state.tag_index(wh)
-        ids = BitMap()
-        for name in crowd[:20]:
-            try:
-                ids |= index.evaluate(crowd_tree(request, who, name))
-            except (KeyError, ValueError) as exc:
-                raise HTTPException(422, str(exc).replace(f"{who.tenant}:", "")) from exc
-        consumers = set(consumer_ids(wh, ids).consumer_id)
+        try:
+            consumers = consumers_of(wh, request.app.state.tag_index(wh),
+                                     [crowd_tree(request, who, name) for name in crowd[:20]])
+        except (KeyError, ValueError) as exc:
+            raise HTTPException(422, str(exc).replace(f"{who.tenant}:", "")) from exc
     return scene_plan(wh, brand, scene, budget, campaign, min_share, max_share, roi_floor, tuple(item or ()),
                       consumers, strategy, min_marginal)
 
@@ -60,12 +55,11 @@ def plan(request: Request, who: Caller, brand: str, scene: str, campaign: str,
 @router.get("/{brand}/sequence")
 def sequence(request: Request, who: Caller, brand: str, day: date | None = None) -> dict:
     """How many consumers get each next action by DEEPLINK stage (序列化投放), frequency-capped."""
-    from aipl.autopilot.sequence import Cap, next_actions
+    from aipl.autopilot.sequence import from_config, next_actions
 
     brand_of(who, brand)
     wh = warehouse(request)
-    section = dict(wh.config.raw.get("sequence", {}))
-    cap = Cap(int(section.pop("cap_contacts", 3)), int(section.pop("cap_days", 7)))
+    section, cap = from_config(wh.config.raw.get("sequence"))
     day = day or data_day(request)
     acts = cached(request, ("sequence", brand, day), lambda: next_actions(wh, brand, day, section, cap))
     table = acts.groupby(["deeplink", "action"]).size().rename("consumers").reset_index()
