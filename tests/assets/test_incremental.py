@@ -4,6 +4,7 @@ gives; the counts equal the consumers' states counted one by one."""
 from __future__ import annotations
 
 import random
+import re
 
 import ibis
 
@@ -85,3 +86,40 @@ def test_late_data_falls_back_to_a_full_rebuild(fresh):
     got = intervals(fresh)
     build(fresh, RULES)
     assert got == intervals(fresh)
+
+
+def test_day_by_day_with_short_windows_equals_full_rebuild(tmp_path):
+    """Windows shorter than the history (I 4 d, P 20 d, L 12 d) so that the look-back cuts the history and
+    states lapse between loads; ten new days added one at a time, then compared with a rebuild."""
+    from aipl.config import init_workspace
+    from aipl.warehouse import open_warehouse
+
+    root = init_workspace(tmp_path / "ws")
+    toml = root / "aipl.toml"
+    text = toml.read_text()
+    for name, days in (("awareness_days", 3), ("interest_days", 4), ("purchase_days", 20), ("loyal_days", 12)):
+        text = re.sub(rf"^{name} = \d+", f"{name} = {days}", text, count=1, flags=re.M)
+    toml.write_text(text)
+    wh = open_warehouse(root)
+    try:
+        rules = wh.config.assets
+        assert rules.loyal_days == 12
+        rng = random.Random(11)
+        for day in range(0, 30, 2):
+            load(wh, rows(day, rng, 40))
+        batch(wh, 1)
+        build(wh, rules)
+        reports: list[str] = []
+        for day in range(30, 40):
+            if day != 33:  # a day without events
+                load(wh, rows(day, rng, 40))
+            batch(wh, day)
+            ensure_built(wh, report=reports.append)
+        assert len(reports) == 10 and all(r.startswith("incremental") for r in reports)
+        check_days = [f"2026-01-{d:02d}" for d in (5, 25, 31)] + [f"2026-02-{d:02d}" for d in (1, 3, 9, 14, 28)]
+        incremental, counts_incremental = intervals(wh), counts(wh, check_days)
+        build(wh, rules)
+        assert incremental == intervals(wh)
+        assert counts_incremental == counts(wh, check_days)
+    finally:
+        wh.close()

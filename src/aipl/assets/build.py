@@ -92,32 +92,37 @@ def _together(f: ir.Table, window: int, cond: str) -> ir.Table:
     return _span(t, cond, t.day, _plus(t.partner, window))
 
 
-def conditions(f: ir.Table, rules: AssetRules, members: ir.Table | None = None) -> ir.Table:
-    """Every condition interval (not yet merged) from the daily facts."""
+def conditions(f: ir.Table, rules: AssetRules, members: ir.Table | None = None, since: date | None = None
+               ) -> ir.Table:
+    """Every condition interval (not yet merged) from the daily facts; with `since`, only those opening on or
+    after that day (the facts before it serve as the k-th-day rules' look-back)."""
     r = rules
+    d = f if since is None else f.filter(f.day >= ibis.literal(since))  # days whose own spans are wanted
     parts = [
-        _span(f.filter(f.passive | f.browse), "A", f.day, _plus(f.day, r.awareness_days)),
-        _span(f.filter(f.active), "I", f.day, _plus(f.day, r.interest_days)),
+        _span(d.filter(d.passive | d.browse), "A", d.day, _plus(d.day, r.awareness_days)),
+        _span(d.filter(d.active), "I", d.day, _plus(d.day, r.interest_days)),
         _kth_day_rule(f.filter(f.browse), r.browse_min_days, r.interest_days, "I"),
-        _span(f.filter(f.intent), "perform", f.day, _plus(f.day, r.interest_days)),
-        _span(f.filter(f.deep | (f.interactions >= r.enthuse_min_interactions)), "enthuse", f.day,
-              _plus(f.day, r.interest_days)),
+        _span(d.filter(d.intent), "perform", d.day, _plus(d.day, r.interest_days)),
+        _span(d.filter(d.deep | (d.interactions >= r.enthuse_min_interactions)), "enthuse", d.day,
+              _plus(d.day, r.interest_days)),
         _kth_day_rule(f.filter(f.active), r.enthuse_min_active_days, r.interest_days, "enthuse"),
-        _span(f.filter(f.purchase), "P", f.day, _plus(f.day, r.purchase_days)),
+        _span(d.filter(d.purchase), "P", d.day, _plus(d.day, r.purchase_days)),
         _kth_day_rule(f.filter(f.purchase), r.loyal_min_purchase_days, r.loyal_days, "L"),
         _together(f, r.loyal_days, "L"),
-        _span(f.filter(f.advocacy), "keen", f.day, _plus(f.day, r.loyal_days)),
+        _span(d.filter(d.advocacy), "keen", d.day, _plus(d.day, r.loyal_days)),
         _kth_day_rule(f.filter(f.purchase), r.keen_min_purchase_days, r.loyal_days, "keen"),
-        _span(f.filter(f.member), "keen", f.day, ibis.literal(NEVER)),
+        _span(d.filter(d.member), "keen", d.day, ibis.literal(NEVER)),
     ]
     if members is not None:
         parts.append(members)
-    return ibis.union(*parts, distinct=False)
+    iv = ibis.union(*parts, distinct=False)
+    return iv if since is None else iv.filter(iv.start >= ibis.literal(since))
 
 
 def merged(iv: ir.Table) -> ir.Table:
-    """Overlapping or touching intervals of one (key, consumer, condition) merged into one (gaps and islands)."""
-    g = ["key", "consumer_id", "cond"]
+    """Overlapping or touching intervals of one ([scope,] key, consumer, condition) merged into one (gaps and
+    islands)."""
+    g = [c for c in ("scope",) if c in iv.columns] + ["key", "consumer_id", "cond"]
     upto = ibis.window(group_by=g, order_by=["start", "end"], preceding=None, following=0)
     ordered = ibis.window(group_by=g, order_by=["start", "end"])
     t = iv.mutate(cum_end=iv.end.max().over(upto))
@@ -192,12 +197,16 @@ def _member_conditions(wh: Warehouse) -> ir.Table:
                     start=wh.local_day(m.joined_at), end=ibis.literal(NEVER), touch=ibis.literal("member||"))
 
 
-def _intervals(wh: Warehouse, rules: AssetRules, days: ir.Table, members: ir.Table | None) -> ir.Table:
+def _intervals(
+    wh: Warehouse, rules: AssetRules, days: ir.Table, members: ir.Table | None, since: date | None = None
+) -> ir.Table:
+    """Both scopes' condition intervals: merged, or with `since` only those opening on or after it, unmerged."""
     parts = []
     for scope in SCOPES:
         f = days.filter(days.scope == scope).drop("scope")
         mem = members.filter(members.scope == scope).drop("scope") if members is not None and scope == "brand" else None
-        parts.append(merged(conditions(f, rules, mem)).mutate(scope=ibis.literal(scope)))
+        iv = conditions(f, rules, mem, since)
+        parts.append((merged(iv) if since is None else iv).mutate(scope=ibis.literal(scope)))
     return ibis.union(*parts, distinct=False).select("scope", "key", "consumer_id", "cond", "start", "end", "touch")
 
 
@@ -233,10 +242,13 @@ def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None
 
 
 def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None = None) -> dict[str, int]:
-    """Add the events of days after the last build: only the consumers they touch are recomputed.
+    """Add the events of days after the last build, carrying each touched consumer's state forward.
 
-    Falls back to a full build when something else changed: a batch for another table (members,
-    profiles …), events for days already built (late data), or the Spark backend.
+    Only the touched (scope, key, consumer) pairs are read: their days inside the rules' look-back
+    windows give the new condition intervals, which are merged into their intervals still open at the
+    last built day; the count changes are the difference of the old and new states from the first new
+    day on. Falls back to a full build when something else changed: a batch for another table
+    (members, profiles …), events for days already built (late data), or the Spark backend.
     """
     meta = wh.table(META).execute()
     through = meta.built_through.iloc[0]
@@ -257,14 +269,21 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     fresh = ibis.union(*[daily_facts(wh, rules, s, new).mutate(scope=ibis.literal(s)) for s in SCOPES],
                        distinct=False)
     fresh = wh.materialize("_asset_new_days", fresh)
-    touched = wh.materialize("_asset_touched", fresh.select("scope", "key", "consumer_id").distinct())
+    touched = wh.materialize("_asset_touched", fresh.select(*PAIR).distinct())
     days = wh.table(DAYS)
-    history = wh.materialize("_asset_history", ibis.union(days.semi_join(touched, PAIR), fresh, distinct=False))
-    members = _member_conditions(wh).mutate(scope=ibis.literal("brand")).semi_join(
-        touched, ["scope", "key", "consumer_id"])
-    recomputed = wh.materialize("_asset_recomputed", _intervals(wh, rules, history, members))
-    old = wh.table(INTERVALS).semi_join(touched, PAIR)
-    moves = ibis.union(state_changes(old, -1), state_changes(recomputed), distinct=False)
+    history = wh.materialize("_asset_history", ibis.union(_look_back(days, rules, first_new).semi_join(touched, PAIR),
+                                                          fresh, distinct=False))
+    start = ibis.literal(first_new)
+    opened = _intervals(wh, rules, history, None, since=first_new)
+    iv = wh.table(INTERVALS)
+    live = wh.materialize("_asset_live", iv.filter(iv.end >= start).semi_join(touched, PAIR))
+    carried = wh.materialize("_asset_carried", merged(ibis.union(live, opened, distinct=False)).select(*iv.columns))
+
+    def from_first_new(t: ir.Table) -> ir.Table:  # states before the first new day are unchanged
+        return t.filter(t.end > start).mutate(start=ibis.greatest(t.start, start))
+
+    moves = ibis.union(state_changes(from_first_new(live), -1), state_changes(from_first_new(carried)),
+                       distinct=False)
     moves = moves.group_by(["scope", "key", "aipl", "deeplink", "day"]).aggregate(change=moves.change.sum())
     moves = wh.materialize("_asset_moves", moves.filter(moves.change != 0))
     n_touched = int(touched.count().execute())
@@ -272,10 +291,19 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
         wh.con.insert(CHANGES, moves)
         wh.con.insert(DAYS, fresh.select(*days.columns))
         wh.raw.execute(
-            f"DELETE FROM {INTERVALS} AS i USING _asset_touched AS t "
-            "WHERE i.scope = t.scope AND i.key = t.key AND i.consumer_id = t.consumer_id"
+            f"DELETE FROM {INTERVALS} AS i USING _asset_live AS t WHERE i.scope = t.scope AND i.key = t.key "
+            "AND i.consumer_id = t.consumer_id AND i.cond = t.cond AND i.start = t.start"
         )
-        wh.con.insert(INTERVALS, recomputed)
+        wh.con.insert(INTERVALS, carried)
         wh.con.create_table(META, _meta(wh), overwrite=True)
-    wh.drop_temp("_asset_new_days", "_asset_touched", "_asset_history", "_asset_recomputed", "_asset_moves")
+    wh.drop_temp("_asset_new_days", "_asset_touched", "_asset_history", "_asset_live", "_asset_carried",
+                 "_asset_moves")
     return {"touched": n_touched, "new_events": since_events}
+
+
+def _look_back(days: ir.Table, rules: AssetRules, first_new: date) -> ir.Table:
+    """The daily facts a new day's conditions can look back to: the I windows' days, and the purchases and
+    reviews of the L window (the k-th-day and together rules)."""
+    short = ibis.literal(first_new - timedelta(days=rules.interest_days))
+    long = ibis.literal(first_new - timedelta(days=rules.loyal_days))
+    return days.filter((days.day >= short) | ((days.purchase | days.advocacy) & (days.day >= long)))
