@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aipl.ingest import adapters as _adapters  # noqa: F401  (registers the public-dataset formats)
-from aipl.ingest.core import LoadResult, Target, batch_id, load
+from aipl.ingest.core import LoadResult, Target, batch_id, check, write
 from aipl.ingest.formats import FORMATS, Format, register
 from aipl.warehouse import SourceError, Warehouse
 
@@ -59,10 +59,20 @@ def ingest(
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
     result = IngestReport(format=fmt, path=str(path))
-    jobs = FORMATS[fmt].plan(wh, path)  # staging writes only session-local temporary tables
-    with wh.transaction():
+    # Staging, validation and duplicate checks write only session-local tables, before the transaction
+    # (DuckDB reads tables created inside a transaction much more slowly); the transaction only writes.
+    jobs = FORMATS[fmt].plan(wh, path)
+    checked = []
+    try:
         for staged, targets in jobs:
             bid = batch_id(staged.path, fmt)
             for target in targets:
-                result.loads.append(load(wh, staged, target, fmt, bid, report))
+                pending = [c.accepted for c in checked if c.table == target.table.name and c.accepted is not None]
+                checked.append(check(wh, staged, target, fmt, bid, len(checked), pending, report))
+        with wh.transaction():
+            for c in checked:
+                write(wh, c, fmt, report)
+    finally:
+        wh.drop_temp(*[t for c in checked for t in c.temps])
+    result.loads = [c.result for c in checked]
     return result

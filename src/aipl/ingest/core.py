@@ -106,9 +106,11 @@ def _plausible_range(wh: Warehouse, target: Target) -> tuple[datetime, datetime,
 
 
 def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
-    """Typed canonical columns plus `_line`, `_field`, `_reason` (null when the row is good), `_raw` and `_h`.
+    """The typed canonical columns the source gives, plus `_line`, `_field`, `_reason` (null when the row is
+    good), `_raw` (the source record, kept for bad rows only) and `_h` (a hash of the given key columns).
 
     Each raw value is cleaned and parsed once, in an inner projection; the checks read those columns.
+    Columns the source does not give are null in every row and are not carried.
     """
     table = target.table
     if target.prepare is not None:
@@ -165,9 +167,13 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
     if target.checks:  # the adapter's checks name source fields: they speak first
         checks = target.checks(t, typed) + checks
 
-    field_ = ibis.cases(*[(cond.fill_null(False), ibis.literal(f)) for cond, f, _ in checks], else_=ibis.null("string"))
+    # which check fails first (0: none), evaluated once per row; field, reason and record only for bad rows
+    first = ibis.cases(*[(cond.fill_null(False), i + 1) for i, (cond, _, _) in enumerate(checks)], else_=0)
+    t = t.mutate(_check=first)
+    field_ = ibis.cases(*[(t._check == i + 1, ibis.literal(f)) for i, (_, f, _) in enumerate(checks)],
+                        else_=ibis.null("string"))
     reason = ibis.cases(
-        *[(cond.fill_null(False), r if isinstance(r, ir.Value) else ibis.literal(r)) for cond, _, r in checks],
+        *[(t._check == i + 1, r if isinstance(r, ir.Value) else ibis.literal(r)) for i, (_, _, r) in enumerate(checks)],
         else_=ibis.null("string"),
     )
     if "_raw" in staged.columns:
@@ -175,17 +181,22 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
     else:
         raw_cols = [c for c in staged.columns if not c.startswith("_")]
         raw = ibis.literal(",").join([t[c].cast("string").fill_null("") for c in raw_cols])
-    key_hash = key_hash_of(typed, table)
+    key_hash = key_hash_of(typed, given_key(table, given))
     return t.select(
-        _line=t._line, **typed, _field=field_, _reason=reason,
-        _raw=ibis.cases((field_.notnull(), raw), else_=ibis.null("string")),  # kept for rejected rows only
+        _line=t._line, **{c: typed[c] for c in table.names if c in given}, _field=field_, _reason=reason,
+        _raw=ibis.cases((t._check > 0, raw), else_=ibis.null("string")),  # kept for rejected rows only
         _h=key_hash,
     )
 
 
-def key_hash_of(cols, table: schema.Table) -> ir.IntegerValue:
-    """A 64-bit hash of a row's key (equal keys, equal hashes; the same type on every backend)."""
-    return ibis.struct({k: cols[k] for k in table.key}).hash().cast("int64")
+def given_key(table: schema.Table, given) -> list[str]:
+    """The key columns of `table` that a source gives (the others are null in all its rows)."""
+    return [k for k in table.key if k in given]
+
+
+def key_hash_of(cols, key: list[str]) -> ir.IntegerValue:
+    """A 64-bit hash of a row's `key` columns (equal keys, equal hashes; the same type on every backend)."""
+    return ibis.struct({k: cols[k] for k in key}).hash().cast("int64")
 
 
 # Row rules that compare two columns of the same table.
@@ -195,21 +206,30 @@ TABLE_RULES: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
-def duplicates(wh: Warehouse, v: ir.Table, table: schema.Table) -> ir.Table:
+def duplicates(
+    wh: Warehouse, v: ir.Table, table: schema.Table, pending: list[ir.Table] = (), shared_name: str = "_shared"
+) -> ir.Table:
     """`_line`, `_h`, `_first` of every good row whose key repeats an earlier line (`_first`) or the warehouse (-1).
 
-    Rows are first grouped by a hash of the key (one column: fast); only rows in a group of two or
-    more are then compared on the key itself, so a hash collision never makes a false duplicate.
+    `pending` are rows accepted for the same table earlier in the same ingest, not written yet: they
+    count as the warehouse's. Rows are first grouped by a hash of the key (one column: fast); only rows
+    in a group of two or more are then compared on the key itself, so a hash collision never makes a
+    false duplicate. Key columns the batch does not give are null in all its rows: only stored rows with
+    those null can match. The few shared hashes are kept in the session-local table `shared_name`.
     """
-    key = list(table.key)
+    key = given_key(table, v.columns)
     good = v.filter(v._field.isnull()).select(*key, "_line", _h=v._h.cast("int64"))  # Spark's hash is 32-bit
-    existing = wh.table(table.name)
+    existing = ibis.union(wh.table(table.name), *pending, distinct=False) if pending else wh.table(table.name)
+    absent = [existing[k].isnull() for k in table.key if k not in key]
+    if absent:
+        existing = existing.filter(*absent)
     if "ts" in key:  # only the batch's time range can hold a duplicate
         span = good.aggregate(lo=good.ts.min(), hi=good.ts.max())
         existing = existing.cross_join(span).filter(lambda t: t.ts.between(t.lo, t.hi))
-    existing = existing.select(*key).mutate(_line=ibis.literal(-1, "int64"), _h=key_hash_of(existing, table))
+    existing = existing.select(*key).mutate(_line=ibis.literal(-1, "int64"), _h=key_hash_of(existing, key))
     hashes = good.select("_h").union(existing.select("_h"), distinct=False)
     shared = hashes.group_by("_h").aggregate(_n=hashes.count()).filter(lambda t: t._n > 1).select("_h")
+    shared = wh.materialize(shared_name, shared)  # computed once: both sides below probe it
     cand = good.semi_join(shared, "_h").union(existing.semi_join(shared, "_h"), distinct=False)
     firsts = cand.group_by(key).aggregate(_first=cand._line.min(), _n=cand._line.count()).filter(lambda t: t._n > 1)
     mine = cand.filter(cand._line >= 0)
@@ -217,11 +237,25 @@ def duplicates(wh: Warehouse, v: ir.Table, table: schema.Table) -> ir.Table:
     return joined.filter(joined._line != joined._first).select("_line", "_h", "_first")
 
 
-def load(
-    wh: Warehouse, staged: Staged, target: Target, fmt: str, bid: str,
-    report: Callable[[str, float | None], None] | None = None,
-) -> LoadResult:
-    """Validate `staged` for `target` and write accepted rows and quarantined rows (inside the caller's transaction)."""
+@dataclass
+class Checked:
+    """One source × target validated and checked for duplicates, ready to write (or already loaded)."""
+
+    result: LoadResult
+    table: str = ""
+    accepted: ir.Table | None = None
+    quarantine: ir.Table | None = None
+    temps: tuple[str, ...] = ()
+
+
+def check(
+    wh: Warehouse, staged: Staged, target: Target, fmt: str, bid: str, n: int = 0,
+    pending: list[ir.Table] = (), report: Callable[[str, float | None], None] | None = None,
+) -> Checked:
+    """Validate `staged` for `target` into session-local tables (`n` numbers them) without touching the warehouse.
+
+    `pending` are the accepted rows of earlier checks for the same table in this ingest.
+    """
     table = target.table
     label = target.label or table.name
     source = str(staged.path)
@@ -229,26 +263,32 @@ def load(
     done = wh.table("batches")
     if int(done.filter((done.batch_id == bid) & (done.target == label)).count().execute()):
         result.skipped = True
-        return result
+        return Checked(result)
 
     def step(label: str) -> Callable[[float], None] | None:
         return (lambda pct: report(label, pct)) if report else None
 
+    temps = (f"_validated{n}", f"_dups{n}", f"_shared{n}")
     if report:
         report(f"validating {table.name}", None)
     with wh.progress(step(f"validating {table.name}")):
-        v = wh.materialize("_validated", validated(wh, staged.rel, target))
-    broken = staged.settle("_validated") if staged.settle else staged.broken
+        v = wh.materialize(temps[0], validated(wh, staged.rel, target))
+    broken = staged.settle(temps[0]) if staged.settle else staged.broken
     if report:
         report(f"checking duplicates in {table.name}", None)
     with wh.progress(step(f"checking duplicates in {table.name}")):
-        d = wh.materialize("_dups", duplicates(wh, v, table))
+        d = wh.materialize(temps[1], duplicates(wh, v, table, pending, temps[2]))
 
     same = [v._line == d._line, v._h == d._h]
-    accepted = v.filter(v._field.isnull()).anti_join(d, same).select(*table.names)
+    good = v.filter(v._field.isnull()).anti_join(d, same)
+    accepted = good.select(
+        *[good[c.name] if c.name in v.columns else ibis.null(IBIS_TYPES[c.type]).name(c.name) for c in table.columns]
+    )
     bad = v.filter(v._field.notnull()).select(_line=v._line, field=v._field, reason=v._reason, raw=v._raw)
     # a duplicate is a valid row: its record is shown as parsed (the line number points at the source)
-    parsed = ibis.literal(",").join([v[c].cast("string").fill_null("") for c in table.names])
+    parsed = ibis.literal(",").join(
+        [v[c].cast("string").fill_null("") if c in v.columns else ibis.literal("") for c in table.names]
+    )
     dup_rows = v.inner_join(d, same).select(_line=v._line, _first=d._first, _raw=parsed)
     dup_bad = dup_rows.select(
         _line=dup_rows._line,
@@ -270,29 +310,43 @@ def load(
         batch_id=ibis.literal(bid), source=ibis.literal(source), line=rejected._line.cast("int64"),
         target=ibis.literal(label), field=rejected.field, reason=rejected.reason, raw=rejected.raw,
     )
-    result.read = int(v.count().execute()) + (int(broken.count().execute()) if broken is not None else 0)
-    result.accepted = int(accepted.count().execute())
-    result.rejected = int(quarantine.count().execute())
-    if result.read != result.accepted + result.rejected:  # checked before anything is written
-        raise RuntimeError(
-            f"{source}: counts do not reconcile for {label}: read {result.read} != accepted {result.accepted}"
-            f" + rejected {result.rejected}; nothing was written"
-        )
+    stats = v.aggregate(n=v.count(), bad=v._field.notnull().sum()).execute().iloc[0]
+    n_bad, n_dups = int(stats.bad or 0), int(d.count().execute())
+    n_broken = int(broken.count().execute()) if broken is not None else 0
+    result.read = int(stats.n) + n_broken
+    result.accepted = int(stats.n) - n_bad - n_dups
+    result.rejected = n_bad + n_dups + n_broken
+    return Checked(result, table.name, accepted, quarantine, temps)
+
+
+def write(wh: Warehouse, checked: Checked, fmt: str, report: Callable[[str, float | None], None] | None = None) -> None:
+    """Write a checked load's accepted and quarantined rows and its batch record (inside the caller's transaction);
+    an error when what was written does not reconcile with what was read."""
+    result, name = checked.result, checked.table
+    if result.skipped:
+        return
     if report:
-        report(f"writing {table.name}", None)
-    with wh.progress(step(f"writing {table.name}")):
-        wh.con.insert(table.name, accepted)
-        wh.con.insert("quarantine", quarantine)
-    q = wh.table("quarantine").filter(lambda t: (t.batch_id == bid) & (t.target == label) & (t.source == source))
+        report(f"writing {name}", None)
+    before = {t: wh.count(t) for t in (name, "quarantine")}
+    with wh.progress((lambda pct: report(f"writing {name}", pct)) if report else None):
+        wh.con.insert(name, checked.accepted)
+        wh.con.insert("quarantine", checked.quarantine)
+    written = {t: wh.count(t) - n for t, n in before.items()}
+    if (written[name], written["quarantine"]) != (result.accepted, result.rejected):  # the caller rolls back
+        raise RuntimeError(
+            f"{result.source}: counts do not reconcile for {result.target}: read {result.read}, expected accepted "
+            f"{result.accepted} + rejected {result.rejected}, wrote {written[name]} + {written['quarantine']}; "
+            "nothing was kept"
+        )
+    q = wh.table("quarantine")
+    q = q.filter((q.batch_id == result.batch_id) & (q.target == result.target) & (q.source == result.source))
     reasons = q.group_by("field").aggregate(n=q.count()).execute()
     result.reasons = {str(r.field): int(r.n) for r in reasons.itertuples()}
     wh.con.insert(
         "batches",
         ibis.memtable({
-            "batch_id": [bid], "format": [fmt], "source": [source], "target": [label],
+            "batch_id": [result.batch_id], "format": [fmt], "source": [result.source], "target": [result.target],
             "read": [result.read], "accepted": [result.accepted], "rejected": [result.rejected],
             "loaded_at": [datetime.now(UTC)],
         }).cast(dict(wh.table("batches").schema().items())),
     )
-    wh.drop_temp("_validated", "_dups")
-    return result

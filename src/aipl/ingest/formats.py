@@ -38,13 +38,17 @@ def register(name: str, doc: str) -> Callable[[Plan], Plan]:
 
 def stage(
     wh: Warehouse, path: Path, names: list[str] | None = None, name: str = "_staged", delim: str = ",",
-    stream: bool = True,
+    stream: bool | None = None,
 ) -> Staged:
-    """Stage a CSV, gzip CSV or Parquet file by its suffix; `stream=False` when the rows are read more than once."""
+    """Stage a CSV, gzip CSV or Parquet file by its suffix; `stream=False` when the rows are read more than once.
+
+    By default a CSV is copied into a session table first (numbering its lines runs on one core; the copy
+    lets the validation use every core) and Parquet, numbered in parallel, is streamed.
+    """
     suffixes = "".join(path.suffixes[-2:]).lower()
     if suffixes.endswith(".parquet"):
-        return wh.stage_parquet(path, name=name, stream=stream)
-    return wh.stage_csv(path, names, delim=delim, name=name, stream=stream)
+        return wh.stage_parquet(path, name=name, stream=True if stream is None else stream)
+    return wh.stage_csv(path, names, delim=delim, name=name, stream=False if stream is None else stream)
 
 
 def _canonical(table: schema.Table) -> Plan:
