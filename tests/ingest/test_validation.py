@@ -197,3 +197,46 @@ def test_an_error_mid_load_leaves_the_warehouse_as_it_was(wh, monkeypatch):
     assert counts(wh) == before
     # and it loads cleanly afterwards
     assert ingest(wh, DIRTY, "events").accepted == 3
+
+
+def test_two_loads_of_one_ingest_into_one_table_see_each_other(wh, tmp_path):
+    """A format whose file feeds the same table twice: the second load's repeats of the first are duplicates,
+    although neither is written until both have been checked."""
+    from aipl import schema
+    from aipl.ingest import FORMATS, Target, register
+    from aipl.ingest.formats import stage
+
+    def plan(w, path):
+        def cols(t):
+            return {c: t[c] for c in ("consumer_id", "brand_id", "event_type", "ts")}
+
+        return [(stage(w, path, stream=False), [Target(schema.EVENTS, cols, label="events:a"),
+                                                Target(schema.EVENTS, cols, label="events:b")])]
+
+    register("twice", "test only: the same events twice")(plan)
+    try:
+        f = tmp_path / "twice.csv"
+        f.write_text("consumer_id,brand_id,event_type,ts\n"
+                     "c1,B01,pdp_view,2026-10-01T10:00:00+08:00\nc2,B01,purchase,2026-10-01T11:00:00+08:00\n")
+        r = ingest(wh, f, "twice")
+        assert [(x.target, x.accepted, x.rejected) for x in r.loads] == [("events:a", 2, 0), ("events:b", 0, 2)]
+        assert wh.count("events") == 2
+        q = wh.table("quarantine").execute()
+        assert set(q.target) == {"events:b"} and all("already holds" in x for x in q.reason)
+    finally:
+        FORMATS.pop("twice")
+
+
+def test_rows_written_must_reconcile_with_rows_read(wh, monkeypatch):
+    """If fewer rows land than were counted as accepted, the load fails and the warehouse is as before."""
+    before = counts(wh)
+    real = wh.con.insert
+
+    def lossy(name, obj, **kw):
+        real(name, obj.limit(1) if name == "events" else obj, **kw)
+
+    monkeypatch.setattr(wh.con, "insert", lossy)
+    with pytest.raises(RuntimeError, match="do not reconcile"):
+        ingest(wh, DIRTY, "events")
+    monkeypatch.setattr(wh.con, "insert", real)
+    assert counts(wh) == before

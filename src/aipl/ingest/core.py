@@ -219,7 +219,9 @@ def duplicates(
     """
     key = given_key(table, v.columns)
     good = v.filter(v._field.isnull()).select(*key, "_line", _h=v._h.cast("int64"))  # Spark's hash is 32-bit
-    existing = ibis.union(wh.table(table.name), *pending, distinct=False) if pending else wh.table(table.name)
+    existing = wh.table(table.name)
+    if pending:
+        existing = ibis.union(existing, *[p.cast(existing.schema()) for p in pending], distinct=False)
     absent = [existing[k].isnull() for k in table.key if k not in key]
     if absent:
         existing = existing.filter(*absent)
