@@ -61,7 +61,10 @@ def ingest(
     result = IngestReport(format=fmt, path=str(path))
     # Staging, validation and duplicate checks write only session-local tables, before the transaction
     # (DuckDB reads tables created inside a transaction much more slowly); the transaction only writes.
-    jobs = FORMATS[fmt].plan(wh, path)
+    if report:
+        report(f"reading {path.name}", None)
+    with wh.progress((lambda pct: report(f"reading {path.name}", pct)) if report else None):
+        jobs = FORMATS[fmt].plan(wh, path)
     checked = []
     try:
         for staged, targets in jobs:
