@@ -276,7 +276,12 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     start = ibis.literal(first_new)
     opened = _intervals(wh, rules, history, None, since=first_new)
     iv = wh.table(INTERVALS)
-    live = wh.materialize("_asset_live", iv.filter(iv.end >= start).semi_join(touched, PAIR))
+    # the touched pairs' intervals still open on the first new day, with their row ids for the delete below
+    wh.raw.execute(
+        f"CREATE OR REPLACE TEMP TABLE _asset_live AS SELECT i.rowid AS _rid, i.* FROM {INTERVALS} AS i "
+        f"SEMI JOIN _asset_touched AS t USING ({', '.join(PAIR)}) WHERE i.\"end\" >= DATE '{first_new}'"
+    )
+    live = wh.table("_asset_live").drop("_rid")
     carried = wh.materialize("_asset_carried", merged(ibis.union(live, opened, distinct=False)).select(*iv.columns))
 
     def from_first_new(t: ir.Table) -> ir.Table:  # states before the first new day are unchanged
@@ -290,10 +295,7 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     with wh.transaction():
         wh.con.insert(CHANGES, moves)
         wh.con.insert(DAYS, fresh.select(*days.columns))
-        wh.raw.execute(
-            f"DELETE FROM {INTERVALS} AS i USING _asset_live AS t WHERE i.scope = t.scope AND i.key = t.key "
-            "AND i.consumer_id = t.consumer_id AND i.cond = t.cond AND i.start = t.start"
-        )
+        wh.raw.execute(f"DELETE FROM {INTERVALS} WHERE rowid IN (SELECT _rid FROM _asset_live)")
         wh.con.insert(INTERVALS, carried)
         wh.con.create_table(META, _meta(wh), overwrite=True)
     wh.drop_temp("_asset_new_days", "_asset_touched", "_asset_history", "_asset_live", "_asset_carried",
