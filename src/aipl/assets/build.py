@@ -291,11 +291,15 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
                        distinct=False)
     moves = moves.group_by(["scope", "key", "aipl", "deeplink", "day"]).aggregate(change=moves.change.sum())
     moves = wh.materialize("_asset_moves", moves.filter(moves.change != 0))
-    n_touched = int(touched.count().execute())
+    n_touched, n_live = int(touched.count().execute()), int(live.count().execute())
     with wh.transaction():
         wh.con.insert(CHANGES, moves)
         wh.con.insert(DAYS, fresh.select(*days.columns))
-        wh.raw.execute(f"DELETE FROM {INTERVALS} WHERE rowid IN (SELECT _rid FROM _asset_live)")
+        # nothing writes the intervals between reading the row ids and here; the count makes sure of it
+        gone = wh.raw.execute(f"DELETE FROM {INTERVALS} WHERE rowid IN (SELECT _rid FROM _asset_live)").fetchone()[0]
+        if gone != n_live:
+            raise RuntimeError(f"{INTERVALS} changed during the incremental update ({gone} of {n_live} rows); "
+                               "nothing was written: run it again")
         wh.con.insert(INTERVALS, carried)
         wh.con.create_table(META, _meta(wh), overwrite=True)
     wh.drop_temp("_asset_new_days", "_asset_touched", "_asset_history", "_asset_live", "_asset_carried",
