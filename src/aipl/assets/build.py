@@ -124,9 +124,8 @@ def merged(iv: ir.Table) -> ir.Table:
     islands)."""
     g = [c for c in ("scope",) if c in iv.columns] + ["key", "consumer_id", "cond"]
     upto = ibis.window(group_by=g, order_by=["start", "end"], preceding=None, following=0)
-    ordered = ibis.window(group_by=g, order_by=["start", "end"])
-    t = iv.mutate(cum_end=iv.end.max().over(upto))
-    t = t.mutate(reach=t.cum_end.lag(1).over(ordered))  # the furthest end among earlier intervals
+    earlier = ibis.window(group_by=g, order_by=["start", "end"], rows=(None, -1))
+    t = iv.mutate(reach=iv.end.max().over(earlier))  # the furthest end among earlier intervals
     t = t.mutate(new=ibis.cases((t.reach.isnull() | (t.start > t.reach), 1), else_=0))
     t = t.mutate(island=t.new.sum().over(upto))
     return t.group_by([*g, "island"]).aggregate(
@@ -156,23 +155,35 @@ def held(has: dict[str, ir.BooleanValue]) -> tuple[ir.StringValue, ir.StringValu
 def state_changes(iv: ir.Table, sign: int = 1) -> ir.Table:
     """scope, key, aipl, deeplink, day, change from condition intervals: each consumer's timeline cut where
     any condition starts or ends, each piece given its state, +1 on the piece's first day and −1 after it
-    (times `sign`)."""
-    cuts = ibis.union(iv.select(*PAIR, day=iv.start.cast("date")), iv.select(*PAIR, day=iv.end.cast("date")),
-                      distinct=True)
-    cuts = cuts.mutate(until=cuts.day.lead().over(ibis.window(group_by=PAIR, order_by="day")))
-    cuts = cuts.filter(cuts.until.notnull())
-    j = cuts.inner_join(iv, [*PAIR, iv.start <= cuts.day, iv.end > cuts.day])
-    pieces = j.group_by([*PAIR, "day", "until"]).aggregate(
-        **{f"has_{c}": (j.cond == c).any() for c in CONDITIONS})
+    (times `sign`).
+
+    One sweep per consumer, on merged intervals (those of one condition never overlap): each condition is a
+    bit, +bit on the day its interval starts and −bit on the day it ends; the running sum over the cut
+    days is the set of conditions that hold until the next cut.
+    """
+    bit = {c: 1 << i for i, c in enumerate(CONDITIONS)}
+    flag = ibis.cases(*[(iv.cond == c, b) for c, b in bit.items()], else_=0)
+    bounds = ibis.union(
+        iv.select(*PAIR, day=iv.start.cast("date"), d=flag),
+        iv.select(*PAIR, day=iv.end.cast("date"), d=-flag),
+        distinct=False,
+    )
+    cuts = bounds.group_by([*PAIR, "day"]).aggregate(d=bounds.d.sum())
+    pieces = cuts.mutate(
+        until=cuts.day.lead().over(ibis.window(group_by=PAIR, order_by="day")),
+        held=cuts.d.sum().over(ibis.window(group_by=PAIR, order_by="day", preceding=None, following=0)),
+    )
+    pieces = pieces.mutate(**{f"has_{c}": (pieces.held & b) != 0 for c, b in bit.items()})
     aipl, deeplink = held({c: pieces[f"has_{c}"] for c in CONDITIONS})
     pieces = pieces.select("scope", "key", "day", "until", aipl=aipl, deeplink=deeplink).filter(
-        lambda t: t.aipl.notnull())
+        lambda t: t.aipl.notnull() & t.until.notnull())
     moves = ibis.union(
         pieces.select("scope", "key", "aipl", "deeplink", "day", change=ibis.literal(sign, "int64")),
         pieces.select("scope", "key", "aipl", "deeplink", day=pieces.until, change=ibis.literal(-sign, "int64")),
         distinct=False,
     )
-    return moves.group_by(["scope", "key", "aipl", "deeplink", "day"]).aggregate(change=moves.change.sum())
+    moves = moves.group_by(["scope", "key", "aipl", "deeplink", "day"]).aggregate(change=moves.change.sum())
+    return moves.filter(moves.change != 0)
 
 
 def ensure_built(wh: Warehouse, report: Callable[[str], None] | None = None) -> bool:
