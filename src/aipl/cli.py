@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aipl.config import ConfigError, init_workspace, workspace_dir
@@ -104,12 +104,17 @@ def ingest(
     from aipl.ingest import ingest as run
 
     wh = _open(workspace)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
                         TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
-    task = progress.add_task("reading", total=100)
+    stage: dict = {"label": None, "task": None}
 
     def report(label: str, pct: float | None) -> None:
-        progress.update(task, description=label, completed=pct or 0)
+        if label != stage["label"]:  # a new stage pulses until DuckDB tells how far it is
+            if stage["task"] is not None:
+                progress.remove_task(stage["task"])
+            stage.update(label=label, task=progress.add_task(label, total=None))
+        if pct:
+            progress.update(stage["task"], total=100, completed=pct)
 
     try:
         with progress:
