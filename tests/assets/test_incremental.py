@@ -123,3 +123,23 @@ def test_day_by_day_with_short_windows_equals_full_rebuild(tmp_path):
         assert counts_incremental == counts(wh, check_days)
     finally:
         wh.close()
+
+
+def test_several_new_days_in_one_batch_equal_full_rebuild(fresh):
+    """One batch bringing a week (with a gap) at once: the intervals opening on different new days are merged
+    among themselves and with the stored ones."""
+    rng = random.Random(21)
+    for day in range(0, 30, 2):
+        load(fresh, rows(day, rng))
+    batch(fresh, 1)
+    build(fresh, RULES)
+    load(fresh, [r for day in (31, 32, 34, 37) for r in rows(day, rng)])
+    batch(fresh, 2)
+    reports: list[str] = []
+    assert ensure_built(fresh, report=reports.append)
+    assert reports and reports[0].startswith("incremental")
+    check_days = [f"2026-01-{d:02d}" for d in (20, 31)] + [f"2026-02-{d:02d}" for d in (1, 3, 6, 10, 25)]
+    incremental, counts_incremental = intervals(fresh), counts(fresh, check_days)
+    build(fresh, RULES)
+    assert incremental == intervals(fresh)
+    assert counts_incremental == counts(fresh, check_days)
