@@ -154,12 +154,13 @@ class Warehouse:
         # row_number() over a CSV scan follows the file's order (DuckDB preserves insertion order);
         # the numbers skip nothing, so a rejected record shifts later lines: settle() corrects them.
         query = f"SELECT row_number() OVER () + {first - 1} AS _line, * FROM {src}"
+        rejects = tuple(f"{name}{x}" for x in ("_re", "_rs", "_rj", "_rq"))  # the parser's and _settle_lines'
         if stream:
             rel = _strip_names(self.con.sql(query))
-            return Staged(path, rel, None, settle=lambda table: self._settle_lines(name, table, first))
+            return Staged(path, rel, None, settle=lambda table: self._settle_lines(name, table, first), temps=rejects)
         self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query}')
         broken = self._settle_lines(name, name, first)
-        return Staged(path, _strip_names(self.con.table(name)), broken)
+        return Staged(path, _strip_names(self.con.table(name)), broken, temps=(name, *rejects))
 
     def stage_parquet(self, path: Path, name: str = "_staged", stream: bool = True) -> Staged:
         """Read a Parquet file with every column as a string and the row number as `_line`."""
@@ -176,7 +177,7 @@ class Warehouse:
         if stream:
             return Staged(path, _strip_names(self.con.sql(query)), None)
         self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query}')
-        return Staged(path, _strip_names(self.con.table(name)), None)
+        return Staged(path, _strip_names(self.con.table(name)), None, temps=(name,))
 
     def _settle_lines(self, name: str, table: str, first: int) -> ir.Table | None:
         """After the scan: the parser's rejected records, and the true line numbers of `table`'s rows."""
@@ -232,8 +233,8 @@ class Warehouse:
                 _line=bad._line, raw=bad._corrupt, reason=ibis.literal("malformed CSV record (wrong number of fields)")
             )
             rel = rel.filter(rel._corrupt.isnull()).drop("_corrupt")
-            return Staged(path, rel, broken_rel)
-        return Staged(path, rel, None)
+            return Staged(path, rel, broken_rel, temps=(name,))
+        return Staged(path, rel, None, temps=(name,))
 
     def _attach_spark_tables(self) -> None:
         root = self.config.root / "spark-warehouse"
@@ -279,9 +280,10 @@ class Staged:
 
     def __init__(
         self, path: Path, rel: ir.Table, broken: ir.Table | None,
-        settle: Callable[[str], ir.Table | None] | None = None,
+        settle: Callable[[str], ir.Table | None] | None = None, temps: tuple[str, ...] = (),
     ):
         self.path = path
+        self.temps = temps  # the session-local tables holding it, dropped after the load
         self.rel = rel
         self.broken = broken
         # For a streamed file: called with the table the scan was materialised into; it corrects

@@ -240,3 +240,27 @@ def test_rows_written_must_reconcile_with_rows_read(wh, monkeypatch):
         ingest(wh, DIRTY, "events")
     monkeypatch.setattr(wh.con, "insert", real)
     assert counts(wh) == before
+
+
+def test_no_session_table_outlives_the_load(wh, tmp_path):
+    """Staging copies, validated rows and parser rejects are dropped after a load, and after a failed one (a
+    long-lived service connection would otherwise keep a copy of every file it loaded)."""
+    def temps():
+        return wh.raw.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()
+
+    ingest(wh, DIRTY, "events")
+    assert temps() == []
+    bad = tmp_path / "bad.csv"
+    bad.write_text("consumer_id,brand_id,event_type,ts\nc1,B01,pdp_view,2026-10-01T10:00:00+08:00\n")
+    real = wh.con.insert
+
+    def failing(name, obj, **kw):
+        raise RuntimeError("disk full")
+
+    wh.con.insert = failing
+    try:
+        with pytest.raises(RuntimeError, match="disk full"):
+            ingest(wh, bad, "events")
+    finally:
+        wh.con.insert = real
+    assert temps() == []

@@ -63,10 +63,10 @@ def ingest(
     # (DuckDB reads tables created inside a transaction much more slowly); the transaction only writes.
     if report:
         report(f"reading {path.name}", None)
-    with wh.progress((lambda pct: report(f"reading {path.name}", pct)) if report else None):
-        jobs = FORMATS[fmt].plan(wh, path)
-    checked = []
+    jobs, checked = [], []
     try:
+        with wh.progress((lambda pct: report(f"reading {path.name}", pct)) if report else None):
+            jobs = FORMATS[fmt].plan(wh, path)
         for staged, targets in jobs:
             bid = batch_id(staged.path, fmt)
             for target in targets:
@@ -76,6 +76,6 @@ def ingest(
             for c in checked:
                 write(wh, c, fmt, report)
     finally:
-        wh.drop_temp(*[t for c in checked for t in c.temps])
+        wh.drop_temp(*[t for c in checked for t in c.temps], *[t for staged, _ in jobs for t in staged.temps])
     result.loads = [c.result for c in checked]
     return result
