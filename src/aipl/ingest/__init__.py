@@ -59,6 +59,13 @@ def ingest(
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
     result = IngestReport(format=fmt, path=str(path))
+    bids = {path: batch_id(path, fmt)} if path.is_file() else {}
+    if bids:  # a file loaded before is recognised before it is read (its targets were written together)
+        b = wh.table("batches")
+        done = b.filter(b.batch_id == bids[path]).select("target").execute().target
+        if len(done):
+            result.loads = [LoadResult(str(path), str(t), bids[path], skipped=True) for t in done]
+            return result
     # Staging, validation and duplicate checks write only session-local tables, before the transaction
     # (DuckDB reads tables created inside a transaction much more slowly); the transaction only writes.
     if report:
@@ -68,7 +75,7 @@ def ingest(
         with wh.progress((lambda pct: report(f"reading {path.name}", pct)) if report else None):
             jobs = FORMATS[fmt].plan(wh, path)
         for staged, targets in jobs:
-            bid = batch_id(staged.path, fmt)
+            bid = bids.get(staged.path) or batch_id(staged.path, fmt)
             for target in targets:
                 pending = [c.accepted for c in checked if c.table == target.table.name and c.accepted is not None]
                 checked.append(check(wh, staged, target, fmt, bid, len(checked), pending, report))
