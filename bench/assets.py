@@ -81,6 +81,35 @@ def pandas_snapshot(df: pd.DataFrame, d: date) -> pd.DataFrame:
 
 
 
+def day_floor(wh, since: datetime, touched: int, stored: int, repeat: int) -> tuple[float, float, float]:
+    """(group s, probe s, write s): the least an incremental day costs in any store kept in the backend: the
+    distinct (brand, consumer) and (category, consumer) pairs of the events since `since`; a semi-join of `touched`
+    int64 keys against `stored` int64 keys (count only); `touched` rows of (key, four dates) appended and committed.
+    The keys are random ints, so the probe is the keyed lookup alone, without strings."""
+    group, _ = timed(lambda: wh.raw.execute(
+        "SELECT (SELECT count(*) FROM (SELECT DISTINCT brand_id, consumer_id FROM events WHERE ts >= $1)) + "
+        "(SELECT count(*) FROM (SELECT DISTINCT category_id, consumer_id FROM events WHERE ts >= $1))",
+        [since]).fetchall(), repeat)
+    wh.raw.execute(f"CREATE OR REPLACE TABLE _floor_state AS SELECT i AS pid, DATE '2017-10-05' + (i % 60)::INTEGER AS "
+                   f"d0, d0 + 1 AS d1, d0 + 2 AS d2, d0 + 3 AS d3 FROM range({stored}) t(i)")
+    wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _floor_touched AS SELECT DISTINCT (hash(i) % {stored})::BIGINT "
+                   f"AS pid FROM range({touched}) t(i)")
+    wh.raw.execute("CHECKPOINT")
+    probe, _ = timed(lambda: wh.raw.execute(
+        "SELECT count(*) FROM _floor_state SEMI JOIN _floor_touched USING (pid)").fetchall(), repeat)
+
+    def write() -> None:
+        wh.raw.execute("BEGIN")
+        wh.raw.execute("INSERT INTO _floor_state SELECT pid, DATE '2017-12-04', DATE '2017-12-04', DATE '2017-12-04', "
+                       "DATE '2017-12-04' FROM _floor_touched")
+        wh.raw.execute("COMMIT")
+
+    write_s, _ = timed(write, repeat)
+    wh.raw.execute("DROP TABLE _floor_state")
+    wh.raw.execute("DROP TABLE _floor_touched")
+    return group, probe, write_s
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=100_000_000)
@@ -149,9 +178,18 @@ def main() -> None:
         "batch_id": ["new-day"], "format": ["events"], "source": ["bench"], "target": ["events"], "read": [per_day],
         "accepted": [per_day], "rejected": [0], "loaded_at": [datetime.now(UTC)],
     }).cast(wh.table("batches").schema()))
-    inc, _ = timed(lambda: update(wh, wh.config.assets), 1)
+    inc, done = timed(lambda: update(wh, wh.config.assets), 1)
     print(f"incremental update for one new day ({per_day:,} events): {inc:.2f} s "
           f"({build_s / inc:.0f}x faster than the full build)")
+    if "touched" not in done:
+        raise SystemExit(f"the update fell back to a full build ({done}); no incremental figure")
+    stored = sum(rows.values())
+    midnight = datetime.combine(START + timedelta(days=DAYS), datetime.min.time(), wh.config.tz)
+    group, probe, write = day_floor(wh, midnight, done["touched"], stored, args.repeat)
+    floor_day = group + probe + write
+    print(f"floor for one new day in any store kept in the backend: its events' distinct pairs {group:.2f} s + "
+          f"finding {done['touched']:,} pairs among {stored:,} stored rows by int64 key {probe:.2f} s + writing as "
+          f"many rows of state {write:.2f} s = {floor_day:.2f} s; the update is {inc / floor_day:.1f}x that floor")
     wh.close()
     shutil.rmtree(tmp)
 
