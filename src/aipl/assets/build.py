@@ -119,10 +119,12 @@ def conditions(f: ir.Table, rules: AssetRules, members: ir.Table | None = None, 
     return iv if since is None else iv.filter(iv.start >= ibis.literal(since))
 
 
-def merged(iv: ir.Table) -> ir.Table:
+def merged(iv: ir.Table, one_island: bool = False) -> ir.Table:
     """Overlapping or touching intervals of one ([scope,] key, consumer, condition) merged into one (gaps and
-    islands)."""
+    islands). `one_island`: the caller knows that each group's intervals all overlap or touch."""
     g = [c for c in ("scope",) if c in iv.columns] + ["key", "consumer_id", "cond"]
+    if one_island:
+        return iv.group_by(g).aggregate(start=iv.start.min(), end=iv.end.max(), touch=iv.touch.argmin(iv.start))
     upto = ibis.window(group_by=g, order_by=["start", "end"], preceding=None, following=0)
     earlier = ibis.window(group_by=g, order_by=["start", "end"], rows=(None, -1))
     t = iv.mutate(reach=iv.end.max().over(earlier))  # the furthest end among earlier intervals
@@ -152,36 +154,41 @@ def held(has: dict[str, ir.BooleanValue]) -> tuple[ir.StringValue, ir.StringValu
     return aipl, deeplink
 
 
-def state_changes(iv: ir.Table, sign: int = 1) -> ir.Table:
-    """scope, key, aipl, deeplink, day, change from condition intervals: each consumer's timeline cut where
-    any condition starts or ends, each piece given its state, +1 on the piece's first day and −1 after it
-    (times `sign`).
+def state_changes(iv: ir.Table, old: ir.Table | None = None) -> ir.Table:
+    """scope, key, aipl, deeplink, day, change: how many consumers enter (+) or leave (−) each state on each day,
+    for the states the condition intervals `iv` give; with `old`, the changes that turn the states `old` gives
+    into those of `iv` (the consumers of both, on the days of both).
 
-    One sweep per consumer, on merged intervals (those of one condition never overlap): each condition is a
-    bit, +bit on the day its interval starts and −bit on the day it ends; the running sum over the cut
-    days is the set of conditions that hold until the next cut.
+    One sweep per consumer over merged intervals (those of one condition never overlap): each condition is a
+    bit (of `iv`, and shifted past them of `old`), +bit on the day its interval starts and −bit on the day it
+    ends; the running sum over the cut days is the set of conditions that hold until the next cut. A piece of
+    the timeline counts +1 for its state on its first day and −1 after it, and the reverse for its old state.
     """
     bit = {c: 1 << i for i, c in enumerate(CONDITIONS)}
-    flag = ibis.cases(*[(iv.cond == c, b) for c, b in bit.items()], else_=0)
-    bounds = ibis.union(
-        iv.select(*PAIR, day=iv.start.cast("date"), d=flag),
-        iv.select(*PAIR, day=iv.end.cast("date"), d=-flag),
-        distinct=False,
-    )
-    cuts = bounds.group_by([*PAIR, "day"]).aggregate(d=bounds.d.sum())
+    shift = len(CONDITIONS)
+
+    def bounds(t: ir.Table, by: int) -> list[ir.Table]:
+        flag = ibis.cases(*[(t.cond == c, b << by) for c, b in bit.items()], else_=0).cast("int64")
+        return [t.select(*PAIR, day=t.start.cast("date"), d=flag), t.select(*PAIR, day=t.end.cast("date"), d=-flag)]
+
+    b = ibis.union(*bounds(iv, 0), *(bounds(old, shift) if old is not None else []), distinct=False)
+    cuts = b.group_by([*PAIR, "day"]).aggregate(d=b.d.sum())
     pieces = cuts.mutate(
         until=cuts.day.lead().over(ibis.window(group_by=PAIR, order_by="day")),
         held=cuts.d.sum().over(ibis.window(group_by=PAIR, order_by="day", preceding=None, following=0)),
     )
-    pieces = pieces.mutate(**{f"has_{c}": (pieces.held & b) != 0 for c, b in bit.items()})
-    aipl, deeplink = held({c: pieces[f"has_{c}"] for c in CONDITIONS})
-    pieces = pieces.select("scope", "key", "day", "until", aipl=aipl, deeplink=deeplink).filter(
-        lambda t: t.aipl.notnull() & t.until.notnull())
-    moves = ibis.union(
-        pieces.select("scope", "key", "aipl", "deeplink", "day", change=ibis.literal(sign, "int64")),
-        pieces.select("scope", "key", "aipl", "deeplink", day=pieces.until, change=ibis.literal(-sign, "int64")),
-        distinct=False,
-    )
+    aipl, deeplink = held({c: (pieces.held & b) != 0 for c, b in bit.items()})
+    old_aipl, old_deeplink = held({c: (pieces.held & (b << shift)) != 0 for c, b in bit.items()})
+    pieces = pieces.select("scope", "key", "day", "until", aipl=aipl, deeplink=deeplink, old_aipl=old_aipl,
+                           old_deeplink=old_deeplink)
+    pieces = pieces.filter(pieces.until.notnull() & ~pieces.deeplink.identical_to(pieces.old_deeplink))
+    parts = []
+    for state, sign in (("", 1), ("old_", -1)) if old is not None else (("", 1),):
+        p = pieces.filter(pieces[f"{state}aipl"].notnull())
+        p = p.select("scope", "key", "day", "until", aipl=p[f"{state}aipl"], deeplink=p[f"{state}deeplink"])
+        parts += [p.select("scope", "key", "aipl", "deeplink", "day", change=ibis.literal(sign, "int64")),
+                  p.select("scope", "key", "aipl", "deeplink", day=p.until, change=ibis.literal(-sign, "int64"))]
+    moves = ibis.union(*parts, distinct=False)
     moves = moves.group_by(["scope", "key", "aipl", "deeplink", "day"]).aggregate(change=moves.change.sum())
     return moves.filter(moves.change != 0)
 
@@ -280,6 +287,8 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     fresh = ibis.union(*[daily_facts(wh, rules, s, new).mutate(scope=ibis.literal(s)) for s in SCOPES],
                        distinct=False)
     fresh = wh.materialize("_asset_new_days", fresh)
+    span = fresh.aggregate(lo=fresh.day.min(), hi=fresh.day.max()).execute()
+    one_day = str(span.lo.iloc[0])[:10] == str(span.hi.iloc[0])[:10] == str(first_new)
     touched = wh.materialize("_asset_touched", fresh.select(*PAIR).distinct())
     days = wh.table(DAYS)
     history = wh.materialize("_asset_history", ibis.union(_look_back(days, rules, first_new).semi_join(touched, PAIR),
@@ -293,15 +302,15 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
         f"SEMI JOIN _asset_touched AS t USING ({', '.join(PAIR)}) WHERE i.\"end\" >= DATE '{first_new}'"
     )
     live = wh.table("_asset_live").drop("_rid")
-    carried = wh.materialize("_asset_carried", merged(ibis.union(live, opened, distinct=False)).select(*iv.columns))
+    # when the new events are all of the first new day, every interval opened starts on it and every live one
+    # reaches it: one island each
+    carried = merged(ibis.union(live, opened, distinct=False), one_island=one_day)
+    carried = wh.materialize("_asset_carried", carried.select(*iv.columns))
 
     def from_first_new(t: ir.Table) -> ir.Table:  # states before the first new day are unchanged
         return t.filter(t.end > start).mutate(start=ibis.greatest(t.start, start))
 
-    moves = ibis.union(state_changes(from_first_new(live), -1), state_changes(from_first_new(carried)),
-                       distinct=False)
-    moves = moves.group_by(["scope", "key", "aipl", "deeplink", "day"]).aggregate(change=moves.change.sum())
-    moves = wh.materialize("_asset_moves", moves.filter(moves.change != 0))
+    moves = wh.materialize("_asset_moves", state_changes(from_first_new(carried), old=from_first_new(live)))
     n_touched, n_live = int(touched.count().execute()), int(live.count().execute())
     with wh.transaction():
         wh.con.insert(CHANGES, moves)
