@@ -143,3 +143,37 @@ def test_several_new_days_in_one_batch_equal_full_rebuild(fresh):
     build(fresh, RULES)
     assert incremental == intervals(fresh)
     assert counts_incremental == counts(fresh, check_days)
+
+
+def test_state_diff_equals_new_counts_minus_old(fresh):
+    """state_changes(new, old=old) on random merged intervals equals the changes of `new` minus those of `old`."""
+    from datetime import date, timedelta
+
+    import pandas as pd
+
+    from aipl.assets.build import CONDITIONS, state_changes
+
+    rng = random.Random(5)
+
+    def random_intervals() -> pd.DataFrame:
+        out = []
+        for c in range(12):
+            for cond in rng.sample(CONDITIONS, 3):
+                day = rng.randrange(5)
+                for _ in range(rng.randrange(1, 4)):  # disjoint, as merged intervals are
+                    length = rng.randrange(1, 6)
+                    out.append(("brand", f"B{c % 2}", f"u{c}", cond, date(2026, 1, 1) + timedelta(days=day),
+                                date(2026, 1, 1) + timedelta(days=day + length), "pdp_view||"))
+                    day += length + rng.randrange(1, 4)
+        return pd.DataFrame(out, columns=["scope", "key", "consumer_id", "cond", "start", "end", "touch"])
+
+    def as_dict(t) -> dict:
+        df = fresh.con.execute(t)
+        return {(r.key, r.aipl, r.deeplink, str(r.day)[:10]): int(r.change) for r in df.itertuples()}
+
+    for _ in range(5):
+        new, old = ibis.memtable(random_intervals()), ibis.memtable(random_intervals())
+        want = as_dict(state_changes(new))
+        for k, v in as_dict(state_changes(old)).items():
+            want[k] = want.get(k, 0) - v
+        assert as_dict(state_changes(new, old=old)) == {k: v for k, v in want.items() if v}
