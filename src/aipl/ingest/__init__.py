@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aipl.ingest import adapters as _adapters  # noqa: F401  (registers the public-dataset formats)
-from aipl.ingest.core import LoadResult, Target, batch_id, check, write
+from aipl.ingest.core import LoadResult, Target, batch_id, check, stage_progress, write
 from aipl.ingest.formats import FORMATS, Format, register
 from aipl.warehouse import SourceError, Warehouse
 
@@ -72,7 +72,7 @@ def ingest(
         report(f"reading {path.name}", None)
     jobs, checked = [], []
     try:
-        with wh.progress((lambda pct: report(f"reading {path.name}", pct)) if report else None):
+        with wh.progress(stage_progress(report, f"reading {path.name}")):
             jobs = FORMATS[fmt].plan(wh, path)
         for staged, targets in jobs:
             bid = bids.get(staged.path) or batch_id(staged.path, fmt)

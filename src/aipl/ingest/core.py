@@ -239,6 +239,11 @@ def duplicates(
     return joined.filter(joined._line != joined._first).select("_line", "_h", "_first")
 
 
+def stage_progress(report: Callable[[str, float | None], None] | None, label: str) -> Callable[[float], None] | None:
+    """The callback that reports a stage's percentage under `label` (None without `report`)."""
+    return (lambda pct: report(label, pct)) if report else None
+
+
 @dataclass
 class Checked:
     """One source × target validated and checked for duplicates, ready to write (or already loaded)."""
@@ -267,18 +272,15 @@ def check(
         result.skipped = True
         return Checked(result)
 
-    def step(label: str) -> Callable[[float], None] | None:
-        return (lambda pct: report(label, pct)) if report else None
-
     temps = (f"_validated{n}", f"_dups{n}", f"_shared{n}")
     if report:
         report(f"validating {table.name}", None)
-    with wh.progress(step(f"validating {table.name}")):
+    with wh.progress(stage_progress(report, f"validating {table.name}")):
         v = wh.materialize(temps[0], validated(wh, staged.rel, target))
     broken = staged.settle(temps[0]) if staged.settle else staged.broken
     if report:
         report(f"checking duplicates in {table.name}", None)
-    with wh.progress(step(f"checking duplicates in {table.name}")):
+    with wh.progress(stage_progress(report, f"checking duplicates in {table.name}")):
         d = wh.materialize(temps[1], duplicates(wh, v, table, pending, temps[2]))
 
     same = [v._line == d._line, v._h == d._h]
@@ -330,7 +332,7 @@ def write(wh: Warehouse, checked: Checked, fmt: str, report: Callable[[str, floa
     if report:
         report(f"writing {name}", None)
     before = {t: wh.count(t) for t in (name, "quarantine")}
-    with wh.progress((lambda pct: report(f"writing {name}", pct)) if report else None):
+    with wh.progress(stage_progress(report, f"writing {name}")):
         wh.con.insert(name, checked.accepted)
         wh.con.insert("quarantine", checked.quarantine)
     written = {t: wh.count(t) - n for t, n in before.items()}
