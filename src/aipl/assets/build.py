@@ -178,10 +178,13 @@ def state_changes(iv: ir.Table, old: ir.Table | None = None) -> ir.Table:
         held=cuts.d.sum().over(ibis.window(group_by=PAIR, order_by="day", preceding=None, following=0)),
     )
     aipl, deeplink = held({c: (pieces.held & b) != 0 for c, b in bit.items()})
-    old_aipl, old_deeplink = held({c: (pieces.held & (b << shift)) != 0 for c, b in bit.items()})
-    pieces = pieces.select("scope", "key", "day", "until", aipl=aipl, deeplink=deeplink, old_aipl=old_aipl,
-                           old_deeplink=old_deeplink)
-    pieces = pieces.filter(pieces.until.notnull() & ~pieces.deeplink.identical_to(pieces.old_deeplink))
+    states = {"aipl": aipl, "deeplink": deeplink}
+    if old is not None:
+        was = held({c: (pieces.held & (b << shift)) != 0 for c, b in bit.items()})
+        states.update(old_aipl=was[0], old_deeplink=was[1])
+    pieces = pieces.select("scope", "key", "day", "until", **states)
+    changed = pieces.deeplink.notnull() if old is None else ~pieces.deeplink.identical_to(pieces.old_deeplink)
+    pieces = pieces.filter(pieces.until.notnull() & changed)
     parts = []
     for state, sign in (("", 1), ("old_", -1)) if old is not None else (("", 1),):
         p = pieces.filter(pieces[f"{state}aipl"].notnull())
