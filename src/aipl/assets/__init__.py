@@ -1,6 +1,6 @@
 """Consumer assets: AIPL and DEEPLINK states per brand and per category, stored as condition intervals."""
 
-from aipl.assets.build import CONDITIONS, INTERVALS, SCOPES, build, daily_facts, ensure_built, update
+from aipl.assets.build import CONDITIONS, SCOPES, build, daily_facts, ensure_built, intervals, update
 from aipl.assets.query import attribution, consumer_states, flow, movers, snapshot, snapshot_all, states
 from aipl.assets.rules import AIPL_LABELS, AIPL_STATES, DEEPLINK_LABELS, DEEPLINK_STATES, AssetRules
 
@@ -10,7 +10,6 @@ __all__ = [
     "CONDITIONS",
     "DEEPLINK_LABELS",
     "DEEPLINK_STATES",
-    "INTERVALS",
     "SCOPES",
     "AssetRules",
     "attribution",
@@ -19,6 +18,7 @@ __all__ = [
     "daily_facts",
     "ensure_built",
     "flow",
+    "intervals",
     "movers",
     "snapshot",
     "snapshot_all",

@@ -1,6 +1,7 @@
 """Build the consumer-asset intervals: for every scope key (brand or category) and consumer, the day ranges
 [start, end) during which each AIPL / DEEPLINK condition holds. A state on day D is then the highest
-condition whose interval covers D, so nothing is stored per consumer × day."""
+condition whose interval covers D, so nothing is stored per consumer × day. The intervals that can still grow
+live in the live store (assets/live.py), the rest in `asset_closed`; `intervals()` gives them all."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import ibis
 import ibis.expr.types as ir
+import pandas as pd
 
-from aipl.assets.rules import AssetRules
+from aipl.assets import live
+from aipl.assets.live import CLOSED, LIVE, PAIR, intervals
+from aipl.assets.rules import CONDITIONS, AssetRules, held
 from aipl.warehouse import Warehouse
 
 SCOPES = ("brand", "category")
-INTERVALS = "asset_intervals"
-# condition codes stored in asset_intervals.cond
-CONDITIONS = ("A", "I", "enthuse", "perform", "P", "L", "keen")
 NEVER = date(9999, 12, 31)  # the end of a condition that does not expire (membership)
 
 
@@ -92,12 +93,9 @@ def _together(f: ir.Table, window: int, cond: str) -> ir.Table:
     return _span(t, cond, t.day, _plus(t.partner, window))
 
 
-def conditions(f: ir.Table, rules: AssetRules, members: ir.Table | None = None, since: date | None = None
-               ) -> ir.Table:
-    """Every condition interval (not yet merged) from the daily facts; with `since`, only those opening on or
-    after that day (the facts before it serve as the k-th-day rules' look-back)."""
-    r = rules
-    d = f if since is None else f.filter(f.day >= ibis.literal(since))  # days whose own spans are wanted
+def conditions(f: ir.Table, rules: AssetRules, members: ir.Table | None = None) -> ir.Table:
+    """Every condition interval (not yet merged) from the daily facts."""
+    r, d = rules, f
     parts = [
         _span(d.filter(d.passive | d.browse), "A", d.day, _plus(d.day, r.awareness_days)),
         _span(d.filter(d.active), "I", d.day, _plus(d.day, r.interest_days)),
@@ -115,16 +113,13 @@ def conditions(f: ir.Table, rules: AssetRules, members: ir.Table | None = None, 
     ]
     if members is not None:
         parts.append(members)
-    iv = ibis.union(*parts, distinct=False)
-    return iv if since is None else iv.filter(iv.start >= ibis.literal(since))
+    return ibis.union(*parts, distinct=False)
 
 
-def merged(iv: ir.Table, one_island: bool = False) -> ir.Table:
+def merged(iv: ir.Table) -> ir.Table:
     """Overlapping or touching intervals of one ([scope,] key, consumer, condition) merged into one (gaps and
-    islands). `one_island`: the caller knows that each group's intervals all overlap or touch."""
+    islands)."""
     g = [c for c in ("scope",) if c in iv.columns] + ["key", "consumer_id", "cond"]
-    if one_island:
-        return iv.group_by(g).aggregate(start=iv.start.min(), end=iv.end.max(), touch=iv.touch.argmin(iv.start))
     upto = ibis.window(group_by=g, order_by=["start", "end"], preceding=None, following=0)
     earlier = ibis.window(group_by=g, order_by=["start", "end"], rows=(None, -1))
     t = iv.mutate(reach=iv.end.max().over(earlier))  # the furthest end among earlier intervals
@@ -140,58 +135,31 @@ META = "asset_meta"
 # How many consumers enter (+) or leave (−) each (scope, key, AIPL, DEEPLINK) state on each day: the count on
 # day D is the sum of the changes up to D, so counts and daily series never touch consumers.
 CHANGES = "asset_count_changes"
-PAIR = ["scope", "key", "consumer_id"]
 
-
-def held(has: dict[str, ir.BooleanValue]) -> tuple[ir.StringValue, ir.StringValue]:
-    """The AIPL and DEEPLINK state from which conditions hold (highest first; null when none does)."""
-    aipl = ibis.cases((has["L"], "L"), (has["P"], "P"), (has["I"], "I"), (has["A"], "A"), else_=ibis.null("string"))
-    deeplink = ibis.cases(
-        (has["L"] & has["keen"], "keen"), (has["L"], "numerous"), (has["P"], "initial"),
-        (has["I"] & has["perform"], "perform"), (has["I"] & has["enthuse"], "enthuse"), (has["I"], "engage"),
-        (has["A"], "discover"), else_=ibis.null("string"),
-    )
-    return aipl, deeplink
-
-
-def state_changes(iv: ir.Table, old: ir.Table | None = None) -> ir.Table:
+def state_changes(iv: ir.Table) -> ir.Table:
     """scope, key, aipl, deeplink, day, change: how many consumers enter (+) or leave (−) each state on each day,
-    for the states the condition intervals `iv` give; with `old`, the changes that turn the states `old` gives
-    into those of `iv` (the consumers of both, on the days of both).
+    for the states the merged condition intervals `iv` give.
 
     One sweep per consumer over merged intervals (those of one condition never overlap): each condition is a
-    bit (of `iv`, and shifted past them of `old`), +bit on the day its interval starts and −bit on the day it
-    ends; the running sum over the cut days is the set of conditions that hold until the next cut. A piece of
-    the timeline counts +1 for its state on its first day and −1 after it, and the reverse for its old state.
+    bit, +bit on the day its interval starts and −bit on the day it ends; the running sum over the cut days is
+    the set of conditions that hold until the next cut. A piece of the timeline counts +1 for its state on its
+    first day and −1 after it.
     """
     bit = {c: 1 << i for i, c in enumerate(CONDITIONS)}
-    shift = len(CONDITIONS)
-
-    def bounds(t: ir.Table, by: int) -> list[ir.Table]:
-        flag = ibis.cases(*[(t.cond == c, b << by) for c, b in bit.items()], else_=0).cast("int64")
-        return [t.select(*PAIR, day=t.start.cast("date"), d=flag), t.select(*PAIR, day=t.end.cast("date"), d=-flag)]
-
-    b = ibis.union(*bounds(iv, 0), *(bounds(old, shift) if old is not None else []), distinct=False)
+    flag = ibis.cases(*[(iv.cond == c, b) for c, b in bit.items()], else_=0).cast("int64")
+    b = ibis.union(iv.select(*PAIR, day=iv.start.cast("date"), d=flag),
+                   iv.select(*PAIR, day=iv.end.cast("date"), d=-flag), distinct=False)
     cuts = b.group_by([*PAIR, "day"]).aggregate(d=b.d.sum())
     pieces = cuts.mutate(
         until=cuts.day.lead().over(ibis.window(group_by=PAIR, order_by="day")),
         held=cuts.d.sum().over(ibis.window(group_by=PAIR, order_by="day", preceding=None, following=0)),
     )
     aipl, deeplink = held({c: (pieces.held & b) != 0 for c, b in bit.items()})
-    states = {"aipl": aipl, "deeplink": deeplink}
-    if old is not None:
-        was = held({c: (pieces.held & (b << shift)) != 0 for c, b in bit.items()})
-        states.update(old_aipl=was[0], old_deeplink=was[1])
-    pieces = pieces.select("scope", "key", "day", "until", **states)
-    changed = pieces.deeplink.notnull() if old is None else ~pieces.deeplink.identical_to(pieces.old_deeplink)
-    pieces = pieces.filter(pieces.until.notnull() & changed)
-    parts = []
-    for state, sign in (("", 1), ("old_", -1)) if old is not None else (("", 1),):
-        p = pieces.filter(pieces[f"{state}aipl"].notnull())
-        p = p.select("scope", "key", "day", "until", aipl=p[f"{state}aipl"], deeplink=p[f"{state}deeplink"])
-        parts += [p.select("scope", "key", "aipl", "deeplink", "day", change=ibis.literal(sign, "int64")),
-                  p.select("scope", "key", "aipl", "deeplink", day=p.until, change=ibis.literal(-sign, "int64"))]
-    moves = ibis.union(*parts, distinct=False)
+    p = pieces.select("scope", "key", "day", "until", aipl=aipl, deeplink=deeplink)
+    p = p.filter(p.until.notnull() & p.aipl.notnull())
+    moves = ibis.union(p.select("scope", "key", "aipl", "deeplink", "day", change=ibis.literal(1, "int64")),
+                       p.select("scope", "key", "aipl", "deeplink", day=p.until, change=ibis.literal(-1, "int64")),
+                       distinct=False)
     moves = moves.group_by(["scope", "key", "aipl", "deeplink", "day"]).aggregate(change=moves.change.sum())
     return moves.filter(moves.change != 0)
 
@@ -200,7 +168,7 @@ def ensure_built(wh: Warehouse, report: Callable[[str], None] | None = None) -> 
     """Bring the intervals up to date with the loaded batches (incrementally when it can); True when it worked."""
     batches = wh.count("batches")
     tables = set(wh.con.list_tables())
-    if {INTERVALS, META, DAYS, CHANGES} <= tables:
+    if {LIVE, CLOSED, META, CHANGES} <= tables:
         meta = wh.table(META).execute()
         if len(meta) and int(meta.batches.iloc[0]) == batches:
             return False
@@ -218,64 +186,81 @@ def _member_conditions(wh: Warehouse) -> ir.Table:
                     start=wh.local_day(m.joined_at), end=ibis.literal(NEVER), touch=ibis.literal("member||"))
 
 
-def _intervals(
-    wh: Warehouse, rules: AssetRules, days: ir.Table, members: ir.Table | None, since: date | None = None
-) -> ir.Table:
-    """Both scopes' condition intervals: merged, or with `since` only those opening on or after it, unmerged."""
+def _intervals(wh: Warehouse, rules: AssetRules, days: ir.Table, members: ir.Table | None) -> ir.Table:
+    """Both scopes' condition intervals, merged."""
     parts = []
     for scope in SCOPES:
         f = days.filter(days.scope == scope).drop("scope")
         mem = members.filter(members.scope == scope).drop("scope") if members is not None and scope == "brand" else None
-        iv = conditions(f, rules, mem, since)
-        parts.append((merged(iv) if since is None else iv).mutate(scope=ibis.literal(scope)))
-    return ibis.union(*parts, distinct=False).select("scope", "key", "consumer_id", "cond", "start", "end", "touch")
+        parts.append(merged(conditions(f, rules, mem)).mutate(scope=ibis.literal(scope)))
+    return ibis.union(*parts, distinct=False).select(*live.IV_COLUMNS)
 
 
-def _meta(wh: Warehouse) -> ir.Table:
-    d = wh.table(DAYS)
-    through = d.aggregate(t=d.day.max()).execute().t.iloc[0]
+def _meta(wh: Warehouse, through: date | None, counted: pd.DataFrame | None = None) -> ir.Table:
+    """The build's record: batches and events it has seen (those of `counted` when given), the last day built."""
+    seen = counted if counted is not None else {"batches": [wh.count("batches")], "events": [wh.count("events")]}
     return ibis.memtable({
-        "batches": [wh.count("batches")], "events": [wh.count("events")],
-        "built_through": [None if through is None or through != through else str(through)[:10]],
-    }, schema={"batches": "int64", "events": "int64", "built_through": "string"})
+        "batches": [int(seen["batches"][0])], "events": [int(seen["events"][0])],
+        "built_through": [None if through is None else str(through)], "hash_probe": [live.hash_probe(wh)],
+    }, schema={"batches": "int64", "events": "int64", "built_through": "string", "hash_probe": "int64"})
+
+
+MERGED = "_asset_merged"
+OBSOLETE = ("asset_intervals",)  # the table of earlier versions
 
 
 def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None = None) -> dict[str, int]:
-    """(Re)build the daily facts and `asset_intervals` for both scopes from all events and members."""
+    """(Re)build the intervals, the live store and the daily count changes for both scopes from all events and
+    members. Until it has finished, `asset_meta` is absent, so an interrupted build is redone, not updated."""
+    with wh.transaction():
+        wh.con.drop_table(META, force=True)
     if report:
         report("daily facts of both scopes")
     days = ibis.union(*[daily_facts(wh, rules, s).mutate(scope=ibis.literal(s)) for s in SCOPES], distinct=False)
     with wh.transaction():
         wh.con.create_table(DAYS, days, overwrite=True)
+    days = wh.table(DAYS)
+    last = days.aggregate(t=days.day.max()).execute().t.iloc[0]
+    through = None if last is None or last != last else date.fromisoformat(str(last)[:10])
     if report:
         report("condition intervals")
     members = _member_conditions(wh).mutate(scope=ibis.literal("brand"))
-    result = _intervals(wh, rules, wh.table(DAYS), members)
     with wh.transaction():
-        wh.con.create_table(INTERVALS, result, overwrite=True)
+        wh.con.create_table(MERGED, _intervals(wh, rules, days, members), overwrite=True)
+    merged_iv = wh.table(MERGED)
+    if report:
+        report("live store")
+    with wh.transaction():
+        wh.con.create_table(LIVE, live.live_rows(merged_iv, days, rules, through or NEVER, CONDITIONS),
+                            overwrite=True)
+        latest = live.unpivot(wh.table(LIVE), CONDITIONS)
+        wh.con.create_table(CLOSED, merged_iv.anti_join(latest, [*PAIR, "cond", "start"]), overwrite=True)
     if report:
         report("daily state counts")
     with wh.transaction():
-        wh.con.create_table(CHANGES, state_changes(wh.table(INTERVALS)).order_by(["scope", "day"]), overwrite=True)
-        wh.con.create_table(META, _meta(wh), overwrite=True)
-    counts = wh.table(INTERVALS).group_by("scope").aggregate(n=lambda t: t.count()).execute()
+        wh.con.create_table(CHANGES, state_changes(merged_iv).order_by(["scope", "day"]), overwrite=True)
+        wh.con.create_table(META, _meta(wh, through), overwrite=True)
+    for name in (MERGED, DAYS, *OBSOLETE):
+        wh.con.drop_table(name, force=True)
+    counts = intervals(wh).group_by("scope").aggregate(n=lambda t: t.count()).execute()
     return {str(r.scope): int(r.n) for r in counts.itertuples()}
 
 
 def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None = None) -> dict[str, int]:
-    """Add the events of days after the last build, carrying each touched consumer's state forward.
+    """Add the events of the days after the last build, one day at a time, touching only the live store's rows
+    of the pairs with events that day and the rows whose last interval ends.
 
-    Only the touched (scope, key, consumer) pairs are read: their days inside the rules' look-back
-    windows give the new condition intervals, which are merged into their intervals still open at the
-    last built day; the count changes are the difference of the old and new states from the first new
-    day on. Falls back to a full build when something else changed: a batch for another table
-    (members, profiles …), events for days already built (late data), or the Spark backend.
+    Each touched pair's new intervals and look-back days follow from its live row and the day's facts by per-row
+    arithmetic; the count changes are the difference of its old and new states from that day on. Falls back to a
+    full build when something else changed: a batch for another table (members, profiles …), events for days
+    already built (late data), another hash function (DuckDB version), or the Spark backend.
     """
     meta = wh.table(META).execute()
     through = meta.built_through.iloc[0]
     since_events = wh.count("events") - int(meta.events.iloc[0])
     new_batches = wh.table("batches").order_by("loaded_at").execute().iloc[int(meta.batches.iloc[0]):]
-    if wh.backend != "duckdb" or through is None or set(new_batches.target) - {"events"}:
+    if (wh.backend != "duckdb" or through is None or set(new_batches.target) - {"events"}
+            or int(meta.hash_probe.iloc[0]) != live.hash_probe(wh)):
         return build(wh, rules, report)
     first_new = date.fromisoformat(str(through)) + timedelta(days=1)
     ev = wh.table("events")
@@ -289,50 +274,51 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
         report(f"incremental: {since_events:,} new events from {first_new}")
     fresh = ibis.union(*[daily_facts(wh, rules, s, new).mutate(scope=ibis.literal(s)) for s in SCOPES],
                        distinct=False)
-    fresh = wh.materialize("_asset_new_days", fresh)
-    span = fresh.aggregate(lo=fresh.day.min(), hi=fresh.day.max()).execute()
-    one_day = str(span.lo.iloc[0])[:10] == str(span.hi.iloc[0])[:10] == str(first_new)
-    touched = wh.materialize("_asset_touched", fresh.select(*PAIR).distinct())
-    days = wh.table(DAYS)
-    history = wh.materialize("_asset_history", ibis.union(_look_back(days, rules, first_new).semi_join(touched, PAIR),
-                                                          fresh, distinct=False))
-    start = ibis.literal(first_new)
-    opened = _intervals(wh, rules, history, None, since=first_new)
-    iv = wh.table(INTERVALS)
-    # the touched pairs' intervals still open on the first new day, with their row ids for the delete below
+    fresh = wh.materialize("_asset_new_days", fresh.mutate(**live.pair_ids(fresh)))
+    last = fresh.aggregate(hi=fresh.day.max()).execute().hi.iloc[0]
+    last = first_new if last is None or last != last else date.fromisoformat(str(last)[:10])
+    touched = 0
+    for k in range((last - first_new).days + 1):
+        d = first_new + timedelta(days=k)
+        if report and last > first_new:
+            report(f"day {d}")
+        touched += _add_day(wh, rules, d, d == last)
+    wh.drop_temp("_asset_new_days")
+    return {"touched": touched, "new_events": since_events}
+
+
+def _add_day(wh: Warehouse, rules: AssetRules, d: date, final: bool) -> int:
+    """Carry the live store and the count changes through day `d` (its facts are in `_asset_new_days`)."""
     wh.raw.execute(
-        f"CREATE OR REPLACE TEMP TABLE _asset_live AS SELECT i.rowid AS _rid, i.* FROM {INTERVALS} AS i "
-        f"SEMI JOIN _asset_touched AS t USING ({', '.join(PAIR)}) WHERE i.\"end\" >= DATE '{first_new}'"
+        f"CREATE OR REPLACE TEMP TABLE _asset_step AS SELECT o.rowid AS _rid, f.*, "
+        f"o.* EXCLUDE (scope, key, consumer_id, pid, pid2, keep_until) FROM _asset_new_days AS f "
+        f"LEFT JOIN {LIVE} AS o USING (pid, pid2) WHERE f.day = DATE '{d}'"
     )
-    live = wh.table("_asset_live").drop("_rid")
-    # when the new events are all of the first new day, every interval opened starts on it and every live one
-    # reaches it: one island each
-    carried = merged(ibis.union(live, opened, distinct=False), one_island=one_day)
-    carried = wh.materialize("_asset_carried", carried.select(*iv.columns))
-
-    def from_first_new(t: ir.Table) -> ir.Table:  # states before the first new day are unchanged
-        return t.filter(t.end > start).mutate(start=ibis.greatest(t.start, start))
-
-    moves = wh.materialize("_asset_moves", state_changes(from_first_new(carried), old=from_first_new(live)))
-    n_touched, n_live = int(touched.count().execute()), int(live.count().execute())
+    new_rows, closes = live.day_step_sql(rules, d, CONDITIONS, NEVER)
+    wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_new_live AS {new_rows}")
+    wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_closes AS {closes}")
+    moves = wh.materialize("_asset_moves", live.changes(wh.table("_asset_new_live"), d, CONDITIONS))
+    # the untouched rows with nothing left that can grow or be looked back to: they leave the live store
+    wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_evicted AS SELECT rowid AS _rid, * FROM {LIVE} "
+                   f"WHERE keep_until <= DATE '{d}' "
+                   f"AND rowid NOT IN (SELECT _rid FROM _asset_step WHERE _rid IS NOT NULL)")
+    new_live, evicted = wh.table("_asset_new_live"), wh.table("_asset_evicted")
+    kept = new_live.keep_until > ibis.literal(d)
+    closed = ibis.union(wh.table("_asset_closes"), live.unpivot(evicted, CONDITIONS),
+                        live.unpivot(new_live.filter(~kept), CONDITIONS), distinct=False)
+    n_touched, n_old = wh.raw.execute("SELECT count(*), count(_rid) FROM _asset_step").fetchone()
+    n_evicted = int(evicted.count().execute())
+    meta = wh.table(META).execute()
     with wh.transaction():
         wh.con.insert(CHANGES, moves)
-        wh.con.insert(DAYS, fresh.select(*days.columns))
-        # nothing writes the intervals between reading the row ids and here; the count makes sure of it
-        gone = wh.raw.execute(f"DELETE FROM {INTERVALS} WHERE rowid IN (SELECT _rid FROM _asset_live)").fetchone()[0]
-        if gone != n_live:
-            raise RuntimeError(f"{INTERVALS} changed during the incremental update ({gone} of {n_live} rows); "
+        wh.con.insert(CLOSED, closed)
+        # nothing writes the live store between reading the row ids and here; the count makes sure of it
+        gone = wh.raw.execute(f"DELETE FROM {LIVE} WHERE rowid IN (SELECT _rid FROM _asset_step UNION ALL "
+                              f"SELECT _rid FROM _asset_evicted)").fetchone()[0]
+        if gone != n_old + n_evicted:
+            raise RuntimeError(f"{LIVE} changed during the incremental update ({gone} of {n_old + n_evicted} rows); "
                                "nothing was written: run it again")
-        wh.con.insert(INTERVALS, carried)
-        wh.con.create_table(META, _meta(wh), overwrite=True)
-    wh.drop_temp("_asset_new_days", "_asset_touched", "_asset_history", "_asset_live", "_asset_carried",
-                 "_asset_moves")
-    return {"touched": n_touched, "new_events": since_events}
-
-
-def _look_back(days: ir.Table, rules: AssetRules, first_new: date) -> ir.Table:
-    """The daily facts a new day's conditions can look back to: the I windows' days, and the purchases and
-    reviews of the L window (the k-th-day and together rules)."""
-    short = ibis.literal(first_new - timedelta(days=rules.interest_days))
-    long = ibis.literal(first_new - timedelta(days=rules.loyal_days))
-    return days.filter((days.day >= short) | ((days.purchase | days.advocacy) & (days.day >= long)))
+        wh.con.insert(LIVE, new_live.filter(kept).select(*wh.table(LIVE).columns))
+        wh.con.create_table(META, _meta(wh, d, None if final else meta), overwrite=True)
+    wh.drop_temp("_asset_step", "_asset_new_live", "_asset_closes", "_asset_moves", "_asset_evicted")
+    return int(n_touched)

@@ -9,7 +9,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from aipl.assets.build import INTERVALS
+from aipl.assets.build import intervals
 from aipl.assets.query import RANK, _day, states
 from aipl.warehouse import Warehouse
 
@@ -37,7 +37,7 @@ def fast(wh: Warehouse, start: str | date, end: str | date, advancing_days: int 
     d0, d1 = _day(start), _day(end)
     if d1 < d0:
         raise ValueError(f"the period ends ({d1}) before it starts ({d0})")
-    iv = wh.table(INTERVALS)
+    iv = intervals(wh)
     aipl = iv.filter((iv.scope == "brand") & iv.cond.isin(["A", "I", "P", "L"])
                      & (iv.start <= ibis.literal(d1)) & (iv.end > ibis.literal(d0)))
     f = aipl.group_by(aipl.key.name("brand_id")).aggregate(F=aipl.consumer_id.nunique()).execute()

@@ -8,7 +8,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from aipl.assets.build import CHANGES, CONDITIONS, INTERVALS, SCOPES, held
+from aipl.assets.build import CHANGES, CONDITIONS, SCOPES, held, intervals
 from aipl.assets.rules import AIPL_STATES, DEEPLINK_STATES
 from aipl.config import parse_day
 from aipl.warehouse import Warehouse
@@ -27,7 +27,7 @@ def states(wh: Warehouse, scope: str, day: str | date, key: str | None = None) -
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     d = ibis.literal(_day(day))
-    iv = wh.table(INTERVALS)
+    iv = intervals(wh)
     iv = iv.filter((iv.scope == scope) & (iv.start <= d) & (iv.end > d))
     if key is not None:
         iv = iv.filter(iv.key == key)
@@ -40,7 +40,7 @@ def consumer_states(wh: Warehouse, scope: str, day: str | date, key: str | None 
     """Each consumer's AIPL and DEEPLINK state on `day`, with `state_since` and the touchpoint that put them there."""
     d = ibis.literal(_day(day))
     s = states(wh, scope, day, key)
-    iv = wh.table(INTERVALS)
+    iv = intervals(wh)
     iv = iv.filter((iv.scope == scope) & iv.cond.isin(list(_AIPL_COND)))
     if key is not None:
         iv = iv.filter(iv.key == key)

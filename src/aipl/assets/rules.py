@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+import ibis
+import ibis.expr.types as ir
+
 AIPL_STATES = ("A", "I", "P", "L")
 # DEEPLINK's seven stages with their AIPL parent, lowest first (DOMAIN.md §3).
 DEEPLINK_STATES = {
@@ -13,6 +16,8 @@ DEEPLINK_LABELS = {
     "discover": "发现 Discover", "engage": "种草 Engage", "enthuse": "热爱 Enthuse", "perform": "行动 Perform",
     "initial": "首购 Initial", "numerous": "复购 Numerous", "keen": "忠诚 Keen",
 }
+# the condition codes of the intervals (cond): the AIPL stages and the DEEPLINK refinements
+CONDITIONS = ("A", "I", "enthuse", "perform", "P", "L", "keen")
 AIPL_LABELS = {"A": "认知 Awareness", "I": "兴趣 Interest", "P": "购买 Purchase", "L": "忠诚 Loyalty"}
 
 
@@ -59,3 +64,14 @@ class AssetRules:
             if getattr(rules, name) < 1:
                 raise ValueError(f"[assets] {name} must be at least 1 day")
         return rules
+
+
+def held(has: dict[str, ir.BooleanValue]) -> tuple[ir.StringValue, ir.StringValue]:
+    """The AIPL and DEEPLINK state from which conditions hold (highest first; null when none does)."""
+    aipl = ibis.cases((has["L"], "L"), (has["P"], "P"), (has["I"], "I"), (has["A"], "A"), else_=ibis.null("string"))
+    deeplink = ibis.cases(
+        (has["L"] & has["keen"], "keen"), (has["L"], "numerous"), (has["P"], "initial"),
+        (has["I"] & has["perform"], "perform"), (has["I"] & has["enthuse"], "enthuse"), (has["I"], "engage"),
+        (has["A"], "discover"), else_=ibis.null("string"),
+    )
+    return aipl, deeplink

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from aipl.assets import ensure_built, states
-from aipl.assets.build import INTERVALS
+from aipl.assets.build import intervals
 from aipl.assets.health import brand_categories
 from aipl.config import parse_day
 from aipl.strategy.calendar import Campaign, last_year, load_campaign
@@ -57,7 +57,7 @@ def pool_sizes(wh: Warehouse, brand: str, day: date) -> dict[str, int]:
 
 
 def _act_pools(wh: Warehouse, brand: str, c: Campaign, exclude: pd.Series) -> pd.DataFrame:
-    iv = wh.table(INTERVALS)
+    iv = intervals(wh)
     iv = iv.filter((iv.scope == "brand") & (iv.key == brand) & iv.cond.isin(["A", "I"])
                    & (iv.start <= ibis.literal(c.selling_end)) & (iv.end > ibis.literal(c.presale_start)))
     g = iv.group_by("consumer_id").aggregate(has_i=(iv.cond == "I").any()).execute()

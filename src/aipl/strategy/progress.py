@@ -11,7 +11,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from aipl.assets.build import INTERVALS
+from aipl.assets.build import intervals
 from aipl.assets.health import brand_categories
 from aipl.strategy.calendar import Campaign, load_campaign
 from aipl.warehouse import Warehouse
@@ -22,7 +22,7 @@ BENCHMARK_QUANTILE = 0.75
 
 def state_series(wh: Warehouse, brands: list[str], days: list[date]) -> pd.DataFrame:
     """brand, day, pool, n: how many consumers each brand held in L, P, I and A on each day (one query)."""
-    iv = wh.table(INTERVALS)
+    iv = intervals(wh)
     iv = iv.filter((iv.scope == "brand") & iv.key.isin(brands) & iv.cond.isin(list(SERIES_POOLS)))
     d = ibis.memtable({"day": days}, schema={"day": "date"})
     j = iv.inner_join(d, [iv.start <= d.day, iv.end > d.day])

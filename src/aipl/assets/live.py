@@ -1,0 +1,179 @@
+"""The live store: one row per (scope, key, consumer) pair whose state can still change, holding each condition's
+latest interval and the recent days its rules look back to. Every other interval is in the closed table, so
+the intervals are `asset_closed` ∪ the live rows unpivoted, and a new day rewrites only the rows of the pairs it
+touches, by per-row arithmetic (no window over history), plus the rows whose last interval ended."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import ibis
+import ibis.expr.types as ir
+
+from aipl.assets.rules import CONDITIONS, DEEPLINK_STATES, AssetRules, held
+from aipl.warehouse import Warehouse
+
+LIVE = "asset_live"
+CLOSED = "asset_closed"
+PAIR = ["scope", "key", "consumer_id"]
+IV_COLUMNS = [*PAIR, "cond", "start", "end", "touch"]
+DAY0 = date(1, 1, 1)  # the keep-until of a row with nothing left (an evictable row)
+
+
+@dataclass(frozen=True)
+class LookBack:
+    """A list of recent days of one fact class, kept while a rule can still reach them."""
+
+    column: str  # the list column in the live store (days ascending)
+    fact: str  # the daily fact that adds the day
+    window: int  # a day x still counts for a new day d when x > d - window
+
+
+def look_backs(rules: AssetRules) -> list[LookBack]:
+    """The k-th-day and together rules' look-back lists."""
+    return [LookBack("browse_days", "browse", rules.interest_days),
+            LookBack("active_days", "active", rules.interest_days),
+            LookBack("buy_days", "purchase", rules.loyal_days),
+            LookBack("adv_days", "advocacy", rules.loyal_days)]
+
+
+def pair_ids(t: ir.Table) -> dict[str, ir.IntegerValue]:
+    """Two independent 64-bit hashes of the pair: together the live store's key (a collision is ~1e-25 likely)."""
+    sep = "\x1f"
+    return {"pid": (t.scope + sep + t.key + sep + t.consumer_id).hash(),
+            "pid2": ("#" + t.consumer_id + sep + t.key + sep + t.scope).hash()}
+
+
+def hash_probe(wh: Warehouse) -> int:
+    """The backend's hash of a fixed string: the live keys are valid only while it is the same."""
+    return int(wh.con.execute(ibis.literal("aipl live store").hash()))
+
+
+def unpivot(live: ir.Table, conditions: tuple[str, ...]) -> ir.Table:
+    """The live rows' latest intervals, one row each."""
+    parts = [live.filter(live[f"{c}_start"].notnull()).select(
+        *PAIR, cond=ibis.literal(c), start=live[f"{c}_start"], end=live[f"{c}_end"], touch=live[f"{c}_touch"])
+        for c in conditions]
+    return ibis.union(*parts, distinct=False)
+
+
+def intervals(wh: Warehouse) -> ir.Table:
+    """Every condition interval: scope, key, consumer_id, cond, start, end, touch."""
+    return ibis.union(wh.table(CLOSED).select(*IV_COLUMNS), unpivot(wh.table(LIVE), CONDITIONS), distinct=False)
+
+
+def live_rows(merged: ir.Table, days: ir.Table, rules: AssetRules, through: date, conditions: tuple[str, ...]
+              ) -> ir.Table:
+    """The live store as of `through` from merged intervals and daily facts (scope, key, consumer_id, day, ...)."""
+    by_cond = {}
+    for c in conditions:
+        w = merged.cond == c
+        by_cond |= {f"{c}_start": merged.start.max(where=w), f"{c}_end": merged.end.max(where=w),
+                    f"{c}_touch": merged.touch.argmax(merged.start, where=w)}
+    latest = merged.group_by(PAIR).aggregate(**by_cond)
+    lbs = look_backs(rules)
+
+    def within(t: ir.Table, lb: LookBack) -> ir.BooleanValue:
+        return t[lb.fact] & (t.day > ibis.literal(through + timedelta(days=1 - lb.window)))
+
+    recent = days.filter(ibis.or_(*[within(days, lb) for lb in lbs]))
+    recent = recent.group_by(PAIR).aggregate(
+        **{lb.column: recent.day.collect(where=within(recent, lb)).sort() for lb in lbs},
+        **{f"last_{lb.column}": recent.day.max(where=within(recent, lb)) for lb in lbs})
+    j = latest.left_join(recent, PAIR)
+    none = ibis.literal([], type="array<date>")
+    keep = ibis.greatest(*[j[f"{c}_end"] for c in conditions],
+                         *[j[f"last_{lb.column}"] + ibis.interval(days=lb.window) for lb in lbs])
+    j = j.select(*PAIR, *by_cond, *[j[lb.column].nullif(none).name(lb.column) for lb in lbs], keep=keep)
+    j = j.mutate(keep_until=j.keep.cast("date"), **pair_ids(j)).drop("keep")
+    return j.filter(j.keep_until > ibis.literal(through))
+
+
+def _sql_date(d: date) -> str:
+    return f"DATE '{d}'"
+
+
+def day_step_sql(rules: AssetRules, d: date, conditions: tuple[str, ...], never: date) -> tuple[str, str]:
+    """For one new day `d`, in DuckDB SQL over `_asset_step` (the day's facts left-joined to the live store): the
+    SELECT of each touched pair's new live row (with its old ends as o_<cond>_end), and the SELECT of the latest
+    intervals that a new interval of their condition closes."""
+    D, r = _sql_date(d), rules
+
+    def plus(x: str, n: int) -> str:
+        return f"({x} + {n})"
+
+    def kth(col: str, fact: str, k: int, window: int) -> str:
+        if k <= 1:
+            return f"CASE WHEN {fact} THEN {plus(D, window)} END"
+        prev = f"{col}[-{k - 1}]"
+        return f"CASE WHEN {fact} AND len({col}) >= {k - 1} AND {prev} > {D} - {window} THEN {prev} + {window} END"
+
+    def last(col: str, window: int) -> str:
+        return f"CASE WHEN {col}[-1] > {D} - {window} THEN {col}[-1] END"
+
+    partner = (f"CASE WHEN advocacy AND purchase THEN {D} WHEN advocacy THEN {last('buy_days', r.loyal_days)} "
+               f"WHEN purchase THEN {last('adv_days', r.loyal_days)} END")
+    opened = {  # the end of each condition's span opening on d (NULL when none does)
+        "A": f"CASE WHEN passive OR browse THEN {plus(D, r.awareness_days)} END",
+        "I": f"greatest(CASE WHEN active THEN {plus(D, r.interest_days)} END, "
+             f"{kth('browse_days', 'browse', r.browse_min_days, r.interest_days)})",
+        "perform": f"CASE WHEN intent THEN {plus(D, r.interest_days)} END",
+        "enthuse": f"greatest(CASE WHEN deep OR interactions >= {r.enthuse_min_interactions} "
+                   f"THEN {plus(D, r.interest_days)} END, "
+                   f"{kth('active_days', 'active', r.enthuse_min_active_days, r.interest_days)})",
+        "P": f"CASE WHEN purchase THEN {plus(D, r.purchase_days)} END",
+        "L": f"greatest({kth('buy_days', 'purchase', r.loyal_min_purchase_days, r.loyal_days)}, "
+             f"({partner}) + {r.loyal_days})",
+        "keen": f"greatest(CASE WHEN advocacy THEN {plus(D, r.loyal_days)} END, "
+                f"{kth('buy_days', 'purchase', r.keen_min_purchase_days, r.loyal_days)}, "
+                f"CASE WHEN member THEN {_sql_date(never)} END)",
+    }
+    cols, ends = [], []
+    for c in conditions:
+        n, live = f"n_{c}", f'"{c}_end" >= {D}'
+        cols += [f'CASE WHEN {n} IS NULL OR {live} THEN "{c}_start" ELSE {D} END AS "{c}_start"',
+                 f'CASE WHEN {n} IS NULL THEN "{c}_end" WHEN {live} THEN greatest("{c}_end", {n}) ELSE {n} END '
+                 f'AS "{c}_end"',
+                 f'CASE WHEN {n} IS NULL OR {live} THEN "{c}_touch" ELSE touch END AS "{c}_touch"']
+        ends.append(f'"{c}_end"')
+    for lb in look_backs(rules):
+        added = f"CASE WHEN {lb.fact} THEN list_append(coalesce({lb.column}, []::DATE[]), {D}) ELSE {lb.column} END"
+        cols.append(f"nullif(list_filter({added}, x -> x > {D} + {1 - lb.window}), []::DATE[]) AS {lb.column}")
+    new_cols = ", ".join(cols)
+    keep = ", ".join([*ends, *[f"{lb.column}[-1] + {lb.window}" for lb in look_backs(rules)]])
+    computed = ", ".join(f"{e} AS n_{c}" for c, e in opened.items())
+    new_rows = (f"SELECT scope, key, consumer_id, {new_cols}, pid, pid2, _rid, "
+                f"{', '.join(f'o_{c}_end' for c in conditions)} "
+                f"FROM (SELECT *, {computed}, {', '.join(f'{e} AS o_{e[1:-1]}' for e in ends)} FROM _asset_step)")
+    new_rows = f"SELECT *, coalesce(greatest({keep}), {_sql_date(DAY0)}) AS keep_until FROM ({new_rows})"
+    closes = " UNION ALL ".join(
+        f"SELECT scope, key, consumer_id, '{c}' AS cond, \"{c}_start\" AS start, \"{c}_end\" AS \"end\", "
+        f"\"{c}_touch\" AS touch FROM (SELECT *, {opened[c]} AS n FROM _asset_step) "
+        f"WHERE n IS NOT NULL AND \"{c}_end\" < {D}" for c in conditions)
+    return new_rows, closes
+
+
+def changes(new_live: ir.Table, d: date, conditions: tuple[str, ...]) -> ir.Table:
+    """scope, key, aipl, deeplink, day, change: the count changes of the touched pairs from `d` on, from their new
+    live rows (with the old ends as o_<cond>_end). At each day t where an old or a new interval ends (and on d):
+    +new state −old state on t, and −new +old state of the day before (from d + 1 on)."""
+    day = ibis.literal(d)
+    ends = [new_live[f"{p}{c}_end"] for p in ("", "o_") for c in conditions]
+    t = new_live.mutate(t=ibis.array([day, *ends]).filter(lambda x: x >= day).unique().unnest())
+
+    def state(prefix: str, before: bool) -> ir.StringValue:
+        return held({c: ((t[f"{prefix}{c}_end"] >= t.t) if before else (t[f"{prefix}{c}_end"] > t.t)).fill_null(False)
+                     for c in conditions})[1]
+
+    later = t.t > day
+    t = t.select("scope", "key", "t", nd=state("", False), od=state("o_", False),
+                 ndm=ibis.ifelse(later, state("", True), ibis.null("string")),
+                 odm=ibis.ifelse(later, state("o_", True), ibis.null("string")))
+    t = t.filter(~t.nd.identical_to(t.od) | ~t.ndm.identical_to(t.odm))
+    parts = [t.filter(t[s].notnull()).select("scope", "key", deeplink=t[s], day=t.t, change=ibis.literal(sign, "int64"))
+             for s, sign in (("nd", 1), ("od", -1), ("ndm", -1), ("odm", 1))]
+    u = ibis.union(*parts, distinct=False)
+    u = u.group_by(["scope", "key", "deeplink", "day"]).aggregate(change=u.change.sum().cast("int64"))
+    aipl = u.deeplink.cases(*DEEPLINK_STATES.items())
+    return u.filter(u.change != 0).select("scope", "key", aipl=aipl, deeplink="deeplink", day="day", change="change")
