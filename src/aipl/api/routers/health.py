@@ -17,6 +17,8 @@ Day = Annotated[date | None, Query(description="default: the 30 days to the last
 
 def _period(request: Request, start: date | None, end: date | None) -> tuple[date, date]:
     end = end or data_day(request)
+    if start is None and end < date.min + timedelta(days=29):
+        raise HTTPException(422, f"end {end} leaves no 30-day period before it; give start")
     start = start or end - timedelta(days=29)
     if start > end:
         raise HTTPException(422, f"start {start} is after end {end}")
