@@ -88,6 +88,24 @@ def test_late_data_falls_back_to_a_full_rebuild(fresh):
     assert got == intervals(fresh)
 
 
+def test_another_hash_function_falls_back_to_a_full_rebuild(fresh):
+    """The live store is keyed by the backend's hash: when it hashes differently (another DuckDB version) than
+    when the store was built, the update rebuilds instead of looking up keys that no longer match."""
+    rng = random.Random(6)
+    load(fresh, rows(10, rng))
+    batch(fresh, 1)
+    build(fresh, RULES)
+    fresh.raw.execute("UPDATE asset_meta SET hash_probe = hash_probe + 1")
+    load(fresh, rows(12, rng))
+    batch(fresh, 2)
+    reports: list[str] = []
+    ensure_built(fresh, report=reports.append)
+    assert "full rebuild: the live store was keyed by another hash function" in reports
+    got = intervals(fresh)
+    build(fresh, RULES)
+    assert got == intervals(fresh)
+
+
 def test_day_by_day_with_short_windows_equals_full_rebuild(tmp_path):
     """Windows shorter than the history (I 4 d, P 20 d, L 12 d) so that the look-back cuts the history and
     states lapse between loads; ten new days added one at a time, then compared with a rebuild."""

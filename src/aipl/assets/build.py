@@ -231,8 +231,9 @@ def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None
     if report:
         report("live store")
     with wh.transaction():
-        wh.con.create_table(LIVE, live.live_rows(merged_iv, days, rules, through or NEVER, CONDITIONS),
-                            overwrite=True)
+        # rows in keep-until order, so that the rows leaving on a day sit together (min/max per row group)
+        wh.con.create_table(LIVE, live.live_rows(merged_iv, days, rules, through or NEVER, CONDITIONS)
+                            .order_by("keep_until"), overwrite=True)
         latest = live.unpivot(wh.table(LIVE), CONDITIONS)
         wh.con.create_table(CLOSED, merged_iv.anti_join(latest, [*PAIR, "cond", "start"]), overwrite=True)
     if report:
@@ -259,8 +260,13 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     through = meta.built_through.iloc[0]
     since_events = wh.count("events") - int(meta.events.iloc[0])
     new_batches = wh.table("batches").order_by("loaded_at").execute().iloc[int(meta.batches.iloc[0]):]
-    if (wh.backend != "duckdb" or through is None or set(new_batches.target) - {"events"}
-            or int(meta.hash_probe.iloc[0]) != live.hash_probe(wh)):
+    reason = ("the Spark backend" if wh.backend != "duckdb" else "nothing built yet" if through is None
+              else "batches for other tables than events" if set(new_batches.target) - {"events"}
+              else "the live store was keyed by another hash function" if int(meta.hash_probe.iloc[0])
+              != live.hash_probe(wh) else None)
+    if reason:
+        if report:
+            report(f"full rebuild: {reason}")
         return build(wh, rules, report)
     first_new = date.fromisoformat(str(through)) + timedelta(days=1)
     ev = wh.table("events")
@@ -297,7 +303,9 @@ def _add_day(wh: Warehouse, rules: AssetRules, d: date, final: bool) -> int:
     new_rows, closes = live.day_step_sql(rules, d, CONDITIONS, NEVER)
     wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_new_live AS {new_rows}")
     wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_closes AS {closes}")
-    moves = wh.materialize("_asset_moves", live.changes(wh.table("_asset_new_live"), d, CONDITIONS))
+    names = live.states_by_bits(wh, CONDITIONS)
+    wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_moves AS {live.changes_sql(d, CONDITIONS, names)}")
+    moves = wh.table("_asset_moves")
     # the untouched rows with nothing left that can grow or be looked back to: they leave the live store
     wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_evicted AS SELECT rowid AS _rid, * FROM {LIVE} "
                    f"WHERE keep_until <= DATE '{d}' "
@@ -318,7 +326,7 @@ def _add_day(wh: Warehouse, rules: AssetRules, d: date, final: bool) -> int:
         if gone != n_old + n_evicted:
             raise RuntimeError(f"{LIVE} changed during the incremental update ({gone} of {n_old + n_evicted} rows); "
                                "nothing was written: run it again")
-        wh.con.insert(LIVE, new_live.filter(kept).select(*wh.table(LIVE).columns))
+        wh.con.insert(LIVE, new_live.filter(kept).select(*wh.table(LIVE).columns).order_by("keep_until"))
         wh.con.create_table(META, _meta(wh, d, None if final else meta), overwrite=True)
     wh.drop_temp("_asset_step", "_asset_new_live", "_asset_closes", "_asset_moves", "_asset_evicted")
     return int(n_touched)

@@ -154,26 +154,35 @@ def day_step_sql(rules: AssetRules, d: date, conditions: tuple[str, ...], never:
     return new_rows, closes
 
 
-def changes(new_live: ir.Table, d: date, conditions: tuple[str, ...]) -> ir.Table:
-    """scope, key, aipl, deeplink, day, change: the count changes of the touched pairs from `d` on, from their new
-    live rows (with the old ends as o_<cond>_end). At each day t where an old or a new interval ends (and on d):
-    +new state −old state on t, and −new +old state of the day before (from d + 1 on)."""
-    day = ibis.literal(d)
-    ends = [new_live[f"{p}{c}_end"] for p in ("", "o_") for c in conditions]
-    t = new_live.mutate(t=ibis.array([day, *ends]).filter(lambda x: x >= day).unique().unnest())
+def states_by_bits(wh: Warehouse, conditions: tuple[str, ...]) -> list[str | None]:
+    """The DEEPLINK state (held()) of every set of conditions, indexed by its bit mask (bit i: conditions[i])."""
+    masks = ibis.memtable({"m": list(range(1 << len(conditions)))}, schema={"m": "int64"})
+    deeplink = held({c: (masks.m & (1 << i)) != 0 for i, c in enumerate(conditions)})[1]
+    df = wh.con.execute(masks.select("m", s=deeplink)).sort_values("m")
+    return [None if s is None or s != s else str(s) for s in df.s]
 
-    def state(prefix: str, before: bool) -> ir.StringValue:
-        return held({c: ((t[f"{prefix}{c}_end"] >= t.t) if before else (t[f"{prefix}{c}_end"] > t.t)).fill_null(False)
-                     for c in conditions})[1]
 
-    later = t.t > day
-    t = t.select("scope", "key", "t", nd=state("", False), od=state("o_", False),
-                 ndm=ibis.ifelse(later, state("", True), ibis.null("string")),
-                 odm=ibis.ifelse(later, state("o_", True), ibis.null("string")))
-    t = t.filter(~t.nd.identical_to(t.od) | ~t.ndm.identical_to(t.odm))
-    parts = [t.filter(t[s].notnull()).select("scope", "key", deeplink=t[s], day=t.t, change=ibis.literal(sign, "int64"))
-             for s, sign in (("nd", 1), ("od", -1), ("ndm", -1), ("odm", 1))]
-    u = ibis.union(*parts, distinct=False)
-    u = u.group_by(["scope", "key", "deeplink", "day"]).aggregate(change=u.change.sum().cast("int64"))
-    aipl = u.deeplink.cases(*DEEPLINK_STATES.items())
-    return u.filter(u.change != 0).select("scope", "key", aipl=aipl, deeplink="deeplink", day="day", change="change")
+def changes_sql(d: date, conditions: tuple[str, ...], names: list[str | None]) -> str:
+    """The SELECT of scope, key, aipl, deeplink, day, change: the count changes of the touched pairs from `d` on,
+    from their new live rows (`_asset_new_live`, with the old ends as o_<cond>_end). At each day t where an old
+    or a new interval ends (and on d): +new state −old state on t, and −new +old state of the day before (from
+    d + 1 on). A state is its conditions' bit mask looked up in `names` (states_by_bits)."""
+    D = _sql_date(d)
+    cut_days = ", ".join([D, *[f'"{c}_end"' for c in conditions], *[f"o_{c}_end" for c in conditions]])
+
+    def state(prefix: str, op: str) -> str:
+        mask = " + ".join(f"coalesce({prefix}{c}_end {op} t, false)::INTEGER * {1 << i}"
+                          for i, c in enumerate(conditions))
+        return f"_names[{mask} + 1]"
+
+    lookup = "[" + ", ".join("NULL" if n is None else f"'{n}'" for n in names) + "]"
+    cuts = (f"SELECT scope, key, t, {state('', '>')} AS nd, {state('o_', '>')} AS od, "
+            f"CASE WHEN t > {D} THEN {state('', '>=')} END AS ndm, "
+            f"CASE WHEN t > {D} THEN {state('o_', '>=')} END AS odm "
+            f"FROM (SELECT *, {lookup} AS _names, "
+            f"unnest(list_distinct(list_filter([{cut_days}], x -> x >= {D}))) AS t FROM _asset_new_live)")
+    moves = (f"SELECT scope, key, t AS day, unnest([nd, od, ndm, odm]) AS deeplink, unnest([1, -1, -1, 1]) AS change "
+             f"FROM ({cuts}) WHERE nd IS DISTINCT FROM od OR ndm IS DISTINCT FROM odm")
+    aipl = "CASE deeplink " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in DEEPLINK_STATES.items()) + " END"
+    return (f"SELECT scope, key, {aipl} AS aipl, deeplink, day, change FROM (SELECT scope, key, deeplink, day, "
+            f"sum(change)::BIGINT AS change FROM ({moves}) WHERE deeplink IS NOT NULL GROUP BY ALL) WHERE change != 0")
