@@ -295,38 +295,34 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
 
 def _add_day(wh: Warehouse, rules: AssetRules, d: date, final: bool) -> int:
     """Carry the live store and the count changes through day `d` (its facts are in `_asset_new_days`)."""
-    wh.raw.execute(
-        f"CREATE OR REPLACE TEMP TABLE _asset_step AS SELECT o.rowid AS _rid, f.*, "
-        f"o.* EXCLUDE (scope, key, consumer_id, pid, pid2, keep_until) FROM _asset_new_days AS f "
-        f"LEFT JOIN {LIVE} AS o USING (pid, pid2) WHERE f.day = DATE '{d}'"
-    )
-    new_rows, closes = live.day_step_sql(rules, d, CONDITIONS, NEVER)
-    wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_new_live AS {new_rows}")
-    wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_closes AS {closes}")
+    step = live.day_step_sql(rules, d, CONDITIONS, NEVER, "_asset_new_days")
+    wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_new_live AS {step}")
     names = live.states_by_bits(wh, CONDITIONS)
     wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_moves AS {live.changes_sql(d, CONDITIONS, names)}")
     moves = wh.table("_asset_moves")
     # the untouched rows with nothing left that can grow or be looked back to: they leave the live store
     wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_evicted AS SELECT rowid AS _rid, * FROM {LIVE} "
                    f"WHERE keep_until <= DATE '{d}' "
-                   f"AND rowid NOT IN (SELECT _rid FROM _asset_step WHERE _rid IS NOT NULL)")
+                   f"AND rowid NOT IN (SELECT _rid FROM _asset_new_live WHERE _rid IS NOT NULL)")
     new_live, evicted = wh.table("_asset_new_live"), wh.table("_asset_evicted")
     kept = new_live.keep_until > ibis.literal(d)
-    closed = ibis.union(wh.table("_asset_closes"), live.unpivot(evicted, CONDITIONS),
+    closes = new_live.filter(new_live.closing.length() > 0).select(*PAIR, c=new_live.closing.unnest())
+    closes = closes.select(*PAIR, **{f: closes.c[f] for f in ("cond", "start", "end", "touch")})
+    closed = ibis.union(closes, live.unpivot(evicted, CONDITIONS),
                         live.unpivot(new_live.filter(~kept), CONDITIONS), distinct=False)
-    n_touched, n_old = wh.raw.execute("SELECT count(*), count(_rid) FROM _asset_step").fetchone()
+    n_touched, n_old = wh.raw.execute("SELECT count(*), count(_rid) FROM _asset_new_live").fetchone()
     n_evicted = int(evicted.count().execute())
     meta = wh.table(META).execute()
     with wh.transaction():
         wh.con.insert(CHANGES, moves)
         wh.con.insert(CLOSED, closed)
         # nothing writes the live store between reading the row ids and here; the count makes sure of it
-        gone = wh.raw.execute(f"DELETE FROM {LIVE} WHERE rowid IN (SELECT _rid FROM _asset_step UNION ALL "
+        gone = wh.raw.execute(f"DELETE FROM {LIVE} WHERE rowid IN (SELECT _rid FROM _asset_new_live UNION ALL "
                               f"SELECT _rid FROM _asset_evicted)").fetchone()[0]
         if gone != n_old + n_evicted:
             raise RuntimeError(f"{LIVE} changed during the incremental update ({gone} of {n_old + n_evicted} rows); "
                                "nothing was written: run it again")
         wh.con.insert(LIVE, new_live.filter(kept).select(*wh.table(LIVE).columns).order_by("keep_until"))
         wh.con.create_table(META, _meta(wh, d, None if final else meta), overwrite=True)
-    wh.drop_temp("_asset_step", "_asset_new_live", "_asset_closes", "_asset_moves", "_asset_evicted")
+    wh.drop_temp("_asset_new_live", "_asset_moves", "_asset_evicted")
     return int(n_touched)

@@ -94,11 +94,14 @@ def _sql_date(d: date) -> str:
     return f"DATE '{d}'"
 
 
-def day_step_sql(rules: AssetRules, d: date, conditions: tuple[str, ...], never: date) -> tuple[str, str]:
-    """For one new day `d`, in DuckDB SQL over `_asset_step` (the day's facts left-joined to the live store): the
-    SELECT of each touched pair's new live row (with its old ends as o_<cond>_end), and the SELECT of the latest
-    intervals that a new interval of their condition closes."""
+def day_step_sql(rules: AssetRules, d: date, conditions: tuple[str, ...], never: date, facts: str) -> str:
+    """For one new day `d`, in DuckDB SQL: the SELECT of each pair touched that day (its facts in table `facts`,
+    with pid and pid2) with its new live row, its live row's row id (`_rid`, NULL for a new pair), its old ends
+    (o_<cond>_end), and the latest intervals that a new interval of their condition closes (`closing`, a list
+    of cond, start, end, touch)."""
     D, r = _sql_date(d), rules
+    step = (f"SELECT o.rowid AS _rid, f.*, o.* EXCLUDE (scope, key, consumer_id, pid, pid2, keep_until) "
+            f"FROM {facts} AS f LEFT JOIN {LIVE} AS o USING (pid, pid2) WHERE f.day = {D}")
 
     def plus(x: str, n: int) -> str:
         return f"({x} + {n})"
@@ -140,18 +143,15 @@ def day_step_sql(rules: AssetRules, d: date, conditions: tuple[str, ...], never:
     for lb in look_backs(rules):
         added = f"CASE WHEN {lb.fact} THEN list_append(coalesce({lb.column}, []::DATE[]), {D}) ELSE {lb.column} END"
         cols.append(f"nullif(list_filter({added}, x -> x > {D} + {1 - lb.window}), []::DATE[]) AS {lb.column}")
-    new_cols = ", ".join(cols)
+    closing = ", ".join(
+        f"CASE WHEN n_{c} IS NOT NULL AND \"{c}_end\" < {D} THEN {{'cond': '{c}', 'start': \"{c}_start\", "
+        f"'end': \"{c}_end\", 'touch': \"{c}_touch\"}} END" for c in conditions)
+    cols.append(f"list_filter([{closing}], x -> x IS NOT NULL) AS closing")
     keep = ", ".join([*ends, *[f"{lb.column}[-1] + {lb.window}" for lb in look_backs(rules)]])
     computed = ", ".join(f"{e} AS n_{c}" for c, e in opened.items())
-    new_rows = (f"SELECT scope, key, consumer_id, {new_cols}, pid, pid2, _rid, "
-                f"{', '.join(f'o_{c}_end' for c in conditions)} "
-                f"FROM (SELECT *, {computed}, {', '.join(f'{e} AS o_{e[1:-1]}' for e in ends)} FROM _asset_step)")
-    new_rows = f"SELECT *, coalesce(greatest({keep}), {_sql_date(DAY0)}) AS keep_until FROM ({new_rows})"
-    closes = " UNION ALL ".join(
-        f"SELECT scope, key, consumer_id, '{c}' AS cond, \"{c}_start\" AS start, \"{c}_end\" AS \"end\", "
-        f"\"{c}_touch\" AS touch FROM (SELECT *, {opened[c]} AS n FROM _asset_step) "
-        f"WHERE n IS NOT NULL AND \"{c}_end\" < {D}" for c in conditions)
-    return new_rows, closes
+    new_rows = (f"SELECT scope, key, consumer_id, {', '.join(cols)}, pid, pid2, _rid, "
+                f"{', '.join(f'{e} AS o_{e[1:-1]}' for e in ends)} FROM (SELECT *, {computed} FROM ({step}))")
+    return f"SELECT *, coalesce(greatest({keep}), {_sql_date(DAY0)}) AS keep_until FROM ({new_rows})"
 
 
 def states_by_bits(wh: Warehouse, conditions: tuple[str, ...]) -> list[str | None]:
