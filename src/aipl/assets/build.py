@@ -300,18 +300,19 @@ def _add_day(wh: Warehouse, rules: AssetRules, d: date, final: bool) -> int:
     names = live.states_by_bits(wh, CONDITIONS)
     wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_moves AS {live.changes_sql(d, CONDITIONS, names)}")
     moves = wh.table("_asset_moves")
-    # the untouched rows with nothing left that can grow or be looked back to: they leave the live store
+    # the rows with nothing left that can grow or be looked back to leave the live store: untouched ones (with
+    # their row ids, for the delete) and new ones
+    columns = ", ".join(f'"{c}"' for c in wh.table(LIVE).columns)
     wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_evicted AS SELECT rowid AS _rid, * FROM {LIVE} "
                    f"WHERE keep_until <= DATE '{d}' "
-                   f"AND rowid NOT IN (SELECT _rid FROM _asset_new_live WHERE _rid IS NOT NULL)")
+                   f"AND rowid NOT IN (SELECT _rid FROM _asset_new_live WHERE _rid IS NOT NULL) "
+                   f"UNION ALL SELECT NULL, {columns} FROM _asset_new_live WHERE keep_until <= DATE '{d}'")
     new_live, evicted = wh.table("_asset_new_live"), wh.table("_asset_evicted")
-    kept = new_live.keep_until > ibis.literal(d)
     closes = new_live.filter(new_live.closing.length() > 0).select(*PAIR, c=new_live.closing.unnest())
     closes = closes.select(*PAIR, **{f: closes.c[f] for f in ("cond", "start", "end", "touch")})
-    closed = ibis.union(closes, live.unpivot(evicted, CONDITIONS),
-                        live.unpivot(new_live.filter(~kept), CONDITIONS), distinct=False)
+    closed = ibis.union(closes, live.unpivot(evicted, CONDITIONS), distinct=False)
     n_touched, n_old = wh.raw.execute("SELECT count(*), count(_rid) FROM _asset_new_live").fetchone()
-    n_evicted = int(evicted.count().execute())
+    n_evicted = int(wh.raw.execute("SELECT count(_rid) FROM _asset_evicted").fetchone()[0])
     meta = wh.table(META).execute()
     with wh.transaction():
         wh.con.insert(CHANGES, moves)
@@ -322,7 +323,8 @@ def _add_day(wh: Warehouse, rules: AssetRules, d: date, final: bool) -> int:
         if gone != n_old + n_evicted:
             raise RuntimeError(f"{LIVE} changed during the incremental update ({gone} of {n_old + n_evicted} rows); "
                                "nothing was written: run it again")
-        wh.con.insert(LIVE, new_live.filter(kept).select(*wh.table(LIVE).columns).order_by("keep_until"))
+        kept = new_live.filter(new_live.keep_until > ibis.literal(d))
+        wh.con.insert(LIVE, kept.select(*wh.table(LIVE).columns).order_by("keep_until"))
         wh.con.create_table(META, _meta(wh, d, None if final else meta), overwrite=True)
     wh.drop_temp("_asset_new_live", "_asset_moves", "_asset_evicted")
     return int(n_touched)

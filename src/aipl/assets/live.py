@@ -166,9 +166,12 @@ def changes_sql(d: date, conditions: tuple[str, ...], names: list[str | None]) -
     """The SELECT of scope, key, aipl, deeplink, day, change: the count changes of the touched pairs from `d` on,
     from their new live rows (`_asset_new_live`, with the old ends as o_<cond>_end). At each day t where an old
     or a new interval ends (and on d): +new state −old state on t, and −new +old state of the day before (from
-    d + 1 on). A state is its conditions' bit mask looked up in `names` (states_by_bits)."""
+    d + 1 on). A state is its conditions' bit mask looked up in `names` (states_by_bits). Pairs of one key with
+    the same old and new ends change the counts alike, so each such pattern is evaluated once, times its pairs."""
     D = _sql_date(d)
-    cut_days = ", ".join([D, *[f'"{c}_end"' for c in conditions], *[f"o_{c}_end" for c in conditions]])
+    all_ends = [*[f'"{c}_end"' for c in conditions], *[f"o_{c}_end" for c in conditions]]
+    cut_days = ", ".join([D, *all_ends])
+    patterns = f"SELECT scope, key, {', '.join(all_ends)}, count(*) AS n FROM _asset_new_live GROUP BY ALL"
 
     def state(prefix: str, op: str) -> str:
         mask = " + ".join(f"coalesce({prefix}{c}_end {op} t, false)::INTEGER * {1 << i}"
@@ -176,12 +179,12 @@ def changes_sql(d: date, conditions: tuple[str, ...], names: list[str | None]) -
         return f"_names[{mask} + 1]"
 
     lookup = "[" + ", ".join("NULL" if n is None else f"'{n}'" for n in names) + "]"
-    cuts = (f"SELECT scope, key, t, {state('', '>')} AS nd, {state('o_', '>')} AS od, "
+    cuts = (f"SELECT scope, key, t, n, {state('', '>')} AS nd, {state('o_', '>')} AS od, "
             f"CASE WHEN t > {D} THEN {state('', '>=')} END AS ndm, "
             f"CASE WHEN t > {D} THEN {state('o_', '>=')} END AS odm "
             f"FROM (SELECT *, {lookup} AS _names, "
-            f"unnest(list_distinct(list_filter([{cut_days}], x -> x >= {D}))) AS t FROM _asset_new_live)")
-    moves = (f"SELECT scope, key, t AS day, unnest([nd, od, ndm, odm]) AS deeplink, unnest([1, -1, -1, 1]) AS change "
+            f"unnest(list_distinct(list_filter([{cut_days}], x -> x >= {D}))) AS t FROM ({patterns}))")
+    moves = (f"SELECT scope, key, t AS day, unnest([nd, od, ndm, odm]) AS deeplink, unnest([n, -n, -n, n]) AS change "
              f"FROM ({cuts}) WHERE nd IS DISTINCT FROM od OR ndm IS DISTINCT FROM odm")
     aipl = "CASE deeplink " + " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in DEEPLINK_STATES.items()) + " END"
     return (f"SELECT scope, key, {aipl} AS aipl, deeplink, day, change FROM (SELECT scope, key, deeplink, day, "
