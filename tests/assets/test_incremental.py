@@ -106,6 +106,26 @@ def test_another_hash_function_falls_back_to_a_full_rebuild(fresh):
     assert got == intervals(fresh)
 
 
+def test_update_of_a_store_from_an_earlier_version_rebuilds(fresh):
+    """A warehouse built before the live store (no asset_live, no hash probe): update() rebuilds it."""
+    from aipl.assets import update
+
+    rng = random.Random(7)
+    load(fresh, rows(10, rng))
+    batch(fresh, 1)
+    build(fresh, RULES)
+    fresh.raw.execute("ALTER TABLE asset_meta DROP COLUMN hash_probe")
+    fresh.raw.execute("DROP TABLE asset_live")
+    load(fresh, rows(12, rng))
+    batch(fresh, 2)
+    reports: list[str] = []
+    update(fresh, RULES, report=reports.append)
+    assert "full rebuild: no live store (built by an earlier version)" in reports
+    got = intervals(fresh)
+    build(fresh, RULES)
+    assert got == intervals(fresh)
+
+
 def test_day_by_day_with_short_windows_equals_full_rebuild(tmp_path):
     """Windows shorter than the history (I 4 d, P 20 d, L 12 d) so that the look-back cuts the history and
     states lapse between loads; ten new days added one at a time, then compared with a rebuild."""

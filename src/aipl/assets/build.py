@@ -14,11 +14,10 @@ import pandas as pd
 
 from aipl.assets import live
 from aipl.assets.live import CLOSED, LIVE, PAIR, intervals
-from aipl.assets.rules import CONDITIONS, AssetRules, held
+from aipl.assets.rules import CONDITIONS, NEVER, AssetRules, held
 from aipl.warehouse import Warehouse
 
 SCOPES = ("brand", "category")
-NEVER = date(9999, 12, 31)  # the end of a condition that does not expire (membership)
 
 
 def daily_facts(wh: Warehouse, rules: AssetRules, scope: str, events: ir.Table | None = None) -> ir.Table:
@@ -232,9 +231,9 @@ def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None
         report("live store")
     with wh.transaction():
         # rows in keep-until order, so that the rows leaving on a day sit together (min/max per row group)
-        wh.con.create_table(LIVE, live.live_rows(merged_iv, days, rules, through or NEVER, CONDITIONS)
+        wh.con.create_table(LIVE, live.live_rows(merged_iv, days, rules, through or NEVER)
                             .order_by("keep_until"), overwrite=True)
-        latest = live.unpivot(wh.table(LIVE), CONDITIONS)
+        latest = live.unpivot(wh.table(LIVE))
         wh.con.create_table(CLOSED, merged_iv.anti_join(latest, [*PAIR, "cond", "start"]), overwrite=True)
     if report:
         report("daily state counts")
@@ -257,6 +256,10 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     already built (late data), another hash function (DuckDB version), or the Spark backend.
     """
     meta = wh.table(META).execute()
+    if "hash_probe" not in meta.columns or not {LIVE, CLOSED} <= set(wh.con.list_tables()):
+        if report:
+            report("full rebuild: no live store (built by an earlier version)")
+        return build(wh, rules, report)
     through = meta.built_through.iloc[0]
     since_events = wh.count("events") - int(meta.events.iloc[0])
     new_batches = wh.table("batches").order_by("loaded_at").execute().iloc[int(meta.batches.iloc[0]):]
@@ -283,22 +286,22 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     fresh = wh.materialize("_asset_new_days", fresh.mutate(**live.pair_ids(fresh)))
     last = fresh.aggregate(hi=fresh.day.max()).execute().hi.iloc[0]
     last = first_new if last is None or last != last else date.fromisoformat(str(last)[:10])
-    touched = 0
+    touched, names = 0, live.states_by_bits(wh)
     for k in range((last - first_new).days + 1):
         d = first_new + timedelta(days=k)
         if report and last > first_new:
             report(f"day {d}")
-        touched += _add_day(wh, rules, d, d == last)
+        touched += _add_day(wh, rules, d, names, d == last)
     wh.drop_temp("_asset_new_days")
     return {"touched": touched, "new_events": since_events}
 
 
-def _add_day(wh: Warehouse, rules: AssetRules, d: date, final: bool) -> int:
-    """Carry the live store and the count changes through day `d` (its facts are in `_asset_new_days`)."""
-    step = live.day_step_sql(rules, d, CONDITIONS, NEVER, "_asset_new_days")
+def _add_day(wh: Warehouse, rules: AssetRules, d: date, names: list[str | None], final: bool) -> int:
+    """Carry the live store and the count changes through day `d` (its facts are in `_asset_new_days`; `names`:
+    live.states_by_bits)."""
+    step = live.day_step_sql(rules, d, "_asset_new_days")
     wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_new_live AS {step}")
-    names = live.states_by_bits(wh, CONDITIONS)
-    wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_moves AS {live.changes_sql(d, CONDITIONS, names)}")
+    wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_moves AS {live.changes_sql(d, names)}")
     moves = wh.table("_asset_moves")
     # the rows with nothing left that can grow or be looked back to leave the live store: untouched ones (with
     # their row ids, for the delete) and new ones
@@ -310,7 +313,7 @@ def _add_day(wh: Warehouse, rules: AssetRules, d: date, final: bool) -> int:
     new_live, evicted = wh.table("_asset_new_live"), wh.table("_asset_evicted")
     closes = new_live.filter(new_live.closing.length() > 0).select(*PAIR, c=new_live.closing.unnest())
     closes = closes.select(*PAIR, **{f: closes.c[f] for f in ("cond", "start", "end", "touch")})
-    closed = ibis.union(closes, live.unpivot(evicted, CONDITIONS), distinct=False)
+    closed = ibis.union(closes, live.unpivot(evicted), distinct=False)
     n_touched, n_old = wh.raw.execute("SELECT count(*), count(_rid) FROM _asset_new_live").fetchone()
     n_evicted = int(wh.raw.execute("SELECT count(_rid) FROM _asset_evicted").fetchone()[0])
     meta = wh.table(META).execute()

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from aipl.assets.rules import CONDITIONS, DEEPLINK_STATES, AssetRules, held
+from aipl.assets.rules import CONDITIONS, DEEPLINK_STATES, NEVER, AssetRules, held
 from aipl.warehouse import Warehouse
 
 LIVE = "asset_live"
@@ -50,24 +50,23 @@ def hash_probe(wh: Warehouse) -> int:
     return int(wh.con.execute(ibis.literal("aipl live store").hash()))
 
 
-def unpivot(live: ir.Table, conditions: tuple[str, ...]) -> ir.Table:
+def unpivot(live: ir.Table) -> ir.Table:
     """The live rows' latest intervals, one row each."""
     parts = [live.filter(live[f"{c}_start"].notnull()).select(
         *PAIR, cond=ibis.literal(c), start=live[f"{c}_start"], end=live[f"{c}_end"], touch=live[f"{c}_touch"])
-        for c in conditions]
+        for c in CONDITIONS]
     return ibis.union(*parts, distinct=False)
 
 
 def intervals(wh: Warehouse) -> ir.Table:
     """Every condition interval: scope, key, consumer_id, cond, start, end, touch."""
-    return ibis.union(wh.table(CLOSED).select(*IV_COLUMNS), unpivot(wh.table(LIVE), CONDITIONS), distinct=False)
+    return ibis.union(wh.table(CLOSED).select(*IV_COLUMNS), unpivot(wh.table(LIVE)), distinct=False)
 
 
-def live_rows(merged: ir.Table, days: ir.Table, rules: AssetRules, through: date, conditions: tuple[str, ...]
-              ) -> ir.Table:
+def live_rows(merged: ir.Table, days: ir.Table, rules: AssetRules, through: date) -> ir.Table:
     """The live store as of `through` from merged intervals and daily facts (scope, key, consumer_id, day, ...)."""
     by_cond = {}
-    for c in conditions:
+    for c in CONDITIONS:
         w = merged.cond == c
         by_cond |= {f"{c}_start": merged.start.max(where=w), f"{c}_end": merged.end.max(where=w),
                     f"{c}_touch": merged.touch.argmax(merged.start, where=w)}
@@ -83,7 +82,7 @@ def live_rows(merged: ir.Table, days: ir.Table, rules: AssetRules, through: date
         **{f"last_{lb.column}": recent.day.max(where=within(recent, lb)) for lb in lbs})
     j = latest.left_join(recent, PAIR)
     none = ibis.literal([], type="array<date>")
-    keep = ibis.greatest(*[j[f"{c}_end"] for c in conditions],
+    keep = ibis.greatest(*[j[f"{c}_end"] for c in CONDITIONS],
                          *[j[f"last_{lb.column}"] + ibis.interval(days=lb.window) for lb in lbs])
     j = j.select(*PAIR, *by_cond, *[j[lb.column].nullif(none).name(lb.column) for lb in lbs], keep=keep)
     j = j.mutate(keep_until=j.keep.cast("date"), **pair_ids(j)).drop("keep")
@@ -94,7 +93,7 @@ def _sql_date(d: date) -> str:
     return f"DATE '{d}'"
 
 
-def day_step_sql(rules: AssetRules, d: date, conditions: tuple[str, ...], never: date, facts: str) -> str:
+def day_step_sql(rules: AssetRules, d: date, facts: str) -> str:
     """For one new day `d`, in DuckDB SQL: the SELECT of each pair touched that day (its facts in table `facts`,
     with pid and pid2) with its new live row, its live row's row id (`_rid`, NULL for a new pair), its old ends
     (o_<cond>_end), and the latest intervals that a new interval of their condition closes (`closing`, a list
@@ -130,10 +129,10 @@ def day_step_sql(rules: AssetRules, d: date, conditions: tuple[str, ...], never:
              f"({partner}) + {r.loyal_days})",
         "keen": f"greatest(CASE WHEN advocacy THEN {plus(D, r.loyal_days)} END, "
                 f"{kth('buy_days', 'purchase', r.keen_min_purchase_days, r.loyal_days)}, "
-                f"CASE WHEN member THEN {_sql_date(never)} END)",
+                f"CASE WHEN member THEN {_sql_date(NEVER)} END)",
     }
     cols, ends = [], []
-    for c in conditions:
+    for c in CONDITIONS:
         n, live = f"n_{c}", f'"{c}_end" >= {D}'
         cols += [f'CASE WHEN {n} IS NULL OR {live} THEN "{c}_start" ELSE {D} END AS "{c}_start"',
                  f'CASE WHEN {n} IS NULL THEN "{c}_end" WHEN {live} THEN greatest("{c}_end", {n}) ELSE {n} END '
@@ -145,7 +144,7 @@ def day_step_sql(rules: AssetRules, d: date, conditions: tuple[str, ...], never:
         cols.append(f"nullif(list_filter({added}, x -> x > {D} + {1 - lb.window}), []::DATE[]) AS {lb.column}")
     closing = ", ".join(
         f"CASE WHEN n_{c} IS NOT NULL AND \"{c}_end\" < {D} THEN {{'cond': '{c}', 'start': \"{c}_start\", "
-        f"'end': \"{c}_end\", 'touch': \"{c}_touch\"}} END" for c in conditions)
+        f"'end': \"{c}_end\", 'touch': \"{c}_touch\"}} END" for c in CONDITIONS)
     cols.append(f"list_filter([{closing}], x -> x IS NOT NULL) AS closing")
     keep = ", ".join([*ends, *[f"{lb.column}[-1] + {lb.window}" for lb in look_backs(rules)]])
     computed = ", ".join(f"{e} AS n_{c}" for c, e in opened.items())
@@ -154,28 +153,28 @@ def day_step_sql(rules: AssetRules, d: date, conditions: tuple[str, ...], never:
     return f"SELECT *, coalesce(greatest({keep}), {_sql_date(DAY0)}) AS keep_until FROM ({new_rows})"
 
 
-def states_by_bits(wh: Warehouse, conditions: tuple[str, ...]) -> list[str | None]:
-    """The DEEPLINK state (held()) of every set of conditions, indexed by its bit mask (bit i: conditions[i])."""
-    masks = ibis.memtable({"m": list(range(1 << len(conditions)))}, schema={"m": "int64"})
-    deeplink = held({c: (masks.m & (1 << i)) != 0 for i, c in enumerate(conditions)})[1]
+def states_by_bits(wh: Warehouse) -> list[str | None]:
+    """The DEEPLINK state (held()) of every set of conditions, indexed by its bit mask (bit i: CONDITIONS[i])."""
+    masks = ibis.memtable({"m": list(range(1 << len(CONDITIONS)))}, schema={"m": "int64"})
+    deeplink = held({c: (masks.m & (1 << i)) != 0 for i, c in enumerate(CONDITIONS)})[1]
     df = wh.con.execute(masks.select("m", s=deeplink)).sort_values("m")
     return [None if s is None or s != s else str(s) for s in df.s]
 
 
-def changes_sql(d: date, conditions: tuple[str, ...], names: list[str | None]) -> str:
+def changes_sql(d: date, names: list[str | None]) -> str:
     """The SELECT of scope, key, aipl, deeplink, day, change: the count changes of the touched pairs from `d` on,
     from their new live rows (`_asset_new_live`, with the old ends as o_<cond>_end). At each day t where an old
     or a new interval ends (and on d): +new state −old state on t, and −new +old state of the day before (from
     d + 1 on). A state is its conditions' bit mask looked up in `names` (states_by_bits). Pairs of one key with
     the same old and new ends change the counts alike, so each such pattern is evaluated once, times its pairs."""
     D = _sql_date(d)
-    all_ends = [*[f'"{c}_end"' for c in conditions], *[f"o_{c}_end" for c in conditions]]
+    all_ends = [*[f'"{c}_end"' for c in CONDITIONS], *[f"o_{c}_end" for c in CONDITIONS]]
     cut_days = ", ".join([D, *all_ends])
     patterns = f"SELECT scope, key, {', '.join(all_ends)}, count(*) AS n FROM _asset_new_live GROUP BY ALL"
 
     def state(prefix: str, op: str) -> str:
         mask = " + ".join(f"coalesce({prefix}{c}_end {op} t, false)::INTEGER * {1 << i}"
-                          for i, c in enumerate(conditions))
+                          for i, c in enumerate(CONDITIONS))
         return f"_names[{mask} + 1]"
 
     lookup = "[" + ", ".join("NULL" if n is None else f"'{n}'" for n in names) + "]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from datetime import date
 
 import ibis
 import ibis.expr.types as ir
@@ -18,6 +19,7 @@ DEEPLINK_LABELS = {
 }
 # the condition codes of the intervals (cond): the AIPL stages and the DEEPLINK refinements
 CONDITIONS = ("A", "I", "enthuse", "perform", "P", "L", "keen")
+NEVER = date(9999, 12, 31)  # the end of a condition that does not expire (membership)
 AIPL_LABELS = {"A": "认知 Awareness", "I": "兴趣 Interest", "P": "购买 Purchase", "L": "忠诚 Loyalty"}
 
 
