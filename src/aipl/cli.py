@@ -310,6 +310,14 @@ def _assets_wh(workspace: Path | None):
     return wh
 
 
+def _require_key(wh, scope: str, key: str) -> None:
+    """Exit 2 when no consumer of the brand or category was ever in a state (most likely a mistyped key)."""
+    from aipl.assets.query import has_key
+
+    if not has_key(wh, scope, key):
+        _fail(f"no {scope} {key!r} in the workspace's consumer assets")
+
+
 @assets_app.command("build")
 def assets_build(workspace: WorkspaceOpt = None) -> None:
     """Rebuild the AIPL / DEEPLINK condition intervals from all events (done automatically when stale)."""
@@ -338,6 +346,8 @@ def assets_snapshot(
 
     with _session(workspace, assets=True) as wh:
         snap = snapshot(wh, scope, key, date)
+        if not any(snap["counts"].values()):
+            _require_key(wh, scope, key)
     if as_json:
         print(json.dumps(snap, ensure_ascii=False))
         return
@@ -369,6 +379,8 @@ def assets_flow(
     wh = _assets_wh(workspace)
     try:
         f = flow(wh, scope, key, start, end)
+        if not sum(n for row in f["matrix"].values() for n in row.values()):
+            _require_key(wh, scope, key)
         if save_cell:
             from aipl.assets import movers
             from aipl.clv import save_list

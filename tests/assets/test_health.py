@@ -96,6 +96,22 @@ def test_cli_assets_json(fresh, tmp_path):
     r = CliRunner().invoke(app, ["assets", "snapshot", "--scope", "shop", "--key", "Z", "--date", "2026-01-01",
                                  "-w", root])
     assert r.exit_code == 2 and "scope must be one of brand, category" in r.output
+    for args, reason in (
+            (["assets", "flow", "--key", "Z", "--from", "2026-01-20", "--to", "2026-01-01"],
+             "the flow ends (2026-01-01) before it starts (2026-01-20)"),
+            (["assets", "flow", "--key", "Z", "--from", "2026-01-20", "--to", "2026-01-20"],
+             "the flow needs two different days, not 2026-01-20 twice"),
+            (["assets", "snapshot", "--key", "NOPE", "--date", "2026-01-01"],
+             "no brand 'NOPE' in the workspace's consumer assets"),
+            (["assets", "flow", "--key", "NOPE", "--from", "2026-01-01", "--to", "2026-01-20"],
+             "no brand 'NOPE' in the workspace's consumer assets"),
+            (["grow", "--brand", "Z", "--period0", "2026-01-10:2026-01-01", "--period1", "2026-01-11:2026-01-20"],
+             "the base period ends (2026-01-01) before it starts (2026-01-10)")):
+        r = CliRunner().invoke(app, [*args, "-w", root])
+        assert r.exit_code == 2 and reason in " ".join(r.output.split()), (args, r.output)
+    # a known brand with nobody in a state that day is a count of zero, not an error
+    r = CliRunner().invoke(app, ["assets", "snapshot", "--key", "Z", "--date", "2025-06-01", "-w", root, "--json"])
+    assert r.exit_code == 0 and json.loads(r.stdout)["counts"] == {"A": 0, "I": 0, "P": 0, "L": 0}
 
 
 def test_attribution_last_touch_and_linear(fresh):

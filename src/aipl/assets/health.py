@@ -10,7 +10,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from aipl.assets.build import intervals
-from aipl.assets.query import RANK, _day, states
+from aipl.assets.query import RANK, ordered_days, states
 from aipl.warehouse import Warehouse
 
 # member activity for FAST's T: 加购, 收藏, 领取会员权益 (coupon / trial claims), 购买
@@ -34,9 +34,7 @@ def fast(wh: Warehouse, start: str | date, end: str | date, advancing_days: int 
     of `end - advancing_days` who stand in a higher state on `end` (周加深率); S = active members across
     the brand's shops on `end`; T = members with 加购/收藏/权益/购买 in the 30 days to `end`, over S.
     """
-    d0, d1 = _day(start), _day(end)
-    if d1 < d0:
-        raise ValueError(f"the period ends ({d1}) before it starts ({d0})")
+    d0, d1 = ordered_days(start, end)
     iv = intervals(wh)
     aipl = iv.filter((iv.scope == "brand") & iv.cond.isin(["A", "I", "P", "L"])
                      & (iv.start <= ibis.literal(d1)) & (iv.end > ibis.literal(d0)))
@@ -139,8 +137,8 @@ def grow(wh: Warehouse, brand: str, period0: tuple[str, str], period1: tuple[str
     A purchase occasion is a buyer's purchase day; a new customer bought nothing from the brand in the
     `new_customer_days` before the period.
     """
-    p0 = (_day(period0[0]), _day(period0[1]))
-    p1 = (_day(period1[0]), _day(period1[1]))
+    p0 = ordered_days(*period0, "base period")
+    p1 = ordered_days(*period1, "compared period")
     ev = wh.table("events")
     buys = ev.filter((ev.event_type == "purchase") & (ev.brand_id == brand))
     buys = buys.mutate(day=wh.local_day(buys.ts), amount=buys.amount.fill_null(0.0))

@@ -22,6 +22,23 @@ def _day(d: str | date) -> date:
     return parse_day(d, "date")
 
 
+def ordered_days(start: str | date, end: str | date, what: str = "period",
+                 distinct: bool = False) -> tuple[date, date]:
+    """The two days parsed; a ValueError when `end` is before `start` (or the same day, when `distinct`)."""
+    d0, d1 = _day(start), _day(end)
+    if d1 < d0:
+        raise ValueError(f"the {what} ends ({d1}) before it starts ({d0})")
+    if distinct and d1 == d0:
+        raise ValueError(f"the {what} needs two different days, not {d0} twice")
+    return d0, d1
+
+
+def has_key(wh: Warehouse, scope: str, key: str) -> bool:
+    """Whether any consumer of the brand or category (`scope`, `key`) was ever in a state."""
+    c = wh.table(CHANGES)
+    return bool(int(c.filter((c.scope == scope) & (c.key == key)).limit(1).count().execute()))
+
+
 def states(wh: Warehouse, scope: str, day: str | date, key: str | None = None) -> ir.Table:
     """key, consumer_id, aipl, deeplink of every consumer in a state on `day` (consumers in none are absent)."""
     if scope not in SCOPES:
@@ -104,6 +121,7 @@ def flow(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date
 
     Only start and end states count (Databank's 链路流转分析): moves inside the interval are not seen.
     """
+    start, end = ordered_days(start, end, "flow", distinct=True)
     a = states(wh, scope, start, key).select("consumer_id", s0="aipl")
     b = states(wh, scope, end, key).select("consumer_id", s1="aipl")
     j = a.outer_join(b, a.consumer_id == b.consumer_id)
@@ -137,6 +155,7 @@ def flow(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date
 
 def movers(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date) -> ir.Table:
     """consumer_id, s0, s1 of every consumer of `key` whose state differs between the two days."""
+    start, end = ordered_days(start, end, "flow", distinct=True)
     a = states(wh, scope, start, key).select("consumer_id", s0="aipl")
     b = states(wh, scope, end, key).select("consumer_id", s1="aipl")
     j = a.outer_join(b, a.consumer_id == b.consumer_id)
