@@ -104,6 +104,9 @@ def test_malformed_and_oversized_input(service, client):
         client.post("/api/crowds", json={"name": "../../etc", "expr": "age > 3"}, headers=h),
         client.get(f"/api/assets/{B}/snapshot?day=2026-13-45", headers=h),
         client.get(f"/api/assets/{B}/flow?start=2026-11-10&end=2026-11-01", headers=h),
+        client.get("/api/health/fast?start=2026-11-10&end=2026-11-01", headers=h),
+        client.get(f"/api/health/grow/{B}?start0=2026-10-14&end0=2026-09-15&start1=2026-10-15&end1=2026-11-13",
+                   headers=h),
         client.get("/api/brands?limit=100000", headers=h),
         client.get("/api/brands?offset=-1", headers=h),
         client.get(f"/api/autopilot/{B}/plan?scene=nope&campaign=sim_double11&budget=1", headers=h),
@@ -113,6 +116,8 @@ def test_malformed_and_oversized_input(service, client):
     for r in cases:
         assert r.status_code == 422, (r.request.url, r.status_code, r.text)
         assert r.json()["detail"]
+    reversed_grow = cases[8].json()["detail"]
+    assert reversed_grow == "the base period ends (2026-09-15) before it starts (2026-10-14)", reversed_grow
     big = client.post("/api/crowds/count", content=b"{" + b" " * (2 << 20) + b"}",
                       headers={**h, "Content-Type": "application/json"})
     assert big.status_code == 413
