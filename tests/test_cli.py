@@ -68,8 +68,8 @@ def test_bad_config_and_bad_days_exit_2_with_the_reason(tmp_path):
     assert r.exit_code == 2 and "[assets] interest_days must be at least 1 day" in r.output
     good = tmp_path / "good"
     run("init", str(good))
-    for args in (["assets", "snapshot", "--key", "B", "--date", "2026-13-01"],
+    for args in (["assets", "snapshot", "--key", "B", "--day", "2026-13-01"],
                  ["members", "summary", "--brand", "B", "--date", "nope"],
-                 ["fast", "--from", "2026-01-01", "--to", "2026-02-30"]):
+                 ["fast", "--start", "2026-01-01", "--end", "2026-02-30"]):
         r = run(*args, "-w", str(good))
         assert r.exit_code == 2 and "is not a valid day (YYYY-MM-DD)" in r.output, (args, r.output)

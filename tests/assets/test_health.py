@@ -83,34 +83,35 @@ def test_cli_assets_json(fresh, tmp_path):
     }).cast(ibis_schema(schema.BATCHES)))
     root = str(fresh.config.root)
     fresh.close()
-    r = CliRunner().invoke(app, ["assets", "snapshot", "--scope", "brand", "--key", "Z", "--date", "2026-01-01",
+    r = CliRunner().invoke(app, ["assets", "snapshot", "--scope", "brand", "--key", "Z", "--day", "2026-01-01",
                                  "-w", root, "--json"], catch_exceptions=False)
     body = json.loads(r.stdout)
     assert body == {"scope": "brand", "key": "Z", "date": "2026-01-01", "counts": {"A": 0, "I": 1, "P": 1, "L": 0},
                     "deeplink": {"discover": 0, "engage": 0, "enthuse": 0, "perform": 1, "initial": 1,
                                  "numerous": 0, "keen": 0}}
-    r = CliRunner().invoke(app, ["assets", "flow", "--key", "Z", "--from", "2026-01-01", "--to", "2026-01-20",
+    r = CliRunner().invoke(app, ["assets", "flow", "--key", "Z", "--start", "2026-01-01", "--end", "2026-01-20",
                                  "-w", root, "--json"])
     f = json.loads(r.stdout)
     assert f["matrix"]["I"]["none"] == 1 and f["matrix"]["P"]["P"] == 1 and f["kinds"]["churned"] == 1
-    r = CliRunner().invoke(app, ["assets", "snapshot", "--scope", "shop", "--key", "Z", "--date", "2026-01-01",
+    r = CliRunner().invoke(app, ["assets", "snapshot", "--scope", "shop", "--key", "Z", "--day", "2026-01-01",
                                  "-w", root])
     assert r.exit_code == 2 and "scope must be one of brand, category" in r.output
     for args, reason in (
-            (["assets", "flow", "--key", "Z", "--from", "2026-01-20", "--to", "2026-01-01"],
+            (["assets", "flow", "--key", "Z", "--start", "2026-01-20", "--end", "2026-01-01"],
              "the flow ends (2026-01-01) before it starts (2026-01-20)"),
-            (["assets", "flow", "--key", "Z", "--from", "2026-01-20", "--to", "2026-01-20"],
+            (["assets", "flow", "--key", "Z", "--start", "2026-01-20", "--end", "2026-01-20"],
              "the flow needs two different days, not 2026-01-20 twice"),
-            (["assets", "snapshot", "--key", "NOPE", "--date", "2026-01-01"],
+            (["assets", "snapshot", "--key", "NOPE", "--day", "2026-01-01"],
              "no brand 'NOPE' in the workspace's consumer assets"),
-            (["assets", "flow", "--key", "NOPE", "--from", "2026-01-01", "--to", "2026-01-20"],
+            (["assets", "flow", "--key", "NOPE", "--start", "2026-01-01", "--end", "2026-01-20"],
              "no brand 'NOPE' in the workspace's consumer assets"),
-            (["grow", "--brand", "Z", "--period0", "2026-01-10:2026-01-01", "--period1", "2026-01-11:2026-01-20"],
+            (["grow", "--brand", "Z", "--start0", "2026-01-10", "--end0", "2026-01-01",
+              "--start1", "2026-01-11", "--end1", "2026-01-20"],
              "the base period ends (2026-01-01) before it starts (2026-01-10)")):
         r = CliRunner().invoke(app, [*args, "-w", root])
         assert r.exit_code == 2 and reason in " ".join(r.output.split()), (args, r.output)
     # a known brand with nobody in a state that day is a count of zero, not an error
-    r = CliRunner().invoke(app, ["assets", "snapshot", "--key", "Z", "--date", "2025-06-01", "-w", root, "--json"])
+    r = CliRunner().invoke(app, ["assets", "snapshot", "--key", "Z", "--day", "2025-06-01", "-w", root, "--json"])
     assert r.exit_code == 0 and json.loads(r.stdout)["counts"] == {"A": 0, "I": 0, "P": 0, "L": 0}
 
 
@@ -132,7 +133,7 @@ def test_attribution_last_touch_and_linear(fresh):
     assert c.linear.sum() == pytest.approx(2) and "(none)" not in c.index
     root = str(fresh.config.root)
     fresh.close()
-    r = CliRunner().invoke(app, ["assets", "flow", "--key", "Q", "--from", "2026-01-01", "--to", "2026-01-07",
+    r = CliRunner().invoke(app, ["assets", "flow", "--key", "Q", "--start", "2026-01-01", "--end", "2026-01-07",
                                  "--save-cell", "A:I", "-w", root])
     assert r.exit_code == 0, r.output
     from aipl.warehouse import open_warehouse

@@ -8,12 +8,16 @@ from collections import OrderedDict
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from aipl.api.deps import close_all
+from aipl.api.deps import close_all, known_query
 from aipl.api.jobs import Jobs
+from aipl.api.routers import assets, autopilot, crowds, health, jobs, strategy
+from aipl.assets import brands, ensure_built
+from aipl.audience import TagIndex
 from aipl.warehouse import Warehouse, open_warehouse
 
 MAX_BODY = 1 << 20  # JSON bodies; uploads have their own limit
@@ -21,9 +25,12 @@ WEB = Path(__file__).resolve().parents[1] / "web"
 
 
 def create_app(root: str | Path) -> FastAPI:
-    """The service for the workspace at `root`: consumer assets are built (or brought up to date) first."""
-    from aipl.api.routers import assets, autopilot, crowds, health, jobs, strategy
-    from aipl.assets import ensure_built
+    """The service for the workspace at `root`: consumer assets are built (or brought up to date) first, and
+    again after each load job; no request reads stale assets or starts a build.
+
+    >>> app = create_app("demo")  # doctest: +SKIP
+    >>> uvicorn.run(app)  # doctest: +SKIP
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -31,6 +38,7 @@ def create_app(root: str | Path) -> FastAPI:
         close_all()
 
     app = FastAPI(lifespan=lifespan, title="aipl", version="0.1", docs_url=None, redoc_url=None,
+                  dependencies=[Depends(known_query)],
                   description="Consumer operations for brands: assets, health, plans, crowds, autopilot and "
                   "post-mortems. Every call needs `Authorization: Bearer <token>`.")
     app.state.root = Path(root).resolve()
@@ -41,24 +49,20 @@ def create_app(root: str | Path) -> FastAPI:
     index_cache: dict = {}
 
     def refresh(wh: Warehouse) -> None:
+        """Bring the assets up to date with the loaded data (at startup and after a load job only)."""
         ensure_built(wh)
         app.state.last_day = wh.last_day()
-        b = wh.table("events").select("brand_id").distinct().execute().brand_id
-        app.state.all_brands = {x for x in b if isinstance(x, str)}
+        app.state.all_brands = set(brands(wh))
         index_cache.clear()
         app.state.version += 1
         app.state.cache.clear()
 
-    def tag_index(wh: Warehouse):
-        from aipl.audience import TagIndex
-
+    def tag_index(wh: Warehouse) -> TagIndex:
         with lock:
             if "index" not in index_cache:
                 try:
                     index_cache["index"] = TagIndex.load(wh)
                 except ValueError as exc:
-                    from fastapi import HTTPException
-
                     raise HTTPException(409, f"no tag index: {exc} (run `aipl crowd refresh`)") from exc
             return index_cache["index"].bound(wh)
 
@@ -87,8 +91,6 @@ def create_app(root: str | Path) -> FastAPI:
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:  # Swagger UI from the bundled files: no CDN at run time
-        from fastapi.openapi.docs import get_swagger_ui_html
-
         return get_swagger_ui_html(openapi_url="/openapi.json", title="aipl API",
                                    swagger_js_url="/web/vendor/swagger-ui-bundle.js",
                                    swagger_css_url="/web/vendor/swagger-ui.css", swagger_favicon_url="data:,")

@@ -7,9 +7,13 @@ import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from datetime import date
+from functools import cache
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, HTTPException, Query, Request
+from fastapi.dependencies.utils import get_flat_dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
@@ -36,6 +40,40 @@ ERRORS = {code: {"model": Problem, "description": text} for code, text in (
     (404, "no such job for this tenant"), (409, "the workspace is not ready for this (no events, no tag index)"),
     (413, "the request body is too large"), (422, "the request is invalid, or the data cannot answer it"),
 )}
+
+
+@cache
+def _query_names(route: APIRoute) -> frozenset[str]:
+    """The query parameters `route` declares, its dependencies' included."""
+    names = set()
+    for field in get_flat_dependant(route.dependant).query_params:
+        model = field.field_info.annotation
+        if isinstance(model, type) and issubclass(model, BaseModel):  # a query model: its fields are the names
+            names |= {f.alias or name for name, f in model.model_fields.items()}
+        else:
+            names.add(field.alias)
+    return frozenset(names)
+
+
+def known_query(request: Request) -> None:
+    """422 for a query parameter the endpoint does not declare: a misspelt option is refused, never ignored
+    (a dependency of the whole app)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    allowed = _query_names(route)
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise HTTPException(422, f"unknown query parameter {', '.join(unknown)} (this endpoint takes: {takes})")
+
+
+def data_day(request: Request) -> date:
+    """The last day with events (the default day of every view); 409 before any event is loaded."""
+    day = request.app.state.last_day
+    if day is None:
+        raise HTTPException(409, "the workspace has no events yet: ingest some first")
+    return day
 
 
 def warehouse(request: Request) -> Warehouse:
@@ -122,6 +160,19 @@ class Page:
         nxt = self.offset + self.limit
         return {"total": len(rows), "offset": self.offset, "limit": self.limit, "items": part,
                 "next_offset": nxt if nxt < len(rows) else None}
+
+
+Item = TypeVar("Item")
+
+
+class PageOf(BaseModel, Generic[Item]):
+    """One page of a list: its items, the list's total, and the next offset (None at the end)."""
+
+    total: int
+    offset: int
+    limit: int
+    items: list[Item]
+    next_offset: int | None
 
 
 def page(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,

@@ -1,7 +1,34 @@
 """Consumer assets: AIPL and DEEPLINK states per brand and per category, stored as condition intervals."""
 
 from aipl.assets.build import CONDITIONS, SCOPES, build, daily_facts, ensure_built, intervals, update
-from aipl.assets.query import attribution, consumer_states, flow, movers, snapshot, snapshot_all, states
+from aipl.assets.health import (
+    METRICS,
+    PEER,
+    benchmarks,
+    brand_categories,
+    fast,
+    fast_ranking,
+    fast_summary,
+    grow,
+    new_product_strength,
+    period,
+    ranking,
+)
+from aipl.assets.query import (
+    FLOW_STATES,
+    attribution,
+    brands,
+    consumer_states,
+    flow,
+    flow_cell,
+    has_key,
+    movers,
+    snapshot,
+    snapshot_all,
+    states,
+)
+from aipl.assets.rebuild import rebuild
+from aipl.assets.results import FastSummary, Flow, FlowCell, Grow, Result, Snapshot, records
 from aipl.assets.rules import AIPL_LABELS, AIPL_STATES, DEEPLINK_LABELS, DEEPLINK_STATES, AssetRules
 
 __all__ = [
@@ -10,17 +37,41 @@ __all__ = [
     "CONDITIONS",
     "DEEPLINK_LABELS",
     "DEEPLINK_STATES",
+    "FLOW_STATES",
+    "METRICS",
+    "PEER",
     "SCOPES",
     "AssetRules",
+    "FastSummary",
+    "Flow",
+    "FlowCell",
+    "Grow",
+    "Result",
+    "Snapshot",
     "attribution",
+    "benchmarks",
+    "brand_categories",
+    "brands",
     "build",
     "consumer_states",
     "daily_facts",
     "ensure_built",
+    "fast",
+    "fast_ranking",
+    "fast_summary",
     "flow",
+    "flow_cell",
+    "grow",
+    "has_key",
     "intervals",
     "movers",
+    "new_product_strength",
+    "period",
+    "ranking",
+    "rebuild",
+    "records",
     "snapshot",
     "snapshot_all",
-    "states", "update",
+    "states",
+    "update",
 ]

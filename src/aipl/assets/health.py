@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 import ibis
@@ -11,11 +12,33 @@ import pandas as pd
 
 from aipl.assets.build import intervals
 from aipl.assets.query import RANK, ordered_days, states
+from aipl.assets.results import FastSummary, Grow
+from aipl.config import parse_day
 from aipl.warehouse import Warehouse
 
 # member activity for FAST's T: 加购, 收藏, 领取会员权益 (coupon / trial claims), 购买
 MEMBER_ACTIVITY = ("add_to_cart", "favorite", "coupon_claim", "trial_claim", "purchase")
 PERCENTILES = (0.25, 0.50, 0.75, 0.90)
+METRICS = ("F", "A", "S", "T")
+PERIOD_DAYS = 30  # the default FAST period: the 30 days to the last day with events
+PEER = "同行 peer"  # how another tenant's brand shows in a tenant's ranking
+
+
+def period(start: str | date | None = None, end: str | date | None = None, last_day: date | None = None,
+           days: int = PERIOD_DAYS) -> tuple[date, date]:
+    """A FAST period: `end` defaults to `last_day` (the data's last day), `start` to `days` days to `end`.
+
+    >>> period(end="2026-11-11")
+    (datetime.date(2026, 10, 13), datetime.date(2026, 11, 11))
+    >>> period("2026-11-01", last_day=date(2026, 11, 11))
+    (datetime.date(2026, 11, 1), datetime.date(2026, 11, 11))
+    """
+    if end is None and last_day is None:
+        raise ValueError("the workspace has no events yet: give the period's end, or ingest some first")
+    d1 = parse_day(end, "end") if end is not None else last_day
+    if start is None and d1 < date.min + timedelta(days=days - 1):
+        raise ValueError(f"end {d1} leaves no {days}-day period before it; give start")
+    return ordered_days(start if start is not None else d1 - timedelta(days=days - 1), d1)
 
 
 def brand_categories(wh: Warehouse) -> pd.DataFrame:
@@ -73,7 +96,7 @@ def fast(wh: Warehouse, start: str | date, end: str | date, advancing_days: int 
     return out[cols].astype({"F": int, "S": int}).sort_values("brand_id", ignore_index=True)
 
 
-def benchmarks(table: pd.DataFrame, metrics: tuple[str, ...] = ("F", "A", "S", "T")) -> pd.DataFrame:
+def benchmarks(table: pd.DataFrame, metrics: tuple[str, ...] = METRICS) -> pd.DataFrame:
     """P25 / P50 / P75 / P90 of each metric across the brands of each category."""
     rows = []
     for cat, g in table.groupby("category_id"):
@@ -95,10 +118,58 @@ def ranking(table: pd.DataFrame, category: str | None = None) -> pd.DataFrame:
     if t.empty:
         raise ValueError(f"no brand in category {category!r}")
     t = t.copy()
-    pct = [t.groupby("category_id")[m].rank(pct=True) for m in ("F", "A", "S", "T")]
+    pct = [t.groupby("category_id")[m].rank(pct=True) for m in METRICS]
     t["score"] = 100 * pd.concat(pct, axis=1).mean(axis=1, skipna=True)
     t["rank"] = t.groupby("category_id").score.rank(ascending=False, method="min").astype(int)
     return t.sort_values(["category_id", "rank"], ignore_index=True)
+
+
+def fast_summary(wh: Warehouse, start: str | date, end: str | date,
+                 brands: Iterable[str] | None = None) -> FastSummary:
+    """FAST of `brands` (default: every brand) over [start, end], each metric's percentile within its category
+    (`F_pct` …), and the P25/P50/P75/P90 of their categories (aggregates only); a ValueError when none of
+    `brands` has data.
+
+    >>> fast_summary(wh, "2026-10-13", "2026-11-11", brands=["B01"])  # doctest: +SKIP
+    FastSummary(2026-10-13 … 2026-11-11: 1 brands, 1 categories)
+    """
+    d0, d1 = ordered_days(start, end)
+    table = fast(wh, d0, d1)
+    for m in METRICS:
+        table[f"{m}_pct"] = table.groupby("category_id")[m].rank(pct=True)
+    mine = table
+    if brands is not None:
+        wanted = set(brands)
+        mine = table[table.brand_id.isin(wanted)].reset_index(drop=True)
+        if mine.empty:
+            raise ValueError(f"no brand {', '.join(map(repr, sorted(wanted)))} in the workspace")
+    bench = benchmarks(table)
+    bench = bench[bench.category_id.isin(mine.category_id)].reset_index(drop=True)
+    return FastSummary({"from": str(d0), "to": str(d1), "brands": mine, "benchmarks": bench})
+
+
+def fast_ranking(wh: Warehouse, start: str | date, end: str | date, category: str | None = None,
+                 brands: Iterable[str] | None = None) -> pd.DataFrame:
+    """The FAST 健康度榜单 over [start, end] (of one `category`, or of all): category_id, rank, brand_id, own,
+    score, F, A, S, T. Given a tenant's `brands`, only the categories they sell in, and every other brand shown
+    as 同行 peer with its rank and score only.
+
+    >>> fast_ranking(wh, "2026-10-13", "2026-11-11", brands=["B01"]).head(2)  # doctest: +SKIP
+      category_id  rank brand_id   own  score     F     A    S     T
+    0   skincare     1      B01  True   87.5  4210  0.12  310  0.41
+    1   skincare     2  同行 peer False   75.0   NaN   NaN  NaN   NaN
+    """
+    d0, d1 = ordered_days(start, end)
+    table = ranking(fast(wh, d0, d1), category)
+    table["own"] = True
+    if brands is not None:
+        mine = set(brands)
+        table["own"] = table.brand_id.isin(mine)
+        table = table[table.category_id.isin(set(table.category_id[table.own]))].copy()
+        table.loc[~table.own, "brand_id"] = PEER
+        table.loc[~table.own, list(METRICS)] = None  # a peer's rank and score are the 榜单; its figures its own
+    cols = ["category_id", "rank", "brand_id", "own", "score", *METRICS]
+    return table[cols].reset_index(drop=True)
 
 
 def _lmdi(v1: float, v0: float) -> float:
@@ -128,14 +199,17 @@ def _strategy_crowds(wh: Warehouse) -> ir.Table | None:
     return t.inner_join(wh.table(IDS_TABLE), "id").select("consumer_id", crowd=t.value)
 
 
-def grow(wh: Warehouse, brand: str, period0: tuple[str, str], period1: tuple[str, str],
-         new_customer_days: int = 365) -> dict:
+def grow(wh: Warehouse, brand: str, period0: tuple[str | date, str | date], period1: tuple[str | date, str | date],
+         new_customer_days: int = 365) -> Grow:
     """GROW: ΔGMV between two periods split exactly into G (buyers), R (frequency) and O (spend per occasion),
     by new and returning customers and — once crowd tags exist — by strategy crowd (LMDI); plus W in both
     variants: BCG's (GMV of categories the brand did not sell in period 0) and 快消's new-product score.
 
     A purchase occasion is a buyer's purchase day; a new customer bought nothing from the brand in the
     `new_customer_days` before the period.
+
+    >>> grow(wh, "B04", ("2026-09-15", "2026-10-14"), ("2026-10-15", "2026-11-13"))  # doctest: +SKIP
+    Grow(B04 2026-09-15 … 2026-10-14 → 2026-10-15 … 2026-11-13: Δ 1,520.00 = G 900.10 + R 410.50 + O 209.40)
     """
     p0 = ordered_days(*period0, "base period")
     p1 = ordered_days(*period1, "compared period")
@@ -170,7 +244,7 @@ def grow(wh: Warehouse, brand: str, period0: tuple[str, str], period1: tuple[str
         parts["crowd" + label] = measure(seg, "crowd")
         cats = inside.filter(inside.category_id.notnull()).group_by("category_id").aggregate(gmv=inside.amount.sum())
         parts["cats" + label] = dict(cats.execute().itertuples(index=False))
-    out = {"brand": brand, "period0": [str(x) for x in p0], "period1": [str(x) for x in p1], "segments": {}}
+    out = Grow({"brand": brand, "period0": [str(x) for x in p0], "period1": [str(x) for x in p1], "segments": {}})
     total = {"G": 0.0, "R": 0.0, "O": 0.0}
     for segment in ("new", "returning"):
         b0, o0, g0 = parts["0"].get(segment, (0, 0, 0.0))

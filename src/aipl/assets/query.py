@@ -9,6 +9,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from aipl.assets.build import CHANGES, CONDITIONS, SCOPES, held, intervals
+from aipl.assets.results import Flow, FlowCell, Snapshot
 from aipl.assets.rules import AIPL_STATES, DEEPLINK_STATES
 from aipl.config import parse_day
 from aipl.warehouse import Warehouse
@@ -34,9 +35,30 @@ def ordered_days(start: str | date, end: str | date, what: str = "period",
 
 
 def has_key(wh: Warehouse, scope: str, key: str) -> bool:
-    """Whether any consumer of the brand or category (`scope`, `key`) was ever in a state."""
+    """Whether any consumer of the brand or category (`scope`, `key`) was ever in a state.
+
+    >>> has_key(wh, "brand", "B01"), has_key(wh, "brand", "NOPE")  # doctest: +SKIP
+    (True, False)
+    """
     c = wh.table(CHANGES)
     return bool(int(c.filter((c.scope == scope) & (c.key == key)).limit(1).count().execute()))
+
+
+def _require_key(wh: Warehouse, scope: str, key: str) -> None:
+    """A ValueError when no consumer of the key was ever in a state (most likely a mistyped brand or category)."""
+    if not has_key(wh, scope, key):
+        raise ValueError(f"no {scope} {key!r} in the workspace's consumer assets")
+
+
+def brands(wh: Warehouse) -> list[str]:
+    """The brands that have events, sorted.
+
+    >>> brands(wh)[:2]  # doctest: +SKIP
+    ['B01', 'B02']
+    """
+    ev = wh.table("events")
+    b = ev.filter(ev.brand_id.notnull()).select("brand_id").distinct().execute().brand_id
+    return sorted(b)
 
 
 def states(wh: Warehouse, scope: str, day: str | date, key: str | None = None) -> ir.Table:
@@ -97,15 +119,22 @@ def state_counts(wh: Warehouse, scope: str, day: str | date, key: str | None = N
     return n.filter(n.n > 0)
 
 
-def snapshot(wh: Warehouse, scope: str, key: str, day: str | date) -> dict:
-    """Counts per AIPL and DEEPLINK state of one brand or category on one day."""
+def snapshot(wh: Warehouse, scope: str, key: str, day: str | date) -> Snapshot:
+    """Counts per AIPL and DEEPLINK state of one brand or category on one day; a ValueError for a key that no
+    consumer was ever in a state of (a known key with nobody in a state that day counts zeros).
+
+    >>> snapshot(wh, "brand", "B01", "2026-11-11")  # doctest: +SKIP
+    Snapshot(brand B01 on 2026-11-11: A 1,204, I 388, P 97, L 41)
+    """
     df = state_counts(wh, scope, day, key).execute()
+    if df.empty:
+        _require_key(wh, scope, key)
     a, dl = df.groupby("aipl").n.sum(), df.groupby("deeplink").n.sum()
-    return {
-        "scope": scope, "key": key, "date": str(_day(day)),
-        "counts": {st: int(a.get(st, 0)) for st in AIPL_STATES},
-        "deeplink": {st: int(dl.get(st, 0)) for st in DEEPLINK_STATES},
-    }
+    return Snapshot(
+        scope=scope, key=key, date=str(_day(day)),
+        counts={st: int(a.get(st, 0)) for st in AIPL_STATES},
+        deeplink={st: int(dl.get(st, 0)) for st in DEEPLINK_STATES},
+    )
 
 
 def snapshot_all(wh: Warehouse, scope: str, day: str | date) -> pd.DataFrame:
@@ -116,10 +145,14 @@ def snapshot_all(wh: Warehouse, scope: str, day: str | date) -> pd.DataFrame:
     return wide.reindex(columns=list(AIPL_STATES), fill_value=0).astype(int).reset_index()
 
 
-def flow(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date) -> dict:
-    """The 5×5 flow matrix over {none, A, I, P, L} between two dates, with 流转率 and the flow kinds.
+def flow(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date) -> Flow:
+    """The 5×5 flow matrix over {none, A, I, P, L} between two dates, with 流转率 and the flow kinds; a
+    ValueError for a key that no consumer was ever in a state of.
 
     Only start and end states count (Databank's 链路流转分析): moves inside the interval are not seen.
+
+    >>> flow(wh, "brand", "B01", "2026-10-10", "2026-11-11")  # doctest: +SKIP
+    Flow(brand B01 2026-10-10 → 2026-11-11: new 812, deepened 301, regressed 95, churned 640, stayed 420)
     """
     start, end = ordered_days(start, end, "flow", distinct=True)
     a = states(wh, scope, start, key).select("consumer_id", s0="aipl")
@@ -127,6 +160,8 @@ def flow(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date
     j = a.outer_join(b, a.consumer_id == b.consumer_id)
     j = j.select(s0=j.s0.fill_null("none"), s1=j.s1.fill_null("none"))
     cells = j.group_by(["s0", "s1"]).aggregate(n=lambda t: t.count()).execute()
+    if cells.empty:
+        _require_key(wh, scope, key)
     matrix = {s: {t: 0 for t in FLOW_STATES} for s in FLOW_STATES}
     for r in cells.itertuples():
         matrix[r.s0][r.s1] = int(r.n)
@@ -149,8 +184,8 @@ def flow(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date
                 kinds["regressed"] += n
             elif s != "none":
                 kinds["stayed"] += n
-    return {"scope": scope, "key": key, "from": str(_day(start)), "to": str(_day(end)), "matrix": matrix,
-            "rates": rates, "kinds": kinds}
+    return Flow({"scope": scope, "key": key, "from": str(start), "to": str(end), "matrix": matrix,
+                 "rates": rates, "kinds": kinds})
 
 
 def movers(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date) -> ir.Table:
@@ -161,6 +196,22 @@ def movers(wh: Warehouse, scope: str, key: str, start: str | date, end: str | da
     j = a.outer_join(b, a.consumer_id == b.consumer_id)
     return j.select(consumer_id=ibis.coalesce(j.consumer_id, j.consumer_id_right),
                     s0=j.s0.fill_null("none"), s1=j.s1.fill_null("none"))
+
+
+def flow_cell(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date, cell: str) -> FlowCell:
+    """The consumers of one cell `FROM:TO` of the flow between two days (e.g. `A:I`: in A on `start`, in I on
+    `end`), with the name their saved list gets.
+
+    >>> flow_cell(wh, "brand", "B01", "2026-10-10", "2026-11-11", "A:I")  # doctest: +SKIP
+    FlowCell(flow_B01_A_to_I_2026-10-10_2026-11-11: 212 consumers)
+    """
+    s0, _, s1 = cell.partition(":")
+    if s0 not in FLOW_STATES or s1 not in FLOW_STATES:
+        raise ValueError(f"a cell is FROM:TO over {', '.join(FLOW_STATES)}, not {cell!r}")
+    d0, d1 = ordered_days(start, end, "flow", distinct=True)
+    m = movers(wh, scope, key, d0, d1)
+    ids = m.filter((m.s0 == s0) & (m.s1 == s1)).select("consumer_id").execute()
+    return FlowCell(name=f"flow_{key}_{s0}_to_{s1}_{d0}_{d1}", consumers=ids)
 
 
 def attribution(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date,

@@ -8,93 +8,77 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aipl.cli.common import (
-    JsonOpt,
-    WorkspaceOpt,
-    _fail,
-    _frame_table,
-    _records,
-    _session,
-    app,
-    out,
-)
+from aipl.assets import METRICS, fast_ranking, fast_summary, grow, period, records
+from aipl.cli.common import JsonOpt, WorkspaceOpt, _frame_table, _session, app, out
+
+StartOpt = Annotated[str | None, typer.Option(help="First day of the period (default: 30 days to --end).")]
+EndOpt = Annotated[str | None, typer.Option(help="Last day of the period (default: the last day with events).")]
+
+
+def _period(wh, start: str | None, end: str | None):
+    """The FAST period, its end the data's last day unless given."""
+    return period(start, end, last_day=wh.last_day() if end is None else None)
 
 
 @app.command("fast")
 def fast_cmd(
-    start: Annotated[str, typer.Option("--from", help="First day of the period (YYYY-MM-DD).")],
-    end: Annotated[str, typer.Option("--to", help="Last day of the period (YYYY-MM-DD).")],
+    start: StartOpt = None,
+    end: EndOpt = None,
     brand: Annotated[str | None, typer.Option(help="Only this brand.")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """FAST per brand (F 可运营人群, A 加深率, S 会员, T 会员活跃率) with its category's P25/P50/P75/P90."""
-    from aipl.assets.health import benchmarks, fast
-
     with _session(workspace, assets=True) as wh:
-        table = fast(wh, start, end)
-    bench = benchmarks(table)
-    if brand is not None:
-        if brand not in set(table.brand_id):
-            _fail(f"no brand {brand!r} in the workspace")
-        table = table[table.brand_id == brand]
-        bench = bench[bench.category_id.isin(table.category_id)]
+        summary = fast_summary(wh, *_period(wh, start, end), brands=None if brand is None else [brand])
     if as_json:
-        print(json.dumps({"from": start, "to": end, "brands": _records(table), "benchmarks": _records(bench)},
-                         ensure_ascii=False))
+        print(json.dumps(summary.to_dict(), ensure_ascii=False))
         return
-    out.print(_frame_table(table[["brand_id", "category_id", "F", "F_index", "A", "S", "T"]], f"FAST {start} … {end}"))
-    out.print(_frame_table(bench, "industry percentiles per category"))
+    title = f"FAST {summary['from']} … {summary['to']}"
+    out.print(_frame_table(summary.brands[["brand_id", "category_id", "F", "F_index", *METRICS[1:]]], title))
+    out.print(_frame_table(summary.benchmarks, "industry percentiles per category"))
 
 
 @app.command("rank")
 def rank_cmd(
-    start: Annotated[str, typer.Option("--from", help="First day of the period.")],
-    end: Annotated[str, typer.Option("--to", help="Last day of the period.")],
+    start: StartOpt = None,
+    end: EndOpt = None,
     category: Annotated[str | None, typer.Option(help="Only this category.")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The FAST health ranking (榜单) of brands within each category."""
-    from aipl.assets.health import fast, ranking
-
     with _session(workspace, assets=True) as wh:
-        table = ranking(fast(wh, start, end), category)
-    cols = ["category_id", "rank", "brand_id", "score", "F", "A", "S", "T"]
+        d0, d1 = _period(wh, start, end)
+        table = fast_ranking(wh, d0, d1, category).drop(columns="own")
     if as_json:
-        print(json.dumps(_records(table[cols]), ensure_ascii=False))
+        print(json.dumps(records(table), ensure_ascii=False))
         return
-    out.print(_frame_table(table[cols], f"FAST 健康度榜单 {start} … {end}"))
+    out.print(_frame_table(table, f"FAST 健康度榜单 {d0} … {d1}"))
 
 
 @app.command("grow")
 def grow_cmd(
     brand: Annotated[str, typer.Option(help="The brand.")],
-    period0: Annotated[str, typer.Option(help="Base period FROM:TO, e.g. 2025-10-01:2025-11-11.")],
-    period1: Annotated[str, typer.Option(help="Compared period FROM:TO.")],
+    start0: Annotated[str, typer.Option(help="First day of the base period (YYYY-MM-DD).")],
+    end0: Annotated[str, typer.Option(help="Last day of the base period.")],
+    start1: Annotated[str, typer.Option(help="First day of the compared period.")],
+    end1: Annotated[str, typer.Option(help="Last day of the compared period.")],
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """GROW: ΔGMV split exactly into G 渗透 (buyers), R 复购 (frequency), O 价格 (spend per occasion), and W."""
-    from aipl.assets.health import grow
-
-    def span(s: str) -> tuple[str, str]:
-        a, sep, b = s.partition(":")
-        if not sep:
-            _fail(f"a period is FROM:TO (YYYY-MM-DD:YYYY-MM-DD), not {s!r}")
-        return a, b
-
     with _session(workspace) as wh:
-        g = grow(wh, brand, span(period0), span(period1))
+        g = grow(wh, brand, (start0, end0), (start1, end1))
     if as_json:
-        print(json.dumps(g, ensure_ascii=False))
+        print(json.dumps(g.to_dict(), ensure_ascii=False))
         return
-    out.print(f"{brand}: GMV {g['gmv0']:,.2f} → {g['gmv1']:,.2f} (Δ {g['delta']:,.2f})")
+    out.print(f"{brand}: GMV {g.gmv0:,.2f} → {g.gmv1:,.2f} (Δ {g.delta:,.2f})")
     for k, label in (("G", "G 渗透 buyers"), ("R", "R 复购 frequency"), ("O", "O 价格 spend per occasion")):
-        out.print(f"  {label:28} {g[k]:>14,.2f}   (new {g['segments']['new'][k]:,.2f},"
-                  f" returning {g['segments']['returning'][k]:,.2f})")
-    out.print(f"  W 延展 new-category GMV      {g['W']:>14,.2f}")
-    wf = g["W_fmcg"]
+        out.print(f"  {label:28} {g[k]:>14,.2f}   (new {g.segments['new'][k]:,.2f},"
+                  f" returning {g.segments['returning'][k]:,.2f})")
+    out.print(f"  W 延展 new-category GMV      {g.W:>14,.2f}")
+    wf = g.W_fmcg
     if wf["score"] is not None:
         c = wf["components"]
         out.print(f"  W 新品力 (快消) score          {wf['score']:>14,.1f}   (category median = 100 over {wf['peers']} "
@@ -106,5 +90,3 @@ def grow_cmd(
             t.add_row(name, f"{v['gmv0']:,.2f}", f"{v['gmv1']:,.2f}", f"{v['G']:,.2f}", f"{v['R']:,.2f}",
                       f"{v['O']:,.2f}")
         out.print(t)
-
-

@@ -2,76 +2,154 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated
 
-import pandas as pd
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
-from aipl.api.deps import ERRORS, Caller, Paging, brand_of, cached, warehouse
-from aipl.api.routers.assets import data_day
+from aipl.api.deps import ERRORS, Caller, PageOf, Paging, brand_of, cached, data_day, warehouse
+from aipl.assets import fast_ranking, fast_summary, grow, period, records
 
 router = APIRouter(prefix="/api/health", tags=["health"], responses=ERRORS)
 Day = Annotated[date | None, Query(description="default: the 30 days to the last day")]
 
 
+class Period(BaseModel):
+    """A period: its first (`from`) and last (`to`) day."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+
+
+class FastBrand(BaseModel):
+    """FAST of one brand, F's index against its category's median (100), and each metric's percentile (0–1)."""
+
+    brand_id: str
+    category_id: str | None
+    F: int
+    F_index: float | None
+    A: float | None
+    S: int
+    T: float | None
+    aipl_start: float
+    advanced: float
+    active: float
+    F_pct: float | None
+    A_pct: float | None
+    S_pct: float | None
+    T_pct: float | None
+
+
+class Benchmark(BaseModel):
+    """One metric's P25/P50/P75/P90 across the brands of a category."""
+
+    category_id: str
+    metric: str
+    brands: int
+    P25: float | None
+    P50: float | None
+    P75: float | None
+    P90: float | None
+
+
+class Fast(Period):
+    """FAST of the tenant's brands over the period and their categories' percentiles."""
+
+    brands: list[FastBrand]
+    benchmarks: list[Benchmark]
+
+
+class Ranked(BaseModel):
+    """A brand's place in its category's 榜单; another tenant's brand is 同行 peer, with no figures."""
+
+    category_id: str | None
+    rank: int
+    brand_id: str
+    own: bool
+    score: float | None
+    F: float | None
+    A: float | None
+    S: float | None
+    T: float | None
+
+
+class Ranking(Period, PageOf[Ranked]):
+    """A page of the 榜单 of the categories the tenant sells in."""
+
+
+class GrowParts(BaseModel):
+    """GMV of a segment or a crowd in both periods, and its change split into G, R and O."""
+
+    gmv0: float
+    gmv1: float
+    buyers0: int
+    buyers1: int
+    occasions0: int | None = None
+    occasions1: int | None = None
+    G: float
+    R: float
+    O: float  # noqa: E741 (GROW's letter)
+
+
+class NewProductStrength(BaseModel):
+    """W 新品力 (快消): the components, their index against the category median (100), and their mean."""
+
+    components: dict[str, float]
+    index: dict[str, float | None]
+    peers: int
+    score: float | None
+
+
+class Grow(BaseModel):
+    """GROW: the GMV change between two periods split into G 渗透, R 复购, O 价格, and W."""
+
+    brand: str
+    period0: list[str]
+    period1: list[str]
+    gmv0: float
+    gmv1: float
+    delta: float
+    G: float
+    R: float
+    O: float  # noqa: E741 (GROW's letter)
+    W: float
+    segments: dict[str, GrowParts]
+    crowds: dict[str, GrowParts] | None = Field(None, description="by strategy crowd, once crowd tags exist")
+    W_fmcg: NewProductStrength
+
+
 def _period(request: Request, start: date | None, end: date | None) -> tuple[date, date]:
-    end = end or data_day(request)
-    if start is None and end < date.min + timedelta(days=29):
-        raise HTTPException(422, f"end {end} leaves no 30-day period before it; give start")
-    return start or end - timedelta(days=29), end  # a reversed period: assets.health says so (422)
+    """The period asked for, its end the data's last day unless given."""
+    return period(start, end, last_day=data_day(request) if end is None else None)
 
 
-def _records(df: pd.DataFrame) -> list[dict]:
-    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
-            for r in df.to_dict("records")]
-
-
-@router.get("/fast")
-def fast(request: Request, who: Caller, start: Day = None, end: Day = None) -> dict:
+@router.get("/fast", response_model=Fast)
+def health_fast(request: Request, who: Caller, start: Day = None, end: Day = None) -> dict:
     """FAST per granted brand (F 可运营人群, A 加深率, S 会员, T 会员活跃率), each metric's percentile within
     its category, and the category's P25/P50/P75/P90 (aggregates only)."""
-    from aipl.assets.health import benchmarks
-    from aipl.assets.health import fast as fast_of
-
     start, end = _period(request, start, end)
-    table = cached(request, ("fast", start, end), lambda: fast_of(warehouse(request), start, end))
-
-    def answer() -> dict:
-        pct = table.copy()
-        for m in ("F", "A", "S", "T"):
-            pct[f"{m}_pct"] = table.groupby("category_id")[m].rank(pct=True)
-        mine = pct[pct.brand_id.isin(who.brands)]
-        bench = benchmarks(table)
-        bench = bench[bench.category_id.isin(mine.category_id)]
-        return {"from": str(start), "to": str(end), "brands": _records(mine), "benchmarks": _records(bench)}
-
-    return cached(request, ("fast_answer", who.brands, start, end), answer)
+    summary = cached(request, ("fast", who.brands, start, end),
+                     lambda: fast_summary(warehouse(request), start, end, brands=who.brands))
+    return summary.to_dict()
 
 
-@router.get("/ranking")
-def ranking(request: Request, who: Caller, paging: Paging, start: Day = None, end: Day = None,
-            category: str | None = None) -> dict:
+@router.get("/ranking", response_model=Ranking)
+def health_ranking(request: Request, who: Caller, paging: Paging, start: Day = None, end: Day = None,
+                   category: str | None = None) -> dict:
     """The FAST 健康度榜单 of the categories the tenant sells in; other tenants' brands appear as 同行 peers with
     their rank and score only."""
-    from aipl.assets.health import fast as fast_of
-    from aipl.assets.health import ranking as rank_of
-
     start, end = _period(request, start, end)
-    table = rank_of(cached(request, ("fast", start, end), lambda: fast_of(warehouse(request), start, end)), category)
-    mine = set(table.category_id[table.brand_id.isin(who.brands)])
-    table = table[table.category_id.isin(mine)].copy()
-    table["own"] = table.brand_id.isin(who.brands)
-    table.loc[~table.own, "brand_id"] = "同行 peer"
-    table.loc[~table.own, ["F", "A", "S", "T"]] = None  # a peer's rank and score are the 榜单; its figures are its own
-    cols = ["category_id", "rank", "brand_id", "own", "score", "F", "A", "S", "T"]
-    return {"from": str(start), "to": str(end), **paging.cut(_records(table[cols]))}
+    table = cached(request, ("ranking", who.brands, start, end, category),
+                   lambda: fast_ranking(warehouse(request), start, end, category, brands=who.brands))
+    return {"from": str(start), "to": str(end), **paging.cut(records(table))}
 
 
-@router.get("/grow/{brand}")
-def grow(request: Request, who: Caller, brand: str, start0: date, end0: date, start1: date, end1: date) -> dict:
+@router.get("/grow/{brand}", response_model=Grow)
+def health_grow(request: Request, who: Caller, brand: str, start0: date, end0: date, start1: date,
+                end1: date) -> dict:
     """GROW: the GMV change between two periods split into G 渗透, R 复购, O 价格 and W."""
-    from aipl.assets.health import grow as grow_of
-
     brand_of(who, brand)
-    return grow_of(warehouse(request), brand, (str(start0), str(end0)), (str(start1), str(end1)))
+    return grow(warehouse(request), brand, (start0, end0), (start1, end1))
