@@ -8,11 +8,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, HTTPException, Query, Request
-from fastapi.dependencies.utils import get_flat_dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
@@ -42,16 +40,18 @@ ERRORS = {code: {"model": Problem, "description": text} for code, text in (
 )}
 
 
-@cache
 def _query_names(route: APIRoute) -> frozenset[str]:
-    """The query parameters `route` declares, its dependencies' included."""
-    names = set()
-    for field in get_flat_dependant(route.dependant).query_params:
-        model = field.field_info.annotation
-        if isinstance(model, type) and issubclass(model, BaseModel):  # a query model: its fields are the names
-            names |= {f.alias or name for name, f in model.model_fields.items()}
-        else:
-            names.add(field.alias)
+    """The query parameters `route` declares, its dependencies' included (a walk over a few nodes)."""
+    names, todo = set(), [route.dependant]
+    while todo:
+        dependant = todo.pop()
+        todo += dependant.dependencies
+        for field in dependant.query_params:
+            model = field.field_info.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):  # a query model: its fields are the names
+                names |= {f.alias or name for name, f in model.model_fields.items()}
+            else:
+                names.add(field.alias)
     return frozenset(names)
 
 

@@ -80,18 +80,23 @@ class Ranking(Period, PageOf[Ranked]):
     """A page of the 榜单 of the categories the tenant sells in."""
 
 
-class GrowParts(BaseModel):
-    """GMV of a segment or a crowd in both periods, and its change split into G, R and O."""
+class GrowCrowd(BaseModel):
+    """GMV of a strategy crowd in both periods, and its change split into G, R and O."""
 
     gmv0: float
     gmv1: float
     buyers0: int
     buyers1: int
-    occasions0: int | None = None
-    occasions1: int | None = None
     G: float
     R: float
     O: float  # noqa: E741 (GROW's letter)
+
+
+class GrowSegment(GrowCrowd):
+    """GMV of new or returning customers in both periods, and its change split into G, R and O."""
+
+    occasions0: int
+    occasions1: int
 
 
 class NewProductStrength(BaseModel):
@@ -116,8 +121,8 @@ class Grow(BaseModel):
     R: float
     O: float  # noqa: E741 (GROW's letter)
     W: float
-    segments: dict[str, GrowParts]
-    crowds: dict[str, GrowParts] | None = Field(None, description="by strategy crowd, once crowd tags exist")
+    segments: dict[str, GrowSegment]
+    crowds: dict[str, GrowCrowd] | None = Field(None, description="by strategy crowd, once crowd tags exist")
     W_fmcg: NewProductStrength
 
 
