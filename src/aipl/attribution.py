@@ -22,7 +22,12 @@ NEW_CUSTOMER_DAYS = 365  # 新客: no purchase of the brand in the previous 365 
 
 @dataclass
 class Window:
-    """The days an outcome is counted over (both ends included) and the pre-period before them."""
+    """The days an outcome is counted over (both ends included) and the pre-period before them.
+
+    >>> w = Window(date(2026, 11, 1), date(2026, 11, 11), pre_days=30)
+    >>> w.pre_start.isoformat(), w.pre_last.isoformat()
+    ('2026-10-02', '2026-10-31')
+    """
 
     start: date
     end: date
@@ -39,7 +44,13 @@ class Window:
 
 
 def campaign_window(wh: Warehouse, campaign: str, pre_days: int = 30) -> tuple[Window, str | None]:
-    """The campaign's first to last day over all its phases, and its brand (None for a platform campaign)."""
+    """The campaign's first to last day over all its phases, and its brand (None for a platform campaign).
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> window, brand = campaign_window(sample_warehouse(), "sim_double11", pre_days=0)
+    >>> window.start.isoformat(), window.end.isoformat(), brand
+    ('2026-09-15', '2026-10-24', None)
+    """
     c = wh.table("campaigns")
     rows = c.filter(c.campaign_id == campaign).execute()
     if rows.empty:
@@ -53,7 +64,13 @@ def campaign_window(wh: Warehouse, campaign: str, pre_days: int = 30) -> tuple[W
 
 def campaign_touches(wh: Warehouse, campaign: str, brand: str, start: date, end: date) -> ir.Table:
     """The brand's campaign touches (exposures and clicks) between two days: who, when, which item, channel,
-    crowd and creative ("(none)" when the event names none)."""
+    crowd and creative ("(none)" when the event names none).
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> t = campaign_touches(sample_warehouse(), "sim_double11", "B01", date(2026, 9, 15), date(2026, 10, 24))
+    >>> sorted(t.execute().touch_type.unique())
+    ['ad_click', 'exposure']
+    """
     ev = wh.table("events")
     day = wh.local_day(ev.ts)
     t = ev.filter((ev.campaign_id == campaign) & (ev.brand_id == brand) & ev.event_type.isin(TOUCH_TYPES)
@@ -67,7 +84,13 @@ def attributed(wh: Warehouse, campaign: str, brand: str, days: int = ATTRIBUTION
     """Each purchase, 收藏加购 and member join of the brand in the campaign with a touch of the campaign in the
     `days` before it: the last such touch's channel, crowd and creative (wide scope), whether it also counts
     in the narrow scope (a click before it, on the same item when the click names one), and for purchases
-    whether the buyer was new (no purchase of the brand in the previous 365 days)."""
+    whether the buyer was new (no purchase of the brand in the previous 365 days).
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> acts = attributed(sample_warehouse(), "sim_double11", "B01")
+    >>> sorted(acts.event_type.unique())
+    ['add_to_cart', 'favorite', 'member_join', 'purchase']
+    """
     window, _ = campaign_window(wh, campaign, 0)
     ev = wh.table("events")
     day = wh.local_day(ev.ts)
@@ -96,7 +119,13 @@ def attributed(wh: Warehouse, campaign: str, brand: str, days: int = ATTRIBUTION
 
 def campaign_delivery(wh: Warehouse, campaign: str, brand: str, start: date, end: date) -> pd.DataFrame:
     """The brand's daily ad delivery in the campaign between two days: channel, crowd, creative, impressions,
-    clicks and cost ("(none)" for a delivery row that names no crowd or creative)."""
+    clicks and cost ("(none)" for a delivery row that names no crowd or creative).
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> d = campaign_delivery(sample_warehouse(), "sim_double11", "B01", date(2026, 9, 15), date(2026, 10, 24))
+    >>> sorted(d.channel.unique())
+    ['affiliate', 'content', 'display', 'live', 'search']
+    """
     a = wh.table("ad_delivery")
     a = a.filter((a.campaign_id == campaign) & (a.brand_id == brand) & (a.day >= ibis.literal(start))
                  & (a.day <= ibis.literal(end)))
