@@ -29,7 +29,8 @@ from aipl.assets.query import (
 )
 from aipl.assets.rebuild import rebuild
 from aipl.assets.results import FastSummary, Flow, FlowCell, Grow, Result, Snapshot, records
-from aipl.assets.rules import AIPL_LABELS, AIPL_STATES, DEEPLINK_LABELS, DEEPLINK_STATES, AssetRules
+from aipl.assets.rules import AssetRules
+from aipl.vocab import AIPL_LABELS, AIPL_STATES, DEEPLINK_LABELS, DEEPLINK_STATES
 
 __all__ = [
     "AIPL_LABELS",

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aipl.assets.build import build
+from aipl.assets.rules import AssetRules
 from aipl.warehouse import Warehouse
 
 
 def rebuild(wh: Warehouse, report: Callable[[str], None] | None = None) -> dict[str, int]:
     """Rebuild the AIPL / DEEPLINK condition intervals from all events with the workspace's `[assets]` rules
-    (done incrementally and automatically by `ensure_built` when data is loaded); the intervals per scope.
+    (`ensure_built` does it incrementally and by itself when data is loaded); the intervals per scope.
 
-    >>> rebuild(open_warehouse("demo"))  # doctest: +SKIP
-    {'brand': 120931, 'category': 88410}
+    >>> from aipl.simulate import sample_warehouse
+    >>> sorted(rebuild(sample_warehouse()))
+    ['brand', 'category']
     """
-    return build(wh, wh.config.assets, report)
+    return build(wh, AssetRules.of(wh.config), report)
