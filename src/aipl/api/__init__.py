@@ -28,8 +28,11 @@ def create_app(root: str | Path) -> FastAPI:
     """The service for the workspace at `root`: consumer assets are built (or brought up to date) first, and
     again after each load job; no request reads stale assets or starts a build.
 
-    >>> app = create_app("demo")  # doctest: +SKIP
-    >>> uvicorn.run(app)  # doctest: +SKIP
+    >>> from fastapi.testclient import TestClient
+    >>> from aipl.simulate import sample_warehouse
+    >>> app = create_app(sample_warehouse().config.root)  # serve it with `uvicorn.run(app)`
+    >>> TestClient(app).get("/api/me").status_code  # every call needs a token
+    401
     """
 
     @asynccontextmanager

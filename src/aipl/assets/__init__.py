@@ -14,6 +14,7 @@ from aipl.assets.health import (
     period,
     ranking,
 )
+from aipl.assets.maintenance import rebuild
 from aipl.assets.query import (
     FLOW_STATES,
     attribution,
@@ -27,7 +28,6 @@ from aipl.assets.query import (
     snapshot_all,
     states,
 )
-from aipl.assets.rebuild import rebuild
 from aipl.assets.results import FastSummary, Flow, FlowCell, Grow, Result, Snapshot, records
 from aipl.assets.rules import AssetRules
 from aipl.vocab import AIPL_LABELS, AIPL_STATES, DEEPLINK_LABELS, DEEPLINK_STATES

@@ -131,8 +131,13 @@ def fast_summary(wh: Warehouse, start: str | date, end: str | date,
     (`F_pct` …), and the P25/P50/P75/P90 of their categories (aggregates only); a ValueError when none of
     `brands` has data.
 
-    >>> fast_summary(wh, "2026-10-13", "2026-11-11", brands=["B01"])  # doctest: +SKIP
-    FastSummary(2026-10-13 … 2026-11-11: 1 brands, 1 categories)
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> s = fast_summary(wh, "2026-09-25", "2026-10-24", brands=["B01"]); s
+    FastSummary(2026-09-25 … 2026-10-24: 1 brands, 1 categories)
+    >>> s.brands[["brand_id", "F", "S"]].to_dict("records")
+    [{'brand_id': 'B01', 'F': 182, 'S': 4}]
     """
     d0, d1 = ordered_days(start, end)
     table = fast(wh, d0, d1)
@@ -155,10 +160,12 @@ def fast_ranking(wh: Warehouse, start: str | date, end: str | date, category: st
     score, F, A, S, T. Given a tenant's `brands`, only the categories they sell in, and every other brand shown
     as 同行 peer with its rank and score only.
 
-    >>> fast_ranking(wh, "2026-10-13", "2026-11-11", brands=["B01"]).head(2)  # doctest: +SKIP
-      category_id  rank brand_id   own  score     F     A    S     T
-    0   skincare     1      B01  True   87.5  4210  0.12  310  0.41
-    1   skincare     2  同行 peer False   75.0   NaN   NaN  NaN   NaN
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> fast_ranking(wh, "2026-09-25", "2026-10-24", brands=["B01"])[["category_id", "rank", "brand_id", "own"]]
+      category_id  rank brand_id   own
+    0    skincare     1      B01  True
     """
     d0, d1 = ordered_days(start, end)
     table = ranking(fast(wh, d0, d1), category)
@@ -207,8 +214,11 @@ def grow(wh: Warehouse, brand: str, period0: tuple[str | date, str | date], peri
     A purchase occasion is a buyer's purchase day; a new customer bought nothing from the brand in the
     `new_customer_days` before the period.
 
-    >>> grow(wh, "B04", ("2026-09-15", "2026-10-14"), ("2026-10-15", "2026-11-13"))  # doctest: +SKIP
-    Grow(B04 2026-09-15 … 2026-10-14 → 2026-10-15 … 2026-11-13: Δ 1,520.00 = G 900.10 + R 410.50 + O 209.40)
+    >>> from aipl.simulate import sample_warehouse
+    >>> g = grow(sample_warehouse(), "B01", ("2026-09-15", "2026-09-30"), ("2026-10-01", "2026-10-16")); g
+    Grow(B01 2026-09-15 … 2026-09-30 → 2026-10-01 … 2026-10-16: Δ -1,645.92 = G 0.00 + R 0.00 + O -1,645.92)
+    >>> round(g.G + g.R + g.O - g.delta, 6) == 0 and set(g.segments) == {"new", "returning"}
+    True
     """
     p0 = ordered_days(*period0, "base period")
     p1 = ordered_days(*period1, "compared period")

@@ -37,7 +37,10 @@ def ordered_days(start: str | date, end: str | date, what: str = "period",
 def has_key(wh: Warehouse, scope: str, key: str) -> bool:
     """Whether any consumer of the brand or category (`scope`, `key`) was ever in a state.
 
-    >>> has_key(wh, "brand", "B01"), has_key(wh, "brand", "NOPE")  # doctest: +SKIP
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> has_key(wh, "brand", "B01"), has_key(wh, "brand", "NOPE")
     (True, False)
     """
     c = wh.table(CHANGES)
@@ -53,8 +56,9 @@ def _require_key(wh: Warehouse, scope: str, key: str) -> None:
 def brands(wh: Warehouse) -> list[str]:
     """The brands that have events, sorted.
 
-    >>> brands(wh)[:2]  # doctest: +SKIP
-    ['B01', 'B02']
+    >>> from aipl.simulate import sample_warehouse
+    >>> brands(sample_warehouse())
+    ['B01', 'B02', 'B03', 'B04']
     """
     ev = wh.table("events")
     b = ev.filter(ev.brand_id.notnull()).select("brand_id").distinct().execute().brand_id
@@ -123,8 +127,13 @@ def snapshot(wh: Warehouse, scope: str, key: str, day: str | date) -> Snapshot:
     """Counts per AIPL and DEEPLINK state of one brand or category on one day; a ValueError for a key that no
     consumer was ever in a state of (a known key with nobody in a state that day counts zeros).
 
-    >>> snapshot(wh, "brand", "B01", "2026-11-11")  # doctest: +SKIP
-    Snapshot(brand B01 on 2026-11-11: A 1,204, I 388, P 97, L 41)
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> s = snapshot(wh, "brand", "B01", "2026-10-24"); s
+    Snapshot(brand B01 on 2026-10-24: A 102, I 34, P 6, L 3)
+    >>> s.counts == s["counts"] == s.to_dict()["counts"]
+    True
     """
     df = state_counts(wh, scope, day, key).execute()
     if df.empty:
@@ -151,8 +160,13 @@ def flow(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date
 
     Only start and end states count (Databank's 链路流转分析): moves inside the interval are not seen.
 
-    >>> flow(wh, "brand", "B01", "2026-10-10", "2026-11-11")  # doctest: +SKIP
-    Flow(brand B01 2026-10-10 → 2026-11-11: new 812, deepened 301, regressed 95, churned 640, stayed 420)
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> f = flow(wh, "brand", "B01", "2026-10-01", "2026-10-24"); f
+    Flow(brand B01 2026-10-01 → 2026-10-24: new 63, deepened 21, regressed 8, churned 17, stayed 53)
+    >>> f.matrix["A"]["I"], f["from"] == f.start
+    (16, True)
     """
     start, end = ordered_days(start, end, "flow", distinct=True)
     a = states(wh, scope, start, key).select("consumer_id", s0="aipl")
@@ -202,8 +216,11 @@ def flow_cell(wh: Warehouse, scope: str, key: str, start: str | date, end: str |
     """The consumers of one cell `FROM:TO` of the flow between two days (e.g. `A:I`: in A on `start`, in I on
     `end`), with the name their saved list gets.
 
-    >>> flow_cell(wh, "brand", "B01", "2026-10-10", "2026-11-11", "A:I")  # doctest: +SKIP
-    FlowCell(flow_B01_A_to_I_2026-10-10_2026-11-11: 212 consumers)
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> flow_cell(wh, "brand", "B01", "2026-10-01", "2026-10-24", "A:I")
+    FlowCell(flow_B01_A_to_I_2026-10-01_2026-10-24: 16 consumers)
     """
     s0, _, s1 = cell.partition(":")
     if s0 not in FLOW_STATES or s1 not in FLOW_STATES:

@@ -1,4 +1,4 @@
-"""A full rebuild of the consumer assets with the workspace's own `[assets]` rules."""
+"""Maintenance of the consumer assets: a full rebuild with the workspace's own `[assets]` rules."""
 
 from __future__ import annotations
 
