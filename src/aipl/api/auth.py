@@ -28,7 +28,11 @@ class Principal:
     brands: frozenset[str]
 
     def can(self, role: str) -> bool:
-        """Whether this role is at least `role`."""
+        """Whether this role is at least `role`.
+
+        >>> Principal("acme", "analyst", frozenset({"B01"})).can("viewer")
+        True
+        """
         return ROLES.index(self.role) >= ROLES.index(role)
 
 
@@ -60,7 +64,13 @@ def _check_name(what: str, name: str) -> None:
 
 
 def add_tenant(root: str | Path, tenant: str, brands: list[str]) -> dict:
-    """Create a tenant, or replace its granted brands."""
+    """Create a tenant, or replace its granted brands.
+
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> add_tenant(root, "acme", ["B02", "B01"])
+    {'tenant': 'acme', 'brands': ['B01', 'B02']}
+    """
     _check_name("tenant", tenant)
     if not brands:
         raise ValueError(f"tenant {tenant!r}: grant at least one brand")
@@ -72,7 +82,13 @@ def add_tenant(root: str | Path, tenant: str, brands: list[str]) -> dict:
 
 
 def issue_token(root: str | Path, tenant: str, role: str, label: str = "") -> str:
-    """A new token for `tenant` with `role`; only its hash is stored."""
+    """A new token for `tenant` with `role`; only its hash is stored.
+
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp(); _ = add_tenant(root, "acme", ["B01"])
+    >>> issue_token(root, "acme", "viewer").startswith("aipl_")
+    True
+    """
     if role not in ROLES:
         raise ValueError(f"role {role!r}: one of {', '.join(ROLES)}")
     with _lock:
@@ -87,7 +103,13 @@ def issue_token(root: str | Path, tenant: str, role: str, label: str = "") -> st
 
 
 def revoke_tenant_tokens(root: str | Path, tenant: str) -> int:
-    """Remove every token of `tenant`; how many there were."""
+    """Remove every token of `tenant`; how many there were.
+
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp(); _ = add_tenant(root, "acme", ["B01"]); _ = issue_token(root, "acme", "admin")
+    >>> revoke_tenant_tokens(root, "acme")
+    1
+    """
     with _lock:
         data = _read(root)
         gone = [h for h, t in data["tokens"].items() if t["tenant"] == tenant]
@@ -98,7 +120,13 @@ def revoke_tenant_tokens(root: str | Path, tenant: str) -> int:
 
 
 def tenants(root: str | Path) -> dict:
-    """Each tenant's brands and token count (never the hashes)."""
+    """Each tenant's brands and token count (never the hashes).
+
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp(); _ = add_tenant(root, "acme", ["B01"]); _ = issue_token(root, "acme", "admin")
+    >>> tenants(root)
+    {'acme': {'brands': ['B01'], 'tokens': 1}}
+    """
     data = _read(root)
     counts: dict[str, int] = {}
     for t in data["tokens"].values():
@@ -107,7 +135,15 @@ def tenants(root: str | Path) -> dict:
 
 
 def authenticate(root: str | Path, token: str) -> Principal | None:
-    """The principal a token stands for, or None for an unknown token (compared by hash)."""
+    """The principal a token stands for, or None for an unknown token (compared by hash).
+
+    >>> import tempfile
+    >>> root = tempfile.mkdtemp(); _ = add_tenant(root, "acme", ["B01"])
+    >>> authenticate(root, issue_token(root, "acme", "viewer"))
+    Principal(tenant='acme', role='viewer', brands=frozenset({'B01'}))
+    >>> authenticate(root, "aipl_guessed") is None
+    True
+    """
     data = _read(root)
     t = data["tokens"].get(_hash(token))
     if t is None or t["tenant"] not in data["tenants"]:

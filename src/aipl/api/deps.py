@@ -141,7 +141,15 @@ def need(role: str):
 
 def brand_of(who: Principal, brand: str) -> str:
     """`brand` if the caller's tenant is granted it; 403 otherwise, the same answer whether or not the brand
-    exists, so that nothing leaks."""
+    exists, so that nothing leaks.
+
+    >>> who = Principal("acme", "viewer", frozenset({"B01"}))
+    >>> brand_of(who, "B01")
+    'B01'
+    >>> brand_of(who, "B03")
+    Traceback (most recent call last):
+    fastapi.exceptions.HTTPException: 403: brand 'B03' is not granted to tenant 'acme'
+    """
     if brand not in who.brands:
         raise HTTPException(403, f"brand {brand!r} is not granted to tenant {who.tenant!r}")
     return brand
@@ -155,7 +163,11 @@ class Page:
     offset: int
 
     def cut(self, rows: list) -> dict:
-        """One page of `rows` with the total and the next offset (None at the end)."""
+        """One page of `rows` with the total and the next offset (None at the end).
+
+        >>> Page(limit=2, offset=0).cut(["a", "b", "c"])
+        {'total': 3, 'offset': 0, 'limit': 2, 'items': ['a', 'b'], 'next_offset': 2}
+        """
         part = rows[self.offset:self.offset + self.limit]
         nxt = self.offset + self.limit
         return {"total": len(rows), "offset": self.offset, "limit": self.limit, "items": part,
@@ -166,7 +178,11 @@ Item = TypeVar("Item")
 
 
 class PageOf(BaseModel, Generic[Item]):
-    """One page of a list: its items, the list's total, and the next offset (None at the end)."""
+    """One page of a list: its items, the list's total, and the next offset (None at the end).
+
+    >>> PageOf[str](**Page(limit=2, offset=2).cut(["a", "b", "c"]))
+    PageOf[str](total=3, offset=2, limit=2, items=['c'], next_offset=None)
+    """
 
     total: int
     offset: int
