@@ -18,7 +18,6 @@ from aipl.config import parse_day
 from aipl.vocab import MEMBER_ACTIVITY
 from aipl.warehouse import Warehouse
 
-# member activity for FAST's T: 加购, 收藏, 领取会员权益 (coupon / trial claims), 购买
 PERCENTILES = (0.25, 0.50, 0.75, 0.90)
 METRICS = ("F", "A", "S", "T")
 PERIOD_DAYS = 30  # the default FAST period: the 30 days to the last day with events
@@ -169,10 +168,8 @@ def fast_ranking(wh: Warehouse, start: str | date, end: str | date, category: st
     """
     d0, d1 = ordered_days(start, end)
     table = ranking(fast(wh, d0, d1), category)
-    table["own"] = True
+    table["own"] = True if brands is None else table.brand_id.isin(set(brands))
     if brands is not None:
-        mine = set(brands)
-        table["own"] = table.brand_id.isin(mine)
         table = table[table.category_id.isin(set(table.category_id[table.own]))].copy()
         table.loc[~table.own, "brand_id"] = PEER
         table.loc[~table.own, list(METRICS)] = None  # a peer's rank and score are the 榜单; its figures its own
