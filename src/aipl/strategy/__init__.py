@@ -13,7 +13,7 @@ from aipl.strategy.calendar import (
     sync_calendars,
 )
 from aipl.strategy.center import Backtest, Plan, backtest_campaign, campaign_plan
-from aipl.strategy.details import plan_details
+from aipl.strategy.details import latest_plan, plan_details
 from aipl.strategy.gta import POOL_LABELS, POOLS, backtest, plan, pool_sizes, pools_on, season, set_target
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "campaign_plan",
     "campaigns",
     "last_year",
+    "latest_plan",
     "load_campaign",
     "plan",
     "plan_details",

@@ -83,7 +83,8 @@ def campaign_plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | 
     >>> wh.close()
     """
     gta = plan(wh, brand, campaign, gmv_target, day, baseline, aov)
-    return Plan(gta, **plan_details(wh, gta))
+    details = plan_details(wh, gta)
+    return Plan(gta, details["progress"], details["recommendations"], details["actions"])
 
 
 @dataclass(frozen=True, repr=False)
