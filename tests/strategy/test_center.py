@@ -117,3 +117,15 @@ def test_cli_and_library_backtest_alike(ws):
     assert json.loads(r.stdout) == json.loads(json.dumps(mine.to_dict()))
     r = CliRunner().invoke(app, ["backtest-plan", "-w", str(root), "--campaign", "TY", "--brand", "B"])
     assert r.exit_code == 0 and "B by pool" in r.stdout
+
+
+def test_cli_and_api_backtest_a_brand_alike(service):
+    root, wh, client, headers = service
+    r = CliRunner().invoke(app, ["backtest-plan", "-w", str(root), "--campaign", "TY", "--brand", "B", "--days-before",
+                                 "3", "--baseline", "LY", "--json"])
+    assert r.exit_code == 0, r.output
+    api = client.get("/api/strategy/B/backtest?campaign=TY&days_before=3&baseline=LY", headers=headers)
+    assert api.status_code == 200, api.text
+    expected = json.loads(json.dumps(backtest_campaign(wh, "TY", ["B"], 3, "LY").to_dict()))
+    assert json.loads(r.stdout) == api.json() == expected
+    assert client.get("/api/strategy/Z/backtest?campaign=TY", headers=headers).status_code == 403  # not acme's

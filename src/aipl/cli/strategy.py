@@ -96,12 +96,14 @@ def backtest_cmd(
     campaign: Annotated[str, typer.Option(help="A past campaign to forecast from the one a year before it.")],
     brand: Annotated[list[str] | None, typer.Option(help="Brands (repeatable; default: every brand).")] = None,
     days_before: Annotated[int, typer.Option(help="Plan this many days before the presale.")] = 0,
+    baseline: Annotated[str | None, typer.Option(help="The campaign to forecast from (default: the same name, "
+                                                 "a year earlier).")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Backtest the GTA forecast: predicted against actual buyers and GMV per pool (完成率), and the MAPE."""
     with _session(workspace, assets=True) as wh:
-        bt = backtest_campaign(wh, campaign, brand, days_before)
+        bt = backtest_campaign(wh, campaign, brand, days_before, baseline)
     if as_json:
         print(json.dumps(bt.to_dict(), ensure_ascii=False))
         return

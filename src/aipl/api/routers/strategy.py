@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from aipl.api.deps import ERRORS, Caller, brand_of, warehouse
-from aipl.strategy import campaign_plan, campaigns
+from aipl.strategy import backtest_campaign, campaign_plan, campaigns
 
 router = APIRouter(prefix="/api/strategy", tags=["strategy"], responses=ERRORS)
 
@@ -185,6 +185,53 @@ class PlanOut(BaseModel):
     actions: list[ActionDay]
 
 
+class PoolBacktest(BaseModel):
+    """One pool of a backtest: forecast (预计) against actual (实际) buyers, GMV and size, 完成率 and the error."""
+
+    pool: str
+    label: str
+    predicted_buyers: float
+    actual_buyers: int
+    predicted_gmv: float
+    actual_gmv: float
+    predicted_size: float | None
+    actual_size: int | None
+    completion: float | None
+    ape: float | None
+
+
+class BrandBacktest(BaseModel):
+    """One brand's backtest: its forecast, planned on `as_of` from the baseline campaign, against what happened."""
+
+    brand: str
+    campaign: str
+    baseline: str
+    as_of: str
+    pools: list[PoolBacktest]
+    predicted_gmv: float
+    actual_gmv: float
+    predicted_buyers: float
+    actual_buyers: int
+    completion: float | None
+    total_ape: float | None
+    pool_mape: float | None
+    naive_gmv: float
+    naive_ape: float | None
+
+
+class BacktestOut(BaseModel):
+    """The GTA forecast of a past campaign against what happened, with the naive forecast (last year's GMV)."""
+
+    campaign: str
+    days_before: int
+    brands: list[BrandBacktest]
+    predicted_gmv: float
+    actual_gmv: float
+    total_ape: float | None
+    naive_gmv: float
+    naive_ape: float | None
+
+
 @router.get("/campaigns", response_model=Campaigns)
 def campaign_list(request: Request, who: Caller) -> dict:
     """The campaign calendars known to the workspace (the campaigns table and aipl.toml; a calendar, not brand
@@ -200,3 +247,12 @@ def plan(request: Request, who: Caller, brand: str, campaign: str,
     of `day` (default: the last data day, at the latest the eve of the presale)."""
     brand_of(who, brand)
     return campaign_plan(warehouse(request), brand, campaign, gmv_target, day, baseline, aov).to_dict()
+
+
+@router.get("/{brand}/backtest", response_model=BacktestOut)
+def backtest(request: Request, who: Caller, brand: str, campaign: str,
+             days_before: Annotated[int, Query(ge=0, le=366)] = 0, baseline: str | None = None) -> dict:
+    """Backtest the GTA forecast of a past campaign planned `days_before` its presale from the campaign a year
+    earlier: 预计 vs 实际 and 完成率 per pool, and the errors."""
+    brand_of(who, brand)
+    return backtest_campaign(warehouse(request), campaign, [brand], days_before, baseline).to_dict()
