@@ -29,6 +29,10 @@ def _plain(v):
     return v.isoformat()[:10] if isinstance(v, date) else v
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 @dataclass(frozen=True, repr=False)
 class Plan:
     """A brand's campaign plan: `gta` the GTA figures of `aipl.strategy.plan` (forecast, target, pools, gaps,
@@ -57,7 +61,8 @@ class Plan:
                   else "")
         return (f"Plan({g['brand']} for {g['campaign']['campaign_id']} as of {g['as_of']}: forecast GMV "
                 f"{g['forecast_gmv']:,.0f} from {g['forecast_buyers']:,.1f} buyers{target}; "
-                f"{len(self.recommendations)} recommendations, {len(self.actions)} days of actions)")
+                f"{_count(len(self.recommendations), 'recommendation')}, "
+                f"{_count(len(self.actions), 'day')} of actions)")
 
 
 def campaign_plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = None,
