@@ -1,7 +1,8 @@
 """Consumer assets: AIPL and DEEPLINK states per brand and per category, stored as condition intervals."""
 
 from aipl.assets.build import CONDITIONS, SCOPES, build, daily_facts, ensure_built, intervals, update
-from aipl.assets.query import attribution, consumer_states, flow, movers, snapshot, snapshot_all, states
+from aipl.assets.health import benchmarks, fast, grow, ranking
+from aipl.assets.query import attribution, consumer_states, flow, movers, snapshot, snapshot_all, state_counts, states
 from aipl.assets.rules import AIPL_LABELS, AIPL_STATES, DEEPLINK_LABELS, DEEPLINK_STATES, AssetRules
 
 __all__ = [
@@ -13,14 +14,20 @@ __all__ = [
     "SCOPES",
     "AssetRules",
     "attribution",
+    "benchmarks",
     "build",
     "consumer_states",
     "daily_facts",
     "ensure_built",
+    "fast",
     "flow",
+    "grow",
     "intervals",
     "movers",
+    "ranking",
     "snapshot",
     "snapshot_all",
-    "states", "update",
+    "state_counts",
+    "states",
+    "update",
 ]
