@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aipl.report.fonts import cjk_font
-from aipl.report.gather import DAILY_WINDOW, gather, gather_postmortem
+from aipl.report.gather import DAILY_WINDOW, gather_postmortem, gather_report
 from aipl.report.render import POSTMORTEM_CUTS, plan_charts, postmortem_charts, render, report_charts, write
 from aipl.strategy import plan_details
 from aipl.warehouse import Warehouse
@@ -21,7 +21,7 @@ def write_report(wh: Warehouse, out: str | Path, truth: dict | None = None) -> P
     >>> write_report(wh, "shop/report.html")  # doctest: +SKIP
     PosixPath('shop/report.html')
     """
-    data = gather(wh, truth)
+    data = gather_report(wh, truth)
     page = render("report.html.j2", workspace=str(wh.config.root), backend=wh.backend,
                   timezone=wh.config.timezone, truth=truth, window=DAILY_WINDOW,
                   charts=report_charts(data, DAILY_WINDOW), plan_charts=_plan_charts(data["strategy"]), **data)

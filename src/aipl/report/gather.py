@@ -24,11 +24,11 @@ EXAMPLE_GROWTH = 1.2  # the report's example target: last year's GMV + 20 %
 PROFILE_TAGS = ("gender", "city_tier", "strategy_crowd", "purchasing_power", "top_category")
 
 
-def gather(wh: Warehouse, truth: dict | None = None) -> dict:
+def gather_report(wh: Warehouse, truth: dict | None = None) -> dict:
     """Every section of the workspace report: the data overview, then consumer assets (with CLV), lift,
     the GTA plan, crowds and autopilot of the top brand (a section is None when its data is missing).
 
-    >>> sorted(gather(wh))  # doctest: +SKIP
+    >>> sorted(gather_report(wh))  # doctest: +SKIP
     ['assets', 'autopilot', 'batches', 'brands', 'by_day', 'by_type', 'calendar', 'counts', 'crowds', ...]
     """
     data = overview(wh)
