@@ -25,6 +25,7 @@ from aipl.report.fonts import cjk_font, cjk_font_file
 RED = "#e4393c"  # the product's red
 SERIES_COLOURS = (RED, "#888888", "#22aa77", "#3366cc")
 WIDTH = 7.5  # inches: 720 px on screen, fits A4 landscape
+HALF = 5.2  # inches: two charts side by side
 EMPTY = '<p class="muted">—</p>'
 
 
@@ -61,9 +62,10 @@ def line(labels: Sequence[str], values: Sequence[float | None], title: str = "",
 
 
 def lines(labels: Sequence[str], series: dict[str, Sequence[float | None]], title: str = "",
-          ylabel: str = "", mark: str | None = None) -> str:
+          ylabel: str = "", mark: str | None = None, width: float = WIDTH) -> str:
     """Several series over the same labels, with a legend; a missing value (None) leaves a gap. The label
-    `mark` (a day that matters, such as the presale start) gets a vertical line and the ticks count from it.
+    `mark` (a day that matters, such as the presale start) gets a vertical line and the ticks count from it;
+    `width` is in inches (96 px each).
 
     >>> svg = lines(["D-2", "D-1", "D+0"], {"今年 this year": [1, 2, None], "去年 last year": [1, 3, 4]}, mark="D+0")
     >>> "去年 last year" in svg and "D-1" in svg
@@ -72,7 +74,7 @@ def lines(labels: Sequence[str], series: dict[str, Sequence[float | None]], titl
     values = [v for vs in series.values() for v in vs if _present(v)]
     if len(labels) < 2 or not values:
         return EMPTY
-    with _canvas(2.3) as (fig, ax):
+    with _canvas(2.3, width) as (fig, ax):
         x = range(len(labels))
         for k, (name, vs) in enumerate(series.items()):
             ax.plot(x, [v if _present(v) else math.nan for v in vs], color=SERIES_COLOURS[k % len(SERIES_COLOURS)],
@@ -89,7 +91,8 @@ def lines(labels: Sequence[str], series: dict[str, Sequence[float | None]], titl
         ax.yaxis.set_major_formatter(_thousands)
         ax.set_ylabel(ylabel)
         if any(series):
-            ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(series), frameon=False, fontsize=8)
+            ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(series), frameon=False, fontsize=7.5,
+                      handlelength=1.5, columnspacing=1.0)
         return _svg(fig, title)
 
 

@@ -59,7 +59,7 @@ def overview(wh: Warehouse) -> dict:
         "batches": wh.table("batches").order_by("loaded_at").execute(),
         "reasons": reasons.execute(),
         "samples": q.order_by(["source", "line"]).limit(15).execute(),
-        "by_type": ev.group_by("event_type").aggregate(n=ev.count()).order_by("event_type").execute(),
+        "by_type": ev.group_by("event_type").aggregate(n=ev.count()).order_by([ibis.desc("n"), "event_type"]).execute(),
         "by_day": recent.order_by("d").execute(),
         "brands": brands.execute(),
         "calendar": wh.table("campaigns").order_by(["campaign_id", "start_date"]).execute(),
