@@ -11,6 +11,7 @@ from aipl.measure.experiment import (
     exposure_lift,
 )
 from aipl.measure.lift import METHODS, Estimate, balance, cuped, difference_in_means, doubly_robust, estimate, ipw
+from aipl.measure.pi import learn_weights
 from aipl.measure.postmortem import postmortem
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "experiment_lift",
     "exposure_lift",
     "ipw",
+    "learn_weights",
     "postmortem",
 ]

@@ -12,7 +12,7 @@ import pandas as pd
 
 from aipl import schema
 from aipl.config import parse_day
-from aipl.warehouse import Warehouse
+from aipl.warehouse import Warehouse, ibis_schema
 
 SELLING = ("presale", "warmup", "burst")  # 活动期: from the presale start to the last burst day
 DEFAULT_ACCUMULATE_DAYS = 60  # 蓄水期 when a calendar declares none (DOMAIN.md §6: 蓄水期60天A/I)
@@ -133,8 +133,6 @@ def calendars_from_config(section: dict) -> pd.DataFrame:
 
 def sync_calendars(wh: Warehouse, section: dict) -> int:
     """Replace the campaigns declared in aipl.toml in the campaigns table (one transaction); returns rows."""
-    from aipl.warehouse import ibis_schema
-
     df = calendars_from_config(section)
     if df.empty:
         return 0

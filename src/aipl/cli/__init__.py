@@ -1,0 +1,24 @@
+"""The `aipl` command (Typer): one module per engine group, mirroring `aipl.api.routers`; each calls only the
+engines' public functions."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from aipl.cli.common import app
+
+# Registered in this order, which is the order `aipl --help` lists the commands in.
+GROUPS = ("workspace", "assets", "health", "clv", "measure", "strategy", "crowds", "autopilot", "service")
+for _group in GROUPS:
+    importlib.import_module(f"aipl.cli.{_group}")
+
+__all__ = ["app", "main"]
+
+
+def main() -> None:  # pragma: no cover
+    """Run the command line, ending quietly when its output is closed (`aipl … | head`)."""
+    try:
+        app()
+    except BrokenPipeError:
+        sys.exit(0)

@@ -1,0 +1,292 @@
+"""`aipl autopilot …`: response curves, budget plans, sequenced delivery, subsidies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from aipl.cli.common import (
+    JsonOpt,
+    WorkspaceOpt,
+    _fail,
+    _group,
+    _session,
+    out,
+)
+
+# ---- autopilot
+autopilot_app = _group("autopilot", "Autopilot (万相台): response curves per channel and budget allocation.")
+
+
+@autopilot_app.command("fit")
+def autopilot_fit(
+    brand: Annotated[str, typer.Option(help="The brand.")],
+    holdout_days: Annotated[int, typer.Option(help="Last days kept out of the fit to measure its error.")] = 14,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Fit each channel's response curve (Hill saturation × adstock) from ad-delivery history."""
+    from dataclasses import asdict
+
+    from aipl.autopilot import fit_brand
+
+    with _session(workspace) as wh:
+        res = fit_brand(wh, brand, holdout_days)
+    body = {ch: {**asdict(r["curve"]), "holdout_mape": r["holdout_mape"], "days": r["days"],
+                 "intervals": r["intervals"]} for ch, r in res.items()}
+    if as_json:
+        print(json.dumps(body))
+        return
+    t = Table("channel", "reach/day", "k (half-saturation spend)", "alpha", "adstock θ", "held-out error",
+              title=f"{brand}: daily impressions = reach · hill(adstock(spend))")
+    for ch, r in body.items():
+        iv = r["intervals"]
+        t.add_row(ch, f"{r['reach']:,.0f} [{iv['reach'][0]:,.0f}–{iv['reach'][1]:,.0f}]",
+                  f"{r['k']:,.2f} [{iv['k'][0]:,.2f}–{iv['k'][1]:,.2f}]", f"{r['alpha']:.2f}", f"{r['theta']:.2f}",
+                  f"{r['holdout_mape']:.1%}" if r["holdout_mape"] is not None else "—")
+    out.print(t)
+
+
+@autopilot_app.command("plan")
+def autopilot_plan(
+    brand: Annotated[str, typer.Option(help="The brand.")],
+    budget: Annotated[float, typer.Option(help="The budget (a day, or the whole package: see --budget-mode).")],
+    scene: Annotated[str | None, typer.Option(help="拉新快, 会员快, 上新快, 货品加速, 预热蓄水 or 爆发收割 "
+                                              "(default: impressions).")] = None,
+    campaign: Annotated[str | None, typer.Option(help="Campaign whose attributed outcomes value each channel "
+                                                 "(default: the latest with delivery).")] = None,
+    budget_mode: Annotated[str, typer.Option(help="daily, or package (spread over the campaign's days).")] = "daily",
+    min_share: Annotated[float, typer.Option(help="Least share of the budget per channel.")] = 0.0,
+    max_share: Annotated[float, typer.Option(help="Most share of the budget per channel.")] = 1.0,
+    roi_floor: Annotated[float | None, typer.Option(help="Least outcome per unit spend (a scene's ROI).")] = None,
+    item: Annotated[list[str] | None, typer.Option(help="An item to promote (up to 10; repeatable): only "
+                                                   "outcomes on these items count.")] = None,
+    crowd: Annotated[list[str] | None, typer.Option(help="A target crowd (saved or built-in; repeatable): only "
+                                                    "its consumers' outcomes count.")] = None,
+    strategy: Annotated[str, typer.Option(help="cost_first (消耗优先: spend the budget) or effect_first (效率优先: "
+                                          "stop where a yuan stops paying).")] = "cost_first",
+    min_marginal: Annotated[float | None, typer.Option(help="effect_first: the outcome one more yuan must still "
+                                                       "bring (default 1 for GMV aims).")] = None,
+    start: Annotated[str | None, typer.Option(help="First day of a package budget (default: the campaign's).")] = None,
+    end: Annotated[str | None, typer.Option(help="Last day of a package budget (default: the campaign's).")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Split a budget across channels for a scene's aim (or impressions), within share limits and a ROI floor."""
+    from aipl.autopilot import allocate, fit_brand
+    from aipl.autopilot.scenes import AIMS, scene_plan
+    from aipl.config import parse_day
+    from aipl.measure.experiment import campaign_window
+
+    if budget_mode not in ("daily", "package"):
+        _fail("--budget-mode is daily or package")
+    with _session(workspace) as wh:
+        if scene or budget_mode == "package":
+            campaign = campaign or _latest_campaign(wh, brand)
+            window, _ = campaign_window(wh, campaign, 0)
+            first, last = parse_day(start or window.start, "--start"), parse_day(end or window.end, "--end")
+            if last < first:
+                _fail(f"--end {last} is before --start {first}")
+            daily = budget / ((last - first).days + 1) if budget_mode == "package" else budget
+        else:
+            daily = budget
+        if scene:
+            consumers = _crowd_consumers(wh, crowd) if crowd else None
+            res = scene_plan(wh, brand, scene, daily, campaign, min_share, max_share, roi_floor, tuple(item or ()),
+                             consumers, strategy, min_marginal)
+        else:
+            curves = {ch: r["curve"] for ch, r in fit_brand(wh, brand, holdout_days=0, boot=0).items()}
+            res = {"aim": "impressions", "spend": daily,
+                   **allocate(curves, daily, min_share=min_share, max_share=max_share)}
+    if as_json:
+        print(json.dumps(res, ensure_ascii=False))
+        return
+    aim = AIMS.get(res["aim"], res["aim"])
+    out.print(f"{brand}{' · ' + scene if scene else ''}: a day {res['spend']:,.2f} of {daily:,.2f}, for {aim}")
+    for ch, w in sorted(res["shares"].items(), key=lambda kv: -kv[1]):
+        out.print(f"  {ch:10} {w:6.1%}  {w * res['spend']:>12,.2f} a day")
+    if res["equal_split"]:
+        out.print(f"expected {aim} a day {res['objective']:,.1f}, against {res['equal_split']:,.1f} for an equal "
+                  f"split ({res['objective'] / res['equal_split'] - 1:+.1%})")
+    if res.get("objective_interval"):
+        lo, hi = res["objective_interval"]
+        out.print(f"  90% interval from the curves' bootstrap: {lo:,.1f} – {hi:,.1f}")
+    for k, v in (res.get("expected") or {}).items():
+        out.print(f"  {k}: {v:,.2f}" if v is not None else f"  {k}: —")
+
+
+def _crowd_consumers(wh, names: list[str]) -> set[str]:
+    """The consumers of any of the named crowds (saved or built-in)."""
+    from aipl.audience import TagIndex
+    from aipl.audience.crowds import consumers_of, saved
+
+    return consumers_of(wh, TagIndex.load(wh), [saved(wh, name)["tree"] for name in names])
+
+
+def _latest_campaign(wh, brand: str) -> str:
+    a = wh.table("ad_delivery")
+    c = wh.table("campaigns")
+    ids = a.filter((a.brand_id == brand) & a.campaign_id.notnull()).select("campaign_id").distinct()
+    rows = c.semi_join(ids, "campaign_id").group_by("campaign_id").aggregate(first=c.start_date.min()).execute()
+    if rows.empty:
+        _fail(f"brand {brand!r} has no ad delivery in a known campaign: name the --campaign")
+    return str(rows.sort_values("first").campaign_id.iloc[-1])
+
+
+@autopilot_app.command("simulate")
+def autopilot_simulate(
+    brand: Annotated[str, typer.Option(help="A brand of the simulated market.")],
+    budget: Annotated[float | None, typer.Option(help="Daily budget (default: half the summed half-saturation "
+                                                 "spend, where the split matters).")] = None,
+    days: Annotated[int, typer.Option(help="Days of the flight.")] = 30,
+    seed: int = 0,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run a flight against the simulated market's hidden curves: Thompson sampling against the oracle, an
+    equal split and proportional-to-last-ROI (regret = share of the oracle's impressions lost)."""
+    from aipl.autopilot import Curve
+    from aipl.autopilot.flight import compare
+    from aipl.simulate.load import find_truth
+
+    with _session(workspace) as wh:
+        truth = find_truth(wh.config.root)
+    if not truth or brand not in truth.get("brands", {}):
+        _fail(f"no simulated truth for brand {brand!r}: this needs a workspace made by `aipl simulate` "
+              "(market/truth.json)")
+    true = {ch: Curve(c["max_daily_reach"], c["hill_k"], c["hill_alpha"], c["adstock_theta"])
+            for ch, c in truth["brands"][brand]["curves"].items()}
+    res = compare(true, budget or 0.5 * sum(c.k for c in true.values()), days=days, seed=seed)
+    if as_json:
+        print(json.dumps(res))
+        return
+    out.print(f"{brand}: {days}-day flight at {res['budget']:,.2f} a day")
+    for name, r in sorted(res["regret"].items(), key=lambda kv: kv[1]):
+        out.print(f"  {name:26} impressions {res['totals'][name]:>12,.0f}   regret {r:6.1%}")
+
+
+@autopilot_app.command("sequence")
+def autopilot_sequence(
+    brand: Annotated[str, typer.Option(help="The brand.")],
+    day: Annotated[str | None, typer.Option(help="The day whose stages decide (default: the last day with "
+                                            "events).")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write consumer_id, deeplink, contacts, action "
+                                                  "to this CSV.")] = None,
+    flight: Annotated[int, typer.Option(help="Also run a flight of this many days against the simulator's "
+                                        "hidden journeys (0: none).")] = 0,
+    reach: Annotated[float, typer.Option(help="Share of consumers reachable a day in the flight.")] = 0.3,
+    seed: int = 0,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Sequenced delivery (序列化投放): each consumer's next action from their DEEPLINK stage, frequency-capped;
+    with --flight, the stage-advancing rate of the rule, of learned actions and of untargeted delivery."""
+    from aipl.autopilot.sequence import STAGES, brand_stages, compare_sequence, from_config, next_actions
+    from aipl.simulate.journeys import Journeys
+
+    with _session(workspace, assets=True) as wh:
+        section, cap = from_config(wh.config.raw.get("sequence"))
+        d = day or _last_event_day(wh)
+        acts = next_actions(wh, brand, d, section, cap)
+        res = compare_sequence(brand_stages(wh, brand, d), Journeys.draw(seed), flight, reach, cap, seed,
+                               section) if flight else None
+    if out_file:
+        acts.to_csv(out_file, index=False)
+    table = acts.groupby(["deeplink", "action"]).size().rename("consumers").reset_index()
+    table["order"] = table.deeplink.map({s: i for i, s in enumerate(STAGES)})
+    table = table.sort_values(["order", "action"]).drop(columns="order")
+    if as_json:
+        print(json.dumps({"brand": brand, "day": str(d), "cap": [cap.contacts, cap.days],
+                          "actions": table.to_dict("records"), "flight": res}, ensure_ascii=False))
+        return
+    t = Table("stage", "action", "consumers", title=f"{brand} on {d}: next actions (cap {cap.contacts} in "
+              f"{cap.days} days)")
+    for r in table.itertuples(index=False):
+        t.add_row(r.deeplink, r.action, f"{r.consumers:,}")
+    out.print(t)
+    if out_file:
+        out.print(f"wrote {len(acts):,} rows to {out_file}")
+    if res:
+        out.print(f"{flight}-day flight, {res['consumers']:,} consumers, {reach:.0%} reachable a day "
+                  "(moved up ≥ 1 stage; advances per 1,000 contacts; against untargeted):")
+        for name, r in res["policies"].items():
+            out.print(f"  {name:11} moved up {r['advanced_share']:6.1%}  {r['advances_per_1000_contacts']:5.1f} "
+                      f"per 1,000 contacts  {r['lift_vs_untargeted']:+.0%}")
+
+
+@autopilot_app.command("subsidy")
+def autopilot_subsidy(
+    pool: Annotated[float, typer.Option(help="The subsidy pool a day.")],
+    history: Annotated[Path | None, typer.Argument(help="CSV or Parquet: merchant_id, tier, day, subsidy, gmv "
+                                                   "(one row per merchant and day).")] = None,
+    floor: Annotated[list[str] | None, typer.Option(help="A tier's least share of the pool, e.g. new=0.3 "
+                                                    "(repeatable).")] = None,
+    cold_start_min: Annotated[float, typer.Option(help="Least subsidy a day per merchant in its cold start.")] = 0.0,
+    cold_start_days: Annotated[int, typer.Option(help="Days of history before a merchant's own curve is "
+                                                 "trusted.")] = 30,
+    simulate: Annotated[int, typer.Option(help="Instead of a file: simulate this many merchants and compare "
+                                          "the plan with the oracle and rules of thumb.")] = 0,
+    seed: int = 0,
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the per-merchant plan to this CSV.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Platform-side 红包: split a daily subsidy pool across head, waist and new merchants for the most
+    incremental GMV, with per-tier floors and a cold start for new merchants."""
+    import pandas as pd
+
+    from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
+    from aipl.simulate.merchants import simulate_merchants
+
+    floors = {}
+    for f in floor or []:
+        tier, _, share = f.partition("=")
+        try:
+            floors[tier.strip()] = float(share)
+        except ValueError:
+            _fail(f"--floor {f!r}: write tier=share, e.g. new=0.3")
+    try:
+        if simulate:
+            hist, truth = simulate_merchants(simulate, seed=seed)
+            cmp = compare_subsidy(hist, truth, pool, floors, cold_start_min, cold_start_days)
+            fitted = cmp.pop("fitted")
+        elif history is not None:
+            if not history.exists():
+                _fail(f"{history}: no such file")
+            hist = pd.read_parquet(history) if history.suffix == ".parquet" else pd.read_csv(history)
+            fitted, cmp = fit_merchants(hist, cold_start_days), None
+        else:
+            _fail("give a history file, or --simulate N")
+        plan = allocate_subsidy(fitted, pool, floors, cold_start_min)
+    except ValueError as exc:
+        _fail(f"{history or 'simulated history'}: {exc}")
+    alloc = plan.pop("allocation")
+    if out_file:
+        alloc.to_csv(out_file, index=False)
+    if as_json:
+        print(json.dumps({**plan, "comparison": cmp}, ensure_ascii=False))
+        return
+    out.print(f"pool {pool:,.0f} a day across {len(alloc):,} merchants ({int(alloc.cold_start.sum())} in cold "
+              f"start): expected incremental GMV {plan['incremental_gmv']:,.0f} a day (ROI {plan['roi'] or 0:.2f})")
+    for tier, v in plan["tiers"].items():
+        out.print(f"  {tier:6} {v['subsidy']:>12,.0f} ({v['share']:5.1%})   "
+                  f"incremental GMV {v['incremental_gmv']:>14,.0f}")
+    if plan["unspent"] > 0.01:
+        out.print(f"  unspent {plan['unspent']:,.0f}: every curve is saturated")
+    if cmp:
+        out.print("on the hidden curves, share of the oracle's incremental GMV: " + ", ".join(
+            f"{k} {v:.1%}" for k, v in cmp["share_of_oracle"].items() if k != "oracle"))
+    if out_file:
+        out.print(f"wrote {len(alloc):,} merchants to {out_file}")
+
+
+def _last_event_day(wh) -> str:
+    last = wh.last_day()
+    if last is None:
+        _fail("the workspace has no events: load some first")
+    return str(last)
+
+

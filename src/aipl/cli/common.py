@@ -1,0 +1,136 @@
+"""Shared pieces of the `aipl` command: the app, consoles, common options and error handling."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from aipl.config import ConfigError, init_workspace
+
+app = typer.Typer(
+    help="aipl — consumer operations for brands: load behaviour, order and ad data; see consumer assets.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True, soft_wrap=True)
+out = Console()
+
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder (default: $AIPL_WORKSPACE, else the current folder)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {escape(msg)}")
+    raise typer.Exit(code)
+
+
+def _open(workspace: Path | None):
+    from aipl.warehouse import open_warehouse
+
+    try:
+        return open_warehouse(workspace)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
+def _group(name: str, help_text: str) -> typer.Typer:
+    """A command group `aipl NAME …`."""
+    sub = typer.Typer(help=help_text, no_args_is_help=True)
+    app.add_typer(sub, name=name)
+    return sub
+
+
+@contextlib.contextmanager
+def _session(workspace: Path | None, assets: bool = False):
+    """The workspace's warehouse for one command (assets brought up to date first); bad requests exit 2."""
+    wh = _assets_wh(workspace) if assets else _open(workspace)
+    try:
+        yield wh
+    except ValueError as exc:  # a request the data cannot answer (bad day, scope, brand …)
+        _fail(str(exc))
+    finally:
+        wh.close()
+
+
+def _assets_wh(workspace: Path | None):
+    from aipl.assets import ensure_built
+
+    wh = _open(workspace)
+    if ensure_built(wh, report=lambda msg: err.print(f"building consumer assets: {msg}")):
+        err.print("consumer assets built")
+    return wh
+
+
+def _require_key(wh, scope: str, key: str) -> None:
+    """Exit 2 when no consumer of the brand or category was ever in a state (most likely a mistyped key)."""
+    from aipl.assets.query import has_key
+
+    if not has_key(wh, scope, key):
+        _fail(f"no {scope} {key!r} in the workspace's consumer assets")
+
+
+def _cell(v) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, float):
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.2f}" if abs(v) >= 1 else f"{v:.4f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def _frame_table(df, title: str) -> Table:
+    t = Table(*[str(c) for c in df.columns], title=title)
+    for row in df.itertuples(index=False):
+        t.add_row(*[_cell(v) for v in row])
+    return t
+
+
+def _records(df) -> list[dict]:
+    return json.loads(df.to_json(orient="records", force_ascii=False))
+
+
+@contextlib.contextmanager
+def _file_or_workspace(file: Path | None, fmt: str | None, workspace: Path | None):
+    """A warehouse holding FILE (validated into a temporary workspace), or the workspace's own."""
+    import tempfile
+
+    from aipl.ingest import SourceError
+    from aipl.ingest import ingest as run
+    from aipl.warehouse import open_warehouse
+
+    if file is None:
+        with _session(workspace) as wh:
+            yield wh
+        return
+    if not fmt:
+        _fail("give --format with FILE (e.g. --format cdnow)")
+    with tempfile.TemporaryDirectory(prefix="aipl-file-") as tmp:
+        wh = open_warehouse(init_workspace(tmp))
+        try:
+            try:
+                r = run(wh, file, fmt)
+            except SourceError as exc:
+                _fail(str(exc))
+            if r.rejected:  # the temporary workspace goes away: say here which rows and why
+                err.print(f"{r.rejected:,} of {r.read:,} rows of {file} were quarantined and left out:")
+                q = wh.table("quarantine").order_by(["line", "target"]).limit(10).execute()
+                for row in q.itertuples():
+                    err.print(f"  line {row.line} ({row.target}.{row.field}): {escape(str(row.reason))}")
+                if r.rejected > len(q):
+                    err.print(f"  … and {r.rejected - len(q):,} more (load it with `aipl ingest` to see them all)")
+            yield wh
+        except ValueError as exc:
+            _fail(str(exc))
+        finally:
+            wh.close()
+
+

@@ -1,0 +1,258 @@
+"""`aipl init`, `ingest`, `quarantine`, `status`, `simulate`, `report`, `demo`: the workspace and its data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aipl.cli.common import (
+    JsonOpt,
+    WorkspaceOpt,
+    _fail,
+    _open,
+    _session,
+    app,
+    err,
+    out,
+)
+from aipl.config import ConfigError, init_workspace, workspace_dir
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+    backend: Annotated[str, typer.Option(help="duckdb (embedded) or spark.")] = "duckdb",
+    timezone: Annotated[str, typer.Option(help="Time zone that cuts days.")] = "Asia/Shanghai",
+) -> None:
+    """Create a workspace: aipl.toml and an empty warehouse."""
+    from aipl.warehouse import open_warehouse
+
+    try:
+        root = init_workspace(directory, backend=backend, timezone=timezone)
+    except ConfigError as exc:
+        _fail(str(exc))
+    open_warehouse(root).close()
+    out.print(f"workspace ready: {root} (backend {backend}, time zone {timezone})")
+
+
+@app.command()
+def formats() -> None:
+    """List the input formats `aipl ingest --format` understands."""
+    from aipl.ingest import FORMATS
+
+    t = Table("format", "what it reads", show_lines=True)
+    for name in sorted(FORMATS):
+        t.add_row(name, FORMATS[name].doc)
+    out.print(t)
+
+
+@app.command()
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A CSV, .csv.gz or Parquet file, or a dataset folder.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="Input format; see `aipl formats`.")],
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate and load a file: good rows into the warehouse, bad rows into quarantine, all or nothing."""
+    from aipl.ingest import SourceError
+    from aipl.ingest import ingest as run
+
+    wh = _open(workspace)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+    stage: dict = {"label": None, "task": None}
+
+    def report(label: str, pct: float | None) -> None:
+        if label != stage["label"]:  # a new stage pulses until DuckDB tells how far it is
+            if stage["task"] is not None:
+                progress.remove_task(stage["task"])
+            stage.update(label=label, task=progress.add_task(label, total=None))
+        if pct:
+            progress.update(stage["task"], total=100, completed=pct)
+
+    try:
+        with progress:
+            result = run(wh, path, format, report=report)
+    except SourceError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted: nothing was written; the warehouse is as it was[/]")
+        raise typer.Exit(130) from None
+    finally:
+        wh.close()
+    if as_json:
+        print(json.dumps(result.as_dict(), ensure_ascii=False))
+        return
+    t = Table("source", "target", "read", "accepted", "rejected", title=f"ingest {path} ({format})")
+    for r in result.loads:
+        note = " (already loaded: unchanged)" if r.skipped else ""
+        t.add_row(Path(r.source).name, r.target + note, f"{r.read:,}", f"{r.accepted:,}", f"{r.rejected:,}")
+    out.print(t)
+    for r in result.loads:
+        for field, n in r.reasons.items():
+            out.print(f"  quarantined {n:,} row(s) of {Path(r.source).name} → {r.target}: field {field}")
+    out.print(f"read {result.read:,} = accepted {result.accepted:,} + rejected {result.rejected:,}")
+    if result.rejected:
+        out.print("see them with: aipl quarantine")
+
+
+@app.command()
+def quarantine(
+    workspace: WorkspaceOpt = None,
+    source: Annotated[str | None, typer.Option(help="Only rows from files whose path contains this.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show quarantined rows: file, line, field, reason and the raw record."""
+    wh = _open(workspace)
+    q = wh.table("quarantine")
+    if source:
+        q = q.filter(q.source.contains(source))
+    rows = q.order_by(["source", "line"]).limit(limit).execute()
+    total = int(q.count().execute())
+    wh.close()
+    if as_json:
+        print(json.dumps({"total": total, "rows": json.loads(rows.to_json(orient="records"))}, ensure_ascii=False))
+        return
+    t = Table("file", "line", "target", "field", "reason", "raw", title=f"quarantine ({total:,} rows)")
+    for r in rows.itertuples():
+        t.add_row(Path(r.source).name, str(r.line), r.target, r.field, r.reason, (r.raw or "")[:60])
+    out.print(t)
+
+
+@app.command()
+def status(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """Row counts of every table and the batches loaded."""
+    from aipl import schema
+
+    wh = _open(workspace)
+    counts = {name: wh.count(name) for name in (*schema.TABLES, *schema.SYSTEM_TABLES)}
+    rows = wh.table("batches").order_by("loaded_at").execute()
+    batches = json.loads(rows.to_json(orient="records", date_format="iso"))
+    wh.close()
+    if as_json:
+        print(json.dumps({"workspace": str(workspace_dir(workspace)), "tables": counts, "batches": batches}))
+        return
+    t = Table("table", "rows")
+    for k, v in counts.items():
+        t.add_row(k, f"{v:,}")
+    out.print(t)
+
+
+@app.command()
+def simulate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the market's files and truth.json.")],
+    consumers: int = 20_000,
+    days: int = 60,
+    brands: int = 12,
+    start: str = "2026-09-15",
+    seed: int = 7,
+    holdout: float = 0.10,
+    lead_days: Annotated[int, typer.Option(help="Days of organic behaviour before the campaign and holdout "
+                                           "start (a pre-period for lift covariates).")] = 0,
+    seasons: Annotated[int, typer.Option(help="Campaign seasons a year apart (2: last year's and this year's, "
+                                         "for plans and backtests).")] = 1,
+    lead_ads: Annotated[bool, typer.Option(help="Run everyday ads in the lead-in too (a brand with a history).")
+                        ] = False,
+    load: Annotated[bool, typer.Option("--ingest", help="Also load the files into the workspace.")] = False,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Generate a synthetic market with hidden ground truth (seeded, reproducible)."""
+    from aipl.simulate import MarketSpec, simulate_market
+
+    spec = MarketSpec(consumers=consumers, days=days, brands=brands, start=start, seed=seed, holdout=holdout,
+                      lead_days=lead_days, seasons=seasons, lead_ads=lead_ads)
+    with Progress(TextColumn("simulating day {task.completed}/{task.total}"), BarColumn(), TimeElapsedColumn(),
+                  console=err, transient=True, disable=not err.is_terminal) as p:
+        task = p.add_task("sim", total=days + lead_days)
+        simulate_market(spec, out_dir, progress=lambda d, n: p.update(task, completed=d, total=n))
+    out.print(f"market written to {out_dir.resolve()} (ground truth: truth.json)")
+    if load:
+        _ingest_market(out_dir, workspace)
+
+
+def _ingest_market(folder: Path, workspace: Path | None) -> None:
+    from aipl.simulate.load import load_market
+
+    wh = _open(workspace)
+    try:
+        for r in load_market(wh, folder):
+            out.print(f"  loaded {Path(r.path).name}: read {r.read:,} accepted {r.accepted:,} rejected {r.rejected:,}")
+    finally:
+        wh.close()
+
+
+@app.command()
+def report(
+    workspace: WorkspaceOpt = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="HTML file (default: <workspace>/report.html, or "
+                                  "<workspace>/postmortem-<campaign>-<brand>.html).")
+    ] = None,
+    campaign: Annotated[str | None, typer.Option(help="Write this campaign's post-mortem (结案) instead.")] = None,
+    brand: Annotated[str | None, typer.Option(help="The brand of the post-mortem (default: the campaign's).")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="Also write the post-mortem as PDF to this file.")] = None,
+) -> None:
+    """Write the HTML report of the workspace, or a campaign's post-mortem (HTML, optionally PDF)."""
+    from aipl.report import cjk_font, write_postmortem, write_report
+    from aipl.simulate.load import find_truth
+
+    if pdf and not campaign:
+        _fail("--pdf goes with --campaign (the post-mortem)")
+    with _session(workspace, assets=bool(campaign)) as wh:
+        if campaign:
+            target = out_file or wh.config.root / f"postmortem-{campaign}-{brand or 'campaign'}.html"
+            if pdf and not cjk_font():
+                err.print("[yellow]warning:[/] no Chinese font is installed (e.g. Debian's fonts-noto-cjk): the "
+                          "PDF's Chinese labels will show as boxes")
+            path = write_postmortem(wh, campaign, target, brand, pdf)
+        else:
+            path = write_report(wh, out_file or wh.config.root / "report.html", truth=find_truth(wh.config.root))
+    out.print(f"report written: {path}" + (f" and {pdf}" if pdf else ""))
+
+
+@app.command()
+def demo(
+    workspace: Annotated[Path, typer.Option("--workspace", "-w", help="Folder for the demo workspace.")] = Path(
+        "aipl-demo"
+    ),
+    consumers: int = 20_000,
+) -> None:
+    """The main job end to end on bundled data: a workspace, a synthetic market, CDNOW, ingestion, the report."""
+    from importlib.resources import files
+
+    from aipl.ingest import ingest as run
+    from aipl.report import write_postmortem, write_report
+    from aipl.simulate.load import find_truth
+
+    root = init_workspace(workspace)
+    out.print(f"[1/4] workspace {root}")
+    market = root / "market"
+    simulate(out_dir=market, consumers=consumers, days=60, brands=12, start="2025-09-15", seed=7, holdout=0.1,
+             lead_days=30, seasons=2, load=False, workspace=root)
+    out.print("[2/4] loading the synthetic market (validated like any file)")
+    _ingest_market(market, root)
+    out.print("[3/4] loading the bundled CDNOW sample and a deliberately dirty file")
+    wh = _open(root)
+    try:
+        data = Path(str(files("aipl") / "data"))
+        for name, fmt in (("CDNOW_sample.txt", "cdnow"), ("events_dirty.csv", "events")):
+            r = run(wh, data / name, fmt)
+            out.print(f"  {name}: read {r.read:,} accepted {r.accepted:,} rejected {r.rejected:,}")
+        out.print("[4/4] consumer assets (AIPL, DEEPLINK, flows, FAST, GROW), CLV value, members, crowd tags, "
+                  "the GTA plan, campaign lift, the report and B01's post-mortem (结案)")
+        from aipl.audience import refresh
+
+        refresh(wh, wh.last_day())
+        path = write_report(wh, root / "report.html", truth=find_truth(root))
+        pm = write_postmortem(wh, "sim_double11", root / "postmortem-B01.html", "B01")
+    finally:
+        wh.close()
+    out.print(f"report written: {path}; post-mortem: {pm}")
+
+
