@@ -115,7 +115,7 @@ def flow(matrix: dict[str, dict[str, int]], title: str = "", labels: dict[str, s
         for i, row in enumerate(counts):
             for j, n in enumerate(row):
                 dark = shares[i][j] > 0.55
-                ax.text(j, i, f"{n:,}\n{shares[i][j]:.0%}" if n else "·", ha="center", va="center", fontsize=7.5,
+                ax.text(j, i, f"{n:,}\n{shares[i][j]:.0%}" if n else "·", ha="center", va="center", fontsize=8,
                         color="white" if dark else "#222222")
         ax.set_xticks(range(len(states)), names)
         ax.set_yticks(range(len(states)), names)
