@@ -164,3 +164,5 @@ def test_parameters_are_checked_at_fit():
         Lookalike(k=0).fit(x, seed)
     with pytest.raises(ValueError, match="at least 20"):
         Lookalike().fit(x, seed[:5])
+    with pytest.raises(TypeError, match="DataFrame"):
+        Lookalike().fit(x.to_numpy(), seed)

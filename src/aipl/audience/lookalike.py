@@ -30,6 +30,12 @@ def features(wh: Warehouse) -> pd.DataFrame:
     return wide_n.join(wide_c, how="outer").fillna(0.0).sort_index()
 
 
+def _frame(x) -> pd.DataFrame:
+    if not isinstance(x, pd.DataFrame):
+        raise TypeError("x must be a DataFrame of features indexed by consumer id (see `features`)")
+    return x
+
+
 class Lookalike(BaseEstimator):
     """PU-learning lookalike (Elkan & Noto 2008): a classifier of seed (labelled positives) vs a random sample of
     everyone else (unlabeled, `unlabeled_ratio` × the seed) ranks consumers as a classifier of positive vs
@@ -79,8 +85,7 @@ class Lookalike(BaseEstimator):
         >>> m.fit(x, x.index[x.a > 1.0][::2]) is m, len(m.seed_ids_)
         (True, 39)
         """
-        if not isinstance(x, pd.DataFrame):
-            raise TypeError("x must be a DataFrame of features indexed by consumer id")
+        x = _frame(x)
         if self.k <= 0 or self.unlabeled_ratio <= 0 or not 0 <= self.holdout_share < 1:
             raise ValueError("need k > 0, unlabeled_ratio > 0 and 0 <= holdout_share < 1")
         ids = x.index.to_numpy()
@@ -123,7 +128,8 @@ class Lookalike(BaseEstimator):
         ((3, 2), True)
         """
         check_is_fitted(self)
-        return self.classifier_.predict_proba(x.reindex(columns=self.feature_names_in_, fill_value=0.0).to_numpy())
+        x = _frame(x).reindex(columns=self.feature_names_in_, fill_value=0.0)
+        return self.classifier_.predict_proba(x.to_numpy())
 
     def rank(self, x: pd.DataFrame) -> pd.Series:
         """The score (P(seed-like)) of every consumer of `x` outside the seed, best first: the first `size_` of

@@ -86,10 +86,11 @@ class _Model(BaseEstimator):
 
         def objective(log_params: np.ndarray):
             params = np.exp(log_params)
-            if analytic:
-                ll, grad = self._loglik_grad(params, *data)
-            else:
-                ll, grad = self._loglik(params, *data), None
+            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # a non-finite value is rejected
+                if analytic:
+                    ll, grad = self._loglik_grad(params, *data)
+                else:
+                    ll, grad = self._loglik(params, *data), None
             if not np.all(np.isfinite(ll)):
                 return (1e100, np.zeros_like(log_params)) if analytic else 1e100
             f = -(weights @ ll) / n + self.penalizer * float(np.sum(params**2))
