@@ -175,7 +175,13 @@ CELL_SEP = "/"  # a cell is a channel, or channel/crowd where the delivery names
 
 def delivery(wh: Warehouse, brand: str) -> pd.DataFrame:
     """Daily spend and impressions per cell of a brand (all campaigns), days in order: a cell is the channel,
-    or `channel/crowd_id` for delivery that names its crowd."""
+    or `channel/crowd_id` for delivery that names its crowd.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> d = delivery(sample_warehouse(), "B01")
+    >>> list(d.columns), sorted(d.cell.unique())
+    (['cell', 'day', 'cost', 'impressions'], ['affiliate', 'content', 'display', 'live', 'search'])
+    """
     a = wh.table("ad_delivery")
     a = a.filter(a.brand_id == brand)
     cell = ibis.ifelse(a.crowd_id.isnull(), a.channel, a.channel.concat(CELL_SEP, a.crowd_id))
