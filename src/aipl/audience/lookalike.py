@@ -165,7 +165,7 @@ def lookalike(x: pd.DataFrame, seed: BitMap, k: float = 3.0, unlabeled_ratio: fl
                        "top_features": m.feature_importances_.head(10).to_dict()}
 
 
-def precision_lift(chosen, truth: set, candidates: set) -> dict:
+def precision_lift(chosen: Iterable[int], truth: set[int], candidates: set[int]) -> dict:
     """How good a chosen set is at finding `truth` among `candidates`: precision, the base rate, and lift.
 
     >>> precision_lift([1, 2, 3, 4], truth={1, 2, 9}, candidates=set(range(1, 11)))

@@ -10,6 +10,7 @@ from typing import Self
 import ibis
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.optimize import least_squares, minimize
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
@@ -50,7 +51,7 @@ class Curve:
     alpha: float
     theta: float
 
-    def predict(self, spend) -> np.ndarray:
+    def predict(self, spend: ArrayLike) -> np.ndarray:
         """Daily response to a spend series (carry-over included).
 
         >>> Curve(1000.0, 50.0, 2.0, 0.0).predict([50.0]).tolist()
@@ -58,7 +59,7 @@ class Curve:
         """
         return self.reach * hill(adstock(np.asarray(spend, dtype=float), self.theta), self.k, self.alpha)
 
-    def steady(self, daily_spend) -> np.ndarray:
+    def steady(self, daily_spend: ArrayLike) -> np.ndarray:
         """Daily response once a constant daily spend has run long enough (adstock = spend / (1 − θ)).
 
         >>> float(Curve(1000.0, 50.0, 2.0, 0.5).steady(25.0))
@@ -105,7 +106,7 @@ class ResponseCurve(BaseEstimator):
     def __init__(self, thetas: tuple[float, ...] = THETAS):
         self.thetas = thetas
 
-    def fit(self, spend, outcome) -> Self:
+    def fit(self, spend: ArrayLike, outcome: ArrayLike) -> Self:
         """Fit the curve to daily spend and outcome (e.g. impressions) series of at least 10 days.
 
         >>> m = ResponseCurve()
@@ -137,7 +138,7 @@ class ResponseCurve(BaseEstimator):
         self.n_days_ = len(s)
         return self
 
-    def predict(self, spend) -> np.ndarray:
+    def predict(self, spend: ArrayLike) -> np.ndarray:
         """Daily response to a spend series (carry-over included).
 
         >>> m = ResponseCurve().fit([10.0, 20.0, 40.0, 80.0, 5.0] * 4, [9.0, 30.0, 70.0, 95.0, 20.0] * 4)
@@ -147,7 +148,7 @@ class ResponseCurve(BaseEstimator):
         check_is_fitted(self)
         return self.curve_.predict(spend)
 
-    def steady(self, daily_spend) -> np.ndarray:
+    def steady(self, daily_spend: ArrayLike) -> np.ndarray:
         """Daily response once a constant daily spend has run long enough.
 
         >>> m = ResponseCurve().fit([10.0, 20.0, 40.0, 80.0, 5.0] * 4, [9.0, 30.0, 70.0, 95.0, 20.0] * 4)
@@ -158,7 +159,7 @@ class ResponseCurve(BaseEstimator):
         return self.curve_.steady(daily_spend)
 
 
-def fit_curve(spend, response, thetas: tuple[float, ...] = THETAS) -> Curve:
+def fit_curve(spend: ArrayLike, response: ArrayLike, thetas: tuple[float, ...] = THETAS) -> Curve:
     """The Curve that a ResponseCurve(thetas) fits to daily spend and response series.
 
     >>> import numpy as np

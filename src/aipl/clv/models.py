@@ -10,6 +10,7 @@ from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
@@ -142,7 +143,7 @@ class _Frequency(_Model):
     _p_alive: ClassVar[Callable[..., np.ndarray]]
     _conditional_expected: ClassVar[Callable[..., np.ndarray]]
 
-    def fit(self, frequency, recency, T, weights=None) -> Self:
+    def fit(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None) -> Self:
         """Fit by maximum likelihood to repeat-purchase counts, recency and age (same time unit); `weights`
         counts customers per row (default: identical histories are collapsed, which gives the same fit).
 
@@ -162,7 +163,7 @@ class _Frequency(_Model):
             data, w = (x, t_x, age), _check(weights)[0]
         return self._fit(np.array(self.start), data, w)
 
-    def p_alive(self, frequency, recency, T) -> np.ndarray:
+    def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         """Probability that each customer is still active at T.
 
         >>> h = sample_histories()
@@ -173,7 +174,7 @@ class _Frequency(_Model):
         """
         return type(self)._p_alive(self._fitted(), *_check(frequency, recency, T))
 
-    def predict(self, t: float, frequency, recency, T) -> np.ndarray:
+    def predict(self, t: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
         """Expected purchases of each customer in the next t time units.
 
         >>> h = sample_histories()
@@ -213,7 +214,7 @@ class BetaGeo(_Frequency):
     def _loglik_grad(self, params, x, t_x, T):
         return tf.bgnbd_loglik_grad(params, x, t_x, T)
 
-    def expected(self, t) -> np.ndarray:
+    def expected(self, t: ArrayLike) -> np.ndarray:
         """Expected purchases in t time units of a newly acquired customer.
 
         >>> h = sample_histories()
@@ -265,7 +266,7 @@ class GammaGamma(_Model):
     def _loglik(self, params, x, m):
         return tf.gamma_gamma_loglik(params, x, m)
 
-    def fit(self, frequency, monetary, weights=None) -> Self:
+    def fit(self, frequency: ArrayLike, monetary: ArrayLike, weights: ArrayLike | None = None) -> Self:
         """Fit to repeat customers' transaction counts and mean spend per transaction (customers with frequency 0
         are left out).
 
@@ -286,7 +287,7 @@ class GammaGamma(_Model):
             data, w = (x[keep], m[keep]), _check(weights)[0][keep]
         return self._fit(np.array([1.0, 1.0, float(np.mean(m[keep]))]), data, w)
 
-    def expected_spend(self, frequency, monetary) -> np.ndarray:
+    def expected_spend(self, frequency: ArrayLike, monetary: ArrayLike) -> np.ndarray:
         """Expected spend per transaction of each customer (population mean where frequency is 0).
 
         >>> h = sample_histories()
@@ -296,7 +297,8 @@ class GammaGamma(_Model):
         """
         return tf.gamma_gamma_expected_spend(self._fitted(), *_check(frequency, monetary))
 
-    def clv(self, model: _Frequency, frequency, recency, T, monetary, months: int = 36,
+    def clv(self, model: _Frequency, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, monetary: ArrayLike,
+            months: int = 36,
             units_per_month: float = 365.25 / 12 / 7, monthly_discount: float = 0.01) -> np.ndarray:
         """Discounted value of each customer's next `months` months: Σ E[purchases in month i] × spend / (1+d)^i.
 

@@ -8,12 +8,14 @@ from typing import Self
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from aipl.measure.experiment import OUTCOMES, experiment_frame
+from aipl.warehouse import Warehouse
 
 
 def _binary(y: np.ndarray) -> bool:
@@ -88,7 +90,7 @@ class TLearner(_MetaLearner):
 
     lookup_name = "t"
 
-    def fit(self, x, t, y) -> Self:
+    def fit(self, x: ArrayLike, t: ArrayLike, y: ArrayLike) -> Self:
         """Learn from features x, treatment flags t and outcomes y (0/1 or amounts) of a randomised experiment.
 
         >>> import numpy as np
@@ -103,7 +105,7 @@ class TLearner(_MetaLearner):
         self.control_ = _Outcome(c, r).fit(x[~t], y[~t])
         return self
 
-    def predict(self, x) -> np.ndarray:
+    def predict(self, x: ArrayLike) -> np.ndarray:
         """Each consumer's predicted uplift: the outcome if treated minus the outcome if not.
 
         >>> import numpy as np
@@ -136,7 +138,7 @@ class XLearner(_MetaLearner):
 
     lookup_name = "x"
 
-    def fit(self, x, t, y) -> Self:
+    def fit(self, x: ArrayLike, t: ArrayLike, y: ArrayLike) -> Self:
         """Learn from features x, treatment flags t and outcomes y (0/1 or amounts) of a randomised experiment.
 
         >>> import numpy as np
@@ -154,7 +156,7 @@ class XLearner(_MetaLearner):
         self.propensity_ = LogisticRegression(max_iter=1000).fit(x, t)
         return self
 
-    def predict(self, x) -> np.ndarray:
+    def predict(self, x: ArrayLike) -> np.ndarray:
         """Each consumer's predicted uplift, blended from the two effect models by the propensity.
 
         >>> import numpy as np
@@ -187,7 +189,7 @@ def _from_origin(n, v):
     return (np.r_[0.0, n], np.r_[0.0, v]) if n[0] != 0 or v[0] != 0 else (n, v)
 
 
-def qini_curve(y, t, score) -> tuple[np.ndarray, np.ndarray]:
+def qini_curve(y: ArrayLike, t: ArrayLike, score: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Radcliffe's Qini curve: for the top-k consumers by score, treated responses minus control responses
     scaled to the treated count. Returns (consumers targeted, incremental responses).
 
@@ -201,7 +203,7 @@ def qini_curve(y, t, score) -> tuple[np.ndarray, np.ndarray]:
     return _from_origin(n, y_t - y_c * np.divide(n_t, n_c, out=np.zeros_like(n_t), where=n_c != 0))
 
 
-def uplift_curve(y, t, score) -> tuple[np.ndarray, np.ndarray]:
+def uplift_curve(y: ArrayLike, t: ArrayLike, score: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """The uplift curve: (treated response rate − control response rate) among the top-k, times k.
 
     >>> y, t = [1, 0, 1, 0, 0, 1, 0, 0], [1, 1, 1, 1, 0, 0, 0, 0]  # four treated, then four controls
@@ -220,7 +222,7 @@ def _area_over_random(x: np.ndarray, v: np.ndarray) -> float:
     return float(np.trapezoid(v, x) - x[-1] * v[-1] / 2)
 
 
-def qini_coefficient(y, t, score) -> float:
+def qini_coefficient(y: ArrayLike, t: ArrayLike, score: ArrayLike) -> float:
     """Area between the Qini curve and random targeting, as a share of the perfect model's (binary outcomes;
     1 = perfect, 0 = random, below 0 = worse than random).
 
@@ -236,7 +238,7 @@ def qini_coefficient(y, t, score) -> float:
     return _area_over_random(*qini_curve(y, t, score)) / _area_over_random(*qini_curve(y, t, perfect))
 
 
-def uplift_auc(y, t, score) -> float:
+def uplift_auc(y: ArrayLike, t: ArrayLike, score: ArrayLike) -> float:
     """Area between the uplift curve and random targeting, as a share of the perfect model's (AUUC,
     binary outcomes).
 
@@ -254,7 +256,7 @@ def uplift_auc(y, t, score) -> float:
     return _area_over_random(*uplift_curve(y, t, score)) / _area_over_random(*uplift_curve(y, t, perfect))
 
 
-def select_under_budget(uplift, budget: float, cost_per_contact: float = 1.0, value_per_response: float = 0.0
+def select_under_budget(uplift: ArrayLike, budget: float, cost_per_contact: float = 1.0, value_per_response: float = 0.0
                         ) -> np.ndarray:
     """Indices of the consumers to contact, best first: the highest predicted uplift while the budget lasts,
     and only where contact pays (uplift × value > cost when a value is given, else uplift > 0).
@@ -273,7 +275,7 @@ def select_under_budget(uplift, budget: float, cost_per_contact: float = 1.0, va
     return order[:k]
 
 
-def uplift_targets(wh, experiment: str, arm: str | None = None, metric: str = "conversion",
+def uplift_targets(wh: Warehouse, experiment: str, arm: str | None = None, metric: str = "conversion",
                    learner: str = "x", brand: str | None = None, labels: tuple[str, ...] = (), budget: float = 0.0,
                    cost_per_contact: float = 1.0, value_per_response: float = 0.0, test_share: float = 0.5,
                    days: int = 14, pre_days: int = 30, seed: int = 0) -> dict:
