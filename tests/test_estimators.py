@@ -10,13 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from pyroaring import BitMap
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.utils import estimator_checks as checks
 
-from aipl.audience.lookalike import Lookalike
-from aipl.autopilot.response import Curve, ResponseCurve
+from aipl.audience.lookalike import Lookalike, lookalike
+from aipl.autopilot.response import Curve, ResponseCurve, fit_curve
 from aipl.clv import MODELS, BetaGeo, GammaGamma, ParetoNBD
 from aipl.clv import NotFittedError as ClvNotFittedError
 from aipl.clv.models import sample_histories
@@ -166,3 +167,14 @@ def test_parameters_are_checked_at_fit():
         Lookalike().fit(x, seed[:5])
     with pytest.raises(TypeError, match="DataFrame"):
         Lookalike().fit(x.to_numpy(), seed)
+
+
+def test_public_functions_run_on_the_estimators():
+    spend, outcome = CASES["ResponseCurve"].fit_args
+    assert fit_curve(spend, outcome, thetas=(0.3, 0.6)) == clone(CASES["ResponseCurve"].estimator).fit(
+        spend, outcome).curve_
+    x, seed = CASES["Lookalike"].fit_args
+    scores, summary = lookalike(x, BitMap(seed.tolist()), k=2.0)
+    model = Lookalike(k=2.0).fit(x, seed)
+    pd.testing.assert_series_equal(scores, model.rank(x))
+    assert summary["size"] == model.size_ and summary["c"] == model.c_ and summary["left_out"] == model.left_out_
