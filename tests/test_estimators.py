@@ -29,7 +29,7 @@ class Case:
     """An estimator with some parameters changed from their defaults, data to fit it on, and a prediction."""
 
     estimator: BaseEstimator
-    repr: str
+    expected_repr: str
     fit_args: tuple
     predict: Any  # fitted estimator → prediction
 
@@ -129,9 +129,9 @@ def test_fit_returns_self_and_learns_only_underscored_attributes(name):
 @pytest.mark.parametrize("name", list(CASES))
 def test_readable_repr(name):
     case = CASES[name]
-    assert repr(clone(case.estimator)) == case.repr
+    assert repr(clone(case.estimator)) == case.expected_repr
     assert repr(type(case.estimator)()) == f"{name}()"
-    assert repr(clone(case.estimator).fit(*case.fit_args)) == case.repr  # fitting does not change the repr
+    assert repr(clone(case.estimator).fit(*case.fit_args)) == case.expected_repr  # fitting does not change the repr
 
 
 def test_clv_not_fitted_error_is_scikit_learns():
