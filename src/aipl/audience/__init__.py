@@ -4,6 +4,7 @@ built-in strategy crowds, lookalike and safe export."""
 from aipl.audience.crowds import BUILT_IN, export, insight, save
 from aipl.audience.index import TagIndex, refresh, sql_ids, tag_day
 from aipl.audience.lang import CrowdSyntaxError, parse, to_text
+from aipl.audience.lookalike import Lookalike, features, lookalike
 from aipl.audience.tags import CATALOGUE, STRATEGY_CROWDS
 
 __all__ = [
@@ -11,9 +12,12 @@ __all__ = [
     "CATALOGUE",
     "STRATEGY_CROWDS",
     "CrowdSyntaxError",
+    "Lookalike",
     "TagIndex",
     "export",
+    "features",
     "insight",
+    "lookalike",
     "parse",
     "refresh",
     "save",
