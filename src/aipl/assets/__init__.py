@@ -26,6 +26,7 @@ from aipl.assets.query import (
     movers,
     snapshot,
     snapshot_all,
+    state_counts,
     states,
 )
 from aipl.assets.results import FastSummary, Flow, FlowCell, Grow, Result, Snapshot, records
@@ -73,6 +74,7 @@ __all__ = [
     "records",
     "snapshot",
     "snapshot_all",
+    "state_counts",
     "states",
     "update",
 ]

@@ -3,10 +3,24 @@ budget split that maximises a scene's objective, in-flight reallocation, sequenc
 stage, and the platform-side subsidy split across merchant tiers."""
 
 from aipl.autopilot.response import Curve, adstock, allocate, delivery, fit_brand, fit_curve, hill
+from aipl.autopilot.scenes import scene_plan
 from aipl.autopilot.sequence import NEXT_ACTION, Cap, compare_sequence, next_actions
 from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
 
 __all__ = [
-    "NEXT_ACTION", "Cap", "Curve", "adstock", "allocate", "allocate_subsidy", "compare_sequence", "compare_subsidy",
-    "delivery", "fit_brand", "fit_curve", "fit_merchants", "hill", "next_actions",
+    "NEXT_ACTION",
+    "Cap",
+    "Curve",
+    "adstock",
+    "allocate",
+    "allocate_subsidy",
+    "compare_sequence",
+    "compare_subsidy",
+    "delivery",
+    "fit_brand",
+    "fit_curve",
+    "fit_merchants",
+    "hill",
+    "next_actions",
+    "scene_plan",
 ]

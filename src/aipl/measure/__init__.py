@@ -12,9 +12,24 @@ from aipl.measure.experiment import (
 )
 from aipl.measure.lift import METHODS, Estimate, balance, cuped, difference_in_means, doubly_robust, estimate, ipw
 from aipl.measure.pi import learn_weights
+from aipl.measure.postmortem import postmortem
 
 __all__ = [
-    "METHODS", "OUTCOMES", "Estimate", "Window", "balance", "campaign_lift", "campaign_window",
-    "consumer_outcomes", "cuped", "difference_in_means", "doubly_robust", "estimate", "experiment_lift",
-    "exposure_lift", "ipw", "learn_weights",
+    "METHODS",
+    "OUTCOMES",
+    "Estimate",
+    "Window",
+    "balance",
+    "campaign_lift",
+    "campaign_window",
+    "consumer_outcomes",
+    "cuped",
+    "difference_in_means",
+    "doubly_robust",
+    "estimate",
+    "experiment_lift",
+    "exposure_lift",
+    "ipw",
+    "learn_weights",
+    "postmortem",
 ]
