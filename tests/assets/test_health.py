@@ -185,3 +185,10 @@ def test_grow_by_strategy_crowd_and_new_product_strength(fresh):
         "launch_gmv": 20.0,                              # g_new within 30 days of its launch
         "launches_per_quarter": 1 / (10 / 91.25)})       # g_new2 in a 10-day period
     assert wf["peers"] == 2 and wf["score"] == pytest.approx(200.0)  # H has none: G is twice the median
+
+
+def test_grow_of_a_period_against_itself_is_zero():
+    """The same GMV summed in another order (equal logarithms) is no change, not a division by zero."""
+    from aipl.assets.health import _decompose
+
+    assert _decompose(3, 5, 3841.53, 3, 5, 3841.5300000000007) == pytest.approx({"G": 0.0, "R": 0.0, "O": 0.0})

@@ -178,8 +178,13 @@ def fast_ranking(wh: Warehouse, start: str | date, end: str | date, category: st
 
 
 def _lmdi(v1: float, v0: float) -> float:
-    """The logarithmic mean L(a, b) = (a − b) / (ln a − ln b), with L(a, a) = a."""
-    if v1 == v0:
+    """The logarithmic mean L(a, b) = (a − b) / (ln a − ln b), with L(a, a) = a (also for sums that differ
+    only by the order they were added in, whose logarithms are equal).
+
+    >>> _lmdi(3841.53, 3841.5300000000007)
+    3841.53
+    """
+    if math.isclose(v1, v0, rel_tol=1e-12):
         return v1
     return (v1 - v0) / (math.log(v1) - math.log(v0))
 
