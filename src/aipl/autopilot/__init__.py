@@ -2,7 +2,7 @@
 budget split that maximises a scene's objective, in-flight reallocation, sequenced delivery by DEEPLINK
 stage, and the platform-side subsidy split across merchant tiers."""
 
-from aipl.autopilot.response import Curve, adstock, allocate, delivery, fit_brand, fit_curve, hill
+from aipl.autopilot.response import Curve, ResponseCurve, allocate, delivery, fit_brand, fit_curve
 from aipl.autopilot.scenes import scene_plan
 from aipl.autopilot.sequence import NEXT_ACTION, Cap, compare_sequence, next_actions
 from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
@@ -11,7 +11,7 @@ __all__ = [
     "NEXT_ACTION",
     "Cap",
     "Curve",
-    "adstock",
+    "ResponseCurve",
     "allocate",
     "allocate_subsidy",
     "compare_sequence",
@@ -20,7 +20,6 @@ __all__ = [
     "fit_brand",
     "fit_curve",
     "fit_merchants",
-    "hill",
     "next_actions",
     "scene_plan",
 ]

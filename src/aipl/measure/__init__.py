@@ -13,12 +13,16 @@ from aipl.measure.experiment import (
 from aipl.measure.lift import METHODS, Estimate, balance, cuped, difference_in_means, doubly_robust, estimate, ipw
 from aipl.measure.pi import learn_weights
 from aipl.measure.postmortem import postmortem
+from aipl.measure.uplift import LEARNERS, TLearner, XLearner, uplift_targets
 
 __all__ = [
+    "LEARNERS",
     "METHODS",
     "OUTCOMES",
     "Estimate",
+    "TLearner",
     "Window",
+    "XLearner",
     "balance",
     "campaign_lift",
     "campaign_window",
@@ -32,4 +36,5 @@ __all__ = [
     "ipw",
     "learn_weights",
     "postmortem",
+    "uplift_targets",
 ]
