@@ -69,7 +69,7 @@ def test_bad_config_and_bad_days_exit_2_with_the_reason(tmp_path):
     good = tmp_path / "good"
     run("init", str(good))
     for args in (["assets", "snapshot", "--key", "B", "--date", "2026-13-01"],
-                 ["members", "summary", "--brand", "B", "--date", "nope"],
+                 ["members", "summary", "--brand", "B", "--day", "nope"],
                  ["fast", "--from", "2026-01-01", "--to", "2026-02-30"]):
         r = run(*args, "-w", str(good))
         assert r.exit_code == 2 and "is not a valid day (YYYY-MM-DD)" in r.output, (args, r.output)

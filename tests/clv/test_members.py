@@ -50,11 +50,11 @@ def test_buckets_activity_and_lists(tmp_path):
     assert sorted(saved.consumer_id) == ["b2", "b5"]
     root = str(wh.config.root)
     wh.close()
-    r = CliRunner().invoke(app, ["members", "summary", "--brand", "M", "--date", DAY, "-w", root, "--json"])
+    r = CliRunner().invoke(app, ["members", "summary", "--brand", "M", "--day", DAY, "-w", root, "--json"])
     assert json.loads(r.stdout)["reactivation"] == 3
-    r = CliRunner().invoke(app, ["members", "list", "--brand", "M", "--date", DAY, "--kind", "reactivation",
+    r = CliRunner().invoke(app, ["members", "list", "--brand", "M", "--day", DAY, "--kind", "reactivation",
                                  "--out", str(tmp_path / "l.csv"), "-w", root])
     assert r.exit_code == 2 and "below the minimum export size 100" in r.output
     assert not (tmp_path / "l.csv").exists()
-    r = CliRunner().invoke(app, ["members", "list", "--brand", "M", "--date", DAY, "--kind", "nope", "-w", root])
+    r = CliRunner().invoke(app, ["members", "list", "--brand", "M", "--day", DAY, "--kind", "nope", "-w", root])
     assert r.exit_code == 2 and "unknown list 'nope'" in r.output

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,33 +9,28 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from aipl.audience import export_ids
 from aipl.cli.common import (
     JsonOpt,
     WorkspaceOpt,
     _fail,
     _file_or_workspace,
     _group,
+    _print_json,
     _session,
     app,
     out,
 )
+from aipl.measure import OUTCOMES, campaign_pi, learn_weights, measure_lift, target_uplift
 
 # ---- measurement
 FileArg = Annotated[Path | None, typer.Argument(help="A file to read directly (with --format), not the workspace.")]
 FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Format of FILE, e.g. hillstrom.")]
-MetricOpt = Annotated[list[str] | None, typer.Option("--metric", help="visit, conversion, purchases or spend "
+MetricOpt = Annotated[list[str] | None, typer.Option("--metric", help=f"{', '.join(OUTCOMES)} "
                                                      "(repeatable; default: all).")]
 LabelOpt = Annotated[list[str] | None, typer.Option("--label", help="A pre-treatment label to adjust for "
-                                                    "(repeatable; labels table).")]
-
-
-def _format_defaults(fmt: str | None) -> tuple[str, ...]:
-    """Pre-treatment labels a file format carries (Hillstrom: history, recency, …)."""
-    if fmt == "hillstrom":
-        from aipl.ingest.adapters.hillstrom import PRE_TREATMENT
-
-        return PRE_TREATMENT
-    return ()
+                                                    "(repeatable; labels table; default: the known pre-treatment "
+                                                    "labels the data holds).")]
 
 
 def _print_lift(res: dict) -> None:
@@ -80,29 +74,13 @@ def lift_cmd(
 ) -> None:
     """Lift of a campaign or experiment over its control, with confidence intervals (randomised when a holdout
     exists, else an observational estimate labelled as such)."""
-    from aipl.measure import OUTCOMES, campaign_lift, experiment_lift
-
-    metrics = tuple(metric or OUTCOMES)
-    labels = tuple(label or _format_defaults(fmt))
     with _file_or_workspace(file, fmt, workspace) as wh:
-        if campaign:
-            res = campaign_lift(wh, campaign, brand, experiment, method, metrics, pre_days, labels)
-        else:
-            res = experiment_lift(wh, experiment or _only_experiment(wh), brand, None, metrics, method or "cuped",
-                                  labels, days, pre_days)
+        res = measure_lift(wh, campaign, experiment, brand, method, metrics=tuple(metric or ()),
+                           labels=tuple(label) if label else None, days=days, pre_days=pre_days)
     if as_json:
-        print(json.dumps(res, default=str, ensure_ascii=False))
+        _print_json(res)
         return
     _print_lift(res)
-
-
-def _only_experiment(wh) -> str:
-    a = wh.table("assignments")
-    known = sorted(a.select("experiment_id").distinct().execute().experiment_id)
-    if len(known) != 1:
-        _fail("name the --experiment" + (f" (one of {', '.join(known)})" if known else
-                                         ": the workspace has no experiment"))
-    return known[0]
 
 
 @app.command("uplift")
@@ -124,27 +102,18 @@ def uplift_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Who to send a coupon or recall message to: T/X-learner uplift, Qini on held-out consumers, top under budget."""
-    from aipl.measure.uplift import uplift_targets
-
-    labels = tuple(label or _format_defaults(fmt))
     if save and file is not None:
         _fail("--save keeps a list in a workspace: load the file with `aipl ingest` first, or use --out")
     with _file_or_workspace(file, fmt, workspace) as wh:
-        res = uplift_targets(wh, experiment or _only_experiment(wh), arm, metric, learner, brand, labels, budget,
-                             cost, value)
+        res = target_uplift(wh, experiment, arm, metric, learner, brand, labels=tuple(label) if label else None,
+                            budget=budget, cost=cost, value=value, save=save)
         chosen = res.pop("selected")
         res.pop("qini")
-        if save and len(chosen):
-            from aipl.clv import save_list
-
-            save_list(wh, save, brand or "", res["window"]["end"], chosen[["consumer_id"]])
         if out_file is not None:
-            from aipl.audience.crowds import export_ids
-
             export_ids(wh, f"uplift targets of {res['arm']}", chosen, out_file)
     res["chosen"] = len(chosen)
     if as_json:
-        print(json.dumps(res, default=str))
+        _print_json(res)
         return
     out.print(f"uplift of {escape(res['arm'])} on {metric}, experiment {res['experiment']}: learned from "
               f"{', '.join(res['features'])}; {res['train']:,} consumers to fit, {res['test']:,} held out")
@@ -169,18 +138,16 @@ pi_app = _group("pi", "Purchase-intent index (PI): weights per industry, PI and 
 @pi_app.command("learn")
 def pi_learn(
     industry: Annotated[str, typer.Option(help="Level-1 category (products.category_l1), e.g. beauty.")],
-    date: Annotated[str, typer.Option(help="Behaviours before this day predict purchases from it (YYYY-MM-DD).")],
+    day: Annotated[str, typer.Option(help="Behaviours before this day predict purchases from it (YYYY-MM-DD).")],
     horizon: Annotated[int, typer.Option(help="Days of later purchases to predict.")] = 30,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Learn and save the industry's behaviour weights by regressing next-30-day purchase on the behaviours."""
-    from aipl.measure.pi import learn_weights
-
     with _session(workspace) as wh:
-        res = learn_weights(wh, industry, date, horizon)
+        res = learn_weights(wh, industry, day, horizon)
     if as_json:
-        print(json.dumps(res))
+        _print_json(res)
         return
     out.print(f"PI weights for {industry} from {res['pairs']:,} consumer-brand pairs ({res['buyers']:,} bought "
               f"within {horizon} days of {res['as_of']}):")
@@ -198,12 +165,10 @@ def pi_campaign(
     as_json: JsonOpt = False,
 ) -> None:
     """PI of exposed and control consumers over the campaign, the lift with its interval, and channel credit."""
-    from aipl.measure.pi import campaign_pi
-
     with _session(workspace) as wh:
         res = campaign_pi(wh, campaign, brand, experiment, method)
     if as_json:
-        print(json.dumps(res, default=str))
+        _print_json(res)
         return
     lift = res["lift"]
     kind = res["kind"] if res["kind"] == "randomised" else "[bold yellow]OBSERVATIONAL[/]"

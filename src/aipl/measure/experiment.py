@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from aipl.config import parse_day
+from aipl.ingest.adapters.hillstrom import PRE_TREATMENT as HILLSTROM_PRE_TREATMENT
 from aipl.measure.lift import METHODS, OBSERVATIONAL, RANDOMISED, balance, estimate
 from aipl.warehouse import Warehouse
 
@@ -25,6 +26,7 @@ OUTCOMES = {
 }
 VISIT_TYPES = ("pdp_view", "store_home_view", "live_view", "video_view")
 TOUCH_TYPES = ("exposure", "ad_click")
+PRE_TREATMENT_LABELS = HILLSTROM_PRE_TREATMENT  # labels that ingestion formats record before any treatment
 PRE_COVARIATES = ("pre_visit", "pre_purchases", "pre_spend", "pre_events", "pre_category", "pre_all_brands")
 
 
@@ -233,6 +235,68 @@ def campaign_lift(wh: Warehouse, campaign: str, brand: str | None = None, experi
     return {"campaign": campaign, **res}
 
 
+def only_experiment(wh: Warehouse) -> str:
+    """The workspace's one randomised experiment; ValueError naming the choices when there are several or none.
+
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> import tempfile
+    >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+    >>> only_experiment(wh)
+    Traceback (most recent call last):
+    ValueError: name the experiment: the workspace has no experiment
+    >>> wh.close()
+    """
+    a = wh.table("assignments")
+    known = sorted(a.select("experiment_id").distinct().execute().experiment_id)
+    if len(known) != 1:
+        raise ValueError("name the experiment" + (f" (one of {', '.join(known)})" if known else
+                                                  ": the workspace has no experiment"))
+    return known[0]
+
+
+def pre_treatment_labels(wh: Warehouse) -> tuple[str, ...]:
+    """The labels of the warehouse that were known before treatment (e.g. Hillstrom's history, recency, mens,
+    womens, newbie), in PRE_TREATMENT_LABELS order: the default covariates of lift and uplift.
+
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> import tempfile
+    >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+    >>> pre_treatment_labels(wh)
+    ()
+    >>> wh.close()
+    """
+    lb = wh.table("labels")
+    names = set(lb.filter(lb.name.isin(list(PRE_TREATMENT_LABELS))).select("name").distinct().execute().name)
+    return tuple(n for n in PRE_TREATMENT_LABELS if n in names)
+
+
+def measure_lift(wh: Warehouse, campaign: str | None = None, experiment: str | None = None,
+                 brand: str | None = None, method: str | None = None, metrics: tuple[str, ...] | None = None,
+                 labels: tuple[str, ...] | None = None, days: int = 14, pre_days: int = 30,
+                 confidence: float = 0.95) -> dict:
+    """The lift of a campaign (`campaign_lift`: its dates set the window) or of a randomised experiment
+    (`experiment_lift`: `days` days from assignment; the workspace's only experiment when none is named).
+
+    `metrics` default to every outcome, `labels` to the pre-treatment labels the warehouse holds, `method`
+    to cuped (randomised) or doubly_robust (observational).
+
+    >>> from importlib.resources import files
+    >>> from aipl.pipeline import file_warehouse
+    >>> with file_warehouse(files("aipl") / "data" / "events_dirty.csv", "events") as (wh, _):
+    ...     measure_lift(wh)
+    Traceback (most recent call last):
+    ValueError: name the experiment: the workspace has no experiment
+    """
+    metrics = tuple(metrics or OUTCOMES)
+    labels = pre_treatment_labels(wh) if labels is None else tuple(labels)
+    if campaign:
+        return campaign_lift(wh, campaign, brand, experiment, method, metrics, pre_days, labels, confidence)
+    return experiment_lift(wh, experiment or only_experiment(wh), brand, None, metrics, method or "cuped", labels,
+                           days, pre_days, confidence)
+
+
 def _check_metrics(metrics: tuple[str, ...]) -> None:
     bad = [m for m in metrics if m not in OUTCOMES]
     if bad:
@@ -244,5 +308,6 @@ def _window_dict(w: Window) -> dict:
             "pre_period": [str(w.pre_start), str(w.pre_last)] if w.pre_days > 0 else None}
 
 
-__all__ = ["METHODS", "OUTCOMES", "Window", "campaign_lift", "campaign_window", "consumer_outcomes",
-           "experiment_frame", "experiment_lift", "exposure_lift"]
+__all__ = ["METHODS", "OUTCOMES", "PRE_TREATMENT_LABELS", "Window", "campaign_lift", "campaign_window",
+           "consumer_outcomes", "experiment_frame", "experiment_lift", "exposure_lift", "measure_lift",
+           "only_experiment", "pre_treatment_labels"]

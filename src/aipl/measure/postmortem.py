@@ -12,7 +12,8 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from aipl.measure.experiment import TOUCH_TYPES, campaign_window
+from aipl.assets import ensure_built, flow
+from aipl.measure.experiment import TOUCH_TYPES, campaign_lift, campaign_window
 from aipl.measure.pi import ATTRIBUTION_DAYS
 from aipl.warehouse import Warehouse
 
@@ -113,9 +114,6 @@ def _cut(delivery: pd.DataFrame, acts: pd.DataFrame, by: str, scope: str) -> lis
 def postmortem(wh: Warehouse, campaign: str, brand: str | None = None, days: int = ATTRIBUTION_DAYS,
                with_lift: bool = True) -> dict:
     """The whole post-mortem of a campaign for one brand (the campaign's own brand by default)."""
-    from aipl.assets import ensure_built, flow
-    from aipl.measure.experiment import campaign_lift
-
     window, own = campaign_window(wh, campaign, 0)
     brand = brand or own
     if not brand:
