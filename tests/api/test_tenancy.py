@@ -71,7 +71,8 @@ def test_roles_cannot_be_escalated(service, client):
     r = client.post("/api/crowds", json=body, headers=auth(service, "analyst"))
     assert r.status_code == 201, r.text
     files = {"file": ("e.csv", b"consumer_id,brand_id,event_type,ts\nc1,B01,pdp_view,2026-11-01T10:00:00\n")}
-    assert client.post("/api/jobs/ingest?format=events", files=files, headers=auth(service, "analyst")).status_code == 403
+    r = client.post("/api/jobs/ingest?format=events", files=files, headers=auth(service, "analyst"))
+    assert r.status_code == 403
     pm = {"brand": B, "campaign": "sim_double11"}
     assert client.post("/api/jobs/postmortem", json=pm, headers=auth(service, "viewer")).status_code == 403
 

@@ -32,10 +32,27 @@ WorkspaceOpt = Annotated[
     Path | None,
     typer.Option("--workspace", "-w", help="Workspace folder (default: $AIPL_WORKSPACE, else the current folder)."),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+_json_mode = {"on": False}  # whether the running command was given --json (its errors are JSON too)
+
+
+def _set_json_mode(value: bool) -> bool:
+    _json_mode["on"] = bool(value)
+    return value
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.",
+                                       callback=_set_json_mode)]
+
+
+@app.callback()
+def _start() -> None:
+    _json_mode["on"] = False  # until the command's own --json says otherwise
 
 
 def _fail(msg: str, code: int = 2) -> None:
+    """End the command with a one-line error (exit 2); with --json also `{"error": …}` on stdout."""
+    if _json_mode["on"]:
+        print(json.dumps({"error": msg, "exit_code": code}, ensure_ascii=False))
     err.print(f"[bold red]error:[/] {escape(msg)}")
     raise typer.Exit(code)
 
