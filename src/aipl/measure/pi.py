@@ -15,7 +15,7 @@ import pandas as pd
 from scipy.optimize import nnls
 
 from aipl.config import parse_day
-from aipl.measure.experiment import TOUCH_TYPES, Window, campaign_window
+from aipl.measure.experiment import PRE_COVARIATES, TOUCH_TYPES, Window, campaign_window, consumer_outcomes
 from aipl.measure.lift import OBSERVATIONAL, RANDOMISED, estimate
 from aipl.warehouse import Warehouse
 
@@ -135,8 +135,6 @@ def campaign_pi(wh: Warehouse, campaign: str, brand: str | None = None, experime
     With a randomised holdout the groups are the treated arms and the control arm (difference in means);
     without one, exposed and unexposed active consumers, adjusted for pre-period behaviour (observational).
     """
-    from aipl.measure.experiment import PRE_COVARIATES, consumer_outcomes
-
     window, own = campaign_window(wh, campaign, pre_days)
     brand = brand or own
     if not brand:
