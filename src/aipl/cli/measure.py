@@ -107,27 +107,25 @@ def uplift_cmd(
     with _file_or_workspace(file, fmt, workspace) as wh:
         res = target_uplift(wh, experiment, arm, metric, learner, brand, labels=tuple(label) if label else None,
                             budget=budget, cost=cost, value=value, save=save)
-        chosen = res.pop("selected")
-        res.pop("qini")
         if out_file is not None:
-            export_ids(wh, f"uplift targets of {res['arm']}", chosen, out_file)
-    res["chosen"] = len(chosen)
+            export_ids(wh, f"uplift targets of {res.arm}", res.selected, out_file)
     if as_json:
-        _print_json(res)
+        _print_json(res.to_dict())
         return
-    out.print(f"uplift of {escape(res['arm'])} on {metric}, experiment {res['experiment']}: learned from "
-              f"{', '.join(res['features'])}; {res['train']:,} consumers to fit, {res['test']:,} held out")
+    chosen = res.selected
+    out.print(f"uplift of {escape(res.arm)} on {metric}, experiment {res.experiment}: learned from "
+              f"{', '.join(res.features)}; {res.train:,} consumers to fit, {res.test:,} held out")
     t = Table("learner", "Qini coefficient", "AUUC", "mean Qini gain over random", title="held-out evaluation")
-    for e in res["evaluation"]:
+    for e in res.evaluation:
         t.add_row(e["learner"], f"{e.get('qini_coefficient', float('nan')):.4f}",
                   f"{e.get('uplift_auc', float('nan')):.4f}", f"{e['qini_gain']:+,.1f}")
     out.print(t)
     if budget:
-        out.print(f"chosen {len(chosen):,} of {res['scored']:,} consumers under budget {budget:,.2f} "
-                  f"(cost {cost:,.2f} each): expected +{res['expected_incremental']:,.1f} {metric}, against "
-                  f"+{res['expected_incremental_untargeted']:,.1f} for as many consumers at random")
-    if save and len(chosen):
-        out.print(f"saved as list {save!r}")
+        out.print(f"chosen {len(chosen):,} of {res.scored:,} consumers under budget {budget:,.2f} "
+                  f"(cost {cost:,.2f} each): expected +{res.expected_incremental:,.1f} {metric}, against "
+                  f"+{res.expected_incremental_untargeted:,.1f} for as many consumers at random")
+    if res.saved_as:
+        out.print(f"saved as list {res.saved_as!r}")
     if out_file is not None:
         out.print(f"exported {len(chosen):,} consumers to {out_file}")
 

@@ -16,7 +16,7 @@ from aipl.measure.experiment import (
 )
 from aipl.measure.lift import METHODS, Estimate, balance, cuped, difference_in_means, doubly_robust, estimate, ipw
 from aipl.measure.pi import campaign_pi, learn_weights
-from aipl.measure.targeting import target_uplift
+from aipl.measure.targeting import UpliftTargets, target_uplift
 from aipl.measure.uplift import uplift_targets
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "OUTCOMES",
     "PRE_TREATMENT_LABELS",
     "Estimate",
+    "UpliftTargets",
     "Window",
     "balance",
     "campaign_lift",
