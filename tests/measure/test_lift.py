@@ -153,7 +153,8 @@ def test_campaign_lift_without_holdout_is_observational_and_says_so(tmp_path):
     lib = measure_lift(wh, campaign="sim_double11", brand="B01", metrics=("purchases", "visit"))
     r = CliRunner().invoke(app, ["lift", "--campaign", "sim_double11", "--brand", "B01", "--metric", "purchases",
                                  "--metric", "visit", "-w", str(folder), "--json"])
-    assert json.loads(r.stdout) == json.loads(json.dumps(lib, default=str))
+    assert json.loads(r.stdout) == json.loads(json.dumps(lib.to_dict(), default=str))
+    assert lib.kind == "observational" and "arms" not in repr(lib) and "doubly_robust" in repr(lib)
     with pytest.raises(ValueError, match="name the experiment: the workspace has no experiment"):
         measure_lift(wh)
     r = CliRunner().invoke(app, ["lift", "-w", str(folder)])

@@ -21,7 +21,7 @@ from aipl.cli.common import (
     app,
     out,
 )
-from aipl.measure import OUTCOMES, campaign_pi, learn_weights, measure_lift, target_uplift
+from aipl.measure import OUTCOMES, LiftResult, campaign_pi, learn_weights, measure_lift, target_uplift
 
 # ---- measurement
 FileArg = Annotated[Path | None, typer.Argument(help="A file to read directly (with --format), not the workspace.")]
@@ -33,27 +33,27 @@ LabelOpt = Annotated[list[str] | None, typer.Option("--label", help="A pre-treat
                                                     "labels the data holds).")]
 
 
-def _print_lift(res: dict) -> None:
-    kind = "randomised" if res["kind"] == "randomised" else "[bold yellow]OBSERVATIONAL[/]"
-    out.print(f"{kind} lift, method {res['method']}, brand {res.get('brand') or 'all'}, "
-              f"{res['window']['start']} .. {res['window']['end']}")
-    if res.get("warning"):
-        out.print(f"[yellow]{escape(res['warning'])}[/]")
-    metrics = [k for k in res["arms"][0] if k.endswith(("_rate", "_per_head"))]
+def _print_lift(res: LiftResult) -> None:
+    kind = "randomised" if res.kind == "randomised" else "[bold yellow]OBSERVATIONAL[/]"
+    out.print(f"{kind} lift, method {res.method}, brand {res.brand or 'all'}, "
+              f"{res.window['start']} .. {res.window['end']}")
+    if res.warning:
+        out.print(f"[yellow]{escape(res.warning)}[/]")
+    metrics = [k for k in res.arms[0] if k.endswith(("_rate", "_per_head"))]
     t = Table("arm", "n", *metrics, title="arms")
-    for a in res["arms"]:
+    for a in res.arms:
         t.add_row(escape(a["arm"]) + (" (control)" if a.get("control") else ""), f"{a['n']:,}",
                   *[f"{a[m]:.4f}" for m in metrics])
     out.print(t)
     t = Table("arm", "metric", "lift", "95% interval", "relative", "incremental", title="lift over control")
-    for a in res["arms"]:
+    for a in res.arms:
         for m, e in a.get("lift", {}).items():
             rel = f"{e['relative']:+.1%}" if e["relative"] is not None else "—"
             t.add_row(escape(a["arm"]), m, f"{e['effect']:+.5f}", f"[{e['ci_low']:+.5f}, {e['ci_high']:+.5f}]", rel,
                       f"{e['incremental']:+,.1f}")
     out.print(t)
-    if res.get("covariates"):
-        out.print(f"adjusted for: {', '.join(res['covariates'])}")
+    if res.covariates:
+        out.print(f"adjusted for: {', '.join(res.covariates)}")
 
 
 @app.command("lift")
@@ -78,7 +78,7 @@ def lift_cmd(
         res = measure_lift(wh, campaign, experiment, brand, method, metrics=tuple(metric or ()),
                            labels=tuple(label) if label else None, days=days, pre_days=pre_days)
     if as_json:
-        _print_json(res)
+        _print_json(res.to_dict())
         return
     _print_lift(res)
 

@@ -4,6 +4,7 @@ uplift models for targeting, and the campaign post-mortem (结案)."""
 from aipl.measure.experiment import (
     OUTCOMES,
     PRE_TREATMENT_LABELS,
+    LiftResult,
     Window,
     campaign_lift,
     campaign_window,
@@ -24,6 +25,7 @@ __all__ = [
     "OUTCOMES",
     "PRE_TREATMENT_LABELS",
     "Estimate",
+    "LiftResult",
     "UpliftTargets",
     "Window",
     "balance",

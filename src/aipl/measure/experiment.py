@@ -4,7 +4,7 @@ to a campaign against those who were not), each estimate labelled with how it wa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 
 import ibis
@@ -272,10 +272,32 @@ def pre_treatment_labels(wh: Warehouse) -> tuple[str, ...]:
     return tuple(n for n in PRE_TREATMENT_LABELS if n in names)
 
 
+@dataclass
+class LiftResult:
+    """The lift of each treated arm over control per metric (`arms[i]["lift"]`), how it was estimated (kind:
+    randomised or observational; method), over which window and adjusted for which covariates."""
+
+    kind: str
+    method: str
+    brand: str | None
+    window: dict
+    covariates: list[str]
+    arms: list[dict] = field(repr=False)
+    campaign: str | None = None
+    experiment: str | None = None
+    warning: str | None = field(default=None, repr=False)
+    balance: list[dict] | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values (the keys of `campaign_lift` / `experiment_lift`)."""
+        body = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: v for k, v in body.items() if v is not None or k == "brand"}
+
+
 def measure_lift(wh: Warehouse, campaign: str | None = None, experiment: str | None = None,
                  brand: str | None = None, method: str | None = None, metrics: tuple[str, ...] | None = None,
                  labels: tuple[str, ...] | None = None, days: int = 14, pre_days: int = 30,
-                 confidence: float = 0.95) -> dict:
+                 confidence: float = 0.95) -> LiftResult:
     """The lift of a campaign (`campaign_lift`: its dates set the window) or of a randomised experiment
     (`experiment_lift`: `days` days from assignment; the workspace's only experiment when none is named).
 
@@ -292,9 +314,11 @@ def measure_lift(wh: Warehouse, campaign: str | None = None, experiment: str | N
     metrics = tuple(metrics or OUTCOMES)
     labels = pre_treatment_labels(wh) if labels is None else tuple(labels)
     if campaign:
-        return campaign_lift(wh, campaign, brand, experiment, method, metrics, pre_days, labels, confidence)
-    return experiment_lift(wh, experiment or only_experiment(wh), brand, None, metrics, method or "cuped", labels,
-                           days, pre_days, confidence)
+        res = campaign_lift(wh, campaign, brand, experiment, method, metrics, pre_days, labels, confidence)
+    else:
+        res = experiment_lift(wh, experiment or only_experiment(wh), brand, None, metrics, method or "cuped",
+                              labels, days, pre_days, confidence)
+    return LiftResult(**res)
 
 
 def _check_metrics(metrics: tuple[str, ...]) -> None:
@@ -308,6 +332,6 @@ def _window_dict(w: Window) -> dict:
             "pre_period": [str(w.pre_start), str(w.pre_last)] if w.pre_days > 0 else None}
 
 
-__all__ = ["METHODS", "OUTCOMES", "PRE_TREATMENT_LABELS", "Window", "campaign_lift", "campaign_window",
+__all__ = ["METHODS", "OUTCOMES", "PRE_TREATMENT_LABELS", "LiftResult", "Window", "campaign_lift", "campaign_window",
            "consumer_outcomes", "experiment_frame", "experiment_lift", "exposure_lift", "measure_lift",
            "only_experiment", "pre_treatment_labels"]
