@@ -13,6 +13,8 @@ import ibis
 import pandas as pd
 from pyroaring import BitMap
 
+from aipl.assets import ensure_built, states
+from aipl.assets.query import FLOW_STATES
 from aipl.audience.index import TagIndex, tag_day
 from aipl.audience.lang import parse, to_text
 from aipl.audience.tags import CATALOGUE, IDS_TABLE, STRATEGY_CROWDS
@@ -150,9 +152,6 @@ def overlap(crowds: dict[str, BitMap]) -> pd.DataFrame:
 
 def crowd_flow(wh: Warehouse, ids: BitMap, brand: str, start: str | date, end: str | date) -> dict:
     """The crowd's moves between AIPL states with the brand from `start` to `end` (a 5×5 matrix)."""
-    from aipl.assets import ensure_built, states
-    from aipl.assets.query import FLOW_STATES
-
     ensure_built(wh)
     members = consumer_ids(wh, ids)
     pick = ibis.memtable(members)

@@ -3,10 +3,52 @@ budget split that maximises a scene's objective, in-flight reallocation, sequenc
 stage, and the platform-side subsidy split across merchant tiers."""
 
 from aipl.autopilot.response import Curve, adstock, allocate, delivery, fit_brand, fit_curve, hill
-from aipl.autopilot.sequence import NEXT_ACTION, Cap, compare_sequence, next_actions
+from aipl.autopilot.scenes import AIMS, SCENES, Scene, scene_plan
+from aipl.autopilot.sequence import NEXT_ACTION, STAGES, Cap, compare_sequence, next_actions
 from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
+from aipl.autopilot.usecases import (
+    BUDGET_MODES,
+    BudgetPlan,
+    SequencePlan,
+    SubsidyPlan,
+    fit_channels,
+    latest_campaign,
+    plan_budget,
+    plan_sequence,
+    plan_subsidy,
+    sequence_config,
+    simulate_flight,
+)
 
 __all__ = [
-    "NEXT_ACTION", "Cap", "Curve", "adstock", "allocate", "allocate_subsidy", "compare_sequence", "compare_subsidy",
-    "delivery", "fit_brand", "fit_curve", "fit_merchants", "hill", "next_actions",
+    "AIMS",
+    "BUDGET_MODES",
+    "NEXT_ACTION",
+    "SCENES",
+    "STAGES",
+    "BudgetPlan",
+    "Cap",
+    "Curve",
+    "Scene",
+    "SequencePlan",
+    "SubsidyPlan",
+    "adstock",
+    "allocate",
+    "allocate_subsidy",
+    "compare_sequence",
+    "compare_subsidy",
+    "delivery",
+    "fit_brand",
+    "fit_channels",
+    "fit_curve",
+    "fit_merchants",
+    "hill",
+    "latest_campaign",
+    "next_actions",
+    "plan_budget",
+    "plan_sequence",
+    "plan_subsidy",
+    "scene_plan",
+    "sequence_config",
+    "simulate_flight",
 ]

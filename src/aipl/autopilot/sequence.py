@@ -11,6 +11,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from aipl.assets import states
 from aipl.config import parse_day
 from aipl.simulate.journeys import ACTIONS, STAGES, Journeys
 from aipl.warehouse import Warehouse
@@ -60,8 +61,6 @@ def next_actions(wh: Warehouse, brand: str, day: str | date, mapping: dict[str, 
                  cap: Cap = Cap()) -> pd.DataFrame:
     """consumer_id, deeplink, contacts (brand exposures in the cap's window up to `day`) and today's action
     for every consumer in a DEEPLINK stage with `brand`; `hold` once the cap is reached."""
-    from aipl.assets import states
-
     d = parse_day(day, "day")
     actions = check_mapping(mapping or {})
     s = states(wh, "brand", d, key=brand)
@@ -155,8 +154,6 @@ def compare_sequence(stages: np.ndarray, journeys: Journeys, days: int = 28, rea
 
 def brand_stages(wh: Warehouse, brand: str, day: str | date) -> np.ndarray:
     """The stage index (into STAGES) of every consumer in a DEEPLINK stage with `brand` on `day`."""
-    from aipl.assets import states
-
     df = states(wh, "brand", parse_day(day, "day"), key=brand).order_by("consumer_id").select("deeplink").execute()
     if df.empty:
         raise ValueError(f"brand {brand!r} has no consumer in a DEEPLINK stage on {day}")
