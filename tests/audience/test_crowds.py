@@ -176,7 +176,7 @@ def test_crowd_commands(market, tmp_path):
     import json
 
     body = json.loads(run("insight", 'aipl(brand="B01") in ("P", "L")', "--compare", "strategy_gen_z", "--brand",
-                          "B01", "--from", "2026-09-20", "--to", DAY, "--json"))
+                          "B01", "--start", "2026-09-20", "--end", DAY, "--json"))
     assert body["size"] > 0 and body["flow"]["consumers"] == body["size"] and len(body["overlap"]) == 1
     lal = json.loads(run("lookalike", "age < 30", "--k", "1", "--save", "young_lal", "--json"))
     assert lal["saved"] == "young_lal" and lal["size"] > 100
