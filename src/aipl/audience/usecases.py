@@ -257,7 +257,7 @@ def crowd_insight(wh: Warehouse, expr: str | dict, base: str | dict | None = Non
         ids = index.evaluate(_within(tree, namespace))
         base_ids = index.evaluate(crowd_tree(base, namespace)) if base else None
         prof = insight(index, ids, base_ids)
-        others = {_label(c): index.evaluate(crowd_tree(c, namespace)) for c in compare}
+        others = {to_text(crowd_tree(c)): index.evaluate(crowd_tree(c, namespace)) for c in compare}
     tags = list(tags)
     if tags:
         prof = prof[prof.tag.isin(tags)].reset_index(drop=True)
@@ -333,10 +333,6 @@ def _ref(kind: str, name: str, namespace: str) -> str:
 
 def _named(name: str, namespace: str | None) -> str:
     return f"{namespace}:{name}" if namespace else name
-
-
-def _label(crowd: str | dict) -> str:
-    return crowd if isinstance(crowd, str) else to_text(crowd)
 
 
 @contextmanager
