@@ -9,6 +9,7 @@ from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_mercha
 from aipl.autopilot.usecases import (
     BUDGET_MODES,
     BudgetPlan,
+    FlightComparison,
     SequencePlan,
     SubsidyPlan,
     fit_channels,
@@ -29,6 +30,7 @@ __all__ = [
     "BudgetPlan",
     "Cap",
     "Curve",
+    "FlightComparison",
     "Scene",
     "SequencePlan",
     "SubsidyPlan",

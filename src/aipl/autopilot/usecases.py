@@ -104,10 +104,26 @@ class SubsidyPlan:
         return {k: v for k, v in asdict(self).items() if k != "allocation"}
 
 
+@dataclass(frozen=True)
+class FlightComparison:
+    """A flight of `days` at a daily `budget` on hidden curves: each policy's total impressions and its regret
+    (the share of the oracle's total it lost), and the oracle's shares."""
+
+    budget: float
+    days: int
+    totals: dict[str, float]
+    regret: dict[str, float]
+    oracle_shares: dict[str, float] = field(repr=False)
+
+    def to_dict(self) -> dict:
+        """The comparison as JSON-ready values."""
+        return asdict(self)
+
+
 def latest_campaign(wh: Warehouse, brand: str) -> str:
     """The campaign with the brand's ad delivery that started last (ValueError if there is none).
 
-    >>> latest_campaign(wh, "B01")  # doctest: +SKIP
+    >>> latest_campaign(wh, "B01")
     'sim_double11'
     """
     a = wh.table("ad_delivery")
@@ -124,7 +140,9 @@ def fit_channels(wh: Warehouse, brand: str, holdout_days: int = 14) -> pd.DataFr
     spend)): channel, reach, k, alpha, theta, holdout_mape (error on the last `holdout_days`), days, and the
     90% intervals of the parameters.
 
-    >>> fit_channels(wh, "B01").set_index("channel").k  # doctest: +SKIP
+    >>> curves = fit_channels(wh, "B01", holdout_days=7)
+    >>> sorted(curves.channel)[:2], bool((curves.k > 0).all())
+    (['affiliate', 'content'], True)
     """
     rows = []
     for ch, r in fit_brand(wh, brand, holdout_days).items():
@@ -146,8 +164,11 @@ def plan_budget(wh: Warehouse, brand: str, budget: float, scene: str | None = No
     a scene. The campaign defaults to the brand's latest; a `package` budget is spread over `start`–`end`
     (default: the campaign's days). Crowd names are resolved in the `namespace` (audience.crowd_tree).
 
-    >>> plan_budget(wh, "B01", 2400, scene="拉新快", budget_mode="package").spend  # doctest: +SKIP
-    60.0
+    >>> plan = plan_budget(wh, "B01", 3000, scene="拉新快", budget_mode="package")
+    >>> plan.campaign, plan.budget, round(sum(plan.shares.values()), 6)
+    ('sim_double11', 100.0, 1.0)
+    >>> plan_budget(wh, "B01", 100, crowds=("strategy_gen_z",), scene="爆发收割").target_consumers > 0
+    True
     """
     if budget_mode not in BUDGET_MODES:
         raise ValueError(f"budget_mode is daily or package, not {budget_mode!r}")
@@ -189,7 +210,9 @@ def plan_sequence(wh: Warehouse, brand: str, day: str | date | None = None, flig
     rate of the rule, of learned actions and of untargeted delivery on the simulator's hidden journeys
     (`reach`: the share of consumers reachable a day).
 
-    >>> plan_sequence(wh, "B01", "2026-10-20").counts.head(2)  # doctest: +SKIP
+    >>> seq = plan_sequence(wh, "B01")
+    >>> seq.cap, list(seq.counts.columns), int(seq.counts.consumers.sum()) == len(seq.actions)
+    (Cap(contacts=3, days=7), ['deeplink', 'action', 'consumers'], True)
     """
     mapping, cap = sequence_config(wh.config)
     d = parse_day(day, "day") if day is not None else wh.last_day()
@@ -205,13 +228,14 @@ def plan_sequence(wh: Warehouse, brand: str, day: str | date | None = None, flig
 
 
 def simulate_flight(wh: Warehouse, brand: str, budget: float | None = None, days: int = 30,
-                    seed: int = 0) -> dict:
+                    seed: int = 0) -> FlightComparison:
     """A flight of `days` against the hidden curves of the market simulated into this workspace: Thompson
     sampling, an equal split and proportional-to-last-ROI against the oracle (regret: the share of the
     oracle's impressions lost). The daily budget defaults to half the summed half-saturation spend.
 
-    >>> simulate_flight(wh, "B01", days=20)["regret"]["oracle"]  # doctest: +SKIP
-    0.0
+    >>> flight = simulate_flight(wh, "B01", days=10)
+    >>> flight.regret["oracle"], sorted(flight.totals)
+    (0.0, ['equal_split', 'oracle', 'proportional_to_last_roi', 'thompson'])
     """
     truth = find_truth(wh.config.root)
     if not truth or brand not in truth.get("brands", {}):
@@ -219,7 +243,7 @@ def simulate_flight(wh: Warehouse, brand: str, budget: float | None = None, days
                          "(market/truth.json)")
     true = {ch: Curve(c["max_daily_reach"], c["hill_k"], c["hill_alpha"], c["adstock_theta"])
             for ch, c in truth["brands"][brand]["curves"].items()}
-    return compare(true, budget or 0.5 * sum(c.k for c in true.values()), days=days, seed=seed)
+    return FlightComparison(**compare(true, budget or 0.5 * sum(c.k for c in true.values()), days=days, seed=seed))
 
 
 def plan_subsidy(pool: float, history: pd.DataFrame | str | Path | None = None,
@@ -258,5 +282,5 @@ def _history(history: pd.DataFrame | str | Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
 
-__all__ = ["BUDGET_MODES", "BudgetPlan", "SequencePlan", "SubsidyPlan", "fit_channels", "latest_campaign",
-           "plan_budget", "plan_sequence", "plan_subsidy", "sequence_config", "simulate_flight"]
+__all__ = ["BUDGET_MODES", "BudgetPlan", "FlightComparison", "SequencePlan", "SubsidyPlan", "fit_channels",
+           "latest_campaign", "plan_budget", "plan_sequence", "plan_subsidy", "sequence_config", "simulate_flight"]

@@ -100,11 +100,11 @@ def autopilot_simulate(
     with _session(workspace) as wh:
         res = simulate_flight(wh, brand, budget, days, seed)
     if as_json:
-        print(json.dumps(res))
+        print(json.dumps(res.to_dict()))
         return
-    out.print(f"{brand}: {days}-day flight at {res['budget']:,.2f} a day")
-    for name, r in sorted(res["regret"].items(), key=lambda kv: kv[1]):
-        out.print(f"  {name:26} impressions {res['totals'][name]:>12,.0f}   regret {r:6.1%}")
+    out.print(f"{brand}: {days}-day flight at {res.budget:,.2f} a day")
+    for name, r in sorted(res.regret.items(), key=lambda kv: kv[1]):
+        out.print(f"  {name:26} impressions {res.totals[name]:>12,.0f}   regret {r:6.1%}")
 
 
 @autopilot_app.command("sequence")
