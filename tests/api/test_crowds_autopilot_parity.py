@@ -93,3 +93,19 @@ def test_sequence(service, client):
     api = api.json()
     mine = cli(service, "autopilot", "sequence", "--brand", B, "--day", api["day"])
     assert api["cap"] == mine["cap"] and api["items"] == mine["actions"] and sum(a["consumers"] for a in api["items"])
+
+
+def test_lookalike(service, client):
+    seed = f'aipl(brand="{B}") in ("P", "L")'
+    body = {"seed": seed, "k": 1.5, "save": "par_lal"}
+    assert client.post("/api/crowds/lookalike", json=body, headers=auth(service, "viewer")).status_code == 403
+    api = client.post("/api/crowds/lookalike", json=body, headers=auth(service, "analyst"))
+    assert api.status_code == 200, api.text
+    api = api.json()
+    mine = cli(service, "crowd", "lookalike", seed, "--k", "1.5")
+    assert {k: api[k] for k in ("seed", "seed_size", "size", "c")} == {k: mine[k] for k in ("seed", "seed_size",
+                                                                                          "size", "c")}
+    assert api["saved"] == "par_lal" and mine["saved"] is None
+    h = auth(service, "viewer")
+    assert client.post("/api/crowds/count", json={"expr": "par_lal"}, headers=h).json()["count"] == api["size"]
+    assert cli(service, "crowd", "count", 'list("acme:par_lal")')["count"] == api["size"]

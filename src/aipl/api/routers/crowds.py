@@ -1,5 +1,5 @@
-"""Crowds: a live count for an expression, the tenant's saved crowds, saving one, insight and the tag
-catalogue. A crowd may only name the tenant's own brands; saved names are the tenant's own (built-in crowds
+"""Crowds: a live count for an expression, the tenant's saved crowds, saving one, insight, lookalike and the
+tag catalogue. A crowd may only name the tenant's own brands; saved names are the tenant's own (built-in crowds
 are shared): the tenant is the audience engine's namespace."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from aipl.audience import (
     count_crowd,
     create_crowd,
     crowd_insight,
+    crowd_lookalike,
     crowd_tree,
     list_crowds,
     tag_catalogue,
@@ -33,10 +34,21 @@ class CrowdIn(BaseModel):
     expr: Expr
 
 
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-\u4e00-\u9fff]+$")]
+
+
 class CrowdSave(CrowdIn):
     """A crowd to save under a name."""
 
-    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-\u4e00-\u9fff]+$")
+    name: Name
+
+
+class LookalikeIn(BaseModel):
+    """A lookalike of the `seed` crowd, k times its size (放大倍数), saved as a crowd named `save` if given."""
+
+    seed: Expr
+    k: float = Field(default=3.0, gt=0, le=20)
+    save: Name | None = None
 
 
 class InsightIn(CrowdIn):
@@ -154,6 +166,20 @@ class InsightOut(BaseModel):
     flow: FlowOut | None
 
 
+class LookalikeOut(BaseModel):
+    """The lookalike crowd's size, the seed's, the PU-learning constant c, the features that decided most and
+    the features left out for restating the seed, and the name it was saved under."""
+
+    seed: str
+    seed_size: int
+    k: float
+    size: int
+    c: float
+    top_features: dict[str, float]
+    left_out: list[str]
+    saved: str | None
+
+
 def crowd_tree_of(who: Principal, expr: str) -> dict:
     """The caller's crowd (expression or name) as a tree; 403 if it names a brand not granted to the tenant."""
     tree = crowd_tree(expr)
@@ -200,6 +226,16 @@ def insight(request: Request, body: InsightIn, who: Caller) -> InsightOut:
     res = crowd_insight(wh, trees[0], base, body.tags, trees[2 if base else 1:], body.brand, body.start, body.end,
                         who.tenant, request.app.state.tag_index(wh))
     return InsightOut(**res.to_dict())
+
+
+@router.post("/lookalike")
+def lookalike(request: Request, body: LookalikeIn,
+              who: Annotated[Principal, Depends(need("analyst"))]) -> LookalikeOut:
+    """Consumers who look like the seed crowd (PU learning over the tags), saved for the tenant when named."""
+    wh = warehouse(request)
+    res = crowd_lookalike(wh, crowd_tree_of(who, body.seed), body.k, body.save, who.tenant,
+                          request.app.state.tag_index(wh))
+    return LookalikeOut(**res.to_dict())
 
 
 @router.get("/tags")
