@@ -23,7 +23,7 @@ import ibis
 import pandas as pd
 from common import timed
 
-from aipl.assets import build, snapshot_all, update
+from aipl.assets import AssetRules, build, snapshot_all, update
 from aipl.assets.live import LIVE, look_backs, pair_ids
 from aipl.assets.rules import CONDITIONS
 from aipl.config import init_workspace
@@ -122,7 +122,7 @@ def day_core(wh, since: datetime, repeat: int) -> tuple[float, float, float]:
     the live store's 128-bit key; then their old rows deleted and new ones appended in one committed transaction.
     It leaves out what the update must also do: touchpoints, interval starts, the count changes, the closed
     intervals and the rows that leave the store."""
-    rules = wh.config.assets
+    rules = AssetRules.of(wh.config)
     ends = [f'"{c}_end"' for c in CONDITIONS]
     lasts = [f"{lb.column}[-1] AS last_{lb.column}" for lb in look_backs(rules)]
     wh.raw.execute(f"CREATE OR REPLACE TABLE _core_state AS SELECT pid, pid2, {', '.join(ends + lasts)}, keep_until "
@@ -181,7 +181,7 @@ def main() -> None:
         "SELECT sum(hash(consumer_id, brand_id, event_type, ts)) FROM events").fetchall(), args.repeat)
     print(f"floor (bare scan of 4 columns): {floor:.2f} s", flush=True)
     t = time.perf_counter()
-    rows = build(wh, wh.config.assets)
+    rows = build(wh, AssetRules.of(wh.config))
     build_s = time.perf_counter() - t
     print(f"one-off interval build: {build_s:.1f} s ({', '.join(f'{k} {v:,}' for k, v in rows.items())} intervals)",
           flush=True)
@@ -231,7 +231,7 @@ def main() -> None:
     first_new = START + timedelta(days=DAYS)
     # the pairs whose state can still change on the new day (the live store): the least any keyed store must hold
     open_pairs = wh.count("asset_live")
-    inc, done = timed(lambda: update(wh, wh.config.assets), 1)
+    inc, done = timed(lambda: update(wh, AssetRules.of(wh.config)), 1)
     print(f"incremental update for one new day ({per_day:,} events): {inc:.2f} s "
           f"({build_s / inc:.0f}x faster than the full build)")
     if "touched" not in done:

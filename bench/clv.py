@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from common import timed
+from common import DATA, timed
 
 from aipl.clv import BetaGeo
 
@@ -48,7 +48,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--big", type=int, default=10_000_000)
-    ap.add_argument("--cdnow", default="../shared/data/cdnow/cdnow_customers_summary.csv")
+    ap.add_argument("--cdnow", default=str(DATA / "cdnow" / "cdnow_customers_summary.csv"))
     ap.add_argument("--skip-lifetimes-1m", action="store_true")
     args = ap.parse_args()
     import lifetimes

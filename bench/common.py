@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
+from pathlib import Path
+
+# the public datasets: $AIPL_DATA, else the folder laid beside the clone in CI
+DATA = Path(os.environ.get("AIPL_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
 def timed(fn, repeat: int):

@@ -5,7 +5,7 @@ days), by precision and lift over the base rate.
 
     python bench/lookalike.py [--split 2017-11-29] [--k 0.5] [FILE ...]
 
-With no FILE it reads the slices in ../shared/data/taobao_userbehavior that hold complete histories (the
+With no FILE it reads the slices in $AIPL_DATA/taobao_userbehavior that hold complete histories (the
 first and last lines of the original: 157 consumers), which is far too small for a verdict; pass the full
 UserBehavior.csv (100M rows) for one. UserBehavior has no brands or amounts: tags are activity, purchases,
 recency and the preferred category.
@@ -17,6 +17,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
+from common import DATA
 from pyroaring import BitMap
 
 from aipl.audience import TagIndex, parse, refresh
@@ -25,7 +26,7 @@ from aipl.config import init_workspace
 from aipl.ingest import ingest
 from aipl.warehouse import open_warehouse
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "taobao_userbehavior"
+SHARED = DATA / "taobao_userbehavior"
 DEFAULT = [SHARED / "UserBehavior_head_fattydelivery.csv", SHARED / "UserBehavior_tail_betashepherd.csv"]
 
 

@@ -10,9 +10,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 spec="."
 [ -n "${1:-}" ] && spec=".[$1]"
-stamp=".venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-12)-${1:-base}"
+stamp=".venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-12)-${1:-base}"
 if [ ! -f "$stamp" ]; then
   echo "installing aipl${1:+ with [$1]} into .venv (first run takes a few minutes) ..." >&2
-  .venv/bin/python -m pip install --quiet -e "$spec"
+  .venv/bin/python -m pip install --quiet -c constraints.txt -e "$spec"
   touch "$stamp"
 fi

@@ -14,4 +14,5 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 scripts/setup.sh dev
 .venv/bin/ruff check src tests bench
+.venv/bin/lint-imports  # the layer contract of pyproject.toml [tool.importlinter] (docs/architecture.md)
 .venv/bin/python -m pytest -q "$@"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,11 +11,12 @@ from aipl.warehouse import open_warehouse
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 BUNDLED = ROOT / "src" / "aipl" / "data"
-SHARED = ROOT.parent / "shared" / "data"
+# the public datasets: $AIPL_DATA, else the folder CI lays beside the clone
+SHARED = Path(os.environ.get("AIPL_DATA") or ROOT.parent / "shared" / "data")
 
 
 def shared(rel: str) -> Path:
-    """A file of ../shared/data, or skip the test with the reason when it is absent (a user's clone)."""
+    """A file of the public datasets ($AIPL_DATA), or skip the test with the reason when absent (a user's clone)."""
     path = SHARED / rel
     if not path.exists():
         pytest.skip(f"needs {path} (the shared public datasets; present in CI)")

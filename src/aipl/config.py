@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -51,6 +52,21 @@ class ConfigError(ValueError):
     """The workspace configuration is missing or invalid."""
 
 
+# Each engine parses its own section of aipl.toml; those registered here are checked whenever a workspace is
+# loaded, so that a mistake is reported at once, naming the file, not at the first command that needs it.
+SECTIONS: dict[str, Callable[[dict | None], object]] = {}
+
+
+def register_section(name: str, parse: Callable[[dict | None], object]) -> None:
+    """Have `parse(aipl.toml[name])` validate the section on every load (it raises ValueError or TypeError).
+
+    >>> register_section("example", lambda section: dict(section or {}))
+    >>> SECTIONS.pop("example") is not None
+    True
+    """
+    SECTIONS[name] = parse
+
+
 @dataclass
 class Config:
     """A workspace's settings, read from `aipl.toml` with defaults for every key."""
@@ -63,16 +79,6 @@ class Config:
     latest_days_ahead: int = 1
     min_crowd_size: int = 100
     raw: dict = field(default_factory=dict)
-
-    @property
-    def assets(self):
-        """The AIPL / DEEPLINK rules of `[assets]`."""
-        from aipl.assets.rules import AssetRules
-
-        try:
-            return AssetRules.from_config(self.raw.get("assets"))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{self.root / CONFIG_FILE}: {exc}") from exc
 
     @property
     def database_path(self) -> Path:
@@ -140,5 +146,9 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         ZoneInfo(conf.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"{cfg_path}: [workspace] timezone {conf.timezone!r} is not a known time zone") from exc
-    conf.assets  # noqa: B018 - validates [assets] now, not at the next build
+    for name, parse in SECTIONS.items():
+        try:
+            parse(data.get(name))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{cfg_path}: {exc}") from exc
     return conf

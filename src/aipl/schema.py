@@ -248,6 +248,134 @@ QUARANTINE = Table(
 SYSTEM_TABLES: dict[str, Table] = {t.name: t for t in (BATCHES, QUARANTINE)}
 
 
+# ---------------------------------------------------------------------------------------------- derived tables
+# Each table an engine derives from others, declared once like a dbt model: its name, the public function that
+# writes it, the tables it reads and its columns. docs/lineage.md is generated from these (`python -m
+# aipl.schema lineage`) and a test holds it true, and holds each producer's tables to these columns.
+DATES, BINARY = "date[]", "binary"
+# the condition codes of the asset intervals: the AIPL stages and the DEEPLINK refinements (DOMAIN.md §2.5, §3)
+CONDITIONS: tuple[str, ...] = ("A", "I", "enthuse", "perform", "P", "L", "keen")
+LOOK_BACKS: tuple[str, ...] = ("browse_days", "active_days", "buy_days", "adv_days")
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A derived table: `producer` (the public function that writes it) builds it from `inputs`."""
+
+    name: str
+    producer: str
+    inputs: tuple[str, ...]
+    columns: tuple[Column, ...]
+    doc: str = ""
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+_PAIR = (Column("scope", STRING, True, enum=("brand", "category")), Column("key", STRING, True),
+         Column("consumer_id", STRING, True))
+ASSET_LIVE = Derived(
+    "asset_live", "aipl.assets.build", ("events", "members"),
+    (*_PAIR, *(Column(f"{c}_{part}", DATE if part != "touch" else STRING) for c in CONDITIONS
+               for part in ("start", "end", "touch")),
+     *(Column(lb, DATES) for lb in LOOK_BACKS), Column("keep_until", DATE), Column("pid", INT), Column("pid2", INT)),
+    "Each consumer × brand (or category) pair's latest interval per condition and its look-back days; a new "
+    "day rewrites only the pairs it touches (`aipl.assets.update`).",
+)
+ASSET_CLOSED = Derived(
+    "asset_closed", "aipl.assets.build", ("events", "members"),
+    (*_PAIR, Column("cond", STRING, True, enum=CONDITIONS), Column("start", DATE, True), Column("end", DATE, True),
+     Column("touch", STRING)),
+    "Condition intervals that ended before the latest one: with asset_live, every state of every day.",
+)
+ASSET_COUNT_CHANGES = Derived(
+    "asset_count_changes", "aipl.assets.build", ("asset_live", "asset_closed"),
+    (Column("scope", STRING, True), Column("key", STRING, True), Column("aipl", STRING), Column("deeplink", STRING),
+     Column("day", DATE, True), Column("change", INT, True)),
+    "How many consumers enter (+) or leave (−) each AIPL × DEEPLINK state per day: daily counts are running sums.",
+)
+ASSET_META = Derived(
+    "asset_meta", "aipl.assets.build", ("batches", "events"),
+    (Column("batches", INT), Column("events", INT), Column("built_through", STRING), Column("hash_probe", INT)),
+    "What the asset build has seen (batches, events, last day): a stale build is detected from it.",
+)
+CONSUMER_IDS = Derived(
+    "consumer_ids", "aipl.audience.refresh", ("consumers", "events"),
+    (Column("consumer_id", STRING, True), Column("id", INT, True)),
+    "A dense integer per consumer: the positions in the crowd bitmaps.",
+)
+CONSUMER_TAGS = Derived(
+    "consumer_tags", "aipl.audience.refresh",
+    ("consumer_ids", "consumers", "events", "members", "asset_live", "asset_closed"),
+    (Column("id", INT, True), Column("tag", STRING, True), Column("key", STRING), Column("value", STRING),
+     Column("num", INT)),
+    "One row per consumer × tag (× brand or category key) of the tag catalogue, on the refresh day.",
+)
+TAG_BITMAPS = Derived(
+    "tag_bitmaps", "aipl.audience.refresh", ("consumer_tags",),
+    (Column("bkey", STRING, True), Column("tag", STRING, True), Column("key", STRING), Column("value", STRING),
+     Column("num", INT), Column("bitmap", BINARY, True)),
+    "A roaring bitmap of consumer ids per tag value: the crowd index.",
+)
+TAG_META = Derived(
+    "tag_meta", "aipl.audience.refresh", ("consumer_tags",),
+    (Column("day", DATE, True), Column("refreshed_at", TIMESTAMP, True)),
+    "The day the tags and bitmaps describe.",
+)
+CROWDS = Derived(
+    "crowds", "aipl.audience.save", ("tag_bitmaps", "consumer_lists"),
+    (Column("name", STRING, True), Column("expr", STRING, True), Column("tree", STRING, True),
+     Column("coverage", INT, True), Column("source", STRING, True), Column("created", TIMESTAMP, True),
+     Column("valid_until", DATE)),
+    "Saved crowds: the expression, its parse tree and its size when saved (valid 90 days by default).",
+)
+CROWD_EXPORTS = Derived(
+    "crowd_exports", "aipl.audience.export", ("crowds", "consumer_ids"),
+    (Column("crowd", STRING, True), Column("actor", STRING), Column("exported_at", TIMESTAMP, True),
+     Column("rows", INT, True), Column("path", STRING, True), Column("sha256", STRING, True)),
+    "The audit of every file of consumer ids written: who, when, how many, where and its digest.",
+)
+CONSUMER_LISTS = Derived(
+    "consumer_lists", "aipl.clv.save_list", ("events", "members"),
+    (Column("list_name", STRING, True), Column("brand_id", STRING, True), Column("consumer_id", STRING, True),
+     Column("as_of", DATE, True), Column("saved_at", TIMESTAMP, True)),
+    "Saved member-operations lists (recall, reactivation), usable in crowd expressions.",
+)
+PI_WEIGHTS = Derived(
+    "pi_weights", "aipl.measure.learn_weights", ("events", "products"),
+    (Column("industry", STRING, True), Column("behaviour", STRING, True), Column("weight", FLOAT, True),
+     Column("pairs", INT, True), Column("as_of", DATE, True), Column("fitted_at", TIMESTAMP, True)),
+    "The purchase-intent index's behaviour weights per industry, learned from next-30-day purchases.",
+)
+
+DERIVED: dict[str, Derived] = {t.name: t for t in (
+    ASSET_LIVE, ASSET_CLOSED, ASSET_COUNT_CHANGES, ASSET_META, CONSUMER_IDS, CONSUMER_TAGS, TAG_BITMAPS, TAG_META,
+    CROWDS, CROWD_EXPORTS, CONSUMER_LISTS, PI_WEIGHTS,
+)}
+
+
+def lineage() -> str:
+    """The derived tables as a Markdown lineage page (docs/lineage.md is this text), with a Mermaid graph.
+
+    >>> "asset_live" in lineage()
+    True
+    """
+    out = ["# Lineage of the derived tables", ""]
+    out += ["Generated from `src/aipl/schema.py` (`python -m aipl.schema lineage`); do not edit by hand. Canonical",
+            "tables (loaded by `aipl ingest`) are in [schema.md](schema.md).", ""]
+    out += ["```mermaid", "flowchart LR"]
+    for t in DERIVED.values():
+        out += [f"  {src} --> {t.name}" for src in t.inputs]
+    out += ["```", "", "| table | written by | reads |", "|---|---|---|"]
+    out += [f"| `{t.name}` | `{t.producer}` | {', '.join(f'`{i}`' for i in t.inputs)} |" for t in DERIVED.values()]
+    for t in DERIVED.values():
+        out += ["", f"## `{t.name}`", "", t.doc, "", f"Written by `{t.producer}` from "
+                f"{', '.join(f'`{i}`' for i in t.inputs)}.", "", "| column | type | required |", "|---|---|---|"]
+        out += [f"| `{c.name}` | {c.type} | {'yes' if c.required else ''} |" for c in t.columns]
+    return "\n".join(out) + "\n"
+
+
 def markdown() -> str:
     """The canonical schema as a Markdown reference (docs/schema.md is this text)."""
     out = ["# Canonical schema", ""]
@@ -269,4 +397,6 @@ def markdown() -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    print(markdown(), end="")
+    import sys
+
+    print(lineage() if sys.argv[1:] == ["lineage"] else markdown(), end="")

@@ -9,7 +9,7 @@ import re
 import ibis
 
 from aipl import schema
-from aipl.assets import build, ensure_built
+from aipl.assets import AssetRules, build, ensure_built
 from aipl.warehouse import ibis_schema
 from tests.assets.test_states import RULES, at, ev, load
 
@@ -140,7 +140,7 @@ def test_day_by_day_with_short_windows_equals_full_rebuild(tmp_path):
     toml.write_text(text)
     wh = open_warehouse(root)
     try:
-        rules = wh.config.assets
+        rules = AssetRules.of(wh.config)
         assert rules.loyal_days == 12
         rng = random.Random(11)
         for day in range(0, 30, 2):

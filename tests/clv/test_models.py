@@ -15,7 +15,7 @@ from aipl.ingest import ingest
 from tests.conftest import BUNDLED, shared
 
 SAMPLE = BUNDLED / "CDNOW_sample.txt"
-# FHL 2005 (Marketing Science) and Fader & Hardie's Pareto/NBD note, as in ../shared/data/README.md
+# FHL 2005 (Marketing Science) and Fader & Hardie's Pareto/NBD note, as in the public datasets' README ($AIPL_DATA)
 BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PARETO = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
 GG = {"p": 6.25, "q": 3.74, "gamma": 15.44}

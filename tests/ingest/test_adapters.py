@@ -116,7 +116,7 @@ def test_hillstrom_reproduces_published_arm_figures(wh):
     arms = j.group_by("arm").aggregate(
         n=j.count(), visit=j.v.fill_null(0).mean(), conv=j.c.fill_null(0).mean(), spend=j.s.fill_null(0).mean()
     ).execute().set_index("arm")
-    published = {  # MineThatData 2008, as in ../shared/data/README.md
+    published = {  # MineThatData 2008, as in the public datasets' README ($AIPL_DATA)
         "Mens E-Mail": (21307, 0.1828, 0.01253, 1.4226),
         "Womens E-Mail": (21387, 0.1514, 0.00884, 1.0772),
         "No E-Mail": (21306, 0.1062, 0.00573, 0.6528),

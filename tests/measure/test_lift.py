@@ -15,7 +15,7 @@ from aipl.measure import balance, campaign_lift, cuped, difference_in_means, dou
 from tests.conftest import shared
 from tests.measure.conftest import market_workspace
 
-# Hillstrom (2008), ../shared/data/README.md: n, visit rate, conversion rate, spend per customer by arm
+# Hillstrom (2008), the public datasets' README ($AIPL_DATA): n, visit rate, conversion rate, spend per customer by arm
 HILLSTROM = {
     "Mens E-Mail": (21_307, 0.1828, 0.01253, 1.4226),
     "Womens E-Mail": (21_387, 0.1514, 0.00884, 1.0772),

@@ -10,8 +10,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from aipl.simulate import MarketSpec, adstock, calendar, hill, simulate_market
+from aipl.simulate import MarketSpec, calendar, simulate_market
 from aipl.simulate.market import FUNNEL
+from aipl.vocab import adstock, hill
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from typer.testing import CliRunner
 
+from aipl.assets import ensure_built
 from aipl.cli import app
 from aipl.strategy import backtest, load_campaign
 from tests.measure.conftest import market_workspace
@@ -19,6 +20,7 @@ def test_backtest_on_two_seasons(tmp_path):
     # a year of history (ads included) before last year's campaign; P = bought within 365 days
     wh, _ = market_workspace(folder, purchase_days=365, consumers=6000, days=45, brands=3, seed=3, seasons=2,
                              start="2025-09-15", lead_days=365, lead_ads=True)
+    ensure_built(wh)  # a plan reads the assets as last built; it never builds them
     res = [backtest(wh, b, "sim_double11", days_before=14) for b in ("B01", "B02", "B03")]
     as_of = str(load_campaign(wh, "sim_double11").d0 - timedelta(days=14))
     wh.close()

@@ -1,5 +1,5 @@
-"""The GTA plan on a hand-made brand: every number of the plan computed by hand (pools, rates, growth,
-projection, forecast, need and gap), calendars from aipl.toml, and the CLI."""
+"""The GTA plan on a hand-made brand (the `ws` fixture of conftest.py): every number of the plan computed by hand
+(pools, rates, growth, projection, forecast, need and gap), calendars from aipl.toml, and the CLI."""
 
 from __future__ import annotations
 
@@ -8,54 +8,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from aipl import schema
 from aipl.cli import app
-from aipl.config import init_workspace
 from aipl.strategy import calendars_from_config, load_campaign, plan, season
-from aipl.warehouse import open_warehouse
-from tests.assets.test_states import at, ev, load
-from tests.measure.test_pi import _insert
-
-LY = {"accumulate": (10, 19), "presale": (20, 24), "burst": (25, 29)}   # days after 2026-01-01
-TY = {k: (a + 365, b + 365) for k, (a, b) in LY.items()}
-
-
-def _calendar(wh, cid: str, phases: dict) -> None:
-    _insert(wh, schema.CAMPAIGNS, [{"campaign_id": cid, "name": "双11", "phase": p, "start_date": at(a).date(),
-                                    "end_date": at(b).date()} for p, (a, b) in phases.items()])
-
-
-def buy(c: str, day: int, amount: float = 1.0) -> dict:
-    return ev(c, "purchase", day, amount=amount)
-
-
-@pytest.fixture
-def ws(tmp_path):
-    root = init_workspace(tmp_path / "ws")
-    wh = open_warehouse(root)
-    _calendar(wh, "LY", LY)
-    _calendar(wh, "TY", TY)
-    load(wh, [
-        # last year: pools on D0 = day 19 (the eve of the presale on day 20)
-        buy("l1", 1), buy("l1", 5), buy("l1", 22, 100.0),          # L (2 purchase days), buys 100
-        buy("p1", 2), buy("p1", 26, 50.0), buy("p2", 3),            # P ×2, p1 buys 50
-        ev("i1", "favorite", 15), buy("i1", 21, 80.0),              # I_xu ×3, i1 buys 80
-        ev("i2", "favorite", 18), ev("i3", "add_to_cart", 12),
-        ev("a1", "exposure", 10), buy("a1", 23, 60.0),              # A_xu ×4, a1 buys 60
-        *[ev(c, "exposure", 12) for c in ("a2", "a3", "a4")],
-        ev("n1", "favorite", 21), buy("n1", 27, 40.0), ev("n2", "favorite", 22),   # I_act ×2, n1 buys 40
-        ev("m1", "exposure", 21), ev("m2", "exposure", 22), buy("m2", 24, 30.0),   # A_act ×2, m2 buys 30
-        ev("o1", "pdp_view", 14, brand_id="Z"), ev("o1", "pdp_view", 15, brand_id="Z"),  # O: the category only
-        buy("o1", 28, 70.0),
-        buy("d1", 25, 90.0),                                        # direct: from no pool
-        # this year, planned on day 380 (4 days before D0 = day 384)
-        buy("t1", 370), buy("t1", 375),                             # L
-        ev("t2", "favorite", 378),                                  # I_xu
-        ev("t3", "exposure", 379), ev("t4", "exposure", 379),       # A_xu ×2
-        ev("t5", "pdp_view", 377, brand_id="Z"), ev("t5", "pdp_view", 378, brand_id="Z"),  # O
-    ])
-    yield root, wh
-    wh.close()
+from tests.assets.test_states import at
 
 
 def test_last_years_season_by_hand(ws):
@@ -71,7 +26,7 @@ def test_last_years_season_by_hand(ws):
 
 def test_every_number_of_a_small_plan(ws):
     _, wh = ws
-    p = plan(wh, "B", "TY", gmv_target=1300, as_of=at(380).date())
+    p = plan(wh, "B", "TY", gmv_target=1300, day=at(380).date())
     assert p["baseline"]["campaign_id"] == "LY" and p["days_to_presale"] == 4 and p["aov"] == 65.0
     rows = {r["pool"]: r for r in p["pools"]}
     cvr = {"L": 1.0, "P": 0.5, "I_xu": 1 / 3, "A_xu": 0.25, "I_act": 0.5, "A_act": 0.5, "O": 1.0, "direct": None}
@@ -103,7 +58,7 @@ def test_every_number_of_a_small_plan(ws):
 
 def test_a_brand_without_history_plans_from_its_industry(ws):
     _, wh = ws
-    p = plan(wh, "Z", "TY", gmv_target=650, as_of=at(380).date(), aov=65.0)  # Z sold nothing last year
+    p = plan(wh, "Z", "TY", gmv_target=650, day=at(380).date(), aov=65.0)  # Z sold nothing last year
     assert p["rates_from"] == "industry median of B in LY" and p["aov_source"] == "given"
     rows = {r["pool"]: r for r in p["pools"]}
     assert rows["P"]["cvr"] == 0.5 and rows["A_xu"]["cvr"] == 0.25 and rows["O"]["share"] == 1 / 8
@@ -136,7 +91,7 @@ def test_plan_cli(ws):
     root, wh = ws
     wh.close()
     r = CliRunner().invoke(app, ["plan", "-w", str(root), "--brand", "B", "--campaign", "TY", "--gmv-target",
-                                 "1300", "--as-of", str(at(380).date()), "--json"])
+                                 "1300", "--day", str(at(380).date()), "--json"])
     assert r.exit_code == 0, r.output
     body = json.loads(r.stdout)
     assert body["buyers_needed"] == pytest.approx(20) and body["actions"][0]["day"] == str(at(381).date())
@@ -150,7 +105,7 @@ def test_plan_cli(ws):
     assert guide["crowd_expr"] == 'aipl(brand="B") = "A"'
     out = root / "plan.html"
     r = CliRunner().invoke(app, ["plan", "-w", str(root), "--brand", "B", "--campaign", "TY", "--gmv-target",
-                                 "1300", "--as-of", str(at(380).date()), "--out", str(out)])
+                                 "1300", "--day", str(at(380).date()), "--out", str(out)])
     assert r.exit_code == 0, r.output
     page = out.read_text(encoding="utf-8")
     for text in ("策略中心 GTA 计划", "人群池", "行动计划", "<svg", "缺口 gap"):

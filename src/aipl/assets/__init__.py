@@ -1,8 +1,10 @@
 """Consumer assets: AIPL and DEEPLINK states per brand and per category, stored as condition intervals."""
 
 from aipl.assets.build import CONDITIONS, SCOPES, build, daily_facts, ensure_built, intervals, update
-from aipl.assets.query import attribution, consumer_states, flow, movers, snapshot, snapshot_all, states
-from aipl.assets.rules import AIPL_LABELS, AIPL_STATES, DEEPLINK_LABELS, DEEPLINK_STATES, AssetRules
+from aipl.assets.health import brand_categories
+from aipl.assets.query import FLOW_STATES, attribution, consumer_states, flow, movers, snapshot, snapshot_all, states
+from aipl.assets.rules import AssetRules
+from aipl.vocab import AIPL_LABELS, AIPL_STATES, DEEPLINK_LABELS, DEEPLINK_STATES
 
 __all__ = [
     "AIPL_LABELS",
@@ -10,9 +12,11 @@ __all__ = [
     "CONDITIONS",
     "DEEPLINK_LABELS",
     "DEEPLINK_STATES",
+    "FLOW_STATES",
     "SCOPES",
     "AssetRules",
     "attribution",
+    "brand_categories",
     "build",
     "consumer_states",
     "daily_facts",
@@ -22,5 +26,6 @@ __all__ = [
     "movers",
     "snapshot",
     "snapshot_all",
-    "states", "update",
+    "states",
+    "update",
 ]

@@ -172,9 +172,9 @@ def ensure_built(wh: Warehouse, report: Callable[[str], None] | None = None) -> 
         if len(meta) and int(meta.batches.iloc[0]) == batches:
             return False
         if len(meta):
-            update(wh, wh.config.assets, report)
+            update(wh, AssetRules.of(wh.config), report)
             return True
-    build(wh, wh.config.assets, report)
+    build(wh, AssetRules.of(wh.config), report)
     return True
 
 

@@ -9,12 +9,13 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from aipl import schema
 from aipl.assets.build import intervals
 from aipl.assets.query import RANK, ordered_days, states
+from aipl.vocab import MEMBER_ACTIVITY
 from aipl.warehouse import Warehouse
 
 # member activity for FAST's T: 加购, 收藏, 领取会员权益 (coupon / trial claims), 购买
-MEMBER_ACTIVITY = ("add_to_cart", "favorite", "coupon_claim", "trial_claim", "purchase")
 PERCENTILES = (0.25, 0.50, 0.75, 0.90)
 
 
@@ -119,13 +120,11 @@ def _decompose(b0: int, o0: int, g0: float, b1: int, o1: int, g1: float) -> dict
 
 def _strategy_crowds(wh: Warehouse) -> ir.Table | None:
     """consumer_id, crowd from the crowd tags (None before the first `aipl crowd refresh`)."""
-    from aipl.audience.tags import IDS_TABLE, TAGS_TABLE
-
-    if TAGS_TABLE not in wh.con.list_tables():
+    if schema.CONSUMER_TAGS.name not in wh.con.list_tables():
         return None
-    t = wh.table(TAGS_TABLE)
+    t = wh.table(schema.CONSUMER_TAGS.name)
     t = t.filter(t.tag == "strategy_crowd")
-    return t.inner_join(wh.table(IDS_TABLE), "id").select("consumer_id", crowd=t.value)
+    return t.inner_join(wh.table(schema.CONSUMER_IDS.name), "id").select("consumer_id", crowd=t.value)
 
 
 def grow(wh: Warehouse, brand: str, period0: tuple[str, str], period1: tuple[str, str],

@@ -11,7 +11,8 @@ from datetime import date, timedelta
 import ibis
 import ibis.expr.types as ir
 
-from aipl.assets.rules import CONDITIONS, DEEPLINK_STATES, NEVER, AssetRules, held
+from aipl.assets.rules import CONDITIONS, NEVER, AssetRules, held
+from aipl.vocab import DEEPLINK_STATES
 from aipl.warehouse import Warehouse
 
 LIVE = "asset_live"

@@ -9,8 +9,8 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from aipl.assets.build import CHANGES, CONDITIONS, SCOPES, held, intervals
-from aipl.assets.rules import AIPL_STATES, DEEPLINK_STATES
 from aipl.config import parse_day
+from aipl.vocab import AIPL_STATES, DEEPLINK_STATES
 from aipl.warehouse import Warehouse
 
 FLOW_STATES = ("none", *AIPL_STATES)

@@ -8,19 +8,11 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
-AIPL_STATES = ("A", "I", "P", "L")
-# DEEPLINK's seven stages with their AIPL parent, lowest first (DOMAIN.md §3).
-DEEPLINK_STATES = {
-    "discover": "A", "engage": "I", "enthuse": "I", "perform": "I", "initial": "P", "numerous": "L", "keen": "L",
-}
-DEEPLINK_LABELS = {
-    "discover": "发现 Discover", "engage": "种草 Engage", "enthuse": "热爱 Enthuse", "perform": "行动 Perform",
-    "initial": "首购 Initial", "numerous": "复购 Numerous", "keen": "忠诚 Keen",
-}
+from aipl.config import CONFIG_FILE, Config, ConfigError, register_section
+
 # the condition codes of the intervals (cond): the AIPL stages and the DEEPLINK refinements
 CONDITIONS = ("A", "I", "enthuse", "perform", "P", "L", "keen")
 NEVER = date(9999, 12, 31)  # the end of a condition that does not expire (membership)
-AIPL_LABELS = {"A": "认知 Awareness", "I": "兴趣 Interest", "P": "购买 Purchase", "L": "忠诚 Loyalty"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +59,20 @@ class AssetRules:
                 raise ValueError(f"[assets] {name} must be at least 1 day")
         return rules
 
+    @classmethod
+    def of(cls, config: Config) -> AssetRules:
+        """The rules of a workspace's `[assets]` section (a ConfigError naming the file when invalid).
+
+        >>> from pathlib import Path
+        >>> from aipl.config import Config
+        >>> AssetRules.of(Config(root=Path("."), raw={"assets": {"purchase_days": 365}})).purchase_days
+        365
+        """
+        try:
+            return cls.from_config(config.raw.get("assets"))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{config.root / CONFIG_FILE}: {exc}") from exc
+
 
 def held(has: dict[str, ir.BooleanValue]) -> tuple[ir.StringValue, ir.StringValue]:
     """The AIPL and DEEPLINK state from which conditions hold (highest first; null when none does)."""
@@ -77,3 +83,6 @@ def held(has: dict[str, ir.BooleanValue]) -> tuple[ir.StringValue, ir.StringValu
         (has["A"], "discover"), else_=ibis.null("string"),
     )
     return aipl, deeplink
+
+
+register_section("assets", AssetRules.from_config)

@@ -1,9 +1,10 @@
 """Crowds (达摩盘): consumer tags, the crowd language, a roaring-bitmap index, insight (TGI, overlap, flows),
 built-in strategy crowds, lookalike and safe export."""
 
-from aipl.audience.crowds import BUILT_IN, insight
+from aipl.audience.crowds import export, export_ids, insight, save
 from aipl.audience.index import TagIndex, refresh, sql_ids, tag_day
 from aipl.audience.lang import CrowdSyntaxError, parse, to_text
+from aipl.audience.saved import BUILT_IN
 from aipl.audience.tags import CATALOGUE, STRATEGY_CROWDS
 from aipl.audience.usecases import (
     CrowdCount,
@@ -41,11 +42,14 @@ __all__ = [
     "crowd_lookalike",
     "crowd_members",
     "crowd_tree",
+    "export",
     "export_crowd",
+    "export_ids",
     "insight",
     "list_crowds",
     "parse",
     "refresh",
+    "save",
     "sql_ids",
     "tag_catalogue",
     "tag_day",

@@ -13,26 +13,17 @@ import ibis
 import pandas as pd
 from pyroaring import BitMap
 
-from aipl.assets import ensure_built, states
-from aipl.assets.query import FLOW_STATES
+from aipl import schema
+from aipl.assets import FLOW_STATES, ensure_built, states
 from aipl.audience.index import TagIndex, tag_day
 from aipl.audience.lang import parse, to_text
-from aipl.audience.tags import CATALOGUE, IDS_TABLE, STRATEGY_CROWDS
+from aipl.audience.saved import BUILT_IN, CROWDS_TABLE, saved
+from aipl.audience.tags import CATALOGUE, IDS_TABLE
 from aipl.warehouse import Warehouse
 
-CROWDS_TABLE = "crowds"
-EXPORTS_TABLE = "crowd_exports"
+EXPORTS_TABLE = schema.CROWD_EXPORTS.name
 VALID_DAYS = 90  # DOMAIN.md §9.2 [P]: a crowd is valid for 90 days
 
-LOWER_TIER = 'city_tier in (3, 4, 5, 6)'  # 下沉: third-tier cities and below (DOMAIN.md §9.3 [P])
-BUILT_IN = {  # name -> (zh, expression)
-    **{f"strategy_{k}": (v, f'strategy_crowd = "{k}"') for k, v in STRATEGY_CROWDS.items() if k != "other"},
-    "lower_tier_active_youth": ("小镇高活青年", f"{LOWER_TIER} and age between 18 and 30 and active_days_30d >= 10"),
-    "lower_tier_bargain_hunters": ("9块9包邮党", f"{LOWER_TIER} and cheap_share_180d >= 60"),
-    "lower_tier_upgraders": ("消费升级人群", f"{LOWER_TIER} and aup_growth >= 130"),
-    "lower_tier_high_spenders": ("下沉市场高消费力人群", f"{LOWER_TIER} and purchasing_power >= 4"),
-    "lower_tier_beauty_lovers": ("美妆偏好人群", f'{LOWER_TIER} and top_category in ("skincare", "makeup")'),
-}
 
 
 def penetration(bought: str, never: str, days: int = 365) -> str:
@@ -79,19 +70,6 @@ def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index:
             wh.raw.execute(f"DELETE FROM {CROWDS_TABLE} WHERE name = ?", [name])
         wh.con.insert(CROWDS_TABLE, ibis.memtable(pd.DataFrame([row])).cast(wh.table(CROWDS_TABLE).schema()))
     return {**row, "tree": tree}
-
-
-def saved(wh: Warehouse, name: str) -> dict:
-    """A saved crowd (a built-in one when no saved crowd has the name)."""
-    if CROWDS_TABLE in wh.con.list_tables():
-        t = wh.table(CROWDS_TABLE)
-        rows = t.filter(t.name == name).execute()
-        if len(rows):
-            r = rows.iloc[0].to_dict()
-            return {**r, "tree": json.loads(r["tree"])}
-    if name in BUILT_IN:
-        return {"name": name, "expr": BUILT_IN[name][1], "tree": parse(BUILT_IN[name][1]), "source": "built-in"}
-    raise ValueError(f"no crowd named {name!r} (see `aipl crowd list`)")
 
 
 def listing(wh: Warehouse) -> pd.DataFrame:

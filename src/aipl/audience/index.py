@@ -13,12 +13,15 @@ import ibis
 import pandas as pd
 from pyroaring import BitMap, FrozenBitMap
 
+from aipl import schema
+from aipl.audience.saved import saved
 from aipl.audience.tags import CATALOGUE, IDS_TABLE, TAGS_TABLE, ensure_ids, tag_rows
 from aipl.config import parse_day
 from aipl.warehouse import Warehouse
 
-BITMAPS_TABLE = "tag_bitmaps"
-META_TABLE = "tag_meta"
+BITMAPS_TABLE = schema.TAG_BITMAPS.name
+META_TABLE = schema.TAG_META.name
+LISTS_TABLE = schema.CONSUMER_LISTS.name
 _OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
         "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 
@@ -264,8 +267,6 @@ def behaviour_ids(wh: Warehouse, tree: dict, day: date | None) -> BitMap:
 
 def list_ids(wh: Warehouse, name: str) -> BitMap:
     """Ids of a saved consumer list (consumer_lists: member recall lists, uplift targets, lookalikes)."""
-    from aipl.clv.members import LISTS_TABLE
-
     if LISTS_TABLE not in wh.con.list_tables():
         raise ValueError(f"no consumer list named {name!r}")
     lists = wh.table(LISTS_TABLE)
@@ -277,8 +278,6 @@ def list_ids(wh: Warehouse, name: str) -> BitMap:
 
 
 def _saved_tree(wh: Warehouse, name: str) -> dict:
-    from aipl.audience.crowds import saved
-
     return saved(wh, name)["tree"]
 
 

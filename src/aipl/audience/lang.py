@@ -27,6 +27,8 @@ from __future__ import annotations
 import json
 import re
 
+from aipl.audience.tags import CATALOGUE
+
 OPS = ("=", "!=", "<", "<=", ">", ">=")
 COUNT_ARGS = {"event", "brand", "category", "channel", "days"}
 KEYWORDS = {"and": "and", "交": "and", "or": "or", "并": "or", "minus": "minus", "差": "minus", "not": "not",
@@ -237,8 +239,6 @@ def to_text(tree: dict) -> str:
         return f"count({args}) {tree['op']} {_lit(tree['value'])}"
     key = ""
     if tree.get("key") is not None:
-        from aipl.audience.tags import CATALOGUE
-
         kname = CATALOGUE[tree["tag"]].key if tree["tag"] in CATALOGUE else "key"
         key = f"({kname}={_lit(tree['key'])})"
     head = f"{tree['tag']}{key}"

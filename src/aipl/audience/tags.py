@@ -11,11 +11,13 @@ from datetime import date, timedelta
 import ibis
 import ibis.expr.types as ir
 
+from aipl import schema
+from aipl.assets import ensure_built, states
 from aipl.config import parse_day
 from aipl.warehouse import Warehouse
 
-IDS_TABLE = "consumer_ids"
-TAGS_TABLE = "consumer_tags"
+IDS_TABLE = schema.CONSUMER_IDS.name
+TAGS_TABLE = schema.CONSUMER_TAGS.name
 
 
 @dataclass(frozen=True)
@@ -110,8 +112,6 @@ def _long(t: ir.Table, tag: str, value, num=None, key=None) -> ir.Table:
 
 def tag_rows(wh: Warehouse, day: str | date) -> ir.Table:
     """Every tag of every consumer on `day`, long form: id, tag, key, value (label or number as text), num."""
-    from aipl.assets import ensure_built, states
-
     d = parse_day(day)
     ids = wh.table(IDS_TABLE)
     c = wh.table("consumers").inner_join(ids, "consumer_id")

@@ -26,7 +26,6 @@ import pandas as pd
 from pyroaring import BitMap
 
 from aipl.audience.crowds import (
-    BUILT_IN,
     consumer_ids,
     consumers_of,
     crowd_flow,
@@ -40,6 +39,7 @@ from aipl.audience.crowds import save as save_crowd
 from aipl.audience.index import TagIndex
 from aipl.audience.lang import CrowdSyntaxError, to_text
 from aipl.audience.lookalike import features, lookalike
+from aipl.audience.saved import BUILT_IN
 from aipl.audience.tags import CATALOGUE
 from aipl.clv import save_list
 from aipl.warehouse import Warehouse
@@ -181,6 +181,9 @@ def count_crowd(wh: Warehouse, expr: str | dict, namespace: str | None = None,
     """How many consumers a crowd holds on the tag day (bitmap index), and how long the count took. `index`
     is a loaded TagIndex to reuse (default: the workspace's).
 
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
     >>> res = count_crowd(wh, "age < 30 and gender = 'F'")
     >>> res.expr, 0 < res.count < res.of
     ('(age < 30) and (gender = "F")', True)
@@ -198,6 +201,9 @@ def create_crowd(wh: Warehouse, name: str, expr: str | dict, namespace: str | No
     """Save (or replace) the crowd `name` with its coverage on the tag day; it is valid for 90 days and other
     crowds can use it as crowd("name").
 
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
     >>> young = create_crowd(wh, "young", "age < 30")
     >>> young.coverage == count_crowd(wh, 'crowd("young")').count, young.source
     (True, 'tag')
@@ -212,6 +218,9 @@ def list_crowds(wh: Warehouse, namespace: str | None = None) -> pd.DataFrame:
     """The saved crowds (the namespace's own, when given), then the built-in ones: name, expr, coverage,
     source, created, valid_until.
 
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
     >>> _ = create_crowd(wh, "mine", "age >= 40", namespace="acme")
     >>> "acme:mine" in set(list_crowds(wh).name), "mine" in set(list_crowds(wh, namespace="acme").name)
     (True, True)
@@ -233,6 +242,9 @@ def crowd_members(wh: Warehouse, crowds: Iterable[str | dict], namespace: str | 
                   index: TagIndex | None = None) -> set[str]:
     """The consumer ids in any of the crowds (names, expressions or trees), e.g. an autopilot's target crowds.
 
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
     >>> len(crowd_members(wh, ["strategy_gen_z"])) == count_crowd(wh, "strategy_gen_z").count
     True
     """
@@ -249,9 +261,12 @@ def crowd_insight(wh: Warehouse, expr: str | dict, base: str | dict | None = Non
     overlap with the `compare` crowds, and its AIPL flow with `brand` from `start` to `end` when all three
     are given.
 
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
     >>> res = crowd_insight(wh, "age < 30", compare=["strategy_gen_z"], tags=["gender"])
     >>> sorted(res.profile.value), res.overlap.b.tolist()
-    (['F', 'M', 'U'], ['crowd("strategy_gen_z")'])
+    (['F', 'M'], ['crowd("strategy_gen_z")'])
     """
     if brand and bool(start) != bool(end):
         raise ValueError("a crowd's flow needs both start and end")
@@ -275,6 +290,9 @@ def crowd_lookalike(wh: Warehouse, seed: str | dict, k: float = 3.0, save: str |
     """Consumers who look like the seed crowd: a PU-learning classifier over the tags, the top k·|seed|
     outside the seed; saved as a consumer list and a crowd named `save` when given.
 
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
     >>> lal = crowd_lookalike(wh, "age < 30", k=1, save="young_lal")
     >>> lal.size == count_crowd(wh, "young_lal").count, lal.saved
     (True, 'young_lal')
@@ -300,6 +318,9 @@ def export_crowd(wh: Warehouse, expr: str | dict, out: str | Path, actor: str | 
 
     >>> import tempfile
     >>> path = f"{tempfile.mkdtemp()}/ids.csv"
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
     >>> export_crowd(wh, "age < 60", path, actor="analyst@agency").rows == count_crowd(wh, "age < 60").count
     True
     """

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aipl.attribution import ENGAGEMENT, attributed, campaign_delivery, campaign_window
 from aipl.autopilot.response import CELL_SEP, Curve, allocate, fit_brand
 from aipl.warehouse import Warehouse
 
@@ -41,11 +42,8 @@ MAX_ITEMS = 10
 def impression_values(wh: Warehouse, brand: str, campaign: str, aim: str, items: tuple[str, ...] = (),
                       consumers: set[str] | None = None) -> dict[str, float]:
     """What one impression of each channel brought, for the aim: attributed outcomes (宽 scope, last touch,
-    15 days; see measure.postmortem) over the channel's impressions in the campaign; only outcomes on
+    15 days; see aipl.attribution) over the channel's impressions in the campaign; only outcomes on
     `items` (purchases, favourites and carts) and by `consumers` (the target crowds) when given."""
-    from aipl.measure.experiment import campaign_window
-    from aipl.measure.postmortem import ENGAGEMENT, _delivery, attributed
-
     window, _ = campaign_window(wh, campaign, 0)
     acts = attributed(wh, campaign, brand)
     if items:
@@ -59,7 +57,7 @@ def impression_values(wh: Warehouse, brand: str, campaign: str, aim: str, items:
         "member_joins": acts[acts.event_type == "member_join"].assign(v=1.0),
     }[aim]
     got = pick.groupby("channel").v.sum()
-    imps = _delivery(wh, campaign, brand, window.start, window.end).groupby("channel").impressions.sum()
+    imps = campaign_delivery(wh, campaign, brand, window.start, window.end).groupby("channel").impressions.sum()
     return {ch: float(got.get(ch, 0.0)) / float(n) for ch, n in imps.items() if n > 0}
 
 

@@ -13,7 +13,9 @@ import pandas as pd
 
 from aipl.assets import states
 from aipl.config import parse_day
-from aipl.simulate.journeys import ACTIONS, STAGES, Journeys
+from aipl.simulate.journeys import Journeys
+from aipl.vocab import ACTIONS
+from aipl.vocab import DEEPLINK_STAGES as STAGES
 from aipl.warehouse import Warehouse
 
 # DOMAIN.md §1 (序列化投放, "the right creative … to each relationship state") [P]: content for Discover,

@@ -8,13 +8,14 @@ from datetime import UTC, date, datetime, timedelta
 import ibis
 import pandas as pd
 
-from aipl.assets.health import MEMBER_ACTIVITY
+from aipl import schema
 from aipl.config import parse_day
+from aipl.vocab import MEMBER_ACTIVITY, MEMBER_BUCKETS
 from aipl.warehouse import Warehouse
 
-LISTS_TABLE = "consumer_lists"
+LISTS_TABLE = schema.CONSUMER_LISTS.name
 # bucket -> (min days since last purchase, max days), DOMAIN.md §2.4 / S004 复购券 targeting
-BUCKETS = {"active": (0, 29), "lapsed_30": (30, 59), "lapsed_60": (60, 179), "lapsed_180": (180, None)}
+BUCKETS = MEMBER_BUCKETS
 LIST_KINDS = (*BUCKETS, "never_bought", "reactivation")
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from aipl.assets import consumer_states, ensure_built, flow
 from aipl.clv.models import BetaGeo, GammaGamma
 from aipl.clv.rfm import TIME_UNITS, rfm_summary
 from aipl.config import parse_day
@@ -23,8 +24,6 @@ def asset_value(wh: Warehouse, brand: str, calibration_end: str | date, months: 
     (A, I) get an estimate: the share of the brand's A (or I) consumers of 30 days earlier who bought
     within those 30 days, times the value of a newly acquired customer. Returns (consumers, by_state).
     """
-    from aipl.assets import consumer_states, ensure_built, flow
-
     end = parse_day(calibration_end, "calibration end")
     ensure_built(wh)
     s = rfm_summary(wh, end, time_unit, brand=brand)

@@ -11,9 +11,10 @@ from aipl.measure.experiment import (
     exposure_lift,
 )
 from aipl.measure.lift import METHODS, Estimate, balance, cuped, difference_in_means, doubly_robust, estimate, ipw
+from aipl.measure.pi import learn_weights
 
 __all__ = [
     "METHODS", "OUTCOMES", "Estimate", "Window", "balance", "campaign_lift", "campaign_window",
     "consumer_outcomes", "cuped", "difference_in_means", "doubly_robust", "estimate", "experiment_lift",
-    "exposure_lift", "ipw",
+    "exposure_lift", "ipw", "learn_weights",
 ]

@@ -4,7 +4,6 @@ to a campaign against those who were not), each estimate labelled with how it wa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import ibis
@@ -12,7 +11,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
-from aipl.config import parse_day
+from aipl.attribution import TOUCH_TYPES, Window, campaign_window
 from aipl.measure.lift import METHODS, OBSERVATIONAL, RANDOMISED, balance, estimate
 from aipl.warehouse import Warehouse
 
@@ -24,39 +23,7 @@ OUTCOMES = {
     "spend": "paid amount of the brand's purchases (GMV per head)",
 }
 VISIT_TYPES = ("pdp_view", "store_home_view", "live_view", "video_view")
-TOUCH_TYPES = ("exposure", "ad_click")
 PRE_COVARIATES = ("pre_visit", "pre_purchases", "pre_spend", "pre_events", "pre_category", "pre_all_brands")
-
-
-@dataclass
-class Window:
-    """The days an outcome is counted over (both ends included) and the pre-period before them."""
-
-    start: date
-    end: date
-    pre_days: int = 30
-    pre_end: date | None = None  # the pre-period's last day (default: the day before the window)
-
-    @property
-    def pre_last(self) -> date:
-        return self.pre_end or self.start - timedelta(days=1)
-
-    @property
-    def pre_start(self) -> date:
-        return self.pre_last - timedelta(days=self.pre_days - 1)
-
-
-def campaign_window(wh: Warehouse, campaign: str, pre_days: int = 30) -> tuple[Window, str | None]:
-    """The campaign's first to last day over all its phases, and its brand (None for a platform campaign)."""
-    c = wh.table("campaigns")
-    rows = c.filter(c.campaign_id == campaign).execute()
-    if rows.empty:
-        known = sorted(c.select("campaign_id").distinct().execute().campaign_id)
-        raise ValueError(f"unknown campaign {campaign!r}" + (f"; known: {', '.join(known)}" if known else
-                                                             "; the campaigns table is empty"))
-    brands = sorted({b for b in rows.brand_id if isinstance(b, str) and b})
-    window = Window(parse_day(rows.start_date.min()), parse_day(rows.end_date.max()), pre_days)
-    return window, (brands[0] if len(brands) == 1 else None)
 
 
 def _in_days(wh: Warehouse, t: ir.Table, start: date, end: date) -> ir.BooleanValue:

@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import nnls
 
+from aipl import schema
+from aipl.attribution import ATTRIBUTION_DAYS, TOUCH_TYPES, Window, campaign_window
 from aipl.config import parse_day
-from aipl.measure.experiment import TOUCH_TYPES, Window, campaign_window
+from aipl.measure.experiment import PRE_COVARIATES, consumer_outcomes
 from aipl.measure.lift import OBSERVATIONAL, RANDOMISED, estimate
 from aipl.warehouse import Warehouse
 
@@ -30,8 +32,7 @@ PI_BEHAVIOURS: dict[str, tuple[str, ...]] = {
     "content_engage": ("interaction", "share"),
     "coupon_claim": ("coupon_claim", "trial_claim"),
 }
-WEIGHTS_TABLE = "pi_weights"
-ATTRIBUTION_DAYS = 15  # DOMAIN.md §11 [P]: attribution window, default 15 days
+WEIGHTS_TABLE = schema.PI_WEIGHTS.name
 
 
 def equal_weights() -> dict[str, float]:
@@ -135,8 +136,6 @@ def campaign_pi(wh: Warehouse, campaign: str, brand: str | None = None, experime
     With a randomised holdout the groups are the treated arms and the control arm (difference in means);
     without one, exposed and unexposed active consumers, adjusted for pre-period behaviour (observational).
     """
-    from aipl.measure.experiment import PRE_COVARIATES, consumer_outcomes
-
     window, own = campaign_window(wh, campaign, pre_days)
     brand = brand or own
     if not brand:

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import ibis
-import ibis.expr.types as ir
 import pandas as pd
 
-from aipl.measure.experiment import TOUCH_TYPES, campaign_window
-from aipl.measure.pi import ATTRIBUTION_DAYS
+from aipl.assets import ensure_built, flow
+from aipl.attribution import ATTRIBUTION_DAYS, ENGAGEMENT, attributed, campaign_delivery, campaign_window
+from aipl.measure.experiment import campaign_lift
 from aipl.warehouse import Warehouse
 
-NEW_CUSTOMER_DAYS = 365
-ENGAGEMENT = ("favorite", "add_to_cart")  # 收藏加购
 CUTS = ("channel", "crowd_id", "creative_id", "phase")
 SCOPES = ("narrow", "wide")  # 窄 / 宽 口径
 
@@ -44,57 +41,6 @@ def _phase_of(days: pd.Series, phases: pd.DataFrame) -> pd.Series:
     return out
 
 
-def _touches(wh: Warehouse, campaign: str, brand: str, start, end) -> ir.Table:
-    ev = wh.table("events")
-    day = wh.local_day(ev.ts)
-    t = ev.filter((ev.campaign_id == campaign) & (ev.brand_id == brand) & ev.event_type.isin(TOUCH_TYPES)
-                  & (day >= ibis.literal(start)) & (day <= ibis.literal(end)))
-    return t.select("consumer_id", touch_ts="ts", touch_type="event_type", touch_item="item_id",
-                    channel=t.channel.fill_null("(none)"), crowd_id=t.crowd_id.fill_null("(none)"),
-                    creative_id=t.creative_id.fill_null("(none)"))
-
-
-def attributed(wh: Warehouse, campaign: str, brand: str, days: int = ATTRIBUTION_DAYS) -> pd.DataFrame:
-    """Each purchase, 收藏加购 and member join of the brand in the campaign with a touch of the campaign in the
-    `days` before it: the last such touch's channel, crowd and creative (wide scope), whether it also counts
-    in the narrow scope (a click before it, on the same item when the click names one), and for purchases
-    whether the buyer was new (no purchase of the brand in the previous 365 days)."""
-    window, _ = campaign_window(wh, campaign, 0)
-    ev = wh.table("events")
-    day = wh.local_day(ev.ts)
-    acts = ev.filter((ev.brand_id == brand) & ev.event_type.isin(["purchase", *ENGAGEMENT, "member_join"])
-                     & (day >= ibis.literal(window.start)) & (day <= ibis.literal(window.end)))
-    acts = acts.select("consumer_id", "ts", "event_type", "item_id", "order_id",
-                       amount=acts.amount.fill_null(0.0)).mutate(act_id=ibis.row_number())
-    touches = _touches(wh, campaign, brand, window.start - timedelta(days=days), window.end)
-    j = acts.inner_join(touches, [acts.consumer_id == touches.consumer_id, touches.touch_ts <= acts.ts,
-                                  touches.touch_ts > acts.ts - ibis.interval(days=days)])
-    click_ok = (j.touch_type == "ad_click") & (j.touch_item.isnull() | (j.touch_item == j.item_id))
-    w = ibis.window(group_by="act_id", order_by=[ibis.desc("touch_ts"), "channel", "crowd_id", "creative_id"])
-    j = j.mutate(rank=ibis.row_number().over(w), narrow=click_ok.any().over(ibis.window(group_by="act_id")))
-    last = j.filter(j.rank == 0).select("act_id", "consumer_id", "ts", "event_type", "item_id", "amount", "channel",
-                                        "crowd_id", "creative_id", "narrow")
-    buys = ev.filter((ev.brand_id == brand) & (ev.event_type == "purchase")).select(buyer="consumer_id",
-                                                                                     bought="ts")
-    prior = last.inner_join(buys, [last.consumer_id == buys.buyer, buys.bought < last.ts,
-                                   buys.bought >= last.ts - ibis.interval(days=NEW_CUSTOMER_DAYS)])
-    seen = prior.select("act_id").distinct().mutate(returning=ibis.literal(True))
-    out = last.left_join(seen, "act_id").select(
-        "act_id", "consumer_id", "ts", "event_type", "item_id", "amount", "channel", "crowd_id", "creative_id",
-        "narrow", day=wh.local_day(last.ts), new=~seen.returning.fill_null(False))
-    return out.execute()
-
-
-def _delivery(wh: Warehouse, campaign: str, brand: str, start, end) -> pd.DataFrame:
-    a = wh.table("ad_delivery")
-    a = a.filter((a.campaign_id == campaign) & (a.brand_id == brand) & (a.day >= ibis.literal(start))
-                 & (a.day <= ibis.literal(end)))
-    df = a.select("day", "channel", crowd_id=a.crowd_id.fill_null("(none)"),
-                  creative_id=a.creative_id.fill_null("(none)"), impressions=a.impressions,
-                  clicks=a.clicks.fill_null(0), cost=a.cost.fill_null(0.0)).execute()
-    return df
-
-
 def _cut(delivery: pd.DataFrame, acts: pd.DataFrame, by: str, scope: str) -> list[dict]:
     d = delivery.groupby(by)[["cost", "impressions", "clicks"]].sum()
     a = acts if scope == "wide" else acts[acts.narrow]
@@ -113,16 +59,13 @@ def _cut(delivery: pd.DataFrame, acts: pd.DataFrame, by: str, scope: str) -> lis
 def postmortem(wh: Warehouse, campaign: str, brand: str | None = None, days: int = ATTRIBUTION_DAYS,
                with_lift: bool = True) -> dict:
     """The whole post-mortem of a campaign for one brand (the campaign's own brand by default)."""
-    from aipl.assets import ensure_built, flow
-    from aipl.measure.experiment import campaign_lift
-
     window, own = campaign_window(wh, campaign, 0)
     brand = brand or own
     if not brand:
         raise ValueError(f"campaign {campaign!r} is platform-wide: name the brand")
     c = wh.table("campaigns")
     phases = c.filter(c.campaign_id == campaign).order_by("start_date").execute()
-    delivery = _delivery(wh, campaign, brand, window.start, window.end)
+    delivery = campaign_delivery(wh, campaign, brand, window.start, window.end)
     acts = attributed(wh, campaign, brand, days)
     if delivery.empty and acts.empty:
         raise ValueError(f"campaign {campaign!r} has no delivery and no attributed behaviour for brand {brand!r}")

@@ -9,6 +9,8 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
 
+from aipl.measure.experiment import OUTCOMES, experiment_frame
+
 
 def _binary(y: np.ndarray) -> bool:
     return bool(np.isin(np.unique(y), (0, 1)).all())
@@ -196,8 +198,6 @@ def uplift_targets(wh, experiment: str, arm: str | None = None, metric: str = "c
     contact under the budget, best first.
     """
     import pandas as pd
-
-    from aipl.measure.experiment import OUTCOMES, experiment_frame
 
     if learner not in LEARNERS:
         raise ValueError(f"unknown learner {learner!r}; choose one of {', '.join(LEARNERS)}")

@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-STAGES = ("discover", "engage", "enthuse", "perform", "initial", "numerous", "keen")
-ACTIONS = ("content", "conversion_ad", "coupon", "member_offer")
+from aipl.vocab import ACTIONS, DEEPLINK_STAGES
+
+STAGES = DEEPLINK_STAGES
 # Where each action works best, as a position on the funnel (0 = discover … 6 = keen): content early,
 # conversion ads in the interest stages, coupons just before the first purchase, member offers after it.
 _ACTION_AIM = {"content": 0.0, "conversion_ad": 1.8, "coupon": 3.0, "member_offer": 5.0}

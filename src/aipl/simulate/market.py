@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from aipl.vocab import adstock, hill
+
 CATEGORIES = {  # level-2 category -> level-1 category
     "skincare": "beauty", "makeup": "beauty", "womenswear": "apparel",
     "menswear": "apparel", "snacks": "food", "drinks": "food",
@@ -68,22 +70,6 @@ def _phase_by_day(cal: list[tuple[str, date, date]], start: date, days: int) -> 
     for i in range(days):
         d = start + timedelta(days=i)
         out.append(next((p for p, a, b in cal if a <= d <= b), "daily"))
-    return out
-
-
-def hill(x: np.ndarray, k: float, alpha: float) -> np.ndarray:
-    """Hill saturation x^α / (x^α + k^α), in [0, 1)."""
-    x = np.maximum(x, 0.0)
-    return x**alpha / (x**alpha + k**alpha)
-
-
-def adstock(spend: np.ndarray, theta: float) -> np.ndarray:
-    """Geometric carry-over along the last axis: a_t = s_t + θ·a_{t-1}."""
-    out = np.empty_like(spend, dtype=float)
-    acc = np.zeros(spend.shape[:-1])
-    for t in range(spend.shape[-1]):
-        acc = spend[..., t] + theta * acc
-        out[..., t] = acc
     return out
 
 

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from aipl.simulate.market import hill
+from aipl.vocab import hill
 
 TIERS = ("head", "waist", "new")
 # per tier: share of merchants, median baseline GMV a day, most incremental GMV as a share of the baseline,

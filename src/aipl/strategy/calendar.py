@@ -1,6 +1,6 @@
-"""Campaign calendars: a campaign's phases read from the campaigns table (loaded from files or declared in
-aipl.toml), the days that matter to a plan (蓄水 window, presale start, selling period), and last year's
-same campaign."""
+"""Campaign calendars: a campaign's phases from the campaigns table (loaded from files) merged in memory with
+the calendars declared in aipl.toml `[campaigns.<id>]` (reading never writes; `save_calendars` does), the days
+that matter to a plan (蓄水 window, presale start, selling period), and last year's same campaign."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import pandas as pd
 
 from aipl import schema
 from aipl.config import parse_day
-from aipl.warehouse import Warehouse
+from aipl.warehouse import Warehouse, ibis_schema
 
 SELLING = ("presale", "warmup", "burst")  # 活动期: from the presale start to the last burst day
 DEFAULT_ACCUMULATE_DAYS = 60  # 蓄水期 when a calendar declares none (DOMAIN.md §6: 蓄水期60天A/I)
+CALENDAR_COLUMNS = ["campaign_id", "name", "brand_id", "phase", "start_date", "end_date"]
 
 
 @dataclass(frozen=True)
@@ -54,41 +55,118 @@ class Campaign:
             return min(a for a, _ in acc), max(b for _, b in acc)
         return self.d0 - timedelta(days=DEFAULT_ACCUMULATE_DAYS - 1), self.d0
 
+    @property
+    def start(self) -> date:
+        """The calendar's first day."""
+        return min(a for _, a, _ in self.phases)
+
+    @property
+    def end(self) -> date:
+        """The calendar's last day."""
+        return max(b for _, _, b in self.phases)
+
     def phase_on(self, day: date) -> str | None:
         """The phase a day falls in (None outside the calendar)."""
         return next((p for p, a, b in self.phases if a <= day <= b), None)
 
     def to_dict(self) -> dict:
+        """The calendar as JSON-ready values (days as 'YYYY-MM-DD')."""
         return {"campaign_id": self.campaign_id, "name": self.name, "brand": self.brand,
+                "start": str(self.start), "end": str(self.end),
                 "phases": [{"phase": p, "start": str(a), "end": str(b)} for p, a, b in self.phases],
                 "presale_start": str(self.presale_start), "selling_end": str(self.selling_end)}
 
 
-def load_campaign(wh: Warehouse, campaign: str) -> Campaign:
-    """The campaign's calendar from the campaigns table."""
-    c = wh.table("campaigns")
-    rows = c.filter(c.campaign_id == campaign).order_by(["start_date", "phase"]).execute()
-    if rows.empty:
-        known = sorted(c.select("campaign_id").distinct().execute().campaign_id)
+def calendar_rows(wh: Warehouse) -> pd.DataFrame:
+    """Every calendar row (campaign_id, name, brand_id, phase, start_date, end_date): the campaigns table's,
+    with the calendars declared in aipl.toml `[campaigns.<id>]` in place of the table's rows of the same id.
+    Read in memory: nothing is written (`save_calendars` writes the declared ones to the table).
+
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> import tempfile
+    >>> root = init_workspace(tempfile.mkdtemp())
+    >>> _ = (root / "aipl.toml").open("a").write('\\n[campaigns.d11]\\nburst = [["2026-11-11", "2026-11-11"]]\\n')
+    >>> wh = open_warehouse(root)
+    >>> calendar_rows(wh)[["campaign_id", "phase", "start_date"]].to_dict("records")
+    [{'campaign_id': 'd11', 'phase': 'burst', 'start_date': datetime.date(2026, 11, 11)}]
+    >>> wh.count("campaigns")
+    0
+    >>> wh.close()
+    """
+    declared = calendars_from_config(wh.config.raw.get("campaigns") or {})
+    stored = wh.table("campaigns").select(*CALENDAR_COLUMNS).execute()
+    stored = stored[~stored.campaign_id.isin(declared.campaign_id)]
+    for col in ("start_date", "end_date"):
+        stored[col] = [parse_day(d) for d in stored[col]]
+    parts = [df for df in (stored, declared) if not df.empty]
+    rows = pd.concat(parts, ignore_index=True) if parts else declared
+    return rows.sort_values(["campaign_id", "start_date", "phase"], ignore_index=True)
+
+
+def _campaign(rows: pd.DataFrame, campaign: str) -> Campaign:
+    """One campaign's calendar from `calendar_rows`."""
+    mine = rows[rows.campaign_id == campaign]
+    if mine.empty:
+        known = sorted(set(rows.campaign_id))
         raise ValueError(f"unknown campaign {campaign!r}" + (f"; known: {', '.join(known)}" if known else
                                                              "; the campaigns table is empty"))
-    brands = {b for b in rows.brand_id if isinstance(b, str) and b}
-    name = next((n for n in rows.name if isinstance(n, str) and n), campaign)
-    phases = tuple((r.phase, parse_day(r.start_date), parse_day(r.end_date)) for r in rows.itertuples())
+    brands = {b for b in mine.brand_id if isinstance(b, str) and b}
+    name = next((n for n in mine.name if isinstance(n, str) and n), campaign)
+    phases = tuple((r.phase, r.start_date, r.end_date) for r in mine.itertuples())
     return Campaign(campaign, name, brands.pop() if len(brands) == 1 else None, phases)
+
+
+def load_campaign(wh: Warehouse, campaign: str) -> Campaign:
+    """The campaign's calendar (from the campaigns table or aipl.toml, see `calendar_rows`); a ValueError naming
+    the known campaigns when there is none by that id.
+
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> import tempfile
+    >>> root = init_workspace(tempfile.mkdtemp())
+    >>> _ = (root / "aipl.toml").open("a").write('\\n[campaigns.d11]\\nname = "双11"\\n'
+    ...                                         'presale = [["2026-10-20", "2026-10-31"]]\\n'
+    ...                                         'burst = [["2026-11-11", "2026-11-11"]]\\n')
+    >>> wh = open_warehouse(root)
+    >>> c = load_campaign(wh, "d11")
+    >>> c.name, str(c.d0), str(c.selling_end)
+    ('双11', '2026-10-19', '2026-11-11')
+    >>> wh.close()
+    """
+    return _campaign(calendar_rows(wh), campaign)
+
+
+def campaigns(wh: Warehouse) -> list[Campaign]:
+    """Every campaign calendar known to the workspace (table and aipl.toml, see `calendar_rows`), the earliest
+    first: the latest campaign is the last.
+
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> import tempfile
+    >>> root = init_workspace(tempfile.mkdtemp())
+    >>> _ = (root / "aipl.toml").open("a").write('\\n[campaigns.b]\\nburst = [["2026-11-11", "2026-11-11"]]\\n'
+    ...                                         '[campaigns.a]\\nburst = [["2026-06-18", "2026-06-18"]]\\n')
+    >>> wh = open_warehouse(root)
+    >>> [c.campaign_id for c in campaigns(wh)]
+    ['a', 'b']
+    >>> wh.close()
+    """
+    rows = calendar_rows(wh)
+    found = [_campaign(rows, c) for c in sorted(set(rows.campaign_id))]
+    return sorted(found, key=lambda c: (c.start, c.campaign_id))
 
 
 def last_year(wh: Warehouse, campaign: Campaign, brand: str | None = None) -> Campaign | None:
     """Last year's same campaign: the same name, for the brand or platform-wide, with its presale start
     300 to 430 days earlier (the closest to 365)."""
-    c = wh.table("campaigns")
-    rows = c.filter((c.name == campaign.name) & (c.campaign_id != campaign.campaign_id)).select(
-        "campaign_id", "brand_id").distinct().execute()
+    rows = calendar_rows(wh)
+    others = rows[(rows.name == campaign.name) & (rows.campaign_id != campaign.campaign_id)]
     best, best_dist = None, None
-    for r in rows.itertuples():
-        if isinstance(r.brand_id, str) and r.brand_id and r.brand_id != brand:
+    for cid, brand_id in others[["campaign_id", "brand_id"]].drop_duplicates().itertuples(index=False):
+        if isinstance(brand_id, str) and brand_id and brand_id != brand:
             continue
-        other = load_campaign(wh, r.campaign_id)
+        other = _campaign(rows, cid)
         try:
             lag = (campaign.presale_start - other.presale_start).days
         except ValueError:
@@ -128,13 +206,11 @@ def calendars_from_config(section: dict) -> pd.DataFrame:
                              "phase": phase, "start_date": a, "end_date": b})
         if not any(r["campaign_id"] == cid for r in rows):
             raise ValueError(f"[campaigns.{cid}] declares no phase")
-    return pd.DataFrame(rows, columns=["campaign_id", "name", "brand_id", "phase", "start_date", "end_date"])
+    return pd.DataFrame(rows, columns=CALENDAR_COLUMNS)
 
 
 def sync_calendars(wh: Warehouse, section: dict) -> int:
     """Replace the campaigns declared in aipl.toml in the campaigns table (one transaction); returns rows."""
-    from aipl.warehouse import ibis_schema
-
     df = calendars_from_config(section)
     if df.empty:
         return 0
@@ -145,3 +221,20 @@ def sync_calendars(wh: Warehouse, section: dict) -> int:
             wh.raw.execute(f"DELETE FROM campaigns WHERE campaign_id IN ({', '.join('?' * len(ids))})", ids)
         wh.con.insert("campaigns", rows)
     return len(df)
+
+
+def save_calendars(wh: Warehouse) -> int:
+    """Write the calendars declared in aipl.toml `[campaigns.<id>]` to the campaigns table (replacing the table's
+    rows of the same ids), so that every engine reading the table sees them; the rows written.
+
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> import tempfile
+    >>> root = init_workspace(tempfile.mkdtemp())
+    >>> _ = (root / "aipl.toml").open("a").write('\\n[campaigns.d11]\\nburst = [["2026-11-11", "2026-11-11"]]\\n')
+    >>> wh = open_warehouse(root)
+    >>> save_calendars(wh), wh.count("campaigns")
+    (1, 1)
+    >>> wh.close()
+    """
+    return sync_calendars(wh, wh.config.raw.get("campaigns") or {})

@@ -6,7 +6,10 @@ Pools, counted on the eve of the presale (D0), in precedence order — a consume
 holds them: L (忠诚), P (活动前P), I_xu (蓄水期I), A_xu (蓄水期A) — the brand's AIPL state on D0; I_act and
 A_act (活动期I/A) — in no brand state on D0 but in I (else A) during the selling period; O (机会人群) — in the
 brand's category on D0 but not the brand; and `direct` — buyers from none of them. A buyer's origin pool is
-the pool that held them; every figure carries the data it came from."""
+the pool that held them; every figure carries the data it came from.
+
+The plan reads the consumer assets as last built and never builds them (the CLI brings them up to date before
+a command, the service at start and after each load; in a notebook call `aipl.assets.ensure_built(wh)`)."""
 
 from __future__ import annotations
 
@@ -15,9 +18,9 @@ from datetime import date, timedelta
 import ibis
 import numpy as np
 import pandas as pd
+from ibis.common.exceptions import TableNotFound
 
-from aipl.assets import ensure_built, states
-from aipl.assets.build import intervals
+from aipl.assets import intervals, states
 from aipl.assets.health import brand_categories
 from aipl.config import parse_day
 from aipl.strategy.calendar import Campaign, last_year, load_campaign
@@ -65,10 +68,19 @@ def _act_pools(wh: Warehouse, brand: str, c: Campaign, exclude: pd.Series) -> pd
     return g.assign(pool=np.where(g.has_i, "I_act", "A_act"))[["consumer_id", "pool"]]
 
 
+def _require_assets(wh: Warehouse) -> None:
+    """A clear error when the consumer assets were never built (a plan reads them and never builds them)."""
+    try:
+        intervals(wh)
+    except TableNotFound:
+        raise ValueError("the consumer assets are not built yet: run `aipl assets build` "
+                         "(in Python: aipl.assets.ensure_built(wh))") from None
+
+
 def season(wh: Warehouse, brand: str, c: Campaign) -> dict:
     """One brand's campaign, measured: pool sizes on D0, and each pool's buyers, GMV, conversion rate, share of
     buyers and GMV per buyer over the selling period; new buyers (no purchase in the 365 days before)."""
-    ensure_built(wh)
+    _require_assets(wh)
     d0 = pools_on(wh, brand, c.d0)
     brand_pools = d0[d0.pool != "O"]
     act = _act_pools(wh, brand, c, brand_pools.consumer_id)
@@ -125,17 +137,24 @@ def _industry(wh: Warehouse, brand: str, ly: Campaign) -> tuple[dict, list[str]]
     return med, [s["brand"] for s in seasons]
 
 
-def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = None, as_of: str | date | None = None,
+def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = None, day: str | date | None = None,
          baseline: str | None = None, aov: float | None = None) -> dict:
-    """The GTA plan of a brand for a campaign: last year's pools and rates, this year's projected pools, and —
-    with a GMV target — the buyers and pool sizes it needs and the gap per pool (see the module doc)."""
-    ensure_built(wh)
+    """The GTA plan of a brand for a campaign as of `day` (default: the last data day; at the latest the eve of
+    the presale): last year's pools and rates, this year's projected pools, and — with a GMV target — the buyers
+    and pool sizes it needs and the gap per pool (see the module doc). `campaign_plan` adds the progress,
+    recommendations and action plan."""
+    _require_assets(wh)
     cur = load_campaign(wh, campaign)
     ly = load_campaign(wh, baseline) if baseline else last_year(wh, cur, brand)
     if ly is None:
         raise ValueError(f"no campaign named {cur.name!r} about a year before {campaign!r}: give the baseline")
-    last_day = wh.last_day()
-    as_of = min(parse_day(as_of), cur.d0) if as_of else min(last_day, cur.d0)
+    wanted = parse_day(day) if day else wh.last_day()
+    if wanted is None:
+        raise ValueError("the workspace holds no events yet: nothing to plan from")
+    as_of = min(wanted, cur.d0)
+    if as_of <= ly.selling_end:
+        raise ValueError(f"day {as_of} is before last year's campaign {ly.campaign_id} ended ({ly.selling_end}): "
+                         "plan from a later day")
     k = (cur.d0 - as_of).days
     ly_as_of = ly.d0 - timedelta(days=k)
     last = season(wh, brand, ly)
@@ -211,7 +230,7 @@ def backtest(wh: Warehouse, brand: str, campaign: str, days_before: int = 0, bas
     """Plan `days_before` the presale of a past campaign from the one a year before it, then compare the
     forecast buyers and GMV per pool with what happened: 预计 vs 实际 and 完成率 per pool, and the MAPE."""
     cur = load_campaign(wh, campaign)
-    p = plan(wh, brand, campaign, as_of=cur.d0 - timedelta(days=days_before), baseline=baseline)
+    p = plan(wh, brand, campaign, day=cur.d0 - timedelta(days=days_before), baseline=baseline)
     actual = season(wh, brand, cur)
     rows, errors = [], []
     for r in p["pools"]:

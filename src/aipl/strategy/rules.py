@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from aipl.assets import brand_categories
+from aipl.clv import member_status
 from aipl.strategy.calendar import Campaign
 from aipl.warehouse import Warehouse
 
@@ -57,8 +59,6 @@ RULES = {r.lookup_name: r for r in (
 
 def _crowd_sizes(wh: Warehouse, plan: dict) -> dict[str, int]:
     """How many consumers each rule can reach now."""
-    from aipl.clv import member_status
-
     pools = {r["pool"]: r for r in plan["pools"]}
     status = member_status(wh, plan["brand"], plan["as_of"])
     lapsed = int(status.bucket.isin(["lapsed_30", "lapsed_60", "lapsed_180"]).sum())
@@ -76,8 +76,6 @@ def _expr(wh: Warehouse, rule: Rule, brand: str) -> str | None:
     """The rule's crowd in the crowd language for this brand (None when it has none)."""
     if not rule.expr:
         return None
-    from aipl.assets.health import brand_categories
-
     bc = brand_categories(wh)
     cat = bc[bc.brand_id == brand].category_id
     return rule.expr.format(brand=brand, category=cat.iloc[0] if len(cat) else "")

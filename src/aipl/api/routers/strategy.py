@@ -1,4 +1,6 @@
-"""Strategy Center: the GTA plan of a campaign (pools, gaps, progress against last year and the benchmark)."""
+"""Strategy Center: the campaign calendars and a brand's GTA plan of a campaign (pools, gaps, progress against last
+year and the benchmark, recommendations, action plan). Read-only: calendars declared in aipl.toml are read, not
+saved, and the plan reads the consumer assets as last built (the service builds them at start and after each load)."""
 
 from __future__ import annotations
 
@@ -6,34 +8,251 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
 
 from aipl.api.deps import ERRORS, Caller, brand_of, warehouse
+from aipl.strategy import backtest_campaign, campaign_plan, campaigns
 
 router = APIRouter(prefix="/api/strategy", tags=["strategy"], responses=ERRORS)
 
 
-@router.get("/campaigns")
-def campaigns(request: Request, who: Caller) -> dict:
-    """The platform campaigns known to the workspace (a calendar, not brand data)."""
-    c = warehouse(request).table("campaigns")
-    rows = c.group_by("campaign_id").aggregate(name=c.name.max(), start=c.start_date.min(), end=c.end_date.max())
-    df = rows.order_by("start").execute()
-    return {"items": [{"campaign_id": r.campaign_id, "name": r.name, "start": str(r.start)[:10], "end": str(r.end)[:10]}
-                      for r in df.itertuples()]}
+class Phase(BaseModel):
+    """One phase of a calendar (a two-wave calendar repeats a phase)."""
+
+    phase: str
+    start: str
+    end: str
 
 
-@router.get("/{brand}/plan")
+class CampaignOut(BaseModel):
+    """A campaign's calendar: its days, phases, presale start (day 0) and last selling day."""
+
+    campaign_id: str
+    name: str
+    brand: str | None
+    start: str
+    end: str
+    phases: list[Phase]
+    presale_start: str
+    selling_end: str
+
+
+class Campaigns(BaseModel):
+    """Every campaign calendar, the earliest first."""
+
+    items: list[CampaignOut]
+
+
+class PoolRow(BaseModel):
+    """One pool of the plan: last year's size and rates, the projection, the forecast and, with a target, the
+    need and the gap."""
+
+    pool: str
+    label: str
+    last_size: int | None
+    last_buyers: int
+    last_gmv: float
+    cvr: float | None
+    share: float | None
+    aov: float | None
+    growth: float
+    current: int | None
+    projected: float | None
+    forecast_buyers: float
+    forecast_gmv: float
+    buyers_needed: float | None = None
+    size_needed: float | None = None
+    gap: float | None = None
+    buyers_gap: float | None = None
+
+
+class LastYear(BaseModel):
+    """Last year's campaign for the brand."""
+
+    buyers: int
+    gmv: float
+    new_buyers: int
+    aov: float | None
+
+
+class Source(BaseModel):
+    """Where a pool's projection, CVR and share came from."""
+
+    projected: str
+    cvr: str
+    share: str
+
+
+class SeriesRow(BaseModel):
+    """A pool's size on one day (by offset from the presale start): this year, last year, benchmark, need."""
+
+    pool: str
+    offset: int
+    day: str
+    phase: str | None
+    this_year: float | None
+    last_year: float
+    yoy: float | None
+    benchmark_yoy: float | None
+    benchmark: float | None
+    needed: float | None
+
+
+class PhaseGap(BaseModel):
+    """A pool at the end of a begun phase (or today) against last year, the benchmark and the need."""
+
+    phase: str
+    day: str
+    pool: str
+    this_year: int
+    last_year: int
+    gap_to_last_year: float
+    gap_to_benchmark: float | None
+    gap_to_needed: float | None
+
+
+class Progress(BaseModel):
+    """The pools by day against last year and the benchmark (P75 of the peers' growth), and the gaps per phase."""
+
+    brand: str
+    peers: list[str]
+    as_of: str
+    series: list[SeriesRow]
+    phases: list[PhaseGap]
+
+
+class Recommendation(BaseModel):
+    """A strategy that closes a pool's gap, with its crowd, scene and expected effect."""
+
+    rule: str
+    label: str
+    pool: str
+    phases: list[str]
+    gap: float
+    gap_basis: str
+    crowd: str
+    crowd_size: int
+    crowd_expr: str | None
+    scene: str
+    consumers: float
+    expected_buyers: float
+    expected_gmv: float
+
+
+class DayAction(BaseModel):
+    """A strategy running on a day, with its share of the day's budget."""
+
+    rule: str
+    label: str
+    crowd: str
+    scene: str
+    budget_share: float
+
+
+class ActionDay(BaseModel):
+    """One day of the action plan: its stage, campaign phase and running strategies."""
+
+    day: str
+    stage: str
+    phase: str
+    actions: list[DayAction]
+
+
+class PlanOut(BaseModel):
+    """A brand's campaign plan (see docs/strategy.md): the GTA figures, progress, recommendations and actions."""
+
+    brand: str
+    campaign: CampaignOut
+    baseline: CampaignOut
+    as_of: str
+    days_to_presale: int
+    last_year: LastYear
+    rates_from: str
+    aov: float | None
+    aov_source: str
+    pools: list[PoolRow]
+    sources: dict[str, Source]
+    forecast_buyers: float
+    forecast_gmv: float
+    gmv_target: float | None = None
+    buyers_needed: float | None = None
+    new_share: float | None = None
+    new_buyers_needed: float | None = None
+    gmv_gap: float | None = None
+    growth_needed: float | None = None
+    progress: Progress
+    recommendations: list[Recommendation]
+    actions: list[ActionDay]
+
+
+class PoolBacktest(BaseModel):
+    """One pool of a backtest: forecast (预计) against actual (实际) buyers, GMV and size, 完成率 and the error."""
+
+    pool: str
+    label: str
+    predicted_buyers: float
+    actual_buyers: int
+    predicted_gmv: float
+    actual_gmv: float
+    predicted_size: float | None
+    actual_size: int | None
+    completion: float | None
+    ape: float | None
+
+
+class BrandBacktest(BaseModel):
+    """One brand's backtest: its forecast, planned on `as_of` from the baseline campaign, against what happened."""
+
+    brand: str
+    campaign: str
+    baseline: str
+    as_of: str
+    pools: list[PoolBacktest]
+    predicted_gmv: float
+    actual_gmv: float
+    predicted_buyers: float
+    actual_buyers: int
+    completion: float | None
+    total_ape: float | None
+    pool_mape: float | None
+    naive_gmv: float
+    naive_ape: float | None
+
+
+class BacktestOut(BaseModel):
+    """The GTA forecast of a past campaign against what happened, with the naive forecast (last year's GMV)."""
+
+    campaign: str
+    days_before: int
+    brands: list[BrandBacktest]
+    predicted_gmv: float
+    actual_gmv: float
+    total_ape: float | None
+    naive_gmv: float
+    naive_ape: float | None
+
+
+@router.get("/campaigns", response_model=Campaigns)
+def campaign_list(request: Request, who: Caller) -> dict:
+    """The campaign calendars known to the workspace (the campaigns table and aipl.toml; a calendar, not brand
+    data), the earliest first."""
+    return {"items": [c.to_dict() for c in campaigns(warehouse(request))]}
+
+
+@router.get("/{brand}/plan", response_model=PlanOut)
 def plan(request: Request, who: Caller, brand: str, campaign: str,
-         gmv_target: Annotated[float | None, Query(gt=0, lt=1e13)] = None, as_of: date | None = None) -> dict:
-    """GTA: from a GMV target to the consumers each pool must hold, the gaps, progress and recommendations."""
-    from aipl.report import plan_context
-    from aipl.strategy import plan as plan_of
-    from aipl.strategy import sync_calendars
-
+         gmv_target: Annotated[float | None, Query(gt=0, lt=1e13)] = None, day: date | None = None,
+         baseline: str | None = None, aov: Annotated[float | None, Query(gt=0, lt=1e9)] = None) -> dict:
+    """GTA: from a GMV target to the consumers each pool must hold, the gaps, progress and recommendations, as
+    of `day` (default: the last data day, at the latest the eve of the presale)."""
     brand_of(who, brand)
-    wh = warehouse(request)
-    if wh.config.raw.get("campaigns"):
-        sync_calendars(wh, wh.config.raw["campaigns"])
-    p = plan_of(wh, brand, campaign, gmv_target, as_of)
-    ctx = plan_context(wh, p)
-    return {**p, "progress": ctx["progress"], "recommendations": ctx["recommendations"], "actions": ctx["actions"]}
+    return campaign_plan(warehouse(request), brand, campaign, gmv_target, day, baseline, aov).to_dict()
+
+
+@router.get("/{brand}/backtest", response_model=BacktestOut)
+def backtest(request: Request, who: Caller, brand: str, campaign: str,
+             days_before: Annotated[int, Query(ge=0, le=366)] = 0, baseline: str | None = None) -> dict:
+    """Backtest the GTA forecast of a past campaign planned `days_before` its presale from the campaign a year
+    earlier: 预计 vs 实际 and 完成率 per pool, and the errors."""
+    brand_of(who, brand)
+    return backtest_campaign(warehouse(request), campaign, [brand], days_before, baseline).to_dict()
