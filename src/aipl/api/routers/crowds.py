@@ -221,9 +221,9 @@ def insight(request: Request, body: InsightIn, who: Caller) -> InsightOut:
     if body.brand is not None:
         brand_of(who, body.brand)
     wh = warehouse(request)
-    trees = [crowd_tree_of(who, e) for e in (body.expr, body.base, *body.compare) if e is not None]
-    base = trees[1] if body.base is not None else None
-    res = crowd_insight(wh, trees[0], base, body.tags, trees[2 if base else 1:], body.brand, body.start, body.end,
+    base = crowd_tree_of(who, body.base) if body.base is not None else None
+    compare = [crowd_tree_of(who, c) for c in body.compare]
+    res = crowd_insight(wh, crowd_tree_of(who, body.expr), base, body.tags, compare, body.brand, body.start, body.end,
                         who.tenant, request.app.state.tag_index(wh))
     return InsightOut(**res.to_dict())
 
