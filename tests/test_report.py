@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import timedelta
 
+import pytest
 from typer.testing import CliRunner
 
+from aipl.assets import fast, flow, snapshot
 from aipl.cli import app
+from aipl.report import charts, gather, plan_context
+from aipl.strategy import plan, plan_details
 from aipl.warehouse import open_warehouse
+from tests.assets.test_states import at
+from tests.strategy import test_gta
 
 
 def test_demo_writes_a_report_that_matches_the_warehouse(tmp_path):
@@ -34,3 +42,56 @@ def test_demo_writes_a_report_that_matches_the_warehouse(tmp_path):
                     "万相台 自动投放"):
         assert heading in html
     assert re.search(r"<svg class=\"chart\"", html)
+
+
+def test_charts_are_inline_svg_with_their_labels_and_no_date():
+    svg = charts.bar(["page_view", "purchase"], [1200.0, 30.0], title="行为事件 events by type", xlabel="events")
+    assert svg.startswith('<svg class="chart" role="img" aria-label="行为事件 events by type"')
+    for text in ("page_view", "purchase", "1,200", ">30<", "行为事件 events by type", "events"):
+        assert text in svg
+    assert "<script" not in svg and "<dc:date>" not in svg and "<?xml" not in svg
+    assert svg == charts.bar(["page_view", "purchase"], [1200.0, 30.0], title="行为事件 events by type",
+                             xlabel="events")  # deterministic
+    assert charts.RED in svg.lower() or charts.RED.upper() in svg
+    days = [f"D{k:+d}" for k in range(-10, 6)]
+    svg = charts.lines(days, {"今年 this year": [*range(10), None, None, None, None, None, None],
+                              "去年 last year": list(range(16))}, title="A_xu 人群池 pool size", mark="D+0")
+    for text in ("今年 this year", "去年 last year", "A_xu 人群池 pool size", "D+0", "D-10"):
+        assert text in svg
+    svg = charts.flow({"none": {"none": 0, "A": 30}, "A": {"none": 10, "A": 30}}, title="B 人群流转 flow",
+                      labels={"none": "无 none", "A": "认知 A"})
+    for text in ("认知 A", "无 none", "起 from", "止 to", ">30<", "75%", "100%"):
+        assert text in svg  # A → A: 30 consumers, 75 % of A's row; none → A: all of the row
+    assert charts.bar([], []) == charts.lines(["D+0"], {"x": [1.0]}) == charts.EMPTY
+
+
+@pytest.fixture
+def shop(tmp_path):
+    """The hand-made brand B of tests/strategy/test_gta.py, with this year's campaign TY and last year's LY."""
+    yield from test_gta.ws.__wrapped__(tmp_path)
+
+
+def test_gather_draws_the_engines_figures(shop):
+    _, wh = shop
+    data = gather.overview(wh)
+    assert data["counts"]["events"] == wh.count("events") and data["by_type"].n.sum() == wh.count("events")
+    a = gather.gather_assets(wh)
+    last = wh.last_day(with_brand=True)
+    start = last - timedelta(days=gather.FAST_DAYS)
+    snap = snapshot(wh, "brand", a["top"], last)
+    assert a["day"] == str(last) and a["funnel"] == snap["counts"]
+    row = a["brands"].set_index("key").loc[a["top"]]
+    assert {s: row[s] for s in snap["deeplink"]} == snap["deeplink"] and row["total"] == sum(snap["counts"].values())
+    assert a["flow"] == flow(wh, "brand", a["top"], start, last)
+    assert a["fast"][["brand_id", "F", "S"]].equals(fast(wh, start, last)[["brand_id", "F", "S"]])
+    p = plan(wh, "B", "TY", gmv_target=1300, as_of=at(380).date())
+    ctx = plan_context(wh, p)
+    details = plan_details(wh, p)
+    for key in ("plan", "progress", "recommendations", "actions"):  # as JSON: NaN (no benchmark) equals NaN
+        assert json.dumps(ctx[key], default=str) == json.dumps(details[key], default=str)
+    assert list(ctx["charts"]) == ["A_xu", "I_xu", "P", "L"]
+    assert all(c.startswith('<svg class="chart"') and "D+0" in c for c in ctx["charts"].values())
+    example = gather.gather_plan(wh, "B")
+    assert example["plan"]["campaign"]["campaign_id"] == "TY" and example["plan"]["baseline"]["campaign_id"] == "LY"
+    assert example["plan"]["gmv_target"] == pytest.approx(gather.EXAMPLE_GROWTH * example["plan"]["last_year"]["gmv"])
+    assert gather.gather_plan(wh, None) is None and gather.gather_crowds(wh, "B") is None  # no tag index yet

@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 from aipl import schema
 from aipl.cli import app
 from aipl.config import init_workspace
-from aipl.measure.postmortem import postmortem
+from aipl.measure import postmortem
+from aipl.report.gather import gather_postmortem, incremental
+from aipl.report.render import postmortem_charts
 from aipl.warehouse import open_warehouse
 from tests.assets.test_states import at, ev, load
 from tests.measure.conftest import market_workspace
@@ -94,6 +96,23 @@ def test_hand_checked_postmortem(ws):
     assert pm["flow"]["from"] == str(_day(9)) and pm["flow"]["to"] == str(_day(19))
     with pytest.raises(ValueError, match="no delivery and no attributed behaviour"):
         postmortem(ws, "C", brand="NOBODY", with_lift=False)
+
+
+def test_the_postmortem_report_shows_the_engines_figures(ws):
+    data = gather_postmortem(ws, "C")
+    pm = postmortem(ws, "C")
+    assert data["pm"]["totals"] == pm["totals"] and data["pm"]["cuts"] == pm["cuts"]
+    assert data["narrow"]["phase"]["burst"]["gmv"] == 70.0 and data["narrow"]["channel"]["search"]["orders"] == 2
+    drawn = postmortem_charts(data["pm"])
+    for text in ("display", "search", ">100<", "成交金额 GMV"):  # both channels made 100 of wide GMV
+        assert text in drawn["channel"]
+    assert "预热期 warmup" in drawn["phase"] and "burst" in drawn["phase"]
+    assert "起 from" in drawn["flow"] and "B 人群流转" in drawn["flow"]
+    lift = {"arms": [{"arm": "control"}, {"arm": "t", "lift": {"spend": {"incremental": 300.0, "ci_low": 1.0,
+                                                                         "ci_high": 5.0, "n_treated": 100}}}]}
+    assert incremental({"lift": lift, "totals": {"wide": {"spend": 150.0}}}) == {
+        "gmv": 300.0, "low": 100.0, "high": 500.0, "iroi": 2.0}
+    assert incremental({"lift": None}) is None
 
 
 def test_postmortem_html_and_pdf_of_a_simulated_campaign(tmp_path):

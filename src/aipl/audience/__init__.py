@@ -1,10 +1,10 @@
 """Crowds (达摩盘): consumer tags, the crowd language, a roaring-bitmap index, insight (TGI, overlap, flows),
 built-in strategy crowds, lookalike and safe export."""
 
-from aipl.audience.crowds import export, export_ids, insight, save
+from aipl.audience.crowds import BUILT_IN, export, export_ids, insight, save
 from aipl.audience.index import TagIndex, refresh, sql_ids, tag_day
 from aipl.audience.lang import CrowdSyntaxError, parse, to_text
-from aipl.audience.saved import BUILT_IN
+from aipl.audience.lookalike import Lookalike, features, lookalike
 from aipl.audience.tags import CATALOGUE, STRATEGY_CROWDS
 from aipl.audience.usecases import (
     CrowdCount,
@@ -32,6 +32,7 @@ __all__ = [
     "CrowdExport",
     "CrowdInsight",
     "CrowdSyntaxError",
+    "Lookalike",
     "LookalikeCrowd",
     "SavedCrowd",
     "TagIndex",
@@ -45,8 +46,10 @@ __all__ = [
     "export",
     "export_crowd",
     "export_ids",
+    "features",
     "insight",
     "list_crowds",
+    "lookalike",
     "parse",
     "refresh",
     "save",

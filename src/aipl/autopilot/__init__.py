@@ -2,7 +2,7 @@
 budget split that maximises a scene's objective, in-flight reallocation, sequenced delivery by DEEPLINK
 stage, and the platform-side subsidy split across merchant tiers."""
 
-from aipl.autopilot.response import Curve, adstock, allocate, delivery, fit_brand, fit_curve, hill
+from aipl.autopilot.response import Curve, ResponseCurve, allocate, delivery, fit_brand, fit_curve
 from aipl.autopilot.scenes import AIMS, SCENES, Scene, scene_plan
 from aipl.autopilot.sequence import NEXT_ACTION, STAGES, Cap, compare_sequence, next_actions
 from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
@@ -31,10 +31,10 @@ __all__ = [
     "Cap",
     "Curve",
     "FlightComparison",
+    "ResponseCurve",
     "Scene",
     "SequencePlan",
     "SubsidyPlan",
-    "adstock",
     "allocate",
     "allocate_subsidy",
     "compare_sequence",
@@ -44,7 +44,6 @@ __all__ = [
     "fit_channels",
     "fit_curve",
     "fit_merchants",
-    "hill",
     "latest_campaign",
     "next_actions",
     "plan_budget",

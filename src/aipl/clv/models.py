@@ -1,13 +1,19 @@
-"""Customer-base models with the scikit-learn contract: parameters in __init__, fit() returns self,
-learned state in attributes ending in `_`. Each is registered under a `lookup_name` for configs and the CLI."""
+"""Customer-base models with scikit-learn's estimator contract (`BaseEstimator`): parameters in __init__,
+stored unchanged, so that `sklearn.base.clone`, `get_params` and `set_params` work; fit() returns self;
+learned state in attributes ending in `_`. Each is registered in MODELS under a `lookup_name` for configs
+and the CLI."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import ClassVar, Self
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy.optimize import minimize
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 from aipl.clv import transformers as tf
 
@@ -15,8 +21,15 @@ MODELS: dict[str, type[_Model]] = {}
 WARM_START_ROWS = 200_000  # above this many distinct histories, fits start from a subsample's optimum
 
 
-class NotFittedError(RuntimeError):
-    """A prediction was asked of a model that has not been fitted."""
+class NotFittedError(_SklearnNotFittedError):
+    """A prediction was asked of a model that has not been fitted (a kind of scikit-learn's NotFittedError).
+
+    >>> try:
+    ...     BetaGeo().expected([10.0])
+    ... except NotFittedError as e:
+    ...     print(e)
+    BetaGeo is not fitted yet: call fit() first
+    """
 
 
 def _check(*arrays) -> list[np.ndarray]:
@@ -30,7 +43,10 @@ def _check(*arrays) -> list[np.ndarray]:
     return out
 
 
-class _Model:
+class _Model(BaseEstimator):
+    """Maximum-likelihood fit shared by the models: `penalizer` adds an L2 penalty on the parameters, `tol` and
+    `maxiter` bound the optimiser. Fitted: params_ (name → value), loglik_, n_customers_, converged_."""
+
     lookup_name: ClassVar[str]
     param_names: ClassVar[tuple[str, ...]]
 
@@ -47,7 +63,7 @@ class _Model:
     def _loglik(self, params, *data) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _fit(self, start: np.ndarray, data: tuple[np.ndarray, ...], weights: np.ndarray):
+    def _fit(self, start: np.ndarray, data: tuple[np.ndarray, ...], weights: np.ndarray) -> Self:
         if len(weights) > WARM_START_ROWS:  # start from a fit on a random tenth of the customers
             sub = np.random.default_rng(0).binomial(weights.astype(np.int64), 0.1).astype(float)
             keep = sub > 0
@@ -71,10 +87,11 @@ class _Model:
 
         def objective(log_params: np.ndarray):
             params = np.exp(log_params)
-            if analytic:
-                ll, grad = self._loglik_grad(params, *data)
-            else:
-                ll, grad = self._loglik(params, *data), None
+            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # a non-finite value is rejected
+                if analytic:
+                    ll, grad = self._loglik_grad(params, *data)
+                else:
+                    ll, grad = self._loglik(params, *data), None
             if not np.all(np.isfinite(ll)):
                 return (1e100, np.zeros_like(log_params)) if analytic else 1e100
             f = -(weights @ ll) / n + self.penalizer * float(np.sum(params**2))
@@ -90,9 +107,9 @@ class _Model:
         return minimize(objective, log_start, method="L-BFGS-B",
                         options={"maxiter": self.maxiter, "ftol": self.tol, "gtol": 1e-10})
 
-    @property
-    def _p(self) -> tuple[float, ...]:
-        if not hasattr(self, "params_"):
+    def _fitted(self) -> tuple[float, ...]:
+        """The fitted parameters in `param_names` order; NotFittedError before fit()."""
+        if "params_" not in vars(self):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet: call fit() first")
         return tuple(self.params_[k] for k in self.param_names)
 
@@ -104,13 +121,37 @@ def _unique_rows(*cols: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]
     return tuple(idx.get_level_values(i).to_numpy(float) for i in range(len(cols))), counts.to_numpy(float)
 
 
+def sample_histories() -> pd.DataFrame:
+    """Ten customers' calibration histories in weeks (frequency, recency, T, monetary), for trying the models.
+
+    >>> h = sample_histories()
+    >>> list(h.columns), len(h)
+    (['frequency', 'recency', 'T', 'monetary'], 10)
+    """
+    return pd.DataFrame({
+        "frequency": [0, 1, 0, 4, 2, 0, 6, 1, 0, 3],
+        "recency": [0, 12.0, 0, 30.1, 20.5, 0, 35.0, 3.0, 0, 15.2],
+        "T": [38.9, 38.9, 36.0, 38.9, 38.9, 30.0, 38.9, 38.9, 20.0, 38.9],
+        "monetary": [0, 20.0, 0, 35.5, 18.2, 0, 41.0, 12.5, 0, 25.0],
+    })
+
+
 class _Frequency(_Model):
-    """Shared fit and validation of the purchase-frequency models."""
+    """Shared fit, validation and predictions of the purchase-frequency models."""
 
     start: ClassVar[tuple[float, ...]]
+    _p_alive: ClassVar[Callable[..., np.ndarray]]
+    _conditional_expected: ClassVar[Callable[..., np.ndarray]]
 
-    def fit(self, frequency, recency, T, weights=None) -> _Frequency:
-        """Fit by maximum likelihood to repeat-purchase counts, recency and age (same time unit)."""
+    def fit(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, weights: ArrayLike | None = None) -> Self:
+        """Fit by maximum likelihood to repeat-purchase counts, recency and age (same time unit); `weights`
+        counts customers per row (default: identical histories are collapsed, which gives the same fit).
+
+        >>> h = sample_histories()
+        >>> m = BetaGeo()
+        >>> m.fit(h.frequency, h.recency, h["T"]) is m, m.n_customers_
+        (True, 10)
+        """
         x, t_x, age = _check(frequency, recency, T)
         if np.any(x < 0) or np.any(t_x < 0) or np.any(t_x > age + 1e-9):
             raise ValueError("need frequency >= 0 and 0 <= recency <= T for every customer")
@@ -122,18 +163,50 @@ class _Frequency(_Model):
             data, w = (x, t_x, age), _check(weights)[0]
         return self._fit(np.array(self.start), data, w)
 
+    def p_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+        """Probability that each customer is still active at T.
+
+        >>> h = sample_histories()
+        >>> m = ParetoNBD(penalizer=0.01).fit(h.frequency, h.recency, h["T"])
+        >>> p = m.p_alive([0, 6], [0, 35.0], [38.9, 38.9])
+        >>> bool(0 < p[0] < p[1] <= 1)  # six purchases, the last one recent: more likely alive
+        True
+        """
+        return type(self)._p_alive(self._fitted(), *_check(frequency, recency, T))
+
+    def predict(self, t: float, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike) -> np.ndarray:
+        """Expected purchases of each customer in the next t time units.
+
+        >>> h = sample_histories()
+        >>> m = BetaGeo(penalizer=0.01).fit(h.frequency, h.recency, h["T"])
+        >>> e = m.predict(52, [0, 6], [0, 35.0], [38.9, 38.9])
+        >>> bool(0 < e[0] < e[1])
+        True
+        """
+        return type(self)._conditional_expected(self._fitted(), t, *_check(frequency, recency, T))
+
 
 class BetaGeo(_Frequency):
     """BG/NBD (Fader, Hardie & Lee 2005): Poisson purchasing while alive, geometric dropout after each purchase.
 
-    >>> m = BetaGeo().fit([2, 1, 0, 0], [30.43, 1.71, 0, 0], [38.86, 38.86, 38.86, 38.86])
-    >>> sorted(m.params_)
-    ['a', 'alpha', 'b', 'r']
+    Parameters `penalizer` (L2 on the parameters), `tol` and `maxiter` (optimiser); fitted `params_` (r, alpha,
+    a, b), `loglik_`, `n_customers_`, `converged_`.
+
+    >>> from sklearn.base import clone
+    >>> from aipl.clv.models import sample_histories
+    >>> h = sample_histories()
+    >>> m = BetaGeo(penalizer=0.01).fit(h.frequency, h.recency, h["T"])
+    >>> m, sorted(m.params_)
+    (BetaGeo(penalizer=0.01), ['a', 'alpha', 'b', 'r'])
+    >>> clone(m).get_params()  # same parameters, not fitted
+    {'maxiter': 2000, 'penalizer': 0.01, 'tol': 1e-12}
     """
 
     lookup_name = "bgnbd"
     param_names = ("r", "alpha", "a", "b")
     start = (1.0, 1.0, 1.0, 1.0)
+    _p_alive = staticmethod(tf.bgnbd_p_alive)
+    _conditional_expected = staticmethod(tf.bgnbd_conditional_expected)
 
     def _loglik(self, params, x, t_x, T):
         return tf.bgnbd_loglik(params, x, t_x, T)
@@ -141,51 +214,50 @@ class BetaGeo(_Frequency):
     def _loglik_grad(self, params, x, t_x, T):
         return tf.bgnbd_loglik_grad(params, x, t_x, T)
 
-    def p_alive(self, frequency, recency, T) -> np.ndarray:
-        """Probability that each customer is still active at T."""
-        return tf.bgnbd_p_alive(self._p, *_check(frequency, recency, T))
+    def expected(self, t: ArrayLike) -> np.ndarray:
+        """Expected purchases in t time units of a newly acquired customer.
 
-    def predict(self, t: float, frequency, recency, T) -> np.ndarray:
-        """Expected purchases of each customer in the next t time units."""
-        return tf.bgnbd_conditional_expected(self._p, t, *_check(frequency, recency, T))
-
-    def expected(self, t) -> np.ndarray:
-        """Expected purchases in t time units of a newly acquired customer."""
-        return tf.bgnbd_expected(self._p, t)
+        >>> h = sample_histories()
+        >>> e = BetaGeo(penalizer=0.01).fit(h.frequency, h.recency, h["T"]).expected([10.0, 52.0])
+        >>> bool(0 < e[0] < e[1])
+        True
+        """
+        return tf.bgnbd_expected(self._fitted(), t)
 
 
 class ParetoNBD(_Frequency):
     """Pareto/NBD (Schmittlein, Morrison & Colombo 1987): Poisson purchasing, exponential lifetime.
 
-    >>> m = ParetoNBD().fit([2, 1, 0, 3], [30.43, 1.71, 0, 20.0], [38.86, 38.86, 38.86, 38.86])
-    >>> sorted(m.params_)
-    ['alpha', 'beta', 'r', 's']
+    Parameters as BetaGeo's; fitted `params_` (r, alpha, s, beta), `loglik_`, `n_customers_`, `converged_`.
+
+    >>> from aipl.clv.models import sample_histories
+    >>> h = sample_histories()
+    >>> m = ParetoNBD().fit(h.frequency, h.recency, h["T"])
+    >>> m, sorted(m.params_)
+    (ParetoNBD(), ['alpha', 'beta', 'r', 's'])
     """
 
     lookup_name = "pareto_nbd"
     param_names = ("r", "alpha", "s", "beta")
     start = (0.5, 10.0, 0.5, 10.0)
+    _p_alive = staticmethod(tf.pareto_nbd_p_alive)
+    _conditional_expected = staticmethod(tf.pareto_nbd_conditional_expected)
 
     def _loglik(self, params, x, t_x, T):
         return tf.pareto_nbd_loglik(params, x, t_x, T)
-
-    def p_alive(self, frequency, recency, T) -> np.ndarray:
-        """Probability that each customer is still active at T."""
-        return tf.pareto_nbd_p_alive(self._p, *_check(frequency, recency, T))
-
-    def predict(self, t: float, frequency, recency, T) -> np.ndarray:
-        """Expected purchases of each customer in the next t time units."""
-        return tf.pareto_nbd_conditional_expected(self._p, t, *_check(frequency, recency, T))
 
 
 class GammaGamma(_Model):
     """Gamma-Gamma spend model (Fader, Hardie & Lee 2005, JMR): a customer's mean spend per transaction.
 
-    Fit on repeat customers only (frequency > 0); spend must be independent of frequency.
+    Fit on repeat customers only (frequency > 0); spend must be independent of frequency. Parameters as
+    BetaGeo's; fitted `params_` (p, q, gamma), `loglik_`, `n_customers_`, `converged_`.
 
-    >>> m = GammaGamma().fit([2, 1, 4, 3], [22.35, 11.77, 30.1, 18.0])
-    >>> sorted(m.params_)
-    ['gamma', 'p', 'q']
+    >>> from aipl.clv.models import sample_histories
+    >>> h = sample_histories()
+    >>> m = GammaGamma().fit(h.frequency, h.monetary)
+    >>> m, sorted(m.params_), m.n_customers_
+    (GammaGamma(), ['gamma', 'p', 'q'], 6)
     """
 
     lookup_name = "gamma_gamma"
@@ -194,8 +266,15 @@ class GammaGamma(_Model):
     def _loglik(self, params, x, m):
         return tf.gamma_gamma_loglik(params, x, m)
 
-    def fit(self, frequency, monetary, weights=None) -> GammaGamma:
-        """Fit to repeat customers' transaction counts and mean spend per transaction."""
+    def fit(self, frequency: ArrayLike, monetary: ArrayLike, weights: ArrayLike | None = None) -> Self:
+        """Fit to repeat customers' transaction counts and mean spend per transaction (customers with frequency 0
+        are left out).
+
+        >>> h = sample_histories()
+        >>> m = GammaGamma()
+        >>> m.fit(h.frequency, h.monetary) is m
+        True
+        """
         x, m = _check(frequency, monetary)
         keep = x > 0
         if not keep.any():
@@ -208,23 +287,35 @@ class GammaGamma(_Model):
             data, w = (x[keep], m[keep]), _check(weights)[0][keep]
         return self._fit(np.array([1.0, 1.0, float(np.mean(m[keep]))]), data, w)
 
-    def expected_spend(self, frequency, monetary) -> np.ndarray:
-        """Expected spend per transaction of each customer (population mean where frequency is 0)."""
-        return tf.gamma_gamma_expected_spend(self._p, *_check(frequency, monetary))
+    def expected_spend(self, frequency: ArrayLike, monetary: ArrayLike) -> np.ndarray:
+        """Expected spend per transaction of each customer (population mean where frequency is 0).
 
-    def clv(self, model: _Frequency, frequency, recency, T, monetary, months: int = 36,
+        >>> h = sample_histories()
+        >>> s = GammaGamma().fit(h.frequency, h.monetary).expected_spend([0, 4], [0.0, 35.5])
+        >>> bool((s > 0).all())
+        True
+        """
+        return tf.gamma_gamma_expected_spend(self._fitted(), *_check(frequency, monetary))
+
+    def clv(self, model: _Frequency, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike, monetary: ArrayLike,
+            months: int = 36,
             units_per_month: float = 365.25 / 12 / 7, monthly_discount: float = 0.01) -> np.ndarray:
         """Discounted value of each customer's next `months` months: Σ E[purchases in month i] × spend / (1+d)^i.
 
         `units_per_month` converts months to the model's time unit (default: weeks).
+
+        >>> h = sample_histories()
+        >>> bg = BetaGeo(penalizer=0.01).fit(h.frequency, h.recency, h["T"])
+        >>> v = GammaGamma().fit(h.frequency, h.monetary).clv(bg, [0, 6], [0, 35.0], [38.9, 38.9], [0, 41.0], months=12)
+        >>> bool(0 < v[0] < v[1])
+        True
         """
         x, t_x, age, m = _check(frequency, recency, T, monetary)
         spend = self.expected_spend(x, m)
-        per_month = units_per_month
         value = np.zeros_like(x)
         prev = np.zeros_like(x)
         for i in range(1, months + 1):
-            cum = model.predict(i * per_month, x, t_x, age)
+            cum = model.predict(i * units_per_month, x, t_x, age)
             value += (cum - prev) * spend / (1 + monthly_discount) ** i
             prev = cum
         return value

@@ -7,7 +7,10 @@ Arrays broadcast; nothing here reads data or fits anything.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import betaln, digamma, gammaln, hyp2f1, logsumexp
 
 
@@ -21,8 +24,14 @@ def _per_count(x: np.ndarray, fn):
     return fn(x)
 
 
-def bgnbd_loglik(params, x, t_x, T) -> np.ndarray:
-    """BG/NBD log-likelihood of each customer (FHL 2005, eq. 6). params = (r, alpha, a, b)."""
+def bgnbd_loglik(params: Sequence[float], x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
+    """BG/NBD log-likelihood of each customer (FHL 2005, eq. 6). params = (r, alpha, a, b).
+
+    >>> bg = (0.243, 4.414, 0.793, 2.426)  # r, alpha, a, b of CDNOW (FHL 2005)
+    >>> x, t_x, T = [0, 2], [0.0, 30.43], [38.86, 38.86]  # no repeat purchase; two, the last in week 30.43
+    >>> bgnbd_loglik(bg, x, t_x, T).round(4).tolist()
+    [-0.5547, -9.4586]
+    """
     r, alpha, a, b = params
     x, t_x, T = np.asarray(x, float), np.asarray(t_x, float), np.asarray(T, float)
     # the special functions depend on x only: one evaluation per distinct count
@@ -34,8 +43,16 @@ def bgnbd_loglik(params, x, t_x, T) -> np.ndarray:
     return a1 + np.where(repeat, np.logaddexp(a2, a3), a2)
 
 
-def bgnbd_loglik_grad(params, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
-    """The BG/NBD log-likelihood of each customer and its gradient (4 × n) with respect to (r, alpha, a, b)."""
+def bgnbd_loglik_grad(params: Sequence[float], x: ArrayLike, t_x: ArrayLike, T: ArrayLike
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """The BG/NBD log-likelihood of each customer and its gradient (4 × n) with respect to (r, alpha, a, b).
+
+    >>> bg = (0.243, 4.414, 0.793, 2.426)  # r, alpha, a, b of CDNOW (FHL 2005)
+    >>> x, t_x, T = [0, 2], [0.0, 30.43], [38.86, 38.86]  # no repeat purchase; two, the last in week 30.43
+    >>> ll, grad = bgnbd_loglik_grad(bg, x, t_x, T)
+    >>> ll.round(4).tolist(), grad.shape
+    ([-0.5547, -9.4586], (4, 2))
+    """
     r, alpha, a, b = params
     x, t_x, T = np.asarray(x, float), np.asarray(t_x, float), np.asarray(T, float)
     repeat = x > 0
@@ -57,8 +74,14 @@ def bgnbd_loglik_grad(params, x, t_x, T) -> tuple[np.ndarray, np.ndarray]:
     return a1 + top, np.vstack([g_r, g_alpha, g_a, g_b])
 
 
-def bgnbd_p_alive(params, x, t_x, T) -> np.ndarray:
-    """P(a customer with history (x, t_x, T) is still alive) under BG/NBD."""
+def bgnbd_p_alive(params: Sequence[float], x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
+    """P(a customer with history (x, t_x, T) is still alive) under BG/NBD.
+
+    >>> bg = (0.243, 4.414, 0.793, 2.426)  # r, alpha, a, b of CDNOW (FHL 2005)
+    >>> x, t_x, T = [0, 2], [0.0, 30.43], [38.86, 38.86]  # no repeat purchase; two, the last in week 30.43
+    >>> bgnbd_p_alive(bg, x, t_x, T).round(4).tolist()
+    [1.0, 0.7266]
+    """
     r, alpha, a, b = params
     x, t_x, T = np.asarray(x, float), np.asarray(t_x, float), np.asarray(T, float)
     xb = np.where(x > 0, x, 1.0)
@@ -66,15 +89,27 @@ def bgnbd_p_alive(params, x, t_x, T) -> np.ndarray:
     return 1.0 / (1.0 + odds)
 
 
-def bgnbd_expected(params, t) -> np.ndarray:
-    """E[X(t)]: expected purchases in a period of length t for a new customer (BG/NBD)."""
+def bgnbd_expected(params: Sequence[float], t: ArrayLike) -> np.ndarray:
+    """E[X(t)]: expected purchases in a period of length t for a new customer (BG/NBD).
+
+    >>> bg = (0.243, 4.414, 0.793, 2.426)  # r, alpha, a, b of CDNOW (FHL 2005)
+    >>> bgnbd_expected(bg, [39.0, 78.0]).round(4).tolist()
+    [1.1967, 1.8605]
+    """
     r, alpha, a, b = params
     t = np.asarray(t, float)
     return (a + b - 1) / (a - 1) * (1 - (alpha / (alpha + t)) ** r * hyp2f1(r, b, a + b - 1, t / (alpha + t)))
 
 
-def bgnbd_conditional_expected(params, t, x, t_x, T) -> np.ndarray:
-    """E[purchases in (T, T + t] | x, t_x, T] under BG/NBD (FHL 2005, eq. 10)."""
+def bgnbd_conditional_expected(params: Sequence[float], t: ArrayLike, x: ArrayLike, t_x: ArrayLike,
+                               T: ArrayLike) -> np.ndarray:
+    """E[purchases in (T, T + t] | x, t_x, T] under BG/NBD (FHL 2005, eq. 10).
+
+    >>> bg = (0.243, 4.414, 0.793, 2.426)  # r, alpha, a, b of CDNOW (FHL 2005)
+    >>> x, t_x, T = [0, 2], [0.0, 30.43], [38.86, 38.86]  # no repeat purchase; two, the last in week 30.43
+    >>> bgnbd_conditional_expected(bg, 39.0, x, t_x, T).round(4).tolist()  # FHL 2005: 1.226
+    [0.1951, 1.226]
+    """
     r, alpha, a, b = params
     x, t_x, T, t = (np.asarray(v, float) for v in (x, t_x, T, t))
     head = (a + b + x - 1) / (a - 1)
@@ -99,8 +134,14 @@ def _pareto_log_a0(params, x, t_x, T) -> np.ndarray:
     return num - rsx * np.log(q1 * q2)
 
 
-def pareto_nbd_loglik(params, x, t_x, T) -> np.ndarray:
-    """Pareto/NBD log-likelihood of each customer (Fader & Hardie 2005 note). params = (r, alpha, s, beta)."""
+def pareto_nbd_loglik(params: Sequence[float], x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
+    """Pareto/NBD log-likelihood of each customer (Fader & Hardie 2005 note). params = (r, alpha, s, beta).
+
+    >>> pn = (0.553, 10.578, 0.606, 11.669)  # r, alpha, s, beta of CDNOW
+    >>> x, t_x, T = [0, 2], [0.0, 30.43], [38.86, 38.86]  # no repeat purchase; two, the last in week 30.43
+    >>> pareto_nbd_loglik(pn, x, t_x, T).round(4).tolist()
+    [-0.521, -9.5543]
+    """
     r, alpha, s, beta = params
     x, t_x, T = np.asarray(x, float), np.asarray(t_x, float), np.asarray(T, float)
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + s * np.log(beta)
@@ -109,8 +150,14 @@ def pareto_nbd_loglik(params, x, t_x, T) -> np.ndarray:
     return a1 + np.logaddexp(a2, a3)
 
 
-def pareto_nbd_p_alive(params, x, t_x, T) -> np.ndarray:
-    """P(alive | x, t_x, T) under Pareto/NBD."""
+def pareto_nbd_p_alive(params: Sequence[float], x: ArrayLike, t_x: ArrayLike, T: ArrayLike) -> np.ndarray:
+    """P(alive | x, t_x, T) under Pareto/NBD.
+
+    >>> pn = (0.553, 10.578, 0.606, 11.669)  # r, alpha, s, beta of CDNOW
+    >>> x, t_x, T = [0, 2], [0.0, 30.43], [38.86, 38.86]  # no repeat purchase; two, the last in week 30.43
+    >>> pareto_nbd_p_alive(pn, x, t_x, T).round(4).tolist()
+    [0.2953, 0.8692]
+    """
     r, alpha, s, beta = params
     x, t_x, T = np.asarray(x, float), np.asarray(t_x, float), np.asarray(T, float)
     log_ratio = (
@@ -120,16 +167,27 @@ def pareto_nbd_p_alive(params, x, t_x, T) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(log_ratio))
 
 
-def pareto_nbd_conditional_expected(params, t, x, t_x, T) -> np.ndarray:
-    """E[purchases in (T, T + t] | x, t_x, T] under Pareto/NBD."""
+def pareto_nbd_conditional_expected(params: Sequence[float], t: ArrayLike, x: ArrayLike, t_x: ArrayLike,
+                                    T: ArrayLike) -> np.ndarray:
+    """E[purchases in (T, T + t] | x, t_x, T] under Pareto/NBD.
+
+    >>> pn = (0.553, 10.578, 0.606, 11.669)  # r, alpha, s, beta of CDNOW
+    >>> x, t_x, T = [0, 2], [0.0, 30.43], [38.86, 38.86]  # no repeat purchase; two, the last in week 30.43
+    >>> pareto_nbd_conditional_expected(pn, 39.0, x, t_x, T).round(4).tolist()
+    [0.1071, 1.4551]
+    """
     r, alpha, s, beta = params
     x, t_x, T, t = (np.asarray(v, float) for v in (x, t_x, T, t))
     head = (r + x) * (beta + T) / ((alpha + T) * (s - 1))
     return head * (1 - ((beta + T) / (beta + T + t)) ** (s - 1)) * pareto_nbd_p_alive(params, x, t_x, T)
 
 
-def gamma_gamma_loglik(params, x, m) -> np.ndarray:
-    """Gamma-Gamma log-likelihood of each repeat customer's mean spend m over x transactions. params = (p, q, v)."""
+def gamma_gamma_loglik(params: Sequence[float], x: ArrayLike, m: ArrayLike) -> np.ndarray:
+    """Gamma-Gamma log-likelihood of each repeat customer's mean spend m over x transactions. params = (p, q, v).
+
+    >>> gamma_gamma_loglik((6.25, 3.74, 15.44), [2, 1], [22.35, 11.77]).round(4).tolist()
+    [-3.5513, -3.7377]
+    """
     p, q, v = params
     x, m = np.asarray(x, float), np.asarray(m, float)
     return (
@@ -138,8 +196,12 @@ def gamma_gamma_loglik(params, x, m) -> np.ndarray:
     )
 
 
-def gamma_gamma_expected_spend(params, x, m) -> np.ndarray:
-    """E[spend per transaction | x, m] under Gamma-Gamma (a customer with x = 0 gets the population mean)."""
+def gamma_gamma_expected_spend(params: Sequence[float], x: ArrayLike, m: ArrayLike) -> np.ndarray:
+    """E[spend per transaction | x, m] under Gamma-Gamma (a customer with x = 0 gets the population mean).
+
+    >>> gamma_gamma_expected_spend((6.25, 3.74, 15.44), [0, 2], [0.0, 22.35]).round(4).tolist()
+    [35.219, 24.6637]
+    """
     p, q, v = params
     x, m = np.asarray(x, float), np.asarray(m, float)
     return (p * (v + x * m)) / (p * x + q - 1)

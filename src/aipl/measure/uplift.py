@@ -4,12 +4,18 @@ contact under a budget."""
 
 from __future__ import annotations
 
+from typing import Self
+
 import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
 
 from aipl.measure.experiment import OUTCOMES, experiment_frame
+from aipl.warehouse import Warehouse
 
 
 def _binary(y: np.ndarray) -> bool:
@@ -31,18 +37,19 @@ def _check(x, t, y=None):
     return x, t, y
 
 
-class _Outcome:
+class _Outcome(BaseEstimator):
     """An outcome model: a classifier's P(y=1) for binary outcomes, else a regressor's prediction."""
 
     def __init__(self, classifier: BaseEstimator, regressor: BaseEstimator):
         self.classifier, self.regressor = classifier, regressor
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> _Outcome:
+    def fit(self, x: np.ndarray, y: np.ndarray) -> Self:
         self.binary_ = _binary(y) and len(np.unique(y)) == 2
         self.model_ = clone(self.classifier if self.binary_ else self.regressor).fit(x, y)
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        check_is_fitted(self)
         return self.model_.predict_proba(x)[:, 1] if self.binary_ else self.model_.predict(x)
 
 
@@ -56,7 +63,7 @@ def _defaults(classifier, regressor, random_state):
 
 class _MetaLearner(BaseEstimator):
     """Parameters shared by the learners: the base classifier (binary outcomes) and regressor (amounts and
-    effects); None = histogram gradient boosting."""
+    effects), None = histogram gradient boosting, and the random_state of the default ones."""
 
     lookup_name = ""
 
@@ -64,9 +71,15 @@ class _MetaLearner(BaseEstimator):
                  random_state: int = 0):
         self.classifier, self.regressor, self.random_state = classifier, regressor, random_state
 
+    def _features(self, x) -> np.ndarray:
+        """Features to predict on, once the learner is fitted."""
+        check_is_fitted(self)
+        return _check(x, np.zeros(len(np.atleast_1d(x)), dtype=bool))[0]
+
 
 class TLearner(_MetaLearner):
     """Two outcome models, one fitted on treated and one on control consumers; uplift = m1(x) − m0(x).
+    Fitted: `treated_` and `control_` outcome models.
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0); x = rng.normal(size=(4000, 2)); t = rng.random(4000) < 0.5
@@ -77,26 +90,63 @@ class TLearner(_MetaLearner):
 
     lookup_name = "t"
 
-    def fit(self, x, t, y) -> TLearner:
+    def fit(self, x: ArrayLike, t: ArrayLike, y: ArrayLike) -> Self:
+        """Learn from features x, treatment flags t and outcomes y (0/1 or amounts) of a randomised experiment.
+
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0); x = rng.normal(size=(400, 2)); t = rng.random(400) < 0.5
+        >>> m = TLearner()
+        >>> m.fit(x, t, rng.random(400) < 0.3) is m
+        True
+        """
         x, t, y = _check(x, t, y)
         c, r = _defaults(self.classifier, self.regressor, self.random_state)
         self.treated_ = _Outcome(c, r).fit(x[t], y[t])
         self.control_ = _Outcome(c, r).fit(x[~t], y[~t])
         return self
 
-    def predict(self, x) -> np.ndarray:
-        x, _, _ = _check(x, np.zeros(len(np.atleast_1d(x)), dtype=bool))
+    def predict(self, x: ArrayLike) -> np.ndarray:
+        """Each consumer's predicted uplift: the outcome if treated minus the outcome if not.
+
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0); x = rng.normal(size=(400, 2)); t = rng.random(400) < 0.5
+        >>> TLearner().fit(x, t, rng.random(400) < 0.3).predict(x[:3]).shape
+        (3,)
+        """
+        x = self._features(x)
         return self.treated_.predict(x) - self.control_.predict(x)
 
 
 class XLearner(_MetaLearner):
     """Künzel et al. (2019): outcome models per group, imputed individual effects (D1 = y − m0(x) for the
     treated, D0 = m1(x) − y for controls), an effect model per group, blended by the propensity g(x):
-    uplift = g·τ0(x) + (1 − g)·τ1(x). Strong when the groups differ in size."""
+    uplift = g·τ0(x) + (1 − g)·τ1(x). Strong when the groups differ in size. Fitted: `tau1_`, `tau0_` (effect
+    models) and `propensity_`.
+
+    >>> import numpy as np
+    >>> from sklearn.base import clone
+    >>> from sklearn.linear_model import LinearRegression
+    >>> rng = np.random.default_rng(0); x = rng.normal(size=(4000, 2)); t = rng.random(4000) < 0.3
+    >>> y = 1.0 + x[:, 1] + 2.0 * t * (x[:, 0] > 0) + rng.normal(size=4000)  # an amount: the regressor learns it
+    >>> m = XLearner(regressor=LinearRegression())
+    >>> clone(m)
+    XLearner(regressor=LinearRegression())
+    >>> u = m.fit(x, t, y).predict(np.array([[1.0, 0.0], [-1.0, 0.0]]))
+    >>> bool(u[0] > u[1])
+    True
+    """
 
     lookup_name = "x"
 
-    def fit(self, x, t, y) -> XLearner:
+    def fit(self, x: ArrayLike, t: ArrayLike, y: ArrayLike) -> Self:
+        """Learn from features x, treatment flags t and outcomes y (0/1 or amounts) of a randomised experiment.
+
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0); x = rng.normal(size=(400, 2)); t = rng.random(400) < 0.5
+        >>> m = XLearner()
+        >>> m.fit(x, t, rng.random(400) < 0.3) is m
+        True
+        """
         x, t, y = _check(x, t, y)
         c, r = _defaults(self.classifier, self.regressor, self.random_state)
         m1 = _Outcome(c, r).fit(x[t], y[t])
@@ -106,8 +156,15 @@ class XLearner(_MetaLearner):
         self.propensity_ = LogisticRegression(max_iter=1000).fit(x, t)
         return self
 
-    def predict(self, x) -> np.ndarray:
-        x, _, _ = _check(x, np.zeros(len(np.atleast_1d(x)), dtype=bool))
+    def predict(self, x: ArrayLike) -> np.ndarray:
+        """Each consumer's predicted uplift, blended from the two effect models by the propensity.
+
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0); x = rng.normal(size=(400, 2)); t = rng.random(400) < 0.5
+        >>> XLearner().fit(x, t, rng.random(400) < 0.3).predict(x[:3]).shape
+        (3,)
+        """
+        x = self._features(x)
         g = self.propensity_.predict_proba(x)[:, 1]
         return g * self.tau0_.predict(x) + (1 - g) * self.tau1_.predict(x)
 
@@ -132,15 +189,29 @@ def _from_origin(n, v):
     return (np.r_[0.0, n], np.r_[0.0, v]) if n[0] != 0 or v[0] != 0 else (n, v)
 
 
-def qini_curve(y, t, score) -> tuple[np.ndarray, np.ndarray]:
+def qini_curve(y: ArrayLike, t: ArrayLike, score: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Radcliffe's Qini curve: for the top-k consumers by score, treated responses minus control responses
-    scaled to the treated count. Returns (consumers targeted, incremental responses)."""
+    scaled to the treated count. Returns (consumers targeted, incremental responses).
+
+    >>> y, t = [1, 0, 1, 0, 0, 1, 0, 0], [1, 1, 1, 1, 0, 0, 0, 0]  # four treated, then four controls
+    >>> score = [0.9, 0.8, 0.7, 0.1, 0.6, 0.5, 0.2, 0.3]
+    >>> n, gain = qini_curve(y, t, score)
+    >>> n.tolist(), gain.tolist()
+    ([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0], [0.0, 1.0, 1.0, 2.0, 2.0, 0.5, 1.0, 1.25, 1.0])
+    """
     n, n_t, n_c, y_t, y_c = _cumulative(y, t, score)
     return _from_origin(n, y_t - y_c * np.divide(n_t, n_c, out=np.zeros_like(n_t), where=n_c != 0))
 
 
-def uplift_curve(y, t, score) -> tuple[np.ndarray, np.ndarray]:
-    """The uplift curve: (treated response rate − control response rate) among the top-k, times k."""
+def uplift_curve(y: ArrayLike, t: ArrayLike, score: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """The uplift curve: (treated response rate − control response rate) among the top-k, times k.
+
+    >>> y, t = [1, 0, 1, 0, 0, 1, 0, 0], [1, 1, 1, 1, 0, 0, 0, 0]  # four treated, then four controls
+    >>> score = [0.9, 0.8, 0.7, 0.1, 0.6, 0.5, 0.2, 0.3]
+    >>> n, gain = uplift_curve(y, t, score)
+    >>> gain.round(2).tolist()
+    [0.0, 1.0, 1.0, 2.0, 2.67, 0.83, 2.0, 2.92, 2.0]
+    """
     n, n_t, n_c, y_t, y_c = _cumulative(y, t, score)
     rt = np.divide(y_t, n_t, out=np.zeros_like(y_t), where=n_t != 0)
     rc = np.divide(y_c, n_c, out=np.zeros_like(y_c), where=n_c != 0)
@@ -151,9 +222,15 @@ def _area_over_random(x: np.ndarray, v: np.ndarray) -> float:
     return float(np.trapezoid(v, x) - x[-1] * v[-1] / 2)
 
 
-def qini_coefficient(y, t, score) -> float:
+def qini_coefficient(y: ArrayLike, t: ArrayLike, score: ArrayLike) -> float:
     """Area between the Qini curve and random targeting, as a share of the perfect model's (binary outcomes;
-    1 = perfect, 0 = random, below 0 = worse than random)."""
+    1 = perfect, 0 = random, below 0 = worse than random).
+
+    >>> y, t = [1, 0, 1, 0, 0, 1, 0, 0], [1, 1, 1, 1, 0, 0, 0, 0]  # four treated, then four controls
+    >>> score = [0.9, 0.8, 0.7, 0.1, 0.6, 0.5, 0.2, 0.3]
+    >>> round(qini_coefficient(y, t, score), 3)
+    0.553
+    """
     y, t = np.asarray(y, dtype=float), np.asarray(t, dtype=bool)
     if not _binary(y):
         raise ValueError("the Qini coefficient needs a 0/1 outcome (use qini_curve for amounts)")
@@ -161,9 +238,15 @@ def qini_coefficient(y, t, score) -> float:
     return _area_over_random(*qini_curve(y, t, score)) / _area_over_random(*qini_curve(y, t, perfect))
 
 
-def uplift_auc(y, t, score) -> float:
+def uplift_auc(y: ArrayLike, t: ArrayLike, score: ArrayLike) -> float:
     """Area between the uplift curve and random targeting, as a share of the perfect model's (AUUC,
-    binary outcomes)."""
+    binary outcomes).
+
+    >>> y, t = [1, 0, 1, 0, 0, 1, 0, 0], [1, 1, 1, 1, 0, 0, 0, 0]  # four treated, then four controls
+    >>> score = [0.9, 0.8, 0.7, 0.1, 0.6, 0.5, 0.2, 0.3]
+    >>> round(uplift_auc(y, t, score), 3)
+    0.344
+    """
     y, t = np.asarray(y, dtype=float), np.asarray(t, dtype=bool)
     if not _binary(y):
         raise ValueError("the normalised AUUC needs a 0/1 outcome (use uplift_curve for amounts)")
@@ -173,10 +256,16 @@ def uplift_auc(y, t, score) -> float:
     return _area_over_random(*uplift_curve(y, t, score)) / _area_over_random(*uplift_curve(y, t, perfect))
 
 
-def select_under_budget(uplift, budget: float, cost_per_contact: float = 1.0, value_per_response: float = 0.0
+def select_under_budget(uplift: ArrayLike, budget: float, cost_per_contact: float = 1.0, value_per_response: float = 0.0
                         ) -> np.ndarray:
     """Indices of the consumers to contact, best first: the highest predicted uplift while the budget lasts,
-    and only where contact pays (uplift × value > cost when a value is given, else uplift > 0)."""
+    and only where contact pays (uplift × value > cost when a value is given, else uplift > 0).
+
+    >>> select_under_budget([0.05, -0.01, 0.30, 0.10], budget=10).tolist()  # never a negative uplift
+    [2, 3, 0]
+    >>> select_under_budget([0.05, -0.01, 0.30, 0.10], budget=10, cost_per_contact=2, value_per_response=10).tolist()
+    [2]
+    """
     if budget < 0 or cost_per_contact <= 0:
         raise ValueError("the budget must be ≥ 0 and the cost per contact > 0")
     u = np.asarray(uplift, dtype=float)
@@ -186,7 +275,7 @@ def select_under_budget(uplift, budget: float, cost_per_contact: float = 1.0, va
     return order[:k]
 
 
-def uplift_targets(wh, experiment: str, arm: str | None = None, metric: str = "conversion",
+def uplift_targets(wh: Warehouse, experiment: str, arm: str | None = None, metric: str = "conversion",
                    learner: str = "x", brand: str | None = None, labels: tuple[str, ...] = (), budget: float = 0.0,
                    cost_per_contact: float = 1.0, value_per_response: float = 0.0, test_share: float = 0.5,
                    days: int = 14, pre_days: int = 30, seed: int = 0) -> dict:
@@ -196,9 +285,28 @@ def uplift_targets(wh, experiment: str, arm: str | None = None, metric: str = "c
     scored on the rest (Qini coefficient and normalised AUUC against random targeting); the chosen learner
     is then refitted on all of them and scores every consumer of the experiment; `selected` holds those to
     contact under the budget, best first.
-    """
-    import pandas as pd
 
+    >>> import tempfile, numpy as np, pandas as pd
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest import ingest
+    >>> from aipl.warehouse import open_warehouse
+    >>> rng = np.random.default_rng(0); n = 1000
+    >>> mail, women = rng.random(n) < 0.5, (rng.random(n) < 0.5).astype(int)  # the e-mail moves women only
+    >>> log = pd.DataFrame({"recency": rng.integers(1, 13, n), "history_segment": "1) $0 - $100",
+    ...     "history": rng.gamma(2, 100, n).round(2), "mens": 1 - women, "womens": women, "zip_code": "Urban",
+    ...     "newbie": rng.integers(0, 2, n), "channel": "Web", "segment": np.where(mail, "Womens E-Mail", "No E-Mail"),
+    ...     "visit": (rng.random(n) < 0.1 + 0.15 * mail * women).astype(int), "conversion": 0, "spend": 0})
+    >>> folder = tempfile.mkdtemp(); log.to_csv(f"{folder}/hillstrom.csv", index=False)
+    >>> wh = open_warehouse(init_workspace(folder))
+    >>> ingest(wh, f"{folder}/hillstrom.csv", "hillstrom").rejected
+    0
+    >>> res = uplift_targets(wh, "hillstrom_2008", metric="visit", labels=("womens", "recency", "newbie"), budget=200)
+    >>> res["arm"], res["scored"], len(res["selected"]), [e["learner"] for e in res["evaluation"]]
+    ('Womens E-Mail', 1000, 200, ['t', 'x', 'random'])
+    >>> bool(res["expected_incremental"] > res["expected_incremental_untargeted"])
+    True
+    >>> wh.close()
+    """
     if learner not in LEARNERS:
         raise ValueError(f"unknown learner {learner!r}; choose one of {', '.join(LEARNERS)}")
     if metric not in OUTCOMES:
@@ -236,7 +344,7 @@ def uplift_targets(wh, experiment: str, arm: str | None = None, metric: str = "c
 
 def _evaluate(name: str, y, t, score, binary: bool) -> dict:
     x, v = qini_curve(y, t, score)
-    row = {"learner": name, "qini_gain": _area_over_random(x, v) / x[-1]}  # mean gain over random targeting
+    row = {"learner": name, "qini_gain": float(_area_over_random(x, v) / x[-1])}  # mean gain over random targeting
     if binary:
         row.update(qini_coefficient=qini_coefficient(y, t, score), uplift_auc=uplift_auc(y, t, score))
     return row
