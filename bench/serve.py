@@ -113,7 +113,7 @@ def main() -> None:
         path = events_file(tmp / "load-events.csv", args.rows, seed=int(time.time()))  # new rows every run
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=600) as c:
             t_up = time.perf_counter()
-            job = c.post("/api/jobs/ingest?fmt=events", files={"file": (path.name, path.open("rb"))}).json()
+            job = c.post("/api/jobs/ingest?format=events", files={"file": (path.name, path.open("rb"))}).json()
             busy = load(base, token, args.users, args.seconds)
             while (j := c.get(f"/api/jobs/{job['id']}").json())["status"] in ("queued", "running"):
                 time.sleep(0.5)

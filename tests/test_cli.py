@@ -7,6 +7,9 @@ import json
 from typer.testing import CliRunner
 
 from aipl.cli import app
+from aipl.ingest import quarantined, warehouse_status
+from aipl.pipeline import file_warehouse
+from aipl.warehouse import open_warehouse
 from tests.conftest import BUNDLED, DATA
 
 runner = CliRunner()
@@ -49,8 +52,33 @@ def test_errors_are_clear_and_exit_2(tmp_path):
     assert r.exit_code == 2 and "unknown format 'nope'" in r.output
     r = run("status", "-w", str(tmp_path / "not-a-workspace"))
     assert r.exit_code == 2 and "aipl init" in r.output
+    r = run("status", "-w", str(tmp_path / "not-a-workspace"), "--json")  # machine output: a JSON error too
+    assert r.exit_code == 2 and "aipl init" in json.loads(r.stdout)["error"]
     r = run("init", str(tmp_path / "bad"), "--timezone", "Mars/Olympus")
     assert r.exit_code == 2 and "not a known time zone" in r.output
+
+
+def test_status_and_quarantine_are_the_ingest_functions_results(tmp_path):
+    ws = tmp_path / "ws"
+    run("init", str(ws))
+    run("ingest", str(BUNDLED / "events_dirty.csv"), "-f", "events", "-w", str(ws))
+    wh = open_warehouse(ws)
+    try:
+        status, q = warehouse_status(wh).to_dict(), quarantined(wh, "dirty", limit=4).to_dict()
+    finally:
+        wh.close()
+    assert json.loads(run("status", "-w", str(ws), "--json").stdout) == {"workspace": str(ws), **status}
+    assert json.loads(run("quarantine", "-w", str(ws), "--source", "dirty", "--limit", "4", "--json").stdout) == q
+    assert q["total"] == 9 and len(q["rows"]) == 4 and [r["line"] for r in q["rows"]] == sorted(
+        r["line"] for r in q["rows"])
+
+
+def test_a_file_read_directly_is_validated_like_an_ingested_one(tmp_path):
+    with file_warehouse(BUNDLED / "events_dirty.csv", "events") as (wh, report):
+        assert (report.read, report.accepted, report.rejected) == (12, 3, 9)
+        assert quarantined(wh).total == 9
+    r = run("clv", "fit", str(BUNDLED / "events_dirty.csv"), "-f", "events", "--calibration-end", "2026-01-01")
+    assert r.exit_code == 2 and "9 of 12 rows" in r.output and "no purchases before the calibration end" in r.output
 
 
 def test_formats_lists_every_adapter():
@@ -69,7 +97,7 @@ def test_bad_config_and_bad_days_exit_2_with_the_reason(tmp_path):
     good = tmp_path / "good"
     run("init", str(good))
     for args in (["assets", "snapshot", "--key", "B", "--day", "2026-13-01"],
-                 ["members", "summary", "--brand", "B", "--date", "nope"],
+                 ["members", "summary", "--brand", "B", "--day", "nope"],
                  ["fast", "--start", "2026-01-01", "--end", "2026-02-30"]):
         r = run(*args, "-w", str(good))
         assert r.exit_code == 2 and "is not a valid day (YYYY-MM-DD)" in r.output, (args, r.output)

@@ -71,7 +71,8 @@ def test_roles_cannot_be_escalated(service, client):
     r = client.post("/api/crowds", json=body, headers=auth(service, "analyst"))
     assert r.status_code == 201, r.text
     files = {"file": ("e.csv", b"consumer_id,brand_id,event_type,ts\nc1,B01,pdp_view,2026-11-01T10:00:00\n")}
-    assert client.post("/api/jobs/ingest?fmt=events", files=files, headers=auth(service, "analyst")).status_code == 403
+    r = client.post("/api/jobs/ingest?format=events", files=files, headers=auth(service, "analyst"))
+    assert r.status_code == 403
     pm = {"brand": B, "campaign": "sim_double11"}
     assert client.post("/api/jobs/postmortem", json=pm, headers=auth(service, "viewer")).status_code == 403
 
@@ -158,7 +159,7 @@ def test_ingest_job_is_checked_and_loses_nothing(service, client):
     before = client.get(f"/api/assets/{B}/snapshot", headers=h).json()
     rows = "consumer_id,brand_id,event_type,ts\n" + "".join(
         f"api{i},B01,pdp_view,2026-11-12T10:{i:02d}:00\n" for i in range(30)) + "apibad,B01,pdp_view,not-a-time\n"
-    r = client.post("/api/jobs/ingest?fmt=events", files={"file": ("events.csv", rows.encode())}, headers=h)
+    r = client.post("/api/jobs/ingest?format=events", files={"file": ("events.csv", rows.encode())}, headers=h)
     assert r.status_code == 202, r.text
     service["app"].state.jobs.wait(120)
     job = client.get(f"/api/jobs/{r.json()['id']}", headers=h).json()
@@ -169,11 +170,11 @@ def test_ingest_job_is_checked_and_loses_nothing(service, client):
     # another tenant cannot see the job; a file with a foreign brand loads nothing
     assert client.get(f"/api/jobs/{r.json()['id']}", headers=auth(service, "rival")).status_code == 404
     foreign = "consumer_id,brand_id,event_type,ts\nz1,B03,pdp_view,2026-11-12T10:00:00\n"
-    r = client.post("/api/jobs/ingest?fmt=events", files={"file": ("f.csv", foreign.encode())}, headers=h)
+    r = client.post("/api/jobs/ingest?format=events", files={"file": ("f.csv", foreign.encode())}, headers=h)
     assert r.status_code == 403 and "nothing was loaded" in r.json()["detail"] and "B03" not in r.json()["detail"]
-    r = client.post("/api/jobs/ingest?fmt=nope", files={"file": ("f.csv", b"a\n1\n")}, headers=h)
+    r = client.post("/api/jobs/ingest?format=nope", files={"file": ("f.csv", b"a\n1\n")}, headers=h)
     assert r.status_code == 422
-    r = client.post("/api/jobs/ingest?fmt=events", files={"file": ("f.exe", b"MZ")}, headers=h)
+    r = client.post("/api/jobs/ingest?format=events", files={"file": ("f.exe", b"MZ")}, headers=h)
     assert r.status_code == 415
     listed = client.get("/api/jobs", headers=h).json()
     assert listed["total"] >= 1 and all(j["tenant"] == "acme" for j in listed["items"])

@@ -11,7 +11,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from aipl.audience import TagIndex, parse, refresh, sql_ids
+from aipl.audience import (
+    TagIndex,
+    brands_of,
+    count_crowd,
+    create_crowd,
+    crowd_members,
+    crowd_tree,
+    list_crowds,
+    parse,
+    refresh,
+    sql_ids,
+)
 from aipl.audience.crowds import BUILT_IN, export, insight, overlap, penetration, save
 from aipl.cli import app
 from aipl.warehouse import open_warehouse
@@ -176,7 +187,7 @@ def test_crowd_commands(market, tmp_path):
     import json
 
     body = json.loads(run("insight", 'aipl(brand="B01") in ("P", "L")', "--compare", "strategy_gen_z", "--brand",
-                          "B01", "--from", "2026-09-20", "--to", DAY, "--json"))
+                          "B01", "--start", "2026-09-20", "--end", DAY, "--json"))
     assert body["size"] > 0 and body["flow"]["consumers"] == body["size"] and len(body["overlap"]) == 1
     lal = json.loads(run("lookalike", "age < 30", "--k", "1", "--save", "young_lal", "--json"))
     assert lal["saved"] == "young_lal" and lal["size"] > 100
@@ -188,3 +199,34 @@ def test_crowd_commands(market, tmp_path):
     assert len(pd.read_parquet(out)) == n
     tags = CliRunner().invoke(app, ["crowd", "tags", "--json"])
     assert tags.exit_code == 0 and "strategy_crowd" in {t["name"] for t in json.loads(tags.stdout)}
+
+
+def test_namespaces_and_brands_named():
+    """A namespace (the API's tenant) owns the saved crowds and lists a tree names; built-in crowds are shared;
+    the brands a crowd names are the keys of brand-keyed tags and the brand of behaviour counts."""
+    tree = crowd_tree('crowd("mine") and not list("recall") or crowd("strategy_gen_z")', namespace="acme")
+    assert tree == {"or": [{"and": [{"crowd": "acme:mine"}, {"not": {"list": "acme:recall"}}]},
+                           {"crowd": "strategy_gen_z"}]}
+    assert crowd_tree("young") == {"crowd": "young"} and crowd_tree("young", "acme") == {"crowd": "acme:young"}
+    with pytest.raises(ValueError, match="does not parse at column 19: expected a number"):
+        crowd_tree("age between 20 and")
+    named = crowd_tree('aipl(brand="B01") = "A" and member(brand="B02") = "yes" and top_category = "B03" '
+                       'or count(event="purchase", brand="B04", days=30) >= 1 or category_share(category="B05") > 5')
+    assert brands_of(named) == {"B01", "B02", "B04"}
+
+
+def test_use_cases_in_a_namespace(market):
+    w = open_warehouse(market)
+    made = create_crowd(w, "ns_young", "age < 30", namespace="t1")
+    assert made.name == "ns_young" and made.coverage == count_crowd(w, 'crowd("t1:ns_young")').count
+    assert count_crowd(w, "ns_young", namespace="t1").count == made.coverage
+    with pytest.raises(ValueError, match="no crowd named 'ns_young'") as err:
+        count_crowd(w, "ns_young", namespace="t2")  # another namespace's crowd is not found, nor named
+    assert "t1" not in str(err.value) and "t2" not in str(err.value)
+    mine = list_crowds(w, namespace="t1")
+    assert "ns_young" in set(mine.name) and not mine.name.str.contains(":").any()
+    assert set(list_crowds(w).name) >= {"t1:ns_young", *BUILT_IN}
+    members = crowd_members(w, ["ns_young", "strategy_gen_z"], namespace="t1")
+    index = TagIndex.load(w)
+    assert len(members) == len(index.evaluate(parse("age < 30")) | index.evaluate(parse(BUILT_IN["strategy_gen_z"][1])))
+    w.close()

@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from aipl.autopilot import plan_sequence
 from aipl.autopilot.sequence import (
     NEXT_ACTION,
     Cap,
@@ -21,6 +23,7 @@ from aipl.autopilot.sequence import (
 )
 from aipl.cli import app
 from aipl.simulate.journeys import ACTIONS, STAGES, Journeys
+from aipl.warehouse import open_warehouse
 from tests.measure.conftest import market_workspace
 
 
@@ -56,6 +59,18 @@ def test_next_actions_follow_stage_and_cap(tmp_path):
     assert sum(a["consumers"] for a in body["actions"]) == len(st)
     pol = body["flight"]["policies"]
     assert pol["rule"]["advanced_share"] > pol["untargeted"]["advanced_share"]
+    # the engine reads [sequence] from aipl.toml itself: the CLI and plan_sequence follow the workspace's mapping
+    cfg = tmp_path / "m" / "aipl.toml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace('# perform = "coupon"', 'perform = "conversion_ad"')
+                   .replace("cap_contacts = 3 ", "cap_contacts = 99"), encoding="utf-8")
+    w = open_warehouse(tmp_path / "m")
+    plan = plan_sequence(w, "B01", day)
+    w.close()
+    assert plan.cap == Cap(99, 7) and set(plan.actions.action[plan.actions.deeplink == "perform"]) == {"conversion_ad"}
+    pd.testing.assert_frame_equal(plan.actions, custom)
+    r = CliRunner().invoke(app, ["autopilot", "sequence", "--brand", "B01", "--day", day, "-w", str(tmp_path / "m"),
+                                 "--json"])
+    assert json.loads(r.stdout)["actions"] == plan.counts.to_dict("records") and json.loads(r.stdout)["cap"] == [99, 7]
 
 
 def test_flights_on_hidden_journeys():

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from aipl import schema
 from aipl.cli import app
-from aipl.clv import member_status, member_summary, save_list, select_list
+from aipl.clv import member_list, member_report, member_status, member_summary, save_list, select_list
 from aipl.config import init_workspace
 from aipl.warehouse import ibis_schema, open_warehouse
 from tests.assets.test_states import at, ev, load
@@ -48,13 +48,34 @@ def test_buckets_activity_and_lists(tmp_path):
     assert save_list(wh, "recall_30", "M", DAY, ids) == 2  # saving again replaces
     saved = wh.table("consumer_lists").execute()
     assert sorted(saved.consumer_id) == ["b2", "b5"]
+    report = member_report(wh, "M", DAY)
+    assert (report.members, report.reactivation, report.buckets) == (4, 3, summary["buckets"])
+    assert member_list(wh, "M", DAY, "lapsed_60", save="recall_60").consumer_id.tolist() == ["b3"]
     root = str(wh.config.root)
     wh.close()
-    r = CliRunner().invoke(app, ["members", "summary", "--brand", "M", "--date", DAY, "-w", root, "--json"])
+    r = CliRunner().invoke(app, ["members", "summary", "--brand", "M", "--day", DAY, "-w", root, "--json"])
+    assert json.loads(r.stdout) == report.to_dict()  # the CLI calls the same use case
     assert json.loads(r.stdout)["reactivation"] == 3
-    r = CliRunner().invoke(app, ["members", "list", "--brand", "M", "--date", DAY, "--kind", "reactivation",
+    r = CliRunner().invoke(app, ["members", "list", "--brand", "M", "--day", DAY, "--kind", "reactivation",
                                  "--out", str(tmp_path / "l.csv"), "-w", root])
     assert r.exit_code == 2 and "below the minimum export size 100" in r.output
     assert not (tmp_path / "l.csv").exists()
-    r = CliRunner().invoke(app, ["members", "list", "--brand", "M", "--date", DAY, "--kind", "nope", "-w", root])
+    r = CliRunner().invoke(app, ["members", "list", "--brand", "M", "--day", DAY, "--kind", "nope", "-w", root])
     assert r.exit_code == 2 and "unknown list 'nope'" in r.output
+
+
+def test_member_list_saves_under_its_name_as_the_cli_does(tmp_path):
+    wh = open_warehouse(init_workspace(tmp_path / "ws"))
+    load(wh, [ev("b2", "purchase", 160, brand_id="M", amount=1.0), ev("b5", "purchase", 170, brand_id="M",
+                                                                         amount=1.0)])
+    lib = member_list(wh, "M", DAY, "lapsed_30", save="by_library")
+    root = str(wh.config.root)
+    wh.close()
+    r = CliRunner().invoke(app, ["members", "list", "--brand", "M", "--day", DAY, "--kind", "lapsed_30",
+                                 "--save", "by_cli", "-w", root])
+    assert r.exit_code == 0 and "saved 2 consumers as list 'by_cli' of M" in r.stdout, r.output
+    wh = open_warehouse(root)
+    saved = wh.table("consumer_lists").execute()
+    wh.close()
+    by = {name: sorted(g.consumer_id) for name, g in saved.groupby("list_name")}
+    assert by == {"by_cli": sorted(lib.consumer_id), "by_library": sorted(lib.consumer_id)}

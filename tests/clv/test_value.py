@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from aipl.assets import snapshot
 from aipl.cli import app
-from aipl.clv import BetaGeo, GammaGamma, asset_value, rfm_summary
+from aipl.clv import BetaGeo, GammaGamma, asset_value, fit_clv, predict_clv, rfm_summary
 from aipl.config import init_workspace
 from aipl.simulate import MarketSpec, simulate_market
 from aipl.simulate.load import load_market
@@ -63,3 +64,23 @@ def test_cli_value_json(market, tmp_path):
     assert (tmp_path / "v.csv").exists()
     r = CliRunner().invoke(app, ["clv", "value", "--brand", "nope", "--calibration-end", END, "-w", root])
     assert r.exit_code == 2 and "fewer than 10 repeat buyers" in r.output
+
+
+def test_cli_fit_and_predict_call_the_library_use_cases(market, tmp_path):
+    root = str(market.config.root)
+    fit = fit_clv(market, END, "bgnbd", "day", "B01")
+    r = CliRunner().invoke(app, ["clv", "fit", "--calibration-end", END, "--time-unit", "day", "--brand", "B01",
+                                 "-w", root, "--json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout) == fit.to_dict()
+    lib = predict_clv(market, END, 30, "day", "B01")
+    r = CliRunner().invoke(app, ["clv", "predict", "--calibration-end", END, "--time-unit", "day", "--horizon", "30",
+                                 "--brand", "B01", "--out", str(tmp_path / "p.csv"), "-w", root])
+    assert r.exit_code == 0, r.output
+    cli = pd.read_csv(tmp_path / "p.csv", dtype={"consumer_id": str})
+    assert list(cli.columns) == list(lib.columns) and cli.columns[-1] == "clv_36m"
+    np.testing.assert_allclose(cli.clv_36m, lib.clv_36m, rtol=1e-9)
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        fit_clv(market, END, "nope")
+    with pytest.raises(ValueError, match="no purchases before the calibration end for brand B01"):
+        fit_clv(market, "2020-01-01", brand="B01")

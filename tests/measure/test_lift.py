@@ -11,7 +11,16 @@ import pytest
 from typer.testing import CliRunner
 
 from aipl.cli import app
-from aipl.measure import balance, campaign_lift, cuped, difference_in_means, doubly_robust, estimate, ipw
+from aipl.measure import (
+    balance,
+    campaign_lift,
+    cuped,
+    difference_in_means,
+    doubly_robust,
+    estimate,
+    ipw,
+    measure_lift,
+)
 from tests.conftest import shared
 from tests.measure.conftest import market_workspace
 
@@ -140,6 +149,16 @@ def test_campaign_lift_without_holdout_is_observational_and_says_so(tmp_path):
     r = CliRunner().invoke(app, ["lift", "--campaign", "sim_double11", "--brand", "B01", "-w", str(folder)])
     assert r.exit_code == 0, r.output
     assert "OBSERVATIONAL" in r.stdout
+    # the CLI calls the library's use case with the same arguments: the same answer
+    lib = measure_lift(wh, campaign="sim_double11", brand="B01", metrics=("purchases", "visit"))
+    r = CliRunner().invoke(app, ["lift", "--campaign", "sim_double11", "--brand", "B01", "--metric", "purchases",
+                                 "--metric", "visit", "-w", str(folder), "--json"])
+    assert json.loads(r.stdout) == json.loads(json.dumps(lib.to_dict(), default=str))
+    assert lib.kind == "observational" and "arms" not in repr(lib) and "doubly_robust" in repr(lib)
+    with pytest.raises(ValueError, match="name the experiment: the workspace has no experiment"):
+        measure_lift(wh)
+    r = CliRunner().invoke(app, ["lift", "-w", str(folder)])
+    assert r.exit_code == 2 and "name the experiment: the workspace has no experiment" in r.output
     wh.close()
 
 

@@ -92,9 +92,21 @@ def test_learned_weights_are_used_and_errors_are_clear(tmp_path):
     with pytest.raises(ValueError, match="no brand of industry 'toys'"):
         learn_weights(wh, "toys", "2026-09-30")
     wh.close()
+    r = CliRunner().invoke(app, ["pi", "learn", "--industry", "beauty", "--day", "2026-09-30", "--horizon", "30",
+                                 "-w", str(folder), "--json"])
+    assert r.exit_code == 0, r.output
+    wh = open_warehouse(folder)
+    assert json.loads(r.stdout) == learn_weights(wh, "beauty", "2026-09-30", 30, save=False)
+    pi = campaign_pi(wh, "sim_double11", "B01")
+    wh.close()
     r = CliRunner().invoke(app, ["pi", "campaign", "sim_double11", "--brand", "B01", "-w", str(folder), "--json"])
     assert r.exit_code == 0, r.output
     body = json.loads(r.stdout)
+    lib = json.loads(json.dumps(pi, default=str))  # the CLI calls the same function: the same answer, except
+    credit, lib_credit = body.pop("credit"), lib.pop("credit")  # sums in the warehouse's order
+    assert body == lib and [(c["channel"], c["touches"]) for c in credit] == [
+        (c["channel"], c["touches"]) for c in lib_credit]
+    assert [c["share"] for c in credit] == pytest.approx([c["share"] for c in lib_credit], rel=1e-9)
     assert body["groups"][0]["group"] == "exposed" and body["lift"]["ci_low"] < body["lift"]["ci_high"]
     r = CliRunner().invoke(app, ["pi", "campaign", "nope", "--brand", "B01", "-w", str(folder)])
     assert r.exit_code == 2 and "unknown campaign 'nope'" in r.output

@@ -1,27 +1,60 @@
 """Crowds (达摩盘): consumer tags, the crowd language, a roaring-bitmap index, insight (TGI, overlap, flows),
 built-in strategy crowds, lookalike and safe export."""
 
-from aipl.audience.crowds import BUILT_IN, export, insight, save
+from aipl.audience.crowds import BUILT_IN, export, export_ids, insight, save
 from aipl.audience.index import TagIndex, refresh, sql_ids, tag_day
 from aipl.audience.lang import CrowdSyntaxError, parse, to_text
 from aipl.audience.lookalike import Lookalike, features, lookalike
 from aipl.audience.tags import CATALOGUE, STRATEGY_CROWDS
+from aipl.audience.usecases import (
+    CrowdCount,
+    CrowdExport,
+    CrowdInsight,
+    LookalikeCrowd,
+    SavedCrowd,
+    brands_of,
+    count_crowd,
+    create_crowd,
+    crowd_insight,
+    crowd_lookalike,
+    crowd_members,
+    crowd_tree,
+    export_crowd,
+    list_crowds,
+    tag_catalogue,
+)
 
 __all__ = [
     "BUILT_IN",
     "CATALOGUE",
     "STRATEGY_CROWDS",
+    "CrowdCount",
+    "CrowdExport",
+    "CrowdInsight",
     "CrowdSyntaxError",
     "Lookalike",
+    "LookalikeCrowd",
+    "SavedCrowd",
     "TagIndex",
+    "brands_of",
+    "count_crowd",
+    "create_crowd",
+    "crowd_insight",
+    "crowd_lookalike",
+    "crowd_members",
+    "crowd_tree",
     "export",
+    "export_crowd",
+    "export_ids",
     "features",
     "insight",
+    "list_crowds",
     "lookalike",
     "parse",
     "refresh",
     "save",
     "sql_ids",
+    "tag_catalogue",
     "tag_day",
     "to_text",
 ]

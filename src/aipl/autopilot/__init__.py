@@ -2,25 +2,54 @@
 budget split that maximises a scene's objective, in-flight reallocation, sequenced delivery by DEEPLINK
 stage, and the platform-side subsidy split across merchant tiers."""
 
-from aipl.autopilot.response import Curve, adstock, allocate, delivery, fit_brand, fit_curve, hill
-from aipl.autopilot.scenes import scene_plan
-from aipl.autopilot.sequence import NEXT_ACTION, Cap, compare_sequence, next_actions
+from aipl.autopilot.response import Curve, ResponseCurve, allocate, delivery, fit_brand, fit_curve
+from aipl.autopilot.scenes import AIMS, SCENES, Scene, scene_plan
+from aipl.autopilot.sequence import NEXT_ACTION, STAGES, Cap, compare_sequence, next_actions
 from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
+from aipl.autopilot.usecases import (
+    BUDGET_MODES,
+    BudgetPlan,
+    FlightComparison,
+    SequencePlan,
+    SubsidyPlan,
+    fit_channels,
+    latest_campaign,
+    plan_budget,
+    plan_sequence,
+    plan_subsidy,
+    sequence_config,
+    simulate_flight,
+)
 
 __all__ = [
+    "AIMS",
+    "BUDGET_MODES",
     "NEXT_ACTION",
+    "SCENES",
+    "STAGES",
+    "BudgetPlan",
     "Cap",
     "Curve",
-    "adstock",
+    "FlightComparison",
+    "ResponseCurve",
+    "Scene",
+    "SequencePlan",
+    "SubsidyPlan",
     "allocate",
     "allocate_subsidy",
     "compare_sequence",
     "compare_subsidy",
     "delivery",
     "fit_brand",
+    "fit_channels",
     "fit_curve",
     "fit_merchants",
-    "hill",
+    "latest_campaign",
     "next_actions",
+    "plan_budget",
+    "plan_sequence",
+    "plan_subsidy",
     "scene_plan",
+    "sequence_config",
+    "simulate_flight",
 ]

@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from aipl.autopilot.response import Curve, allocate, fit_curve, hill
+from aipl.autopilot.response import Curve, allocate, fit_curve
+from aipl.vocab import hill
 
 Policy = Callable[[int, dict[str, list[tuple[float, float]]]], dict[str, float]]
 

@@ -15,24 +15,8 @@ from scipy.optimize import least_squares, minimize
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
+from aipl.vocab import adstock, hill
 from aipl.warehouse import Warehouse
-
-
-def adstock(spend: np.ndarray, theta: float) -> np.ndarray:
-    """Geometric carry-over: a_t = s_t + θ·a_{t−1}."""
-    out = np.empty(len(spend))
-    acc = 0.0
-    for t, s in enumerate(spend):
-        acc = s + theta * acc
-        out[t] = acc
-    return out
-
-
-def hill(x: np.ndarray, k: float, alpha: float) -> np.ndarray:
-    """Saturation x^α / (x^α + k^α) in [0, 1)."""
-    x = np.maximum(np.asarray(x, dtype=float), 0.0)
-    with np.errstate(divide="ignore", over="ignore"):  # 1 / (1 + (k/x)^α): no overflow for large x or α
-        return np.where(x > 0, 1.0 / (1.0 + np.exp(alpha * (np.log(k) - np.log(np.where(x > 0, x, 1.0))))), 0.0)
 
 
 @dataclass

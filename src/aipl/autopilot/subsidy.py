@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from aipl.autopilot.response import hill
+from aipl.vocab import hill
 
 HISTORY_COLUMNS = ("merchant_id", "tier", "day", "subsidy", "gmv")
 

@@ -9,14 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aipl.cli.common import (
-    JsonOpt,
-    WorkspaceOpt,
-    _fail,
-    _group,
-    _session,
-    out,
-)
+from aipl.autopilot import AIMS, fit_channels, plan_budget, plan_sequence, plan_subsidy, simulate_flight
+from aipl.cli.common import JsonOpt, WorkspaceOpt, _fail, _group, _records, _session, out
 
 # ---- autopilot
 autopilot_app = _group("autopilot", "Autopilot (万相台): response curves per channel and budget allocation.")
@@ -30,24 +24,18 @@ def autopilot_fit(
     as_json: JsonOpt = False,
 ) -> None:
     """Fit each channel's response curve (Hill saturation × adstock) from ad-delivery history."""
-    from dataclasses import asdict
-
-    from aipl.autopilot import fit_brand
-
     with _session(workspace) as wh:
-        res = fit_brand(wh, brand, holdout_days)
-    body = {ch: {**asdict(r["curve"]), "holdout_mape": r["holdout_mape"], "days": r["days"],
-                 "intervals": r["intervals"]} for ch, r in res.items()}
+        res = fit_channels(wh, brand, holdout_days)
     if as_json:
-        print(json.dumps(body))
+        print(json.dumps({r.pop("channel"): r for r in _records(res)}))
         return
     t = Table("channel", "reach/day", "k (half-saturation spend)", "alpha", "adstock θ", "held-out error",
               title=f"{brand}: daily impressions = reach · hill(adstock(spend))")
-    for ch, r in body.items():
-        iv = r["intervals"]
-        t.add_row(ch, f"{r['reach']:,.0f} [{iv['reach'][0]:,.0f}–{iv['reach'][1]:,.0f}]",
-                  f"{r['k']:,.2f} [{iv['k'][0]:,.2f}–{iv['k'][1]:,.2f}]", f"{r['alpha']:.2f}", f"{r['theta']:.2f}",
-                  f"{r['holdout_mape']:.1%}" if r["holdout_mape"] is not None else "—")
+    for r in res.itertuples():
+        iv = r.intervals
+        t.add_row(r.channel, f"{r.reach:,.0f} [{iv['reach'][0]:,.0f}–{iv['reach'][1]:,.0f}]",
+                  f"{r.k:,.2f} [{iv['k'][0]:,.2f}–{iv['k'][1]:,.2f}]", f"{r.alpha:.2f}", f"{r.theta:.2f}",
+                  f"{r.holdout_mape:.1%}" if r.holdout_mape == r.holdout_mape and r.holdout_mape is not None else "—")
     out.print(t)
 
 
@@ -77,64 +65,24 @@ def autopilot_plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Split a budget across channels for a scene's aim (or impressions), within share limits and a ROI floor."""
-    from aipl.autopilot import allocate, fit_brand
-    from aipl.autopilot.scenes import AIMS, scene_plan
-    from aipl.config import parse_day
-    from aipl.measure.experiment import campaign_window
-
-    if budget_mode not in ("daily", "package"):
-        _fail("--budget-mode is daily or package")
     with _session(workspace) as wh:
-        if scene or budget_mode == "package":
-            campaign = campaign or _latest_campaign(wh, brand)
-            window, _ = campaign_window(wh, campaign, 0)
-            first, last = parse_day(start or window.start, "--start"), parse_day(end or window.end, "--end")
-            if last < first:
-                _fail(f"--end {last} is before --start {first}")
-            daily = budget / ((last - first).days + 1) if budget_mode == "package" else budget
-        else:
-            daily = budget
-        if scene:
-            consumers = _crowd_consumers(wh, crowd) if crowd else None
-            res = scene_plan(wh, brand, scene, daily, campaign, min_share, max_share, roi_floor, tuple(item or ()),
-                             consumers, strategy, min_marginal)
-        else:
-            curves = {ch: r["curve"] for ch, r in fit_brand(wh, brand, holdout_days=0, boot=0).items()}
-            res = {"aim": "impressions", "spend": daily,
-                   **allocate(curves, daily, min_share=min_share, max_share=max_share)}
+        res = plan_budget(wh, brand, budget, scene, campaign, budget_mode, start, end, min_share, max_share,
+                          roi_floor, tuple(item or ()), tuple(crowd or ()), strategy, min_marginal)
     if as_json:
-        print(json.dumps(res, ensure_ascii=False))
+        print(json.dumps(res.to_dict(), ensure_ascii=False))
         return
-    aim = AIMS.get(res["aim"], res["aim"])
-    out.print(f"{brand}{' · ' + scene if scene else ''}: a day {res['spend']:,.2f} of {daily:,.2f}, for {aim}")
-    for ch, w in sorted(res["shares"].items(), key=lambda kv: -kv[1]):
-        out.print(f"  {ch:10} {w:6.1%}  {w * res['spend']:>12,.2f} a day")
-    if res["equal_split"]:
-        out.print(f"expected {aim} a day {res['objective']:,.1f}, against {res['equal_split']:,.1f} for an equal "
-                  f"split ({res['objective'] / res['equal_split'] - 1:+.1%})")
-    if res.get("objective_interval"):
-        lo, hi = res["objective_interval"]
+    aim = AIMS.get(res.aim, res.aim)
+    out.print(f"{brand}{' · ' + scene if scene else ''}: a day {res.spend:,.2f} of {res.budget:,.2f}, for {aim}")
+    for ch, w in sorted(res.shares.items(), key=lambda kv: -kv[1]):
+        out.print(f"  {ch:10} {w:6.1%}  {w * res.spend:>12,.2f} a day")
+    if res.equal_split:
+        out.print(f"expected {aim} a day {res.objective:,.1f}, against {res.equal_split:,.1f} for an equal "
+                  f"split ({res.objective / res.equal_split - 1:+.1%})")
+    if res.objective_interval:
+        lo, hi = res.objective_interval
         out.print(f"  90% interval from the curves' bootstrap: {lo:,.1f} – {hi:,.1f}")
-    for k, v in (res.get("expected") or {}).items():
+    for k, v in res.expected.items():
         out.print(f"  {k}: {v:,.2f}" if v is not None else f"  {k}: —")
-
-
-def _crowd_consumers(wh, names: list[str]) -> set[str]:
-    """The consumers of any of the named crowds (saved or built-in)."""
-    from aipl.audience import TagIndex
-    from aipl.audience.crowds import consumers_of, saved
-
-    return consumers_of(wh, TagIndex.load(wh), [saved(wh, name)["tree"] for name in names])
-
-
-def _latest_campaign(wh, brand: str) -> str:
-    a = wh.table("ad_delivery")
-    c = wh.table("campaigns")
-    ids = a.filter((a.brand_id == brand) & a.campaign_id.notnull()).select("campaign_id").distinct()
-    rows = c.semi_join(ids, "campaign_id").group_by("campaign_id").aggregate(first=c.start_date.min()).execute()
-    if rows.empty:
-        _fail(f"brand {brand!r} has no ad delivery in a known campaign: name the --campaign")
-    return str(rows.sort_values("first").campaign_id.iloc[-1])
 
 
 @autopilot_app.command("simulate")
@@ -149,24 +97,14 @@ def autopilot_simulate(
 ) -> None:
     """Run a flight against the simulated market's hidden curves: Thompson sampling against the oracle, an
     equal split and proportional-to-last-ROI (regret = share of the oracle's impressions lost)."""
-    from aipl.autopilot import Curve
-    from aipl.autopilot.flight import compare
-    from aipl.simulate.load import find_truth
-
     with _session(workspace) as wh:
-        truth = find_truth(wh.config.root)
-    if not truth or brand not in truth.get("brands", {}):
-        _fail(f"no simulated truth for brand {brand!r}: this needs a workspace made by `aipl simulate` "
-              "(market/truth.json)")
-    true = {ch: Curve(c["max_daily_reach"], c["hill_k"], c["hill_alpha"], c["adstock_theta"])
-            for ch, c in truth["brands"][brand]["curves"].items()}
-    res = compare(true, budget or 0.5 * sum(c.k for c in true.values()), days=days, seed=seed)
+        res = simulate_flight(wh, brand, budget, days, seed)
     if as_json:
-        print(json.dumps(res))
+        print(json.dumps(res.to_dict()))
         return
-    out.print(f"{brand}: {days}-day flight at {res['budget']:,.2f} a day")
-    for name, r in sorted(res["regret"].items(), key=lambda kv: kv[1]):
-        out.print(f"  {name:26} impressions {res['totals'][name]:>12,.0f}   regret {r:6.1%}")
+    out.print(f"{brand}: {days}-day flight at {res.budget:,.2f} a day")
+    for name, r in sorted(res.regret.items(), key=lambda kv: kv[1]):
+        out.print(f"  {name:26} impressions {res.totals[name]:>12,.0f}   regret {r:6.1%}")
 
 
 @autopilot_app.command("sequence")
@@ -185,35 +123,24 @@ def autopilot_sequence(
 ) -> None:
     """Sequenced delivery (序列化投放): each consumer's next action from their DEEPLINK stage, frequency-capped;
     with --flight, the stage-advancing rate of the rule, of learned actions and of untargeted delivery."""
-    from aipl.autopilot.sequence import STAGES, brand_stages, compare_sequence, from_config, next_actions
-    from aipl.simulate.journeys import Journeys
-
     with _session(workspace, assets=True) as wh:
-        section, cap = from_config(wh.config.raw.get("sequence"))
-        d = day or _last_event_day(wh)
-        acts = next_actions(wh, brand, d, section, cap)
-        res = compare_sequence(brand_stages(wh, brand, d), Journeys.draw(seed), flight, reach, cap, seed,
-                               section) if flight else None
+        res = plan_sequence(wh, brand, day, flight, reach, seed)
     if out_file:
-        acts.to_csv(out_file, index=False)
-    table = acts.groupby(["deeplink", "action"]).size().rename("consumers").reset_index()
-    table["order"] = table.deeplink.map({s: i for i, s in enumerate(STAGES)})
-    table = table.sort_values(["order", "action"]).drop(columns="order")
+        res.actions.to_csv(out_file, index=False)
     if as_json:
-        print(json.dumps({"brand": brand, "day": str(d), "cap": [cap.contacts, cap.days],
-                          "actions": table.to_dict("records"), "flight": res}, ensure_ascii=False))
+        print(json.dumps(res.to_dict(), ensure_ascii=False))
         return
-    t = Table("stage", "action", "consumers", title=f"{brand} on {d}: next actions (cap {cap.contacts} in "
-              f"{cap.days} days)")
-    for r in table.itertuples(index=False):
+    t = Table("stage", "action", "consumers", title=f"{brand} on {res.day}: next actions (cap {res.cap.contacts} "
+              f"in {res.cap.days} days)")
+    for r in res.counts.itertuples(index=False):
         t.add_row(r.deeplink, r.action, f"{r.consumers:,}")
     out.print(t)
     if out_file:
-        out.print(f"wrote {len(acts):,} rows to {out_file}")
-    if res:
-        out.print(f"{flight}-day flight, {res['consumers']:,} consumers, {reach:.0%} reachable a day "
+        out.print(f"wrote {len(res.actions):,} rows to {out_file}")
+    if res.flight:
+        out.print(f"{flight}-day flight, {res.flight['consumers']:,} consumers, {reach:.0%} reachable a day "
                   "(moved up ≥ 1 stage; advances per 1,000 contacts; against untargeted):")
-        for name, r in res["policies"].items():
+        for name, r in res.flight["policies"].items():
             out.print(f"  {name:11} moved up {r['advanced_share']:6.1%}  {r['advances_per_1000_contacts']:5.1f} "
                       f"per 1,000 contacts  {r['lift_vs_untargeted']:+.0%}")
 
@@ -236,11 +163,6 @@ def autopilot_subsidy(
 ) -> None:
     """Platform-side 红包: split a daily subsidy pool across head, waist and new merchants for the most
     incremental GMV, with per-tier floors and a cold start for new merchants."""
-    import pandas as pd
-
-    from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
-    from aipl.simulate.merchants import simulate_merchants
-
     floors = {}
     for f in floor or []:
         tier, _, share = f.partition("=")
@@ -248,45 +170,31 @@ def autopilot_subsidy(
             floors[tier.strip()] = float(share)
         except ValueError:
             _fail(f"--floor {f!r}: write tier=share, e.g. new=0.3")
+    if not simulate and history is None:
+        _fail("give a history file, or --simulate N")
+    if not simulate and not history.exists():
+        _fail(f"{history}: no such file")
     try:
-        if simulate:
-            hist, truth = simulate_merchants(simulate, seed=seed)
-            cmp = compare_subsidy(hist, truth, pool, floors, cold_start_min, cold_start_days)
-            fitted = cmp.pop("fitted")
-        elif history is not None:
-            if not history.exists():
-                _fail(f"{history}: no such file")
-            hist = pd.read_parquet(history) if history.suffix == ".parquet" else pd.read_csv(history)
-            fitted, cmp = fit_merchants(hist, cold_start_days), None
-        else:
-            _fail("give a history file, or --simulate N")
-        plan = allocate_subsidy(fitted, pool, floors, cold_start_min)
+        plan = plan_subsidy(pool, None if simulate else history, floors, cold_start_min, cold_start_days, simulate,
+                            seed)
     except ValueError as exc:
-        _fail(f"{history or 'simulated history'}: {exc}")
-    alloc = plan.pop("allocation")
+        _fail(f"{'simulated history' if simulate else history}: {exc}")
+    alloc, cmp = plan.allocation, plan.comparison
     if out_file:
         alloc.to_csv(out_file, index=False)
     if as_json:
-        print(json.dumps({**plan, "comparison": cmp}, ensure_ascii=False))
+        print(json.dumps(plan.to_dict(), ensure_ascii=False))
         return
     out.print(f"pool {pool:,.0f} a day across {len(alloc):,} merchants ({int(alloc.cold_start.sum())} in cold "
-              f"start): expected incremental GMV {plan['incremental_gmv']:,.0f} a day (ROI {plan['roi'] or 0:.2f})")
-    for tier, v in plan["tiers"].items():
+              f"start): expected incremental GMV {plan.incremental_gmv:,.0f} a day (ROI {plan.roi or 0:.2f})")
+    for tier, v in plan.tiers.items():
         out.print(f"  {tier:6} {v['subsidy']:>12,.0f} ({v['share']:5.1%})   "
                   f"incremental GMV {v['incremental_gmv']:>14,.0f}")
-    if plan["unspent"] > 0.01:
-        out.print(f"  unspent {plan['unspent']:,.0f}: every curve is saturated")
+    if plan.unspent > 0.01:
+        out.print(f"  unspent {plan.unspent:,.0f}: every curve is saturated")
     if cmp:
         out.print("on the hidden curves, share of the oracle's incremental GMV: " + ", ".join(
             f"{k} {v:.1%}" for k, v in cmp["share_of_oracle"].items() if k != "oracle"))
     if out_file:
         out.print(f"wrote {len(alloc):,} merchants to {out_file}")
-
-
-def _last_event_day(wh) -> str:
-    last = wh.last_day()
-    if last is None:
-        _fail("the workspace has no events: load some first")
-    return str(last)
-
 

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from aipl.config import ConfigError, init_workspace
+from aipl.assets import ensure_built, has_key
+from aipl.config import ConfigError
+from aipl.ingest import quarantined
+from aipl.pipeline import file_warehouse
+from aipl.warehouse import Warehouse, open_warehouse
 
 app = typer.Typer(
     help="aipl — consumer operations for brands: load behaviour, order and ad data; see consumer assets.",
@@ -26,17 +32,33 @@ WorkspaceOpt = Annotated[
     Path | None,
     typer.Option("--workspace", "-w", help="Workspace folder (default: $AIPL_WORKSPACE, else the current folder)."),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+_json_mode = {"on": False}  # whether the running command was given --json (its errors are JSON too)
+
+
+def _set_json_mode(value: bool) -> bool:
+    _json_mode["on"] = bool(value)
+    return value
+
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.",
+                                       callback=_set_json_mode)]
+
+
+@app.callback()
+def _start() -> None:
+    _json_mode["on"] = False  # until the command's own --json says otherwise
 
 
 def _fail(msg: str, code: int = 2) -> None:
+    """End the command with a one-line error (exit 2); with --json also `{"error": …}` on stdout."""
+    if _json_mode["on"]:
+        print(json.dumps({"error": msg, "exit_code": code}, ensure_ascii=False))
     err.print(f"[bold red]error:[/] {escape(msg)}")
     raise typer.Exit(code)
 
 
-def _open(workspace: Path | None):
-    from aipl.warehouse import open_warehouse
-
+def _open(workspace: Path | None) -> Warehouse:
+    """The workspace's warehouse; a missing or invalid workspace exits 2."""
     try:
         return open_warehouse(workspace)
     except ConfigError as exc:
@@ -51,7 +73,7 @@ def _group(name: str, help_text: str) -> typer.Typer:
 
 
 @contextlib.contextmanager
-def _session(workspace: Path | None, assets: bool = False):
+def _session(workspace: Path | None, assets: bool = False) -> Iterator[Warehouse]:
     """The workspace's warehouse for one command (assets brought up to date first); bad requests exit 2."""
     wh = _assets_wh(workspace) if assets else _open(workspace)
     try:
@@ -62,19 +84,15 @@ def _session(workspace: Path | None, assets: bool = False):
         wh.close()
 
 
-def _assets_wh(workspace: Path | None):
-    from aipl.assets import ensure_built
-
+def _assets_wh(workspace: Path | None) -> Warehouse:
     wh = _open(workspace)
     if ensure_built(wh, report=lambda msg: err.print(f"building consumer assets: {msg}")):
         err.print("consumer assets built")
     return wh
 
 
-def _require_key(wh, scope: str, key: str) -> None:
+def _require_key(wh: Warehouse, scope: str, key: str) -> None:
     """Exit 2 when no consumer of the brand or category was ever in a state (most likely a mistyped key)."""
-    from aipl.assets.query import has_key
-
     if not has_key(wh, scope, key):
         _fail(f"no {scope} {key!r} in the workspace's consumer assets")
 
@@ -98,39 +116,35 @@ def _records(df) -> list[dict]:
     return json.loads(df.to_json(orient="records", force_ascii=False))
 
 
+def _print_json(body) -> None:
+    """One JSON document on stdout (non-ASCII kept readable; dates and other values as strings)."""
+    print(json.dumps(body, default=str, ensure_ascii=False))
+
+
+def _write_frame(df: pd.DataFrame, path: Path) -> None:
+    """Write a table to .parquet, else CSV."""
+    (df.to_parquet if path.suffix == ".parquet" else df.to_csv)(path, index=False)
+
+
 @contextlib.contextmanager
-def _file_or_workspace(file: Path | None, fmt: str | None, workspace: Path | None):
+def _file_or_workspace(file: Path | None, fmt: str | None, workspace: Path | None) -> Iterator[Warehouse]:
     """A warehouse holding FILE (validated into a temporary workspace), or the workspace's own."""
-    import tempfile
-
-    from aipl.ingest import SourceError
-    from aipl.ingest import ingest as run
-    from aipl.warehouse import open_warehouse
-
     if file is None:
         with _session(workspace) as wh:
             yield wh
         return
     if not fmt:
         _fail("give --format with FILE (e.g. --format cdnow)")
-    with tempfile.TemporaryDirectory(prefix="aipl-file-") as tmp:
-        wh = open_warehouse(init_workspace(tmp))
-        try:
-            try:
-                r = run(wh, file, fmt)
-            except SourceError as exc:
-                _fail(str(exc))
+    try:
+        with file_warehouse(file, fmt) as (wh, r):
             if r.rejected:  # the temporary workspace goes away: say here which rows and why
                 err.print(f"{r.rejected:,} of {r.read:,} rows of {file} were quarantined and left out:")
-                q = wh.table("quarantine").order_by(["line", "target"]).limit(10).execute()
-                for row in q.itertuples():
+                q = quarantined(wh, limit=10)
+                for row in q.rows.itertuples():
                     err.print(f"  line {row.line} ({row.target}.{row.field}): {escape(str(row.reason))}")
-                if r.rejected > len(q):
-                    err.print(f"  … and {r.rejected - len(q):,} more (load it with `aipl ingest` to see them all)")
+                if r.rejected > len(q.rows):
+                    err.print(f"  … and {r.rejected - len(q.rows):,} more (load it with `aipl ingest` to see them "
+                              "all)")
             yield wh
-        except ValueError as exc:
-            _fail(str(exc))
-        finally:
-            wh.close()
-
-
+    except ValueError as exc:
+        _fail(str(exc))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,56 +9,51 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from aipl.audience import export_ids
 from aipl.cli.common import (
     JsonOpt,
     WorkspaceOpt,
     _fail,
     _file_or_workspace,
     _group,
+    _print_json,
     _session,
     app,
     out,
 )
+from aipl.measure import OUTCOMES, LiftResult, campaign_pi, learn_weights, measure_lift, target_uplift
 
 # ---- measurement
 FileArg = Annotated[Path | None, typer.Argument(help="A file to read directly (with --format), not the workspace.")]
 FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Format of FILE, e.g. hillstrom.")]
-MetricOpt = Annotated[list[str] | None, typer.Option("--metric", help="visit, conversion, purchases or spend "
+MetricOpt = Annotated[list[str] | None, typer.Option("--metric", help=f"{', '.join(OUTCOMES)} "
                                                      "(repeatable; default: all).")]
 LabelOpt = Annotated[list[str] | None, typer.Option("--label", help="A pre-treatment label to adjust for "
-                                                    "(repeatable; labels table).")]
+                                                    "(repeatable; labels table; default: the known pre-treatment "
+                                                    "labels the data holds).")]
 
 
-def _format_defaults(fmt: str | None) -> tuple[str, ...]:
-    """Pre-treatment labels a file format carries (Hillstrom: history, recency, …)."""
-    if fmt == "hillstrom":
-        from aipl.ingest.adapters.hillstrom import PRE_TREATMENT
-
-        return PRE_TREATMENT
-    return ()
-
-
-def _print_lift(res: dict) -> None:
-    kind = "randomised" if res["kind"] == "randomised" else "[bold yellow]OBSERVATIONAL[/]"
-    out.print(f"{kind} lift, method {res['method']}, brand {res.get('brand') or 'all'}, "
-              f"{res['window']['start']} .. {res['window']['end']}")
-    if res.get("warning"):
-        out.print(f"[yellow]{escape(res['warning'])}[/]")
-    metrics = [k for k in res["arms"][0] if k.endswith(("_rate", "_per_head"))]
+def _print_lift(res: LiftResult) -> None:
+    kind = "randomised" if res.kind == "randomised" else "[bold yellow]OBSERVATIONAL[/]"
+    out.print(f"{kind} lift, method {res.method}, brand {res.brand or 'all'}, "
+              f"{res.window['start']} .. {res.window['end']}")
+    if res.warning:
+        out.print(f"[yellow]{escape(res.warning)}[/]")
+    metrics = [k for k in res.arms[0] if k.endswith(("_rate", "_per_head"))]
     t = Table("arm", "n", *metrics, title="arms")
-    for a in res["arms"]:
+    for a in res.arms:
         t.add_row(escape(a["arm"]) + (" (control)" if a.get("control") else ""), f"{a['n']:,}",
                   *[f"{a[m]:.4f}" for m in metrics])
     out.print(t)
     t = Table("arm", "metric", "lift", "95% interval", "relative", "incremental", title="lift over control")
-    for a in res["arms"]:
+    for a in res.arms:
         for m, e in a.get("lift", {}).items():
             rel = f"{e['relative']:+.1%}" if e["relative"] is not None else "—"
             t.add_row(escape(a["arm"]), m, f"{e['effect']:+.5f}", f"[{e['ci_low']:+.5f}, {e['ci_high']:+.5f}]", rel,
                       f"{e['incremental']:+,.1f}")
     out.print(t)
-    if res.get("covariates"):
-        out.print(f"adjusted for: {', '.join(res['covariates'])}")
+    if res.covariates:
+        out.print(f"adjusted for: {', '.join(res.covariates)}")
 
 
 @app.command("lift")
@@ -80,29 +74,13 @@ def lift_cmd(
 ) -> None:
     """Lift of a campaign or experiment over its control, with confidence intervals (randomised when a holdout
     exists, else an observational estimate labelled as such)."""
-    from aipl.measure import OUTCOMES, campaign_lift, experiment_lift
-
-    metrics = tuple(metric or OUTCOMES)
-    labels = tuple(label or _format_defaults(fmt))
     with _file_or_workspace(file, fmt, workspace) as wh:
-        if campaign:
-            res = campaign_lift(wh, campaign, brand, experiment, method, metrics, pre_days, labels)
-        else:
-            res = experiment_lift(wh, experiment or _only_experiment(wh), brand, None, metrics, method or "cuped",
-                                  labels, days, pre_days)
+        res = measure_lift(wh, campaign, experiment, brand, method, metrics=tuple(metric or ()),
+                           labels=tuple(label) if label else None, days=days, pre_days=pre_days)
     if as_json:
-        print(json.dumps(res, default=str, ensure_ascii=False))
+        _print_json(res.to_dict())
         return
     _print_lift(res)
-
-
-def _only_experiment(wh) -> str:
-    a = wh.table("assignments")
-    known = sorted(a.select("experiment_id").distinct().execute().experiment_id)
-    if len(known) != 1:
-        _fail("name the --experiment" + (f" (one of {', '.join(known)})" if known else
-                                         ": the workspace has no experiment"))
-    return known[0]
 
 
 @app.command("uplift")
@@ -124,41 +102,30 @@ def uplift_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Who to send a coupon or recall message to: T/X-learner uplift, Qini on held-out consumers, top under budget."""
-    from aipl.measure.uplift import uplift_targets
-
-    labels = tuple(label or _format_defaults(fmt))
     if save and file is not None:
         _fail("--save keeps a list in a workspace: load the file with `aipl ingest` first, or use --out")
     with _file_or_workspace(file, fmt, workspace) as wh:
-        res = uplift_targets(wh, experiment or _only_experiment(wh), arm, metric, learner, brand, labels, budget,
-                             cost, value)
-        chosen = res.pop("selected")
-        res.pop("qini")
-        if save and len(chosen):
-            from aipl.clv import save_list
-
-            save_list(wh, save, brand or "", res["window"]["end"], chosen[["consumer_id"]])
+        res = target_uplift(wh, experiment, arm, metric, learner, brand, labels=tuple(label) if label else None,
+                            budget=budget, cost=cost, value=value, save=save)
         if out_file is not None:
-            from aipl.audience.crowds import export_ids
-
-            export_ids(wh, f"uplift targets of {res['arm']}", chosen, out_file)
-    res["chosen"] = len(chosen)
+            export_ids(wh, f"uplift targets of {res.arm}", res.selected, out_file)
     if as_json:
-        print(json.dumps(res, default=str))
+        _print_json(res.to_dict())
         return
-    out.print(f"uplift of {escape(res['arm'])} on {metric}, experiment {res['experiment']}: learned from "
-              f"{', '.join(res['features'])}; {res['train']:,} consumers to fit, {res['test']:,} held out")
+    chosen = res.selected
+    out.print(f"uplift of {escape(res.arm)} on {metric}, experiment {res.experiment}: learned from "
+              f"{', '.join(res.features)}; {res.train:,} consumers to fit, {res.test:,} held out")
     t = Table("learner", "Qini coefficient", "AUUC", "mean Qini gain over random", title="held-out evaluation")
-    for e in res["evaluation"]:
+    for e in res.evaluation:
         t.add_row(e["learner"], f"{e.get('qini_coefficient', float('nan')):.4f}",
                   f"{e.get('uplift_auc', float('nan')):.4f}", f"{e['qini_gain']:+,.1f}")
     out.print(t)
     if budget:
-        out.print(f"chosen {len(chosen):,} of {res['scored']:,} consumers under budget {budget:,.2f} "
-                  f"(cost {cost:,.2f} each): expected +{res['expected_incremental']:,.1f} {metric}, against "
-                  f"+{res['expected_incremental_untargeted']:,.1f} for as many consumers at random")
-    if save and len(chosen):
-        out.print(f"saved as list {save!r}")
+        out.print(f"chosen {len(chosen):,} of {res.scored:,} consumers under budget {budget:,.2f} "
+                  f"(cost {cost:,.2f} each): expected +{res.expected_incremental:,.1f} {metric}, against "
+                  f"+{res.expected_incremental_untargeted:,.1f} for as many consumers at random")
+    if res.saved_as:
+        out.print(f"saved as list {res.saved_as!r}")
     if out_file is not None:
         out.print(f"exported {len(chosen):,} consumers to {out_file}")
 
@@ -169,18 +136,16 @@ pi_app = _group("pi", "Purchase-intent index (PI): weights per industry, PI and 
 @pi_app.command("learn")
 def pi_learn(
     industry: Annotated[str, typer.Option(help="Level-1 category (products.category_l1), e.g. beauty.")],
-    date: Annotated[str, typer.Option(help="Behaviours before this day predict purchases from it (YYYY-MM-DD).")],
+    day: Annotated[str, typer.Option(help="Behaviours before this day predict purchases from it (YYYY-MM-DD).")],
     horizon: Annotated[int, typer.Option(help="Days of later purchases to predict.")] = 30,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Learn and save the industry's behaviour weights by regressing next-30-day purchase on the behaviours."""
-    from aipl.measure.pi import learn_weights
-
     with _session(workspace) as wh:
-        res = learn_weights(wh, industry, date, horizon)
+        res = learn_weights(wh, industry, day, horizon)
     if as_json:
-        print(json.dumps(res))
+        _print_json(res)
         return
     out.print(f"PI weights for {industry} from {res['pairs']:,} consumer-brand pairs ({res['buyers']:,} bought "
               f"within {horizon} days of {res['as_of']}):")
@@ -198,12 +163,10 @@ def pi_campaign(
     as_json: JsonOpt = False,
 ) -> None:
     """PI of exposed and control consumers over the campaign, the lift with its interval, and channel credit."""
-    from aipl.measure.pi import campaign_pi
-
     with _session(workspace) as wh:
         res = campaign_pi(wh, campaign, brand, experiment, method)
     if as_json:
-        print(json.dumps(res, default=str))
+        _print_json(res)
         return
     lift = res["lift"]
     kind = res["kind"] if res["kind"] == "randomised" else "[bold yellow]OBSERVATIONAL[/]"

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 
+from aipl.api import create_app
+from aipl.api.auth import add_tenant, issue_token, revoke_tenant_tokens, tenants
 from aipl.cli.common import (
     JsonOpt,
     WorkspaceOpt,
     _fail,
     _group,
+    _print_json,
     app,
     err,
     out,
@@ -29,8 +31,6 @@ def tenant_add(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Create a tenant (or replace its brands)."""
-    from aipl.api.auth import add_tenant
-
     try:
         t = add_tenant(workspace_dir(workspace), name, [b.strip() for b in brands.split(",") if b.strip()])
     except ValueError as exc:
@@ -41,11 +41,9 @@ def tenant_add(
 @tenant_app.command("list")
 def tenant_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Tenants, their brands and how many tokens each has."""
-    from aipl.api.auth import tenants
-
     ts = tenants(workspace_dir(workspace))
     if as_json:
-        print(json.dumps(ts, ensure_ascii=False))
+        _print_json(ts)
         return
     for name, t in ts.items():
         out.print(f"{name}: {', '.join(t['brands'])} ({t['tokens']} token(s))")
@@ -59,8 +57,6 @@ def tenant_token(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Issue an API token (printed once; only its hash is kept)."""
-    from aipl.api.auth import issue_token
-
     try:
         print(issue_token(workspace_dir(workspace), name, role, label))
     except ValueError as exc:
@@ -70,8 +66,6 @@ def tenant_token(
 @tenant_app.command("revoke")
 def tenant_revoke(name: Annotated[str, typer.Argument(help="The tenant.")], workspace: WorkspaceOpt = None) -> None:
     """Revoke every token of a tenant (takes effect on the next request)."""
-    from aipl.api.auth import revoke_tenant_tokens
-
     out.print(f"revoked {revoke_tenant_tokens(workspace_dir(workspace), name)} token(s) of {name}")
 
 
@@ -82,9 +76,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
 ) -> None:
     """Serve the REST API (OpenAPI at /docs) and the web dashboard (at /)."""
-    import uvicorn
-
-    from aipl.api import create_app
+    import uvicorn  # deferred: the ASGI server is only needed to serve
 
     root = workspace_dir(workspace)
     err.print(f"aipl: building the service for {root} …")

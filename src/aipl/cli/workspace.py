@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -15,12 +15,19 @@ from aipl.cli.common import (
     WorkspaceOpt,
     _fail,
     _open,
+    _print_json,
     _session,
     app,
     err,
     out,
 )
 from aipl.config import ConfigError, init_workspace, workspace_dir
+from aipl.ingest import FORMATS, SourceError, quarantined, warehouse_status
+from aipl.ingest import ingest as load_file
+from aipl.pipeline import demo as build_demo
+from aipl.report import cjk_font, write_postmortem, write_report
+from aipl.simulate import MarketSpec, find_truth, load_market, simulate_market
+from aipl.warehouse import open_warehouse
 
 
 @app.command()
@@ -30,8 +37,6 @@ def init(
     timezone: Annotated[str, typer.Option(help="Time zone that cuts days.")] = "Asia/Shanghai",
 ) -> None:
     """Create a workspace: aipl.toml and an empty warehouse."""
-    from aipl.warehouse import open_warehouse
-
     try:
         root = init_workspace(directory, backend=backend, timezone=timezone)
     except ConfigError as exc:
@@ -43,8 +48,6 @@ def init(
 @app.command()
 def formats() -> None:
     """List the input formats `aipl ingest --format` understands."""
-    from aipl.ingest import FORMATS
-
     t = Table("format", "what it reads", show_lines=True)
     for name in sorted(FORMATS):
         t.add_row(name, FORMATS[name].doc)
@@ -59,25 +62,11 @@ def ingest(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and load a file: good rows into the warehouse, bad rows into quarantine, all or nothing."""
-    from aipl.ingest import SourceError
-    from aipl.ingest import ingest as run
-
     wh = _open(workspace)
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-                        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
-    stage: dict = {"label": None, "task": None}
-
-    def report(label: str, pct: float | None) -> None:
-        if label != stage["label"]:  # a new stage pulses until DuckDB tells how far it is
-            if stage["task"] is not None:
-                progress.remove_task(stage["task"])
-            stage.update(label=label, task=progress.add_task(label, total=None))
-        if pct:
-            progress.update(stage["task"], total=100, completed=pct)
-
+    progress, report = _stages()
     try:
         with progress:
-            result = run(wh, path, format, report=report)
+            result = load_file(wh, path, format, report=report)
     except SourceError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
@@ -86,7 +75,7 @@ def ingest(
     finally:
         wh.close()
     if as_json:
-        print(json.dumps(result.as_dict(), ensure_ascii=False))
+        _print_json(result.as_dict())
         return
     t = Table("source", "target", "read", "accepted", "rejected", title=f"ingest {path} ({format})")
     for r in result.loads:
@@ -109,18 +98,13 @@ def quarantine(
     as_json: JsonOpt = False,
 ) -> None:
     """Show quarantined rows: file, line, field, reason and the raw record."""
-    wh = _open(workspace)
-    q = wh.table("quarantine")
-    if source:
-        q = q.filter(q.source.contains(source))
-    rows = q.order_by(["source", "line"]).limit(limit).execute()
-    total = int(q.count().execute())
-    wh.close()
+    with _session(workspace) as wh:
+        q = quarantined(wh, source, limit)
     if as_json:
-        print(json.dumps({"total": total, "rows": json.loads(rows.to_json(orient="records"))}, ensure_ascii=False))
+        _print_json(q.to_dict())
         return
-    t = Table("file", "line", "target", "field", "reason", "raw", title=f"quarantine ({total:,} rows)")
-    for r in rows.itertuples():
+    t = Table("file", "line", "target", "field", "reason", "raw", title=f"quarantine ({q.total:,} rows)")
+    for r in q.rows.itertuples():
         t.add_row(Path(r.source).name, str(r.line), r.target, r.field, r.reason, (r.raw or "")[:60])
     out.print(t)
 
@@ -128,18 +112,13 @@ def quarantine(
 @app.command()
 def status(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Row counts of every table and the batches loaded."""
-    from aipl import schema
-
-    wh = _open(workspace)
-    counts = {name: wh.count(name) for name in (*schema.TABLES, *schema.SYSTEM_TABLES)}
-    rows = wh.table("batches").order_by("loaded_at").execute()
-    batches = json.loads(rows.to_json(orient="records", date_format="iso"))
-    wh.close()
+    with _session(workspace) as wh:
+        st = warehouse_status(wh)
     if as_json:
-        print(json.dumps({"workspace": str(workspace_dir(workspace)), "tables": counts, "batches": batches}))
+        _print_json({"workspace": str(workspace_dir(workspace)), **st.to_dict()})
         return
     t = Table("table", "rows")
-    for k, v in counts.items():
+    for k, v in st.tables.items():
         t.add_row(k, f"{v:,}")
     out.print(t)
 
@@ -163,8 +142,6 @@ def simulate(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Generate a synthetic market with hidden ground truth (seeded, reproducible)."""
-    from aipl.simulate import MarketSpec, simulate_market
-
     spec = MarketSpec(consumers=consumers, days=days, brands=brands, start=start, seed=seed, holdout=holdout,
                       lead_days=lead_days, seasons=seasons, lead_ads=lead_ads)
     with Progress(TextColumn("simulating day {task.completed}/{task.total}"), BarColumn(), TimeElapsedColumn(),
@@ -177,14 +154,9 @@ def simulate(
 
 
 def _ingest_market(folder: Path, workspace: Path | None) -> None:
-    from aipl.simulate.load import load_market
-
-    wh = _open(workspace)
-    try:
+    with _session(workspace) as wh:
         for r in load_market(wh, folder):
             out.print(f"  loaded {Path(r.path).name}: read {r.read:,} accepted {r.accepted:,} rejected {r.rejected:,}")
-    finally:
-        wh.close()
 
 
 @app.command()
@@ -199,9 +171,6 @@ def report(
     pdf: Annotated[Path | None, typer.Option(help="Also write the post-mortem as PDF to this file.")] = None,
 ) -> None:
     """Write the HTML report of the workspace, or a campaign's post-mortem (HTML, optionally PDF)."""
-    from aipl.report import cjk_font, write_postmortem, write_report
-    from aipl.simulate.load import find_truth
-
     if pdf and not campaign:
         _fail("--pdf goes with --campaign (the post-mortem)")
     with _session(workspace, assets=bool(campaign)) as wh:
@@ -224,35 +193,43 @@ def demo(
     consumers: int = 20_000,
 ) -> None:
     """The main job end to end on bundled data: a workspace, a synthetic market, CDNOW, ingestion, the report."""
-    from importlib.resources import files
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err,
+                        transient=True, disable=not err.is_terminal)
+    bar = progress.add_task("", total=1.0, visible=False)
 
-    from aipl.ingest import ingest as run
-    from aipl.report import write_postmortem, write_report
-    from aipl.simulate.load import find_truth
+    def report(message: str, fraction: float | None) -> None:
+        if fraction is None:
+            progress.update(bar, visible=False)
+            out.print(message)
+        else:
+            progress.update(bar, description=message, completed=fraction, visible=True)
 
-    root = init_workspace(workspace)
-    out.print(f"[1/4] workspace {root}")
-    market = root / "market"
-    simulate(out_dir=market, consumers=consumers, days=60, brands=12, start="2025-09-15", seed=7, holdout=0.1,
-             lead_days=30, seasons=2, load=False, workspace=root)
-    out.print("[2/4] loading the synthetic market (validated like any file)")
-    _ingest_market(market, root)
-    out.print("[3/4] loading the bundled CDNOW sample and a deliberately dirty file")
-    wh = _open(root)
     try:
-        data = Path(str(files("aipl") / "data"))
-        for name, fmt in (("CDNOW_sample.txt", "cdnow"), ("events_dirty.csv", "events")):
-            r = run(wh, data / name, fmt)
-            out.print(f"  {name}: read {r.read:,} accepted {r.accepted:,} rejected {r.rejected:,}")
-        out.print("[4/4] consumer assets (AIPL, DEEPLINK, flows, FAST, GROW), CLV value, members, crowd tags, "
-                  "the GTA plan, campaign lift, the report and B01's post-mortem (结案)")
-        from aipl.audience import refresh
-
-        refresh(wh, wh.last_day())
-        path = write_report(wh, root / "report.html", truth=find_truth(root))
-        pm = write_postmortem(wh, "sim_double11", root / "postmortem-B01.html", "B01")
-    finally:
-        wh.close()
+        with progress:
+            res = build_demo(workspace, consumers, progress=report)
+    except ValueError as exc:
+        _fail(str(exc))
+    out.print(f"writing the report (CLV value, members, the GTA plan, campaign lift) and {res.brand}'s "
+              "post-mortem (结案)")
+    with _session(res.root) as wh:
+        path = write_report(wh, res.root / "report.html", truth=res.truth)
+        pm = write_postmortem(wh, res.campaign, res.root / f"postmortem-{res.brand}.html", res.brand)
     out.print(f"report written: {path}; post-mortem: {pm}")
 
 
+def _stages() -> tuple[Progress, Callable[[str, float | None], None]]:
+    """A transient progress display on stderr and the `report(stage, percent)` callback that drives it: a new
+    stage pulses until its percentage is known."""
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
+                        TimeElapsedColumn(), console=err, transient=True, disable=not err.is_terminal)
+    stage: dict = {"label": None, "task": None}
+
+    def report(label: str, pct: float | None) -> None:
+        if label != stage["label"]:
+            if stage["task"] is not None:
+                progress.remove_task(stage["task"])
+            stage.update(label=label, task=progress.add_task(label, total=None))
+        if pct:
+            progress.update(stage["task"], total=100, completed=pct)
+
+    return progress, report

@@ -1,14 +1,16 @@
-"""The value of a brand's consumer assets (DOMAIN.md §10): 3-year CLV per consumer, summed by AIPL / DEEPLINK state."""
+"""The value of a brand's consumer assets (DOMAIN.md §10): 3-year CLV per consumer, summed by AIPL / DEEPLINK
+state; and the CLV use cases on a calibration summary: fit one model, predict every customer."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
 from aipl.assets import consumer_states, ensure_built, flow
-from aipl.clv.models import BetaGeo, GammaGamma
+from aipl.clv.models import MODELS, BetaGeo, GammaGamma
 from aipl.clv.rfm import TIME_UNITS, rfm_summary
 from aipl.config import parse_day
 from aipl.warehouse import Warehouse
@@ -60,3 +62,79 @@ def asset_value(wh: Warehouse, brand: str, calibration_end: str | date, months: 
     by_state.attrs.update(brand=brand, calibration_end=str(end), months=months, new_customer_value=new_value,
                           conversion=conv, params={**freq_model.params_, **spend_model.params_})
     return out, by_state
+
+
+@dataclass
+class ClvFit:
+    """One CLV model fitted by maximum likelihood on a calibration summary."""
+
+    model: str
+    params: dict[str, float]
+    loglik: float
+    customers: int
+    time_unit: str
+    calibration_end: str
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values."""
+        return {"model": self.model, "params": dict(self.params), "loglik": self.loglik,
+                "customers": self.customers, "time_unit": self.time_unit, "calibration_end": self.calibration_end}
+
+
+def calibration_summary(wh: Warehouse, calibration_end: str | date, time_unit: str = "week",
+                        brand: str | None = None) -> pd.DataFrame:
+    """`rfm_summary`, refusing (ValueError) when no customer bought before the calibration end."""
+    s = rfm_summary(wh, calibration_end, time_unit, brand=brand)
+    if s.empty:
+        raise ValueError("no purchases before the calibration end" + (f" for brand {brand}" if brand else ""))
+    return s
+
+
+def fit_clv(wh: Warehouse, calibration_end: str | date, model: str = "bgnbd", time_unit: str = "week",
+            brand: str | None = None) -> ClvFit:
+    """Fit one model of MODELS (bgnbd, pareto_nbd or gamma_gamma) to the purchases up to `calibration_end`
+    (inclusive), of one brand or of all.
+
+    >>> from importlib.resources import files
+    >>> from aipl.pipeline import file_warehouse
+    >>> with file_warehouse(files("aipl") / "data" / "CDNOW_sample.txt", "cdnow") as (wh, _):
+    ...     fit = fit_clv(wh, "1997-09-30")
+    >>> fit.model, fit.customers, sorted(fit.params)
+    ('bgnbd', 2357, ['a', 'alpha', 'b', 'r'])
+    """
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    s = calibration_summary(wh, calibration_end, time_unit, brand)
+    m = MODELS[model]()
+    if model == "gamma_gamma":
+        m.fit(s.frequency, s.monetary)
+    else:
+        m.fit(s.frequency, s.recency, s["T"])
+    return ClvFit(model, dict(m.params_), float(m.loglik_), int(m.n_customers_), time_unit, str(calibration_end))
+
+
+def predict_clv(wh: Warehouse, calibration_end: str | date, horizon: float = 52, time_unit: str = "week",
+                brand: str | None = None, months: int = 36) -> pd.DataFrame:
+    """Per customer of the calibration summary: p_alive, expected purchases over `horizon` time units,
+    expected spend per purchase and the discounted CLV over `months` months (column clv_36m by default;
+    BG/NBD × Gamma-Gamma).
+
+    The fitted parameters are in `.attrs["params"]` (keys bgnbd and gamma_gamma).
+
+    >>> from importlib.resources import files
+    >>> from aipl.pipeline import file_warehouse
+    >>> with file_warehouse(files("aipl") / "data" / "CDNOW_sample.txt", "cdnow") as (wh, _):
+    ...     p = predict_clv(wh, "1997-09-30")
+    >>> list(p.columns[-4:]), sorted(p.attrs["params"])
+    (['p_alive', 'expected_purchases', 'expected_spend', 'clv_36m'], ['bgnbd', 'gamma_gamma'])
+    """
+    s = calibration_summary(wh, calibration_end, time_unit, brand)
+    x, tx, T, m = s.frequency, s.recency, s["T"], s.monetary
+    bg = BetaGeo().fit(x, tx, T)
+    gg = GammaGamma().fit(x, m)
+    s["p_alive"] = bg.p_alive(x, tx, T)
+    s["expected_purchases"] = bg.predict(horizon, x, tx, T)
+    s["expected_spend"] = gg.expected_spend(x, m)
+    s[f"clv_{months}m"] = gg.clv(bg, x, tx, T, m, months=months, units_per_month=365.25 / 12 / TIME_UNITS[time_unit])
+    s.attrs["params"] = {"bgnbd": dict(bg.params_), "gamma_gamma": dict(gg.params_)}
+    return s

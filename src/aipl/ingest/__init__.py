@@ -7,11 +7,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aipl.ingest import adapters as _adapters  # noqa: F401  (registers the public-dataset formats)
+from aipl.ingest.adapters.hillstrom import PRE_TREATMENT as PRE_TREATMENT_LABELS
 from aipl.ingest.core import LoadResult, Target, batch_id, check, stage_progress, write
 from aipl.ingest.formats import FORMATS, Format, register
+from aipl.ingest.review import Quarantine, WarehouseStatus, file_brands, quarantined, warehouse_status
 from aipl.warehouse import SourceError, Warehouse
 
-__all__ = ["FORMATS", "Format", "IngestReport", "LoadResult", "SourceError", "Target", "ingest", "register"]
+__all__ = [
+    "FORMATS",
+    "PRE_TREATMENT_LABELS",
+    "Format",
+    "IngestReport",
+    "LoadResult",
+    "Quarantine",
+    "SourceError",
+    "Target",
+    "WarehouseStatus",
+    "file_brands",
+    "ingest",
+    "quarantined",
+    "register",
+    "warehouse_status",
+]
 
 
 @dataclass

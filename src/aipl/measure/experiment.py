@@ -4,6 +4,7 @@ to a campaign against those who were not), each estimate labelled with how it wa
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 
 import ibis
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from aipl.attribution import TOUCH_TYPES, Window, campaign_window
+from aipl.ingest import PRE_TREATMENT_LABELS
 from aipl.measure.lift import METHODS, OBSERVATIONAL, RANDOMISED, balance, estimate
 from aipl.warehouse import Warehouse
 
@@ -200,6 +202,92 @@ def campaign_lift(wh: Warehouse, campaign: str, brand: str | None = None, experi
     return {"campaign": campaign, **res}
 
 
+def only_experiment(wh: Warehouse) -> str:
+    """The workspace's one randomised experiment; ValueError naming the choices when there are several or none.
+
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> import tempfile
+    >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+    >>> only_experiment(wh)
+    Traceback (most recent call last):
+    ValueError: name the experiment: the workspace has no experiment
+    >>> wh.close()
+    """
+    a = wh.table("assignments")
+    known = sorted(a.select("experiment_id").distinct().execute().experiment_id)
+    if len(known) != 1:
+        raise ValueError("name the experiment" + (f" (one of {', '.join(known)})" if known else
+                                                  ": the workspace has no experiment"))
+    return known[0]
+
+
+def pre_treatment_labels(wh: Warehouse) -> tuple[str, ...]:
+    """The labels of the warehouse that were known before treatment (e.g. Hillstrom's history, recency, mens,
+    womens, newbie), in PRE_TREATMENT_LABELS order: the default covariates of lift and uplift.
+
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> import tempfile
+    >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+    >>> pre_treatment_labels(wh)
+    ()
+    >>> wh.close()
+    """
+    lb = wh.table("labels")
+    names = set(lb.filter(lb.name.isin(list(PRE_TREATMENT_LABELS))).select("name").distinct().execute().name)
+    return tuple(n for n in PRE_TREATMENT_LABELS if n in names)
+
+
+@dataclass
+class LiftResult:
+    """The lift of each treated arm over control per metric (`arms[i]["lift"]`), how it was estimated (kind:
+    randomised or observational; method), over which window and adjusted for which covariates."""
+
+    kind: str
+    method: str
+    brand: str | None
+    window: dict
+    covariates: list[str]
+    arms: list[dict] = field(repr=False)
+    campaign: str | None = None
+    experiment: str | None = None
+    warning: str | None = field(default=None, repr=False)
+    balance: list[dict] | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values (the keys of `campaign_lift` / `experiment_lift`)."""
+        body = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: v for k, v in body.items() if v is not None or k == "brand"}
+
+
+def measure_lift(wh: Warehouse, campaign: str | None = None, experiment: str | None = None,
+                 brand: str | None = None, method: str | None = None, metrics: tuple[str, ...] | None = None,
+                 labels: tuple[str, ...] | None = None, days: int = 14, pre_days: int = 30,
+                 confidence: float = 0.95) -> LiftResult:
+    """The lift of a campaign (`campaign_lift`: its dates set the window) or of a randomised experiment
+    (`experiment_lift`: `days` days from assignment; the workspace's only experiment when none is named).
+
+    `metrics` default to every outcome, `labels` to the pre-treatment labels the warehouse holds, `method`
+    to cuped (randomised) or doubly_robust (observational).
+
+    >>> from importlib.resources import files
+    >>> from aipl.pipeline import file_warehouse
+    >>> with file_warehouse(files("aipl") / "data" / "events_dirty.csv", "events") as (wh, _):
+    ...     measure_lift(wh)
+    Traceback (most recent call last):
+    ValueError: name the experiment: the workspace has no experiment
+    """
+    metrics = tuple(metrics or OUTCOMES)
+    labels = pre_treatment_labels(wh) if labels is None else tuple(labels)
+    if campaign:
+        res = campaign_lift(wh, campaign, brand, experiment, method, metrics, pre_days, labels, confidence)
+    else:
+        res = experiment_lift(wh, experiment or only_experiment(wh), brand, None, metrics, method or "cuped",
+                              labels, days, pre_days, confidence)
+    return LiftResult(**res)
+
+
 def _check_metrics(metrics: tuple[str, ...]) -> None:
     bad = [m for m in metrics if m not in OUTCOMES]
     if bad:
@@ -211,5 +299,6 @@ def _window_dict(w: Window) -> dict:
             "pre_period": [str(w.pre_start), str(w.pre_last)] if w.pre_days > 0 else None}
 
 
-__all__ = ["METHODS", "OUTCOMES", "Window", "campaign_lift", "campaign_window", "consumer_outcomes",
-           "experiment_frame", "experiment_lift", "exposure_lift"]
+__all__ = ["METHODS", "OUTCOMES", "PRE_TREATMENT_LABELS", "LiftResult", "Window", "campaign_lift", "campaign_window",
+           "consumer_outcomes", "experiment_frame", "experiment_lift", "exposure_lift", "measure_lift",
+           "only_experiment", "pre_treatment_labels"]

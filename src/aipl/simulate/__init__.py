@@ -1,6 +1,7 @@
 """Synthetic market with hidden ground truth, for demos, tests and benchmarks."""
 
+from aipl.simulate.load import MARKET_FILES, find_truth, load_market
 from aipl.simulate.market import MarketSpec, calendar, simulate_market
 from aipl.simulate.sample import sample_warehouse
 
-__all__ = ["MarketSpec", "calendar", "sample_warehouse", "simulate_market"]
+__all__ = ["MARKET_FILES", "MarketSpec", "calendar", "find_truth", "load_market", "sample_warehouse", "simulate_market"]

@@ -5,65 +5,121 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel
 
 from aipl.api.deps import ERRORS, Caller, brand_of, cached, warehouse
-from aipl.api.routers.assets import data_day
-from aipl.api.routers.crowds import crowd_tree
+from aipl.api.routers.crowds import crowd_tree_of
+from aipl.assets import DEEPLINK_LABELS
+from aipl.autopilot import SCENES, plan_budget, plan_sequence
 
 router = APIRouter(prefix="/api/autopilot", tags=["autopilot"], responses=ERRORS)
 
 
-@router.get("/scenes")
-def scenes(who: Caller) -> dict:
-    """The 万相台 scenes with their aim and KPIs."""
-    from aipl.autopilot.scenes import SCENES
+class SceneOut(BaseModel):
+    """A 万相台 scene: its code, the outcome it buys (`aim`) and the KPIs it reports."""
 
-    return {"items": [{"name": s.name, "code": s.code, "aim": s.aim, "kpis": list(s.kpis)} for s in SCENES.values()]}
+    name: str
+    code: str
+    aim: str
+    kpis: list[str]
+
+
+class ScenesOut(BaseModel):
+    """The scenes."""
+
+    items: list[SceneOut]
+
+
+class PlanOut(BaseModel):
+    """A daily budget split across channels (or channel × crowd cells) for a scene's aim (or impressions): the
+    shares, the spend a day, the expected outcome against an equal split with its 90% interval, and the KPIs."""
+
+    brand: str
+    aim: str
+    budget: float
+    spend: float
+    shares: dict[str, float]
+    objective: float
+    equal_split: float
+    scene: str | None = None
+    code: str | None = None
+    kpis: list[str] = []
+    campaign: str | None = None
+    strategy: str | None = None
+    items: list[str] = []
+    target_consumers: int | None = None
+    values: dict[str, float] = {}
+    roi: float | None = None
+    roi_floor: float | None = None
+    min_marginal: float | None = None
+    objective_interval: list[float] | None = None
+    expected: dict[str, float | None] = {}
+
+
+class ActionCount(BaseModel):
+    """How many consumers of a DEEPLINK stage get an action today (`hold`: capped)."""
+
+    deeplink: str
+    action: str
+    consumers: int
+
+
+class SequenceOut(BaseModel):
+    """Sequenced delivery (序列化投放) on a day: consumers per stage and next action, the frequency cap
+    (contacts, days), the stages' labels, and the flight's results when one was asked for."""
+
+    brand: str
+    day: date
+    cap: list[int]
+    items: list[ActionCount]
+    labels: dict[str, str]
+    flight: dict | None = None
+
+
+@router.get("/scenes")
+def scenes(who: Caller) -> ScenesOut:
+    """The 万相台 scenes with their aim and KPIs."""
+    return ScenesOut(items=[SceneOut(name=s.name, code=s.code, aim=s.aim, kpis=list(s.kpis)) for s in SCENES.values()])
 
 
 @router.get("/{brand}/plan")
-def plan(request: Request, who: Caller, brand: str, scene: str, campaign: str,
-         budget: Annotated[float, Query(gt=0, lt=1e12, description="daily budget")],
+def plan(request: Request, who: Caller, brand: str,
+         budget: Annotated[float, Query(gt=0, lt=1e12, description="the budget: a day's, or the package's")],
+         scene: Annotated[str | None, Query(max_length=32, description="a scene (default: impressions)")] = None,
+         campaign: Annotated[str | None, Query(max_length=128, description="default: the brand's latest")] = None,
+         budget_mode: Literal["daily", "package"] = "daily",
+         start: Annotated[date | None, Query(description="first day of a package budget")] = None,
+         end: Annotated[date | None, Query(description="last day of a package budget")] = None,
          min_share: Annotated[float, Query(ge=0, le=1)] = 0.0, max_share: Annotated[float, Query(ge=0, le=1)] = 1.0,
          roi_floor: Annotated[float | None, Query(ge=0, lt=1e9)] = None,
          item: Annotated[list[str] | None, Query(description="items to promote (≤ 10)")] = None,
-         crowd: Annotated[list[str] | None, Query(description="target crowds (saved or built-in)")] = None,
+         crowd: Annotated[list[str] | None, Query(description="target crowds (saved or built-in; ≤ 20)")] = None,
          strategy: Annotated[Literal["cost_first", "effect_first"], Query()] = "cost_first",
-         min_marginal: Annotated[float | None, Query(ge=0, lt=1e9)] = None) -> dict:
+         min_marginal: Annotated[float | None, Query(ge=0, lt=1e9)] = None) -> PlanOut:
     """The daily budget split across channels that maximises the scene's aim on the chosen items and target
     crowds, with the expected outcome, its 90% interval and the scene's efficiency KPI."""
-    from aipl.autopilot.scenes import SCENES, scene_plan
-
     brand_of(who, brand)
-    if scene not in SCENES:
-        raise HTTPException(422, f"unknown scene {scene!r}; one of {', '.join(SCENES)}")
+    for c in crowd or ():  # a target crowd may be an expression: it names only the tenant's brands
+        crowd_tree_of(who, c)
     wh = warehouse(request)
-    consumers = None
-    if crowd:
-        from aipl.audience.crowds import consumers_of
-
-        try:
-            consumers = consumers_of(wh, request.app.state.tag_index(wh),
-                                     [crowd_tree(request, who, name) for name in crowd[:20]])
-        except (KeyError, ValueError) as exc:
-            raise HTTPException(422, str(exc).replace(f"{who.tenant}:", "")) from exc
-    return scene_plan(wh, brand, scene, budget, campaign, min_share, max_share, roi_floor, tuple(item or ()),
-                      consumers, strategy, min_marginal)
+    index = request.app.state.tag_index(wh) if crowd else None
+    res = plan_budget(wh, brand, budget, scene, campaign, budget_mode, start, end, min_share, max_share, roi_floor,
+                      tuple(item or ()), tuple(crowd or ()), strategy, min_marginal, who.tenant, index)
+    return PlanOut(**res.to_dict())
 
 
 @router.get("/{brand}/sequence")
-def sequence(request: Request, who: Caller, brand: str, day: date | None = None) -> dict:
+def sequence(request: Request, who: Caller, brand: str, day: date | None = None,
+             flight: Annotated[int, Query(ge=0, le=56, description="days of a flight on the simulator's hidden "
+                                          "journeys (0: none)")] = 0,
+             reach: Annotated[float, Query(gt=0, le=1, description="share reachable a day in the flight")] = 0.3,
+             seed: Annotated[int, Query(ge=0, lt=2**31)] = 0) -> SequenceOut:
     """How many consumers get each next action by DEEPLINK stage (序列化投放), frequency-capped."""
-    from aipl.autopilot.sequence import from_config, next_actions
-
     brand_of(who, brand)
     wh = warehouse(request)
-    section, cap = from_config(wh.config.raw.get("sequence"))
-    day = day or data_day(request)
-    acts = cached(request, ("sequence", brand, day), lambda: next_actions(wh, brand, day, section, cap))
-    table = acts.groupby(["deeplink", "action"]).size().rename("consumers").reset_index()
-    from aipl.assets import DEEPLINK_LABELS
-
-    return {"brand": brand, "cap": [cap.contacts, cap.days], "items": table.to_dict("records"),
-            "labels": DEEPLINK_LABELS}
+    res = cached(request, ("sequence", brand, day, flight, reach, seed),
+                 lambda: plan_sequence(wh, brand, day, flight, reach, seed))
+    body = res.to_dict()
+    return SequenceOut(brand=brand, day=res.day, cap=body["cap"], items=body["actions"], labels=DEEPLINK_LABELS,
+                       flight=body["flight"])

@@ -5,44 +5,105 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
+from fastapi.dependencies.models import Dependant
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from aipl.api.auth import Principal
 from aipl.api.deps import ERRORS, Caller, Paging, brand_of, need
+from aipl.ingest import FORMATS, SourceError, file_brands, ingest
+from aipl.report import write_postmortem
+from aipl.warehouse import open_warehouse
 
-router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERRORS)
+
+def _query_names(dep: Dependant) -> set[str]:
+    return {p.alias for p in dep.query_params}.union(*(_query_names(d) for d in dep.dependencies))
+
+
+def known_query(request: Request) -> None:
+    """422 for a query parameter the endpoint does not take (a misspelt option is not silently ignored)."""
+    route = request.scope.get("route")
+    unknown = sorted(set(request.query_params) - _query_names(route.dependant)) if route else []
+    if unknown:
+        raise HTTPException(422, f"unknown query parameter(s): {', '.join(unknown)}")
+
+
+router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERRORS, dependencies=[Depends(known_query)])
 MAX_UPLOAD = 200 * 1024 * 1024
 
 
+class IngestResult(BaseModel):
+    """What an ingestion job loaded: rows read = accepted + rejected (quarantined)."""
+
+    file: str | None
+    read: int
+    accepted: int
+    rejected: int
+
+
+class PostmortemResult(BaseModel):
+    """Where a post-mortem job wrote its HTML (relative to the workspace); fetch it from /api/jobs/{id}/html."""
+
+    html: str
+
+
+class JobSummary(BaseModel):
+    """A job of the tenant: kind, status, progress 0–1, the last progress message and the error if it failed."""
+
+    id: str
+    tenant: str
+    kind: Literal["ingest", "postmortem"]
+    status: Literal["queued", "running", "done", "failed"]
+    progress: float
+    message: str
+    error: str | None
+    created: str
+
+
+class Job(JobSummary):
+    """A job with its result once done."""
+
+    result: IngestResult | PostmortemResult | None
+
+
+class JobPage(BaseModel):
+    """One page of the tenant's jobs, newest first."""
+
+    total: int
+    offset: int
+    limit: int
+    items: list[JobSummary]
+    next_offset: int | None
+
+
 @router.get("")
-def listing(request: Request, who: Caller, paging: Paging) -> dict:
+def listing(request: Request, who: Caller, paging: Paging) -> JobPage:
     """The tenant's jobs, newest first."""
-    return paging.cut(request.app.state.jobs.listing(who.tenant))
+    return JobPage(**paging.cut(request.app.state.jobs.listing(who.tenant)))
 
 
 @router.get("/{job_id}")
-def status(request: Request, who: Caller, job_id: str) -> dict:
+def status(request: Request, who: Caller, job_id: str) -> Job:
     """A job's status and progress (404 for another tenant's job, as for an unknown one)."""
     job = request.app.state.jobs.get(who.tenant, job_id)
     if job is None:
         raise HTTPException(404, f"no job {job_id!r}")
-    return job
+    return Job(**job)
 
 
 @router.post("/ingest", status_code=202)
-async def ingest_upload(request: Request, file: UploadFile, fmt: str,
-                        who: Annotated[Principal, Depends(need("admin"))]) -> dict:
-    """Load an uploaded file (CSV or Parquet, format `fmt`, see `aipl formats`) as a job. Every brand in
-    the file must be granted to the tenant; the load is all or nothing, rejected rows are quarantined."""
-    from aipl.ingest import FORMATS
-
-    if fmt not in FORMATS:
-        raise HTTPException(422, f"unknown format {fmt!r}; one of {', '.join(sorted(FORMATS))}")
+async def ingest_upload(request: Request, file: UploadFile,
+                        format: Annotated[str, Query(description="the input format, as `aipl ingest --format` "
+                                                     "(see `aipl formats`)")],
+                        who: Annotated[Principal, Depends(need("admin"))]) -> Job:
+    """Load an uploaded file (CSV or Parquet in `format`) as a job, as `aipl ingest` does. Every brand in the
+    file must be granted to the tenant; the load is all or nothing, rejected rows are quarantined."""
+    if format not in FORMATS:
+        raise HTTPException(422, f"unknown format {format!r}; one of {', '.join(sorted(FORMATS))}")
     suffix = Path(file.filename or "upload.csv").suffix.lower()
     if suffix not in (".csv", ".parquet", ".txt", ".tsv"):
         raise HTTPException(415, f"{file.filename}: send .csv, .tsv, .txt or .parquet")
@@ -59,7 +120,11 @@ async def ingest_upload(request: Request, file: UploadFile, fmt: str,
                 Path(tmp).unlink()
                 raise HTTPException(413, f"{file.filename}: larger than {MAX_UPLOAD // 2**20} MB")
             out.write(chunk)
-    foreign = await run_in_threadpool(_foreign_brands, Path(tmp), who)  # the event loop keeps serving
+    try:
+        foreign = len(await run_in_threadpool(file_brands, Path(tmp)) - who.brands)  # the event loop keeps serving
+    except SourceError as exc:
+        Path(tmp).unlink()
+        raise HTTPException(422, str(exc)) from exc
     if foreign:
         Path(tmp).unlink()
         raise HTTPException(403, f"{file.filename}: {foreign} brand id(s) in the file are not granted to "
@@ -67,38 +132,16 @@ async def ingest_upload(request: Request, file: UploadFile, fmt: str,
     app = request.app
 
     def work(report):
-        from aipl.ingest import ingest
-        from aipl.warehouse import open_warehouse
-
         wh = open_warehouse(app.state.root)
         try:
-            r = ingest(wh, tmp, fmt, report=lambda msg, frac=None: report(msg, frac))
+            r = ingest(wh, tmp, format, report=lambda msg, frac=None: report(msg, frac))
             app.state.refresh(wh)
         finally:
             wh.close()
             Path(tmp).unlink(missing_ok=True)
         return {"file": file.filename, "read": r.read, "accepted": r.accepted, "rejected": r.rejected}
 
-    return app.state.jobs.submit(who.tenant, "ingest", work)
-
-
-def _foreign_brands(path: Path, who: Principal) -> int:
-    """How many distinct brand ids in the file are not the tenant's (0 when it has no brand column)."""
-    import duckdb
-
-    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
-    con = duckdb.connect()
-    try:
-        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}(?)", [str(path)]).fetchall()]
-        if "brand_id" not in cols:
-            return 0
-        ids = {r[0] for r in con.execute(f"SELECT DISTINCT brand_id::VARCHAR FROM {reader}(?)",
-                                         [str(path)]).fetchall() if r[0] is not None}
-    except duckdb.Error as exc:
-        raise HTTPException(422, f"the file cannot be read: {exc}") from exc
-    finally:
-        con.close()
-    return len(ids - who.brands)
+    return Job(**app.state.jobs.submit(who.tenant, "ingest", work))
 
 
 class PostmortemIn(BaseModel):
@@ -109,15 +152,12 @@ class PostmortemIn(BaseModel):
 
 
 @router.post("/postmortem", status_code=202)
-def postmortem(request: Request, body: PostmortemIn, who: Annotated[Principal, Depends(need("analyst"))]) -> dict:
+def postmortem(request: Request, body: PostmortemIn, who: Annotated[Principal, Depends(need("analyst"))]) -> Job:
     """Write the brand's post-mortem as a job; fetch it from /api/jobs/{id}/html when done."""
     brand_of(who, body.brand)
     app = request.app
 
     def work(report):
-        from aipl.report import write_postmortem
-        from aipl.warehouse import open_warehouse
-
         out = Path(app.state.root) / "reports" / who.tenant
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"postmortem-{body.brand}-{body.campaign}.html"
@@ -129,7 +169,7 @@ def postmortem(request: Request, body: PostmortemIn, who: Annotated[Principal, D
             wh.close()
         return {"html": str(path.relative_to(app.state.root))}
 
-    return app.state.jobs.submit(who.tenant, "postmortem", work)
+    return Job(**app.state.jobs.submit(who.tenant, "postmortem", work))
 
 
 _AS_JSON = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}

@@ -1,0 +1,389 @@
+"""The crowd use cases that a notebook, the CLI (`aipl crowd …`) and the API (`/api/crowds`) all call, with the
+same arguments: a crowd's tree from what the user typed, its count, saving and listing crowds, insight,
+lookalike, export, the members of named crowds, and the tag catalogue.
+
+A `namespace` (the API's tenant) makes saved crowd and list names its own: `crowd("young")` means the
+namespace's `young` (built-in crowds are shared), saved names are stored under `namespace:name`, and neither
+results nor error messages show the prefix. Without a namespace (the CLI, a notebook) names are used as they
+are. A crowd given by a bare name (`young`) is the saved or built-in crowd of that name.
+
+    >>> crowd_tree("age < 30 and gender = 'F'")["and"][0]
+    {'tag': 'age', 'key': None, 'op': '<', 'value': 30}
+    >>> crowd_tree("young", namespace="acme")
+    {'crowd': 'acme:young'}
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+from pyroaring import BitMap
+
+from aipl.audience.crowds import (
+    consumer_ids,
+    consumers_of,
+    crowd_flow,
+    export,
+    insight,
+    listing,
+    overlap,
+    tree_of,
+)
+from aipl.audience.crowds import save as save_crowd
+from aipl.audience.index import TagIndex
+from aipl.audience.lang import CrowdSyntaxError, to_text
+from aipl.audience.lookalike import features, lookalike
+from aipl.audience.saved import BUILT_IN
+from aipl.audience.tags import CATALOGUE
+from aipl.clv import save_list
+from aipl.warehouse import Warehouse
+
+REFS = ("crowd", "list")  # tree nodes that name a saved crowd or a saved consumer list
+
+
+def crowd_tree(expr: str | dict, namespace: str | None = None) -> dict:
+    """The crowd tree of an expression (docs/crowds.md), its JSON tree, or a saved or built-in crowd's bare
+    name; with a `namespace`, the saved crowds and lists it names are the namespace's own. A ValueError says
+    where an expression does not parse.
+
+    >>> crowd_tree('aipl(brand="B01") in ("P", "L")')
+    {'tag': 'aipl', 'key': 'B01', 'op': 'in', 'value': ['P', 'L']}
+    >>> crowd_tree('crowd("mine") or crowd("strategy_gen_z")', namespace="acme")
+    {'or': [{'crowd': 'acme:mine'}, {'crowd': 'strategy_gen_z'}]}
+    >>> crowd_tree("age between 20 and")
+    Traceback (most recent call last):
+    ...
+    ValueError: the crowd expression does not parse at column 19: expected a number, found the end of the expression
+      age between 20 and
+                        ^
+    """
+    if isinstance(expr, str) and expr.isidentifier():  # a bare name is never an expression ("no crowd named …")
+        tree: dict = {"crowd": expr}
+    else:
+        try:
+            tree = tree_of(expr)
+        except CrowdSyntaxError as exc:
+            raise ValueError(f"the crowd expression does not parse {exc}") from exc
+    return _within(tree, namespace) if namespace else tree
+
+
+def brands_of(tree: dict) -> set[str]:
+    """The brands a crowd tree names: keys of brand-keyed tags and the brand of behaviour counts (saved
+    crowds it refers to were checked when they were saved).
+
+    >>> sorted(brands_of(crowd_tree('aipl(brand="B01") = "A" or count(event="purchase", brand="B02", days=30) >= 1')))
+    ['B01', 'B02']
+    """
+    if isinstance(tree, list):
+        return set().union(*map(brands_of, tree)) if tree else set()
+    if not isinstance(tree, dict):
+        return set()
+    if "count" in tree:
+        brand = tree["count"].get("brand")
+        return {str(brand)} if brand is not None else set()
+    if "tag" in tree:
+        spec = CATALOGUE.get(tree["tag"])
+        return {str(tree["key"])} if spec is not None and spec.key == "brand" and tree.get("key") is not None else set()
+    return set().union(*(brands_of(v) for k, v in tree.items() if k not in REFS))
+
+
+@dataclass(frozen=True)
+class CrowdCount:
+    """How many of the `of` consumers with tags the crowd `expr` holds on the tag `day`, counted in `ms`."""
+
+    expr: str
+    count: int
+    of: int
+    day: date | None
+    ms: float
+    tree: dict = field(repr=False)
+
+    def to_dict(self) -> dict:
+        """The count as JSON-ready values."""
+        return {**asdict(self), "day": _iso(self.day)}
+
+
+@dataclass(frozen=True)
+class SavedCrowd:
+    """A saved crowd: its name, expression, coverage on the tag day and the last day it is valid."""
+
+    name: str
+    expr: str
+    coverage: int
+    valid_until: date
+    source: str
+
+    def to_dict(self) -> dict:
+        """The saved crowd as JSON-ready values."""
+        return {**asdict(self), "valid_until": _iso(self.valid_until)}
+
+
+@dataclass(frozen=True)
+class CrowdInsight:
+    """A crowd's `size`, its `profile` (share of each tag value in the crowd and in the base, TGI), its
+    `overlap` with the crowds compared, and its AIPL `flow` with a brand (None unless asked)."""
+
+    expr: str
+    size: int
+    profile: pd.DataFrame = field(repr=False)
+    overlap: pd.DataFrame = field(repr=False)
+    flow: dict | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        """The insight as JSON-ready values."""
+        return {"expr": self.expr, "size": self.size, "profile": _records(self.profile),
+                "overlap": _records(self.overlap), "flow": self.flow}
+
+
+@dataclass(frozen=True)
+class LookalikeCrowd:
+    """The `size` consumers outside the `seed_size` seed consumers who look most like them (k × the seed),
+    the PU-learning constant `c`, the features that decided most, and the crowd name it was saved under."""
+
+    seed: str
+    seed_size: int
+    k: float
+    size: int
+    c: float
+    top_features: dict[str, float] = field(repr=False)
+    left_out: list[str] = field(repr=False)
+    saved: str | None = None
+
+    def to_dict(self) -> dict:
+        """The lookalike summary as JSON-ready values."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CrowdExport:
+    """One logged export (crowd_exports): what, by whom, how many ids, where, and the file's sha256."""
+
+    crowd: str
+    actor: str
+    rows: int
+    path: str
+    sha256: str
+    exported_at: datetime = field(repr=False)
+
+    def to_dict(self) -> dict:
+        """The export's log row as JSON-ready values."""
+        return {**asdict(self), "exported_at": _iso(self.exported_at)}
+
+
+def count_crowd(wh: Warehouse, expr: str | dict, namespace: str | None = None,
+                index: TagIndex | None = None) -> CrowdCount:
+    """How many consumers a crowd holds on the tag day (bitmap index), and how long the count took. `index`
+    is a loaded TagIndex to reuse (default: the workspace's).
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> res = count_crowd(wh, "age < 30 and gender = 'F'")
+    >>> res.expr, 0 < res.count < res.of
+    ('(age < 30) and (gender = "F")', True)
+    """
+    tree = crowd_tree(expr)
+    index = index or TagIndex.load(wh)
+    t0 = time.perf_counter()
+    with _answers(namespace):
+        n = index.count(_within(tree, namespace))
+    return CrowdCount(to_text(tree), n, len(index.universe), index.day, 1000 * (time.perf_counter() - t0), tree)
+
+
+def create_crowd(wh: Warehouse, name: str, expr: str | dict, namespace: str | None = None,
+                 index: TagIndex | None = None, source: str = "tag") -> SavedCrowd:
+    """Save (or replace) the crowd `name` with its coverage on the tag day; it is valid for 90 days and other
+    crowds can use it as crowd("name").
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> young = create_crowd(wh, "young", "age < 30")
+    >>> young.coverage == count_crowd(wh, 'crowd("young")').count, young.source
+    (True, 'tag')
+    """
+    tree = crowd_tree(expr)
+    with _answers(namespace):
+        row = save_crowd(wh, _named(name, namespace), _within(tree, namespace), source=source, index=index)
+    return SavedCrowd(name, to_text(tree), int(row["coverage"]), row["valid_until"], source)
+
+
+def list_crowds(wh: Warehouse, namespace: str | None = None) -> pd.DataFrame:
+    """The saved crowds (the namespace's own, when given), then the built-in ones: name, expr, coverage,
+    source, created, valid_until.
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> _ = create_crowd(wh, "mine", "age >= 40", namespace="acme")
+    >>> "acme:mine" in set(list_crowds(wh).name), "mine" in set(list_crowds(wh, namespace="acme").name)
+    (True, True)
+    """
+    df = listing(wh)
+    built = df.source.astype(str).str.startswith("built-in")
+    saved = df[~built]
+    if namespace:
+        prefix = f"{namespace}:"
+        saved = saved[saved.name.astype(str).str.startswith(prefix)]
+        saved = saved.assign(name=saved.name.str[len(prefix):],
+                             expr=saved.expr.astype(str).str.replace(prefix, "", regex=False))
+    df = pd.concat([saved, df[built]], ignore_index=True)
+    cols = ["name", "expr", "coverage", "source", "created", "valid_until"]
+    return df.reindex(columns=cols).reset_index(drop=True)
+
+
+def crowd_members(wh: Warehouse, crowds: Iterable[str | dict], namespace: str | None = None,
+                  index: TagIndex | None = None) -> set[str]:
+    """The consumer ids in any of the crowds (names, expressions or trees), e.g. an autopilot's target crowds.
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> len(crowd_members(wh, ["strategy_gen_z"])) == count_crowd(wh, "strategy_gen_z").count
+    True
+    """
+    trees = [_within(crowd_tree(c), namespace) for c in crowds]
+    with _answers(namespace):
+        return consumers_of(wh, index or TagIndex.load(wh), trees)
+
+
+def crowd_insight(wh: Warehouse, expr: str | dict, base: str | dict | None = None, tags: Iterable[str] = (),
+                  compare: Iterable[str | dict] = (), brand: str | None = None, start: str | date | None = None,
+                  end: str | date | None = None, namespace: str | None = None,
+                  index: TagIndex | None = None) -> CrowdInsight:
+    """A crowd's profile against a base (default: everyone; TGI per tag value, only `tags` when given), its
+    overlap with the `compare` crowds, and its AIPL flow with `brand` from `start` to `end` when all three
+    are given.
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> res = crowd_insight(wh, "age < 30", compare=["strategy_gen_z"], tags=["gender"])
+    >>> sorted(res.profile.value), res.overlap.b.tolist()
+    (['F', 'M'], ['crowd("strategy_gen_z")'])
+    """
+    if brand and bool(start) != bool(end):
+        raise ValueError("a crowd's flow needs both start and end")
+    index = index or TagIndex.load(wh)
+    tree = crowd_tree(expr)
+    with _answers(namespace):
+        ids = index.evaluate(_within(tree, namespace))
+        base_ids = index.evaluate(crowd_tree(base, namespace)) if base else None
+        prof = insight(index, ids, base_ids)
+        others = {to_text(crowd_tree(c)): index.evaluate(crowd_tree(c, namespace)) for c in compare}
+    tags = list(tags)
+    if tags:
+        prof = prof[prof.tag.isin(tags)].reset_index(drop=True)
+    over = overlap({to_text(tree): ids, **others})
+    flow = crowd_flow(wh, ids, brand, start, end) if brand and start and end else None
+    return CrowdInsight(to_text(tree), len(ids), prof, over, flow)
+
+
+def crowd_lookalike(wh: Warehouse, seed: str | dict, k: float = 3.0, save: str | None = None,
+                    namespace: str | None = None, index: TagIndex | None = None) -> LookalikeCrowd:
+    """Consumers who look like the seed crowd: a PU-learning classifier over the tags, the top k·|seed|
+    outside the seed; saved as a consumer list and a crowd named `save` when given.
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> lal = crowd_lookalike(wh, "age < 30", k=1, save="young_lal")
+    >>> lal.size == count_crowd(wh, "young_lal").count, lal.saved
+    (True, 'young_lal')
+    """
+    index = index or TagIndex.load(wh)
+    tree = crowd_tree(seed)
+    with _answers(namespace):
+        ids = index.evaluate(_within(tree, namespace))
+    scores, summary = lookalike(features(wh), ids, k)
+    if save:
+        top = BitMap(scores.head(summary["size"]).index.tolist())
+        save_list(wh, _named(save, namespace), "", index.day, consumer_ids(wh, top))
+        create_crowd(wh, save, {"list": save}, namespace, index, source=f"lookalike of {to_text(tree)} × {k}")
+    return LookalikeCrowd(to_text(tree), int(summary["seed"]), float(k), int(summary["size"]), float(summary["c"]),
+                          {str(f): float(v) for f, v in summary["top_features"].items()},
+                          [str(f) for f in summary["left_out"]], save)
+
+
+def export_crowd(wh: Warehouse, expr: str | dict, out: str | Path, actor: str | None = None,
+                 namespace: str | None = None, index: TagIndex | None = None) -> CrowdExport:
+    """Write a crowd's consumer ids to CSV or Parquet (never below [privacy] min_crowd_size) and log who
+    exported what, when, where and the file's digest in crowd_exports.
+
+    >>> import tempfile
+    >>> path = f"{tempfile.mkdtemp()}/ids.csv"
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> export_crowd(wh, "age < 60", path, actor="analyst@agency").rows == count_crowd(wh, "age < 60").count
+    True
+    """
+    tree = crowd_tree(expr)
+    with _answers(namespace):
+        ids = (index or TagIndex.load(wh)).evaluate(_within(tree, namespace))
+    name = expr if isinstance(expr, str) else to_text(tree)
+    row = export(wh, name, ids, out, actor)
+    return CrowdExport(row["crowd"], row["actor"], int(row["rows"]), row["path"], row["sha256"], row["exported_at"])
+
+
+def tag_catalogue() -> pd.DataFrame:
+    """The tags a crowd can use: name, zh, en, kind (number or category), key (what a keyed tag is per) and
+    description.
+
+    >>> tag_catalogue().set_index("name").loc["aipl", "key"]
+    'brand'
+    """
+    return pd.DataFrame([{"name": t.name, "zh": t.zh, "en": t.en, "kind": t.kind, "key": t.key,
+                          "description": t.description} for t in CATALOGUE.values()])
+
+
+def _within(tree, namespace: str | None):
+    """The tree with the saved crowds and lists it names made the namespace's own (built-in crowds stay)."""
+    if not namespace:
+        return tree
+    if isinstance(tree, list):
+        return [_within(v, namespace) for v in tree]
+    if not isinstance(tree, dict):
+        return tree
+    return {k: (_ref(k, v, namespace) if k in REFS and isinstance(v, str) else _within(v, namespace))
+            for k, v in tree.items()}
+
+
+def _ref(kind: str, name: str, namespace: str) -> str:
+    return name if kind == "crowd" and name in BUILT_IN else _named(name, namespace)
+
+
+def _named(name: str, namespace: str | None) -> str:
+    return f"{namespace}:{name}" if namespace else name
+
+
+@contextmanager
+def _answers(namespace: str | None) -> Iterator[None]:
+    """A request the index cannot answer (unknown tag, crowd or list) as a ValueError that names no namespace."""
+    try:
+        yield
+    except (KeyError, ValueError) as exc:
+        msg = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
+        if not namespace and isinstance(exc, ValueError):
+            raise
+        raise ValueError(msg.replace(f"{namespace}:", "") if namespace else msg) from exc
+
+
+def _iso(v) -> str | None:
+    return None if v is None else v.isoformat()
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return [{k: (None if isinstance(v, float) and v != v else v) for k, v in r.items()}
+            for r in df.astype(object).to_dict("records")]
+
+
+__all__ = ["CrowdCount", "CrowdExport", "CrowdInsight", "LookalikeCrowd", "SavedCrowd", "brands_of", "count_crowd",
+           "create_crowd", "crowd_insight", "crowd_lookalike", "crowd_members", "crowd_tree", "export_crowd",
+           "list_crowds", "tag_catalogue"]

@@ -1,0 +1,298 @@
+"""The autopilot use cases that a notebook, the CLI (`aipl autopilot …`) and the API (`/api/autopilot`) all
+call with the same arguments: channel curves, a budget plan (for a scene's aim, or impressions), sequenced
+delivery (reading `[sequence]` from the workspace's aipl.toml), flights against a simulated market's hidden
+curves, and the platform-side subsidy plan.
+
+    >>> from aipl.autopilot import SCENES
+    >>> SCENES["拉新快"].aim
+    'new_customer_gmv'
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from aipl.attribution import campaign_window
+from aipl.audience import TagIndex, crowd_members
+from aipl.autopilot.flight import compare
+from aipl.autopilot.response import Curve, allocate, fit_brand
+from aipl.autopilot.scenes import scene_plan
+from aipl.autopilot.sequence import STAGES, Cap, brand_stages, compare_sequence, from_config, next_actions
+from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
+from aipl.config import Config, parse_day
+from aipl.simulate.journeys import Journeys
+from aipl.simulate.load import find_truth
+from aipl.simulate.merchants import simulate_merchants
+from aipl.warehouse import Warehouse
+
+BUDGET_MODES = ("daily", "package")  # a day's budget, or the whole package spread over the plan's days
+MAX_CROWDS = 20  # target crowds of one plan
+
+
+@dataclass(frozen=True)
+class BudgetPlan:
+    """A daily budget split across channels (or channel × crowd cells): the `shares`, the `spend` a day (up to
+    the daily `budget`), the expected `objective` of the `aim` (a scene's outcome, or impressions) against
+    an `equal_split`, with its 90% interval and the scene's KPIs when a scene is planned."""
+
+    brand: str
+    aim: str
+    budget: float
+    spend: float
+    shares: dict[str, float]
+    objective: float
+    equal_split: float
+    scene: str | None = None
+    code: str | None = None
+    kpis: list[str] = field(default_factory=list)
+    campaign: str | None = None
+    strategy: str | None = None
+    items: list[str] = field(default_factory=list)
+    target_consumers: int | None = None
+    values: dict[str, float] = field(default_factory=dict, repr=False)
+    roi: float | None = None
+    roi_floor: float | None = None
+    min_marginal: float | None = None
+    objective_interval: list[float] | None = None
+    expected: dict[str, float | None] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The plan as JSON-ready values."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SequencePlan:
+    """Sequenced delivery (序列化投放) on `day`: each consumer's next action (`actions`: consumer_id,
+    deeplink, contacts, action), how many consumers get each action by stage (`counts`), the frequency
+    `cap`, and the flight's results against the simulator's hidden journeys when one was run."""
+
+    brand: str
+    day: date
+    cap: Cap
+    actions: pd.DataFrame = field(repr=False)
+    counts: pd.DataFrame = field(repr=False)
+    flight: dict | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        """The counts by stage and action (not every consumer's row) as JSON-ready values."""
+        return {"brand": self.brand, "day": self.day.isoformat(), "cap": [self.cap.contacts, self.cap.days],
+                "actions": self.counts.to_dict("records"), "flight": self.flight}
+
+
+@dataclass(frozen=True)
+class SubsidyPlan:
+    """A daily subsidy pool split across merchants: what was spent, the expected incremental GMV and ROI, the
+    split by tier, each merchant's `allocation`, and (on simulated merchants) the comparison with the oracle
+    and the rules of thumb."""
+
+    pool: float
+    spent: float
+    unspent: float
+    incremental_gmv: float
+    roi: float | None
+    tiers: dict[str, dict[str, float]]
+    allocation: pd.DataFrame = field(repr=False)
+    comparison: dict | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        """The plan without the per-merchant allocation, as JSON-ready values."""
+        return {k: v for k, v in asdict(self).items() if k != "allocation"}
+
+
+@dataclass(frozen=True)
+class FlightComparison:
+    """A flight of `days` at a daily `budget` on hidden curves: each policy's total impressions and its regret
+    (the share of the oracle's total it lost), and the oracle's shares."""
+
+    budget: float
+    days: int
+    totals: dict[str, float]
+    regret: dict[str, float]
+    oracle_shares: dict[str, float] = field(repr=False)
+
+    def to_dict(self) -> dict:
+        """The comparison as JSON-ready values."""
+        return asdict(self)
+
+
+def latest_campaign(wh: Warehouse, brand: str) -> str:
+    """The campaign with the brand's ad delivery that started last (ValueError if there is none).
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> latest_campaign(wh, "B01")
+    'sim_double11'
+    """
+    a = wh.table("ad_delivery")
+    c = wh.table("campaigns")
+    ids = a.filter((a.brand_id == brand) & a.campaign_id.notnull()).select("campaign_id").distinct()
+    rows = c.semi_join(ids, "campaign_id").group_by("campaign_id").aggregate(first=c.start_date.min()).execute()
+    if rows.empty:
+        raise ValueError(f"brand {brand!r} has no ad delivery in a known campaign: name the campaign")
+    return str(rows.sort_values("first").campaign_id.iloc[-1])
+
+
+def fit_channels(wh: Warehouse, brand: str, holdout_days: int = 14) -> pd.DataFrame:
+    """Each channel's (or channel × crowd cell's) response curve, daily impressions = reach · hill(adstock(
+    spend)): channel, reach, k, alpha, theta, holdout_mape (error on the last `holdout_days`), days, and the
+    90% intervals of the parameters.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> curves = fit_channels(wh, "B01", holdout_days=7)
+    >>> sorted(curves.channel)[:2], bool((curves.k > 0).all())
+    (['affiliate', 'content'], True)
+    """
+    rows = []
+    for ch, r in fit_brand(wh, brand, holdout_days).items():
+        c = r["curve"]
+        rows.append({"channel": ch, "reach": c.reach, "k": c.k, "alpha": c.alpha, "theta": c.theta,
+                     "holdout_mape": r["holdout_mape"], "days": r["days"], "intervals": r["intervals"]})
+    return pd.DataFrame(rows, columns=["channel", "reach", "k", "alpha", "theta", "holdout_mape", "days",
+                                       "intervals"])
+
+
+def plan_budget(wh: Warehouse, brand: str, budget: float, scene: str | None = None, campaign: str | None = None,
+                budget_mode: str = "daily", start: str | date | None = None, end: str | date | None = None,
+                min_share: float = 0.0, max_share: float = 1.0, roi_floor: float | None = None,
+                items: tuple[str, ...] = (), crowds: tuple[str, ...] = (), strategy: str = "cost_first",
+                min_marginal: float | None = None, namespace: str | None = None,
+                index: TagIndex | None = None) -> BudgetPlan:
+    """The daily budget split across channels that maximises a scene's aim (see scenes.scene_plan: the chosen
+    `items`, the target `crowds`' consumers, a ROI floor, cost_first or effect_first), or impressions without
+    a scene. The campaign defaults to the brand's latest; a `package` budget is spread over `start`–`end`
+    (default: the campaign's days). Crowd names are resolved in the `namespace` (audience.crowd_tree).
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> plan = plan_budget(wh, "B01", 3000, scene="拉新快", budget_mode="package")
+    >>> plan.campaign, plan.budget, round(sum(plan.shares.values()), 6)
+    ('sim_double11', 75.0, 1.0)
+    >>> plan_budget(wh, "B01", 100, crowds=("strategy_gen_z",), scene="爆发收割").target_consumers > 0
+    True
+    """
+    if budget_mode not in BUDGET_MODES:
+        raise ValueError(f"budget_mode is daily or package, not {budget_mode!r}")
+    if len(crowds) > MAX_CROWDS:
+        raise ValueError(f"a plan targets at most {MAX_CROWDS} crowds, not {len(crowds)}")
+    daily = budget
+    if scene or budget_mode == "package":
+        campaign = campaign or latest_campaign(wh, brand)
+        window, _ = campaign_window(wh, campaign, 0)
+        first, last = parse_day(start or window.start, "start"), parse_day(end or window.end, "end")
+        if last < first:
+            raise ValueError(f"end {last} is before start {first}")
+        if budget_mode == "package":
+            daily = budget / ((last - first).days + 1)
+    if not scene:
+        curves: dict[str, Curve] = {ch: r["curve"] for ch, r in fit_brand(wh, brand, holdout_days=0, boot=0).items()}
+        res = allocate(curves, daily, min_share=min_share, max_share=max_share)
+        return BudgetPlan(brand, "impressions", daily, daily, res["shares"], res["objective"], res["equal_split"])
+    consumers = crowd_members(wh, crowds, namespace, index) if crowds else None
+    res = scene_plan(wh, brand, scene, daily, campaign, min_share, max_share, roi_floor, tuple(items), consumers,
+                     strategy, min_marginal)
+    return BudgetPlan(**res)
+
+
+def sequence_config(config: Config) -> tuple[dict[str, str], Cap]:
+    """The stage → action overrides and the frequency cap of the workspace's `[sequence]` table.
+
+    >>> from aipl.config import Config
+    >>> sequence_config(Config(root=".", raw={"sequence": {"perform": "conversion_ad", "cap_days": 14}}))[1]
+    Cap(contacts=3, days=14)
+    """
+    return from_config(config.raw.get("sequence"))
+
+
+def plan_sequence(wh: Warehouse, brand: str, day: str | date | None = None, flight: int = 0, reach: float = 0.3,
+                  seed: int = 0) -> SequencePlan:
+    """Each consumer's next action from their DEEPLINK stage with `brand` on `day` (default: the last day with
+    events), frequency-capped, as set by `[sequence]` in aipl.toml; with `flight` days, also the stage-advancing
+    rate of the rule, of learned actions and of untargeted delivery on the simulator's hidden journeys
+    (`reach`: the share of consumers reachable a day).
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # assets and crowd tags
+    >>> seq = plan_sequence(wh, "B01")
+    >>> seq.cap, list(seq.counts.columns), int(seq.counts.consumers.sum()) == len(seq.actions)
+    (Cap(contacts=3, days=7), ['deeplink', 'action', 'consumers'], True)
+    """
+    mapping, cap = sequence_config(wh.config)
+    d = parse_day(day, "day") if day is not None else wh.last_day()
+    if d is None:
+        raise ValueError("the workspace has no events: load some first")
+    acts = next_actions(wh, brand, d, mapping, cap)
+    counts = acts.groupby(["deeplink", "action"]).size().rename("consumers").reset_index()
+    order = counts.deeplink.map({s: i for i, s in enumerate(STAGES)})
+    counts = counts.assign(order=order).sort_values(["order", "action"]).drop(columns="order").reset_index(drop=True)
+    res = compare_sequence(brand_stages(wh, brand, d), Journeys.draw(seed), flight, reach, cap, seed,
+                           mapping) if flight else None
+    return SequencePlan(brand, d, cap, acts, counts, res)
+
+
+def simulate_flight(wh: Warehouse, brand: str, budget: float | None = None, days: int = 30,
+                    seed: int = 0) -> FlightComparison:
+    """A flight of `days` against the hidden curves of the market simulated into this workspace: Thompson
+    sampling, an equal split and proportional-to-last-ROI against the oracle (regret: the share of the
+    oracle's impressions lost). The daily budget defaults to half the summed half-saturation spend.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> flight = simulate_flight(wh, "B01", days=10)
+    >>> flight.regret["oracle"], sorted(flight.totals)
+    (0.0, ['equal_split', 'oracle', 'proportional_to_last_roi', 'thompson'])
+    """
+    truth = find_truth(wh.config.root)
+    if not truth or brand not in truth.get("brands", {}):
+        raise ValueError(f"no simulated truth for brand {brand!r}: this needs a workspace made by `aipl simulate` "
+                         "(market/truth.json)")
+    true = {ch: Curve(c["max_daily_reach"], c["hill_k"], c["hill_alpha"], c["adstock_theta"])
+            for ch, c in truth["brands"][brand]["curves"].items()}
+    return FlightComparison(**compare(true, budget or 0.5 * sum(c.k for c in true.values()), days=days, seed=seed))
+
+
+def plan_subsidy(pool: float, history: pd.DataFrame | str | Path | None = None,
+                 floors: dict[str, float] | None = None, cold_start_min: float = 0.0, cold_start_days: int = 30,
+                 simulate: int = 0, seed: int = 0) -> SubsidyPlan:
+    """Platform-side 红包: a daily subsidy `pool` split across merchants for the most incremental GMV, with
+    per-tier `floors` (least shares of the pool) and a least amount per cold-start merchant. The history is a
+    DataFrame or a CSV/Parquet file (merchant_id, tier, day, subsidy, gmv); or `simulate` merchants instead,
+    compared with the oracle and the rules of thumb on their hidden curves.
+
+    >>> plan = plan_subsidy(10_000, simulate=60, floors={"new": 0.3})
+    >>> sorted(plan.tiers), plan.tiers["new"]["share"] > 0.299, round(plan.spent) <= 10_000
+    (['head', 'new', 'waist'], True, True)
+    """
+    floors = dict(floors or {})
+    comparison = None
+    if simulate:
+        hist, truth = simulate_merchants(simulate, seed=seed)
+        comparison = compare_subsidy(hist, truth, pool, floors, cold_start_min, cold_start_days)
+        fitted = comparison.pop("fitted")
+    elif history is not None:
+        fitted = fit_merchants(_history(history), cold_start_days)
+    else:
+        raise ValueError("give a history (a DataFrame or a file), or simulate merchants")
+    plan = allocate_subsidy(fitted, pool, floors, cold_start_min)
+    return SubsidyPlan(plan["pool"], plan["spent"], plan["unspent"], plan["incremental_gmv"], plan["roi"],
+                       plan["tiers"], plan["allocation"], comparison)
+
+
+def _history(history: pd.DataFrame | str | Path) -> pd.DataFrame:
+    if isinstance(history, pd.DataFrame):
+        return history
+    path = Path(history)
+    if not path.exists():
+        raise ValueError(f"{path}: no such file")
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+__all__ = ["BUDGET_MODES", "BudgetPlan", "FlightComparison", "SequencePlan", "SubsidyPlan", "fit_channels",
+           "latest_campaign", "plan_budget", "plan_sequence", "plan_subsidy", "sequence_config", "simulate_flight"]

@@ -1,0 +1,106 @@
+"""What ingestion left in the warehouse (row counts, batches, quarantined rows), and the brands a file names
+before it is loaded."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from aipl import schema
+from aipl.warehouse import SourceError, Warehouse
+
+
+@dataclass
+class WarehouseStatus:
+    """Row counts of every canonical and system table, and the batches loaded (oldest first)."""
+
+    tables: dict[str, int]
+    batches: pd.DataFrame = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"WarehouseStatus({sum(self.tables.values()):,} rows in {len(self.tables)} tables, " \
+               f"{len(self.batches)} batches)"
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values."""
+        return {"tables": dict(self.tables),
+                "batches": json.loads(self.batches.to_json(orient="records", date_format="iso"))}
+
+
+@dataclass
+class Quarantine:
+    """Quarantined rows (file, line, target, field, reason, raw), at most `limit` of `total`."""
+
+    total: int
+    rows: pd.DataFrame = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Quarantine({len(self.rows):,} of {self.total:,} rows)"
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values."""
+        return {"total": self.total, "rows": json.loads(self.rows.to_json(orient="records"))}
+
+
+def warehouse_status(wh: Warehouse) -> WarehouseStatus:
+    """Rows per table and the batches loaded.
+
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> import tempfile
+    >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+    >>> warehouse_status(wh).tables["events"]
+    0
+    >>> wh.close()
+    """
+    counts = {name: wh.count(name) for name in (*schema.TABLES, *schema.SYSTEM_TABLES)}
+    return WarehouseStatus(counts, wh.table("batches").order_by("loaded_at").execute())
+
+
+def quarantined(wh: Warehouse, source: str | None = None, limit: int = 50) -> Quarantine:
+    """Quarantined rows by file and line, only from files whose path contains `source` if given.
+
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> import tempfile
+    >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+    >>> quarantined(wh, limit=10)
+    Quarantine(0 of 0 rows)
+    >>> wh.close()
+    """
+    if limit < 0:
+        raise ValueError(f"limit must not be negative, not {limit}")
+    q = wh.table("quarantine")
+    if source:
+        q = q.filter(q.source.contains(source))
+    rows = q.order_by(["source", "line", "target"]).limit(limit).execute()
+    return Quarantine(int(q.count().execute()), rows)
+
+
+def file_brands(path: str | Path) -> set[str]:
+    """The distinct brand ids a CSV or Parquet file names in a `brand_id` column (empty when it has none),
+    read before the file is loaded; SourceError when it cannot be read.
+
+    >>> import tempfile, pathlib
+    >>> f = pathlib.Path(tempfile.mkdtemp()) / "e.csv"
+    >>> _ = f.write_text("consumer_id,brand_id\\nc1,B01\\nc2,B02\\nc3,B01\\n")
+    >>> sorted(file_brands(f))
+    ['B01', 'B02']
+    """
+    path = Path(path)
+    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
+    con = duckdb.connect()  # a private in-memory reader of the local file, not the warehouse
+    try:
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}(?)", [str(path)]).fetchall()]
+        if "brand_id" not in cols:
+            return set()
+        rows = con.execute(f"SELECT DISTINCT brand_id::VARCHAR FROM {reader}(?)", [str(path)]).fetchall()
+    except duckdb.Error as exc:
+        raise SourceError(f"the file cannot be read: {exc}") from exc
+    finally:
+        con.close()
+    return {r[0] for r in rows if r[0] is not None}
