@@ -23,8 +23,8 @@ SRC = ROOT / "src" / "aipl"
 def test_import_contracts_hold():
     lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent))
     assert lint, "import-linter is not installed (pip install -e '.[dev]')"
-    r = subprocess.run([lint, "--config", str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True, text=True,
-                       env={"PYTHONPATH": str(ROOT / "src"), "PATH": str(Path(sys.executable).parent)})
+    r = subprocess.run([lint, "--no-cache", "--config", str(ROOT / "pyproject.toml")], cwd=ROOT, capture_output=True,
+                       text=True, env={"PYTHONPATH": str(ROOT / "src"), "PATH": str(Path(sys.executable).parent)})
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
 
 
