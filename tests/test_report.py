@@ -15,7 +15,7 @@ from aipl.report import charts, gather, plan_context
 from aipl.strategy import plan, plan_details
 from aipl.warehouse import open_warehouse
 from tests.assets.test_states import at
-from tests.strategy import test_gta
+from tests.strategy import conftest as strategy_conftest
 
 
 def test_demo_writes_a_report_that_matches_the_warehouse(tmp_path):
@@ -67,8 +67,8 @@ def test_charts_are_inline_svg_with_their_labels_and_no_date():
 
 @pytest.fixture
 def shop(tmp_path):
-    """The hand-made brand B of tests/strategy/test_gta.py, with this year's campaign TY and last year's LY."""
-    yield from test_gta.ws.__wrapped__(tmp_path)
+    """The hand-made brand B of tests/strategy/conftest.py, with this year's campaign TY and last year's LY."""
+    yield from strategy_conftest.ws.__wrapped__(tmp_path)
 
 
 def test_gather_draws_the_engines_figures(shop):
