@@ -84,7 +84,7 @@ def test_gather_draws_the_engines_figures(shop):
     assert {s: row[s] for s in snap["deeplink"]} == snap["deeplink"] and row["total"] == sum(snap["counts"].values())
     assert a["flow"] == flow(wh, "brand", a["top"], start, last)
     assert a["fast"][["brand_id", "F", "S"]].equals(fast(wh, start, last)[["brand_id", "F", "S"]])
-    p = plan(wh, "B", "TY", gmv_target=1300, as_of=at(380).date())
+    p = plan(wh, "B", "TY", gmv_target=1300, day=at(380).date())
     ctx = plan_context(wh, p)
     details = plan_details(wh, p)
     for key in ("plan", "progress", "recommendations", "actions"):  # as JSON: NaN (no benchmark) equals NaN
