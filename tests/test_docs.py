@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import inspect
 import io
 
 import pytest
@@ -25,3 +26,18 @@ def test_docstring_examples_run(module):
     for test in doctest.DocTestFinder(exclude_empty=True).find(mod, module):  # names defined in `module` only
         runner.run(test, out=out.write)
     assert runner.failures == 0, out.getvalue()[-4000:]
+
+
+PUBLIC = ("aipl.assets", "aipl.clv", "aipl.audience", "aipl.attribution", "aipl.strategy", "aipl.autopilot",
+          "aipl.measure", "aipl.ingest", "aipl.simulate", "aipl.vocab")
+
+
+@pytest.mark.parametrize("package", PUBLIC)
+def test_every_public_name_has_a_runnable_example(package):
+    """`help(name)` shows what a public function or class does and an example of it (run by the test above)."""
+    mod = importlib.import_module(package)
+    names = getattr(mod, "__all__", None) or [n for n in vars(mod) if not n.startswith("_")]
+    missing = [n for n in names if (inspect.isfunction(getattr(mod, n)) or inspect.isclass(getattr(mod, n)))
+               and getattr(getattr(mod, n), "__module__", "").startswith("aipl")
+               and ">>>" not in (inspect.getdoc(getattr(mod, n)) or "")]
+    assert missing == []

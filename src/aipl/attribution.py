@@ -19,6 +19,9 @@ ENGAGEMENT = ("favorite", "add_to_cart")  # 收藏加购
 ATTRIBUTION_DAYS = 15  # DOMAIN.md §11 [P]: attribution window, default 15 days
 NEW_CUSTOMER_DAYS = 365  # 新客: no purchase of the brand in the previous 365 days (DOMAIN.md §11 [P])
 
+__all__ = ["ATTRIBUTION_DAYS", "ENGAGEMENT", "NEW_CUSTOMER_DAYS", "TOUCH_TYPES", "Window", "attributed",
+           "campaign_delivery", "campaign_touches", "campaign_window"]
+
 
 @dataclass
 class Window:
