@@ -55,7 +55,7 @@ class AssetRules:
 
         >>> AssetRules.from_config({"loyal_days": 180, "purchase": ["purchase"]}).loyal_days
         180
-        >>> AssetRules.from_config({"loyal_dayz": 180})
+        >>> AssetRules.from_config({"loyal_dayz": 180})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ValueError: [assets]: unknown key(s) loyal_dayz; known: awareness_days, ...
         """
