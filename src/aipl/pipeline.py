@@ -29,7 +29,12 @@ DEMO_STEPS = 4
 @dataclass
 class DemoResult:
     """A demo workspace ready to report on: its folder, every load, the market's ground truth, and the campaign
-    and brand whose post-mortem (结案) the demo shows."""
+    and brand whose post-mortem (结案) the demo shows; what `demo` returns.
+
+    >>> res = DemoResult(Path("/tmp/aipl-demo"), loads=[], truth=None)
+    >>> res
+    DemoResult(root=PosixPath('/tmp/aipl-demo'), campaign='sim_double11', brand='B01')
+    """
 
     root: Path
     loads: list[IngestReport] = field(repr=False)
@@ -38,7 +43,11 @@ class DemoResult:
     brand: str = "B01"
 
     def to_dict(self) -> dict:
-        """Plain JSON-ready values."""
+        """Plain JSON-ready values.
+
+        >>> DemoResult(Path("/tmp/aipl-demo"), loads=[], truth=None).to_dict()
+        {'root': '/tmp/aipl-demo', 'loads': [], 'campaign': 'sim_double11', 'brand': 'B01'}
+        """
         return {"root": str(self.root), "loads": [r.as_dict() for r in self.loads], "campaign": self.campaign,
                 "brand": self.brand}
 
@@ -47,10 +56,12 @@ def demo(root: str | Path, consumers: int = 20_000, progress: Progress | None = 
     """Build the demo workspace at `root`: a two-season synthetic market, the bundled CDNOW sample and a
     deliberately dirty file, all validated like any file, then consumer assets and crowd tags.
 
+    Skipped in the doctests only because it takes about 30 s (a 12-brand, 60-day market whatever `consumers`):
+
     >>> import tempfile
     >>> res = demo(tempfile.mkdtemp(), consumers=300)  # doctest: +SKIP
-    >>> res.campaign, res.brand  # doctest: +SKIP
-    ('sim_double11', 'B01')
+    >>> res.campaign, res.brand, [r.format for r in res.loads][-2:]  # doctest: +SKIP
+    ('sim_double11', 'B01', ['cdnow', 'events'])
     """
     say = progress or (lambda message, fraction=None: None)
     root = init_workspace(root)

@@ -49,7 +49,14 @@ INT, FLOAT, STRING, TIMESTAMP, DATE, BOOL = "int", "float", "string", "timestamp
 
 @dataclass(frozen=True)
 class Column:
-    """One canonical column: its logical type, whether it is required, and its allowed values or range."""
+    """One canonical column: its logical type, whether it is required, and its allowed values or range.
+
+    >>> c = Column("amount", FLOAT, min=0, doc="paid amount of a purchase")
+    >>> c.type, c.required, c.min
+    ('float', False, 0)
+    >>> EVENTS.column("event_type").required
+    True
+    """
 
     name: str
     type: str
@@ -62,7 +69,11 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """One canonical table; `key` names the columns whose combination must be unique."""
+    """One canonical table; `key` names the columns whose combination must be unique.
+
+    >>> EVENTS.name, EVENTS.names[:3], EVENTS.one_of
+    ('events', ['consumer_id', 'brand_id', 'shop_id'], ('brand_id', 'category_id'))
+    """
 
     name: str
     columns: tuple[Column, ...]
@@ -73,9 +84,22 @@ class Table:
 
     @property
     def names(self) -> list[str]:
+        """The column names, in order.
+
+        >>> EVENTS.names[:2]
+        ['consumer_id', 'brand_id']
+        """
         return [c.name for c in self.columns]
 
     def column(self, name: str) -> Column:
+        """The column called `name`; a KeyError naming the table when it has none.
+
+        >>> EVENTS.column("amount").doc
+        'paid amount of a purchase'
+        >>> EVENTS.column("nope")
+        Traceback (most recent call last):
+        KeyError: "table 'events' has no column 'nope'"
+        """
         for c in self.columns:
             if c.name == name:
                 return c
@@ -260,7 +284,11 @@ LOOK_BACKS: tuple[str, ...] = ("browse_days", "active_days", "buy_days", "adv_da
 
 @dataclass(frozen=True)
 class Derived:
-    """A derived table: `producer` (the public function that writes it) builds it from `inputs`."""
+    """A derived table: `producer` (the public function that writes it) builds it from `inputs`.
+
+    >>> ASSET_META.producer, ASSET_META.inputs
+    ('aipl.assets.build', ('batches', 'events'))
+    """
 
     name: str
     producer: str
@@ -270,6 +298,11 @@ class Derived:
 
     @property
     def names(self) -> list[str]:
+        """The column names, in order.
+
+        >>> ASSET_META.names
+        ['batches', 'events', 'built_through', 'hash_probe']
+        """
         return [c.name for c in self.columns]
 
 
@@ -377,7 +410,12 @@ def lineage() -> str:
 
 
 def markdown() -> str:
-    """The canonical schema as a Markdown reference (docs/schema.md is this text)."""
+    """The canonical schema as a Markdown reference (docs/schema.md is this text).
+
+    >>> md = markdown()
+    >>> md.splitlines()[0], "## `events`" in md
+    ('# Canonical schema', True)
+    """
     out = ["# Canonical schema", ""]
     out += ["Generated from `src/aipl/schema.py` (`python -m aipl.schema`); do not edit by hand.", ""]
     for table in (*TABLES.values(), *SYSTEM_TABLES.values()):

@@ -21,7 +21,14 @@ SCOPES = ("brand", "category")
 
 
 def daily_facts(wh: Warehouse, rules: AssetRules, scope: str, events: ir.Table | None = None) -> ir.Table:
-    """One row per (key, consumer, local day) with what the consumer did that day, by event class."""
+    """One row per (key, consumer, local day) with what the consumer did that day, by event class.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> f = daily_facts(wh, AssetRules.of(wh.config), "brand")
+    >>> f.columns[:5], int(f.count().execute())
+    (('key', 'consumer_id', 'day', 'passive', 'browse'), 3030)
+    """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     ev = wh.table("events") if events is None else events
@@ -164,7 +171,15 @@ def state_changes(iv: ir.Table) -> ir.Table:
 
 
 def ensure_built(wh: Warehouse, report: Callable[[str], None] | None = None) -> bool:
-    """Bring the intervals up to date with the loaded batches (incrementally when it can); True when it worked."""
+    """Bring the intervals up to date with the loaded batches (incrementally when it can); True when it worked,
+    False when they already were.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> _ = ensure_built(wh)  # True the first time in a process
+    >>> ensure_built(wh)  # nothing loaded since: nothing to do
+    False
+    """
     batches = wh.count("batches")
     tables = set(wh.con.list_tables())
     if {LIVE, CLOSED, META, CHANGES} <= tables:
@@ -210,7 +225,14 @@ OBSOLETE = ("asset_intervals",)  # the table of earlier versions
 
 def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None = None) -> dict[str, int]:
     """(Re)build the intervals, the live store and the daily count changes for both scopes from all events and
-    members. Until it has finished, `asset_meta` is absent, so an interrupted build is redone, not updated."""
+    members; the number of intervals per scope. Until it has finished, `asset_meta` is absent, so an
+    interrupted build is redone, not updated.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(consumers=40, days=10)  # a small one of its own (`update`'s example adds a day)
+    >>> sorted(build(wh, AssetRules.of(wh.config)).items())
+    [('brand', 47), ('category', 38)]
+    """
     with wh.transaction():
         wh.con.drop_table(META, force=True)
     if report:
@@ -253,7 +275,22 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     Each touched pair's new intervals and look-back days follow from its live row and the day's facts by per-row
     arithmetic; the count changes are the difference of its old and new states from that day on. Falls back to a
     full build when something else changed: a batch for another table (members, profiles …), events for days
-    already built (late data), another hash function (DuckDB version), or the Spark backend.
+    already built (late data), another hash function (DuckDB version), or the Spark backend. Returns the
+    pairs touched and the new events (or, after a full build, the intervals per scope).
+
+    >>> from aipl.ingest import ingest
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(consumers=40, days=10)  # a small one of its own: this example adds a day
+    >>> rules = AssetRules.of(wh.config); _ = build(wh, rules)
+    >>> wh.last_day()
+    datetime.date(2026, 9, 24)
+    >>> day = wh.config.root / "next_day.csv"
+    >>> _ = day.write_text("consumer_id,brand_id,category_id,event_type,ts\\n"
+    ...                    "c00000001,B01,skincare,pdp_view,2026-09-25T10:00:00+08:00\\n")
+    >>> ingest(wh, day, "events").accepted
+    1
+    >>> update(wh, rules)  # one consumer's brand and category pairs
+    {'touched': 2, 'new_events': 1}
     """
     meta = wh.table(META).execute()
     if "hash_probe" not in meta.columns or not {LIVE, CLOSED} <= set(wh.con.list_tables()):

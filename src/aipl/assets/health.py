@@ -42,7 +42,14 @@ def period(start: str | date | None = None, end: str | date | None = None, last_
 
 
 def brand_categories(wh: Warehouse) -> pd.DataFrame:
-    """Each brand's category: the level-2 category most of its events carry (its industry for benchmarks)."""
+    """Each brand's category: the level-2 category most of its events carry (its industry for benchmarks);
+    columns brand_id, category_id.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> bc = brand_categories(sample_warehouse())
+    >>> dict(sorted(zip(bc.brand_id, bc.category_id)))
+    {'B01': 'skincare', 'B02': 'makeup', 'B03': 'womenswear', 'B04': 'menswear'}
+    """
     ev = wh.table("events")
     ev = ev.filter(ev.brand_id.notnull() & ev.category_id.notnull())
     n = ev.group_by(["brand_id", "category_id"]).aggregate(n=lambda t: t.count())
@@ -56,6 +63,15 @@ def fast(wh: Warehouse, start: str | date, end: str | date, advancing_days: int 
     F = consumers in any AIPL state on any day of the period (their union); A = share of the AIPL consumers
     of `end - advancing_days` who stand in a higher state on `end` (周加深率); S = active members across
     the brand's shops on `end`; T = members with 加购/收藏/权益/购买 in the 30 days to `end`, over S.
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> t = fast(wh, "2026-09-25", "2026-10-24")
+    >>> list(t.columns)
+    ['brand_id', 'category_id', 'F', 'F_index', 'A', 'S', 'T', 'aipl_start', 'advanced', 'active']
+    >>> t[["brand_id", "F", "S"]].to_dict("records")[:2]
+    [{'brand_id': 'B01', 'F': 182, 'S': 4}, {'brand_id': 'B02', 'F': 184, 'S': 5}]
     """
     d0, d1 = ordered_days(start, end)
     iv = intervals(wh)
@@ -97,7 +113,13 @@ def fast(wh: Warehouse, start: str | date, end: str | date, advancing_days: int 
 
 
 def benchmarks(table: pd.DataFrame, metrics: tuple[str, ...] = METRICS) -> pd.DataFrame:
-    """P25 / P50 / P75 / P90 of each metric across the brands of each category."""
+    """P25 / P50 / P75 / P90 of each metric across the brands of each category (a table like `fast`'s).
+
+    >>> t = pd.DataFrame({"brand_id": ["B1", "B2", "B3"], "category_id": ["c"] * 3, "F": [100, 200, 300]})
+    >>> benchmarks(t, metrics=("F",))
+      category_id metric  brands    P25    P50    P75    P90
+    0           c      F       3  150.0  200.0  250.0  280.0
+    """
     rows = []
     for cat, g in table.groupby("category_id"):
         for mname in metrics:
@@ -113,6 +135,14 @@ def ranking(table: pd.DataFrame, category: str | None = None) -> pd.DataFrame:
     """The FAST health ranking per category: the mean of each brand's percentile rank on F, A, S and T.
 
     (Tmall's 榜单 formula is not public; this score is our documented default.)
+
+    >>> t = pd.DataFrame({"brand_id": ["B1", "B2", "B3"], "category_id": ["c"] * 3, "F": [100, 200, 300],
+    ...                   "A": [0.1, 0.2, 0.3], "S": [5, 6, 7], "T": [0.5, 0.6, 0.7]})
+    >>> ranking(t)[["brand_id", "score", "rank"]].round(1)
+      brand_id  score  rank
+    0       B3  100.0     1
+    1       B2   66.7     2
+    2       B1   33.3     3
     """
     t = table if category is None else table[table.category_id == category]
     if t.empty:
@@ -322,7 +352,17 @@ def _new_product_parts(wh: Warehouse, brands: list[str], p1: tuple[date, date], 
 def new_product_strength(wh: Warehouse, brand: str, p1: tuple[date, date], new_customer_days: int = 365) -> dict:
     """W in the 快消 version (新品力, DOMAIN.md §5 [P]): the brand's new products' share of its new customers'
     GMV, their GMV in the 30 days after launch (首发期), and launches per quarter — each as an index against
-    the median of the brand's category (100 = median), and their equal-weight mean as the score."""
+    the median of the brand's category (100 = median), and their equal-weight mean as the score.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> w = new_product_strength(sample_warehouse(), "B01", (date(2026, 10, 1), date(2026, 10, 24)))
+    >>> sorted(w)
+    ['components', 'index', 'peers', 'score']
+    >>> sorted(w["components"])
+    ['launch_gmv', 'launches_per_quarter', 'new_product_share_of_new_customers']
+    >>> w["peers"], w["score"]  # B01 is alone in its category: every index is the median's
+    (1, 100.0)
+    """
     bc = brand_categories(wh)
     cat = bc[bc.brand_id == brand].category_id
     peers = sorted(bc[bc.category_id == cat.iloc[0]].brand_id) if len(cat) else [brand]

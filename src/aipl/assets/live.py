@@ -60,7 +60,17 @@ def unpivot(live: ir.Table) -> ir.Table:
 
 
 def intervals(wh: Warehouse) -> ir.Table:
-    """Every condition interval: scope, key, consumer_id, cond, start, end, touch."""
+    """Every condition interval: scope, key, consumer_id, cond, start, end, touch.
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> iv = intervals(wh)
+    >>> iv.columns
+    ('scope', 'key', 'consumer_id', 'cond', 'start', 'end', 'touch')
+    >>> sorted(iv.select("cond").distinct().execute().cond) == sorted(CONDITIONS)
+    True
+    """
     return ibis.union(wh.table(CLOSED).select(*IV_COLUMNS), unpivot(wh.table(LIVE)), distinct=False)
 
 

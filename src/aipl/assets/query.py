@@ -66,7 +66,15 @@ def brands(wh: Warehouse) -> list[str]:
 
 
 def states(wh: Warehouse, scope: str, day: str | date, key: str | None = None) -> ir.Table:
-    """key, consumer_id, aipl, deeplink of every consumer in a state on `day` (consumers in none are absent)."""
+    """key, consumer_id, aipl, deeplink of every consumer in a state on `day` (consumers in none are absent).
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> s = states(wh, "brand", "2026-10-24", "B01")
+    >>> s.columns, int(s.count().execute())
+    (('key', 'consumer_id', 'aipl', 'deeplink'), 145)
+    """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     d = ibis.literal(_day(day))
@@ -80,7 +88,17 @@ def states(wh: Warehouse, scope: str, day: str | date, key: str | None = None) -
 
 
 def consumer_states(wh: Warehouse, scope: str, day: str | date, key: str | None = None) -> pd.DataFrame:
-    """Each consumer's AIPL and DEEPLINK state on `day`, with `state_since` and the touchpoint that put them there."""
+    """Each consumer's AIPL and DEEPLINK state on `day`, with `state_since` and the touchpoint that put them there.
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> cs = consumer_states(wh, "brand", "2026-10-24", "B01")
+    >>> list(cs.columns)
+    ['key', 'consumer_id', 'aipl', 'deeplink', 'state_since', 'via_event', 'via_channel', 'via_touchpoint']
+    >>> cs.iloc[0][["consumer_id", "aipl", "deeplink", "state_since", "via_event"]].tolist()
+    ['c00000001', 'A', 'discover', Timestamp('2026-09-21 00:00:00'), 'pdp_view']
+    """
     d = ibis.literal(_day(day))
     s = states(wh, scope, day, key)
     iv = intervals(wh)
@@ -112,7 +130,19 @@ def consumer_states(wh: Warehouse, scope: str, day: str | date, key: str | None 
 
 def state_counts(wh: Warehouse, scope: str, day: str | date, key: str | None = None) -> ir.Table:
     """key, aipl, deeplink, n: how many consumers each state of each key (or of `key`) holds on `day`, summed
-    from the daily count changes (no consumer is read)."""
+    from the daily count changes (no consumer is read).
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> state_counts(wh, "brand", "2026-10-24", "B01").order_by(["aipl", "deeplink"]).execute()
+       key aipl  deeplink    n
+    0  B01    A  discover  102
+    1  B01    I    engage   25
+    2  B01    I   perform    9
+    3  B01    L      keen    3
+    4  B01    P   initial    6
+    """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     c = wh.table(CHANGES)
@@ -147,7 +177,15 @@ def snapshot(wh: Warehouse, scope: str, key: str, day: str | date) -> Snapshot:
 
 
 def snapshot_all(wh: Warehouse, scope: str, day: str | date) -> pd.DataFrame:
-    """AIPL counts of every key on one day: one row per key, columns A, I, P, L."""
+    """AIPL counts of every key on one day: one row per key, columns A, I, P, L.
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> t = snapshot_all(wh, "brand", "2026-10-24")
+    >>> list(t.columns), t.values.tolist()[:2]
+    (['key', 'A', 'I', 'P', 'L'], [['B01', 102, 34, 6, 3], ['B02', 78, 37, 15, 2]])
+    """
     s = state_counts(wh, scope, day)
     long = s.group_by(["key", "aipl"]).aggregate(n=s.n.sum()).execute()
     wide = long.pivot_table(index="key", columns="aipl", values="n", fill_value=0)
@@ -203,7 +241,16 @@ def flow(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date
 
 
 def movers(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date) -> ir.Table:
-    """consumer_id, s0, s1 of every consumer of `key` whose state differs between the two days."""
+    """consumer_id, s0, s1: the AIPL state on `start` and on `end` ("none" when in none) of every consumer of
+    `key` in a state on either day, those who stayed included (the cells of `flow`).
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> m = movers(wh, "brand", "B01", "2026-10-01", "2026-10-24")
+    >>> m.columns, int(m.count().execute()), int(m.filter((m.s0 == "A") & (m.s1 == "I")).count().execute())
+    (('consumer_id', 's0', 's1'), 162, 16)
+    """
     start, end = ordered_days(start, end, "flow", distinct=True)
     a = states(wh, scope, start, key).select("consumer_id", s0="aipl")
     b = states(wh, scope, end, key).select("consumer_id", s1="aipl")
@@ -237,6 +284,18 @@ def attribution(wh: Warehouse, scope: str, key: str, start: str | date, end: str
 
     Each consumer who moved up is credited to their behaviour events of the key in (start, end]:
     last-touch gives the latest one the whole credit, linear splits it equally among them all.
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> a = attribution(wh, "brand", "B01", "2026-10-01", "2026-10-24")
+    >>> a.head(3).round(2)
+       channel  linear  last_touch
+    0   (none)   45.65        46.0
+    1  display   12.67        13.0
+    2     live   10.93        11.0
+    >>> round(float(a.linear.sum()), 6), float(a.last_touch.sum())  # one credit per credited consumer, either way
+    (84.0, 84.0)
     """
     if by not in ("channel", "touchpoint", "event_type"):
         raise ValueError("by must be channel, touchpoint or event_type")

@@ -25,7 +25,11 @@ class Result(dict):
             raise AttributeError(name) from None
 
     def to_dict(self) -> dict:
-        """The plain dict (JSON-ready)."""
+        """The plain dict (JSON-ready).
+
+        >>> Result(scope="brand", key="B01").to_dict()
+        {'scope': 'brand', 'key': 'B01'}
+        """
         return dict(self)
 
 
@@ -39,7 +43,16 @@ def records(df: pd.DataFrame) -> list[dict]:
 
 
 class Snapshot(Result):
-    """Consumers per AIPL (`counts`) and DEEPLINK (`deeplink`) state of one brand or category on one day."""
+    """Consumers per AIPL (`counts`) and DEEPLINK (`deeplink`) state of one brand or category on one day
+    (what `snapshot` returns).
+
+    >>> s = Snapshot(scope="brand", key="B01", date="2026-10-24", counts={"A": 102, "I": 34, "P": 6, "L": 3},
+    ...              deeplink={"discover": 102})
+    >>> s
+    Snapshot(brand B01 on 2026-10-24: A 102, I 34, P 6, L 3)
+    >>> s.counts["I"], s["date"]
+    (34, '2026-10-24')
+    """
 
     scope: str
     key: str
@@ -53,7 +66,16 @@ class Snapshot(Result):
 
 
 class Flow(Result):
-    """The flow matrix over {none, A, I, P, L} between two days (`from`, `to`), with 流转率 and the flow kinds."""
+    """The flow matrix over {none, A, I, P, L} between two days (`from`, `to`), with 流转率 and the flow kinds
+    (what `flow` returns).
+
+    >>> f = Flow({"scope": "brand", "key": "B01", "from": "2026-10-01", "to": "2026-10-24",
+    ...           "matrix": {"A": {"I": 16}}, "rates": {}, "kinds": {"new": 63, "churned": 17}})
+    >>> f
+    Flow(brand B01 2026-10-01 → 2026-10-24: new 63, churned 17)
+    >>> f.matrix["A"]["I"], f.start, f.end
+    (16, '2026-10-01', '2026-10-24')
+    """
 
     scope: str
     key: str
@@ -63,12 +85,20 @@ class Flow(Result):
 
     @property
     def start(self) -> str:
-        """The earlier day (the JSON key `from`)."""
+        """The earlier day (the JSON key `from`).
+
+        >>> Flow({"from": "2026-10-01", "to": "2026-10-24"}).start
+        '2026-10-01'
+        """
         return self["from"]
 
     @property
     def end(self) -> str:
-        """The later day (the JSON key `to`)."""
+        """The later day (the JSON key `to`).
+
+        >>> Flow({"from": "2026-10-01", "to": "2026-10-24"}).end
+        '2026-10-24'
+        """
         return self["to"]
 
     def __repr__(self) -> str:
@@ -77,7 +107,16 @@ class Flow(Result):
 
 
 class FlowCell(Result):
-    """The consumers of one cell of a flow (FROM state on `from`, TO state on `to`), and the list name they get."""
+    """The consumers of one cell of a flow (FROM state on `from`, TO state on `to`), and the list name they get
+    (what `flow_cell` returns).
+
+    >>> ids = pd.DataFrame({"consumer_id": ["c1", "c2"]})
+    >>> c = FlowCell(name="flow_B01_A_to_I_2026-10-01_2026-10-24", consumers=ids)
+    >>> c
+    FlowCell(flow_B01_A_to_I_2026-10-01_2026-10-24: 2 consumers)
+    >>> c.consumers.consumer_id.tolist()
+    ['c1', 'c2']
+    """
 
     name: str
     consumers: pd.DataFrame
@@ -88,13 +127,29 @@ class FlowCell(Result):
 
 class FastSummary(Result):
     """FAST of some brands over a period (`brands`, with each metric's percentile in its category) and their
-    categories' P25/P50/P75/P90 (`benchmarks`)."""
+    categories' P25/P50/P75/P90 (`benchmarks`); what `fast_summary` returns.
+
+    >>> s = FastSummary({"from": "2026-09-25", "to": "2026-10-24",
+    ...                  "brands": pd.DataFrame({"brand_id": ["B01"], "F": [182]}),
+    ...                  "benchmarks": pd.DataFrame({"category_id": ["skincare"], "metric": ["F"], "P50": [182.0]})})
+    >>> s
+    FastSummary(2026-09-25 … 2026-10-24: 1 brands, 1 categories)
+    >>> s.brands.F.tolist()
+    [182]
+    """
 
     brands: pd.DataFrame
     benchmarks: pd.DataFrame
 
     def to_dict(self) -> dict:
-        """JSON-ready: the tables as lists of rows."""
+        """JSON-ready: the tables as lists of rows.
+
+        >>> FastSummary({"from": "2026-09-25", "to": "2026-10-24", "brands": pd.DataFrame({"brand_id": ["B01"]}),
+        ...              "benchmarks": pd.DataFrame({"category_id": ["skincare"], "P50": [182.0]})}).to_dict()
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'from': '2026-09-25', 'to': '2026-10-24', 'brands': [{'brand_id': 'B01'}],
+         'benchmarks': [{'category_id': 'skincare', 'P50': 182.0}]}
+        """
         return {"from": self["from"], "to": self["to"], "brands": records(self["brands"]),
                 "benchmarks": records(self["benchmarks"])}
 
@@ -105,7 +160,16 @@ class FastSummary(Result):
 
 class Grow(Result):
     """GROW of a brand: ΔGMV between `period0` and `period1` split into G, R, O (by new / returning `segments`,
-    and by strategy crowd in `crowds` once crowd tags exist), with W (BCG) and `W_fmcg` (快消 新品力)."""
+    and by strategy crowd in `crowds` once crowd tags exist), with W (BCG) and `W_fmcg` (快消 新品力); what
+    `grow` returns.
+
+    >>> g = Grow(brand="B01", period0=["2026-09-15", "2026-09-30"], period1=["2026-10-01", "2026-10-16"],
+    ...          delta=100.0, G=60.0, R=30.0, O=10.0)
+    >>> g
+    Grow(B01 2026-09-15 … 2026-09-30 → 2026-10-01 … 2026-10-16: Δ 100.00 = G 60.00 + R 30.00 + O 10.00)
+    >>> g.G + g.R + g.O == g.delta
+    True
+    """
 
     brand: str
     period0: list[str]

@@ -17,7 +17,12 @@ NEVER = date(9999, 12, 31)  # the end of a condition that does not expire (membe
 
 @dataclass(frozen=True)
 class AssetRules:
-    """Windows in whole days of the workspace time zone (inclusive of the day: 15 days = d-14..d) and event classes."""
+    """Windows in whole days of the workspace time zone (inclusive of the day: 15 days = d-14..d) and event classes.
+
+    >>> r = AssetRules()
+    >>> r.awareness_days, r.loyal_days, r.purchase
+    (15, 365, ('purchase',))
+    """
 
     awareness_days: int = 15
     interest_days: int = 15
@@ -46,7 +51,14 @@ class AssetRules:
 
     @classmethod
     def from_config(cls, section: dict | None) -> AssetRules:
-        """Rules from an `[assets]` table; unknown keys are an error naming the key."""
+        """Rules from an `[assets]` table; unknown keys are an error naming the key.
+
+        >>> AssetRules.from_config({"loyal_days": 180, "purchase": ["purchase"]}).loyal_days
+        180
+        >>> AssetRules.from_config({"loyal_dayz": 180})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ValueError: [assets]: unknown key(s) loyal_dayz; known: awareness_days, ...
+        """
         section = dict(section or {})
         known = {f.name: f for f in fields(cls) if f.name != "extra"}
         unknown = sorted(set(section) - set(known))

@@ -15,7 +15,14 @@ from aipl.warehouse import Warehouse
 @dataclass
 class MemberReport:
     """Buyers and members of a brand on a day by days since their last purchase, the member activity rate
-    (None without members) and the size of the 老会员激活 reactivation list."""
+    (None without members) and the size of the 老会员激活 reactivation list; what `member_report` returns.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> member_report(sample_warehouse(), "B01", "2026-10-24")  # doctest: +NORMALIZE_WHITESPACE
+    MemberReport(brand='B01', day='2026-10-24', buyers=9, members=4, member_activity_rate=0.75,
+                 buckets={'active': 7, 'lapsed_30': 2, 'lapsed_60': 0, 'lapsed_180': 0, 'never_bought': 0},
+                 reactivation=0)
+    """
 
     brand: str
     day: str
@@ -26,7 +33,12 @@ class MemberReport:
     reactivation: int
 
     def to_dict(self) -> dict:
-        """Plain JSON-ready values."""
+        """Plain JSON-ready values.
+
+        >>> MemberReport("B01", "2026-10-24", 9, 4, 0.75, {"active": 7}, 0).to_dict()  # doctest: +NORMALIZE_WHITESPACE
+        {'brand': 'B01', 'day': '2026-10-24', 'buyers': 9, 'members': 4, 'member_activity_rate': 0.75,
+         'buckets': {'active': 7}, 'reactivation': 0}
+        """
         return {"brand": self.brand, "day": self.day, "buyers": self.buyers, "members": self.members,
                 "member_activity_rate": self.member_activity_rate, "buckets": dict(self.buckets),
                 "reactivation": self.reactivation}

@@ -24,6 +24,16 @@ def member_status(wh: Warehouse, brand: str, day: str | date, reactivation_days:
 
     `reactivation` marks active members with no purchase for `reactivation_days` and no member activity
     (加购, 收藏, 权益, 购买) in the last 30 days: the 老会员激活 list.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> st = member_status(sample_warehouse(), "B01", "2026-10-24")
+    >>> list(st.columns)  # doctest: +NORMALIZE_WHITESPACE
+    ['consumer_id', 'last_purchase', 'purchase_days', 'joined', 'tier', 'active_30d', 'member',
+     'days_since_purchase', 'bucket', 'reactivation']
+    >>> st[["consumer_id", "days_since_purchase", "bucket", "member"]].head(2)
+      consumer_id  days_since_purchase  bucket  member
+    0   c00000016                   18  active    True
+    1   c00000053                    2  active    True
     """
     d = parse_day(day, "date")
     ev = wh.table("events")
@@ -53,7 +63,13 @@ def member_status(wh: Warehouse, brand: str, day: str | date, reactivation_days:
 
 
 def member_summary(status: pd.DataFrame) -> dict:
-    """Counts per bucket and membership, and the member activity rate (FAST's T)."""
+    """Counts per bucket and membership, and the member activity rate (FAST's T), from `member_status`.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> member_summary(member_status(sample_warehouse(), "B01", "2026-10-24"))  # doctest: +NORMALIZE_WHITESPACE
+    {'buyers': 9, 'members': 4, 'member_activity_rate': 0.75,
+     'buckets': {'active': 7, 'lapsed_30': 2, 'lapsed_60': 0, 'lapsed_180': 0, 'never_bought': 0}, 'reactivation': 0}
+    """
     members = int(status.member.sum())
     active = int((status.member & status.active_30d).sum())
     return {
@@ -65,7 +81,13 @@ def member_summary(status: pd.DataFrame) -> dict:
 
 
 def select_list(status: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """The consumers of one list: a bucket (e.g. lapsed_60), never_bought members, or reactivation."""
+    """The consumers of one list: a bucket (e.g. lapsed_60), never_bought members, or reactivation.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> st = member_status(sample_warehouse(), "B01", "2026-10-24")
+    >>> select_list(st, "lapsed_30").consumer_id.tolist()
+    ['c00000108', 'c00000316']
+    """
     if kind not in LIST_KINDS:
         raise ValueError(f"unknown list {kind!r}; choose one of {', '.join(LIST_KINDS)}")
     rows = status[status.reactivation] if kind == "reactivation" else status[status.bucket == kind]
@@ -73,7 +95,21 @@ def select_list(status: pd.DataFrame, kind: str) -> pd.DataFrame:
 
 
 def save_list(wh: Warehouse, name: str, brand: str, day: str | date, consumers: pd.DataFrame) -> int:
-    """Replace the saved list `name` of `brand` in the warehouse (the crowds and the autopilot read it)."""
+    """Replace the saved list `name` of `brand` in the warehouse (the crowds and the autopilot read it); the
+    number of consumers saved.
+
+    >>> import tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+    >>> save_list(wh, "lapsed_30", "B01", "2026-10-24", pd.DataFrame({"consumer_id": ["c1", "c2"]}))
+    2
+    >>> save_list(wh, "lapsed_30", "B01", "2026-10-25", pd.DataFrame({"consumer_id": ["c3"]}))  # replaces it
+    1
+    >>> wh.table(LISTS_TABLE).consumer_id.execute().tolist()
+    ['c3']
+    >>> wh.close()
+    """
     if LISTS_TABLE not in wh.con.list_tables():
         wh.con.create_table(LISTS_TABLE, schema=ibis.schema({
             "list_name": "string", "brand_id": "string", "consumer_id": "string", "as_of": "date",

@@ -20,6 +20,12 @@ def rfm_summary(wh: Warehouse, calibration_end: str | date, time_unit: str = "we
 
     A purchase day is a day of the workspace time zone; several purchases on one day are one transaction
     (as in Fader, Hardie & Lee 2005). Only purchases up to `calibration_end` (inclusive) count.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> rfm_summary(sample_warehouse(), "2026-10-24").head(2).round(2)
+      consumer_id  frequency  recency     T  monetary
+    0   c00000008          1     2.57  3.00    191.48
+    1   c00000010          0     0.00  3.43      0.00
     """
     if time_unit not in TIME_UNITS:
         raise ValueError(f"time_unit must be one of {', '.join(TIME_UNITS)}, not {time_unit!r}")

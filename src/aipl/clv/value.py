@@ -25,6 +25,20 @@ def asset_value(wh: Warehouse, brand: str, calibration_end: str | date, months: 
     Buyers (P, L) get BG/NBD × Gamma-Gamma CLV from their purchase history. Consumers who never bought
     (A, I) get an estimate: the share of the brand's A (or I) consumers of 30 days earlier who bought
     within those 30 days, times the value of a newly acquired customer. Returns (consumers, by_state).
+
+    >>> from importlib.resources import files
+    >>> from aipl.pipeline import file_warehouse
+    >>> with file_warehouse(files("aipl") / "data" / "CDNOW_sample.txt", "cdnow") as (wh, _):
+    ...     consumers, by_state = asset_value(wh, "cdnow", "1997-09-30")  # CDNOW: everyone bought (P or L)
+    >>> list(consumers.columns), len(consumers)
+    (['consumer_id', 'aipl', 'deeplink', 'clv', 'p_alive', 'basis'], 2357)
+    >>> by_state[["aipl", "deeplink", "consumers"]]
+      aipl  deeplink  consumers
+    0    L      keen        507
+    1    L  numerous        439
+    2    P   initial       1411
+    >>> bool((by_state.value > 0).all()), sorted(by_state.attrs)
+    (True, ['brand', 'calibration_end', 'conversion', 'months', 'new_customer_value', 'params'])
     """
     end = parse_day(calibration_end, "calibration end")
     ensure_built(wh)
@@ -54,7 +68,8 @@ def asset_value(wh: Warehouse, brand: str, calibration_end: str | date, months: 
     cs = consumer_states(wh, "brand", end, brand)[["consumer_id", "aipl", "deeplink"]]
     out = cs.merge(s[["consumer_id", "clv", "p_alive"]], on="consumer_id", how="left")
     non_buyer = out.aipl.isin(["A", "I"])
-    out.loc[non_buyer, "clv"] = out.loc[non_buyer, "aipl"].map(conv) * new_value
+    # float also when no consumer is in A or I (an empty map is of the states' string type)
+    out.loc[non_buyer, "clv"] = out.loc[non_buyer, "aipl"].map(conv).astype("float64") * new_value
     out["clv"] = out.clv.fillna(0.0)
     out["basis"] = np.where(non_buyer, "conversion estimate", "BG/NBD x Gamma-Gamma")
     by_state = out.groupby(["aipl", "deeplink"], as_index=False).agg(
@@ -66,7 +81,12 @@ def asset_value(wh: Warehouse, brand: str, calibration_end: str | date, months: 
 
 @dataclass
 class ClvFit:
-    """One CLV model fitted by maximum likelihood on a calibration summary."""
+    """One CLV model fitted by maximum likelihood on a calibration summary (what `fit_clv` returns).
+
+    >>> fit = ClvFit("bgnbd", {"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43}, -9582.4, 2357, "week", "1997-09-30")
+    >>> fit.model, fit.customers, fit.params["r"]
+    ('bgnbd', 2357, 0.24)
+    """
 
     model: str
     params: dict[str, float]
@@ -76,14 +96,27 @@ class ClvFit:
     calibration_end: str
 
     def to_dict(self) -> dict:
-        """Plain JSON-ready values."""
+        """Plain JSON-ready values.
+
+        >>> ClvFit("gamma_gamma", {"p": 6.25}, -1.5, 946, "week", "1997-09-30").to_dict()["params"]
+        {'p': 6.25}
+        """
         return {"model": self.model, "params": dict(self.params), "loglik": self.loglik,
                 "customers": self.customers, "time_unit": self.time_unit, "calibration_end": self.calibration_end}
 
 
 def calibration_summary(wh: Warehouse, calibration_end: str | date, time_unit: str = "week",
                         brand: str | None = None) -> pd.DataFrame:
-    """`rfm_summary`, refusing (ValueError) when no customer bought before the calibration end."""
+    """`rfm_summary`, refusing (ValueError) when no customer bought before the calibration end.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> len(calibration_summary(wh, "2026-10-24"))
+    45
+    >>> calibration_summary(wh, "2026-09-01")
+    Traceback (most recent call last):
+    ValueError: no purchases before the calibration end
+    """
     s = rfm_summary(wh, calibration_end, time_unit, brand=brand)
     if s.empty:
         raise ValueError("no purchases before the calibration end" + (f" for brand {brand}" if brand else ""))
