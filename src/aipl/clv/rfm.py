@@ -44,7 +44,9 @@ def _summary(wh: Warehouse, end: date, brand: str | None) -> ir.Table:
     day = wh.local_day(buys.ts)
     days = (
         buys.mutate(day=day).filter(lambda t: t.day <= ibis.literal(end))
-        .group_by(["consumer_id", "day"]).aggregate(spend=lambda t: t.amount.sum())
+        # exact decimal sums: a float sum's value depends on the order a parallel scan adds in, and the fits
+        # built on this summary must not change from one run to the next
+        .group_by(["consumer_id", "day"]).aggregate(spend=lambda t: t.amount.cast("decimal(38, 6)").sum())
     )
     first = days.group_by("consumer_id").aggregate(first=days.day.min())
     d = days.inner_join(first, "consumer_id")
@@ -54,5 +56,8 @@ def _summary(wh: Warehouse, end: date, brand: str | None) -> ir.Table:
         frequency=(d.day.nunique() - 1),
         recency_days=d.day.max().delta(d.first.min(), unit="day"),
         T_days=end_lit.delta(d.first.min(), unit="day"),
-        monetary=ibis.cases((repeat, d.spend), else_=ibis.null("float64")).mean().fill_null(0.0),
-    )
+        repeat_spend=ibis.cases((repeat, d.spend), else_=ibis.null("decimal(38, 6)")).sum(),
+        repeat_days=repeat.sum(),
+    ).mutate(monetary=lambda t: ibis.cases(
+        (t.repeat_days > 0, t.repeat_spend.cast("float64") / t.repeat_days), else_=0.0,
+    )).drop("repeat_spend", "repeat_days")
