@@ -57,7 +57,16 @@ def _ensure_tables(wh: Warehouse) -> None:
 
 
 def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index: TagIndex | None = None) -> dict:
-    """Save (or replace) a named crowd with its coverage on the tag day; valid for 90 days."""
+    """Save (or replace) a named crowd with its coverage on the tag day; valid for 90 days. Returns the saved
+    row (name, expr, tree, coverage, source, created, valid_until).
+
+    >>> from aipl.audience import refresh, save
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> row = save(wh, "young_women", 'age < 30 and gender = "F"')
+    >>> row["expr"], row["coverage"], row["valid_until"]
+    ('(age < 30) and (gender = "F")', 64, datetime.date(2027, 1, 22))
+    """
     tree = tree_of(expr)
     index = index or TagIndex.load(wh)
     n = index.count(tree)
@@ -96,7 +105,18 @@ def consumers_of(wh: Warehouse, index: TagIndex, trees: list[dict]) -> set[str]:
 
 def insight(index: TagIndex, crowd: BitMap, base: BitMap | None = None, min_share: float = 0.01) -> pd.DataFrame:
     """Every tag value's share in the crowd and in the base (default: everyone) and TGI = 100 × share in
-    crowd ÷ share in base; values held by less than `min_share` of the crowd are left out."""
+    crowd ÷ share in base; values held by less than `min_share` of the crowd are left out.
+
+    >>> from aipl.audience import TagIndex, insight, parse, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> index = TagIndex.load(wh)
+    >>> profile = insight(index, index.evaluate(parse('age < 30 and gender = "F"')))
+    >>> profile.columns.tolist()
+    ['tag', 'name', 'key', 'value', 'crowd_share', 'base_share', 'tgi']
+    >>> profile[profile.tag == "gender"][["value", "crowd_share", "base_share", "tgi"]].round(2).to_dict("records")
+    [{'value': 'F', 'crowd_share': 1.0, 'base_share': 0.56, 'tgi': 178.57}]
+    """
     base = base if base is not None else BitMap(index.universe)
     nc, nb = len(crowd), len(base)
     if not nc or not nb:
@@ -153,7 +173,19 @@ def _check_size(wh: Warehouse, what: str, n: int) -> None:
 
 def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, actor: str | None = None) -> dict:
     """Write consumer ids (and any other columns of `df`) to CSV or Parquet if there are at least [privacy]
-    min_crowd_size of them, and log who exported what, when, where, and the file's digest (crowd_exports)."""
+    min_crowd_size of them, and log who exported what, when, where, and the file's digest (crowd_exports).
+    Returns the log row.
+
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from aipl.audience import export_ids
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> df = pd.DataFrame({"consumer_id": [f"c{i:08d}" for i in range(150)], "score": 0.5})
+    >>> row = export_ids(wh, "top scores", df, f"{tempfile.mkdtemp()}/top.parquet", actor="analyst")
+    >>> row["crowd"], row["actor"], row["rows"], len(row["sha256"])
+    ('top scores', 'analyst', 150, 64)
+    """
     _check_size(wh, what, len(df))
     out = Path(out)
     (df.to_parquet if out.suffix == ".parquet" else df.to_csv)(out, index=False)
@@ -166,7 +198,23 @@ def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, acto
 
 
 def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | None = None) -> dict:
-    """Export a crowd's consumer ids (see export_ids)."""
+    """Export a crowd's consumer ids (see export_ids); a crowd below [privacy] min_crowd_size is refused.
+
+    >>> import tempfile
+    >>> from aipl.audience import TagIndex, export, parse, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> index = TagIndex.load(wh)
+    >>> ids = index.evaluate(parse("age < 60"))
+    >>> row = export(wh, "under_60", ids, f"{tempfile.mkdtemp()}/under_60.csv", actor="analyst")
+    >>> row["crowd"], row["rows"] == len(ids)
+    ("crowd 'under_60'", True)
+    >>> export(wh, "teens", index.evaluate(parse("age < 20")), f"{tempfile.mkdtemp()}/teens.csv")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: crowd 'teens' has 3 consumers, below the minimum export size 100 ...: not exported
+    """
     _check_size(wh, f"crowd {name!r}", len(ids))  # refuse before looking the ids up
     return export_ids(wh, f"crowd {name!r}", consumer_ids(wh, ids), out, actor)
 
