@@ -24,7 +24,15 @@ class Target:
     """How the rows of one staged source become rows of one canonical table.
 
     `columns` maps each canonical column to an expression over the staged (all-string) table;
-    missing columns are null. `ts_window` narrows plausible timestamps to a dataset's known window.
+    missing columns are null. `ts_window` narrows plausible timestamps to a dataset's known window. A format's
+    plan (see `register`) returns the targets each staged file feeds.
+
+    >>> import ibis
+    >>> from aipl import schema
+    >>> target = Target(schema.TABLES["consumers"], lambda t: {"consumer_id": t.id, "gender": t.sex})
+    >>> staged = ibis.table({"_line": "int64", "id": "string", "sex": "string"}, name="staged")
+    >>> target.table.name, sorted(target.columns(staged))
+    ('consumers', ['consumer_id', 'gender'])
     """
 
     table: schema.Table
@@ -39,7 +47,13 @@ class Target:
 
 @dataclass
 class LoadResult:
-    """What one load of one source into one table did."""
+    """What one load of one source into one table did: rows read, accepted and rejected (rejections counted
+    per field in `reasons`), or skipped because the batch was loaded before.
+
+    >>> LoadResult("c.csv", "consumers", "b1", read=3, accepted=2, rejected=1, reasons={"birth_year": 1})
+    LoadResult(source='c.csv', target='consumers', batch_id='b1', read=3, accepted=2, rejected=1, skipped=False, \
+reasons={'birth_year': 1})
+    """
 
     source: str
     target: str
@@ -51,6 +65,12 @@ class LoadResult:
     reasons: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
+        """The load as JSON-ready values.
+
+        >>> LoadResult("c.csv", "consumers", "b1", read=3, accepted=2, rejected=1, reasons={"birth_year": 1}).as_dict()
+        {'source': 'c.csv', 'target': 'consumers', 'batch_id': 'b1', 'read': 3, 'accepted': 2, 'rejected': 1, \
+'skipped': False, 'reasons': {'birth_year': 1}}
+        """
         return {
             "source": self.source, "target": self.target, "batch_id": self.batch_id, "read": self.read,
             "accepted": self.accepted, "rejected": self.rejected, "skipped": self.skipped, "reasons": self.reasons,
