@@ -28,13 +28,24 @@ VALID_DAYS = 90  # DOMAIN.md §9.2 [P]: a crowd is valid for 90 days
 
 def penetration(bought: str, never: str, days: int = 365) -> str:
     """The cross-category penetration crowd: buyers of category `bought` who never bought `never` (within
-    `days`), e.g. Fashion × Beauty."""
+    `days`), e.g. Fashion × Beauty.
+
+    >>> from aipl.audience import parse
+    >>> parse(penetration("womenswear", "skincare", days=180))["and"][1]["not"]["count"]
+    {'event': 'purchase', 'category': 'skincare', 'days': 180}
+    """
     return (f'count(event="purchase", category="{bought}", days={days}) >= 1 and '
             f'not count(event="purchase", category="{never}", days={days}) >= 1')
 
 
 def tree_of(expr: str | dict) -> dict:
-    """A tree from text, JSON text, a tree, or the name of a built-in crowd."""
+    """A tree from text, JSON text, a tree, or the name of a built-in crowd.
+
+    >>> tree_of("strategy_gen_z")
+    {'tag': 'strategy_crowd', 'key': None, 'op': '=', 'value': 'gen_z'}
+    >>> tree_of('{"crowd": "young"}'), tree_of("age < 30")["op"]
+    ({'crowd': 'young'}, '<')
+    """
     if isinstance(expr, dict):
         return expr
     if expr in BUILT_IN:
@@ -82,7 +93,13 @@ def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index:
 
 
 def listing(wh: Warehouse) -> pd.DataFrame:
-    """Saved crowds, then the built-in ones."""
+    """Saved crowds, then the built-in ones.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> crowds = listing(sample_warehouse())
+    >>> crowds[crowds.name == "strategy_gen_z"][["expr", "source"]].to_dict("records")
+    [{'expr': 'strategy_crowd = "gen_z"', 'source': 'built-in: Gen Z'}]
+    """
     rows = wh.table(CROWDS_TABLE).execute() if CROWDS_TABLE in wh.con.list_tables() else pd.DataFrame()
     built = pd.DataFrame([{"name": k, "expr": v[1], "source": f"built-in: {v[0]}"} for k, v in BUILT_IN.items()])
     return pd.concat([rows.drop(columns=["tree"], errors="ignore"), built], ignore_index=True)
@@ -136,7 +153,11 @@ def insight(index: TagIndex, crowd: BitMap, base: BitMap | None = None, min_shar
 
 
 def overlap(crowds: dict[str, BitMap]) -> pd.DataFrame:
-    """Each pair of crowds: sizes, the intersection and the Jaccard index."""
+    """Each pair of crowds: sizes, the intersection and the Jaccard index.
+
+    >>> overlap({"a": BitMap([1, 2, 3]), "b": BitMap([2, 3, 4, 5])}).to_dict("records")
+    [{'a': 'a', 'b': 'b', 'size_a': 3, 'size_b': 4, 'both': 2, 'jaccard': 0.4}]
+    """
     names = list(crowds)
     rows = []
     for i, a in enumerate(names):
@@ -149,7 +170,17 @@ def overlap(crowds: dict[str, BitMap]) -> pd.DataFrame:
 
 
 def crowd_flow(wh: Warehouse, ids: BitMap, brand: str, start: str | date, end: str | date) -> dict:
-    """The crowd's moves between AIPL states with the brand from `start` to `end` (a 5×5 matrix)."""
+    """The crowd's moves between AIPL states with the brand from `start` to `end` (a 5×5 matrix, "none" for no
+    state).
+
+    >>> from aipl.audience import TagIndex, parse, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> ids = TagIndex.load(wh).evaluate(parse("age < 30"))
+    >>> flow = crowd_flow(wh, ids, "B01", "2026-10-01", "2026-10-24")
+    >>> flow["consumers"], flow["matrix"]["none"]
+    (111, {'none': 70, 'A': 18, 'I': 3, 'P': 0, 'L': 0})
+    """
     ensure_built(wh)
     members = consumer_ids(wh, ids)
     pick = ibis.memtable(members)
