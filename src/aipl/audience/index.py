@@ -317,7 +317,14 @@ def _next_int(v) -> int:
 
 def behaviour_ids(wh: Warehouse, tree: dict, day: date | None) -> BitMap:
     """Ids of consumers with `op value` events matching count(event=…, days=…, brand/category/channel=…) in
-    the `days` up to the tag day."""
+    the `days` up to the tag day.
+
+    >>> from aipl.audience import parse, refresh, tag_day
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> len(behaviour_ids(wh, parse('count(event="purchase", days=30) >= 1'), tag_day(wh)))
+    37
+    """
     if day is None:
         raise ValueError("no tag day yet: refresh the index first")
     a = tree["count"]
@@ -336,7 +343,17 @@ def behaviour_ids(wh: Warehouse, tree: dict, day: date | None) -> BitMap:
 
 
 def list_ids(wh: Warehouse, name: str) -> BitMap:
-    """Ids of a saved consumer list (consumer_lists: member recall lists, uplift targets, lookalikes)."""
+    """Ids of a saved consumer list (consumer_lists: member recall lists, uplift targets, lookalikes).
+
+    >>> import pandas as pd
+    >>> from aipl.audience import refresh
+    >>> from aipl.clv import save_list
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> _ = save_list(wh, "vip", "B01", wh.last_day(), pd.DataFrame({"consumer_id": ["c00000000", "c00000002"]}))
+    >>> list_ids(wh, "vip")
+    BitMap([0, 2])
+    """
     if LISTS_TABLE not in wh.con.list_tables():
         raise ValueError(f"no consumer list named {name!r}")
     lists = wh.table(LISTS_TABLE)
