@@ -78,7 +78,18 @@ reasons={'birth_year': 1})
 
 
 def batch_id(path: Path, fmt: str) -> str:
-    """The batch identity: a digest of the format and the file's bytes (so a renamed copy is the same batch)."""
+    """The batch identity: a digest of the format and the file's bytes (so a renamed copy is the same batch).
+
+    >>> import pathlib, tempfile
+    >>> a = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+    >>> _ = a.write_text("x\\n1\\n")
+    >>> b = a.with_name("copy.csv")
+    >>> _ = b.write_text("x\\n1\\n")
+    >>> batch_id(a, "events"), batch_id(b, "events") == batch_id(a, "events")  # a renamed copy: the same batch
+    ('08be20952c033d36bd83', True)
+    >>> batch_id(a, "labels") == batch_id(a, "events")  # the same bytes in another format: another batch
+    False
+    """
     h = hashlib.sha256(fmt.encode())
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 22), b""):
@@ -87,12 +98,24 @@ def batch_id(path: Path, fmt: str) -> str:
 
 
 def clean(s: ir.StringValue) -> ir.StringValue:
-    """A raw string with empty as null (staging has already trimmed white space)."""
+    """A raw string with empty as null (staging has already trimmed white space).
+
+    >>> import ibis
+    >>> t = ibis.memtable({"s": ["a", ""]})
+    >>> t.select(v=clean(t.s)).to_pyarrow()["v"].to_pylist()
+    ['a', None]
+    """
     return s.nullif("")
 
 
 def parse(raw: ir.Value, type_: str) -> ir.Value:
-    """The typed value of a raw string (null where it does not parse)."""
+    """The typed value of a raw string (null where it does not parse).
+
+    >>> import ibis
+    >>> t = ibis.memtable({"n": ["7", "x", ""], "b": ["yes", "n", "maybe"]})
+    >>> t.select(n=parse(t.n, schema.INT), b=parse(t.b, schema.BOOL)).to_pyarrow().to_pydict()
+    {'n': [7, None, None], 'b': [True, False, None]}
+    """
     target = IBIS_TYPES[type_]
     if not raw.type().is_string():
         return raw.cast(target)
@@ -210,12 +233,23 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
 
 
 def given_key(table: schema.Table, given) -> list[str]:
-    """The key columns of `table` that a source gives (the others are null in all its rows)."""
+    """The key columns of `table` that a source gives (the others are null in all its rows).
+
+    >>> given_key(schema.TABLES["events"], ["ts", "event_type", "consumer_id", "gender"])
+    ['consumer_id', 'event_type', 'ts']
+    """
     return [k for k in table.key if k in given]
 
 
 def key_hash_of(cols, key: list[str]) -> ir.IntegerValue:
-    """A 64-bit hash of a row's `key` columns (equal keys, equal hashes; the same type on every backend)."""
+    """A 64-bit hash of a row's `key` columns (equal keys, equal hashes; the same type on every backend).
+
+    >>> import ibis
+    >>> t = ibis.memtable({"a": ["x", "x", "y"], "b": [1, 1, 1]})
+    >>> h = t.select(h=key_hash_of(t, ["a", "b"])).execute().h
+    >>> str(h.dtype), bool(h[0] == h[1]), bool(h[0] == h[2])
+    ('int64', True, False)
+    """
     return ibis.struct({k: cols[k] for k in key}).hash().cast("int64")
 
 
@@ -260,7 +294,13 @@ def duplicates(
 
 
 def stage_progress(report: Callable[[str, float | None], None] | None, label: str) -> Callable[[float], None] | None:
-    """The callback that reports a stage's percentage under `label` (None without `report`)."""
+    """The callback that reports a stage's percentage under `label` (None without `report`).
+
+    >>> stage_progress(print, "reading events.csv")(50.0)
+    reading events.csv 50.0
+    >>> stage_progress(None, "reading events.csv") is None
+    True
+    """
     return (lambda pct: report(label, pct)) if report else None
 
 
