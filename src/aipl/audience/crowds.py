@@ -106,14 +106,28 @@ def listing(wh: Warehouse) -> pd.DataFrame:
 
 
 def consumer_ids(wh: Warehouse, ids: BitMap) -> pd.DataFrame:
-    """The consumer ids behind dense ids, sorted."""
+    """The consumer ids behind dense ids, sorted.
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> consumer_ids(wh, BitMap([2, 0])).consumer_id.tolist()
+    ['c00000000', 'c00000002']
+    """
     t = wh.table(IDS_TABLE)
     pick = ibis.memtable({"id": list(ids)}, schema={"id": "int64"})
     return t.inner_join(pick, "id").select("consumer_id").order_by("consumer_id").execute()
 
 
 def consumers_of(wh: Warehouse, index: TagIndex, trees: list[dict]) -> set[str]:
-    """The consumer ids in any of the crowds (their trees)."""
+    """The consumer ids in any of the crowds (their trees).
+
+    >>> from aipl.audience import TagIndex, parse, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> sorted(consumers_of(wh, TagIndex.load(wh), [parse("age < 20"), parse("age > 60")]))[:3]
+    ['c00000020', 'c00000156', 'c00000186']
+    """
     ids = BitMap()
     for tree in trees:
         ids |= index.evaluate(tree)

@@ -154,6 +154,19 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
 
     Each raw value is cleaned and parsed once, in an inner projection; the checks read those columns.
     Columns the source does not give are null in every row and are not carried.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc1,F,1990\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> target = Target(schema.CONSUMERS, lambda t: {c: t[c] for c in ("consumer_id", "gender", "birth_year")})
+    >>> v = validated(wh, stage(wh, root / "c.csv").rel, target).execute()
+    >>> v[["_line", "_field", "_reason"]].dropna().to_dict("records")
+    [{'_line': 3, '_field': 'birth_year', '_reason': "not a valid int: '199x'"}]
+    >>> wh.close()
     """
     table = target.table
     if target.prepare is not None:
@@ -270,6 +283,19 @@ def duplicates(
     in a group of two or more are then compared on the key itself, so a hash collision never makes a
     false duplicate. Key columns the batch does not give are null in all its rows: only stored rows with
     those null can match. The few shared hashes are kept in the session-local table `shared_name`.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc1,F,1990\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> target = Target(schema.CONSUMERS, lambda t: {c: t[c] for c in ("consumer_id", "gender", "birth_year")})
+    >>> v = wh.materialize("_v", validated(wh, stage(wh, root / "c.csv").rel, target))
+    >>> duplicates(wh, v, schema.CONSUMERS).execute()[["_line", "_first"]].to_dict("records")
+    [{'_line': 4, '_first': 2}]
+    >>> wh.close()
     """
     key = given_key(table, v.columns)
     good = v.filter(v._field.isnull()).select(*key, "_line", _h=v._h.cast("int64"))  # Spark's hash is 32-bit
@@ -306,7 +332,22 @@ def stage_progress(report: Callable[[str, float | None], None] | None, label: st
 
 @dataclass
 class Checked:
-    """One source × target validated and checked for duplicates, ready to write (or already loaded)."""
+    """One source × target validated and checked for duplicates, ready to write (or already loaded): what `check`
+    returns and `write` takes.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc1,F,1990\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> target = Target(schema.CONSUMERS, lambda t: {c: t[c] for c in ("consumer_id", "gender", "birth_year")})
+    >>> checked = check(wh, stage(wh, root / "c.csv"), target, "consumers", "batch-1")
+    >>> checked.table, checked.result.accepted, checked.result.rejected
+    ('consumers', 1, 2)
+    >>> wh.close()
+    """
 
     result: LoadResult
     table: str = ""
@@ -322,6 +363,19 @@ def check(
     """Validate `staged` for `target` into session-local tables (`n` numbers them) without touching the warehouse.
 
     `pending` are the accepted rows of earlier checks for the same table in this ingest.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc1,F,1990\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> target = Target(schema.CONSUMERS, lambda t: {c: t[c] for c in ("consumer_id", "gender", "birth_year")})
+    >>> checked = check(wh, stage(wh, root / "c.csv"), target, "consumers", "batch-1")
+    >>> checked.result.read, checked.result.accepted, checked.result.rejected, wh.count("consumers")
+    (3, 1, 2, 0)
+    >>> wh.close()
     """
     table = target.table
     label = target.label or table.name
@@ -385,7 +439,23 @@ def check(
 
 def write(wh: Warehouse, checked: Checked, fmt: str, report: Callable[[str, float | None], None] | None = None) -> None:
     """Write a checked load's accepted and quarantined rows and its batch record (inside the caller's transaction);
-    an error when what was written does not reconcile with what was read."""
+    an error when what was written does not reconcile with what was read.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc1,F,1990\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> target = Target(schema.CONSUMERS, lambda t: {c: t[c] for c in ("consumer_id", "gender", "birth_year")})
+    >>> checked = check(wh, stage(wh, root / "c.csv"), target, "consumers", "batch-1")
+    >>> with wh.transaction():
+    ...     write(wh, checked, "consumers")
+    >>> wh.count("consumers"), wh.count("quarantine"), checked.result.reasons
+    (1, 2, {'birth_year': 1, '(key)': 1})
+    >>> wh.close()
+    """
     result, name = checked.result, checked.table
     if result.skipped:
         return

@@ -69,6 +69,18 @@ def stage(
 
     By default a CSV is copied into a session table first (numbering its lines runs on one core; the copy
     lets the validation use every core) and Parquet, numbered in parallel, is streamed.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc1,F,1990\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> staged = stage(wh, root / "c.csv")
+    >>> staged.rel.execute()[["_line", "birth_year"]].to_dict("list")  # strings, with their line in the file
+    {'_line': [2, 3, 4], 'birth_year': ['1990', '199x', '1990']}
+    >>> wh.close()
     """
     suffixes = "".join(path.suffixes[-2:]).lower()
     if suffixes.endswith(".parquet"):
