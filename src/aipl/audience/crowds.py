@@ -28,13 +28,24 @@ VALID_DAYS = 90  # DOMAIN.md §9.2 [P]: a crowd is valid for 90 days
 
 def penetration(bought: str, never: str, days: int = 365) -> str:
     """The cross-category penetration crowd: buyers of category `bought` who never bought `never` (within
-    `days`), e.g. Fashion × Beauty."""
+    `days`), e.g. Fashion × Beauty.
+
+    >>> from aipl.audience import parse
+    >>> parse(penetration("womenswear", "skincare", days=180))["and"][1]["not"]["count"]
+    {'event': 'purchase', 'category': 'skincare', 'days': 180}
+    """
     return (f'count(event="purchase", category="{bought}", days={days}) >= 1 and '
             f'not count(event="purchase", category="{never}", days={days}) >= 1')
 
 
 def tree_of(expr: str | dict) -> dict:
-    """A tree from text, JSON text, a tree, or the name of a built-in crowd."""
+    """A tree from text, JSON text, a tree, or the name of a built-in crowd.
+
+    >>> tree_of("strategy_gen_z")
+    {'tag': 'strategy_crowd', 'key': None, 'op': '=', 'value': 'gen_z'}
+    >>> tree_of('{"crowd": "young"}'), tree_of("age < 30")["op"]
+    ({'crowd': 'young'}, '<')
+    """
     if isinstance(expr, dict):
         return expr
     if expr in BUILT_IN:
@@ -57,7 +68,16 @@ def _ensure_tables(wh: Warehouse) -> None:
 
 
 def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index: TagIndex | None = None) -> dict:
-    """Save (or replace) a named crowd with its coverage on the tag day; valid for 90 days."""
+    """Save (or replace) a named crowd with its coverage on the tag day; valid for 90 days. Returns the saved
+    row (name, expr, tree, coverage, source, created, valid_until).
+
+    >>> from aipl.audience import refresh, save
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> row = save(wh, "young_women", 'age < 30 and gender = "F"')
+    >>> row["expr"], row["coverage"], row["valid_until"]
+    ('(age < 30) and (gender = "F")', 64, datetime.date(2027, 1, 22))
+    """
     tree = tree_of(expr)
     index = index or TagIndex.load(wh)
     n = index.count(tree)
@@ -73,21 +93,41 @@ def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index:
 
 
 def listing(wh: Warehouse) -> pd.DataFrame:
-    """Saved crowds, then the built-in ones."""
+    """Saved crowds, then the built-in ones.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> crowds = listing(sample_warehouse())
+    >>> crowds[crowds.name == "strategy_gen_z"][["expr", "source"]].to_dict("records")
+    [{'expr': 'strategy_crowd = "gen_z"', 'source': 'built-in: Gen Z'}]
+    """
     rows = wh.table(CROWDS_TABLE).execute() if CROWDS_TABLE in wh.con.list_tables() else pd.DataFrame()
     built = pd.DataFrame([{"name": k, "expr": v[1], "source": f"built-in: {v[0]}"} for k, v in BUILT_IN.items()])
     return pd.concat([rows.drop(columns=["tree"], errors="ignore"), built], ignore_index=True)
 
 
 def consumer_ids(wh: Warehouse, ids: BitMap) -> pd.DataFrame:
-    """The consumer ids behind dense ids, sorted."""
+    """The consumer ids behind dense ids, sorted.
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> consumer_ids(wh, BitMap([2, 0])).consumer_id.tolist()
+    ['c00000000', 'c00000002']
+    """
     t = wh.table(IDS_TABLE)
     pick = ibis.memtable({"id": list(ids)}, schema={"id": "int64"})
     return t.inner_join(pick, "id").select("consumer_id").order_by("consumer_id").execute()
 
 
 def consumers_of(wh: Warehouse, index: TagIndex, trees: list[dict]) -> set[str]:
-    """The consumer ids in any of the crowds (their trees)."""
+    """The consumer ids in any of the crowds (their trees).
+
+    >>> from aipl.audience import TagIndex, parse, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> sorted(consumers_of(wh, TagIndex.load(wh), [parse("age < 20"), parse("age > 60")]))[:3]
+    ['c00000020', 'c00000156', 'c00000186']
+    """
     ids = BitMap()
     for tree in trees:
         ids |= index.evaluate(tree)
@@ -96,7 +136,18 @@ def consumers_of(wh: Warehouse, index: TagIndex, trees: list[dict]) -> set[str]:
 
 def insight(index: TagIndex, crowd: BitMap, base: BitMap | None = None, min_share: float = 0.01) -> pd.DataFrame:
     """Every tag value's share in the crowd and in the base (default: everyone) and TGI = 100 × share in
-    crowd ÷ share in base; values held by less than `min_share` of the crowd are left out."""
+    crowd ÷ share in base; values held by less than `min_share` of the crowd are left out.
+
+    >>> from aipl.audience import TagIndex, insight, parse, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> index = TagIndex.load(wh)
+    >>> profile = insight(index, index.evaluate(parse('age < 30 and gender = "F"')))
+    >>> profile.columns.tolist()
+    ['tag', 'name', 'key', 'value', 'crowd_share', 'base_share', 'tgi']
+    >>> profile[profile.tag == "gender"][["value", "crowd_share", "base_share", "tgi"]].round(2).to_dict("records")
+    [{'value': 'F', 'crowd_share': 1.0, 'base_share': 0.56, 'tgi': 178.57}]
+    """
     base = base if base is not None else BitMap(index.universe)
     nc, nb = len(crowd), len(base)
     if not nc or not nb:
@@ -116,7 +167,11 @@ def insight(index: TagIndex, crowd: BitMap, base: BitMap | None = None, min_shar
 
 
 def overlap(crowds: dict[str, BitMap]) -> pd.DataFrame:
-    """Each pair of crowds: sizes, the intersection and the Jaccard index."""
+    """Each pair of crowds: sizes, the intersection and the Jaccard index.
+
+    >>> overlap({"a": BitMap([1, 2, 3]), "b": BitMap([2, 3, 4, 5])}).to_dict("records")
+    [{'a': 'a', 'b': 'b', 'size_a': 3, 'size_b': 4, 'both': 2, 'jaccard': 0.4}]
+    """
     names = list(crowds)
     rows = []
     for i, a in enumerate(names):
@@ -129,7 +184,17 @@ def overlap(crowds: dict[str, BitMap]) -> pd.DataFrame:
 
 
 def crowd_flow(wh: Warehouse, ids: BitMap, brand: str, start: str | date, end: str | date) -> dict:
-    """The crowd's moves between AIPL states with the brand from `start` to `end` (a 5×5 matrix)."""
+    """The crowd's moves between AIPL states with the brand from `start` to `end` (a 5×5 matrix, "none" for no
+    state).
+
+    >>> from aipl.audience import TagIndex, parse, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> ids = TagIndex.load(wh).evaluate(parse("age < 30"))
+    >>> flow = crowd_flow(wh, ids, "B01", "2026-10-01", "2026-10-24")
+    >>> flow["consumers"], flow["matrix"]["none"]
+    (111, {'none': 70, 'A': 18, 'I': 3, 'P': 0, 'L': 0})
+    """
     ensure_built(wh)
     members = consumer_ids(wh, ids)
     pick = ibis.memtable(members)
@@ -153,7 +218,19 @@ def _check_size(wh: Warehouse, what: str, n: int) -> None:
 
 def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, actor: str | None = None) -> dict:
     """Write consumer ids (and any other columns of `df`) to CSV or Parquet if there are at least [privacy]
-    min_crowd_size of them, and log who exported what, when, where, and the file's digest (crowd_exports)."""
+    min_crowd_size of them, and log who exported what, when, where, and the file's digest (crowd_exports).
+    Returns the log row.
+
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from aipl.audience import export_ids
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> df = pd.DataFrame({"consumer_id": [f"c{i:08d}" for i in range(150)], "score": 0.5})
+    >>> row = export_ids(wh, "top scores", df, f"{tempfile.mkdtemp()}/top.parquet", actor="analyst")
+    >>> row["crowd"], row["actor"], row["rows"], len(row["sha256"])
+    ('top scores', 'analyst', 150, 64)
+    """
     _check_size(wh, what, len(df))
     out = Path(out)
     (df.to_parquet if out.suffix == ".parquet" else df.to_csv)(out, index=False)
@@ -166,7 +243,23 @@ def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, acto
 
 
 def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | None = None) -> dict:
-    """Export a crowd's consumer ids (see export_ids)."""
+    """Export a crowd's consumer ids (see export_ids); a crowd below [privacy] min_crowd_size is refused.
+
+    >>> import tempfile
+    >>> from aipl.audience import TagIndex, export, parse, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> index = TagIndex.load(wh)
+    >>> ids = index.evaluate(parse("age < 60"))
+    >>> row = export(wh, "under_60", ids, f"{tempfile.mkdtemp()}/under_60.csv", actor="analyst")
+    >>> row["crowd"], row["rows"] == len(ids)
+    ("crowd 'under_60'", True)
+    >>> export(wh, "teens", index.evaluate(parse("age < 20")), f"{tempfile.mkdtemp()}/teens.csv")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: crowd 'teens' has 3 consumers, below the minimum export size 100 ...: not exported
+    """
     _check_size(wh, f"crowd {name!r}", len(ids))  # refuse before looking the ids up
     return export_ids(wh, f"crowd {name!r}", consumer_ids(wh, ids), out, actor)
 

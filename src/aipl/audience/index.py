@@ -28,7 +28,19 @@ _OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a
 
 def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None = None) -> dict:
     """Bring tags and bitmaps to `day`: new consumers get ids, tags are recomputed in the warehouse, and only
-    the (tag, key, value) bitmaps whose members changed are rewritten. Returns what changed."""
+    the (tag, key, value) bitmaps whose members changed are rewritten. Returns what changed; `report` is told
+    each step.
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> done = refresh(wh, wh.last_day())
+    >>> done["day"], sorted(done)
+    ('2026-10-24', ['bitmaps_rewritten', 'day', 'new_ids'])
+    >>> again = refresh(wh, "2026-10-24", report=print)  # nothing changed since: nothing is rewritten
+    0 new consumer ids
+    0 bitmaps rewritten
+    """
     d = parse_day(day)
     say = report or (lambda _: None)
     added = ensure_ids(wh)
@@ -71,7 +83,14 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
 
 
 def tag_day(wh: Warehouse) -> date | None:
-    """The day the tags and bitmaps describe (None before the first refresh)."""
+    """The day the tags and bitmaps describe (None before the first refresh).
+
+    >>> from aipl.audience import refresh, tag_day
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> tag_day(wh)
+    datetime.date(2026, 10, 24)
+    """
     if META_TABLE not in wh.con.list_tables():
         return None
     m = wh.table(META_TABLE).execute()
@@ -79,7 +98,18 @@ def tag_day(wh: Warehouse) -> date | None:
 
 
 class TagIndex:
-    """The bitmaps in memory: `evaluate(tree)` gives the crowd's ids as a bitmap."""
+    """The bitmaps in memory: `evaluate(tree)` gives the crowd's ids as a bitmap, `count(tree)` its size.
+    `universe` holds every dense consumer id and `day` is the tag day.
+
+    >>> from aipl.audience import TagIndex, parse, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> index = TagIndex.load(wh)
+    >>> index.day, len(index.universe)
+    (datetime.date(2026, 10, 24), 400)
+    >>> index.count(parse('age < 30 and gender = "F"'))
+    64
+    """
 
     def __init__(self, bitmaps: dict[tuple[str, str | None], dict], universe: FrozenBitMap, day: date | None,
                  behaviour: Callable[[dict], BitMap] | None = None, crowds: Callable[[str], dict] | None = None,
@@ -100,7 +130,14 @@ class TagIndex:
 
     @classmethod
     def load(cls, wh: Warehouse) -> TagIndex:
-        """Read the bitmaps of the workspace (refresh first)."""
+        """Read the bitmaps of the workspace (refresh first), bound to `wh` (see `bound`).
+
+        >>> from aipl.audience import TagIndex, refresh
+        >>> from aipl.simulate import sample_warehouse
+        >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+        >>> TagIndex.load(wh).count({"tag": "gender", "key": None, "op": "=", "value": "F"})
+        224
+        """
         if BITMAPS_TABLE not in wh.con.list_tables():
             raise ValueError("no tag index yet: run `aipl crowd refresh --date YYYY-MM-DD` first")
         rows = wh.table(BITMAPS_TABLE).execute()
@@ -114,7 +151,15 @@ class TagIndex:
 
     def bound(self, wh: Warehouse) -> TagIndex:
         """The same bitmaps, with behaviour counts, saved crowds and lists looked up through `wh` (a service
-        shares one index between threads, each with its own connection)."""
+        shares one index between threads, each with its own connection).
+
+        >>> from aipl.audience import TagIndex, parse, refresh
+        >>> from aipl.simulate import sample_warehouse
+        >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+        >>> index = TagIndex.load(wh).bound(wh)
+        >>> index.count(parse('count(event="purchase", days=30) >= 1')), index.count(parse('crowd("strategy_gen_z")'))
+        (37, 21)
+        """
         other = copy.copy(self)
         day = self.day
         other.behaviour = lambda t: behaviour_ids(wh, t, day)
@@ -192,10 +237,28 @@ class TagIndex:
         return acc
 
     def leaf(self, tree: dict) -> BitMap:
+        """The ids one tag test (a leaf of a tree) selects.
+
+        >>> from pyroaring import FrozenBitMap as F
+        >>> index = TagIndex({("age", None): {25: F([1, 4]), 40: F([2, 3, 5])}}, universe=F(range(1, 7)), day=None)
+        >>> index.leaf({"tag": "age", "key": None, "op": ">=", "value": 30})
+        BitMap([2, 3, 5])
+        """
         return self._combine(*self._terms(tree))
 
     def evaluate(self, tree: dict, _seen: tuple[str, ...] = ()) -> BitMap:
-        """The ids of the consumers a tree selects."""
+        """The ids of the consumers a tree selects. Saved crowds, lists and behaviour counts need an index bound to
+        a warehouse (`load`); tag tests work on any index.
+
+        >>> from aipl.audience import parse
+        >>> from pyroaring import FrozenBitMap as F
+        >>> index = TagIndex({("gender", None): {"F": F([1, 2, 3]), "M": F([4, 5])},
+        ...                   ("age", None): {25: F([1, 4]), 40: F([2, 3, 5])}}, universe=F(range(1, 7)), day=None)
+        >>> index.evaluate(parse('gender = "F" or age between 20 and 30'))
+        BitMap([1, 2, 3, 4])
+        >>> index.evaluate(parse('not gender = "F"'))  # everyone else, those without the tag too
+        BitMap([4, 5, 6])
+        """
         if "and" in tree:
             pos, neg = [], []
             for p in tree["and"]:
@@ -233,7 +296,14 @@ class TagIndex:
         return self.leaf(tree)
 
     def count(self, tree: dict) -> int:
-        """How many consumers a tree selects."""
+        """How many consumers a tree selects.
+
+        >>> from aipl.audience import parse
+        >>> from pyroaring import FrozenBitMap as F
+        >>> index = TagIndex({("gender", None): {"F": F([1, 2, 3]), "M": F([4, 5])}}, universe=F(range(1, 7)), day=None)
+        >>> index.count(parse('gender = "F"')), index.count(parse('gender != "F"'))
+        (3, 2)
+        """
         return len(self.evaluate(tree))
 
 
@@ -247,7 +317,14 @@ def _next_int(v) -> int:
 
 def behaviour_ids(wh: Warehouse, tree: dict, day: date | None) -> BitMap:
     """Ids of consumers with `op value` events matching count(event=…, days=…, brand/category/channel=…) in
-    the `days` up to the tag day."""
+    the `days` up to the tag day.
+
+    >>> from aipl.audience import parse, refresh, tag_day
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> len(behaviour_ids(wh, parse('count(event="purchase", days=30) >= 1'), tag_day(wh)))
+    37
+    """
     if day is None:
         raise ValueError("no tag day yet: refresh the index first")
     a = tree["count"]
@@ -266,7 +343,17 @@ def behaviour_ids(wh: Warehouse, tree: dict, day: date | None) -> BitMap:
 
 
 def list_ids(wh: Warehouse, name: str) -> BitMap:
-    """Ids of a saved consumer list (consumer_lists: member recall lists, uplift targets, lookalikes)."""
+    """Ids of a saved consumer list (consumer_lists: member recall lists, uplift targets, lookalikes).
+
+    >>> import pandas as pd
+    >>> from aipl.audience import refresh
+    >>> from aipl.clv import save_list
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> _ = save_list(wh, "vip", "B01", wh.last_day(), pd.DataFrame({"consumer_id": ["c00000000", "c00000002"]}))
+    >>> list_ids(wh, "vip")
+    BitMap([0, 2])
+    """
     if LISTS_TABLE not in wh.con.list_tables():
         raise ValueError(f"no consumer list named {name!r}")
     lists = wh.table(LISTS_TABLE)
@@ -282,7 +369,16 @@ def _saved_tree(wh: Warehouse, name: str) -> dict:
 
 
 def sql_ids(wh: Warehouse, tree: dict) -> set[int]:
-    """The same crowd evaluated in SQL over consumer_tags (set algebra on id lists): the reference."""
+    """The same crowd evaluated in SQL over consumer_tags (set algebra on id lists): the reference.
+
+    >>> from aipl.audience import TagIndex, parse, refresh, sql_ids
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> tree = parse('age < 30 and gender = "F"')
+    >>> ids = sql_ids(wh, tree)
+    >>> len(ids), ids == set(TagIndex.load(wh).evaluate(tree))
+    (64, True)
+    """
     t = wh.table(TAGS_TABLE)
     everyone = wh.table(IDS_TABLE).select("id")
 

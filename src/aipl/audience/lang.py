@@ -38,7 +38,20 @@ _TOKEN = re.compile(r"""\s*(?:(?P<num>-?\d+(?:\.\d+)?)|(?P<str>"[^"]*"|'[^']*')|
 
 
 class CrowdSyntaxError(ValueError):
-    """A crowd expression that does not parse: where, and what was expected."""
+    """A crowd expression that does not parse: where (`pos`, from 0), what was `expected` and what was `found`.
+    It is a ValueError whose message points at the column.
+
+    >>> from aipl.audience import CrowdSyntaxError, parse
+    >>> try:
+    ...     parse("age >")
+    ... except CrowdSyntaxError as exc:
+    ...     print(exc.pos, repr(exc.expected), isinstance(exc, ValueError))
+    ...     print(exc)
+    5 'a number or a string' True
+    at column 6: expected a number or a string, found the end of the expression
+      age >
+           ^
+    """
 
     def __init__(self, text: str, pos: int, expected: str, found: str):
         self.text, self.pos, self.expected, self.found = text, pos, expected, found
@@ -211,7 +224,16 @@ class _Parser:
 
 
 def parse(text: str) -> dict:
-    """The JSON tree of a crowd expression; CrowdSyntaxError says where and what was expected."""
+    """The JSON tree of a crowd expression; CrowdSyntaxError says where and what was expected.
+
+    >>> from aipl.audience import parse
+    >>> parse('age between 18 and 30 and gender = "F"')["and"][0]
+    {'tag': 'age', 'key': None, 'op': 'between', 'value': [18, 30]}
+    >>> parse('gender = "F" minus member(brand="B01") = "yes"')["minus"][1]
+    {'tag': 'member', 'key': 'B01', 'op': '=', 'value': 'yes'}
+    >>> parse('count(event="purchase", days=30) >= 2 or crowd("recall_30")')
+    {'or': [{'count': {'event': 'purchase', 'days': 30}, 'op': '>=', 'value': 2}, {'crowd': 'recall_30'}]}
+    """
     if not text or not text.strip():
         raise CrowdSyntaxError(text or "", 0, "a crowd expression", "nothing")
     return _Parser(text).parse()
@@ -222,7 +244,15 @@ def _lit(v) -> str:
 
 
 def to_text(tree: dict) -> str:
-    """The text form of a tree (parse(to_text(t)) == t)."""
+    """The text form of a tree (parse(to_text(t)) == t).
+
+    >>> from aipl.audience import parse, to_text
+    >>> tree = parse('city_tier in (3,4,5,6) and not aipl(brand="B01") = "P"')
+    >>> to_text(tree)
+    '(city_tier in (3, 4, 5, 6)) and (not (aipl(brand="B01") = "P"))'
+    >>> parse(to_text(tree)) == tree
+    True
+    """
     if "and" in tree or "or" in tree:
         op = "and" if "and" in tree else "or"
         return f" {op} ".join(f"({to_text(p)})" for p in tree[op])

@@ -18,7 +18,17 @@ from aipl.warehouse import Warehouse
 
 
 def features(wh: Warehouse) -> pd.DataFrame:
-    """One row per dense id: number tags as numbers, category tags one-hot (keyed tags per key), 0 when absent."""
+    """One row per dense id: number tags as numbers, category tags one-hot (keyed tags per key), 0 when absent.
+
+    >>> from aipl.audience import features, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> x = features(wh)
+    >>> len(x), x.index.name, [c for c in x.columns if "B01" in c][:4]
+    (400, 'id', ['aipl[B01]=A', 'aipl[B01]=I', 'aipl[B01]=L', 'aipl[B01]=P'])
+    >>> x[["age", "gender=F"]].head(3).to_dict("list")
+    {'age': [50.0, 43.0, 27.0], 'gender=F': [0.0, 1.0, 1.0]}
+    """
     t = wh.table(TAGS_TABLE)
     df = t.execute()
     kinds = df.tag.map(lambda x: CATALOGUE[x].kind)

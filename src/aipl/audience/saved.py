@@ -23,7 +23,13 @@ BUILT_IN = {  # name -> (zh, expression)
 
 
 def saved(wh: Warehouse, name: str) -> dict:
-    """A saved crowd (a built-in one when no saved crowd has the name)."""
+    """A saved crowd (a built-in one when no saved crowd has the name).
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> crowd = saved(sample_warehouse(), "strategy_gen_z")
+    >>> crowd["expr"], crowd["source"]
+    ('strategy_crowd = "gen_z"', 'built-in')
+    """
     if CROWDS_TABLE in wh.con.list_tables():
         t = wh.table(CROWDS_TABLE)
         rows = t.filter(t.name == name).execute()

@@ -23,7 +23,11 @@ TAGS_TABLE = schema.CONSUMER_TAGS.name
 @dataclass(frozen=True)
 class Tag:
     """A tag of the catalogue: `number` tags hold small integers (ranges work), `category` tags labels;
-    `key` names what a keyed tag is per (brand or category)."""
+    `key` names what a keyed tag is per (brand or category).
+
+    >>> CATALOGUE["aipl"].kind, CATALOGUE["aipl"].key, CATALOGUE["age"].kind
+    ('category', 'brand', 'number')
+    """
 
     name: str
     zh: str
@@ -69,7 +73,15 @@ STRATEGY_CROWDS = {  # DOMAIN.md §9.4 [P], in priority order
 
 
 def strategy_crowd(t: ir.Table, year: int) -> ir.StringValue:
-    """The §9.4 [P] rule chain over gender, birth year, city tier, occupation, life stage and purchasing power."""
+    """The §9.4 [P] rule chain over gender, birth year, city tier, occupation, life stage and purchasing power.
+
+    >>> import ibis
+    >>> t = ibis.memtable({"gender": ["F", "M", "M"], "life_stage": ["parent", "single", "married"],
+    ...                    "city_tier": [2, 1, 5], "birth_year": [1990, 2004, 1980],
+    ...                    "occupation": ["other", "student", "service"], "purchasing_power": [3, 2, 2]})
+    >>> t.select(crowd=strategy_crowd(t, 2026)).execute().crowd.tolist()
+    ['supermom', 'gen_z', 'small_town_mature']
+    """
     age = year - t.birth_year
     high = t.city_tier <= 3
     low = t.city_tier >= 4
@@ -88,7 +100,14 @@ def strategy_crowd(t: ir.Table, year: int) -> ir.StringValue:
 
 def ensure_ids(wh: Warehouse) -> int:
     """Give every consumer of the profiles and events a dense integer id (new ones after the existing);
-    returns how many were added."""
+    returns how many were added.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> _ = ensure_ids(wh)
+    >>> ensure_ids(wh), wh.count("consumer_ids")  # everyone has an id already
+    (0, 400)
+    """
     known = wh.con.list_tables()
     people = wh.table("consumers").select("consumer_id").union(wh.table("events").select("consumer_id"),
                                                                 distinct=True)
@@ -111,7 +130,17 @@ def _long(t: ir.Table, tag: str, value, num=None, key=None) -> ir.Table:
 
 
 def tag_rows(wh: Warehouse, day: str | date) -> ir.Table:
-    """Every tag of every consumer on `day`, long form: id, tag, key, value (label or number as text), num."""
+    """Every tag of every consumer on `day`, long form: id, tag, key, value (label or number as text), num.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_ids(wh)
+    >>> rows = tag_rows(wh, wh.last_day())
+    >>> rows.columns
+    ('id', 'tag', 'key', 'value', 'num')
+    >>> age = rows.filter(rows.tag == "age")
+    >>> age.filter(age.id == 0).select("value", "num").execute().to_dict("records")
+    [{'value': '50', 'num': 50}]
+    """
     d = parse_day(day)
     ids = wh.table(IDS_TABLE)
     c = wh.table("consumers").inner_join(ids, "consumer_id")

@@ -95,7 +95,15 @@ def brands_of(tree: dict) -> set[str]:
 
 @dataclass(frozen=True)
 class CrowdCount:
-    """How many of the `of` consumers with tags the crowd `expr` holds on the tag `day`, counted in `ms`."""
+    """How many of the `of` consumers with tags the crowd `expr` holds on the tag `day`, counted in `ms`.
+
+    >>> from aipl.audience import count_crowd, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> res = count_crowd(wh, 'age < 30 and gender = "F"')
+    >>> res.expr, res.count, res.of, res.day
+    ('(age < 30) and (gender = "F")', 64, 400, datetime.date(2026, 10, 24))
+    """
 
     expr: str
     count: int
@@ -105,13 +113,25 @@ class CrowdCount:
     tree: dict = field(repr=False)
 
     def to_dict(self) -> dict:
-        """The count as JSON-ready values."""
+        """The count as JSON-ready values.
+
+        >>> from datetime import date
+        >>> CrowdCount("age < 30", 111, 400, date(2026, 10, 24), 0.2, {}).to_dict()
+        {'expr': 'age < 30', 'count': 111, 'of': 400, 'day': '2026-10-24', 'ms': 0.2, 'tree': {}}
+        """
         return {**asdict(self), "day": _iso(self.day)}
 
 
 @dataclass(frozen=True)
 class SavedCrowd:
-    """A saved crowd: its name, expression, coverage on the tag day and the last day it is valid."""
+    """A saved crowd: its name, expression, coverage on the tag day and the last day it is valid.
+
+    >>> from aipl.audience import create_crowd, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> create_crowd(wh, "young", "age < 30")
+    SavedCrowd(name='young', expr='age < 30', coverage=111, valid_until=datetime.date(2027, 1, 22), source='tag')
+    """
 
     name: str
     expr: str
@@ -120,14 +140,29 @@ class SavedCrowd:
     source: str
 
     def to_dict(self) -> dict:
-        """The saved crowd as JSON-ready values."""
+        """The saved crowd as JSON-ready values.
+
+        >>> from datetime import date
+        >>> SavedCrowd("young", "age < 30", 111, date(2027, 1, 22), "tag").to_dict()
+        {'name': 'young', 'expr': 'age < 30', 'coverage': 111, 'valid_until': '2027-01-22', 'source': 'tag'}
+        """
         return {**asdict(self), "valid_until": _iso(self.valid_until)}
 
 
 @dataclass(frozen=True)
 class CrowdInsight:
     """A crowd's `size`, its `profile` (share of each tag value in the crowd and in the base, TGI), its
-    `overlap` with the crowds compared, and its AIPL `flow` with a brand (None unless asked)."""
+    `overlap` with the crowds compared, and its AIPL `flow` with a brand (None unless asked).
+
+    >>> from aipl.audience import crowd_insight, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> res = crowd_insight(wh, "age < 30", compare=["strategy_gen_z"], tags=["gender"])
+    >>> res
+    CrowdInsight(expr='age < 30', size=111)
+    >>> res.profile[["value", "crowd_share", "tgi"]].round(2).to_dict("records")
+    [{'value': 'F', 'crowd_share': 0.58, 'tgi': 102.96}, {'value': 'M', 'crowd_share': 0.42, 'tgi': 98.47}]
+    """
 
     expr: str
     size: int
@@ -136,7 +171,14 @@ class CrowdInsight:
     flow: dict | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        """The insight as JSON-ready values."""
+        """The insight as JSON-ready values (the tables as lists of records, NaN as None).
+
+        >>> import pandas as pd
+        >>> profile = pd.DataFrame({"tag": ["gender"], "key": [float("nan")], "value": ["F"], "tgi": [103.0]})
+        >>> CrowdInsight("age < 30", 111, profile, pd.DataFrame()).to_dict()
+        {'expr': 'age < 30', 'size': 111, 'profile': [{'tag': 'gender', 'key': None, 'value': 'F', 'tgi': 103.0}], \
+'overlap': [], 'flow': None}
+        """
         return {"expr": self.expr, "size": self.size, "profile": _records(self.profile),
                 "overlap": _records(self.overlap), "flow": self.flow}
 
@@ -144,7 +186,12 @@ class CrowdInsight:
 @dataclass(frozen=True)
 class LookalikeCrowd:
     """The `size` consumers outside the `seed_size` seed consumers who look most like them (k × the seed),
-    the PU-learning constant `c`, the features that decided most, and the crowd name it was saved under."""
+    the PU-learning constant `c`, the features that decided most, and the crowd name it was saved under
+    (what `crowd_lookalike` returns).
+
+    >>> LookalikeCrowd("age < 30", 111, 1.0, 111, 0.99, {"purchases_365d": 310.0}, [], saved="young_lal")
+    LookalikeCrowd(seed='age < 30', seed_size=111, k=1.0, size=111, c=0.99, saved='young_lal')
+    """
 
     seed: str
     seed_size: int
@@ -156,13 +203,27 @@ class LookalikeCrowd:
     saved: str | None = None
 
     def to_dict(self) -> dict:
-        """The lookalike summary as JSON-ready values."""
+        """The lookalike summary as JSON-ready values.
+
+        >>> LookalikeCrowd("age < 30", 111, 1.0, 111, 0.99, {"age": 310.0}, ["gender=F"]).to_dict()
+        {'seed': 'age < 30', 'seed_size': 111, 'k': 1.0, 'size': 111, 'c': 0.99, 'top_features': {'age': 310.0}, \
+'left_out': ['gender=F'], 'saved': None}
+        """
         return asdict(self)
 
 
 @dataclass(frozen=True)
 class CrowdExport:
-    """One logged export (crowd_exports): what, by whom, how many ids, where, and the file's sha256."""
+    """One logged export (crowd_exports): what, by whom, how many ids, where, and the file's sha256.
+
+    >>> import tempfile
+    >>> from aipl.audience import export_crowd, refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> done = export_crowd(wh, "age < 60", f"{tempfile.mkdtemp()}/ids.csv", actor="analyst")
+    >>> done.crowd, done.actor, done.rows, done.path.endswith("ids.csv"), len(done.sha256)
+    ("crowd 'age < 60'", 'analyst', 395, True, 64)
+    """
 
     crowd: str
     actor: str
@@ -172,7 +233,14 @@ class CrowdExport:
     exported_at: datetime = field(repr=False)
 
     def to_dict(self) -> dict:
-        """The export's log row as JSON-ready values."""
+        """The export's log row as JSON-ready values.
+
+        >>> from datetime import UTC, datetime
+        >>> when = datetime(2026, 10, 25, tzinfo=UTC)
+        >>> done = CrowdExport("crowd 'age < 60'", "analyst", 395, "/tmp/ids.csv", "ab12", when)
+        >>> done.to_dict()["exported_at"]
+        '2026-10-25T00:00:00+00:00'
+        """
         return {**asdict(self), "exported_at": _iso(self.exported_at)}
 
 

@@ -33,7 +33,20 @@ __all__ = [
 
 @dataclass
 class IngestReport:
-    """The outcome of one `ingest` call: one `LoadResult` per (source file, target)."""
+    """The outcome of one `ingest` call: one `LoadResult` per (source file, target), and their totals.
+
+    >>> from aipl.ingest import ingest
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "consumers.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc3,U,2001\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> done = ingest(wh, root / "consumers.csv", "consumers")
+    >>> done.format, done.read, done.accepted, done.rejected, done.skipped
+    ('consumers', 3, 2, 1, False)
+    >>> wh.close()
+    """
 
     format: str
     path: str
@@ -41,21 +54,52 @@ class IngestReport:
 
     @property
     def read(self) -> int:
+        """Rows read from every source file.
+
+        >>> a = LoadResult("a.csv", "events", "b1", read=3, accepted=2, rejected=1)
+        >>> IngestReport("events", "in", [a, LoadResult("b.csv", "events", "b2", read=5, accepted=5)]).read
+        8
+        """
         return sum(r.read for r in self.loads)
 
     @property
     def accepted(self) -> int:
+        """Rows loaded into their canonical tables.
+
+        >>> a = LoadResult("a.csv", "events", "b1", read=3, accepted=2, rejected=1)
+        >>> IngestReport("events", "in", [a, LoadResult("b.csv", "events", "b2", read=5, accepted=5)]).accepted
+        7
+        """
         return sum(r.accepted for r in self.loads)
 
     @property
     def rejected(self) -> int:
+        """Rows written to `quarantine` instead.
+
+        >>> a = LoadResult("a.csv", "events", "b1", read=3, accepted=2, rejected=1)
+        >>> IngestReport("events", "in", [a, LoadResult("b.csv", "events", "b2", read=5, accepted=5)]).rejected
+        1
+        """
         return sum(r.rejected for r in self.loads)
 
     @property
     def skipped(self) -> bool:
+        """True when every load was skipped: the file was loaded before.
+
+        >>> a = LoadResult("a.csv", "events", "b1", skipped=True)
+        >>> IngestReport("events", "in", [a]).skipped, IngestReport("events", "in", []).skipped
+        (True, False)
+        """
         return bool(self.loads) and all(r.skipped for r in self.loads)
 
     def as_dict(self) -> dict:
+        """The report as JSON-ready values (totals and every load).
+
+        >>> a = LoadResult("c.csv", "consumers", "b1", read=3, accepted=2, rejected=1)
+        >>> d = IngestReport("consumers", "c.csv", [a]).as_dict()
+        >>> {k: v for k, v in d.items() if k != "loads"}
+        {'format': 'consumers', 'path': 'c.csv', 'read': 3, 'accepted': 2, 'rejected': 1, 'already_loaded': False}
+        """
         return {
             "format": self.format, "path": self.path, "read": self.read, "accepted": self.accepted,
             "rejected": self.rejected, "already_loaded": self.skipped, "loads": [r.as_dict() for r in self.loads],
@@ -68,7 +112,24 @@ def ingest(
     """Load `path` in format `fmt` into the warehouse: all of it or, on any error, nothing.
 
     Every row read is either accepted into its canonical table or written to `quarantine` with its
-    line, field and reason. Loading the same file again changes nothing.
+    line, field and reason. Loading the same file again changes nothing. SourceError when the format is
+    unknown or the file cannot be read.
+
+    >>> from aipl.ingest import ingest, quarantined
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "consumers.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc3,U,2001\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> done = ingest(wh, root / "consumers.csv", "consumers")
+    >>> done.accepted, done.rejected, done.loads[0].reasons
+    (2, 1, {'birth_year': 1})
+    >>> quarantined(wh).rows[["line", "field", "reason"]].to_dict("records")
+    [{'line': 3, 'field': 'birth_year', 'reason': "not a valid int: '199x'"}]
+    >>> ingest(wh, root / "consumers.csv", "consumers").skipped  # the same file again: nothing changes
+    True
+    >>> wh.close()
     """
     if fmt not in FORMATS:
         raise SourceError(f"unknown format {fmt!r}; known formats: {', '.join(sorted(FORMATS))}")

@@ -24,7 +24,15 @@ class Target:
     """How the rows of one staged source become rows of one canonical table.
 
     `columns` maps each canonical column to an expression over the staged (all-string) table;
-    missing columns are null. `ts_window` narrows plausible timestamps to a dataset's known window.
+    missing columns are null. `ts_window` narrows plausible timestamps to a dataset's known window. A format's
+    plan (see `register`) returns the targets each staged file feeds.
+
+    >>> import ibis
+    >>> from aipl import schema
+    >>> target = Target(schema.TABLES["consumers"], lambda t: {"consumer_id": t.id, "gender": t.sex})
+    >>> staged = ibis.table({"_line": "int64", "id": "string", "sex": "string"}, name="staged")
+    >>> target.table.name, sorted(target.columns(staged))
+    ('consumers', ['consumer_id', 'gender'])
     """
 
     table: schema.Table
@@ -39,7 +47,13 @@ class Target:
 
 @dataclass
 class LoadResult:
-    """What one load of one source into one table did."""
+    """What one load of one source into one table did: rows read, accepted and rejected (rejections counted
+    per field in `reasons`), or skipped because the batch was loaded before.
+
+    >>> LoadResult("c.csv", "consumers", "b1", read=3, accepted=2, rejected=1, reasons={"birth_year": 1})
+    LoadResult(source='c.csv', target='consumers', batch_id='b1', read=3, accepted=2, rejected=1, skipped=False, \
+reasons={'birth_year': 1})
+    """
 
     source: str
     target: str
@@ -51,6 +65,12 @@ class LoadResult:
     reasons: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
+        """The load as JSON-ready values.
+
+        >>> LoadResult("c.csv", "consumers", "b1", read=3, accepted=2, rejected=1, reasons={"birth_year": 1}).as_dict()
+        {'source': 'c.csv', 'target': 'consumers', 'batch_id': 'b1', 'read': 3, 'accepted': 2, 'rejected': 1, \
+'skipped': False, 'reasons': {'birth_year': 1}}
+        """
         return {
             "source": self.source, "target": self.target, "batch_id": self.batch_id, "read": self.read,
             "accepted": self.accepted, "rejected": self.rejected, "skipped": self.skipped, "reasons": self.reasons,
@@ -58,7 +78,18 @@ class LoadResult:
 
 
 def batch_id(path: Path, fmt: str) -> str:
-    """The batch identity: a digest of the format and the file's bytes (so a renamed copy is the same batch)."""
+    """The batch identity: a digest of the format and the file's bytes (so a renamed copy is the same batch).
+
+    >>> import pathlib, tempfile
+    >>> a = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+    >>> _ = a.write_text("x\\n1\\n")
+    >>> b = a.with_name("copy.csv")
+    >>> _ = b.write_text("x\\n1\\n")
+    >>> batch_id(a, "events"), batch_id(b, "events") == batch_id(a, "events")  # a renamed copy: the same batch
+    ('08be20952c033d36bd83', True)
+    >>> batch_id(a, "labels") == batch_id(a, "events")  # the same bytes in another format: another batch
+    False
+    """
     h = hashlib.sha256(fmt.encode())
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 22), b""):
@@ -67,12 +98,24 @@ def batch_id(path: Path, fmt: str) -> str:
 
 
 def clean(s: ir.StringValue) -> ir.StringValue:
-    """A raw string with empty as null (staging has already trimmed white space)."""
+    """A raw string with empty as null (staging has already trimmed white space).
+
+    >>> import ibis
+    >>> t = ibis.memtable({"s": ["a", ""]})
+    >>> t.select(v=clean(t.s)).to_pyarrow()["v"].to_pylist()
+    ['a', None]
+    """
     return s.nullif("")
 
 
 def parse(raw: ir.Value, type_: str) -> ir.Value:
-    """The typed value of a raw string (null where it does not parse)."""
+    """The typed value of a raw string (null where it does not parse).
+
+    >>> import ibis
+    >>> t = ibis.memtable({"n": ["7", "x", ""], "b": ["yes", "n", "maybe"]})
+    >>> t.select(n=parse(t.n, schema.INT), b=parse(t.b, schema.BOOL)).to_pyarrow().to_pydict()
+    {'n': [7, None, None], 'b': [True, False, None]}
+    """
     target = IBIS_TYPES[type_]
     if not raw.type().is_string():
         return raw.cast(target)
@@ -111,6 +154,19 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
 
     Each raw value is cleaned and parsed once, in an inner projection; the checks read those columns.
     Columns the source does not give are null in every row and are not carried.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc1,F,1990\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> target = Target(schema.CONSUMERS, lambda t: {c: t[c] for c in ("consumer_id", "gender", "birth_year")})
+    >>> v = validated(wh, stage(wh, root / "c.csv").rel, target).execute()
+    >>> v[["_line", "_field", "_reason"]].dropna().to_dict("records")
+    [{'_line': 3, '_field': 'birth_year', '_reason': "not a valid int: '199x'"}]
+    >>> wh.close()
     """
     table = target.table
     if target.prepare is not None:
@@ -190,12 +246,23 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
 
 
 def given_key(table: schema.Table, given) -> list[str]:
-    """The key columns of `table` that a source gives (the others are null in all its rows)."""
+    """The key columns of `table` that a source gives (the others are null in all its rows).
+
+    >>> given_key(schema.TABLES["events"], ["ts", "event_type", "consumer_id", "gender"])
+    ['consumer_id', 'event_type', 'ts']
+    """
     return [k for k in table.key if k in given]
 
 
 def key_hash_of(cols, key: list[str]) -> ir.IntegerValue:
-    """A 64-bit hash of a row's `key` columns (equal keys, equal hashes; the same type on every backend)."""
+    """A 64-bit hash of a row's `key` columns (equal keys, equal hashes; the same type on every backend).
+
+    >>> import ibis
+    >>> t = ibis.memtable({"a": ["x", "x", "y"], "b": [1, 1, 1]})
+    >>> h = t.select(h=key_hash_of(t, ["a", "b"])).execute().h
+    >>> str(h.dtype), bool(h[0] == h[1]), bool(h[0] == h[2])
+    ('int64', True, False)
+    """
     return ibis.struct({k: cols[k] for k in key}).hash().cast("int64")
 
 
@@ -216,6 +283,19 @@ def duplicates(
     in a group of two or more are then compared on the key itself, so a hash collision never makes a
     false duplicate. Key columns the batch does not give are null in all its rows: only stored rows with
     those null can match. The few shared hashes are kept in the session-local table `shared_name`.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc1,F,1990\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> target = Target(schema.CONSUMERS, lambda t: {c: t[c] for c in ("consumer_id", "gender", "birth_year")})
+    >>> v = wh.materialize("_v", validated(wh, stage(wh, root / "c.csv").rel, target))
+    >>> duplicates(wh, v, schema.CONSUMERS).execute()[["_line", "_first"]].to_dict("records")
+    [{'_line': 4, '_first': 2}]
+    >>> wh.close()
     """
     key = given_key(table, v.columns)
     good = v.filter(v._field.isnull()).select(*key, "_line", _h=v._h.cast("int64"))  # Spark's hash is 32-bit
@@ -240,13 +320,34 @@ def duplicates(
 
 
 def stage_progress(report: Callable[[str, float | None], None] | None, label: str) -> Callable[[float], None] | None:
-    """The callback that reports a stage's percentage under `label` (None without `report`)."""
+    """The callback that reports a stage's percentage under `label` (None without `report`).
+
+    >>> stage_progress(print, "reading events.csv")(50.0)
+    reading events.csv 50.0
+    >>> stage_progress(None, "reading events.csv") is None
+    True
+    """
     return (lambda pct: report(label, pct)) if report else None
 
 
 @dataclass
 class Checked:
-    """One source × target validated and checked for duplicates, ready to write (or already loaded)."""
+    """One source × target validated and checked for duplicates, ready to write (or already loaded): what `check`
+    returns and `write` takes.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc1,F,1990\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> target = Target(schema.CONSUMERS, lambda t: {c: t[c] for c in ("consumer_id", "gender", "birth_year")})
+    >>> checked = check(wh, stage(wh, root / "c.csv"), target, "consumers", "batch-1")
+    >>> checked.table, checked.result.accepted, checked.result.rejected
+    ('consumers', 1, 2)
+    >>> wh.close()
+    """
 
     result: LoadResult
     table: str = ""
@@ -262,6 +363,19 @@ def check(
     """Validate `staged` for `target` into session-local tables (`n` numbers them) without touching the warehouse.
 
     `pending` are the accepted rows of earlier checks for the same table in this ingest.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc1,F,1990\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> target = Target(schema.CONSUMERS, lambda t: {c: t[c] for c in ("consumer_id", "gender", "birth_year")})
+    >>> checked = check(wh, stage(wh, root / "c.csv"), target, "consumers", "batch-1")
+    >>> checked.result.read, checked.result.accepted, checked.result.rejected, wh.count("consumers")
+    (3, 1, 2, 0)
+    >>> wh.close()
     """
     table = target.table
     label = target.label or table.name
@@ -325,7 +439,23 @@ def check(
 
 def write(wh: Warehouse, checked: Checked, fmt: str, report: Callable[[str, float | None], None] | None = None) -> None:
     """Write a checked load's accepted and quarantined rows and its batch record (inside the caller's transaction);
-    an error when what was written does not reconcile with what was read."""
+    an error when what was written does not reconcile with what was read.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc1,F,1990\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> target = Target(schema.CONSUMERS, lambda t: {c: t[c] for c in ("consumer_id", "gender", "birth_year")})
+    >>> checked = check(wh, stage(wh, root / "c.csv"), target, "consumers", "batch-1")
+    >>> with wh.transaction():
+    ...     write(wh, checked, "consumers")
+    >>> wh.count("consumers"), wh.count("quarantine"), checked.result.reasons
+    (1, 2, {'birth_year': 1, '(key)': 1})
+    >>> wh.close()
+    """
     result, name = checked.result, checked.table
     if result.skipped:
         return

@@ -16,7 +16,13 @@ Plan = Callable[[Warehouse, Path], list[tuple[Staged, list[Target]]]]
 
 @dataclass(frozen=True)
 class Format:
-    """An input format: its name, what it reads, and how it maps onto canonical tables."""
+    """An input format: its name, what it reads, and how it maps onto canonical tables (`plan`).
+
+    >>> from aipl.ingest import FORMATS
+    >>> fmt = FORMATS["consumers"]
+    >>> fmt.name, fmt.doc.split(". ")[0]
+    ('consumers', 'Consumer profiles (one row per consumer)')
+    """
 
     name: str
     doc: str
@@ -27,7 +33,26 @@ FORMATS: dict[str, Format] = {}
 
 
 def register(name: str, doc: str) -> Callable[[Plan], Plan]:
-    """Register a plan function as the input format `name`."""
+    """Register a plan function as the input format `name` (described by `doc`): the plan stages the files of
+    one input and says which targets each feeds.
+
+    >>> import pathlib, tempfile
+    >>> from aipl import schema
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest import FORMATS, Target, ingest, register
+    >>> from aipl.warehouse import open_warehouse
+    >>> @register("crm_people", "A CRM export, `;`-separated: id;sex → consumers.")
+    ... def crm_people(wh, path):
+    ...     staged = wh.stage_csv(path, None, delim=";")
+    ...     return [(staged, [Target(schema.TABLES["consumers"], lambda t: {"consumer_id": t.id, "gender": t.sex})])]
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "crm.csv").write_text("id;sex\\nc1;F\\nc2;X\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> done = ingest(wh, root / "crm.csv", "crm_people")
+    >>> done.accepted, done.rejected, done.loads[0].reasons
+    (1, 1, {'gender': 1})
+    >>> wh.close(); del FORMATS["crm_people"]  # forget the example's format
+    """
 
     def deco(fn: Plan) -> Plan:
         FORMATS[name] = Format(name, doc, fn)
@@ -44,6 +69,18 @@ def stage(
 
     By default a CSV is copied into a session table first (numbering its lines runs on one core; the copy
     lets the validation use every core) and Parquet, numbered in parallel, is streamed.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc1,F,1990\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> staged = stage(wh, root / "c.csv")
+    >>> staged.rel.execute()[["_line", "birth_year"]].to_dict("list")  # strings, with their line in the file
+    {'_line': [2, 3, 4], 'birth_year': ['1990', '199x', '1990']}
+    >>> wh.close()
     """
     suffixes = "".join(path.suffixes[-2:]).lower()
     if suffixes.endswith(".parquet"):

@@ -16,7 +16,21 @@ from aipl.warehouse import SourceError, Warehouse
 
 @dataclass
 class WarehouseStatus:
-    """Row counts of every canonical and system table, and the batches loaded (oldest first)."""
+    """Row counts of every canonical and system table, and the batches loaded (oldest first).
+
+    >>> from aipl.ingest import ingest, warehouse_status
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "consumers.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc3,U,2001\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> _ = ingest(wh, root / "consumers.csv", "consumers")
+    >>> status = warehouse_status(wh)
+    >>> status.tables["consumers"], status.tables["quarantine"], status.batches.target.tolist()
+    (2, 1, ['consumers'])
+    >>> wh.close()
+    """
 
     tables: dict[str, int]
     batches: pd.DataFrame = field(repr=False)
@@ -26,14 +40,33 @@ class WarehouseStatus:
                f"{len(self.batches)} batches)"
 
     def to_dict(self) -> dict:
-        """Plain JSON-ready values."""
+        """Plain JSON-ready values.
+
+        >>> import pandas as pd
+        >>> WarehouseStatus({"events": 0}, pd.DataFrame({"batch_id": ["b1"], "read": [3]})).to_dict()
+        {'tables': {'events': 0}, 'batches': [{'batch_id': 'b1', 'read': 3}]}
+        """
         return {"tables": dict(self.tables),
                 "batches": json.loads(self.batches.to_json(orient="records", date_format="iso"))}
 
 
 @dataclass
 class Quarantine:
-    """Quarantined rows (file, line, target, field, reason, raw), at most `limit` of `total`."""
+    """Quarantined rows (file, line, target, field, reason, raw), at most `limit` of `total`.
+
+    >>> from aipl.ingest import ingest, quarantined
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "consumers.csv").write_text("consumer_id,gender,birth_year\\nc1,F,1990\\nc2,M,199x\\nc3,U,2001\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> _ = ingest(wh, root / "consumers.csv", "consumers")
+    >>> q = quarantined(wh)
+    >>> q, q.rows[["line", "field", "raw"]].to_dict("records")
+    (Quarantine(1 of 1 rows), [{'line': 3, 'field': 'birth_year', 'raw': 'c2,M,199x'}])
+    >>> wh.close()
+    """
 
     total: int
     rows: pd.DataFrame = field(repr=False)
@@ -42,7 +75,12 @@ class Quarantine:
         return f"Quarantine({len(self.rows):,} of {self.total:,} rows)"
 
     def to_dict(self) -> dict:
-        """Plain JSON-ready values."""
+        """Plain JSON-ready values.
+
+        >>> import pandas as pd
+        >>> Quarantine(7, pd.DataFrame({"line": [3], "reason": ["missing (required)"]})).to_dict()
+        {'total': 7, 'rows': [{'line': 3, 'reason': 'missing (required)'}]}
+        """
         return {"total": self.total, "rows": json.loads(self.rows.to_json(orient="records"))}
 
 

@@ -20,7 +20,12 @@ _ACTION_AIM = {"content": 0.0, "conversion_ad": 1.8, "coupon": 3.0, "member_offe
 class Journeys:
     """Daily advance probabilities per stage (`base`, no contact) and per stage × action (`contact`), drawn
     around a funnel-shaped affinity with per-market noise, and the `fatigue` factor applied per contact the
-    consumer already had in the last `fatigue_days`."""
+    consumer already had in the last `fatigue_days`; `best` is the best action per stage.
+
+    >>> j = Journeys.draw(seed=0)
+    >>> j.best["discover"], j.best["perform"], j.contact["keen"]["coupon"]
+    ('content', 'coupon', 0.0)
+    """
 
     base: dict[str, float]
     contact: dict[str, dict[str, float]]
@@ -32,7 +37,12 @@ class Journeys:
     @classmethod
     def draw(cls, seed: int = 0, width: float = 1.2, noise: float = 0.35) -> Journeys:
         """A market's journeys: an action's lift on a stage falls off with its distance from the action's
-        aim (a Gaussian of `width` stages), times lognormal `noise`."""
+        aim (a Gaussian of `width` stages), times lognormal `noise`.
+
+        >>> j = Journeys.draw(seed=0)
+        >>> round(j.base["discover"], 4), j.contact["discover"]["content"] > j.contact["discover"]["member_offer"]
+        (0.0042, True)
+        """
         rng = np.random.default_rng(seed)
         base = {s: float(0.004 * rng.lognormal(0, 0.3)) for s in STAGES[:-1]} | {"keen": 0.0}
         contact: dict[str, dict[str, float]] = {}
@@ -47,7 +57,16 @@ class Journeys:
 
     def step(self, stage: np.ndarray, action: np.ndarray, recent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Tomorrow's stage index per consumer: `stage` holds indices into STAGES, `action` indices into
-        ACTIONS or -1 for no contact, `recent` the contacts in the last `fatigue_days` before today's."""
+        ACTIONS or -1 for no contact, `recent` the contacts in the last `fatigue_days` before today's.
+
+        >>> import numpy as np
+        >>> j, rng = Journeys.draw(seed=0), np.random.default_rng(0)
+        >>> content = ACTIONS.index("content")
+        >>> np.bincount(j.step(np.zeros(1000, int), np.full(1000, content), np.zeros(1000), rng)).tolist()
+        [928, 72]
+        >>> j.step(np.full(3, 6), np.full(3, -1), np.zeros(3), rng).tolist()  # keen is the last stage
+        [6, 6, 6]
+        """
         base = np.array([self.base[s] for s in STAGES])
         table = np.array([[self.contact[s][a] for a in ACTIONS] for s in STAGES])
         touched = action >= 0

@@ -32,7 +32,12 @@ LIFE_STAGES = ("single", "married", "pregnant", "parent", "retired")
 
 @dataclass
 class MarketSpec:
-    """The size and seed of a synthetic market."""
+    """The size and seed of a synthetic market (and the knobs of its history, spend and prices).
+
+    >>> spec = MarketSpec(consumers=200, days=20, brands=2)
+    >>> spec.consumers, spec.days, spec.brands, spec.start, spec.seed, spec.holdout
+    (200, 20, 2, '2026-09-15', 7, 0.1)
+    """
 
     consumers: int = 20_000
     days: int = 60
@@ -51,7 +56,16 @@ class MarketSpec:
 
 
 def calendar(start: date, days: int) -> list[tuple[str, date, date]]:
-    """A 双11-shaped calendar over the simulated days: 日销, 蓄水, 预售, 预热, two burst waves, 返场."""
+    """A 双11-shaped calendar over the simulated days: 日销, 蓄水, 预售, 预热, two burst waves, 返场, as
+    (phase, first day, last day).
+
+    >>> from datetime import date
+    >>> [(phase, f"{a:%m-%d}", f"{b:%m-%d}") for phase, a, b in calendar(date(2026, 9, 15), 40)]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('daily', '09-15', '09-30'), ('accumulate', '10-01', '10-07'), ('presale', '10-08', '10-14'),
+     ('burst', '10-15', '10-16'), ('warmup', '10-17', '10-20'), ('burst', '10-21', '10-22'),
+     ('encore', '10-23', '10-24')]
+    """
     end = start + timedelta(days=days - 1)
     shares = [("daily", 0.40), ("accumulate", 0.17), ("presale", 0.17), ("burst", 0.05), ("warmup", 0.10),
               ("burst", 0.06), ("encore", 0.05)]
@@ -76,7 +90,18 @@ def _phase_by_day(cal: list[tuple[str, date, date]], start: date, days: int) -> 
 def simulate_market(
     spec: MarketSpec, out: str | Path, progress: Callable[[int, int], None] | None = None
 ) -> dict:
-    """Write the market's files to `out` (Parquet + CSV + truth.json) and return the ground truth."""
+    """Write the market's files to `out` (Parquet + CSV + truth.json) and return the ground truth;
+    `progress(done, total)` is told after each simulated day.
+
+    >>> import pathlib, tempfile
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "market"
+    >>> truth = simulate_market(MarketSpec(consumers=200, days=20, brands=2), out)
+    >>> sorted(p.name for p in out.iterdir())  # doctest: +NORMALIZE_WHITESPACE
+    ['ad_delivery.parquet', 'assignments.parquet', 'campaigns.csv', 'consumers.parquet', 'events.parquet',
+     'members.parquet', 'products.parquet', 'segments.parquet', 'truth.json']
+    >>> list(truth["brands"]), truth["brands"]["B01"]["category"], truth["holdout_consumers"]
+    (['B01', 'B02'], 'skincare', 25)
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(spec.seed)

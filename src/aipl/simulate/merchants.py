@@ -25,7 +25,14 @@ def simulate_merchants(merchants: int = 500, days: int = 90, end: str = "2026-10
                        seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(history, truth). history: merchant_id, tier, day, subsidy, gmv, one row per day since the merchant's
     first delivery (new merchants started 5–120 days before `end`; a few are still in their cold start).
-    truth: merchant_id, tier, base, reach (most incremental GMV a day), k, alpha."""
+    truth: merchant_id, tier, base, reach (most incremental GMV a day), k, alpha.
+
+    >>> history, truth = simulate_merchants(merchants=20, days=30, seed=0)
+    >>> history.columns.tolist(), str(history.day.max())
+    (['merchant_id', 'tier', 'day', 'subsidy', 'gmv'], '2026-10-31')
+    >>> truth.columns.tolist(), truth.tier.value_counts().to_dict()
+    (['merchant_id', 'tier', 'base', 'reach', 'k', 'alpha'], {'new': 13, 'head': 4, 'waist': 3})
+    """
     rng = np.random.default_rng(seed)
     shares = np.array([_TIER[t][0] for t in TIERS])
     tier = rng.choice(TIERS, size=merchants, p=shares / shares.sum())

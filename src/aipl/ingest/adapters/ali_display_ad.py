@@ -73,6 +73,28 @@ def _kind(path: Path) -> str | None:
     "(channel display, touchpoint = pid, creative = adgroup), profiles → consumers, btag pv/cart/fav/buy → events.",
 )
 def plan(wh: Warehouse, path: Path):
+    """The `ali_display_ad` format: the files of a folder (or the joined sample file) staged for events and
+    consumers; impressions take their brand from ad_feature.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest import ingest
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> ali = root / "ali"
+    >>> ali.mkdir()
+    >>> _ = (ali / "ad_feature.csv").write_text("adgroup_id,cate_id,campaign_id,customer,brand,price\\n"
+    ...                                         "1,6406,83237,1,95471,170.0\\n")
+    >>> _ = (ali / "raw_sample.csv").write_text("user,time_stamp,adgroup_id,pid,nonclk,clk\\n"
+    ...                                         "581738,1494137644,1,430548_1007,1,0\\n"
+    ...                                         "581738,1494137645,1,430548_1007,0,1\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> [(r.target, r.accepted) for r in ingest(wh, ali, "ali_display_ad").loads]
+    [('events', 2)]
+    >>> wh.table("events").order_by("ts").event_type.execute().tolist()
+    ['exposure', 'ad_click']
+    >>> wh.close()
+    """
     if path.is_file() and _kind(path) is None:
         staged = stage(wh, path, stream=False)  # read by two targets
         if not {"clk", "time_stamp", "userid", "adgroup_id", "brand"} <= set(staged.rel.columns):

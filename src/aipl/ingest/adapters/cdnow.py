@@ -23,6 +23,22 @@ WINDOW = local_window("1997-01-01", "1998-07-01")
     "1/10 sample without header); each row is a purchase of brand 'cdnow'.",
 )
 def plan(wh: Warehouse, path: Path):
+    """The `cdnow` format: each line of a CDNOW log (master or 1/10 sample) as a purchase event.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest import ingest
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> _ = (root / "cdnow.txt").write_text("00001 19970101 1 11.77\\n00002 19970112 2 20.00\\n")
+    >>> ingest(wh, root / "cdnow.txt", "cdnow").accepted
+    2
+    >>> e = wh.table("events")
+    >>> e.order_by("consumer_id").select("consumer_id", "event_type", "amount").execute().to_dict("list")
+    {'consumer_id': ['00001', '00002'], 'event_type': ['purchase', 'purchase'], 'amount': [11.77, 20.0]}
+    >>> wh.close()
+    """
     staged = stage(wh, path, ["line"], delim="\x1f", stream=False)
     head = staged.rel.filter(staged.rel._line <= 2).order_by("_line").line.execute().tolist()
     if not head:

@@ -52,6 +52,24 @@ def _event(kind: str, keep, amount: bool = False) -> Target:
     "exposure per e-mail, a store visit per visit, a purchase per conversion, and the covariates as labels.",
 )
 def plan(wh: Warehouse, path: Path):
+    """The `hillstrom` format: the experiment's CSV staged once for assignments, events and labels.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest import ingest
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> _ = (root / "hillstrom.csv").write_text(
+    ...     "recency,history_segment,history,mens,womens,zip_code,newbie,channel,segment,visit,conversion,spend\\n"
+    ...     "10,2) $100 - $200,142.44,1,0,Surburban,0,Phone,Womens E-Mail,0,0,0\\n"
+    ...     "6,3) $200 - $350,329.08,1,1,Rural,1,Web,No E-Mail,1,1,35.5\\n")
+    >>> [(r.target, r.accepted) for r in ingest(wh, root / "hillstrom.csv", "hillstrom").loads]
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [('assignments', 2), ('events:exposure', 1), ('events:store_home_view', 1), ('events:purchase', 1),
+     ('labels', 16)]
+    >>> wh.close()
+    """
     staged = stage(wh, path, stream=False)  # read by five targets
     missing = [c for c in COLUMNS if c not in staged.rel.columns]
     if missing:

@@ -54,7 +54,11 @@ TARGETS = {
 
 
 def kind_of(path: Path) -> str | None:
-    """Which Tmall file `path` is, by its name."""
+    """Which Tmall file `path` is, by its name (None for another file).
+
+    >>> kind_of(Path("tmall/user_log_format1.csv.gz")), kind_of(Path("tmall/notes.csv"))
+    ('log', None)
+    """
     stem = path.name.split(".")[0]
     return FILES.get(stem)
 
@@ -65,6 +69,21 @@ def kind_of(path: Path) -> str | None:
     "3 favorite; MMDD in 2014), user_info_format1 → consumers, train_format1 → labels repeat_buyer_6m.",
 )
 def plan(wh: Warehouse, path: Path):
+    """The `tmall_repeat` format: each Tmall file of a folder (or the one file) staged for its canonical table.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest import ingest
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> _ = (root / "train_format1.csv").write_text("user_id,merchant_id,label\\n1,10,1\\n2,10,0\\n")
+    >>> [(r.target, r.accepted) for r in ingest(wh, root / "train_format1.csv", "tmall_repeat").loads]
+    [('labels', 2)]
+    >>> wh.table("labels").execute()[["consumer_id", "brand_id", "name", "value"]].to_dict("records")[0]
+    {'consumer_id': '1', 'brand_id': 'seller:10', 'name': 'repeat_buyer_6m', 'value': 1.0}
+    >>> wh.close()
+    """
     files = sorted(p for p in path.iterdir() if kind_of(p)) if path.is_dir() else [path]
     if not files or any(kind_of(p) is None for p in files):
         raise SourceError(f"{path}: expected files named {', '.join(FILES)} (.csv, .csv.gz or .parquet)")

@@ -17,7 +17,12 @@ WINDOW = local_window("2017-11-25", "2017-12-04")
 
 
 def events_target() -> Target:
-    """UserBehavior rows as category-scope events (the dataset has no brand)."""
+    """UserBehavior rows as category-scope events (the dataset has no brand).
+
+    >>> target = events_target()
+    >>> target.table.name, [t.date().isoformat() for t in target.ts_window]
+    ('events', ['2017-11-25', '2017-12-04'])
+    """
     return Target(
         schema.EVENTS,
         lambda t: {
@@ -35,4 +40,19 @@ def events_target() -> Target:
     "pv→pdp_view, fav→favorite, cart→add_to_cart, buy→purchase; rows outside 2017-11-25..12-03 are quarantined.",
 )
 def plan(wh: Warehouse, path: Path):
+    """The `userbehavior` format: the header-less CSV staged for `events_target`.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest import ingest
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> rows = ["1,10,100,pv,1511658000", "1,10,100,buy,1511661600", "2,11,100,like,1511661600"]
+    >>> _ = (root / "ub.csv").write_text("\\n".join(rows) + "\\n")
+    >>> done = ingest(wh, root / "ub.csv", "userbehavior")
+    >>> done.accepted, done.rejected, done.loads[0].reasons
+    (2, 1, {'behavior_type': 1})
+    >>> wh.close()
+    """
     return [(stage(wh, path, COLUMNS), [events_target()])]
