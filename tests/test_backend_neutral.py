@@ -6,7 +6,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import ibis
+import pandas as pd
 import pytest
+
+from aipl.config import ConfigError, init_workspace, load_config
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "aipl"
 OWNERS = {"warehouse.py", "config.py"}  # the two places that may know the backend
@@ -46,3 +50,37 @@ def test_the_check_catches_each_form(line):
 ])
 def test_the_check_lets_these_be(line):
     assert not _offences(line)
+
+
+def test_replace_rows_is_an_upsert_by_key(wh):
+    wh.ensure_table("notes", {"k": "string", "j": "string", "n": "int64"})
+    wh.replace_rows("notes", pd.DataFrame({"k": ["a", "a", "b"], "j": ["x", "y", "x"], "n": [1, 2, 3]}), ["k", "j"])
+    wh.replace_rows("notes", pd.DataFrame({"k": ["a"], "j": ["x"], "n": [9]}), ["k", "j"])  # replaces one row
+    wh.replace_rows("notes", None, ["k"], match=ibis.memtable({"k": ["b"]}))  # deletes only
+    assert sorted(wh.table("notes").execute().itertuples(index=False, name=None)) == [("a", "x", 9), ("a", "y", 2)]
+    wh.replace_rows("notes", pd.DataFrame({"k": [], "j": [], "n": []}), [])  # no keys: every row, empty frame typed
+    assert wh.count("notes") == 0
+    assert wh.supports("transactions") and wh.supports("incremental_assets")
+    with pytest.raises(ValueError, match="unknown capability"):
+        wh.supports("teleport")
+
+
+def test_spark_settings_are_validated(tmp_path):
+    root = init_workspace(tmp_path / "ws", backend="spark")
+    s = load_config(root).spark
+    assert (s.master, s.database, s.shuffle_partitions, s.conf) == ("local[2]", "aipl", 4, {})
+    assert load_config(root).spark_warehouse == (root / "spark-warehouse").as_uri()
+    cfg = root / "aipl.toml"
+    text = cfg.read_text(encoding="utf-8")
+    for old, bad, message in [("shuffle_partitions = 4", "shuffle_partitions = 0", "shuffle_partitions"),
+                              ("shuffle_partitions = 4", "colour = 1", "unknown key"),
+                              ('database = "aipl"', 'database = "a-b"', "database")]:
+        cfg.write_text(text.replace(old, bad), encoding="utf-8")
+        with pytest.raises(ConfigError, match=message):
+            load_config(root)
+    cfg.write_text(text.replace('master = "local[2]"', 'master = "spark://10.0.0.5:7077"\nwarehouse = "s3a://b/ws"')
+                   + '[spark.conf]\n"spark.executor.memory" = "4g"\n"spark.dynamicAllocation.enabled" = true\n',
+                   encoding="utf-8")
+    s = load_config(root).spark
+    assert (s.master, load_config(root).spark_warehouse) == ("spark://10.0.0.5:7077", "s3a://b/ws")
+    assert s.conf == {"spark.executor.memory": "4g", "spark.dynamicAllocation.enabled": "true"}
