@@ -45,6 +45,16 @@ browse_min_days = 2           # product-page/store views count as I only on this
 # perform = "coupon"
 cap_contacts = 3              # at most this many brand ad exposures per consumer …
 cap_days = 7                  # … in any this many days
+
+[spark]
+# Used when backend = "spark" (docs/spark.md). Under spark-submit the active SparkSession is reused as it is.
+master = "local[2]"           # local[N], spark://host:7077, yarn, k8s://https://host:443
+# warehouse = "hdfs:///aipl/brand-x"  # where the tables live (Parquet); shared storage on a cluster.
+                              # Default: the folder spark-warehouse in the workspace.
+database = "aipl"             # the catalog database holding the tables (created at the warehouse location)
+shuffle_partitions = 4        # spark.sql.shuffle.partitions: about 2-3 per core of the cluster
+# [spark.conf]                # any further Spark settings, passed as they are
+# "spark.executor.memory" = "4g"
 """
 
 
@@ -67,6 +77,48 @@ def register_section(name: str, parse: Callable[[dict | None], object]) -> None:
     SECTIONS[name] = parse
 
 
+@dataclass(frozen=True)
+class SparkSettings:
+    """The `[spark]` section: where the Spark backend runs and keeps its tables.
+
+    `warehouse` is any Hadoop-compatible location (a local folder, hdfs://, s3a://, abfss:// …); empty means
+    the folder `spark-warehouse` of the workspace.
+
+    >>> s = SparkSettings.from_config({"master": "spark://10.0.0.5:7077", "conf": {"spark.executor.cores": 2}})
+    >>> s.master, s.shuffle_partitions, s.conf
+    ('spark://10.0.0.5:7077', 4, {'spark.executor.cores': '2'})
+    """
+
+    master: str = "local[2]"
+    warehouse: str = ""
+    database: str = "aipl"
+    shuffle_partitions: int = 4
+    conf: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, section: dict | None) -> SparkSettings:
+        """Validate a parsed `[spark]` table; ValueError naming the key at fault."""
+        section = dict(section or {})
+        unknown = sorted(set(section) - {"master", "warehouse", "database", "shuffle_partitions", "conf"})
+        if unknown:
+            raise ValueError(f"[spark]: unknown key(s) {', '.join(unknown)}")
+        for key in ("master", "warehouse", "database"):
+            if not isinstance(section.get(key, ""), str):
+                raise ValueError(f"[spark] {key} must be a string")
+        parts = section.get("shuffle_partitions", cls.shuffle_partitions)
+        if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+            raise ValueError(f"[spark] shuffle_partitions must be a whole number of at least 1, not {parts!r}")
+        database = section.get("database", cls.database)
+        if not database.replace("_", "").isalnum():
+            raise ValueError(f"[spark] database must be letters, digits and _, not {database!r}")
+        conf = section.get("conf", {})
+        if not isinstance(conf, dict) or any(isinstance(v, dict | list) for v in conf.values()):
+            raise ValueError("[spark.conf] must map Spark setting names to single values")
+        return cls(master=section.get("master", cls.master) or cls.master, warehouse=section.get("warehouse", ""),
+                   database=database, shuffle_partitions=parts,
+                   conf={str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in conf.items()})
+
+
 @dataclass
 class Config:
     """A workspace's settings, read from `aipl.toml` with defaults for every key."""
@@ -79,6 +131,7 @@ class Config:
     latest_days_ahead: int = 1
     min_crowd_size: int = 100
     raw: dict = field(default_factory=dict)
+    spark: SparkSettings = field(default_factory=SparkSettings)
 
     @property
     def database_path(self) -> Path:
@@ -87,6 +140,11 @@ class Config:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def spark_warehouse(self) -> str:
+        """Where the Spark backend keeps its tables: `[spark] warehouse`, else the workspace's spark-warehouse."""
+        return self.spark.warehouse or (self.root / "spark-warehouse").as_uri()
 
 
 def parse_day(value, what: str = "day") -> date:
@@ -146,6 +204,10 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         ZoneInfo(conf.timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"{cfg_path}: [workspace] timezone {conf.timezone!r} is not a known time zone") from exc
+    try:
+        conf.spark = SparkSettings.from_config(data.get("spark"))
+    except ValueError as exc:
+        raise ConfigError(f"{cfg_path}: {exc}") from exc
     for name, parse in SECTIONS.items():
         try:
             parse(data.get(name))

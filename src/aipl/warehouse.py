@@ -11,9 +11,11 @@ from pathlib import Path
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pandas as pd
+import pyarrow as pa
 
 from aipl import schema
-from aipl.config import Config, load_config, parse_day
+from aipl.config import Config, ConfigError, load_config, parse_day
 
 IBIS_TYPES: dict[str, dt.DataType] = {
     schema.INT: dt.int64,
@@ -36,12 +38,34 @@ def ibis_schema(table: schema.Table) -> ibis.Schema:
     return ibis.schema({c.name: IBIS_TYPES[c.type] for c in table.columns})
 
 
+CAPABILITIES: dict[str, frozenset[str]] = {  # what each backend offers beyond the neutral operations
+    "duckdb": frozenset({"transactions", "progress", "incremental_assets"}),
+    "spark": frozenset(),
+}
+
+
 class SourceError(ValueError):
     """A source file cannot be read at all (missing, empty, not the declared format)."""
 
 
 class Warehouse:
-    """A workspace's warehouse: canonical tables on one backend, reached through Ibis."""
+    """A workspace's warehouse: canonical tables on one backend, reached through Ibis.
+
+    Every difference between the backends lives here: creating, replacing and deleting rows, bitmaps (BINARY
+    on both), transactions, temporary tables and the DuckDB-only fast paths (see `supports`).
+
+    >>> import tempfile
+    >>> from aipl.config import init_workspace
+    >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+    >>> wh.ensure_table("notes", {"k": "string", "n": "int64"})
+    >>> wh.replace_rows("notes", ibis.memtable({"k": ["a", "b"], "n": [1, 2]}), keys=["k"])
+    >>> wh.replace_rows("notes", ibis.memtable({"k": ["a"], "n": [3]}), keys=["k"])
+    >>> sorted(wh.table("notes").execute().itertuples(index=False, name=None))
+    [('a', 3), ('b', 2)]
+    >>> wh.close()
+    """
+
+    _in_transaction = False
 
     def __init__(self, config: Config, spark_session=None):
         self.config = config
@@ -53,22 +77,103 @@ class Warehouse:
             # track query progress for our own progress bar (DuckDB's printing stays off)
             self.raw.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
         else:
-            self.spark = spark_session or _spark_session(config)
+            self.spark = spark_session or spark_session_for(config)
+            self._use_spark_database()
             self.con = ibis.pyspark.connect(self.spark)
+            self.spark.conf.set("spark.sql.session.timeZone", config.timezone)  # after Ibis set UTC
             self._attach_spark_tables()
         self.ensure_tables()
+
+    def supports(self, capability: str) -> bool:
+        """Whether this backend offers `capability`: "transactions" (all-or-nothing writes), "progress" (a
+        running statement's percentage) or "incremental_assets" (the live asset store's day-by-day update,
+        which runs DuckDB SQL on row ids). Without one the callers take their backend-neutral path."""
+        known = set().union(*CAPABILITIES.values())
+        if capability not in known:
+            raise ValueError(f"unknown capability {capability!r}; known: {', '.join(sorted(known))}")
+        return capability in CAPABILITIES[self.backend]
 
     # ------------------------------------------------------------------ tables
     def ensure_tables(self) -> None:
         """Create every canonical and bookkeeping table that does not exist yet."""
-        existing = set(self.con.list_tables())
         for table in (*schema.TABLES.values(), *schema.SYSTEM_TABLES.values()):
-            if table.name not in existing:
-                self.con.create_table(table.name, schema=ibis_schema(table))
+            self.ensure_table(table.name, ibis_schema(table))
+
+    def has_table(self, name: str) -> bool:
+        """Whether the warehouse holds a table (or a session's temporary table) called `name`."""
+        return name in self.con.list_tables()
+
+    def ensure_table(self, name: str, table_schema: ibis.Schema | dict) -> None:
+        """Create an empty table `name` with `table_schema` unless it exists."""
+        if self.has_table(name):
+            return
+        if self.backend == "duckdb":
+            self.con.create_table(name, schema=ibis.schema(table_schema))
+        else:  # written as an empty Parquet file, so that a later session can attach it with its schema
+            self._spark_write(self.spark.createDataFrame([], _spark_struct(ibis.schema(table_schema))), name)
 
     def table(self, name: str) -> ir.Table:
         """The Ibis table `name`."""
         return self.con.table(name)
+
+    def insert(self, name: str, rows: ir.Table | pd.DataFrame) -> None:
+        """Append `rows` (an expression or a data frame with the table's columns) to table `name`."""
+        self.con.insert(name, self._rows_for(name, rows))
+
+    def replace_rows(
+        self, name: str, rows: ir.Table | pd.DataFrame | None, keys: list[str], match: ir.Table | None = None
+    ) -> None:
+        """Delete the rows of `name` whose `keys` equal those of a row of `match` (default: of `rows`; no keys:
+        every row), then add `rows` (None: add nothing). An upsert by key, all-or-nothing on both backends.
+
+        DuckDB deletes and inserts in one transaction; Spark rewrites the table once from a checkpoint of the
+        kept rows and the new ones (Parquet tables have no DELETE)."""
+        new = None if rows is None else self._rows_for(name, rows)
+        if keys and match is None and new is None:
+            raise ValueError("replace_rows needs rows or a match for its keys")
+        matched = None if not keys else (new if match is None else match).select(*keys).distinct()
+        if self.backend == "duckdb":
+            with self.transaction():
+                if matched is None:
+                    self.raw.execute(f'DELETE FROM "{name}"')
+                else:
+                    self.con.create_table("_aipl_match", matched, temp=True, overwrite=True)
+                    on = " AND ".join(f'm."{k}" = "{name}"."{k}"' for k in keys)
+                    self.raw.execute(f'DELETE FROM "{name}" WHERE EXISTS (SELECT 1 FROM temp._aipl_match m WHERE {on})')
+                    self.drop_temp("_aipl_match")
+                if new is not None:
+                    self.con.insert(name, new)
+            return
+        kept = self.spark.table(name)
+        kept = kept.limit(0) if matched is None else kept.join(self._spark_df(matched), on=keys, how="left_anti")
+        if new is not None:
+            kept = kept.unionByName(self._spark_df(new))
+        self._spark_overwrite(name, kept)
+
+    def replace_table(self, name: str, expr: ir.Table | pd.DataFrame) -> ir.Table:
+        """Make table `name` hold exactly the rows of `expr` (created, or replaced with `expr`'s schema); `expr`
+        may read `name` itself."""
+        if self.backend == "duckdb":
+            return self.con.create_table(name, expr, overwrite=True)
+        if not isinstance(expr, ir.Table):
+            expr = ibis.memtable(expr)
+        df = self._spark_df(expr)
+        if self.has_table(name) and self.table(name).schema() == expr.schema():
+            self._spark_overwrite(name, df)
+        else:
+            df = df.localCheckpoint(eager=True)
+            self.drop_table(name)
+            self._spark_write(df, name)
+        return self.table(name)
+
+    def drop_table(self, name: str) -> None:
+        """Remove table `name` and its data, if it exists."""
+        if self.backend == "duckdb":
+            self.con.drop_table(name, force=True)
+            return
+        if self.spark.catalog.tableExists(f"`{self.config.spark.database}`.`{name}`"):
+            self.spark.sql(f"DROP TABLE IF EXISTS `{self.config.spark.database}`.`{name}`")
+        self._spark_fs_delete(self._spark_location(name))
 
     def local_day(self, ts: ir.TimestampValue) -> ir.DateValue:
         """The calendar day of an instant in the workspace time zone."""
@@ -90,12 +195,29 @@ class Warehouse:
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
         """Compute `expr` once into a session-scoped temporary table and return it."""
         if self.backend == "duckdb":
+            self.con._run_pre_execute_hooks(expr)  # registers the in-memory tables `expr` reads
             self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {self.con.compile(expr)}')
         else:
             # a checkpoint, not cache(): Spark would recompute a cached result after a write to its inputs
-            df = self.spark.sql(str(self.con.compile(expr))).localCheckpoint(eager=True)
-            df.createOrReplaceTempView(name)
+            self._spark_df(expr).localCheckpoint(eager=True).createOrReplaceTempView(name)
         return self.con.table(name)
+
+    def materialize_sql(self, name: str, query: str) -> ir.Table:
+        """A session-scoped temporary table `name` from a SELECT written in the backend's own SQL dialect (the
+        query is the caller's backend-specific fast path; check `supports` first)."""
+        if self.backend == "duckdb":
+            self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query}')
+        else:
+            self.spark.sql(query).localCheckpoint(eager=True).createOrReplaceTempView(name)
+        return self.con.table(name)
+
+    def delete_row_ids(self, name: str, ids: ir.Column) -> int:
+        """Delete the rows of `name` whose DuckDB `rowid` is in `ids` (capability "incremental_assets"); returns
+        how many went."""
+        self._require("incremental_assets")
+        self.con._run_pre_execute_hooks(ids.as_table())
+        sub = self.con.compile(ids.as_table())
+        return int(self.raw.execute(f'DELETE FROM "{name}" WHERE rowid IN (SELECT * FROM ({sub}))').fetchone()[0])
 
     def drop_temp(self, *names: str) -> None:
         for name in names:
@@ -103,6 +225,20 @@ class Warehouse:
                 self.raw.execute(f'DROP TABLE IF EXISTS temp."{name}"')
             else:
                 self.spark.catalog.dropTempView(name)
+
+    def _require(self, capability: str) -> None:
+        if not self.supports(capability):
+            raise NotImplementedError(f"the {self.backend} backend has no {capability!r}; take the neutral path")
+
+    def _rows_for(self, name: str, rows: ir.Table | pd.DataFrame) -> ir.Table:
+        """`rows` as an expression with the columns and types of table `name`."""
+        target = self.table(name).schema()
+        if isinstance(rows, ir.Table):
+            return rows.select(*target.names).cast(target)
+        # typed column by column: an empty column or a NaN in an integer column must not decide a type
+        arrow = target.to_pyarrow()
+        return ibis.memtable(pa.table([pa.array(rows[f.name].tolist(), type=f.type, from_pandas=True) for f in arrow],
+                                      schema=arrow))
 
     # ------------------------------------------------------------- transactions
     @contextlib.contextmanager
@@ -112,15 +248,18 @@ class Warehouse:
         DuckDB gives a real transaction (a killed process leaves no partial batch). Spark has no
         multi-table transactions: there, writes happen only after every check has passed.
         """
-        if self.backend != "duckdb":
+        if not self.supports("transactions") or self._in_transaction:
             yield
             return
+        self._in_transaction = True
         self.raw.execute("BEGIN TRANSACTION")
         try:
             yield
         except BaseException:
+            self._in_transaction = False
             self.raw.execute("ROLLBACK")
             raise
+        self._in_transaction = False
         self.raw.execute("COMMIT")
 
     # ------------------------------------------------------------------ staging
@@ -236,21 +375,79 @@ class Warehouse:
             return Staged(path, rel, broken_rel, temps=(name,))
         return Staged(path, rel, None, temps=(name,))
 
+    # -------------------------------------------------------------------- spark
+    def _use_spark_database(self) -> None:
+        """Make `[spark] database`, located at the workspace's warehouse location, the session's current one."""
+        db, where = self.config.spark.database, self.config.spark_warehouse.rstrip("/")
+        if self.spark.catalog.databaseExists(db):
+            have = self.spark.catalog.getDatabase(db).locationUri.rstrip("/")
+            if _same_location(have, where):
+                self.spark.catalog.setCurrentDatabase(db)
+                return
+            raise ConfigError(f"this Spark session's database {db!r} is at {have}, not {where}: name another "
+                              "[spark] database for this workspace")
+        self.spark.sql(f"CREATE DATABASE `{db}` LOCATION '{_sql_str(where)}'")
+        self.spark.catalog.setCurrentDatabase(db)
+
     def _attach_spark_tables(self) -> None:
-        root = self.config.root / "spark-warehouse"
-        self.spark.conf.set("spark.sql.session.timeZone", self.config.timezone)
-        tables = {**schema.TABLES, **schema.SYSTEM_TABLES}
-        if root.exists():  # a new session's catalog is empty: attach the tables kept in the workspace
-            for sub in root.iterdir():
-                if sub.is_dir() and sub.name in tables:
-                    cols = ", ".join(f"`{c.name}` {SPARK_TYPES[c.type]}" for c in tables[sub.name].columns)
-                    self.spark.sql(f"CREATE TABLE IF NOT EXISTS {sub.name} ({cols}) USING parquet LOCATION '{sub}'")
+        """A new session's catalog may not know the tables kept at the warehouse location: attach each folder
+        (the canonical tables with their declared types, others with the schema their Parquet files hold)."""
+        known = {t.name for t in self.spark.catalog.listTables(self.config.spark.database)}
+        declared = {**schema.TABLES, **schema.SYSTEM_TABLES}
+        for name, where in self._spark_folders().items():
+            if name in known:
+                continue
+            if name in declared:
+                cols = ", ".join(f"`{c.name}` {SPARK_TYPES[c.type]}" for c in declared[name].columns)
+                self.spark.sql(f"CREATE TABLE `{name}` ({cols}) USING parquet LOCATION '{_sql_str(where)}'")
+            elif self._spark_has_data(where):
+                self.spark.sql(f"CREATE TABLE `{name}` USING parquet LOCATION '{_sql_str(where)}'")
+            else:  # a table folder without a Parquet file holds no rows and no schema: it goes
+                self._spark_fs_delete(where)
+
+    def _spark_df(self, expr: ir.Table):
+        """The Spark DataFrame of an Ibis expression (its in-memory tables registered first)."""
+        self.con._run_pre_execute_hooks(expr)
+        return self.spark.sql(str(self.con.compile(expr)))
+
+    def _spark_write(self, df, name: str) -> None:
+        self._spark_fs_delete(self._spark_location(name))  # a dropped table's folder, if one remains
+        df.write.saveAsTable(f"`{self.config.spark.database}`.`{name}`", format="parquet", mode="error")
+
+    def _spark_overwrite(self, name: str, df) -> None:
+        """Replace the rows of table `name` with `df`, which may read `name`: checkpointed first, since Spark
+        cannot overwrite a table that the same statement reads."""
+        cols = self.spark.table(name).columns
+        df.select(*cols).localCheckpoint(eager=True).write.insertInto(name, overwrite=True)
+
+    def _spark_location(self, name: str) -> str:
+        return f"{self.config.spark_warehouse.rstrip('/')}/{name}"
+
+    def _hadoop(self, where: str):
+        jvm = self.spark.sparkContext._jvm
+        path = jvm.org.apache.hadoop.fs.Path(where)
+        return path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()), path
+
+    def _spark_folders(self) -> dict[str, str]:
+        fs, root = self._hadoop(self.config.spark_warehouse)
+        if not fs.exists(root):
+            return {}
+        return {st.getPath().getName(): st.getPath().toString() for st in fs.listStatus(root) if st.isDirectory()}
+
+    def _spark_has_data(self, where: str) -> bool:
+        fs, path = self._hadoop(where)
+        return any(not st.getPath().getName().startswith(("_", ".")) for st in fs.listStatus(path))
+
+    def _spark_fs_delete(self, where: str) -> None:
+        fs, path = self._hadoop(where)
+        if fs.exists(path):
+            fs.delete(path, True)
 
     # ----------------------------------------------------------------- progress
     @contextlib.contextmanager
     def progress(self, report: Callable[[float], None] | None) -> Iterator[None]:
         """Call `report(percent)` about every 0.2 s while a DuckDB statement runs."""
-        if report is None or self.backend != "duckdb":
+        if report is None or not self.supports("progress"):
             yield
             return
         stop = threading.Event()
@@ -271,6 +468,7 @@ class Warehouse:
             thread.join()
 
     def close(self) -> None:
+        """Release the connection (a Spark session stays up: others, or spark-submit, may share it)."""
         if self.backend == "duckdb":
             self.con.disconnect()
 
@@ -310,19 +508,42 @@ def _sql_str(s: str) -> str:
     return s.replace("'", "''")
 
 
-def _spark_session(config: Config):
-    from pyspark.sql import SparkSession
+def _same_location(a: str, b: str) -> bool:
+    def norm(u: str) -> str:
+        return u.replace("file:///", "file:/").rstrip("/")
 
-    wh = config.root / "spark-warehouse"
-    return (
-        SparkSession.builder.master("local[2]")
+    return norm(a) == norm(b)
+
+
+def _spark_struct(table_schema: ibis.Schema):
+    from ibis.backends.pyspark.datatypes import PySparkSchema  # pyspark is optional: imported only for Spark
+
+    return PySparkSchema.from_ibis(table_schema)
+
+
+def spark_session_for(config: Config):
+    """The SparkSession for a workspace: the active one when there is one (spark-submit, a notebook), else one
+    built from `[spark]` (master, shuffle partitions, extra conf).
+
+    A reused session keeps its own settings; only the session time zone is set to the workspace's.
+    """
+    from pyspark.sql import SparkSession  # pyspark is optional: imported only for the Spark backend
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    s = config.spark
+    builder = (
+        SparkSession.builder.master(s.master)
         .appName("aipl")
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.warehouse.dir", str(wh))
         .config("spark.sql.session.timeZone", config.timezone)
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
+        .config("spark.sql.warehouse.dir", config.spark_warehouse)
+        .config("spark.sql.shuffle.partitions", str(s.shuffle_partitions))
     )
+    for key, value in s.conf.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
 
 
 def open_warehouse(workspace: str | Path | None = None, spark_session=None) -> Warehouse:

@@ -234,12 +234,12 @@ def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None
     [('brand', 47), ('category', 38)]
     """
     with wh.transaction():
-        wh.con.drop_table(META, force=True)
+        wh.drop_table(META)
     if report:
         report("daily facts of both scopes")
     days = ibis.union(*[daily_facts(wh, rules, s).mutate(scope=ibis.literal(s)) for s in SCOPES], distinct=False)
     with wh.transaction():
-        wh.con.create_table(DAYS, days, overwrite=True)
+        wh.replace_table(DAYS, days)
     days = wh.table(DAYS)
     last = days.aggregate(t=days.day.max()).execute().t.iloc[0]
     through = None if last is None or last != last else date.fromisoformat(str(last)[:10])
@@ -247,23 +247,22 @@ def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None
         report("condition intervals")
     members = _member_conditions(wh).mutate(scope=ibis.literal("brand"))
     with wh.transaction():
-        wh.con.create_table(MERGED, _intervals(wh, rules, days, members), overwrite=True)
+        wh.replace_table(MERGED, _intervals(wh, rules, days, members))
     merged_iv = wh.table(MERGED)
     if report:
         report("live store")
     with wh.transaction():
         # rows in keep-until order, so that the rows leaving on a day sit together (min/max per row group)
-        wh.con.create_table(LIVE, live.live_rows(merged_iv, days, rules, through or NEVER)
-                            .order_by("keep_until"), overwrite=True)
+        wh.replace_table(LIVE, live.live_rows(merged_iv, days, rules, through or NEVER).order_by("keep_until"))
         latest = live.unpivot(wh.table(LIVE))
-        wh.con.create_table(CLOSED, merged_iv.anti_join(latest, [*PAIR, "cond", "start"]), overwrite=True)
+        wh.replace_table(CLOSED, merged_iv.anti_join(latest, [*PAIR, "cond", "start"]))
     if report:
         report("daily state counts")
     with wh.transaction():
-        wh.con.create_table(CHANGES, state_changes(merged_iv).order_by(["scope", "day"]), overwrite=True)
-        wh.con.create_table(META, _meta(wh, through), overwrite=True)
+        wh.replace_table(CHANGES, state_changes(merged_iv).order_by(["scope", "day"]))
+        wh.replace_table(META, _meta(wh, through))
     for name in (MERGED, DAYS, *OBSOLETE):
-        wh.con.drop_table(name, force=True)
+        wh.drop_table(name)
     counts = intervals(wh).group_by("scope").aggregate(n=lambda t: t.count()).execute()
     return {str(r.scope): int(r.n) for r in counts.itertuples()}
 
@@ -275,7 +274,8 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     Each touched pair's new intervals and look-back days follow from its live row and the day's facts by per-row
     arithmetic; the count changes are the difference of its old and new states from that day on. Falls back to a
     full build when something else changed: a batch for another table (members, profiles …), events for days
-    already built (late data), another hash function (DuckDB version), or the Spark backend. Returns the
+    already built (late data), another hash function (DuckDB version), or a backend without the incremental
+    update (Spark). Returns the
     pairs touched and the new events (or, after a full build, the intervals per scope).
 
     >>> from aipl.ingest import ingest
@@ -300,7 +300,8 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     through = meta.built_through.iloc[0]
     since_events = wh.count("events") - int(meta.events.iloc[0])
     new_batches = wh.table("batches").order_by("loaded_at").execute().iloc[int(meta.batches.iloc[0]):]
-    reason = ("the Spark backend" if wh.backend != "duckdb" else "nothing built yet" if through is None
+    reason = ("this backend has no incremental update" if not wh.supports("incremental_assets")
+              else "nothing built yet" if through is None
               else "batches for other tables than events" if set(new_batches.target) - {"events"}
               else "the live store was keyed by another hash function" if int(meta.hash_probe.iloc[0])
               != live.hash_probe(wh) else None)
@@ -336,35 +337,31 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
 def _add_day(wh: Warehouse, rules: AssetRules, d: date, names: list[str | None], final: bool) -> int:
     """Carry the live store and the count changes through day `d` (its facts are in `_asset_new_days`; `names`:
     live.states_by_bits)."""
-    step = live.day_step_sql(rules, d, "_asset_new_days")
-    wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_new_live AS {step}")
-    wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_moves AS {live.changes_sql(d, names)}")
-    moves = wh.table("_asset_moves")
+    new_live = wh.materialize_sql("_asset_new_live", live.day_step_sql(rules, d, "_asset_new_days"))
+    moves = wh.materialize_sql("_asset_moves", live.changes_sql(d, names))
     # the rows with nothing left that can grow or be looked back to leave the live store: untouched ones (with
     # their row ids, for the delete) and new ones
     columns = ", ".join(f'"{c}"' for c in wh.table(LIVE).columns)
-    wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _asset_evicted AS SELECT rowid AS _rid, * FROM {LIVE} "
-                   f"WHERE keep_until <= DATE '{d}' "
-                   f"AND rowid NOT IN (SELECT _rid FROM _asset_new_live WHERE _rid IS NOT NULL) "
-                   f"UNION ALL SELECT NULL, {columns} FROM _asset_new_live WHERE keep_until <= DATE '{d}'")
-    new_live, evicted = wh.table("_asset_new_live"), wh.table("_asset_evicted")
+    evicted = wh.materialize_sql("_asset_evicted", (
+        f"SELECT rowid AS _rid, * FROM {LIVE} WHERE keep_until <= DATE '{d}' "
+        f"AND rowid NOT IN (SELECT _rid FROM _asset_new_live WHERE _rid IS NOT NULL) "
+        f"UNION ALL SELECT NULL, {columns} FROM _asset_new_live WHERE keep_until <= DATE '{d}'"))
     closes = new_live.filter(new_live.closing.length() > 0).select(*PAIR, c=new_live.closing.unnest())
     closes = closes.select(*PAIR, **{f: closes.c[f] for f in ("cond", "start", "end", "touch")})
     closed = ibis.union(closes, live.unpivot(evicted), distinct=False)
-    n_touched, n_old = wh.raw.execute("SELECT count(*), count(_rid) FROM _asset_new_live").fetchone()
-    n_evicted = int(wh.raw.execute("SELECT count(_rid) FROM _asset_evicted").fetchone()[0])
+    n_touched, n_old = new_live.aggregate(n=new_live.count(), o=new_live._rid.count()).execute().iloc[0]
+    n_evicted = int(evicted._rid.count().execute())
     meta = wh.table(META).execute()
     with wh.transaction():
         wh.con.insert(CHANGES, moves)
         wh.con.insert(CLOSED, closed)
         # nothing writes the live store between reading the row ids and here; the count makes sure of it
-        gone = wh.raw.execute(f"DELETE FROM {LIVE} WHERE rowid IN (SELECT _rid FROM _asset_new_live UNION ALL "
-                              f"SELECT _rid FROM _asset_evicted)").fetchone()[0]
+        gone = wh.delete_row_ids(LIVE, ibis.union(new_live.select("_rid"), evicted.select("_rid"), distinct=False)._rid)
         if gone != n_old + n_evicted:
             raise RuntimeError(f"{LIVE} changed during the incremental update ({gone} of {n_old + n_evicted} rows); "
                                "nothing was written: run it again")
         kept = new_live.filter(new_live.keep_until > ibis.literal(d))
         wh.con.insert(LIVE, kept.select(*wh.table(LIVE).columns).order_by("keep_until"))
-        wh.con.create_table(META, _meta(wh, d, None if final else meta), overwrite=True)
+        wh.replace_table(META, _meta(wh, d, None if final else meta))
     wh.drop_temp("_asset_new_live", "_asset_moves", "_asset_evicted")
     return int(n_touched)

@@ -56,15 +56,12 @@ def tree_of(expr: str | dict) -> dict:
 
 
 def _ensure_tables(wh: Warehouse) -> None:
-    known = wh.con.list_tables()
-    if CROWDS_TABLE not in known:
-        wh.con.create_table(CROWDS_TABLE, schema=ibis.schema({
-            "name": "string", "expr": "string", "tree": "string", "coverage": "int64", "source": "string",
-            "created": "timestamp('UTC')", "valid_until": "date"}))
-    if EXPORTS_TABLE not in known:
-        wh.con.create_table(EXPORTS_TABLE, schema=ibis.schema({
-            "crowd": "string", "actor": "string", "exported_at": "timestamp('UTC')", "rows": "int64",
-            "path": "string", "sha256": "string"}))
+    wh.ensure_table(CROWDS_TABLE, {
+        "name": "string", "expr": "string", "tree": "string", "coverage": "int64", "source": "string",
+        "created": "timestamp('UTC')", "valid_until": "date"})
+    wh.ensure_table(EXPORTS_TABLE, {
+        "crowd": "string", "actor": "string", "exported_at": "timestamp('UTC')", "rows": "int64",
+        "path": "string", "sha256": "string"})
 
 
 def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index: TagIndex | None = None) -> dict:
@@ -85,10 +82,7 @@ def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index:
     row = {"name": name, "expr": to_text(tree), "tree": json.dumps(tree, ensure_ascii=False), "coverage": n,
            "source": source, "created": datetime.now(UTC), "valid_until": (index.day or date.today())
            + timedelta(days=VALID_DAYS)}
-    with wh.transaction():
-        if wh.backend == "duckdb":
-            wh.raw.execute(f"DELETE FROM {CROWDS_TABLE} WHERE name = ?", [name])
-        wh.con.insert(CROWDS_TABLE, ibis.memtable(pd.DataFrame([row])).cast(wh.table(CROWDS_TABLE).schema()))
+    wh.replace_rows(CROWDS_TABLE, pd.DataFrame([row]), keys=["name"])
     return {**row, "tree": tree}
 
 

@@ -46,14 +46,11 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
     added = ensure_ids(wh)
     say(f"{added:,} new consumer ids")
     new = tag_rows(wh, d)
-    known = wh.con.list_tables()
     with wh.transaction():
-        if TAGS_TABLE not in known:
-            wh.con.create_table(TAGS_TABLE, schema=new.schema())
-            wh.con.create_table(BITMAPS_TABLE, schema=ibis.schema(
-                {"bkey": "string", "tag": "string", "key": "string", "value": "string", "num": "int64",
-                 "bitmap": "binary"}))
-            wh.con.create_table(META_TABLE, schema=ibis.schema({"day": "date", "refreshed_at": "timestamp('UTC')"}))
+        wh.ensure_table(TAGS_TABLE, new.schema())
+        wh.ensure_table(BITMAPS_TABLE, {"bkey": "string", "tag": "string", "key": "string", "value": "string",
+                                        "num": "int64", "bitmap": "binary"})
+        wh.ensure_table(META_TABLE, {"day": "date", "refreshed_at": "timestamp('UTC')"})
         wh.materialize("_tags_new", new)
         old, fresh = wh.table(TAGS_TABLE), wh.table("_tags_new")
 
@@ -66,18 +63,15 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
         f = fresh.mutate(bkey=fresh.tag + "|" + fresh.key.fill_null("") + "|" + fresh.value)
         rows = f.semi_join(wh.table("_touched"), "bkey").execute()
         n_touched = int(wh.table("_touched").count().execute())
-        wh.raw.execute(f"DELETE FROM {TAGS_TABLE}")
-        wh.raw.execute(f"INSERT INTO {TAGS_TABLE} SELECT * FROM _tags_new")
-        wh.raw.execute(f"DELETE FROM {BITMAPS_TABLE} WHERE bkey IN (SELECT bkey FROM _touched)")
         out = [{"bkey": k, "tag": g.tag.iloc[0], "key": g.key.iloc[0] if g.key.notna().iloc[0] else None,
                 "value": g.value.iloc[0], "num": None if pd.isna(g.num.iloc[0]) else int(g.num.iloc[0]),
                 "bitmap": BitMap(g.id.astype("int64").tolist()).serialize()}
                for k, g in rows.groupby("bkey", sort=False)]
-        if out:
-            wh.con.insert(BITMAPS_TABLE, ibis.memtable(pd.DataFrame(out)).cast(wh.table(BITMAPS_TABLE).schema()))
-        wh.raw.execute(f"DELETE FROM {META_TABLE}")
-        wh.con.insert(META_TABLE, ibis.memtable({"day": [d], "refreshed_at": [datetime.now(UTC)]}).cast(
-            wh.table(META_TABLE).schema()))
+        # bitmaps before tags: without a transaction (Spark), a failure in between leaves old tags, and the next
+        # refresh rewrites these bitmaps again
+        wh.replace_rows(BITMAPS_TABLE, pd.DataFrame(out) if out else None, keys=["bkey"], match=wh.table("_touched"))
+        wh.replace_rows(TAGS_TABLE, fresh, keys=[])
+        wh.replace_rows(META_TABLE, pd.DataFrame({"day": [d], "refreshed_at": [datetime.now(UTC)]}), keys=[])
     say(f"{n_touched:,} bitmaps rewritten")
     return {"day": str(d), "new_ids": added, "bitmaps_rewritten": n_touched}
 

@@ -110,18 +110,15 @@ def save_list(wh: Warehouse, name: str, brand: str, day: str | date, consumers: 
     ['c3']
     >>> wh.close()
     """
-    if LISTS_TABLE not in wh.con.list_tables():
-        wh.con.create_table(LISTS_TABLE, schema=ibis.schema({
-            "list_name": "string", "brand_id": "string", "consumer_id": "string", "as_of": "date",
-            "saved_at": "timestamp('UTC')"}))
-    rows = ibis.memtable({
+    wh.ensure_table(LISTS_TABLE, {
+        "list_name": "string", "brand_id": "string", "consumer_id": "string", "as_of": "date",
+        "saved_at": "timestamp('UTC')"})
+    rows = pd.DataFrame({
         "list_name": [name] * len(consumers), "brand_id": [brand] * len(consumers),
         "consumer_id": consumers.consumer_id.astype(str).tolist(),
         "as_of": [parse_day(day, "date")] * len(consumers),
         "saved_at": [datetime.now(UTC)] * len(consumers),
-    }).cast(wh.table(LISTS_TABLE).schema())
-    with wh.transaction():
-        if wh.backend == "duckdb":
-            wh.raw.execute(f"DELETE FROM {LISTS_TABLE} WHERE list_name = ? AND brand_id = ?", [name, brand])
-        wh.con.insert(LISTS_TABLE, rows)
+    })
+    match = ibis.memtable({"list_name": [name], "brand_id": [brand]})  # an empty list still replaces the old one
+    wh.replace_rows(LISTS_TABLE, rows, keys=["list_name", "brand_id"], match=match)
     return len(consumers)

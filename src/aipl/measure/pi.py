@@ -97,18 +97,14 @@ def learn_weights(wh: Warehouse, industry: str, day: str | date, horizon: int = 
 
 
 def _save_weights(wh: Warehouse, industry: str, weights: dict[str, float], n: int, d: date) -> None:
-    if WEIGHTS_TABLE not in wh.con.list_tables():
-        wh.con.create_table(WEIGHTS_TABLE, schema=ibis.schema({
-            "industry": "string", "behaviour": "string", "weight": "float64", "pairs": "int64", "as_of": "date",
-            "fitted_at": "timestamp('UTC')"}))
+    wh.ensure_table(WEIGHTS_TABLE, {
+        "industry": "string", "behaviour": "string", "weight": "float64", "pairs": "int64", "as_of": "date",
+        "fitted_at": "timestamp('UTC')"})
     rows = ibis.memtable({
         "industry": [industry] * len(weights), "behaviour": list(weights), "weight": list(weights.values()),
         "pairs": [n] * len(weights), "as_of": [d] * len(weights), "fitted_at": [datetime.now(UTC)] * len(weights),
     }).cast(wh.table(WEIGHTS_TABLE).schema())
-    with wh.transaction():
-        if wh.backend == "duckdb":
-            wh.raw.execute(f"DELETE FROM {WEIGHTS_TABLE} WHERE industry = ?", [industry])
-        wh.con.insert(WEIGHTS_TABLE, rows)
+    wh.replace_rows(WEIGHTS_TABLE, rows, keys=["industry"], match=ibis.memtable({"industry": [industry]}))
 
 
 def brand_weights(wh: Warehouse, brand: str) -> tuple[dict[str, float], str]:

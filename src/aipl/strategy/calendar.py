@@ -215,11 +215,7 @@ def sync_calendars(wh: Warehouse, section: dict) -> int:
     if df.empty:
         return 0
     rows = ibis.memtable(df).cast(ibis_schema(schema.CAMPAIGNS))
-    with wh.transaction():
-        if wh.backend == "duckdb":
-            ids = sorted(set(df.campaign_id))
-            wh.raw.execute(f"DELETE FROM campaigns WHERE campaign_id IN ({', '.join('?' * len(ids))})", ids)
-        wh.con.insert("campaigns", rows)
+    wh.replace_rows("campaigns", rows, keys=["campaign_id"])
     return len(df)
 
 
