@@ -67,7 +67,15 @@ def learn_weights(wh: Warehouse, industry: str, day: str | date, horizon: int = 
                   save: bool = True) -> dict:
     """Learn the industry's PI weights: behaviours of each consumer towards each brand of the industry
     (level-1 category) in the `lookback` days before `day`, against a purchase of that brand in the
-    `horizon` days from `day`. Saved to the pi_weights table unless save=False."""
+    `horizon` days from `day`. Saved to the pi_weights table unless save=False.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> res = learn_weights(sample_warehouse(), "beauty", "2026-10-01", save=False)
+    >>> res["pairs"], res["buyers"], res["as_of"], round(sum(res["weights"].values()), 3)
+    (216, 15, '2026-10-01', 1.0)
+    >>> max(res["weights"], key=res["weights"].get)
+    'favorite'
+    """
     d = parse_day(day)
     products = wh.table("products")
     brands = sorted(products.filter(products.category_l1 == industry).select("brand_id").distinct()
@@ -135,6 +143,18 @@ def campaign_pi(wh: Warehouse, campaign: str, brand: str | None = None, experime
 
     With a randomised holdout the groups are the treated arms and the control arm (difference in means);
     without one, exposed and unexposed active consumers, adjusted for pre-period behaviour (observational).
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> res = campaign_pi(sample_warehouse(), "sim_double11", "B01")
+    >>> res["kind"], res["experiment"], res["lift"]["method"], res["window"]
+    ('randomised', 'sim_holdout', 'difference_in_means', {'start': '2026-09-15', 'end': '2026-10-24'})
+    >>> [(g["group"], g["n"]) for g in res["groups"]]
+    [('exposed', 345), ('control', 55)]
+    >>> list(res["groups"][0]["rates"])  # doctest: +NORMALIZE_WHITESPACE
+    ['pdp_view', 'view_time', 'favorite', 'add_to_cart', 'brand_search', 'store_follow', 'content_engage',
+     'coupon_claim']
+    >>> [c["channel"] for c in res["credit"]]
+    ['live', 'affiliate', 'display', 'search', 'content']
     """
     window, own = campaign_window(wh, campaign, pre_days)
     brand = brand or own
