@@ -14,7 +14,14 @@ from aipl.warehouse import Warehouse
 
 @dataclass(frozen=True)
 class Scene:
-    """A scene: its code (taobao.onebp.dkx), the outcome it buys (`aim`) and the KPIs it reports."""
+    """A scene: its code (taobao.onebp.dkx), the outcome it buys (`aim`) and the KPIs it reports.
+
+    >>> s = SCENES["预热蓄水"]
+    >>> s.code, s.aim, AIMS[s.aim], s.kpis
+    ('adStrategyYuRe', 'fav_cart', 'favourites + carts', ('收藏加购', '加购成本', 'A/I 人群增长'))
+    >>> sorted({s.aim for s in SCENES.values()}) == sorted(AIMS)
+    True
+    """
 
     name: str
     code: str
@@ -74,6 +81,13 @@ def scene_plan(wh: Warehouse, brand: str, scene: str, budget: float, campaign: s
       (default 1 for outcomes in yuan; required for counts); `cost_first` (消耗优先) spends the budget.
 
     The expected outcome comes with a 90% interval: the chosen split under the bootstrap draws of the curves.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> p = scene_plan(sample_warehouse(), "B01", "爆发收割", 3000, "sim_double11")
+    >>> p["code"], p["aim"], p["spend"], sorted(p["shares"]), round(sum(p["shares"].values()), 6)
+    ('adStrategyBaoFa', 'gmv', 3000, ['affiliate', 'content', 'display', 'live', 'search'], 1.0)
+    >>> p["objective"] >= p["equal_split"], sorted(p["expected"]), len(p["objective_interval"])
+    (True, ['GMV', 'ROI'], 2)
     """
     if scene not in SCENES:
         raise ValueError(f"unknown scene {scene!r}; choose one of {', '.join(SCENES)}")

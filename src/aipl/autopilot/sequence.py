@@ -29,7 +29,15 @@ HOLD = "hold"  # capped: no contact today
 
 @dataclass(frozen=True)
 class Cap:
-    """At most `contacts` brand ad exposures per consumer in any `days` days."""
+    """At most `contacts` brand ad exposures per consumer in any `days` days.
+
+    >>> Cap()
+    Cap(contacts=3, days=7)
+    >>> Cap(contacts=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: a frequency cap needs at least 1 contact in at least 1 day
+    """
 
     contacts: int = 3
     days: int = 7
@@ -62,7 +70,19 @@ def check_mapping(mapping: dict[str, str]) -> dict[str, str]:
 def next_actions(wh: Warehouse, brand: str, day: str | date, mapping: dict[str, str] | None = None,
                  cap: Cap = Cap()) -> pd.DataFrame:
     """consumer_id, deeplink, contacts (brand exposures in the cap's window up to `day`) and today's action
-    for every consumer in a DEEPLINK stage with `brand`; `hold` once the cap is reached."""
+    for every consumer in a DEEPLINK stage with `brand`; `hold` once the cap is reached.
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> acts = next_actions(wh, "B01", "2026-10-24")
+    >>> list(acts.columns), sorted(set(acts.action))
+    (['consumer_id', 'deeplink', 'contacts', 'action'], ['content', 'conversion_ad', 'coupon', 'hold', 'member_offer'])
+    >>> bool((acts[acts.contacts >= 3].action == "hold").all())
+    True
+    >>> sorted(set(next_actions(wh, "B01", "2026-10-24", cap=Cap(contacts=100)).action))
+    ['content', 'conversion_ad', 'coupon', 'member_offer']
+    """
     d = parse_day(day, "day")
     actions = check_mapping(mapping or {})
     s = states(wh, "brand", d, key=brand)
@@ -139,7 +159,17 @@ def run_sequence(stages: np.ndarray, journeys: Journeys, policy: Policy, days: i
 def compare_sequence(stages: np.ndarray, journeys: Journeys, days: int = 28, reach: float = 0.3,
                      cap: Cap = Cap(), seed: int = 0, mapping: dict[str, str] | None = None) -> dict:
     """The flight under untargeted delivery, the stage rule, learned per-stage actions and the oracle (the
-    hidden best action per stage), on the same reach draws. Lifts are against untargeted delivery."""
+    hidden best action per stage), on the same reach draws. Lifts are against untargeted delivery.
+
+    >>> import numpy as np
+    >>> from aipl.simulate.journeys import Journeys
+    >>> stages = np.random.default_rng(0).integers(0, 6, 2000)  # stage indices into STAGES
+    >>> res = compare_sequence(stages, Journeys.draw(seed=0), days=14)
+    >>> {k: p["advanced_share"] for k, p in res["policies"].items()}
+    {'untargeted': 0.106, 'rule': 0.158, 'learned': 0.133, 'oracle': 0.162}
+    >>> round(res["policies"]["rule"]["lift_vs_untargeted"], 2), res["hidden_best"]["perform"]
+    (0.49, 'coupon')
+    """
     policies = {"untargeted": untargeted, "rule": by_rule(mapping), "learned": learned,
                 "oracle": by_rule(journeys.best)}
     res = {k: run_sequence(stages, journeys, p, days, reach, cap, seed) for k, p in policies.items()}

@@ -70,7 +70,18 @@ def fit_merchants(history: pd.DataFrame, cold_start_days: int = 30) -> pd.DataFr
     """A curve per merchant: merchant_id, tier, days, cold_start, base, reach, k, alpha. A merchant with fewer
     than `cold_start_days` days of history is in its cold start: its base is its GMV on days without subsidy
     (or its least GMV), and reach and k are its base times its tier's median ratios among fitted merchants
-    (all fitted merchants' if the tier has none); alpha is the tier's median."""
+    (all fitted merchants' if the tier has none); alpha is the tier's median.
+
+    >>> from aipl.simulate.merchants import simulate_merchants
+    >>> history, _ = simulate_merchants(12, seed=0)
+    >>> list(history.columns)
+    ['merchant_id', 'tier', 'day', 'subsidy', 'gmv']
+    >>> curves = fit_merchants(history)
+    >>> list(curves.columns)
+    ['merchant_id', 'tier', 'days', 'cold_start', 'base', 'reach', 'k', 'alpha']
+    >>> curves[curves.cold_start][["merchant_id", "tier", "days"]].to_dict("records")
+    [{'merchant_id': 'm00005', 'tier': 'new', 'days': 15}]
+    """
     h = check_history(history)
     rows = []
     for (m, tier), g in h.sort_values("day").groupby(["merchant_id", "tier"], sort=True):
@@ -119,7 +130,21 @@ def allocate_subsidy(curves: pd.DataFrame, pool: float, floors: dict[str, float]
     the least share of the pool it gets; every cold-start merchant gets at least `cold_start_min`. Money
     goes where the next yuan buys the most (on each curve's concave envelope), floors first. Returns the
     per-merchant `allocation` (subsidy, expected incremental GMV), totals per tier, and what stayed unspent
-    because every curve is saturated."""
+    because every curve is saturated.
+
+    Two alike head merchants share the pool evenly; a 20% floor for the new tier moves money to it:
+
+    >>> import pandas as pd
+    >>> curves = pd.DataFrame({"merchant_id": ["m1", "m2", "m3"], "tier": ["head", "head", "new"],
+    ...                        "cold_start": [False, False, True], "reach": [500.0, 500.0, 100.0],
+    ...                        "k": [100.0, 100.0, 100.0], "alpha": [1.0, 1.0, 1.0]})
+    >>> res = allocate_subsidy(curves, 300)
+    >>> res["spent"], res["unspent"], res["allocation"].subsidy.round(2).tolist()
+    (300.0, 0.0, [145.31, 145.31, 9.38])
+    >>> res = allocate_subsidy(curves, 300, floors={"new": 0.2}, cold_start_min=10)
+    >>> {tier: round(t["share"], 2) for tier, t in res["tiers"].items()}
+    {'head': 0.8, 'new': 0.2}
+    """
     floors = dict(floors or {})
     unknown = sorted(set(floors) - set(curves.tier))
     if unknown:
@@ -199,7 +224,14 @@ def true_gain(truth: pd.DataFrame, merchant_ids: pd.Series, spend: np.ndarray) -
 def compare_subsidy(history: pd.DataFrame, truth: pd.DataFrame, pool: float, floors: dict[str, float],
                     cold_start_min: float = 0.0, cold_start_days: int = 30) -> dict:
     """True incremental GMV of the split learned from history, of the oracle (the same allocator on the
-    hidden curves) and of the by-size and equal rules of thumb, each as a share of the oracle's."""
+    hidden curves) and of the by-size and equal rules of thumb, each as a share of the oracle's.
+
+    >>> from aipl.simulate.merchants import simulate_merchants
+    >>> history, truth = simulate_merchants(12, seed=0)
+    >>> res = compare_subsidy(history, truth, pool=1000, floors={"new": 0.2})
+    >>> res["merchants"], res["cold_start"], {k: round(v, 2) for k, v in res["share_of_oracle"].items()}
+    (12, 1, {'learned': 0.91, 'oracle': 1.0, 'by_size': 0.38, 'equal': 0.34})
+    """
     fitted = fit_merchants(history, cold_start_days)
     plan = allocate_subsidy(fitted, pool, floors, cold_start_min)
     oracle_curves = truth.merge(fitted[["merchant_id", "cold_start"]], on="merchant_id")
