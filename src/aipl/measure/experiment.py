@@ -255,6 +255,9 @@ def only_experiment(wh: Warehouse) -> str:
     Traceback (most recent call last):
     ValueError: name the experiment: the workspace has no experiment
     >>> wh.close()
+    >>> from aipl.simulate import sample_warehouse
+    >>> only_experiment(sample_warehouse())
+    'sim_holdout'
     """
     a = wh.table("assignments")
     known = sorted(a.select("experiment_id").distinct().execute().experiment_id)
@@ -335,6 +338,13 @@ def measure_lift(wh: Warehouse, campaign: str | None = None, experiment: str | N
     ...     measure_lift(wh)
     Traceback (most recent call last):
     ValueError: name the experiment: the workspace has no experiment
+    >>> from aipl.simulate import sample_warehouse
+    >>> res = measure_lift(sample_warehouse(), campaign="sim_double11", brand="B01", metrics=("conversion",))
+    >>> res.kind, res.method, res.experiment, res.campaign, [arm["arm"] for arm in res.arms]
+    ('randomised', 'cuped', 'sim_holdout', 'sim_double11', ['eligible', 'holdout'])
+    >>> lift = res.arms[0]["lift"]["conversion"]
+    >>> round(lift["effect"], 3), lift["n_treated"], lift["n_control"]
+    (0.026, 345, 55)
     """
     metrics = tuple(metrics or OUTCOMES)
     labels = pre_treatment_labels(wh) if labels is None else tuple(labels)
