@@ -48,7 +48,12 @@ class Cap:
 
 
 def from_config(section: dict | None) -> tuple[dict[str, str], Cap]:
-    """The stage → action overrides and the frequency cap of an `aipl.toml` [sequence] table."""
+    """The stage → action overrides and the frequency cap of an `aipl.toml` [sequence] table.
+
+    >>> mapping, cap = from_config({"cap_contacts": 2, "cap_days": 14, "perform": "conversion_ad"})
+    >>> mapping["perform"], mapping["discover"], cap
+    ('conversion_ad', 'content', Cap(contacts=2, days=14))
+    """
     section = dict(section or {})
     try:
         cap = Cap(int(section.pop("cap_contacts", 3)), int(section.pop("cap_days", 7)))
@@ -58,7 +63,15 @@ def from_config(section: dict | None) -> tuple[dict[str, str], Cap]:
 
 
 def check_mapping(mapping: dict[str, str]) -> dict[str, str]:
-    """The stage → action mapping completed from NEXT_ACTION; unknown stages or actions are an error."""
+    """The stage → action mapping completed from NEXT_ACTION; unknown stages or actions are an error.
+
+    >>> check_mapping({"perform": "conversion_ad"}) == NEXT_ACTION | {"perform": "conversion_ad"}
+    True
+    >>> check_mapping({"perform": "sms"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: sequence mapping: unknown action 'sms'; stages: discover, ...; actions: content, ...
+    """
     bad = [f"stage {s!r}" for s in mapping if s not in STAGES]
     bad += [f"action {a!r}" for a in mapping.values() if a not in ACTIONS]
     if bad:

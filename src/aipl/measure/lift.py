@@ -161,7 +161,15 @@ def cuped(y, treated, x, metric: str = "y", confidence: float = 0.95) -> Estimat
 
 
 def propensity(x, treated, clip: float = 0.01) -> np.ndarray:
-    """P(treated | x) from a standardised logistic regression, clipped to [clip, 1 − clip]."""
+    """P(treated | x) from a standardised logistic regression, clipped to [clip, 1 − clip].
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=1000)
+    >>> e = propensity(x, rng.random(1000) < 1 / (1 + np.exp(-2 * x)))
+    >>> e.shape, bool(e[x > 1].mean() > 0.8 > 0.2 > e[x < -1].mean())
+    ((1000,), True)
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler

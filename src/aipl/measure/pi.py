@@ -36,7 +36,12 @@ WEIGHTS_TABLE = schema.PI_WEIGHTS.name
 
 
 def equal_weights() -> dict[str, float]:
-    """The default: every behaviour weighs the same."""
+    """The default: every behaviour weighs the same.
+
+    >>> w = equal_weights()
+    >>> len(w), w["favorite"]
+    (8, 0.125)
+    """
     return {b: 1 / len(PI_BEHAVIOURS) for b in PI_BEHAVIOURS}
 
 
@@ -56,7 +61,18 @@ def behaviour_flags(wh: Warehouse, people: ir.Table, brand: str, start: date, en
 
 def fit_weights(flags: np.ndarray, bought: np.ndarray) -> np.ndarray:
     """Non-negative least squares of a 0/1 purchase on the 0/1 behaviours (with an intercept), normalised so
-    the weights sum to 1; equal weights when no behaviour predicts purchase."""
+    the weights sum to 1; equal weights when no behaviour predicts purchase.
+
+    Purchases that follow the third behaviour (favorite) only:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> flags = rng.integers(0, 2, (500, 8))
+    >>> bought = (rng.random(500) < 0.05 + 0.5 * flags[:, 2]).astype(int)
+    >>> w = fit_weights(flags, bought)
+    >>> int(w.argmax()), round(float(w.sum()), 6)
+    (2, 1.0)
+    """
     x = np.column_stack([np.asarray(flags, dtype=float), np.ones(len(flags))])
     coef, _ = nnls(x, np.asarray(bought, dtype=float))
     w = coef[:-1]
@@ -133,7 +149,13 @@ def brand_weights(wh: Warehouse, brand: str) -> tuple[dict[str, float], str]:
 
 
 def pi_scores(flags: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
-    """Each consumer's intent score Σ_b w_b·1_b × 100; a group's PI is the mean of its scores."""
+    """Each consumer's intent score Σ_b w_b·1_b × 100; a group's PI is the mean of its scores.
+
+    >>> import pandas as pd
+    >>> flags = pd.DataFrame([[1, 0, 1, 0, 0, 0, 0, 0], [1] * 8], columns=list(PI_BEHAVIOURS))
+    >>> pi_scores(flags, equal_weights()).tolist()
+    [25.0, 100.0]
+    """
     return flags[list(PI_BEHAVIOURS)].to_numpy(dtype=float) @ np.array([weights[b] for b in PI_BEHAVIOURS]) * 100
 
 

@@ -24,7 +24,14 @@ def _ratio(a: float, b: float) -> float | None:
 
 
 def kpis(spend: float, impressions: float, clicks: float, engaged: float, orders: float, gmv: float) -> dict:
-    """DOMAIN.md §11: CTR, CPC (ECPC), CPM (ECPM), 收藏加购成本, CVR = orders / clicks, ROI = GMV / spend."""
+    """DOMAIN.md §11: CTR, CPC (ECPC), CPM (ECPM), 收藏加购成本, CVR = orders / clicks, ROI = GMV / spend.
+
+    >>> k = kpis(spend=100.0, impressions=50_000, clicks=500, engaged=40, orders=20, gmv=3000.0)
+    >>> k["ctr"], k["cpc"], k["cpm"], k["fav_cart_cost"], k["cvr"], k["roi"]
+    (0.01, 0.2, 2.0, 2.5, 0.04, 30.0)
+    >>> kpis(0.0, 0, 0, 0, 0, 0.0)["roi"] is None
+    True
+    """
     return {
         "spend": float(spend), "impressions": int(impressions), "clicks": int(clicks), "fav_cart": int(engaged),
         "orders": int(orders), "gmv": float(gmv), "ctr": _ratio(clicks, impressions), "cpc": _ratio(spend, clicks),
