@@ -101,7 +101,13 @@ def experiment_frame(wh: Warehouse, experiment: str, brand: str | None = None, w
                      ) -> tuple[pd.DataFrame, Window, list[str]]:
     """Every consumer of a randomised experiment with arm, is_control, outcomes and pre-treatment covariates,
     the window used (default: `days` days from the first assignment day, after a `pre_days` pre-period) and
-    the covariates that vary."""
+    the covariates that vary.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> df, window, covs = experiment_frame(sample_warehouse(), "sim_holdout", "B01")
+    >>> len(df), int(df.is_control.sum()), str(window.start), str(window.end), covs
+    (400, 55, '2026-09-15', '2026-09-28', [])
+    """
     a = wh.table("assignments")
     a = a.filter(a.experiment_id == experiment)
     meta = a.aggregate(n=a.count(), first=a.assigned_at.min(), controls=a.count(where=a.is_control)).execute()
