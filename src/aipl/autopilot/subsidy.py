@@ -17,7 +17,18 @@ HISTORY_COLUMNS = ("merchant_id", "tier", "day", "subsidy", "gmv")
 def check_history(history: pd.DataFrame) -> pd.DataFrame:
     """The history with every column present and every row valid: ids and tier given, a day, subsidy and GMV
     numbers ≥ 0, one row per merchant and day. An error names the first bad row (file line: the header is
-    line 1), the field, the value and how many rows share the problem."""
+    line 1), the field, the value and how many rows share the problem.
+
+    >>> import pandas as pd
+    >>> h = pd.DataFrame({"merchant_id": ["m1", "m1"], "tier": ["head", "head"], "day": ["2026-10-01", "2026-10-02"],
+    ...                   "subsidy": [10, -1], "gmv": [100, 120]})
+    >>> check_history(h)
+    Traceback (most recent call last):
+    ...
+    ValueError: subsidy history: row 3, field subsidy: '-1' is not a number ≥ 0 (1 such row(s)); nothing was planned
+    >>> str(check_history(h.assign(subsidy=[10, 0])).day.iloc[1].date())
+    '2026-10-02'
+    """
     missing = [c for c in HISTORY_COLUMNS if c not in history.columns]
     if missing:
         raise ValueError(f"subsidy history: missing column(s) {', '.join(missing)}; "
@@ -195,7 +206,14 @@ def allocate_subsidy(curves: pd.DataFrame, pool: float, floors: dict[str, float]
 
 def tier_budgets(curves: pd.DataFrame, pool: float, floors: dict[str, float]) -> dict[str, float]:
     """Each tier's floor plus the rest of the pool by the tier's share of baseline GMV (the rule-of-thumb
-    split the baselines use)."""
+    split the baselines use).
+
+    >>> import pandas as pd
+    >>> curves = pd.DataFrame({"merchant_id": ["m1", "m2", "m3"], "tier": ["head", "head", "new"],
+    ...                        "cold_start": [False, False, True], "base": [3000.0, 1000.0, 1000.0]})
+    >>> {tier: round(b) for tier, b in tier_budgets(curves, 1000, {"new": 0.2}).items()}
+    {'head': 640, 'new': 360}
+    """
     base = curves.groupby("tier").base.sum()
     rest = pool * (1 - sum(floors.values()))
     return {t: floors.get(t, 0.0) * pool + rest * b / base.sum() for t, b in base.items()}
@@ -204,7 +222,16 @@ def tier_budgets(curves: pd.DataFrame, pool: float, floors: dict[str, float]) ->
 def rule_of_thumb(curves: pd.DataFrame, pool: float, floors: dict[str, float], how: str,
                   cold_start_min: float = 0.0) -> np.ndarray:
     """A baseline split: tier budgets by `tier_budgets`, then within a tier `by_size` (∝ baseline GMV) or
-    `equal` per merchant, after the cold-start minimum."""
+    `equal` per merchant, after the cold-start minimum.
+
+    >>> import pandas as pd
+    >>> curves = pd.DataFrame({"merchant_id": ["m1", "m2", "m3"], "tier": ["head", "head", "new"],
+    ...                        "cold_start": [False, False, True], "base": [3000.0, 1000.0, 1000.0]})
+    >>> rule_of_thumb(curves, 1000, {"new": 0.2}, "by_size").tolist()
+    [480.0, 160.0, 360.0]
+    >>> rule_of_thumb(curves, 1000, {"new": 0.2}, "equal").tolist()
+    [320.0, 320.0, 360.0]
+    """
     c = curves.reset_index(drop=True)
     spend = np.where(c.cold_start, cold_start_min, 0.0).astype(float)
     for tier, budget in tier_budgets(c, pool, floors).items():
