@@ -50,7 +50,13 @@ def impression_values(wh: Warehouse, brand: str, campaign: str, aim: str, items:
                       consumers: set[str] | None = None) -> dict[str, float]:
     """What one impression of each channel brought, for the aim: attributed outcomes (宽 scope, last touch,
     15 days; see aipl.attribution) over the channel's impressions in the campaign; only outcomes on
-    `items` (purchases, favourites and carts) and by `consumers` (the target crowds) when given."""
+    `items` (purchases, favourites and carts) and by `consumers` (the target crowds) when given.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> values = impression_values(sample_warehouse(), "B01", "sim_double11", "fav_cart")
+    >>> {channel: round(v, 3) for channel, v in values.items()}
+    {'affiliate': 0.061, 'content': 0.058, 'display': 0.027, 'live': 0.05, 'search': 0.07}
+    """
     window, _ = campaign_window(wh, campaign, 0)
     acts = attributed(wh, campaign, brand)
     if items:

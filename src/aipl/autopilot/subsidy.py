@@ -243,7 +243,14 @@ def rule_of_thumb(curves: pd.DataFrame, pool: float, floors: dict[str, float], h
 
 
 def true_gain(truth: pd.DataFrame, merchant_ids: pd.Series, spend: np.ndarray) -> float:
-    """Incremental GMV a day of a split on the hidden curves (simulated merchants only)."""
+    """Incremental GMV a day of a split on the hidden curves (simulated merchants only).
+
+    >>> import numpy as np, pandas as pd
+    >>> truth = pd.DataFrame({"merchant_id": ["m1", "m2"], "reach": [500.0, 100.0], "k": [100.0, 100.0],
+    ...                       "alpha": [1.0, 1.0]})
+    >>> true_gain(truth, pd.Series(["m2", "m1"]), np.array([100.0, 100.0]))  # half of each reach
+    300.0
+    """
     t = truth.set_index("merchant_id").loc[merchant_ids]
     return float((t.reach.to_numpy() * hill(spend, t.k.to_numpy(), t.alpha.to_numpy())).sum())
 

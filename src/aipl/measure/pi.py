@@ -46,7 +46,16 @@ def equal_weights() -> dict[str, float]:
 
 
 def behaviour_flags(wh: Warehouse, people: ir.Table, brand: str, start: date, end: date) -> pd.DataFrame:
-    """One row per consumer of `people` (and its columns): 0/1 per PI behaviour towards the brand in the days."""
+    """One row per consumer of `people` (and its columns): 0/1 per PI behaviour towards the brand in the days.
+
+    >>> from datetime import date
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> flags = behaviour_flags(wh, wh.table("consumers").select("consumer_id"), "B01", date(2026, 10, 8),
+    ...                         date(2026, 10, 24))
+    >>> len(flags), int(flags.pdp_view.sum()), int(flags.favorite.sum()), int(flags.add_to_cart.sum())
+    (400, 106, 6, 8)
+    """
     ev = wh.table("events")
     day = wh.local_day(ev.ts)
     ev = ev.filter((ev.brand_id == brand) & (day >= ibis.literal(start)) & (day <= ibis.literal(end)))
@@ -136,7 +145,13 @@ def _save_weights(wh: Warehouse, industry: str, weights: dict[str, float], n: in
 
 
 def brand_weights(wh: Warehouse, brand: str) -> tuple[dict[str, float], str]:
-    """The weights for the brand's industry if learned, else equal weights; and where they came from."""
+    """The weights for the brand's industry if learned, else equal weights; and where they came from.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> weights, source = brand_weights(sample_warehouse(), "B01")  # no weights learned there
+    >>> source, weights == equal_weights()
+    ('equal (default)', True)
+    """
     if WEIGHTS_TABLE in wh.con.list_tables():
         p = wh.table("products")
         ind = p.filter(p.brand_id == brand).select("category_l1").distinct().execute().category_l1.dropna()
@@ -231,7 +246,16 @@ def _exposure_groups(wh: Warehouse, campaign: str, brand: str, window: Window) -
 def channel_credit(wh: Warehouse, campaign: str, brand: str, window: Window,
                    days: int = ATTRIBUTION_DAYS) -> list[dict]:
     """Multi-touch linear attribution of intent behaviours to the campaign's channels: each of the n touches
-    in the `days` before a behaviour gets 1/n of it."""
+    in the `days` before a behaviour gets 1/n of it.
+
+    >>> from datetime import date
+    >>> from aipl.simulate import sample_warehouse
+    >>> window = Window(date(2026, 9, 15), date(2026, 10, 24), 0)
+    >>> credit = channel_credit(sample_warehouse(), "sim_double11", "B01", window)
+    >>> [(c["channel"], c["touches"], round(c["share"], 2)) for c in credit]  # doctest: +NORMALIZE_WHITESPACE
+    [('live', 204, 0.26), ('affiliate', 221, 0.25), ('display', 214, 0.23), ('search', 163, 0.17),
+     ('content', 92, 0.1)]
+    """
     ev = wh.table("events")
     day = wh.local_day(ev.ts)
     inside = (ev.brand_id == brand) & (day >= ibis.literal(window.start)) & (day <= ibis.literal(window.end))
