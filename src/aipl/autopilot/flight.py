@@ -17,7 +17,15 @@ Policy = Callable[[int, dict[str, list[tuple[float, float]]]], dict[str, float]]
 def run_flight(true: dict[str, Curve], budget: float, days: int, policy: Policy, noise: float = 0.05,
                seed: int = 0) -> dict:
     """Total response over the flight when `policy(day, history)` sets each day's shares; history holds each
-    channel's observed (spend, response) pairs so far. Carry-over runs on the true curves."""
+    channel's observed (spend, response) pairs so far. Carry-over runs on the true curves.
+
+    Half of 100 a day on each channel, at their half-saturation 50 (no noise, no carry-over):
+
+    >>> from aipl.autopilot import Curve
+    >>> true = {"search": Curve(1000.0, 50.0, 2.0, 0.0), "display": Curve(400.0, 50.0, 2.0, 0.0)}
+    >>> run_flight(true, 100.0, 3, fixed({"search": 0.5, "display": 0.5}), noise=0.0)
+    {'total': 2100.0, 'daily': [700.0, 700.0, 700.0]}
+    """
     rng = np.random.default_rng(seed)
     chans = sorted(true)
     stock = dict.fromkeys(chans, 0.0)
@@ -39,12 +47,21 @@ def run_flight(true: dict[str, Curve], budget: float, days: int, policy: Policy,
 
 
 def fixed(shares: dict[str, float]) -> Policy:
-    """The same split every day (the oracle's, or an equal split)."""
+    """The same split every day (the oracle's, or an equal split).
+
+    >>> fixed({"search": 0.7, "display": 0.3})(5, {})
+    {'search': 0.7, 'display': 0.3}
+    """
     return lambda t, history: shares
 
 
 def proportional_to_roi(chans: list[str]) -> Policy:
-    """Equal on day 0, then each channel's share ∝ its response per unit spend on the previous day."""
+    """Equal on day 0, then each channel's share ∝ its response per unit spend on the previous day.
+
+    >>> policy = proportional_to_roi(["a", "b"])
+    >>> policy(0, {}), policy(1, {"a": [(10.0, 30.0)], "b": [(10.0, 10.0)]})
+    ({'a': 0.5, 'b': 0.5}, {'a': 0.75, 'b': 0.25})
+    """
     def policy(t, history):
         if t == 0:
             return {c: 1 / len(chans) for c in chans}
@@ -58,7 +75,12 @@ def thompson(chans: list[str], budget: float, explore_days: int = 7, seed: int =
              min_share: float = 0.02) -> Policy:
     """Random splits for `explore_days`, then each day: fit every channel's curve on what was observed,
     draw a plausible curve (refit on the fit plus resampled residuals: a bootstrap posterior draw), and
-    allocate on the draws. Every channel keeps `min_share` so that it stays observed."""
+    allocate on the draws. Every channel keeps `min_share` so that it stays observed.
+
+    >>> shares = thompson(["a", "b"], 100.0)(0, {"a": [], "b": []})  # exploring: a random split
+    >>> sorted(shares), round(sum(shares.values()), 6), min(shares.values()) >= 0.02
+    (['a', 'b'], 1.0, True)
+    """
     rng = np.random.default_rng(seed)
 
     def policy(t, history):
@@ -84,7 +106,14 @@ def thompson(chans: list[str], budget: float, explore_days: int = 7, seed: int =
 
 def compare(true: dict[str, Curve], budget: float, days: int = 30, seed: int = 0, noise: float = 0.05) -> dict:
     """The flight under the oracle, Thompson sampling, an equal split and "proportional to last ROI"; each
-    policy's total and its gap to the oracle."""
+    policy's total and its gap to the oracle.
+
+    >>> from aipl.autopilot import Curve
+    >>> true = {"search": Curve(1000.0, 50.0, 2.0, 0.0), "display": Curve(400.0, 50.0, 2.0, 0.0)}
+    >>> res = compare(true, 100.0, days=10)
+    >>> res["oracle_shares"], res["regret"]["oracle"], min(res["regret"].values()) >= 0
+    ({'display': 0.0, 'search': 1.0}, 0.0, True)
+    """
     chans = sorted(true)
     oracle_shares = allocate(true, budget)["shares"]
     policies = {

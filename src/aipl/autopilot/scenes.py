@@ -14,7 +14,14 @@ from aipl.warehouse import Warehouse
 
 @dataclass(frozen=True)
 class Scene:
-    """A scene: its code (taobao.onebp.dkx), the outcome it buys (`aim`) and the KPIs it reports."""
+    """A scene: its code (taobao.onebp.dkx), the outcome it buys (`aim`) and the KPIs it reports.
+
+    >>> s = SCENES["预热蓄水"]
+    >>> s.code, s.aim, AIMS[s.aim], s.kpis
+    ('adStrategyYuRe', 'fav_cart', 'favourites + carts', ('收藏加购', '加购成本', 'A/I 人群增长'))
+    >>> sorted({s.aim for s in SCENES.values()}) == sorted(AIMS)
+    True
+    """
 
     name: str
     code: str
@@ -43,7 +50,13 @@ def impression_values(wh: Warehouse, brand: str, campaign: str, aim: str, items:
                       consumers: set[str] | None = None) -> dict[str, float]:
     """What one impression of each channel brought, for the aim: attributed outcomes (宽 scope, last touch,
     15 days; see aipl.attribution) over the channel's impressions in the campaign; only outcomes on
-    `items` (purchases, favourites and carts) and by `consumers` (the target crowds) when given."""
+    `items` (purchases, favourites and carts) and by `consumers` (the target crowds) when given.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> values = impression_values(sample_warehouse(), "B01", "sim_double11", "fav_cart")
+    >>> {channel: round(v, 3) for channel, v in values.items()}
+    {'affiliate': 0.061, 'content': 0.058, 'display': 0.027, 'live': 0.05, 'search': 0.07}
+    """
     window, _ = campaign_window(wh, campaign, 0)
     acts = attributed(wh, campaign, brand)
     if items:
@@ -74,6 +87,13 @@ def scene_plan(wh: Warehouse, brand: str, scene: str, budget: float, campaign: s
       (default 1 for outcomes in yuan; required for counts); `cost_first` (消耗优先) spends the budget.
 
     The expected outcome comes with a 90% interval: the chosen split under the bootstrap draws of the curves.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> p = scene_plan(sample_warehouse(), "B01", "爆发收割", 3000, "sim_double11")
+    >>> p["code"], p["aim"], p["spend"], sorted(p["shares"]), round(sum(p["shares"].values()), 6)
+    ('adStrategyBaoFa', 'gmv', 3000, ['affiliate', 'content', 'display', 'live', 'search'], 1.0)
+    >>> p["objective"] >= p["equal_split"], sorted(p["expected"]), len(p["objective_interval"])
+    (True, ['GMV', 'ROI'], 2)
     """
     if scene not in SCENES:
         raise ValueError(f"unknown scene {scene!r}; choose one of {', '.join(SCENES)}")

@@ -29,7 +29,15 @@ HOLD = "hold"  # capped: no contact today
 
 @dataclass(frozen=True)
 class Cap:
-    """At most `contacts` brand ad exposures per consumer in any `days` days."""
+    """At most `contacts` brand ad exposures per consumer in any `days` days.
+
+    >>> Cap()
+    Cap(contacts=3, days=7)
+    >>> Cap(contacts=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: a frequency cap needs at least 1 contact in at least 1 day
+    """
 
     contacts: int = 3
     days: int = 7
@@ -40,7 +48,12 @@ class Cap:
 
 
 def from_config(section: dict | None) -> tuple[dict[str, str], Cap]:
-    """The stage → action overrides and the frequency cap of an `aipl.toml` [sequence] table."""
+    """The stage → action overrides and the frequency cap of an `aipl.toml` [sequence] table.
+
+    >>> mapping, cap = from_config({"cap_contacts": 2, "cap_days": 14, "perform": "conversion_ad"})
+    >>> mapping["perform"], mapping["discover"], cap
+    ('conversion_ad', 'content', Cap(contacts=2, days=14))
+    """
     section = dict(section or {})
     try:
         cap = Cap(int(section.pop("cap_contacts", 3)), int(section.pop("cap_days", 7)))
@@ -50,7 +63,15 @@ def from_config(section: dict | None) -> tuple[dict[str, str], Cap]:
 
 
 def check_mapping(mapping: dict[str, str]) -> dict[str, str]:
-    """The stage → action mapping completed from NEXT_ACTION; unknown stages or actions are an error."""
+    """The stage → action mapping completed from NEXT_ACTION; unknown stages or actions are an error.
+
+    >>> check_mapping({"perform": "conversion_ad"}) == NEXT_ACTION | {"perform": "conversion_ad"}
+    True
+    >>> check_mapping({"perform": "sms"})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: sequence mapping: unknown action 'sms'; stages: discover, ...; actions: content, ...
+    """
     bad = [f"stage {s!r}" for s in mapping if s not in STAGES]
     bad += [f"action {a!r}" for a in mapping.values() if a not in ACTIONS]
     if bad:
@@ -62,7 +83,19 @@ def check_mapping(mapping: dict[str, str]) -> dict[str, str]:
 def next_actions(wh: Warehouse, brand: str, day: str | date, mapping: dict[str, str] | None = None,
                  cap: Cap = Cap()) -> pd.DataFrame:
     """consumer_id, deeplink, contacts (brand exposures in the cap's window up to `day`) and today's action
-    for every consumer in a DEEPLINK stage with `brand`; `hold` once the cap is reached."""
+    for every consumer in a DEEPLINK stage with `brand`; `hold` once the cap is reached.
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> acts = next_actions(wh, "B01", "2026-10-24")
+    >>> list(acts.columns), sorted(set(acts.action))
+    (['consumer_id', 'deeplink', 'contacts', 'action'], ['content', 'conversion_ad', 'coupon', 'hold', 'member_offer'])
+    >>> bool((acts[acts.contacts >= 3].action == "hold").all())
+    True
+    >>> sorted(set(next_actions(wh, "B01", "2026-10-24", cap=Cap(contacts=100)).action))
+    ['content', 'conversion_ad', 'coupon', 'member_offer']
+    """
     d = parse_day(day, "day")
     actions = check_mapping(mapping or {})
     s = states(wh, "brand", d, key=brand)
@@ -84,12 +117,23 @@ Policy = Callable[[np.ndarray, np.ndarray, np.ndarray, np.random.Generator], np.
 
 
 def untargeted(stage, contacts, advances, rng) -> np.ndarray:
-    """Any action, at random: delivery that ignores the consumer's stage."""
+    """Any action, at random: delivery that ignores the consumer's stage.
+
+    >>> import numpy as np
+    >>> untargeted(np.array([0, 1, 3, 4]), None, None, np.random.default_rng(0)).tolist()
+    [3, 2, 2, 1]
+    """
     return rng.integers(0, len(ACTIONS), size=len(stage))
 
 
 def by_rule(mapping: dict[str, str] | None = None) -> Policy:
-    """The stage → action mapping (NEXT_ACTION unless given)."""
+    """The stage → action mapping (NEXT_ACTION unless given).
+
+    >>> import numpy as np
+    >>> picks = by_rule()(np.array([0, 1, 3, 4]), None, None, None)  # discover, engage, perform, initial
+    >>> [ACTIONS[i] for i in picks]
+    ['content', 'conversion_ad', 'coupon', 'member_offer']
+    """
     m = check_mapping(mapping or {})
     table = np.array([ACTIONS.index(m[s]) for s in STAGES])
     return lambda stage, contacts, advances, rng: table[stage]
@@ -97,7 +141,14 @@ def by_rule(mapping: dict[str, str] | None = None) -> Policy:
 
 def learned(stage, contacts, advances, rng) -> np.ndarray:
     """Thompson sampling per stage: each reached consumer gets the action whose advance rate, drawn from
-    its Beta posterior for the consumer's stage, is highest. Starts knowing nothing."""
+    its Beta posterior for the consumer's stage, is highest. Starts knowing nothing.
+
+    >>> import numpy as np
+    >>> seen = np.zeros((len(STAGES), len(ACTIONS))); won = seen.copy()
+    >>> seen[0], won[0] = 100, [30, 1, 1, 1]  # on discover, content moved 30 of 100, the others 1
+    >>> learned(np.zeros(5, dtype=int), seen, won, np.random.default_rng(0)).tolist()
+    [0, 0, 0, 0, 0]
+    """
     draws = rng.beta(1 + advances[stage], 1 + contacts[stage] - advances[stage])
     return draws.argmax(axis=1)
 
@@ -107,7 +158,15 @@ def run_sequence(stages: np.ndarray, journeys: Journeys, policy: Policy, days: i
     """A flight of `days`: each day a random `reach` share of the consumers can be contacted (the same draws
     for every policy with the same seed), the capped ones are held back, the policy picks the actions and the
     hidden journeys move consumers up. Returns contacts, advances per 1,000 contacts and the share of
-    consumers who moved up at least one stage."""
+    consumers who moved up at least one stage.
+
+    >>> import numpy as np
+    >>> from aipl.simulate.journeys import Journeys
+    >>> stages = np.random.default_rng(0).integers(0, 6, 1000)
+    >>> res = run_sequence(stages, Journeys.draw(seed=0), by_rule(), days=14)
+    >>> res["contacts"], round(res["advances_per_1000_contacts"], 1), res["advanced_share"]
+    (3548, 32.1, 0.153)
+    """
     rng = np.random.default_rng(seed)
     reach_rng, move_rng, pol_rng = (np.random.default_rng(s) for s in rng.integers(0, 2**32, size=3))
     stage = np.asarray(stages, dtype=int).copy()
@@ -139,7 +198,17 @@ def run_sequence(stages: np.ndarray, journeys: Journeys, policy: Policy, days: i
 def compare_sequence(stages: np.ndarray, journeys: Journeys, days: int = 28, reach: float = 0.3,
                      cap: Cap = Cap(), seed: int = 0, mapping: dict[str, str] | None = None) -> dict:
     """The flight under untargeted delivery, the stage rule, learned per-stage actions and the oracle (the
-    hidden best action per stage), on the same reach draws. Lifts are against untargeted delivery."""
+    hidden best action per stage), on the same reach draws. Lifts are against untargeted delivery.
+
+    >>> import numpy as np
+    >>> from aipl.simulate.journeys import Journeys
+    >>> stages = np.random.default_rng(0).integers(0, 6, 2000)  # stage indices into STAGES
+    >>> res = compare_sequence(stages, Journeys.draw(seed=0), days=14)
+    >>> {k: p["advanced_share"] for k, p in res["policies"].items()}
+    {'untargeted': 0.106, 'rule': 0.158, 'learned': 0.133, 'oracle': 0.162}
+    >>> round(res["policies"]["rule"]["lift_vs_untargeted"], 2), res["hidden_best"]["perform"]
+    (0.49, 'coupon')
+    """
     policies = {"untargeted": untargeted, "rule": by_rule(mapping), "learned": learned,
                 "oracle": by_rule(journeys.best)}
     res = {k: run_sequence(stages, journeys, p, days, reach, cap, seed) for k, p in policies.items()}
@@ -155,7 +224,15 @@ def compare_sequence(stages: np.ndarray, journeys: Journeys, days: int = 28, rea
 
 
 def brand_stages(wh: Warehouse, brand: str, day: str | date) -> np.ndarray:
-    """The stage index (into STAGES) of every consumer in a DEEPLINK stage with `brand` on `day`."""
+    """The stage index (into STAGES) of every consumer in a DEEPLINK stage with `brand` on `day`.
+
+    >>> import numpy as np
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> np.bincount(brand_stages(wh, "B01", "2026-10-24"), minlength=len(STAGES)).tolist()
+    [102, 25, 0, 9, 6, 0, 3]
+    """
     df = states(wh, "brand", parse_day(day, "day"), key=brand).order_by("consumer_id").select("deeplink").execute()
     if df.empty:
         raise ValueError(f"brand {brand!r} has no consumer in a DEEPLINK stage on {day}")

@@ -17,7 +17,18 @@ HISTORY_COLUMNS = ("merchant_id", "tier", "day", "subsidy", "gmv")
 def check_history(history: pd.DataFrame) -> pd.DataFrame:
     """The history with every column present and every row valid: ids and tier given, a day, subsidy and GMV
     numbers ≥ 0, one row per merchant and day. An error names the first bad row (file line: the header is
-    line 1), the field, the value and how many rows share the problem."""
+    line 1), the field, the value and how many rows share the problem.
+
+    >>> import pandas as pd
+    >>> h = pd.DataFrame({"merchant_id": ["m1", "m1"], "tier": ["head", "head"], "day": ["2026-10-01", "2026-10-02"],
+    ...                   "subsidy": [10, -1], "gmv": [100, 120]})
+    >>> check_history(h)
+    Traceback (most recent call last):
+    ...
+    ValueError: subsidy history: row 3, field subsidy: '-1' is not a number ≥ 0 (1 such row(s)); nothing was planned
+    >>> str(check_history(h.assign(subsidy=[10, 0])).day.iloc[1].date())
+    '2026-10-02'
+    """
     missing = [c for c in HISTORY_COLUMNS if c not in history.columns]
     if missing:
         raise ValueError(f"subsidy history: missing column(s) {', '.join(missing)}; "
@@ -70,7 +81,18 @@ def fit_merchants(history: pd.DataFrame, cold_start_days: int = 30) -> pd.DataFr
     """A curve per merchant: merchant_id, tier, days, cold_start, base, reach, k, alpha. A merchant with fewer
     than `cold_start_days` days of history is in its cold start: its base is its GMV on days without subsidy
     (or its least GMV), and reach and k are its base times its tier's median ratios among fitted merchants
-    (all fitted merchants' if the tier has none); alpha is the tier's median."""
+    (all fitted merchants' if the tier has none); alpha is the tier's median.
+
+    >>> from aipl.simulate.merchants import simulate_merchants
+    >>> history, _ = simulate_merchants(12, seed=0)
+    >>> list(history.columns)
+    ['merchant_id', 'tier', 'day', 'subsidy', 'gmv']
+    >>> curves = fit_merchants(history)
+    >>> list(curves.columns)
+    ['merchant_id', 'tier', 'days', 'cold_start', 'base', 'reach', 'k', 'alpha']
+    >>> curves[curves.cold_start][["merchant_id", "tier", "days"]].to_dict("records")
+    [{'merchant_id': 'm00005', 'tier': 'new', 'days': 15}]
+    """
     h = check_history(history)
     rows = []
     for (m, tier), g in h.sort_values("day").groupby(["merchant_id", "tier"], sort=True):
@@ -119,7 +141,21 @@ def allocate_subsidy(curves: pd.DataFrame, pool: float, floors: dict[str, float]
     the least share of the pool it gets; every cold-start merchant gets at least `cold_start_min`. Money
     goes where the next yuan buys the most (on each curve's concave envelope), floors first. Returns the
     per-merchant `allocation` (subsidy, expected incremental GMV), totals per tier, and what stayed unspent
-    because every curve is saturated."""
+    because every curve is saturated.
+
+    Two alike head merchants share the pool evenly; a 20% floor for the new tier moves money to it:
+
+    >>> import pandas as pd
+    >>> curves = pd.DataFrame({"merchant_id": ["m1", "m2", "m3"], "tier": ["head", "head", "new"],
+    ...                        "cold_start": [False, False, True], "reach": [500.0, 500.0, 100.0],
+    ...                        "k": [100.0, 100.0, 100.0], "alpha": [1.0, 1.0, 1.0]})
+    >>> res = allocate_subsidy(curves, 300)
+    >>> res["spent"], res["unspent"], res["allocation"].subsidy.round(2).tolist()
+    (300.0, 0.0, [145.31, 145.31, 9.38])
+    >>> res = allocate_subsidy(curves, 300, floors={"new": 0.2}, cold_start_min=10)
+    >>> {tier: round(t["share"], 2) for tier, t in res["tiers"].items()}
+    {'head': 0.8, 'new': 0.2}
+    """
     floors = dict(floors or {})
     unknown = sorted(set(floors) - set(curves.tier))
     if unknown:
@@ -170,7 +206,14 @@ def allocate_subsidy(curves: pd.DataFrame, pool: float, floors: dict[str, float]
 
 def tier_budgets(curves: pd.DataFrame, pool: float, floors: dict[str, float]) -> dict[str, float]:
     """Each tier's floor plus the rest of the pool by the tier's share of baseline GMV (the rule-of-thumb
-    split the baselines use)."""
+    split the baselines use).
+
+    >>> import pandas as pd
+    >>> curves = pd.DataFrame({"merchant_id": ["m1", "m2", "m3"], "tier": ["head", "head", "new"],
+    ...                        "cold_start": [False, False, True], "base": [3000.0, 1000.0, 1000.0]})
+    >>> {tier: round(b) for tier, b in tier_budgets(curves, 1000, {"new": 0.2}).items()}
+    {'head': 640, 'new': 360}
+    """
     base = curves.groupby("tier").base.sum()
     rest = pool * (1 - sum(floors.values()))
     return {t: floors.get(t, 0.0) * pool + rest * b / base.sum() for t, b in base.items()}
@@ -179,7 +222,16 @@ def tier_budgets(curves: pd.DataFrame, pool: float, floors: dict[str, float]) ->
 def rule_of_thumb(curves: pd.DataFrame, pool: float, floors: dict[str, float], how: str,
                   cold_start_min: float = 0.0) -> np.ndarray:
     """A baseline split: tier budgets by `tier_budgets`, then within a tier `by_size` (∝ baseline GMV) or
-    `equal` per merchant, after the cold-start minimum."""
+    `equal` per merchant, after the cold-start minimum.
+
+    >>> import pandas as pd
+    >>> curves = pd.DataFrame({"merchant_id": ["m1", "m2", "m3"], "tier": ["head", "head", "new"],
+    ...                        "cold_start": [False, False, True], "base": [3000.0, 1000.0, 1000.0]})
+    >>> rule_of_thumb(curves, 1000, {"new": 0.2}, "by_size").tolist()
+    [480.0, 160.0, 360.0]
+    >>> rule_of_thumb(curves, 1000, {"new": 0.2}, "equal").tolist()
+    [320.0, 320.0, 360.0]
+    """
     c = curves.reset_index(drop=True)
     spend = np.where(c.cold_start, cold_start_min, 0.0).astype(float)
     for tier, budget in tier_budgets(c, pool, floors).items():
@@ -191,7 +243,14 @@ def rule_of_thumb(curves: pd.DataFrame, pool: float, floors: dict[str, float], h
 
 
 def true_gain(truth: pd.DataFrame, merchant_ids: pd.Series, spend: np.ndarray) -> float:
-    """Incremental GMV a day of a split on the hidden curves (simulated merchants only)."""
+    """Incremental GMV a day of a split on the hidden curves (simulated merchants only).
+
+    >>> import numpy as np, pandas as pd
+    >>> truth = pd.DataFrame({"merchant_id": ["m1", "m2"], "reach": [500.0, 100.0], "k": [100.0, 100.0],
+    ...                       "alpha": [1.0, 1.0]})
+    >>> true_gain(truth, pd.Series(["m2", "m1"]), np.array([100.0, 100.0]))  # half of each reach
+    300.0
+    """
     t = truth.set_index("merchant_id").loc[merchant_ids]
     return float((t.reach.to_numpy() * hill(spend, t.k.to_numpy(), t.alpha.to_numpy())).sum())
 
@@ -199,7 +258,14 @@ def true_gain(truth: pd.DataFrame, merchant_ids: pd.Series, spend: np.ndarray) -
 def compare_subsidy(history: pd.DataFrame, truth: pd.DataFrame, pool: float, floors: dict[str, float],
                     cold_start_min: float = 0.0, cold_start_days: int = 30) -> dict:
     """True incremental GMV of the split learned from history, of the oracle (the same allocator on the
-    hidden curves) and of the by-size and equal rules of thumb, each as a share of the oracle's."""
+    hidden curves) and of the by-size and equal rules of thumb, each as a share of the oracle's.
+
+    >>> from aipl.simulate.merchants import simulate_merchants
+    >>> history, truth = simulate_merchants(12, seed=0)
+    >>> res = compare_subsidy(history, truth, pool=1000, floors={"new": 0.2})
+    >>> res["merchants"], res["cold_start"], {k: round(v, 2) for k, v in res["share_of_oracle"].items()}
+    (12, 1, {'learned': 0.91, 'oracle': 1.0, 'by_size': 0.38, 'equal': 0.34})
+    """
     fitted = fit_merchants(history, cold_start_days)
     plan = allocate_subsidy(fitted, pool, floors, cold_start_min)
     oracle_curves = truth.merge(fitted[["merchant_id", "cold_start"]], on="merchant_id")

@@ -37,7 +37,13 @@ MAX_CROWDS = 20  # target crowds of one plan
 class BudgetPlan:
     """A daily budget split across channels (or channel × crowd cells): the `shares`, the `spend` a day (up to
     the daily `budget`), the expected `objective` of the `aim` (a scene's outcome, or impressions) against
-    an `equal_split`, with its 90% interval and the scene's KPIs when a scene is planned."""
+    an `equal_split`, with its 90% interval and the scene's KPIs when a scene is planned.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> plan = plan_budget(sample_warehouse(), "B01", 3000)  # no scene: the most impressions
+    >>> plan.aim, plan.budget, plan.spend, sorted(plan.shares), plan.objective >= plan.equal_split
+    ('impressions', 3000, 3000, ['affiliate', 'content', 'display', 'live', 'search'], True)
+    """
 
     brand: str
     aim: str
@@ -61,7 +67,13 @@ class BudgetPlan:
     expected: dict[str, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        """The plan as JSON-ready values."""
+        """The plan as JSON-ready values.
+
+        >>> from aipl.simulate import sample_warehouse
+        >>> d = plan_budget(sample_warehouse(), "B01", 3000).to_dict()
+        >>> d["brand"], d["aim"], d["scene"], round(sum(d["shares"].values()), 6)
+        ('B01', 'impressions', None, 1.0)
+        """
         return asdict(self)
 
 
@@ -69,7 +81,17 @@ class BudgetPlan:
 class SequencePlan:
     """Sequenced delivery (序列化投放) on `day`: each consumer's next action (`actions`: consumer_id,
     deeplink, contacts, action), how many consumers get each action by stage (`counts`), the frequency
-    `cap`, and the flight's results against the simulator's hidden journeys when one was run."""
+    `cap`, and the flight's results against the simulator's hidden journeys when one was run.
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> seq = plan_sequence(wh, "B01", day="2026-10-24")
+    >>> seq
+    SequencePlan(brand='B01', day=datetime.date(2026, 10, 24), cap=Cap(contacts=3, days=7))
+    >>> list(seq.actions.columns), list(seq.counts.columns)
+    (['consumer_id', 'deeplink', 'contacts', 'action'], ['deeplink', 'action', 'consumers'])
+    """
 
     brand: str
     day: date
@@ -79,7 +101,15 @@ class SequencePlan:
     flight: dict | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        """The counts by stage and action (not every consumer's row) as JSON-ready values."""
+        """The counts by stage and action (not every consumer's row) as JSON-ready values.
+
+        >>> from aipl.assets import ensure_built
+        >>> from aipl.simulate import sample_warehouse
+        >>> wh = sample_warehouse(); _ = ensure_built(wh)
+        >>> d = plan_sequence(wh, "B01", day="2026-10-24").to_dict()
+        >>> d["day"], d["cap"], d["flight"], d["actions"][0]
+        ('2026-10-24', [3, 7], None, {'deeplink': 'discover', 'action': 'content', 'consumers': 99})
+        """
         return {"brand": self.brand, "day": self.day.isoformat(), "cap": [self.cap.contacts, self.cap.days],
                 "actions": self.counts.to_dict("records"), "flight": self.flight}
 
@@ -88,7 +118,14 @@ class SequencePlan:
 class SubsidyPlan:
     """A daily subsidy pool split across merchants: what was spent, the expected incremental GMV and ROI, the
     split by tier, each merchant's `allocation`, and (on simulated merchants) the comparison with the oracle
-    and the rules of thumb."""
+    and the rules of thumb.
+
+    >>> plan = plan_subsidy(10_000, simulate=60, floors={"new": 0.3})
+    >>> round(plan.spent), round(plan.unspent), sorted(plan.tiers), round(plan.tiers["new"]["share"], 2)
+    (10000, 0, ['head', 'new', 'waist'], 0.3)
+    >>> list(plan.allocation.columns)
+    ['merchant_id', 'tier', 'cold_start', 'subsidy', 'incremental_gmv']
+    """
 
     pool: float
     spent: float
@@ -100,14 +137,24 @@ class SubsidyPlan:
     comparison: dict | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        """The plan without the per-merchant allocation, as JSON-ready values."""
+        """The plan without the per-merchant allocation, as JSON-ready values.
+
+        >>> sorted(plan_subsidy(10_000, simulate=60).to_dict())
+        ['comparison', 'incremental_gmv', 'pool', 'roi', 'spent', 'tiers', 'unspent']
+        """
         return {k: v for k, v in asdict(self).items() if k != "allocation"}
 
 
 @dataclass(frozen=True)
 class FlightComparison:
     """A flight of `days` at a daily `budget` on hidden curves: each policy's total impressions and its regret
-    (the share of the oracle's total it lost), and the oracle's shares."""
+    (the share of the oracle's total it lost), and the oracle's shares.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> flight = simulate_flight(sample_warehouse(), "B01", days=10)
+    >>> flight.days, sorted(flight.regret), flight.regret["oracle"]
+    (10, ['equal_split', 'oracle', 'proportional_to_last_roi', 'thompson'], 0.0)
+    """
 
     budget: float
     days: int
@@ -116,7 +163,13 @@ class FlightComparison:
     oracle_shares: dict[str, float] = field(repr=False)
 
     def to_dict(self) -> dict:
-        """The comparison as JSON-ready values."""
+        """The comparison as JSON-ready values.
+
+        >>> from aipl.simulate import sample_warehouse
+        >>> d = simulate_flight(sample_warehouse(), "B01", days=10).to_dict()
+        >>> sorted(d), round(sum(d["oracle_shares"].values()), 6)
+        (['budget', 'days', 'oracle_shares', 'regret', 'totals'], 1.0)
+        """
         return asdict(self)
 
 

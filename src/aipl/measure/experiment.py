@@ -36,7 +36,17 @@ def _in_days(wh: Warehouse, t: ir.Table, start: date, end: date) -> ir.BooleanVa
 def consumer_outcomes(wh: Warehouse, people: ir.Table, brand: str | None, window: Window,
                       labels: tuple[str, ...] = ()) -> pd.DataFrame:
     """One row per consumer of `people` (consumer_id plus any columns it carries): the OUTCOMES over the
-    window, the PRE_COVARIATES over the pre-period, and the named numeric labels (0 when absent)."""
+    window, the PRE_COVARIATES over the pre-period, and the named numeric labels (0 when absent).
+
+    >>> from datetime import date
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> window = Window(date(2026, 10, 8), date(2026, 10, 24), pre_days=14)
+    >>> df = consumer_outcomes(wh, wh.table("consumers").select("consumer_id"), "B01", window)
+    >>> len(df), list(df.columns)  # doctest: +NORMALIZE_WHITESPACE
+    (400, ['consumer_id', 'visit', 'conversion', 'purchases', 'spend', 'pre_visit', 'pre_purchases',
+           'pre_spend', 'pre_events', 'pre_category', 'pre_all_brands'])
+    """
     ev = wh.table("events")
     cats = ev.filter(ev.brand_id == brand).select("category_id").distinct() if brand else None
 
@@ -91,7 +101,13 @@ def experiment_frame(wh: Warehouse, experiment: str, brand: str | None = None, w
                      ) -> tuple[pd.DataFrame, Window, list[str]]:
     """Every consumer of a randomised experiment with arm, is_control, outcomes and pre-treatment covariates,
     the window used (default: `days` days from the first assignment day, after a `pre_days` pre-period) and
-    the covariates that vary."""
+    the covariates that vary.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> df, window, covs = experiment_frame(sample_warehouse(), "sim_holdout", "B01")
+    >>> len(df), int(df.is_control.sum()), str(window.start), str(window.end), covs
+    (400, 55, '2026-09-15', '2026-09-28', [])
+    """
     a = wh.table("assignments")
     a = a.filter(a.experiment_id == experiment)
     meta = a.aggregate(n=a.count(), first=a.assigned_at.min(), controls=a.count(where=a.is_control)).execute()
@@ -121,6 +137,16 @@ def experiment_lift(wh: Warehouse, experiment: str, brand: str | None = None, wi
 
     `method` is difference_in_means or cuped (covariates: the pre-period behaviour and the named labels,
     all measured before treatment); the window is as in experiment_frame.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> res = experiment_lift(sample_warehouse(), "sim_holdout", "B01", metrics=("conversion",))
+    >>> res["kind"], res["method"], res["window"]["start"], res["window"]["end"]
+    ('randomised', 'cuped', '2026-09-15', '2026-09-28')
+    >>> [(arm["arm"], arm["control"], arm["n"]) for arm in res["arms"]]
+    [('eligible', False, 345), ('holdout', True, 55)]
+    >>> sorted(res["arms"][0]["lift"]["conversion"])  # doctest: +NORMALIZE_WHITESPACE
+    ['ci_high', 'ci_low', 'confidence', 'control_mean', 'effect', 'incremental', 'method', 'metric',
+     'n_control', 'n_treated', 'notes', 'observational', 'relative', 'se', 'treated_mean', 'variance_reduction']
     """
     if method not in RANDOMISED:
         raise ValueError(f"a randomised experiment uses {' or '.join(RANDOMISED)}, not {method!r}")
@@ -146,7 +172,19 @@ def exposure_lift(wh: Warehouse, campaign: str, brand: str, window: Window,
                   labels: tuple[str, ...] = (), confidence: float = 0.95) -> dict:
     """Observational lift of a campaign: consumers it exposed (an exposure or click of the campaign for the
     brand in the window) against consumers active in the window or pre-period that it did not expose,
-    adjusted for pre-period behaviour by IPW or doubly robust estimation, with balance diagnostics."""
+    adjusted for pre-period behaviour by IPW or doubly robust estimation, with balance diagnostics.
+
+    >>> from datetime import date
+    >>> from aipl.simulate import sample_warehouse
+    >>> window = Window(date(2026, 10, 8), date(2026, 10, 24), pre_days=14)
+    >>> res = exposure_lift(sample_warehouse(), "sim_double11", "B01", window, metrics=("spend",))
+    >>> res["kind"], res["method"], res["window"]["pre_period"]
+    ('observational', 'doubly_robust', ['2026-09-24', '2026-10-07'])
+    >>> [(arm["arm"], arm["n"]) for arm in res["arms"]]
+    [('exposed', 105), ('not exposed', 239)]
+    >>> res["arms"][0]["lift"]["spend"]["observational"], sorted(res["balance"][0])
+    (True, ['balanced', 'control_mean', 'covariate', 'smd_after', 'smd_before', 'treated_mean'])
+    """
     if method not in OBSERVATIONAL:
         raise ValueError(f"without a randomised control use {' or '.join(OBSERVATIONAL)}, not {method!r}")
     if window.pre_days <= 0:
@@ -183,7 +221,17 @@ def campaign_lift(wh: Warehouse, campaign: str, brand: str | None = None, experi
                   method: str | None = None, metrics: tuple[str, ...] = tuple(OUTCOMES), pre_days: int = 30,
                   labels: tuple[str, ...] = (), confidence: float = 0.95) -> dict:
     """The campaign's lift over its dates: randomised when an experiment (named, or the workspace's only
-    one) holds a control arm, else observational. The brand defaults to the campaign's own."""
+    one) holds a control arm, else observational. The brand defaults to the campaign's own.
+
+    The sample's campaign is platform-wide, and its workspace holds the randomised holdout `sim_holdout`:
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> res = campaign_lift(sample_warehouse(), "sim_double11", "B01", metrics=("conversion",), pre_days=0)
+    >>> res["campaign"], res["kind"], res["experiment"], res["window"]["start"], res["window"]["end"]
+    ('sim_double11', 'randomised', 'sim_holdout', '2026-09-15', '2026-10-24')
+    >>> round(res["arms"][0]["conversion_rate"], 3), res["arms"][1]["conversion_rate"]
+    (0.026, 0.0)
+    """
     window, own = campaign_window(wh, campaign, pre_days)
     brand = brand or own
     if not brand:
@@ -213,6 +261,9 @@ def only_experiment(wh: Warehouse) -> str:
     Traceback (most recent call last):
     ValueError: name the experiment: the workspace has no experiment
     >>> wh.close()
+    >>> from aipl.simulate import sample_warehouse
+    >>> only_experiment(sample_warehouse())
+    'sim_holdout'
     """
     a = wh.table("assignments")
     known = sorted(a.select("experiment_id").distinct().execute().experiment_id)
@@ -242,7 +293,18 @@ def pre_treatment_labels(wh: Warehouse) -> tuple[str, ...]:
 @dataclass
 class LiftResult:
     """The lift of each treated arm over control per metric (`arms[i]["lift"]`), how it was estimated (kind:
-    randomised or observational; method), over which window and adjusted for which covariates."""
+    randomised or observational; method), over which window and adjusted for which covariates.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> res = measure_lift(sample_warehouse(), brand="B01", metrics=("spend",))
+    >>> res  # doctest: +NORMALIZE_WHITESPACE
+    LiftResult(kind='randomised', method='cuped', brand='B01',
+               window={'start': '2026-09-15', 'end': '2026-09-28', 'pre_days': 30,
+                       'pre_period': ['2026-08-16', '2026-09-14']},
+               covariates=[], campaign=None, experiment='sim_holdout')
+    >>> [arm["arm"] for arm in res.arms]
+    ['eligible', 'holdout']
+    """
 
     kind: str
     method: str
@@ -256,7 +318,12 @@ class LiftResult:
     balance: list[dict] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
-        """Plain JSON-ready values (the keys of `campaign_lift` / `experiment_lift`)."""
+        """Plain JSON-ready values (the keys of `campaign_lift` / `experiment_lift`).
+
+        >>> from aipl.simulate import sample_warehouse
+        >>> sorted(measure_lift(sample_warehouse(), brand="B01", metrics=("spend",)).to_dict())
+        ['arms', 'brand', 'covariates', 'experiment', 'kind', 'method', 'window']
+        """
         body = {f.name: getattr(self, f.name) for f in fields(self)}
         return {k: v for k, v in body.items() if v is not None or k == "brand"}
 
@@ -277,6 +344,13 @@ def measure_lift(wh: Warehouse, campaign: str | None = None, experiment: str | N
     ...     measure_lift(wh)
     Traceback (most recent call last):
     ValueError: name the experiment: the workspace has no experiment
+    >>> from aipl.simulate import sample_warehouse
+    >>> res = measure_lift(sample_warehouse(), campaign="sim_double11", brand="B01", metrics=("conversion",))
+    >>> res.kind, res.method, res.experiment, res.campaign, [arm["arm"] for arm in res.arms]
+    ('randomised', 'cuped', 'sim_holdout', 'sim_double11', ['eligible', 'holdout'])
+    >>> lift = res.arms[0]["lift"]["conversion"]
+    >>> round(lift["effect"], 3), lift["n_treated"], lift["n_control"]
+    (0.026, 345, 55)
     """
     metrics = tuple(metrics or OUTCOMES)
     labels = pre_treatment_labels(wh) if labels is None else tuple(labels)

@@ -36,12 +36,26 @@ WEIGHTS_TABLE = schema.PI_WEIGHTS.name
 
 
 def equal_weights() -> dict[str, float]:
-    """The default: every behaviour weighs the same."""
+    """The default: every behaviour weighs the same.
+
+    >>> w = equal_weights()
+    >>> len(w), w["favorite"]
+    (8, 0.125)
+    """
     return {b: 1 / len(PI_BEHAVIOURS) for b in PI_BEHAVIOURS}
 
 
 def behaviour_flags(wh: Warehouse, people: ir.Table, brand: str, start: date, end: date) -> pd.DataFrame:
-    """One row per consumer of `people` (and its columns): 0/1 per PI behaviour towards the brand in the days."""
+    """One row per consumer of `people` (and its columns): 0/1 per PI behaviour towards the brand in the days.
+
+    >>> from datetime import date
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> flags = behaviour_flags(wh, wh.table("consumers").select("consumer_id"), "B01", date(2026, 10, 8),
+    ...                         date(2026, 10, 24))
+    >>> len(flags), int(flags.pdp_view.sum()), int(flags.favorite.sum()), int(flags.add_to_cart.sum())
+    (400, 106, 6, 8)
+    """
     ev = wh.table("events")
     day = wh.local_day(ev.ts)
     ev = ev.filter((ev.brand_id == brand) & (day >= ibis.literal(start)) & (day <= ibis.literal(end)))
@@ -56,7 +70,18 @@ def behaviour_flags(wh: Warehouse, people: ir.Table, brand: str, start: date, en
 
 def fit_weights(flags: np.ndarray, bought: np.ndarray) -> np.ndarray:
     """Non-negative least squares of a 0/1 purchase on the 0/1 behaviours (with an intercept), normalised so
-    the weights sum to 1; equal weights when no behaviour predicts purchase."""
+    the weights sum to 1; equal weights when no behaviour predicts purchase.
+
+    Purchases that follow the third behaviour (favorite) only:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> flags = rng.integers(0, 2, (500, 8))
+    >>> bought = (rng.random(500) < 0.05 + 0.5 * flags[:, 2]).astype(int)
+    >>> w = fit_weights(flags, bought)
+    >>> int(w.argmax()), round(float(w.sum()), 6)
+    (2, 1.0)
+    """
     x = np.column_stack([np.asarray(flags, dtype=float), np.ones(len(flags))])
     coef, _ = nnls(x, np.asarray(bought, dtype=float))
     w = coef[:-1]
@@ -67,7 +92,15 @@ def learn_weights(wh: Warehouse, industry: str, day: str | date, horizon: int = 
                   save: bool = True) -> dict:
     """Learn the industry's PI weights: behaviours of each consumer towards each brand of the industry
     (level-1 category) in the `lookback` days before `day`, against a purchase of that brand in the
-    `horizon` days from `day`. Saved to the pi_weights table unless save=False."""
+    `horizon` days from `day`. Saved to the pi_weights table unless save=False.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> res = learn_weights(sample_warehouse(), "beauty", "2026-10-01", save=False)
+    >>> res["pairs"], res["buyers"], res["as_of"], round(sum(res["weights"].values()), 3)
+    (216, 15, '2026-10-01', 1.0)
+    >>> max(res["weights"], key=res["weights"].get)
+    'favorite'
+    """
     d = parse_day(day)
     products = wh.table("products")
     brands = sorted(products.filter(products.category_l1 == industry).select("brand_id").distinct()
@@ -108,7 +141,13 @@ def _save_weights(wh: Warehouse, industry: str, weights: dict[str, float], n: in
 
 
 def brand_weights(wh: Warehouse, brand: str) -> tuple[dict[str, float], str]:
-    """The weights for the brand's industry if learned, else equal weights; and where they came from."""
+    """The weights for the brand's industry if learned, else equal weights; and where they came from.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> weights, source = brand_weights(sample_warehouse(), "B01")  # no weights learned there
+    >>> source, weights == equal_weights()
+    ('equal (default)', True)
+    """
     if WEIGHTS_TABLE in wh.con.list_tables():
         p = wh.table("products")
         ind = p.filter(p.brand_id == brand).select("category_l1").distinct().execute().category_l1.dropna()
@@ -121,7 +160,13 @@ def brand_weights(wh: Warehouse, brand: str) -> tuple[dict[str, float], str]:
 
 
 def pi_scores(flags: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
-    """Each consumer's intent score Σ_b w_b·1_b × 100; a group's PI is the mean of its scores."""
+    """Each consumer's intent score Σ_b w_b·1_b × 100; a group's PI is the mean of its scores.
+
+    >>> import pandas as pd
+    >>> flags = pd.DataFrame([[1, 0, 1, 0, 0, 0, 0, 0], [1] * 8], columns=list(PI_BEHAVIOURS))
+    >>> pi_scores(flags, equal_weights()).tolist()
+    [25.0, 100.0]
+    """
     return flags[list(PI_BEHAVIOURS)].to_numpy(dtype=float) @ np.array([weights[b] for b in PI_BEHAVIOURS]) * 100
 
 
@@ -131,6 +176,18 @@ def campaign_pi(wh: Warehouse, campaign: str, brand: str | None = None, experime
 
     With a randomised holdout the groups are the treated arms and the control arm (difference in means);
     without one, exposed and unexposed active consumers, adjusted for pre-period behaviour (observational).
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> res = campaign_pi(sample_warehouse(), "sim_double11", "B01")
+    >>> res["kind"], res["experiment"], res["lift"]["method"], res["window"]
+    ('randomised', 'sim_holdout', 'difference_in_means', {'start': '2026-09-15', 'end': '2026-10-24'})
+    >>> [(g["group"], g["n"]) for g in res["groups"]]
+    [('exposed', 345), ('control', 55)]
+    >>> list(res["groups"][0]["rates"])  # doctest: +NORMALIZE_WHITESPACE
+    ['pdp_view', 'view_time', 'favorite', 'add_to_cart', 'brand_search', 'store_follow', 'content_engage',
+     'coupon_claim']
+    >>> [c["channel"] for c in res["credit"]]
+    ['live', 'affiliate', 'display', 'search', 'content']
     """
     window, own = campaign_window(wh, campaign, pre_days)
     brand = brand or own
@@ -185,7 +242,16 @@ def _exposure_groups(wh: Warehouse, campaign: str, brand: str, window: Window) -
 def channel_credit(wh: Warehouse, campaign: str, brand: str, window: Window,
                    days: int = ATTRIBUTION_DAYS) -> list[dict]:
     """Multi-touch linear attribution of intent behaviours to the campaign's channels: each of the n touches
-    in the `days` before a behaviour gets 1/n of it."""
+    in the `days` before a behaviour gets 1/n of it.
+
+    >>> from datetime import date
+    >>> from aipl.simulate import sample_warehouse
+    >>> window = Window(date(2026, 9, 15), date(2026, 10, 24), 0)
+    >>> credit = channel_credit(sample_warehouse(), "sim_double11", "B01", window)
+    >>> [(c["channel"], c["touches"], round(c["share"], 2)) for c in credit]  # doctest: +NORMALIZE_WHITESPACE
+    [('live', 204, 0.26), ('affiliate', 221, 0.25), ('display', 214, 0.23), ('search', 163, 0.17),
+     ('content', 92, 0.1)]
+    """
     ev = wh.table("events")
     day = wh.local_day(ev.ts)
     inside = (ev.brand_id == brand) & (day >= ibis.literal(window.start)) & (day <= ibis.literal(window.end))

@@ -24,7 +24,14 @@ def _ratio(a: float, b: float) -> float | None:
 
 
 def kpis(spend: float, impressions: float, clicks: float, engaged: float, orders: float, gmv: float) -> dict:
-    """DOMAIN.md §11: CTR, CPC (ECPC), CPM (ECPM), 收藏加购成本, CVR = orders / clicks, ROI = GMV / spend."""
+    """DOMAIN.md §11: CTR, CPC (ECPC), CPM (ECPM), 收藏加购成本, CVR = orders / clicks, ROI = GMV / spend.
+
+    >>> k = kpis(spend=100.0, impressions=50_000, clicks=500, engaged=40, orders=20, gmv=3000.0)
+    >>> k["ctr"], k["cpc"], k["cpm"], k["fav_cart_cost"], k["cvr"], k["roi"]
+    (0.01, 0.2, 2.0, 2.5, 0.04, 30.0)
+    >>> kpis(0.0, 0, 0, 0, 0, 0.0)["roi"] is None
+    True
+    """
     return {
         "spend": float(spend), "impressions": int(impressions), "clicks": int(clicks), "fav_cart": int(engaged),
         "orders": int(orders), "gmv": float(gmv), "ctr": _ratio(clicks, impressions), "cpc": _ratio(spend, clicks),
@@ -58,7 +65,21 @@ def _cut(delivery: pd.DataFrame, acts: pd.DataFrame, by: str, scope: str) -> lis
 
 def postmortem(wh: Warehouse, campaign: str, brand: str | None = None, days: int = ATTRIBUTION_DAYS,
                with_lift: bool = True) -> dict:
-    """The whole post-mortem of a campaign for one brand (the campaign's own brand by default)."""
+    """The whole post-mortem of a campaign for one brand (the campaign's own brand by default).
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> pm = postmortem(sample_warehouse(), "sim_double11", "B01")
+    >>> sorted(pm)  # doctest: +NORMALIZE_WHITESPACE
+    ['attribution_days', 'brand', 'campaign', 'customers', 'cuts', 'end', 'flow', 'lift', 'phases', 'start',
+     'totals']
+    >>> pm["start"], pm["end"], [p["phase"] for p in pm["phases"]][:3]
+    ('2026-09-15', '2026-10-24', ['daily', 'accumulate', 'presale'])
+    >>> narrow = pm["totals"]["narrow"]
+    >>> narrow["impressions"], narrow["clicks"], round(narrow["spend"], 2), round(narrow["ctr"], 4)
+    (454, 7, 21.24, 0.0154)
+    >>> sorted(pm["cuts"]["wide"]), pm["lift"]["kind"]
+    (['channel', 'creative_id', 'crowd_id', 'phase'], 'randomised')
+    """
     window, own = campaign_window(wh, campaign, 0)
     brand = brand or own
     if not brand:

@@ -21,7 +21,15 @@ CALENDAR_COLUMNS = ["campaign_id", "name", "brand_id", "phase", "start_date", "e
 
 @dataclass(frozen=True)
 class Campaign:
-    """A campaign's calendar: (phase, start, end) rows in date order; two burst rows make a 双截棍 calendar."""
+    """A campaign's calendar: (phase, start, end) rows in date order; two burst rows make a 双截棍 calendar.
+
+    >>> from datetime import date
+    >>> c = Campaign("d11", "双11", None, (("accumulate", date(2026, 9, 20), date(2026, 10, 19)),
+    ...                                   ("presale", date(2026, 10, 20), date(2026, 10, 31)),
+    ...                                   ("burst", date(2026, 11, 11), date(2026, 11, 11))))
+    >>> str(c.d0), str(c.presale_start), str(c.selling_end), c.phase_on(date(2026, 11, 1))
+    ('2026-10-19', '2026-10-20', '2026-11-11', None)
+    """
 
     campaign_id: str
     name: str
@@ -30,7 +38,15 @@ class Campaign:
 
     @property
     def presale_start(self) -> date:
-        """The first selling day (presale, else warmup, else burst): day 0 of every offset."""
+        """The first selling day (presale, else warmup, else burst): day 0 of every offset.
+
+        >>> from datetime import date
+        >>> c = Campaign("d11", "双11", None, (("accumulate", date(2026, 9, 20), date(2026, 10, 19)),
+        ...                                   ("presale", date(2026, 10, 20), date(2026, 10, 31)),
+        ...                                   ("burst", date(2026, 11, 11), date(2026, 11, 11))))
+        >>> c.presale_start
+        datetime.date(2026, 10, 20)
+        """
         for wanted in SELLING:
             days = [a for p, a, _ in self.phases if p == wanted]
             if days:
@@ -39,17 +55,43 @@ class Campaign:
 
     @property
     def selling_end(self) -> date:
-        """The last day of the last selling phase."""
+        """The last day of the last selling phase.
+
+        >>> from datetime import date
+        >>> c = Campaign("d11", "双11", None, (("accumulate", date(2026, 9, 20), date(2026, 10, 19)),
+        ...                                   ("presale", date(2026, 10, 20), date(2026, 10, 31)),
+        ...                                   ("burst", date(2026, 11, 11), date(2026, 11, 11))))
+        >>> c.selling_end
+        datetime.date(2026, 11, 11)
+        """
         return max(b for p, _, b in self.phases if p in SELLING)
 
     @property
     def d0(self) -> date:
-        """The eve of the presale: the day the pools are counted."""
+        """The eve of the presale: the day the pools are counted.
+
+        >>> from datetime import date
+        >>> c = Campaign("d11", "双11", None, (("accumulate", date(2026, 9, 20), date(2026, 10, 19)),
+        ...                                   ("presale", date(2026, 10, 20), date(2026, 10, 31)),
+        ...                                   ("burst", date(2026, 11, 11), date(2026, 11, 11))))
+        >>> c.d0
+        datetime.date(2026, 10, 19)
+        """
         return self.presale_start - timedelta(days=1)
 
     @property
     def accumulate(self) -> tuple[date, date]:
-        """The 蓄水期 window: the declared accumulate phases, else the 60 days before the presale."""
+        """The 蓄水期 window: the declared accumulate phases, else the 60 days before the presale.
+
+        >>> from datetime import date
+        >>> c = Campaign("d11", "双11", None, (("accumulate", date(2026, 9, 20), date(2026, 10, 19)),
+        ...                                   ("presale", date(2026, 10, 20), date(2026, 10, 31)),
+        ...                                   ("burst", date(2026, 11, 11), date(2026, 11, 11))))
+        >>> c.accumulate
+        (datetime.date(2026, 9, 20), datetime.date(2026, 10, 19))
+        >>> Campaign("b", "b", None, (("burst", date(2026, 11, 11), date(2026, 11, 11)),)).accumulate
+        (datetime.date(2026, 9, 12), datetime.date(2026, 11, 10))
+        """
         acc = [(a, b) for p, a, b in self.phases if p == "accumulate"]
         if acc:
             return min(a for a, _ in acc), max(b for _, b in acc)
@@ -57,20 +99,53 @@ class Campaign:
 
     @property
     def start(self) -> date:
-        """The calendar's first day."""
+        """The calendar's first day.
+
+        >>> from datetime import date
+        >>> c = Campaign("d11", "双11", None, (("accumulate", date(2026, 9, 20), date(2026, 10, 19)),
+        ...                                   ("presale", date(2026, 10, 20), date(2026, 10, 31)),
+        ...                                   ("burst", date(2026, 11, 11), date(2026, 11, 11))))
+        >>> c.start
+        datetime.date(2026, 9, 20)
+        """
         return min(a for _, a, _ in self.phases)
 
     @property
     def end(self) -> date:
-        """The calendar's last day."""
+        """The calendar's last day.
+
+        >>> from datetime import date
+        >>> c = Campaign("d11", "双11", None, (("accumulate", date(2026, 9, 20), date(2026, 10, 19)),
+        ...                                   ("presale", date(2026, 10, 20), date(2026, 10, 31)),
+        ...                                   ("burst", date(2026, 11, 11), date(2026, 11, 11))))
+        >>> c.end
+        datetime.date(2026, 11, 11)
+        """
         return max(b for _, _, b in self.phases)
 
     def phase_on(self, day: date) -> str | None:
-        """The phase a day falls in (None outside the calendar)."""
+        """The phase a day falls in (None outside the calendar).
+
+        >>> from datetime import date
+        >>> c = Campaign("d11", "双11", None, (("accumulate", date(2026, 9, 20), date(2026, 10, 19)),
+        ...                                   ("presale", date(2026, 10, 20), date(2026, 10, 31)),
+        ...                                   ("burst", date(2026, 11, 11), date(2026, 11, 11))))
+        >>> c.phase_on(date(2026, 10, 25)), c.phase_on(date(2026, 11, 11)), c.phase_on(date(2026, 12, 1))
+        ('presale', 'burst', None)
+        """
         return next((p for p, a, b in self.phases if a <= day <= b), None)
 
     def to_dict(self) -> dict:
-        """The calendar as JSON-ready values (days as 'YYYY-MM-DD')."""
+        """The calendar as JSON-ready values (days as 'YYYY-MM-DD').
+
+        >>> from datetime import date
+        >>> c = Campaign("d11", "双11", None, (("accumulate", date(2026, 9, 20), date(2026, 10, 19)),
+        ...                                   ("presale", date(2026, 10, 20), date(2026, 10, 31)),
+        ...                                   ("burst", date(2026, 11, 11), date(2026, 11, 11))))
+        >>> d = c.to_dict()
+        >>> d["start"], d["end"], d["presale_start"], d["phases"][-1]
+        ('2026-09-20', '2026-11-11', '2026-10-20', {'phase': 'burst', 'start': '2026-11-11', 'end': '2026-11-11'})
+        """
         return {"campaign_id": self.campaign_id, "name": self.name, "brand": self.brand,
                 "start": str(self.start), "end": str(self.end),
                 "phases": [{"phase": p, "start": str(a), "end": str(b)} for p, a, b in self.phases],
@@ -159,7 +234,22 @@ def campaigns(wh: Warehouse) -> list[Campaign]:
 
 def last_year(wh: Warehouse, campaign: Campaign, brand: str | None = None) -> Campaign | None:
     """Last year's same campaign: the same name, for the brand or platform-wide, with its presale start
-    300 to 430 days earlier (the closest to 365)."""
+    300 to 430 days earlier (the closest to 365).
+
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> import tempfile
+    >>> root = init_workspace(tempfile.mkdtemp())
+    >>> _ = (root / "aipl.toml").open("a").write(
+    ...     '\\n[campaigns.d11_2025]\\nname = "双11"\\nburst = [["2025-11-11", "2025-11-11"]]\\n'
+    ...     '[campaigns.d11]\\nname = "双11"\\nburst = [["2026-11-11", "2026-11-11"]]\\n')
+    >>> wh = open_warehouse(root)
+    >>> last_year(wh, load_campaign(wh, "d11")).campaign_id
+    'd11_2025'
+    >>> last_year(wh, load_campaign(wh, "d11_2025")) is None
+    True
+    >>> wh.close()
+    """
     rows = calendar_rows(wh)
     others = rows[(rows.name == campaign.name) & (rows.campaign_id != campaign.campaign_id)]
     best, best_dist = None, None
@@ -185,6 +275,16 @@ def calendars_from_config(section: dict) -> pd.DataFrame:
     accumulate = [["2026-09-15", "2026-10-19"]]
     presale = [["2026-10-20", "2026-10-31"], ["2026-11-04", "2026-11-10"]]   # 双截棍: two waves
     burst = [["2026-10-31", "2026-11-03"], ["2026-11-11", "2026-11-11"]]
+
+    >>> rows = calendars_from_config({"d11": {"name": "双11", "presale": [["2026-10-20", "2026-10-31"]],
+    ...                                       "burst": [["2026-11-11", "2026-11-11"]]}})
+    >>> rows[["campaign_id", "name", "phase"]].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'campaign_id': 'd11', 'name': '双11', 'phase': 'presale'},
+     {'campaign_id': 'd11', 'name': '双11', 'phase': 'burst'}]
+    >>> calendars_from_config({"d11": {"name": "双11"}})
+    Traceback (most recent call last):
+    ...
+    ValueError: [campaigns.d11] declares no phase
     """
     rows = []
     for cid, spec in section.items():
@@ -210,7 +310,19 @@ def calendars_from_config(section: dict) -> pd.DataFrame:
 
 
 def sync_calendars(wh: Warehouse, section: dict) -> int:
-    """Replace the campaigns declared in aipl.toml in the campaigns table (one transaction); returns rows."""
+    """Replace the campaigns declared in aipl.toml in the campaigns table (one transaction); returns rows.
+
+    `section` is aipl.toml's `[campaigns]` table (see `calendars_from_config`); syncing twice replaces, not adds:
+
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> import tempfile
+    >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+    >>> section = {"d11": {"presale": [["2026-10-20", "2026-10-31"]], "burst": [["2026-11-11", "2026-11-11"]]}}
+    >>> sync_calendars(wh, section), sync_calendars(wh, section), wh.count("campaigns")
+    (2, 2, 2)
+    >>> wh.close()
+    """
     df = calendars_from_config(section)
     if df.empty:
         return 0

@@ -37,7 +37,18 @@ def _count(n: int, noun: str) -> str:
 class Plan:
     """A brand's campaign plan: `gta` the GTA figures of `aipl.strategy.plan` (forecast, target, pools, gaps,
     sources), `progress` the pools against last year and the benchmark by day, `recommendations` the strategies
-    that close the gaps (largest expected GMV first) and `actions` the day-by-day action plan."""
+    that close the gaps (largest expected GMV first) and `actions` the day-by-day action plan.
+
+    `campaign_plan` makes one; its parts, on a hand-made plan:
+
+    >>> p = Plan(gta={"brand": "B01", "campaign": {"campaign_id": "d11"}, "as_of": "2026-10-19",
+    ...                   "forecast_gmv": 3000.0, "forecast_buyers": 30.0, "gmv_target": 5000, "gmv_gap": 2000.0,
+    ...                   "pools": [{"pool": "L", "projected": 40.0}, {"pool": "O", "projected": 200.0}]},
+    ...          progress={}, recommendations=[], actions=[])
+    >>> p  # doctest: +NORMALIZE_WHITESPACE
+    Plan(B01 for d11 as of 2026-10-19: forecast GMV 3,000 from 30.0 buyers; target 5,000, GMV gap +2,000;
+         0 recommendations, 0 days of actions)
+    """
 
     gta: dict
     progress: dict
@@ -47,11 +58,28 @@ class Plan:
     @property
     def pools(self) -> pd.DataFrame:
         """One row per pool: last year's size and rates, the projection, the forecast and (with a target) the
-        need and the gap."""
+        need and the gap.
+
+        >>> p = Plan(gta={"brand": "B01", "campaign": {"campaign_id": "d11"}, "as_of": "2026-10-19",
+        ...                   "forecast_gmv": 3000.0, "forecast_buyers": 30.0, "gmv_target": 5000, "gmv_gap": 2000.0,
+        ...                   "pools": [{"pool": "L", "projected": 40.0}, {"pool": "O", "projected": 200.0}]},
+        ...          progress={}, recommendations=[], actions=[])
+        >>> p.pools["projected"].to_dict()
+        {'L': 40.0, 'O': 200.0}
+        """
         return pd.DataFrame(self.gta["pools"]).set_index("pool")
 
     def to_dict(self) -> dict:
-        """The plan as JSON-ready values: the GTA figures with `progress`, `recommendations` and `actions`."""
+        """The plan as JSON-ready values: the GTA figures with `progress`, `recommendations` and `actions`.
+
+        >>> p = Plan(gta={"brand": "B01", "campaign": {"campaign_id": "d11"}, "as_of": "2026-10-19",
+        ...                   "forecast_gmv": 3000.0, "forecast_buyers": 30.0, "gmv_target": 5000, "gmv_gap": 2000.0,
+        ...                   "pools": [{"pool": "L", "projected": 40.0}, {"pool": "O", "projected": 200.0}]},
+        ...          progress={}, recommendations=[], actions=[])
+        >>> sorted(p.to_dict())  # doctest: +NORMALIZE_WHITESPACE
+        ['actions', 'as_of', 'brand', 'campaign', 'forecast_buyers', 'forecast_gmv', 'gmv_gap', 'gmv_target',
+         'pools', 'progress', 'recommendations']
+        """
         return _plain({**self.gta, "progress": self.progress, "recommendations": self.recommendations,
                        "actions": self.actions})
 
@@ -95,7 +123,18 @@ def campaign_plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | 
 @dataclass(frozen=True, repr=False)
 class Backtest:
     """The GTA forecast of a past campaign against what happened, for several brands: `brands` holds one
-    `aipl.strategy.backtest` result per brand (per pool 预计 vs 实际, 完成率, errors)."""
+    `aipl.strategy.backtest` result per brand (per pool 预计 vs 实际, 完成率, errors).
+
+    `backtest_campaign` makes one; its totals, on two hand-made brand results:
+
+    >>> b = Backtest("d11", 7, [
+    ...     {"brand": "B01", "predicted_gmv": 1100.0, "actual_gmv": 1000.0, "naive_gmv": 800.0, "completion": 0.91,
+    ...      "total_ape": 0.1, "pool_mape": 0.2, "naive_ape": 0.2},
+    ...     {"brand": "B02", "predicted_gmv": 900.0, "actual_gmv": 1000.0, "naive_gmv": 1400.0, "completion": 1.11,
+    ...      "total_ape": 0.1, "pool_mape": 0.3, "naive_ape": 0.4}])
+    >>> b
+    Backtest(d11, 7 days before, 2 brands: predicted GMV 2,000, actual 2,000, error 0.0% (last year's GMV: 10.0%))
+    """
 
     campaign: str
     days_before: int
@@ -103,36 +142,108 @@ class Backtest:
 
     @property
     def predicted_gmv(self) -> float:
+        """The forecast GMV of all brands.
+
+        >>> b = Backtest("d11", 7, [
+        ...     {"brand": "B01", "predicted_gmv": 1100.0, "actual_gmv": 1000.0, "naive_gmv": 800.0, "completion": 0.91,
+        ...      "total_ape": 0.1, "pool_mape": 0.2, "naive_ape": 0.2},
+        ...     {"brand": "B02", "predicted_gmv": 900.0, "actual_gmv": 1000.0, "naive_gmv": 1400.0, "completion": 1.11,
+        ...      "total_ape": 0.1, "pool_mape": 0.3, "naive_ape": 0.4}])
+        >>> b.predicted_gmv
+        2000.0
+        """
         return sum(r["predicted_gmv"] for r in self.brands)
 
     @property
     def actual_gmv(self) -> float:
+        """The GMV all brands made in the campaign.
+
+        >>> b = Backtest("d11", 7, [
+        ...     {"brand": "B01", "predicted_gmv": 1100.0, "actual_gmv": 1000.0, "naive_gmv": 800.0, "completion": 0.91,
+        ...      "total_ape": 0.1, "pool_mape": 0.2, "naive_ape": 0.2},
+        ...     {"brand": "B02", "predicted_gmv": 900.0, "actual_gmv": 1000.0, "naive_gmv": 1400.0, "completion": 1.11,
+        ...      "total_ape": 0.1, "pool_mape": 0.3, "naive_ape": 0.4}])
+        >>> b.actual_gmv
+        2000.0
+        """
         return sum(r["actual_gmv"] for r in self.brands)
 
     @property
     def naive_gmv(self) -> float:
-        """The naive forecast: last year's GMV again."""
+        """The naive forecast: last year's GMV again.
+
+        >>> b = Backtest("d11", 7, [
+        ...     {"brand": "B01", "predicted_gmv": 1100.0, "actual_gmv": 1000.0, "naive_gmv": 800.0, "completion": 0.91,
+        ...      "total_ape": 0.1, "pool_mape": 0.2, "naive_ape": 0.2},
+        ...     {"brand": "B02", "predicted_gmv": 900.0, "actual_gmv": 1000.0, "naive_gmv": 1400.0, "completion": 1.11,
+        ...      "total_ape": 0.1, "pool_mape": 0.3, "naive_ape": 0.4}])
+        >>> b.naive_gmv
+        2200.0
+        """
         return sum(r["naive_gmv"] for r in self.brands)
 
     @property
     def total_ape(self) -> float | None:
-        """The absolute percentage error of all brands' forecast GMV (None without actual GMV)."""
+        """The absolute percentage error of all brands' forecast GMV (None without actual GMV).
+
+        >>> b = Backtest("d11", 7, [
+        ...     {"brand": "B01", "predicted_gmv": 1100.0, "actual_gmv": 1000.0, "naive_gmv": 800.0, "completion": 0.91,
+        ...      "total_ape": 0.1, "pool_mape": 0.2, "naive_ape": 0.2},
+        ...     {"brand": "B02", "predicted_gmv": 900.0, "actual_gmv": 1000.0, "naive_gmv": 1400.0, "completion": 1.11,
+        ...      "total_ape": 0.1, "pool_mape": 0.3, "naive_ape": 0.4}])
+        >>> b.total_ape
+        0.0
+        """
         act = self.actual_gmv
         return abs(self.predicted_gmv - act) / act if act else None
 
     @property
     def naive_ape(self) -> float | None:
+        """The absolute percentage error of the naive forecast (last year's GMV; None without actual GMV).
+
+        >>> b = Backtest("d11", 7, [
+        ...     {"brand": "B01", "predicted_gmv": 1100.0, "actual_gmv": 1000.0, "naive_gmv": 800.0, "completion": 0.91,
+        ...      "total_ape": 0.1, "pool_mape": 0.2, "naive_ape": 0.2},
+        ...     {"brand": "B02", "predicted_gmv": 900.0, "actual_gmv": 1000.0, "naive_gmv": 1400.0, "completion": 1.11,
+        ...      "total_ape": 0.1, "pool_mape": 0.3, "naive_ape": 0.4}])
+        >>> b.naive_ape
+        0.1
+        """
         act = self.actual_gmv
         return abs(self.naive_gmv - act) / act if act else None
 
     @property
     def frame(self) -> pd.DataFrame:
-        """One row per brand: predicted and actual GMV, 完成率, the errors."""
+        """One row per brand: predicted and actual GMV, 完成率, the errors.
+
+        >>> b = Backtest("d11", 7, [
+        ...     {"brand": "B01", "predicted_gmv": 1100.0, "actual_gmv": 1000.0, "naive_gmv": 800.0, "completion": 0.91,
+        ...      "total_ape": 0.1, "pool_mape": 0.2, "naive_ape": 0.2},
+        ...     {"brand": "B02", "predicted_gmv": 900.0, "actual_gmv": 1000.0, "naive_gmv": 1400.0, "completion": 1.11,
+        ...      "total_ape": 0.1, "pool_mape": 0.3, "naive_ape": 0.4}])
+        >>> b.frame[["brand", "predicted_gmv", "actual_gmv", "completion"]]
+          brand  predicted_gmv  actual_gmv  completion
+        0   B01         1100.0      1000.0        0.91
+        1   B02          900.0      1000.0        1.11
+        """
         cols = ["brand", "predicted_gmv", "actual_gmv", "completion", "total_ape", "pool_mape", "naive_ape"]
         return pd.DataFrame([{c: r[c] for c in cols} for r in self.brands], columns=cols)
 
     def to_dict(self) -> dict:
-        """The backtest as JSON-ready values."""
+        """The backtest as JSON-ready values.
+
+        >>> b = Backtest("d11", 7, [
+        ...     {"brand": "B01", "predicted_gmv": 1100.0, "actual_gmv": 1000.0, "naive_gmv": 800.0, "completion": 0.91,
+        ...      "total_ape": 0.1, "pool_mape": 0.2, "naive_ape": 0.2},
+        ...     {"brand": "B02", "predicted_gmv": 900.0, "actual_gmv": 1000.0, "naive_gmv": 1400.0, "completion": 1.11,
+        ...      "total_ape": 0.1, "pool_mape": 0.3, "naive_ape": 0.4}])
+        >>> d = b.to_dict()
+        >>> sorted(d)  # doctest: +NORMALIZE_WHITESPACE
+        ['actual_gmv', 'brands', 'campaign', 'days_before', 'naive_ape', 'naive_gmv', 'predicted_gmv',
+         'total_ape']
+        >>> d["naive_ape"], len(d["brands"])
+        (0.1, 2)
+        """
         return _plain({"campaign": self.campaign, "days_before": self.days_before, "brands": self.brands,
                        "predicted_gmv": self.predicted_gmv, "actual_gmv": self.actual_gmv,
                        "total_ape": self.total_ape, "naive_gmv": self.naive_gmv, "naive_ape": self.naive_ape})

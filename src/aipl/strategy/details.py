@@ -16,9 +16,23 @@ def plan_details(wh: Warehouse, plan: dict) -> dict:
     """The plan (see `plan`) with its progress against last year and the benchmark, the recommended strategies
     and the day-by-day action plan, under the keys plan, progress, recommendations and actions.
 
-    >>> d = plan_details(wh, plan(wh, "B01", "sim_double11", gmv_target=1e6))  # doctest: +SKIP
-    >>> sorted(d)  # doctest: +SKIP
-    ['actions', 'plan', 'progress', 'recommendations']
+    >>> import tempfile; from pathlib import Path
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.config import init_workspace
+    >>> from aipl.simulate import MarketSpec, simulate_market
+    >>> from aipl.simulate.load import load_market
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = Path(tempfile.mkdtemp())  # two seasons: sim_double11_2025, then sim_double11
+    >>> _ = simulate_market(MarketSpec(consumers=800, days=40, brands=3, seed=1, seasons=2, start="2025-09-15",
+    ...                                lead_days=30), root / "market")
+    >>> wh = open_warehouse(init_workspace(root)); _ = load_market(wh, root / "market"); _ = ensure_built(wh)
+    >>> from aipl.strategy import plan
+    >>> d = plan_details(wh, plan(wh, "B01", "sim_double11", gmv_target=10_000))
+    >>> sorted(d), d["plan"]["gmv_target"]
+    (['actions', 'plan', 'progress', 'recommendations'], 10000)
+    >>> d["actions"][-1]["stage"]
+    '冲刺期 sprint'
+    >>> wh.close()
     """
     prog = progress(wh, plan)
     recs = recommend(wh, plan, prog)
@@ -30,9 +44,23 @@ def latest_plan(wh: Warehouse, brand: str) -> dict | None:
     """The brand's plan (no target) for the latest campaign that has last year's counterpart with GMV, or None
     when no campaign has one.
 
-    >>> p = latest_plan(wh, "B01")  # doctest: +SKIP
-    >>> p["baseline"]["campaign_id"]  # doctest: +SKIP
-    'sim_double11_ly'
+    >>> import tempfile; from pathlib import Path
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.config import init_workspace
+    >>> from aipl.simulate import MarketSpec, simulate_market
+    >>> from aipl.simulate.load import load_market
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = Path(tempfile.mkdtemp())  # two seasons: sim_double11_2025, then sim_double11
+    >>> _ = simulate_market(MarketSpec(consumers=800, days=40, brands=3, seed=1, seasons=2, start="2025-09-15",
+    ...                                lead_days=30), root / "market")
+    >>> wh = open_warehouse(init_workspace(root)); _ = load_market(wh, root / "market"); _ = ensure_built(wh)
+    >>> p = latest_plan(wh, "B01")
+    >>> p["campaign"]["campaign_id"], p["baseline"]["campaign_id"], "gmv_target" in p
+    ('sim_double11', 'sim_double11_2025', False)
+    >>> wh.close()
+    >>> from aipl.simulate import sample_warehouse
+    >>> latest_plan(sample_warehouse(), "B01") is None  # one season only: no last year to plan from
+    True
     """
     c = wh.table("campaigns")
     ids = c.group_by("campaign_id").aggregate(first=c.start_date.min()).order_by(ibis.desc("first"))

@@ -42,7 +42,16 @@ def _category_keys(wh: Warehouse, brand: str) -> list[str]:
 
 
 def pools_on(wh: Warehouse, brand: str, day: date) -> pd.DataFrame:
-    """consumer_id, pool for every consumer in L, P, I_xu, A_xu or O of the brand on `day`."""
+    """consumer_id, pool for every consumer in L, P, I_xu, A_xu or O of the brand on `day`.
+
+    >>> from datetime import date
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> pools = pools_on(wh, "B01", date(2026, 10, 7))
+    >>> list(pools.columns), set(pools.pool) <= set(POOLS), pools.consumer_id.is_unique
+    (['consumer_id', 'pool'], True, True)
+    """
     b = states(wh, "brand", day, brand).select("consumer_id", "aipl").execute()
     b["pool"] = b.aipl.map(STATE_POOL)
     cats = _category_keys(wh, brand)
@@ -54,7 +63,16 @@ def pools_on(wh: Warehouse, brand: str, day: date) -> pd.DataFrame:
 
 
 def pool_sizes(wh: Warehouse, brand: str, day: date) -> dict[str, int]:
-    """How many consumers each D0 pool holds on `day`."""
+    """How many consumers each D0 pool holds on `day`.
+
+    >>> from datetime import date
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> sizes = pool_sizes(wh, "B01", date(2026, 10, 7))
+    >>> list(sizes), sum(sizes.values()) == len(pools_on(wh, "B01", date(2026, 10, 7)))
+    (['L', 'P', 'I_xu', 'A_xu', 'O'], True)
+    """
     counts = pools_on(wh, brand, day).pool.value_counts()
     return {p: int(counts.get(p, 0)) for p in D0_POOLS}
 
@@ -79,7 +97,19 @@ def _require_assets(wh: Warehouse) -> None:
 
 def season(wh: Warehouse, brand: str, c: Campaign) -> dict:
     """One brand's campaign, measured: pool sizes on D0, and each pool's buyers, GMV, conversion rate, share of
-    buyers and GMV per buyer over the selling period; new buyers (no purchase in the 365 days before)."""
+    buyers and GMV per buyer over the selling period; new buyers (no purchase in the 365 days before).
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> s = season(wh, "B01", load_campaign(wh, "sim_double11"))
+    >>> s["d0"], s["selling"], list(s["pools"]) == list(POOLS)
+    ('2026-10-07', ['2026-10-08', '2026-10-22'], True)
+    >>> sorted(s["pools"]["L"])
+    ['aov', 'buyers', 'cvr', 'gmv', 'share', 'size']
+    >>> s["buyers"] == sum(p["buyers"] for p in s["pools"].values())
+    True
+    """
     _require_assets(wh)
     d0 = pools_on(wh, brand, c.d0)
     brand_pools = d0[d0.pool != "O"]
@@ -142,7 +172,25 @@ def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = No
     """The GTA plan of a brand for a campaign as of `day` (default: the last data day; at the latest the eve of
     the presale): last year's pools and rates, this year's projected pools, and — with a GMV target — the buyers
     and pool sizes it needs and the gap per pool (see the module doc). `campaign_plan` adds the progress,
-    recommendations and action plan."""
+    recommendations and action plan.
+
+    >>> import tempfile; from pathlib import Path
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.config import init_workspace
+    >>> from aipl.simulate import MarketSpec, simulate_market
+    >>> from aipl.simulate.load import load_market
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = Path(tempfile.mkdtemp())  # two seasons: sim_double11_2025, then sim_double11
+    >>> _ = simulate_market(MarketSpec(consumers=800, days=40, brands=3, seed=1, seasons=2, start="2025-09-15",
+    ...                                lead_days=30), root / "market")
+    >>> wh = open_warehouse(init_workspace(root)); _ = load_market(wh, root / "market"); _ = ensure_built(wh)
+    >>> p = plan(wh, "B01", "sim_double11", gmv_target=10_000)
+    >>> p["as_of"], p["baseline"]["campaign_id"], p["days_to_presale"], [r["pool"] for r in p["pools"]][:4]
+    ('2026-10-07', 'sim_double11_2025', 0, ['L', 'P', 'I_xu', 'A_xu'])
+    >>> p["gmv_target"], round(p["gmv_gap"] + p["forecast_gmv"])
+    (10000, 10000)
+    >>> wh.close()
+    """
     _require_assets(wh)
     cur = load_campaign(wh, campaign)
     ly = load_campaign(wh, baseline) if baseline else last_year(wh, cur, brand)
@@ -209,7 +257,19 @@ def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = No
 
 
 def set_target(out: dict, target: float) -> dict:
-    """Add a GMV target to a plan: buyers needed, per pool buyers and sizes needed, gaps, the new/old split."""
+    """Add a GMV target to a plan: buyers needed, per pool buyers and sizes needed, gaps, the new/old split.
+
+    On a plan (of `plan`) reduced to what the target needs: GMV per buyer 100, last year 40 buyers (10 new):
+
+    >>> out = {"aov": 100.0, "forecast_gmv": 3000.0, "last_year": {"buyers": 40, "new_buyers": 10, "gmv": 4000.0},
+    ...        "pools": [{"pool": "L", "share": 0.75, "cvr": 0.5, "projected": 40.0, "forecast_buyers": 20.0},
+    ...                  {"pool": "O", "share": 0.25, "cvr": 0.05, "projected": 200.0, "forecast_buyers": 10.0}]}
+    >>> out = set_target(out, 5000)
+    >>> out["buyers_needed"], out["new_buyers_needed"], out["gmv_gap"], out["growth_needed"]
+    (50.0, 12.5, 2000.0, 1.25)
+    >>> [(r["pool"], r["buyers_needed"], r["size_needed"], r["gap"]) for r in out["pools"]]
+    [('L', 37.5, 75.0, 35.0), ('O', 12.5, 250.0, 50.0)]
+    """
     last = out["last_year"]
     if target <= 0:
         raise ValueError("the GMV target must be positive")
@@ -228,7 +288,26 @@ def set_target(out: dict, target: float) -> dict:
 
 def backtest(wh: Warehouse, brand: str, campaign: str, days_before: int = 0, baseline: str | None = None) -> dict:
     """Plan `days_before` the presale of a past campaign from the one a year before it, then compare the
-    forecast buyers and GMV per pool with what happened: 预计 vs 实际 and 完成率 per pool, and the MAPE."""
+    forecast buyers and GMV per pool with what happened: 预计 vs 实际 and 完成率 per pool, and the MAPE.
+
+    >>> import tempfile; from pathlib import Path
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.config import init_workspace
+    >>> from aipl.simulate import MarketSpec, simulate_market
+    >>> from aipl.simulate.load import load_market
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = Path(tempfile.mkdtemp())  # two seasons: sim_double11_2025, then sim_double11
+    >>> _ = simulate_market(MarketSpec(consumers=800, days=40, brands=3, seed=1, seasons=2, start="2025-09-15",
+    ...                                lead_days=30), root / "market")
+    >>> wh = open_warehouse(init_workspace(root)); _ = load_market(wh, root / "market"); _ = ensure_built(wh)
+    >>> b = backtest(wh, "B01", "sim_double11", days_before=7)
+    >>> b["baseline"], b["as_of"], sorted(b["pools"][0])  # doctest: +NORMALIZE_WHITESPACE
+    ('sim_double11_2025', '2026-09-30', ['actual_buyers', 'actual_gmv', 'actual_size', 'ape', 'completion',
+     'label', 'pool', 'predicted_buyers', 'predicted_gmv', 'predicted_size'])
+    >>> round(b["actual_gmv"], 2) == round(sum(r["actual_gmv"] for r in b["pools"]), 2), b["total_ape"] >= 0
+    (True, True)
+    >>> wh.close()
+    """
     cur = load_campaign(wh, campaign)
     p = plan(wh, brand, campaign, day=cur.d0 - timedelta(days=days_before), baseline=baseline)
     actual = season(wh, brand, cur)

@@ -21,7 +21,16 @@ BENCHMARK_QUANTILE = 0.75
 
 
 def state_series(wh: Warehouse, brands: list[str], days: list[date]) -> pd.DataFrame:
-    """brand, day, pool, n: how many consumers each brand held in L, P, I and A on each day (one query)."""
+    """brand, day, pool, n: how many consumers each brand held in L, P, I and A on each day (one query).
+
+    >>> from datetime import date
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> df = state_series(wh, ["B01"], [date(2026, 10, 7), date(2026, 10, 24)])
+    >>> df.pivot(index="pool", columns="day", values="n").loc[["L", "P", "I_xu", "A_xu"]].to_numpy().tolist()
+    [[2, 3], [5, 6], [20, 34], [82, 102]]
+    """
     iv = intervals(wh)
     iv = iv.filter((iv.scope == "brand") & iv.key.isin(brands) & iv.cond.isin(list(SERIES_POOLS)))
     d = ibis.memtable({"day": days}, schema={"day": "date"})

@@ -19,7 +19,15 @@ from aipl.warehouse import Warehouse
 @dataclass(frozen=True)
 class Rule:
     """A recommended strategy: `crowd` describes its target, `expr` is the same crowd in the crowd language
-    ({brand} and {category} are filled in; see docs/crowds.md)."""
+    ({brand} and {category} are filled in; see docs/crowds.md).
+
+    >>> r = RULES["blue_ocean_acquisition"]
+    >>> r.pool, r.phases, r.scene
+    ('A_xu', ('daily', 'accumulate'), '拉新快 (new-customer acquisition)')
+    >>> sorted(RULES)  # doctest: +NORMALIZE_WHITESPACE
+    ['blue_ocean_acquisition', 'campaign_harvest', 'close_benchmark_gap', 'interest_guidance', 'lapsed_recall',
+     'member_activation']
+    """
 
     lookup_name: str
     label: str
