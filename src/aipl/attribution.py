@@ -39,10 +39,20 @@ class Window:
 
     @property
     def pre_last(self) -> date:
+        """The pre-period's last day: `pre_end`, else the day before the window.
+
+        >>> Window(date(2026, 11, 1), date(2026, 11, 11)).pre_last.isoformat()
+        '2026-10-31'
+        """
         return self.pre_end or self.start - timedelta(days=1)
 
     @property
     def pre_start(self) -> date:
+        """The pre-period's first day, `pre_days` before its last.
+
+        >>> Window(date(2026, 11, 1), date(2026, 11, 11), pre_days=7).pre_start.isoformat()
+        '2026-10-25'
+        """
         return self.pre_last - timedelta(days=self.pre_days - 1)
 
 

@@ -45,7 +45,15 @@ CAPABILITIES: dict[str, frozenset[str]] = {  # what each backend offers beyond t
 
 
 class SourceError(ValueError):
-    """A source file cannot be read at all (missing, empty, not the declared format)."""
+    """A source file cannot be read at all (missing, empty, not the declared format): nothing of it is loaded.
+
+    >>> from aipl.ingest import ingest
+    >>> from aipl.simulate import sample_warehouse
+    >>> ingest(sample_warehouse(), "missing.csv", "consumers")
+    Traceback (most recent call last):
+    ...
+    aipl.warehouse.SourceError: missing.csv: no such file or folder
+    """
 
 
 class Warehouse:
