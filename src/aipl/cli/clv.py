@@ -9,6 +9,9 @@ import typer
 
 from aipl.audience import export_ids
 from aipl.cli.common import (
+    BrandOpt,
+    FileArg,
+    FormatOpt,
     JsonOpt,
     WorkspaceOpt,
     _file_or_workspace,
@@ -24,11 +27,9 @@ from aipl.cli.common import (
 from aipl.clv import LIST_KINDS, MODELS, asset_value, fit_clv, member_list, member_report, predict_clv
 
 clv_app = _group("clv", "Customer lifetime value: BG/NBD, Pareto/NBD, Gamma-Gamma.")
-FileArg = Annotated[Path | None, typer.Argument(help="A transaction file to read directly (with --format).")]
-FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Format of FILE, e.g. cdnow.")]
 CalibrationOpt = Annotated[str, typer.Option(help="Last day of the calibration period (YYYY-MM-DD).")]
 TimeUnitOpt = Annotated[str, typer.Option(help="day, week or month.")]
-BrandOpt = Annotated[str | None, typer.Option(help="Only this brand's purchases.")]
+OnlyBrandOpt = Annotated[str | None, typer.Option(help="Only this brand's purchases.")]
 DayOpt = Annotated[str, typer.Option(help="The day (YYYY-MM-DD).")]
 
 
@@ -39,7 +40,7 @@ def clv_fit(
     fmt: FormatOpt = None,
     time_unit: TimeUnitOpt = "week",
     model: Annotated[str, typer.Option(help=f"{', '.join(MODELS)}.")] = "bgnbd",
-    brand: BrandOpt = None,
+    brand: OnlyBrandOpt = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -57,7 +58,7 @@ def clv_fit(
 
 @clv_app.command("value")
 def clv_value(
-    brand: Annotated[str, typer.Option(help="The brand.")],
+    brand: BrandOpt,
     calibration_end: Annotated[str, typer.Option(help="The valuation day (YYYY-MM-DD).")],
     months: Annotated[int, typer.Option(help="Horizon in months (default: 3 years).")] = 36,
     monthly_discount: Annotated[float, typer.Option(help="Discount rate per month.")] = 0.01,
@@ -92,7 +93,7 @@ def clv_predict(
     out_file: Annotated[Path, typer.Option("--out", help="Predictions file (.csv or .parquet).")],
     horizon: Annotated[float, typer.Option(help="Predict purchases over this many time units.")] = 52,
     time_unit: TimeUnitOpt = "week",
-    brand: BrandOpt = None,
+    brand: OnlyBrandOpt = None,
     file: FileArg = None,
     fmt: FormatOpt = None,
     workspace: WorkspaceOpt = None,
@@ -110,7 +111,7 @@ members_app = _group("members", "Member operations: lapsed buckets, activity, re
 
 @members_app.command("summary")
 def members_summary(
-    brand: Annotated[str, typer.Option(help="The brand.")],
+    brand: BrandOpt,
     day: DayOpt,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
@@ -131,7 +132,7 @@ def members_summary(
 
 @members_app.command("list")
 def members_list(
-    brand: Annotated[str, typer.Option(help="The brand.")],
+    brand: BrandOpt,
     day: DayOpt,
     kind: Annotated[str, typer.Option(help=f"{', '.join(LIST_KINDS)}.")],
     out_file: Annotated[Path | None, typer.Option("--out", help="Export the ids (.csv or .parquet).")] = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +19,7 @@ from aipl.audience import (
     refresh,
     tag_catalogue,
 )
-from aipl.cli.common import JsonOpt, WorkspaceOpt, _group, _session, err, out
+from aipl.cli.common import JsonOpt, WorkspaceOpt, _group, _print_json, _session, err, out
 
 # ---- crowds
 crowd_app = _group("crowd", "Crowds (达摩盘): tags, the crowd language, counts, insight, lookalike, export.")
@@ -58,7 +57,7 @@ def crowd_count(expr: ExprArg, workspace: WorkspaceOpt = None, as_json: JsonOpt 
     with _session(workspace) as wh:
         res = count_crowd(wh, expr)
     if as_json:
-        print(json.dumps(res.to_dict(), ensure_ascii=False))
+        _print_json(res.to_dict())
         return
     out.print(f"{res.count:,} of {res.of:,} consumers ({res.ms:.2f} ms) on {res.day}: {escape(res.expr)}")
 
@@ -104,7 +103,7 @@ def crowd_insight_cmd(
     with _session(workspace) as wh:
         res = crowd_insight(wh, expr, base, tag or (), compare or (), brand, start, end)
     if as_json:
-        print(json.dumps(res.to_dict(), default=str, ensure_ascii=False))
+        _print_json(res.to_dict())
         return
     out.print(f"{res.size:,} consumers")
     t = Table("tag", "key", "value", "crowd", "base", "TGI")
@@ -131,7 +130,7 @@ def crowd_lookalike_cmd(
     with _session(workspace) as wh:
         res = crowd_lookalike(wh, seed, k, save)
     if as_json:
-        print(json.dumps(res.to_dict(), default=str, ensure_ascii=False))
+        _print_json(res.to_dict())
         return
     out.print(f"lookalike of {res.seed_size:,} seed consumers × {k}: {res.size:,} consumers "
               f"(PU c = {res.c:.2f}); top features: " + ", ".join(list(res.top_features)[:5]))
