@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer._click.exceptions import ClickException  # Typer ships its own click
 
 from aipl.assets import ensure_built, has_key
 from aipl.config import ConfigError
@@ -58,6 +59,14 @@ def _say_error(msg: str, code: int = 2) -> int:
         print(json.dumps({"error": msg, "exit_code": code}, ensure_ascii=False))
     err.print(f"[bold red]error:[/] {escape(msg)}")
     return code
+
+
+def _usage_error(exc: ClickException, as_json: bool) -> int:
+    """Print a usage error (unknown option, bad value …) as one line naming the command's --help."""
+    _json_mode["on"] = as_json
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    return _say_error(f"{exc.format_message()}{hint}", exc.exit_code)
 
 
 def _fail(msg: str, code: int = 2) -> None:
