@@ -19,6 +19,7 @@ from aipl.cli.common import (
     _group,
     _print_json,
     _records,
+    _require_key,
     _session,
     _write_frame,
     err,
@@ -117,7 +118,8 @@ def members_summary(
     as_json: JsonOpt = False,
 ) -> None:
     """Buyers and members by days since their last purchase (30/60/180 天未购), activity and reactivation."""
-    with _session(workspace) as wh:
+    with _session(workspace, assets=True) as wh:
+        _require_key(wh, "brand", brand)  # the engine answers zeros for a brand it never saw
         rep = member_report(wh, brand, day)
     if as_json:
         _print_json(rep.to_dict())
@@ -138,14 +140,21 @@ def members_list(
     out_file: Annotated[Path | None, typer.Option("--out", help="Export the ids (.csv or .parquet).")] = None,
     save: Annotated[str | None, typer.Option(help="Also save the list in the warehouse under this name.")] = None,
     workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Build a recall or reactivation list; save it for crowds and the autopilot, or export it (min. size applies)."""
-    with _session(workspace) as wh:
+    with _session(workspace, assets=True) as wh:
+        _require_key(wh, "brand", brand)
         ids = member_list(wh, brand, day, kind, save)
-        if save:
-            out.print(f"saved {len(ids):,} consumers as list {save!r} of {brand}")
         if out_file is not None:
             export_ids(wh, f"the {kind} list of {brand} on {day}", ids, out_file)
-            out.print(f"exported {len(ids):,} consumer ids to {out_file} (logged in crowd_exports)")
+    if as_json:
+        _print_json({"brand": brand, "day": day, "kind": kind, "consumers": len(ids), "saved_as": save,
+                     "out": None if out_file is None else str(out_file)})
+        return
+    if save:
+        out.print(f"saved {len(ids):,} consumers as list {save!r} of {brand}")
+    if out_file is not None:
+        out.print(f"exported {len(ids):,} consumer ids to {out_file} (logged in crowd_exports)")
     if not save and out_file is None:
         out.print(f"{len(ids):,} consumers in {kind} (use --save NAME or --out FILE)")

@@ -31,10 +31,14 @@ ExprArg = Annotated[str, typer.Argument(help='A crowd: an expression (e.g. \'cit
 def crowd_refresh(
     day: Annotated[str, typer.Option(help="The tag day (YYYY-MM-DD): windows end on it.")],
     workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Compute the tags for a day and bring the bitmap index up to date (only changed bitmaps are rewritten)."""
     with _session(workspace, assets=True) as wh:
         res = refresh(wh, day, report=lambda m: err.print(f"  {m}"))
+    if as_json:
+        _print_json(res)
+        return
     out.print(f"tags of {res['day']}: {res['new_ids']:,} new consumers, {res['bitmaps_rewritten']:,} bitmaps rewritten")
 
 

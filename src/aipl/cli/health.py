@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from aipl.assets import METRICS, fast_ranking, fast_summary, grow, period, records
-from aipl.cli.common import BrandOpt, JsonOpt, WorkspaceOpt, _frame_table, _print_json, _session, app, out
+from aipl.cli.common import BrandOpt, JsonOpt, WorkspaceOpt, _frame_table, _print_json, _require_key, _session, app, out
 
 StartOpt = Annotated[str | None, typer.Option(help="First day of the period (default: 30 days to --end).")]
 EndOpt = Annotated[str | None, typer.Option(help="Last day of the period (default: the last day with events).")]
@@ -67,7 +67,8 @@ def grow_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """GROW: ΔGMV split exactly into G 渗透 (buyers), R 复购 (frequency), O 价格 (spend per occasion), and W."""
-    with _session(workspace) as wh:
+    with _session(workspace, assets=True) as wh:
+        _require_key(wh, "brand", brand)  # the engine answers zeros for a brand it never saw
         g = grow(wh, brand, (start0, end0), (start1, end1))
     if as_json:
         _print_json(g.to_dict())
