@@ -119,8 +119,9 @@ def members_summary(
 ) -> None:
     """Buyers and members by days since their last purchase (30/60/180 天未购), activity and reactivation."""
     with _session(workspace, assets=True) as wh:
-        _require_key(wh, "brand", brand)  # the engine answers zeros for a brand it never saw
         rep = member_report(wh, brand, day)
+        if not rep.buyers and not rep.members:  # the engine answers zeros for a brand it never saw
+            _require_key(wh, "brand", brand)
     if as_json:
         _print_json(rep.to_dict())
         return
@@ -143,8 +144,7 @@ def members_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Build a recall or reactivation list; save it for crowds and the autopilot, or export it (min. size applies)."""
-    with _session(workspace, assets=True) as wh:
-        _require_key(wh, "brand", brand)
+    with _session(workspace) as wh:
         ids = member_list(wh, brand, day, kind, save)
         if out_file is not None:
             export_ids(wh, f"the {kind} list of {brand} on {day}", ids, out_file)

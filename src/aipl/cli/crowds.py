@@ -148,8 +148,12 @@ def crowd_export(
     out_file: Annotated[Path, typer.Option("--out", help="CSV or Parquet file of consumer ids.")],
     actor: Annotated[str | None, typer.Option(help="Who exports (for the audit log; default: the OS user).")] = None,
     workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Export a crowd's consumer ids (never below [privacy] min_crowd_size), logged in crowd_exports."""
     with _session(workspace) as wh:
         res = export_crowd(wh, expr, out_file, actor)
+    if as_json:
+        _print_json({"out": str(out_file), "rows": res.rows, "sha256": res.sha256})
+        return
     out.print(f"exported {res.rows:,} consumer ids to {out_file} (sha256 {res.sha256[:12]}…), logged")

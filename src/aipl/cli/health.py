@@ -68,8 +68,9 @@ def grow_cmd(
 ) -> None:
     """GROW: ΔGMV split exactly into G 渗透 (buyers), R 复购 (frequency), O 价格 (spend per occasion), and W."""
     with _session(workspace, assets=True) as wh:
-        _require_key(wh, "brand", brand)  # the engine answers zeros for a brand it never saw
         g = grow(wh, brand, (start0, end0), (start1, end1))
+        if not g.gmv0 and not g.gmv1:  # the engine answers zeros for a brand it never saw
+            _require_key(wh, "brand", brand)
     if as_json:
         _print_json(g.to_dict())
         return
