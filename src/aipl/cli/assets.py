@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 from rich.table import Table
 
 from aipl.assets import AIPL_LABELS, DEEPLINK_LABELS, FLOW_STATES, attribution, flow, flow_cell, rebuild, snapshot
-from aipl.cli.common import JsonOpt, WorkspaceOpt, _frame_table, _group, _session, err, out
+from aipl.cli.common import JsonOpt, WorkspaceOpt, _frame_table, _group, _print_json, _session, err, out
 from aipl.clv import save_list
 
 assets_app = _group("assets", "Consumer assets: AIPL / DEEPLINK states, counts and flows.")
@@ -40,7 +39,7 @@ def assets_snapshot(
     with _session(workspace, assets=True) as wh:
         snap = snapshot(wh, scope, key, day)
     if as_json:
-        print(json.dumps(snap.to_dict(), ensure_ascii=False))
+        _print_json(snap.to_dict())
         return
     t = Table("state", "consumers", title=f"{scope} {key} on {snap.date}")
     for s, n in snap.counts.items():
@@ -74,7 +73,7 @@ def assets_flow(
         if attribute and not as_json:
             credit = attribution(wh, scope, key, start, end, by=attribute)
     if as_json:
-        print(json.dumps(f.to_dict(), ensure_ascii=False))
+        _print_json(f.to_dict())
         return
     t = Table(f"{f.start} ↓ / {f.end} →", *FLOW_STATES, title=f"{scope} {key}: flows")
     for s in FLOW_STATES:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 from rich.table import Table
 
 from aipl.autopilot import AIMS, fit_channels, plan_budget, plan_sequence, plan_subsidy, simulate_flight
-from aipl.cli.common import JsonOpt, WorkspaceOpt, _fail, _group, _records, _session, out
+from aipl.cli.common import BrandOpt, JsonOpt, WorkspaceOpt, _fail, _group, _print_json, _records, _session, out
 
 # ---- autopilot
 autopilot_app = _group("autopilot", "Autopilot (万相台): response curves per channel and budget allocation.")
@@ -18,7 +17,7 @@ autopilot_app = _group("autopilot", "Autopilot (万相台): response curves per 
 
 @autopilot_app.command("fit")
 def autopilot_fit(
-    brand: Annotated[str, typer.Option(help="The brand.")],
+    brand: BrandOpt,
     holdout_days: Annotated[int, typer.Option(help="Last days kept out of the fit to measure its error.")] = 14,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
@@ -27,7 +26,7 @@ def autopilot_fit(
     with _session(workspace) as wh:
         res = fit_channels(wh, brand, holdout_days)
     if as_json:
-        print(json.dumps({r.pop("channel"): r for r in _records(res)}))
+        _print_json({r.pop("channel"): r for r in _records(res)})
         return
     t = Table("channel", "reach/day", "k (half-saturation spend)", "alpha", "adstock θ", "held-out error",
               title=f"{brand}: daily impressions = reach · hill(adstock(spend))")
@@ -41,7 +40,7 @@ def autopilot_fit(
 
 @autopilot_app.command("plan")
 def autopilot_plan(
-    brand: Annotated[str, typer.Option(help="The brand.")],
+    brand: BrandOpt,
     budget: Annotated[float, typer.Option(help="The budget (a day, or the whole package: see --budget-mode).")],
     scene: Annotated[str | None, typer.Option(help="拉新快, 会员快, 上新快, 货品加速, 预热蓄水 or 爆发收割 "
                                               "(default: impressions).")] = None,
@@ -69,7 +68,7 @@ def autopilot_plan(
         res = plan_budget(wh, brand, budget, scene, campaign, budget_mode, start, end, min_share, max_share,
                           roi_floor, tuple(item or ()), tuple(crowd or ()), strategy, min_marginal)
     if as_json:
-        print(json.dumps(res.to_dict(), ensure_ascii=False))
+        _print_json(res.to_dict())
         return
     aim = AIMS.get(res.aim, res.aim)
     out.print(f"{brand}{' · ' + scene if scene else ''}: a day {res.spend:,.2f} of {res.budget:,.2f}, for {aim}")
@@ -100,7 +99,7 @@ def autopilot_simulate(
     with _session(workspace) as wh:
         res = simulate_flight(wh, brand, budget, days, seed)
     if as_json:
-        print(json.dumps(res.to_dict()))
+        _print_json(res.to_dict())
         return
     out.print(f"{brand}: {days}-day flight at {res.budget:,.2f} a day")
     for name, r in sorted(res.regret.items(), key=lambda kv: kv[1]):
@@ -109,7 +108,7 @@ def autopilot_simulate(
 
 @autopilot_app.command("sequence")
 def autopilot_sequence(
-    brand: Annotated[str, typer.Option(help="The brand.")],
+    brand: BrandOpt,
     day: Annotated[str | None, typer.Option(help="The day whose stages decide (default: the last day with "
                                             "events).")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write consumer_id, deeplink, contacts, action "
@@ -128,7 +127,7 @@ def autopilot_sequence(
     if out_file:
         res.actions.to_csv(out_file, index=False)
     if as_json:
-        print(json.dumps(res.to_dict(), ensure_ascii=False))
+        _print_json(res.to_dict())
         return
     t = Table("stage", "action", "consumers", title=f"{brand} on {res.day}: next actions (cap {res.cap.contacts} "
               f"in {res.cap.days} days)")
@@ -183,7 +182,7 @@ def autopilot_subsidy(
     if out_file:
         alloc.to_csv(out_file, index=False)
     if as_json:
-        print(json.dumps(plan.to_dict(), ensure_ascii=False))
+        _print_json(plan.to_dict())
         return
     out.print(f"pool {pool:,.0f} a day across {len(alloc):,} merchants ({int(alloc.cold_start.sum())} in cold "
               f"start): expected incremental GMV {plan.incremental_gmv:,.0f} a day (ROI {plan.roi or 0:.2f})")

@@ -9,6 +9,9 @@ import typer
 
 from aipl.audience import export_ids
 from aipl.cli.common import (
+    BrandOpt,
+    FileArg,
+    FormatOpt,
     JsonOpt,
     WorkspaceOpt,
     _file_or_workspace,
@@ -16,6 +19,7 @@ from aipl.cli.common import (
     _group,
     _print_json,
     _records,
+    _require_key,
     _session,
     _write_frame,
     err,
@@ -24,11 +28,9 @@ from aipl.cli.common import (
 from aipl.clv import LIST_KINDS, MODELS, asset_value, fit_clv, member_list, member_report, predict_clv
 
 clv_app = _group("clv", "Customer lifetime value: BG/NBD, Pareto/NBD, Gamma-Gamma.")
-FileArg = Annotated[Path | None, typer.Argument(help="A transaction file to read directly (with --format).")]
-FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Format of FILE, e.g. cdnow.")]
 CalibrationOpt = Annotated[str, typer.Option(help="Last day of the calibration period (YYYY-MM-DD).")]
 TimeUnitOpt = Annotated[str, typer.Option(help="day, week or month.")]
-BrandOpt = Annotated[str | None, typer.Option(help="Only this brand's purchases.")]
+OnlyBrandOpt = Annotated[str | None, typer.Option(help="Only this brand's purchases.")]
 DayOpt = Annotated[str, typer.Option(help="The day (YYYY-MM-DD).")]
 
 
@@ -39,7 +41,7 @@ def clv_fit(
     fmt: FormatOpt = None,
     time_unit: TimeUnitOpt = "week",
     model: Annotated[str, typer.Option(help=f"{', '.join(MODELS)}.")] = "bgnbd",
-    brand: BrandOpt = None,
+    brand: OnlyBrandOpt = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -57,7 +59,7 @@ def clv_fit(
 
 @clv_app.command("value")
 def clv_value(
-    brand: Annotated[str, typer.Option(help="The brand.")],
+    brand: BrandOpt,
     calibration_end: Annotated[str, typer.Option(help="The valuation day (YYYY-MM-DD).")],
     months: Annotated[int, typer.Option(help="Horizon in months (default: 3 years).")] = 36,
     monthly_discount: Annotated[float, typer.Option(help="Discount rate per month.")] = 0.01,
@@ -92,7 +94,7 @@ def clv_predict(
     out_file: Annotated[Path, typer.Option("--out", help="Predictions file (.csv or .parquet).")],
     horizon: Annotated[float, typer.Option(help="Predict purchases over this many time units.")] = 52,
     time_unit: TimeUnitOpt = "week",
-    brand: BrandOpt = None,
+    brand: OnlyBrandOpt = None,
     file: FileArg = None,
     fmt: FormatOpt = None,
     workspace: WorkspaceOpt = None,
@@ -110,14 +112,16 @@ members_app = _group("members", "Member operations: lapsed buckets, activity, re
 
 @members_app.command("summary")
 def members_summary(
-    brand: Annotated[str, typer.Option(help="The brand.")],
+    brand: BrandOpt,
     day: DayOpt,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Buyers and members by days since their last purchase (30/60/180 天未购), activity and reactivation."""
-    with _session(workspace) as wh:
+    with _session(workspace, assets=True) as wh:
         rep = member_report(wh, brand, day)
+        if not rep.buyers and not rep.members:  # the engine answers zeros for a brand it never saw
+            _require_key(wh, "brand", brand)
     if as_json:
         _print_json(rep.to_dict())
         return
@@ -131,20 +135,26 @@ def members_summary(
 
 @members_app.command("list")
 def members_list(
-    brand: Annotated[str, typer.Option(help="The brand.")],
+    brand: BrandOpt,
     day: DayOpt,
     kind: Annotated[str, typer.Option(help=f"{', '.join(LIST_KINDS)}.")],
     out_file: Annotated[Path | None, typer.Option("--out", help="Export the ids (.csv or .parquet).")] = None,
     save: Annotated[str | None, typer.Option(help="Also save the list in the warehouse under this name.")] = None,
     workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Build a recall or reactivation list; save it for crowds and the autopilot, or export it (min. size applies)."""
     with _session(workspace) as wh:
         ids = member_list(wh, brand, day, kind, save)
-        if save:
-            out.print(f"saved {len(ids):,} consumers as list {save!r} of {brand}")
         if out_file is not None:
             export_ids(wh, f"the {kind} list of {brand} on {day}", ids, out_file)
-            out.print(f"exported {len(ids):,} consumer ids to {out_file} (logged in crowd_exports)")
+    if as_json:
+        _print_json({"brand": brand, "day": day, "kind": kind, "consumers": len(ids), "saved_as": save,
+                     "out": None if out_file is None else str(out_file)})
+        return
+    if save:
+        out.print(f"saved {len(ids):,} consumers as list {save!r} of {brand}")
+    if out_file is not None:
+        out.print(f"exported {len(ids):,} consumer ids to {out_file} (logged in crowd_exports)")
     if not save and out_file is None:
         out.print(f"{len(ids):,} consumers in {kind} (use --save NAME or --out FILE)")

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer._click.exceptions import ClickException  # Typer ships its own click
 
 from aipl.assets import ensure_built, has_key
 from aipl.config import ConfigError
@@ -32,6 +33,9 @@ WorkspaceOpt = Annotated[
     Path | None,
     typer.Option("--workspace", "-w", help="Workspace folder (default: $AIPL_WORKSPACE, else the current folder)."),
 ]
+BrandOpt = Annotated[str, typer.Option(help="The brand.")]
+FileArg = Annotated[Path | None, typer.Argument(help="A file to read directly (with --format), not the workspace.")]
+FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Format of FILE (see `aipl formats`).")]
 _json_mode = {"on": False}  # whether the running command was given --json (its errors are JSON too)
 
 
@@ -49,12 +53,25 @@ def _start() -> None:
     _json_mode["on"] = False  # until the command's own --json says otherwise
 
 
-def _fail(msg: str, code: int = 2) -> None:
-    """End the command with a one-line error (exit 2); with --json also `{"error": …}` on stdout."""
+def _say_error(msg: str, code: int = 2) -> int:
+    """Print a one-line error on stderr (with --json also `{"error": …}` on stdout); return the exit code."""
     if _json_mode["on"]:
         print(json.dumps({"error": msg, "exit_code": code}, ensure_ascii=False))
     err.print(f"[bold red]error:[/] {escape(msg)}")
-    raise typer.Exit(code)
+    return code
+
+
+def _usage_error(exc: ClickException, as_json: bool) -> int:
+    """Print a usage error (unknown option, bad value …) as one line naming the command's --help."""
+    _json_mode["on"] = as_json
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    return _say_error(f"{exc.format_message()}{hint}", exc.exit_code)
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    """End the command with a one-line error (exit 2); with --json also `{"error": …}` on stdout."""
+    raise typer.Exit(_say_error(msg, code))
 
 
 def _open(workspace: Path | None) -> Warehouse:
@@ -63,6 +80,8 @@ def _open(workspace: Path | None) -> Warehouse:
         return open_warehouse(workspace)
     except ConfigError as exc:
         _fail(str(exc))
+    except Exception as exc:  # e.g. the file is locked by a running `aipl serve`: one line, not a traceback
+        _fail(f"cannot open the workspace's warehouse: {exc}")
 
 
 def _group(name: str, help_text: str) -> typer.Typer:

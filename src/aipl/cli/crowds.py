@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -20,7 +19,7 @@ from aipl.audience import (
     refresh,
     tag_catalogue,
 )
-from aipl.cli.common import JsonOpt, WorkspaceOpt, _group, _session, err, out
+from aipl.cli.common import JsonOpt, WorkspaceOpt, _group, _print_json, _session, err, out
 
 # ---- crowds
 crowd_app = _group("crowd", "Crowds (达摩盘): tags, the crowd language, counts, insight, lookalike, export.")
@@ -32,10 +31,14 @@ ExprArg = Annotated[str, typer.Argument(help='A crowd: an expression (e.g. \'cit
 def crowd_refresh(
     day: Annotated[str, typer.Option(help="The tag day (YYYY-MM-DD): windows end on it.")],
     workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Compute the tags for a day and bring the bitmap index up to date (only changed bitmaps are rewritten)."""
     with _session(workspace, assets=True) as wh:
         res = refresh(wh, day, report=lambda m: err.print(f"  {m}"))
+    if as_json:
+        _print_json(res)
+        return
     out.print(f"tags of {res['day']}: {res['new_ids']:,} new consumers, {res['bitmaps_rewritten']:,} bitmaps rewritten")
 
 
@@ -58,7 +61,7 @@ def crowd_count(expr: ExprArg, workspace: WorkspaceOpt = None, as_json: JsonOpt 
     with _session(workspace) as wh:
         res = count_crowd(wh, expr)
     if as_json:
-        print(json.dumps(res.to_dict(), ensure_ascii=False))
+        _print_json(res.to_dict())
         return
     out.print(f"{res.count:,} of {res.of:,} consumers ({res.ms:.2f} ms) on {res.day}: {escape(res.expr)}")
 
@@ -104,7 +107,7 @@ def crowd_insight_cmd(
     with _session(workspace) as wh:
         res = crowd_insight(wh, expr, base, tag or (), compare or (), brand, start, end)
     if as_json:
-        print(json.dumps(res.to_dict(), default=str, ensure_ascii=False))
+        _print_json(res.to_dict())
         return
     out.print(f"{res.size:,} consumers")
     t = Table("tag", "key", "value", "crowd", "base", "TGI")
@@ -131,7 +134,7 @@ def crowd_lookalike_cmd(
     with _session(workspace) as wh:
         res = crowd_lookalike(wh, seed, k, save)
     if as_json:
-        print(json.dumps(res.to_dict(), default=str, ensure_ascii=False))
+        _print_json(res.to_dict())
         return
     out.print(f"lookalike of {res.seed_size:,} seed consumers × {k}: {res.size:,} consumers "
               f"(PU c = {res.c:.2f}); top features: " + ", ".join(list(res.top_features)[:5]))
@@ -145,8 +148,12 @@ def crowd_export(
     out_file: Annotated[Path, typer.Option("--out", help="CSV or Parquet file of consumer ids.")],
     actor: Annotated[str | None, typer.Option(help="Who exports (for the audit log; default: the OS user).")] = None,
     workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Export a crowd's consumer ids (never below [privacy] min_crowd_size), logged in crowd_exports."""
     with _session(workspace) as wh:
         res = export_crowd(wh, expr, out_file, actor)
+    if as_json:
+        _print_json({"out": str(out_file), "rows": res.rows, "sha256": res.sha256})
+        return
     out.print(f"exported {res.rows:,} consumer ids to {out_file} (sha256 {res.sha256[:12]}…), logged")

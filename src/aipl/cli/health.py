@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from aipl.assets import METRICS, fast_ranking, fast_summary, grow, period, records
-from aipl.cli.common import JsonOpt, WorkspaceOpt, _frame_table, _session, app, out
+from aipl.cli.common import BrandOpt, JsonOpt, WorkspaceOpt, _frame_table, _print_json, _require_key, _session, app, out
 
 StartOpt = Annotated[str | None, typer.Option(help="First day of the period (default: 30 days to --end).")]
 EndOpt = Annotated[str | None, typer.Option(help="Last day of the period (default: the last day with events).")]
@@ -32,7 +31,7 @@ def fast_cmd(
     with _session(workspace, assets=True) as wh:
         summary = fast_summary(wh, *_period(wh, start, end), brands=None if brand is None else [brand])
     if as_json:
-        print(json.dumps(summary.to_dict(), ensure_ascii=False))
+        _print_json(summary.to_dict())
         return
     title = f"FAST {summary['from']} … {summary['to']}"
     out.print(_frame_table(summary.brands[["brand_id", "category_id", "F", "F_index", *METRICS[1:]]], title))
@@ -52,14 +51,14 @@ def rank_cmd(
         d0, d1 = _period(wh, start, end)
         table = fast_ranking(wh, d0, d1, category).drop(columns="own")
     if as_json:
-        print(json.dumps(records(table), ensure_ascii=False))
+        _print_json(records(table))
         return
     out.print(_frame_table(table, f"FAST 健康度榜单 {d0} … {d1}"))
 
 
 @app.command("grow")
 def grow_cmd(
-    brand: Annotated[str, typer.Option(help="The brand.")],
+    brand: BrandOpt,
     start0: Annotated[str, typer.Option(help="First day of the base period (YYYY-MM-DD).")],
     end0: Annotated[str, typer.Option(help="Last day of the base period.")],
     start1: Annotated[str, typer.Option(help="First day of the compared period.")],
@@ -68,10 +67,12 @@ def grow_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """GROW: ΔGMV split exactly into G 渗透 (buyers), R 复购 (frequency), O 价格 (spend per occasion), and W."""
-    with _session(workspace) as wh:
+    with _session(workspace, assets=True) as wh:
         g = grow(wh, brand, (start0, end0), (start1, end1))
+        if not g.gmv0 and not g.gmv1:  # the engine answers zeros for a brand it never saw
+            _require_key(wh, "brand", brand)
     if as_json:
-        print(json.dumps(g.to_dict(), ensure_ascii=False))
+        _print_json(g.to_dict())
         return
     out.print(f"{brand}: GMV {g.gmv0:,.2f} → {g.gmv1:,.2f} (Δ {g.delta:,.2f})")
     for k, label in (("G", "G 渗透 buyers"), ("R", "R 复购 frequency"), ("O", "O 价格 spend per occasion")):

@@ -11,6 +11,8 @@ from rich.table import Table
 
 from aipl.audience import export_ids
 from aipl.cli.common import (
+    FileArg,
+    FormatOpt,
     JsonOpt,
     WorkspaceOpt,
     _fail,
@@ -24,8 +26,6 @@ from aipl.cli.common import (
 from aipl.measure import OUTCOMES, LiftResult, campaign_pi, learn_weights, measure_lift, target_uplift
 
 # ---- measurement
-FileArg = Annotated[Path | None, typer.Argument(help="A file to read directly (with --format), not the workspace.")]
-FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Format of FILE, e.g. hillstrom.")]
 MetricOpt = Annotated[list[str] | None, typer.Option("--metric", help=f"{', '.join(OUTCOMES)} "
                                                      "(repeatable; default: all).")]
 LabelOpt = Annotated[list[str] | None, typer.Option("--label", help="A pre-treatment label to adjust for "

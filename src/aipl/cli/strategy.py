@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -11,8 +10,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from aipl.cli.common import (
+    BrandOpt,
     JsonOpt,
     WorkspaceOpt,
+    _print_json,
     _session,
     app,
     err,
@@ -36,7 +37,7 @@ def calendars_cmd(
             err.print(f"{save_calendars(wh):,} calendar rows of aipl.toml written to the campaigns table")
         cals = campaigns(wh)
     if as_json:
-        print(json.dumps([c.to_dict() for c in cals], ensure_ascii=False))
+        _print_json([c.to_dict() for c in cals])
         return
     for c in cals:
         out.print(f"{c.campaign_id} {escape(c.name)} ({c.brand or 'platform-wide'}): " + ", ".join(
@@ -45,7 +46,7 @@ def calendars_cmd(
 
 @app.command("plan")
 def plan_cmd(
-    brand: Annotated[str, typer.Option(help="The brand.")],
+    brand: BrandOpt,
     campaign: Annotated[str, typer.Option(help="This year's campaign id.")],
     gmv_target: Annotated[float | None, typer.Option(help="The GMV target (without it: the forecast only).")] = None,
     day: Annotated[str | None, typer.Option(help="Plan as of this day (default: the last data day, at the "
@@ -64,7 +65,7 @@ def plan_cmd(
         if out_file is not None:
             write_plan(wh, p.gta, out_file)
     if as_json:
-        print(json.dumps(p.to_dict(), ensure_ascii=False))
+        _print_json(p.to_dict())
         return
     if out_file is not None:
         out.print(f"plan written: {out_file}")
@@ -105,7 +106,7 @@ def backtest_cmd(
     with _session(workspace, assets=True) as wh:
         bt = backtest_campaign(wh, campaign, brand, days_before, baseline)
     if as_json:
-        print(json.dumps(bt.to_dict(), ensure_ascii=False))
+        _print_json(bt.to_dict())
         return
     res = bt.brands
     t = Table("brand", "predicted GMV", "actual GMV", "完成率", "APE", "pool MAPE", "last year's GMV APE",

@@ -13,13 +13,14 @@ const I18N = {
     "grow.gmv0": "去年同期 GMV", "grow.gmv1": "本期 GMV", "grow.G": "G 渗透 (买家数)", "grow.R": "R 复购 (频次)",
     "grow.O": "O 价格 (客单)", "grow.W": "W 延展 (新品类)", "grow.note": "ΔGMV = G + R + O（LMDI 精确拆解）；W 为新品类 GMV。",
     "act.content": "种草内容", "act.conversion_ad": "转化广告", "act.coupon": "优惠券", "act.member_offer": "会员权益",
-    "act.hold": "频控暂停",
+    "act.hold": "频控暂停", "ch.search": "直通车 search", "ch.display": "引力魔方 display", "ch.affiliate": "淘宝客 affiliate",
+    "ch.live": "直播 live", "ch.content": "内容 content", "ch.crm": "CRM", "ch.organic": "自然流量 organic",
     pct: "行业分位", metric: "指标", value: "数值", p50: "行业 P50", p90: "行业 P90",
     "plan.title": "GTA 目标拆解", campaign: "大促", target: "GMV 目标", pool: "人群池", cvr: "转化率",
     needed: "所需规模", current: "当前规模", gap: "缺口", forecast: "预测 GMV", buyers: "所需购买人数",
     progress: "蓄水进度（对比去年与行业标杆）", recs: "推荐策略",
     "crowds.title": "人群圈选", "crowds.expr": "人群表达式", "crowds.count": "人群规模", "crowds.save": "保存人群",
-    "crowds.name": "名称", "crowds.saved": "已保存的人群", of: "共",
+    "crowds.name": "名称", "crowds.saved": "已保存的人群", "crowds.source": "来源", of: "共",
     "autopilot.title": "万相台 · 预算分配", scene: "场景", budget: "日预算", channel: "渠道", share: "占比",
     expected: "预期产出", equal: "平均分配", "autopilot.seq": "序列化投放（按 DEEPLINK 阶段的下一步动作）",
     stage: "阶段", action: "动作", consumers: "人数", strategy: "投放策略", cost_first: "消耗优先",
@@ -45,7 +46,8 @@ const I18N = {
     cvr: "CVR", needed: "Size needed", current: "Current size", gap: "Gap", forecast: "Forecast GMV",
     buyers: "Buyers needed", progress: "Pool build-up (against last year and the benchmark)", recs: "Recommendations",
     "crowds.title": "Crowd builder", "crowds.expr": "Crowd expression", "crowds.count": "Crowd size",
-    "crowds.save": "Save crowd", "crowds.name": "Name", "crowds.saved": "Saved crowds", of: "of",
+    "crowds.save": "Save crowd", "crowds.name": "Name", "crowds.saved": "Saved crowds", "crowds.source": "Source",
+    of: "of",
     "autopilot.title": "Autopilot: budget split", scene: "Scene", budget: "Daily budget", channel: "Channel",
     share: "Share", expected: "Expected outcome", equal: "Equal split",
     "autopilot.seq": "Sequenced delivery (next action by DEEPLINK stage)", stage: "Stage", action: "Action",
@@ -58,6 +60,7 @@ const AIPL = ["A", "I", "P", "L"];
 const DEEPLINK = ["discover", "engage", "enthuse", "perform", "initial", "numerous", "keen"];
 const state = { lang: localStorage.getItem("aipl.lang") || "zh-CN", brand: null, me: null, lastDay: null, charts: [] };
 const t = (k) => (I18N[state.lang][k] ?? k);
+const channel = (k) => I18N[state.lang][`ch.${k}`] ?? k;  // a channel (or channel × crowd cell) as marketers say it
 const fmt = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v) ? "—" :
   Number(v).toLocaleString(state.lang, { maximumFractionDigits: d, minimumFractionDigits: d }));
 const pct = (v, d = 1) => (v === null || v === undefined ? "—" : `${(100 * v).toFixed(d)}%`);
@@ -157,7 +160,8 @@ const PAGES = {
         [t("grow.gmv1"), "gmv1"], ["Δ GMV", "delta"], [t("grow.G"), "G"], [t("grow.R"), "R"], [t("grow.O"), "O"],
         [t("grow.W"), "W"]])}<p class="muted">${t("grow.note")}</p></div><div class="chart" id="grow"></div></div>`;
     const parts = ["G", "R", "O", "W"];
-    chart($("#grow"), { tooltip: {}, xAxis: { type: "category", axisLabel: { interval: 0 }, data: parts.map((k) => t(`grow.${k}`)) },
+    chart($("#grow"), { tooltip: {}, xAxis: { type: "category", axisLabel: { interval: 0, width: 100, overflow: "break" },
+      data: parts.map((k) => t(`grow.${k}`)) },
       yAxis: { type: "value" }, series: [{ type: "bar", label: { show: true, position: "top",
         formatter: (p) => fmt(p.value) }, data: parts.map((k) => ({ value: Math.round(grow[k]),
         itemStyle: { color: grow[k] >= 0 ? "#16a34a" : "#dc2626" } })) }] });
@@ -232,7 +236,7 @@ const PAGES = {
     const saved = async () => {
       const r = await api("/api/crowds?limit=100");
       $("#saved").innerHTML = table([[t("crowds.name"), (x) => esc(x.name)], [t("consumers"), (x) => fmt(x.coverage)],
-        ["expr", (x) => esc(x.expr || "")]], r.items);
+        [t("crowds.source"), (x) => esc(x.source || "")], [t("crowds.expr"), (x) => esc(x.expr || "")]], r.items);
     };
     $("#expr").oninput = () => { clearTimeout(timer); timer = setTimeout(count, 250); };
     $("#save-form").onsubmit = async (e) => {
@@ -271,11 +275,11 @@ const PAGES = {
         <div class="card"><div class="k">${t("spend")}</div><div class="v">${fmt(p.spend, 2)}</div></div>
         <div class="card"><div class="k">${t("equal")}</div><div class="v">${fmt(p.equal_split, 1)}</div></div>
         <div class="card"><div class="k">KPI</div><div class="v" style="font-size:14px">${esc(p.kpis.join(" · "))}</div></div></div>
-        <div class="row"><div class="chart" id="ap-pie"></div><div>${table([[t("channel"), (r) => esc(r[0])],
+        <div class="row"><div class="chart" id="ap-pie"></div><div>${table([[t("channel"), (r) => esc(channel(r[0]))],
           [t("share"), (r) => `<span data-testid="share-${esc(r[0])}">${pct(r[1])}</span>`],
           [t("budget"), (r) => fmt(r[1] * p.spend, 2)]], rows)}</div></div>`;
       chart($("#ap-pie"), { tooltip: {}, series: [{ type: "pie", radius: ["35%", "70%"],
-        data: rows.map(([k, v]) => ({ name: k, value: +(v * p.spend).toFixed(2) })) }] });
+        data: rows.map(([k, v]) => ({ name: channel(k), value: +(v * p.spend).toFixed(2) })) }] });
     };
     $("#ap-form").onsubmit = (e) => { e.preventDefault(); draw().catch(fail); };
     const seq = await api(`/api/autopilot/${state.brand}/sequence`);
@@ -302,7 +306,10 @@ const PAGES = {
         job = await api(`/api/jobs/${job.id}`);
       }
       $("#pm-status").textContent = `${t("status")}: ${job.status}${job.error ? ` — ${job.error}` : ""}`;
-      if (job.status === "done") $("#pm-frame").srcdoc = await api(`/api/jobs/${job.id}/html`);
+      if (job.status !== "done") return;
+      const frame = $("#pm-frame");  // as tall as the report, so the page scrolls instead of a small box
+      frame.onload = () => { frame.style.height = `${frame.contentDocument.documentElement.scrollHeight + 20}px`; };
+      frame.srcdoc = await api(`/api/jobs/${job.id}/html`);
     };
   },
 };

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from aipl.api.auth import Principal
-from aipl.api.deps import ERRORS, Caller, Paging, brand_of, need, warehouse
+from aipl.api.deps import ERRORS, Caller, PageOf, Paging, brand_of, need, warehouse
 from aipl.audience import (
     brands_of,
     count_crowd,
@@ -94,14 +94,8 @@ class CrowdRow(BaseModel):
     valid_until: date | None = None
 
 
-class CrowdPage(BaseModel):
+class CrowdPage(PageOf[CrowdRow]):
     """A page of crowds."""
-
-    total: int
-    offset: int
-    limit: int
-    items: list[CrowdRow]
-    next_offset: int | None
 
 
 class TagOut(BaseModel):
