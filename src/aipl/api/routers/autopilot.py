@@ -31,7 +31,7 @@ class ScenesOut(BaseModel):
     items: list[SceneOut]
 
 
-class PlanOut(BaseModel):
+class BudgetPlanOut(BaseModel):
     """A daily budget split across channels (or channel × crowd cells) for a scene's aim (or impressions): the
     shares, the spend a day, the expected outcome against an equal split with its 90% interval, and the KPIs."""
 
@@ -96,7 +96,7 @@ def plan(request: Request, who: Caller, brand: str,
          item: Annotated[list[str] | None, Query(description="items to promote (≤ 10)")] = None,
          crowd: Annotated[list[str] | None, Query(description="target crowds (saved or built-in; ≤ 20)")] = None,
          strategy: Annotated[Literal["cost_first", "effect_first"], Query()] = "cost_first",
-         min_marginal: Annotated[float | None, Query(ge=0, lt=1e9)] = None) -> PlanOut:
+         min_marginal: Annotated[float | None, Query(ge=0, lt=1e9)] = None) -> BudgetPlanOut:
     """The daily budget split across channels that maximises the scene's aim on the chosen items and target
     crowds, with the expected outcome, its 90% interval and the scene's efficiency KPI."""
     brand_of(who, brand)
@@ -106,7 +106,7 @@ def plan(request: Request, who: Caller, brand: str,
     index = request.app.state.tag_index(wh) if crowd else None
     res = plan_budget(wh, brand, budget, scene, campaign, budget_mode, start, end, min_share, max_share, roi_floor,
                       tuple(item or ()), tuple(crowd or ()), strategy, min_marginal, who.tenant, index)
-    return PlanOut(**res.to_dict())
+    return BudgetPlanOut(**res.to_dict())
 
 
 @router.get("/{brand}/sequence")

@@ -158,7 +158,7 @@ class ActionDay(BaseModel):
     actions: list[DayAction]
 
 
-class PlanOut(BaseModel):
+class GtaPlanOut(BaseModel):
     """A brand's campaign plan (see docs/strategy.md): the GTA figures, progress, recommendations and actions."""
 
     brand: str
@@ -239,7 +239,7 @@ def campaign_list(request: Request, who: Caller) -> dict:
     return {"items": [c.to_dict() for c in campaigns(warehouse(request))]}
 
 
-@router.get("/{brand}/plan", response_model=PlanOut)
+@router.get("/{brand}/plan", response_model=GtaPlanOut)
 def plan(request: Request, who: Caller, brand: str, campaign: str,
          gmv_target: Annotated[float | None, Query(gt=0, lt=1e13)] = None, day: date | None = None,
          baseline: str | None = None, aov: Annotated[float | None, Query(gt=0, lt=1e9)] = None) -> dict:
