@@ -32,7 +32,7 @@ import pandas as pd
 import pytest
 
 from aipl import schema
-from aipl.assets import build, ensure_built, flow, snapshot_all, states
+from aipl.assets import AssetRules, build, ensure_built, flow, snapshot_all, states
 from aipl.assets.health import fast, grow, ranking
 from aipl.audience import TagIndex, parse, refresh
 from aipl.audience.crowds import save
@@ -137,7 +137,7 @@ def _snapshot(wh, inputs):
     tables = {name: _normal(wh.table(name).execute()) for name in schema.TABLES}
     q = wh.table("quarantine").execute()
     quarantine = sorted(zip(q.source.str.split("/").str[-1], q.line, q.target, q.field, strict=True))
-    build(wh, wh.config.assets)
+    build(wh, AssetRules.of(wh.config))
     asset_states = {
         (scope, d): _normal(states(wh, scope, d).execute())
         for scope in ("brand", "category") for d in ("2026-09-17", "2026-09-20", "2017-11-26")
@@ -248,7 +248,7 @@ def cluster_outputs(wh) -> dict:
 
     day = wh.last_day()
     out = {"counts": {t: wh.count(t) for t in ("events", "members", "campaigns", "quarantine")},
-           "built": build(wh, wh.config.assets),
+           "built": build(wh, AssetRules.of(wh.config)),
            "assets": {s: plain(snapshot_all(wh, s, day)) for s in ("brand", "category")}}
     out["refresh"] = {k: v for k, v in refresh(wh, day).items() if k != "day"}
     index = TagIndex.load(wh)
@@ -288,7 +288,7 @@ def engine_outputs(wh) -> dict:
     out: dict = {}
     day = wh.last_day()
     camp, brand = "sim_double11", "B01"
-    out["built"] = build(wh, wh.config.assets)
+    out["built"] = build(wh, AssetRules.of(wh.config))
     out["assets"] = {s: plain(snapshot_all(wh, s, day)) for s in ("brand", "category")}
     out["flow"] = plain(flow(wh, "brand", brand, "2025-09-20", day))
     f = fast(wh, "2026-09-15", day)
