@@ -29,8 +29,9 @@ from aipl.assets.query import (
     state_counts,
     states,
 )
-from aipl.assets.results import FastSummary, Flow, FlowCell, Grow, Result, Snapshot, records
+from aipl.assets.results import FastSummary, Flow, FlowCell, Grow, Snapshot
 from aipl.assets.rules import AssetRules
+from aipl.results import Result, records
 from aipl.vocab import AIPL_LABELS, AIPL_STATES, DEEPLINK_LABELS, DEEPLINK_STATES
 
 __all__ = [
