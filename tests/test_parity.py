@@ -43,8 +43,8 @@ from aipl.clv import BetaGeo, asset_value, member_status, member_summary, rfm_su
 from aipl.config import init_workspace, load_config
 from aipl.ingest import ingest
 from aipl.measure import campaign_lift
+from aipl.measure.closing import postmortem
 from aipl.measure.pi import campaign_pi, learn_weights
-from aipl.measure.postmortem import postmortem
 from aipl.measure.uplift import uplift_targets
 from aipl.simulate import MarketSpec, simulate_market
 from aipl.simulate.load import load_market

@@ -8,9 +8,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from aipl.attribution import attributed
 from aipl.autopilot.scenes import SCENES, impression_values, scene_plan
 from aipl.cli import app
-from aipl.measure.postmortem import attributed
 from tests.measure.conftest import market_workspace
 
 

@@ -3,15 +3,23 @@ budget split that maximises a scene's objective, in-flight reallocation, sequenc
 stage, and the platform-side subsidy split across merchant tiers."""
 
 from aipl.autopilot.response import Curve, ResponseCurve, allocate, delivery, fit_brand, fit_curve
+from aipl.autopilot.results import (
+    Allocation,
+    BrandFit,
+    BudgetPlan,
+    Cap,
+    FlightComparison,
+    SequenceComparison,
+    SequenceConfig,
+    SequencePlan,
+    SubsidyComparison,
+    SubsidyPlan,
+)
 from aipl.autopilot.scenes import AIMS, SCENES, Scene, scene_plan
-from aipl.autopilot.sequence import NEXT_ACTION, STAGES, Cap, compare_sequence, next_actions
+from aipl.autopilot.sequence import NEXT_ACTION, STAGES, compare_sequence, next_actions
 from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
 from aipl.autopilot.usecases import (
     BUDGET_MODES,
-    BudgetPlan,
-    FlightComparison,
-    SequencePlan,
-    SubsidyPlan,
     fit_channels,
     latest_campaign,
     plan_budget,
@@ -27,13 +35,18 @@ __all__ = [
     "NEXT_ACTION",
     "SCENES",
     "STAGES",
+    "Allocation",
+    "BrandFit",
     "BudgetPlan",
     "Cap",
     "Curve",
     "FlightComparison",
     "ResponseCurve",
     "Scene",
+    "SequenceComparison",
+    "SequenceConfig",
     "SequencePlan",
+    "SubsidyComparison",
     "SubsidyPlan",
     "allocate",
     "allocate_subsidy",

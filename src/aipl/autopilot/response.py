@@ -15,6 +15,7 @@ from scipy.optimize import least_squares, minimize
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
+from aipl.autopilot.results import Allocation, BrandFit
 from aipl.vocab import adstock, hill
 from aipl.warehouse import Warehouse
 
@@ -177,7 +178,7 @@ def delivery(wh: Warehouse, brand: str) -> pd.DataFrame:
     return df.sort_values(["cell", "day"], ignore_index=True)
 
 
-def fit_brand(wh: Warehouse, brand: str, holdout_days: int = 14, boot: int = 50, seed: int = 0) -> dict:
+def fit_brand(wh: Warehouse, brand: str, holdout_days: int = 14, boot: int = 50, seed: int = 0) -> BrandFit:
     """A ResponseCurve per cell (channel, or channel × crowd): fitted on all but the last `holdout_days` (their
     error is reported), then on all days; parameters with 90% intervals from a block bootstrap of the residuals.
     Returns {cell: {"curve", "holdout_mape", "days", "intervals", "draws"}}.
@@ -203,7 +204,7 @@ def fit_brand(wh: Warehouse, brand: str, holdout_days: int = 14, boot: int = 50,
     df = delivery(wh, brand)
     rng = np.random.default_rng(seed)
     model = ResponseCurve()
-    out = {}
+    out = BrandFit()
     for ch, g in df.groupby("cell"):
         s, y = g.cost.to_numpy(dtype=float), g.impressions.to_numpy(dtype=float)
         mape = None
@@ -232,7 +233,7 @@ def fit_brand(wh: Warehouse, brand: str, holdout_days: int = 14, boot: int = 50,
 
 
 def allocate(curves: dict[str, Curve], budget: float, value: dict[str, float] | None = None,
-             min_share: float = 0.0, max_share: float = 1.0) -> dict:
+             min_share: float = 0.0, max_share: float = 1.0) -> Allocation:
     """The daily budget split across channels that maximises Σ value_c · steady response_c, with every
     channel's share within [min_share, max_share]: a greedy hand-out of the budget in small steps, polished
     by SLSQP with the exact gradient (median 0.05 s for 30 cells and 0.7 s for 120 on a quiet 2-core machine).
@@ -275,8 +276,8 @@ def allocate(curves: dict[str, Curve], budget: float, value: dict[str, float] | 
             best = cand
     w = np.clip(best, min_share, max_share)
     w = w / w.sum()
-    return {"shares": dict(zip(chans, w.tolist(), strict=True)), "objective": float(each(w).sum()),
-            "equal_split": float(each(np.full(n, 1 / n)).sum())}
+    return Allocation(shares=dict(zip(chans, w.tolist(), strict=True)), objective=float(each(w).sum()),
+                      equal_split=float(each(np.full(n, 1 / n)).sum()))
 
 
 def _greedy(each, n: int, min_share: float, max_share: float, steps: int = 400) -> np.ndarray:

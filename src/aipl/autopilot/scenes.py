@@ -9,6 +9,7 @@ import numpy as np
 
 from aipl.attribution import ENGAGEMENT, attributed, campaign_delivery, campaign_window
 from aipl.autopilot.response import CELL_SEP, Curve, allocate, fit_brand
+from aipl.autopilot.results import BudgetPlan
 from aipl.warehouse import Warehouse
 
 
@@ -77,7 +78,7 @@ def impression_values(wh: Warehouse, brand: str, campaign: str, aim: str, items:
 def scene_plan(wh: Warehouse, brand: str, scene: str, budget: float, campaign: str,
                min_share: float = 0.0, max_share: float = 1.0, roi_floor: float | None = None,
                items: tuple[str, ...] = (), consumers: set[str] | None = None, strategy: str = "cost_first",
-               min_marginal: float | None = None, boot: int = 30) -> dict:
+               min_marginal: float | None = None, boot: int = 30) -> BudgetPlan:
     """The daily budget split for a scene (DOMAIN.md §7 [P] inputs): curves fitted per channel (or channel ×
     crowd), each impression valued for the scene's aim on the chosen `items` (≤ 10) and target crowds'
     `consumers`, and the split that maximises the expected outcome.
@@ -127,13 +128,12 @@ def scene_plan(wh: Warehouse, brand: str, scene: str, budget: float, campaign: s
 
         if not pays(spend, res):
             spend, res = _largest_spend(plan, spend, pays)
-    out = {"brand": brand, "scene": scene, "code": s.code, "aim": s.aim, "kpis": list(s.kpis),
-           "campaign": campaign, "budget": budget, "spend": spend, "strategy": strategy, "items": list(items),
-           "target_consumers": None if consumers is None else len(consumers), "values": values, **res,
-           "roi": res["objective"] / spend if spend else None, "roi_floor": roi_floor, "min_marginal": min_marginal}
-    out["objective_interval"] = _interval(fits, values, res["shares"], spend)
-    out["expected"] = _kpis(s.aim, res["objective"], spend)
-    return out
+    return BudgetPlan.of(brand, s.aim, budget, spend, res["shares"], res["objective"], res["equal_split"],
+                         scene=scene, code=s.code, kpis=s.kpis, campaign=campaign, strategy=strategy, items=items,
+                         target_consumers=None if consumers is None else len(consumers), values=values,
+                         roi=res["objective"] / spend if spend else None, roi_floor=roi_floor,
+                         min_marginal=min_marginal, objective_interval=_interval(fits, values, res["shares"], spend),
+                         expected=_kpis(s.aim, res["objective"], spend))
 
 
 def _interval(fits: dict, values: dict[str, float], shares: dict[str, float], spend: float) -> list[float] | None:

@@ -4,7 +4,6 @@ frequency cap, and a flight that measures how many consumers each policy moves u
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, timedelta
 
 import ibis
@@ -12,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from aipl.assets import states
+from aipl.autopilot.results import Cap, SequenceComparison
 from aipl.config import parse_day
 from aipl.simulate.journeys import Journeys
 from aipl.vocab import ACTIONS
@@ -25,26 +25,7 @@ NEXT_ACTION = {
     "initial": "member_offer", "numerous": "member_offer", "keen": "member_offer",
 }
 HOLD = "hold"  # capped: no contact today
-
-
-@dataclass(frozen=True)
-class Cap:
-    """At most `contacts` brand ad exposures per consumer in any `days` days.
-
-    >>> Cap()
-    Cap(contacts=3, days=7)
-    >>> Cap(contacts=0)
-    Traceback (most recent call last):
-    ...
-    ValueError: a frequency cap needs at least 1 contact in at least 1 day
-    """
-
-    contacts: int = 3
-    days: int = 7
-
-    def __post_init__(self) -> None:
-        if self.contacts < 1 or self.days < 1:
-            raise ValueError("a frequency cap needs at least 1 contact in at least 1 day")
+DEFAULT_CAP = Cap()
 
 
 def from_config(section: dict | None) -> tuple[dict[str, str], Cap]:
@@ -81,7 +62,7 @@ def check_mapping(mapping: dict[str, str]) -> dict[str, str]:
 
 
 def next_actions(wh: Warehouse, brand: str, day: str | date, mapping: dict[str, str] | None = None,
-                 cap: Cap = Cap()) -> pd.DataFrame:
+                 cap: Cap = DEFAULT_CAP) -> pd.DataFrame:
     """consumer_id, deeplink, contacts (brand exposures in the cap's window up to `day`) and today's action
     for every consumer in a DEEPLINK stage with `brand`; `hold` once the cap is reached.
 
@@ -154,7 +135,7 @@ def learned(stage, contacts, advances, rng) -> np.ndarray:
 
 
 def run_sequence(stages: np.ndarray, journeys: Journeys, policy: Policy, days: int = 28, reach: float = 0.3,
-                 cap: Cap = Cap(), seed: int = 0) -> dict:
+                 cap: Cap = DEFAULT_CAP, seed: int = 0) -> dict:
     """A flight of `days`: each day a random `reach` share of the consumers can be contacted (the same draws
     for every policy with the same seed), the capped ones are held back, the policy picks the actions and the
     hidden journeys move consumers up. Returns contacts, advances per 1,000 contacts and the share of
@@ -196,7 +177,8 @@ def run_sequence(stages: np.ndarray, journeys: Journeys, policy: Policy, days: i
 
 
 def compare_sequence(stages: np.ndarray, journeys: Journeys, days: int = 28, reach: float = 0.3,
-                     cap: Cap = Cap(), seed: int = 0, mapping: dict[str, str] | None = None) -> dict:
+                     cap: Cap = DEFAULT_CAP, seed: int = 0, mapping: dict[str, str] | None = None
+                     ) -> SequenceComparison:
     """The flight under untargeted delivery, the stage rule, learned per-stage actions and the oracle (the
     hidden best action per stage), on the same reach draws. Lifts are against untargeted delivery.
 
@@ -213,14 +195,14 @@ def compare_sequence(stages: np.ndarray, journeys: Journeys, days: int = 28, rea
                 "oracle": by_rule(journeys.best)}
     res = {k: run_sequence(stages, journeys, p, days, reach, cap, seed) for k, p in policies.items()}
     base = res["untargeted"]["advanced_share"]
-    return {
-        "consumers": len(stages), "days": days, "reach": reach, "cap": [cap.contacts, cap.days],
-        "policies": {k: {"contacts": r["contacts"], "advanced_share": r["advanced_share"],
-                         "advances_per_1000_contacts": r["advances_per_1000_contacts"],
-                         "lift_vs_untargeted": r["advanced_share"] / base - 1 if base else None}
-                     for k, r in res.items()},
-        "hidden_best": journeys.best,
-    }
+    return SequenceComparison(
+        consumers=len(stages), days=days, reach=reach, cap=[cap.contacts, cap.days],
+        policies={k: {"contacts": r["contacts"], "advanced_share": r["advanced_share"],
+                      "advances_per_1000_contacts": r["advances_per_1000_contacts"],
+                      "lift_vs_untargeted": r["advanced_share"] / base - 1 if base else None}
+                  for k, r in res.items()},
+        hidden_best=journeys.best,
+    )
 
 
 def brand_stages(wh: Warehouse, brand: str, day: str | date) -> np.ndarray:

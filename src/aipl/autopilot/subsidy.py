@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
+from aipl.autopilot.results import SubsidyComparison, SubsidyPlan
 from aipl.vocab import hill
 
 HISTORY_COLUMNS = ("merchant_id", "tier", "day", "subsidy", "gmv")
@@ -136,7 +137,7 @@ def _hull_segments(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 def allocate_subsidy(curves: pd.DataFrame, pool: float, floors: dict[str, float] | None = None,
-                     cold_start_min: float = 0.0, grid: int = 64) -> dict:
+                     cold_start_min: float = 0.0, grid: int = 64) -> SubsidyPlan:
     """A daily pool split across merchants to maximise the expected incremental GMV. `floors` maps a tier to
     the least share of the pool it gets; every cold-start merchant gets at least `cold_start_min`. Money
     goes where the next yuan buys the most (on each curve's concave envelope), floors first. Returns the
@@ -197,11 +198,11 @@ def allocate_subsidy(curves: pd.DataFrame, pool: float, floors: dict[str, float]
     gain = c.reach.to_numpy() * hill(spend, c.k.to_numpy(), c.alpha.to_numpy())
     alloc = c[["merchant_id", "tier", "cold_start"]].assign(subsidy=spend, incremental_gmv=gain)
     by_tier = alloc.groupby("tier")[["subsidy", "incremental_gmv"]].sum()
-    return {"pool": pool, "spent": float(spend.sum()), "unspent": float(pool - spend.sum()),
-            "incremental_gmv": float(gain.sum()), "roi": float(gain.sum() / spend.sum()) if spend.sum() else None,
-            "tiers": {t: {"subsidy": float(v.subsidy), "share": float(v.subsidy / pool),
-                          "incremental_gmv": float(v.incremental_gmv)} for t, v in by_tier.iterrows()},
-            "allocation": alloc}
+    return SubsidyPlan(pool=pool, spent=float(spend.sum()), unspent=float(pool - spend.sum()),
+                       incremental_gmv=float(gain.sum()), roi=float(gain.sum() / spend.sum()) if spend.sum() else None,
+                       tiers={t: {"subsidy": float(v.subsidy), "share": float(v.subsidy / pool),
+                              "incremental_gmv": float(v.incremental_gmv)} for t, v in by_tier.iterrows()},
+                       allocation=alloc, comparison=None)
 
 
 def tier_budgets(curves: pd.DataFrame, pool: float, floors: dict[str, float]) -> dict[str, float]:
@@ -256,7 +257,7 @@ def true_gain(truth: pd.DataFrame, merchant_ids: pd.Series, spend: np.ndarray) -
 
 
 def compare_subsidy(history: pd.DataFrame, truth: pd.DataFrame, pool: float, floors: dict[str, float],
-                    cold_start_min: float = 0.0, cold_start_days: int = 30) -> dict:
+                    cold_start_min: float = 0.0, cold_start_days: int = 30) -> SubsidyComparison:
     """True incremental GMV of the split learned from history, of the oracle (the same allocator on the
     hidden curves) and of the by-size and equal rules of thumb, each as a share of the oracle's.
 
@@ -278,6 +279,7 @@ def compare_subsidy(history: pd.DataFrame, truth: pd.DataFrame, pool: float, flo
         "by_size": true_gain(truth, ids, rule_of_thumb(fitted, pool, floors, "by_size", cold_start_min)),
         "equal": true_gain(truth, ids, rule_of_thumb(fitted, pool, floors, "equal", cold_start_min)),
     }
-    return {"pool": pool, "floors": floors, "merchants": len(fitted), "cold_start": int(fitted.cold_start.sum()),
-            "true_incremental_gmv": gains, "share_of_oracle": {k: v / gains["oracle"] for k, v in gains.items()},
-            "plan_tiers": plan["tiers"], "fitted": fitted}
+    return SubsidyComparison(pool=pool, floors=floors, merchants=len(fitted), cold_start=int(fitted.cold_start.sum()),
+                             true_incremental_gmv=gains,
+                             share_of_oracle={k: v / gains["oracle"] for k, v in gains.items()},
+                             plan_tiers=plan["tiers"], fitted=fitted)

@@ -10,7 +10,6 @@ curves, and the platform-side subsidy plan.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -20,8 +19,9 @@ from aipl.attribution import campaign_window
 from aipl.audience import TagIndex, crowd_members
 from aipl.autopilot.flight import compare
 from aipl.autopilot.response import Curve, allocate, fit_brand
+from aipl.autopilot.results import BudgetPlan, FlightComparison, SequenceConfig, SequencePlan, SubsidyPlan
 from aipl.autopilot.scenes import scene_plan
-from aipl.autopilot.sequence import STAGES, Cap, brand_stages, compare_sequence, from_config, next_actions
+from aipl.autopilot.sequence import STAGES, brand_stages, compare_sequence, from_config, next_actions
 from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
 from aipl.config import Config, parse_day
 from aipl.simulate.journeys import Journeys
@@ -31,146 +31,6 @@ from aipl.warehouse import Warehouse
 
 BUDGET_MODES = ("daily", "package")  # a day's budget, or the whole package spread over the plan's days
 MAX_CROWDS = 20  # target crowds of one plan
-
-
-@dataclass(frozen=True)
-class BudgetPlan:
-    """A daily budget split across channels (or channel × crowd cells): the `shares`, the `spend` a day (up to
-    the daily `budget`), the expected `objective` of the `aim` (a scene's outcome, or impressions) against
-    an `equal_split`, with its 90% interval and the scene's KPIs when a scene is planned.
-
-    >>> from aipl.simulate import sample_warehouse
-    >>> plan = plan_budget(sample_warehouse(), "B01", 3000)  # no scene: the most impressions
-    >>> plan.aim, plan.budget, plan.spend, sorted(plan.shares), plan.objective >= plan.equal_split
-    ('impressions', 3000, 3000, ['affiliate', 'content', 'display', 'live', 'search'], True)
-    """
-
-    brand: str
-    aim: str
-    budget: float
-    spend: float
-    shares: dict[str, float]
-    objective: float
-    equal_split: float
-    scene: str | None = None
-    code: str | None = None
-    kpis: list[str] = field(default_factory=list)
-    campaign: str | None = None
-    strategy: str | None = None
-    items: list[str] = field(default_factory=list)
-    target_consumers: int | None = None
-    values: dict[str, float] = field(default_factory=dict, repr=False)
-    roi: float | None = None
-    roi_floor: float | None = None
-    min_marginal: float | None = None
-    objective_interval: list[float] | None = None
-    expected: dict[str, float | None] = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        """The plan as JSON-ready values.
-
-        >>> from aipl.simulate import sample_warehouse
-        >>> d = plan_budget(sample_warehouse(), "B01", 3000).to_dict()
-        >>> d["brand"], d["aim"], d["scene"], round(sum(d["shares"].values()), 6)
-        ('B01', 'impressions', None, 1.0)
-        """
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class SequencePlan:
-    """Sequenced delivery (序列化投放) on `day`: each consumer's next action (`actions`: consumer_id,
-    deeplink, contacts, action), how many consumers get each action by stage (`counts`), the frequency
-    `cap`, and the flight's results against the simulator's hidden journeys when one was run.
-
-    >>> from aipl.assets import ensure_built
-    >>> from aipl.simulate import sample_warehouse
-    >>> wh = sample_warehouse(); _ = ensure_built(wh)
-    >>> seq = plan_sequence(wh, "B01", day="2026-10-24")
-    >>> seq
-    SequencePlan(brand='B01', day=datetime.date(2026, 10, 24), cap=Cap(contacts=3, days=7))
-    >>> list(seq.actions.columns), list(seq.counts.columns)
-    (['consumer_id', 'deeplink', 'contacts', 'action'], ['deeplink', 'action', 'consumers'])
-    """
-
-    brand: str
-    day: date
-    cap: Cap
-    actions: pd.DataFrame = field(repr=False)
-    counts: pd.DataFrame = field(repr=False)
-    flight: dict | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict:
-        """The counts by stage and action (not every consumer's row) as JSON-ready values.
-
-        >>> from aipl.assets import ensure_built
-        >>> from aipl.simulate import sample_warehouse
-        >>> wh = sample_warehouse(); _ = ensure_built(wh)
-        >>> d = plan_sequence(wh, "B01", day="2026-10-24").to_dict()
-        >>> d["day"], d["cap"], d["flight"], d["actions"][0]
-        ('2026-10-24', [3, 7], None, {'deeplink': 'discover', 'action': 'content', 'consumers': 99})
-        """
-        return {"brand": self.brand, "day": self.day.isoformat(), "cap": [self.cap.contacts, self.cap.days],
-                "actions": self.counts.to_dict("records"), "flight": self.flight}
-
-
-@dataclass(frozen=True)
-class SubsidyPlan:
-    """A daily subsidy pool split across merchants: what was spent, the expected incremental GMV and ROI, the
-    split by tier, each merchant's `allocation`, and (on simulated merchants) the comparison with the oracle
-    and the rules of thumb.
-
-    >>> plan = plan_subsidy(10_000, simulate=60, floors={"new": 0.3})
-    >>> round(plan.spent), round(plan.unspent), sorted(plan.tiers), round(plan.tiers["new"]["share"], 2)
-    (10000, 0, ['head', 'new', 'waist'], 0.3)
-    >>> list(plan.allocation.columns)
-    ['merchant_id', 'tier', 'cold_start', 'subsidy', 'incremental_gmv']
-    """
-
-    pool: float
-    spent: float
-    unspent: float
-    incremental_gmv: float
-    roi: float | None
-    tiers: dict[str, dict[str, float]]
-    allocation: pd.DataFrame = field(repr=False)
-    comparison: dict | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict:
-        """The plan without the per-merchant allocation, as JSON-ready values.
-
-        >>> sorted(plan_subsidy(10_000, simulate=60).to_dict())
-        ['comparison', 'incremental_gmv', 'pool', 'roi', 'spent', 'tiers', 'unspent']
-        """
-        return {k: v for k, v in asdict(self).items() if k != "allocation"}
-
-
-@dataclass(frozen=True)
-class FlightComparison:
-    """A flight of `days` at a daily `budget` on hidden curves: each policy's total impressions and its regret
-    (the share of the oracle's total it lost), and the oracle's shares.
-
-    >>> from aipl.simulate import sample_warehouse
-    >>> flight = simulate_flight(sample_warehouse(), "B01", days=10)
-    >>> flight.days, sorted(flight.regret), flight.regret["oracle"]
-    (10, ['equal_split', 'oracle', 'proportional_to_last_roi', 'thompson'], 0.0)
-    """
-
-    budget: float
-    days: int
-    totals: dict[str, float]
-    regret: dict[str, float]
-    oracle_shares: dict[str, float] = field(repr=False)
-
-    def to_dict(self) -> dict:
-        """The comparison as JSON-ready values.
-
-        >>> from aipl.simulate import sample_warehouse
-        >>> d = simulate_flight(sample_warehouse(), "B01", days=10).to_dict()
-        >>> sorted(d), round(sum(d["oracle_shares"].values()), 6)
-        (['budget', 'days', 'oracle_shares', 'regret', 'totals'], 1.0)
-        """
-        return asdict(self)
 
 
 def latest_campaign(wh: Warehouse, brand: str) -> str:
@@ -246,21 +106,22 @@ def plan_budget(wh: Warehouse, brand: str, budget: float, scene: str | None = No
     if not scene:
         curves: dict[str, Curve] = {ch: r["curve"] for ch, r in fit_brand(wh, brand, holdout_days=0, boot=0).items()}
         res = allocate(curves, daily, min_share=min_share, max_share=max_share)
-        return BudgetPlan(brand, "impressions", daily, daily, res["shares"], res["objective"], res["equal_split"])
+        return BudgetPlan.of(brand, "impressions", daily, daily, res.shares, res.objective, res.equal_split)
     consumers = crowd_members(wh, crowds, namespace, index) if crowds else None
-    res = scene_plan(wh, brand, scene, daily, campaign, min_share, max_share, roi_floor, tuple(items), consumers,
-                     strategy, min_marginal)
-    return BudgetPlan(**res)
+    return scene_plan(wh, brand, scene, daily, campaign, min_share, max_share, roi_floor, tuple(items), consumers,
+                      strategy, min_marginal)
 
 
-def sequence_config(config: Config) -> tuple[dict[str, str], Cap]:
-    """The stage → action overrides and the frequency cap of the workspace's `[sequence]` table.
+def sequence_config(config: Config) -> SequenceConfig:
+    """The stage → action mapping (the defaults with the overrides) and the frequency cap of the workspace's
+    `[sequence]` table.
 
     >>> from aipl.config import Config
-    >>> sequence_config(Config(root=".", raw={"sequence": {"perform": "conversion_ad", "cap_days": 14}}))[1]
-    Cap(contacts=3, days=14)
+    >>> c = sequence_config(Config(root=".", raw={"sequence": {"perform": "conversion_ad", "cap_days": 14}}))
+    >>> c.mapping["perform"], c.cap
+    ('conversion_ad', Cap(contacts=3, days=14))
     """
-    return from_config(config.raw.get("sequence"))
+    return SequenceConfig(*from_config(config.raw.get("sequence")))
 
 
 def plan_sequence(wh: Warehouse, brand: str, day: str | date | None = None, flight: int = 0, reach: float = 0.3,
@@ -277,7 +138,8 @@ def plan_sequence(wh: Warehouse, brand: str, day: str | date | None = None, flig
     >>> seq.cap, list(seq.counts.columns), int(seq.counts.consumers.sum()) == len(seq.actions)
     (Cap(contacts=3, days=7), ['deeplink', 'action', 'consumers'], True)
     """
-    mapping, cap = sequence_config(wh.config)
+    config = sequence_config(wh.config)
+    mapping, cap = config.mapping, config.cap
     d = parse_day(day, "day") if day is not None else wh.last_day()
     if d is None:
         raise ValueError("the workspace has no events: load some first")
@@ -287,7 +149,7 @@ def plan_sequence(wh: Warehouse, brand: str, day: str | date | None = None, flig
     counts = counts.assign(order=order).sort_values(["order", "action"]).drop(columns="order").reset_index(drop=True)
     res = compare_sequence(brand_stages(wh, brand, d), Journeys.draw(seed), flight, reach, cap, seed,
                            mapping) if flight else None
-    return SequencePlan(brand, d, cap, acts, counts, res)
+    return SequencePlan(brand=brand, day=d, cap=cap, actions=acts, counts=counts, flight=res)
 
 
 def simulate_flight(wh: Warehouse, brand: str, budget: float | None = None, days: int = 30,
@@ -308,7 +170,7 @@ def simulate_flight(wh: Warehouse, brand: str, budget: float | None = None, days
                          "(market/truth.json)")
     true = {ch: Curve(c["max_daily_reach"], c["hill_k"], c["hill_alpha"], c["adstock_theta"])
             for ch, c in truth["brands"][brand]["curves"].items()}
-    return FlightComparison(**compare(true, budget or 0.5 * sum(c.k for c in true.values()), days=days, seed=seed))
+    return FlightComparison(compare(true, budget or 0.5 * sum(c.k for c in true.values()), days=days, seed=seed))
 
 
 def plan_subsidy(pool: float, history: pd.DataFrame | str | Path | None = None,
@@ -328,14 +190,14 @@ def plan_subsidy(pool: float, history: pd.DataFrame | str | Path | None = None,
     if simulate:
         hist, truth = simulate_merchants(simulate, seed=seed)
         comparison = compare_subsidy(hist, truth, pool, floors, cold_start_min, cold_start_days)
-        fitted = comparison.pop("fitted")
+        fitted = comparison.fitted
     elif history is not None:
         fitted = fit_merchants(_history(history), cold_start_days)
     else:
         raise ValueError("give a history (a DataFrame or a file), or simulate merchants")
     plan = allocate_subsidy(fitted, pool, floors, cold_start_min)
-    return SubsidyPlan(plan["pool"], plan["spent"], plan["unspent"], plan["incremental_gmv"], plan["roi"],
-                       plan["tiers"], plan["allocation"], comparison)
+    plan["comparison"] = comparison
+    return plan
 
 
 def _history(history: pd.DataFrame | str | Path) -> pd.DataFrame:
@@ -347,5 +209,5 @@ def _history(history: pd.DataFrame | str | Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
 
-__all__ = ["BUDGET_MODES", "BudgetPlan", "FlightComparison", "SequencePlan", "SubsidyPlan", "fit_channels",
-           "latest_campaign", "plan_budget", "plan_sequence", "plan_subsidy", "sequence_config", "simulate_flight"]
+__all__ = ["BUDGET_MODES", "fit_channels", "latest_campaign", "plan_budget", "plan_sequence", "plan_subsidy",
+           "sequence_config", "simulate_flight"]

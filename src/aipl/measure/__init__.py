@@ -1,10 +1,10 @@
 """Measurement: lift of campaigns and experiments (randomised or observational), the purchase-intent index,
 uplift models for targeting, and the campaign post-mortem (结案)."""
 
+from aipl.measure.closing import postmortem
 from aipl.measure.experiment import (
     OUTCOMES,
     PRE_TREATMENT_LABELS,
-    LiftResult,
     Window,
     campaign_lift,
     campaign_window,
@@ -17,8 +17,8 @@ from aipl.measure.experiment import (
 )
 from aipl.measure.lift import METHODS, Estimate, balance, cuped, difference_in_means, doubly_robust, estimate, ipw
 from aipl.measure.pi import campaign_pi, learn_weights
-from aipl.measure.postmortem import postmortem
-from aipl.measure.targeting import UpliftTargets, target_uplift
+from aipl.measure.results import CampaignPI, LiftResult, PiWeights, Postmortem, UpliftTargets
+from aipl.measure.targeting import target_uplift
 from aipl.measure.uplift import LEARNERS, TLearner, XLearner, uplift_targets
 
 __all__ = [
@@ -26,8 +26,11 @@ __all__ = [
     "METHODS",
     "OUTCOMES",
     "PRE_TREATMENT_LABELS",
+    "CampaignPI",
     "Estimate",
     "LiftResult",
+    "PiWeights",
+    "Postmortem",
     "TLearner",
     "UpliftTargets",
     "Window",

@@ -4,7 +4,6 @@ to a campaign against those who were not), each estimate labelled with how it wa
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
 from datetime import date, timedelta
 
 import ibis
@@ -15,6 +14,7 @@ import pandas as pd
 from aipl.attribution import TOUCH_TYPES, Window, campaign_window
 from aipl.ingest import PRE_TREATMENT_LABELS
 from aipl.measure.lift import METHODS, OBSERVATIONAL, RANDOMISED, balance, estimate
+from aipl.measure.results import LiftResult
 from aipl.warehouse import Warehouse
 
 # outcome -> how it is computed per consumer over the window
@@ -132,7 +132,7 @@ def experiment_frame(wh: Warehouse, experiment: str, brand: str | None = None, w
 def experiment_lift(wh: Warehouse, experiment: str, brand: str | None = None, window: Window | None = None,
                     metrics: tuple[str, ...] = tuple(OUTCOMES), method: str = "cuped",
                     labels: tuple[str, ...] = (), days: int = 14, pre_days: int = 30,
-                    confidence: float = 0.95) -> dict:
+                    confidence: float = 0.95) -> LiftResult:
     """The lift of each treated arm of a randomised experiment over its control arm, per metric.
 
     `method` is difference_in_means or cuped (covariates: the pre-period behaviour and the named labels,
@@ -162,14 +162,13 @@ def experiment_lift(wh: Warehouse, experiment: str, brand: str | None = None, wi
         x = both[covs].to_numpy() if covs else np.zeros((len(both), 1))  # no covariate: CUPED = plain
         row["lift"] = {m: estimate(method, both[m].to_numpy(), treated, x, metric=m, confidence=confidence).to_dict()
                        for m in metrics}
-    return {"kind": "randomised", "experiment": experiment, "brand": brand, "method": method,
-            "window": _window_dict(window), "covariates": covs if method == "cuped" else [],
-            "arms": arms}
+    return LiftResult(kind="randomised", experiment=experiment, brand=brand, method=method,
+                      window=_window_dict(window), covariates=covs if method == "cuped" else [], arms=arms)
 
 
 def exposure_lift(wh: Warehouse, campaign: str, brand: str, window: Window,
                   metrics: tuple[str, ...] = tuple(OUTCOMES), method: str = "doubly_robust",
-                  labels: tuple[str, ...] = (), confidence: float = 0.95) -> dict:
+                  labels: tuple[str, ...] = (), confidence: float = 0.95) -> LiftResult:
     """Observational lift of a campaign: consumers it exposed (an exposure or click of the campaign for the
     brand in the window) against consumers active in the window or pre-period that it did not expose,
     adjusted for pre-period behaviour by IPW or doubly robust estimation, with balance diagnostics.
@@ -208,18 +207,18 @@ def exposure_lift(wh: Warehouse, campaign: str, brand: str, window: Window,
     x = df[covs].to_numpy()
     lift = {m: estimate(method, df[m].to_numpy(), t, x, metric=m, confidence=confidence).to_dict() for m in metrics}
     bal = balance(np.log1p(df[covs]), t)
-    return {"kind": "observational", "campaign": campaign, "brand": brand, "method": method,
-            "window": _window_dict(window), "covariates": covs,
-            "warning": "observational: exposure was not randomised; the estimate is only as good as the "
-                       "pre-period covariates are at explaining who was exposed",
-            "arms": [{**_arm_stats(df[t].assign(arm="exposed", is_control=False), metrics)[0], "lift": lift},
-                     *_arm_stats(df[~t].assign(arm="not exposed", is_control=True), metrics)],
-            "balance": bal.to_dict(orient="records")}
+    return LiftResult(kind="observational", campaign=campaign, brand=brand, method=method,
+                      window=_window_dict(window), covariates=covs,
+                      warning="observational: exposure was not randomised; the estimate is only as good as the "
+                              "pre-period covariates are at explaining who was exposed",
+                      arms=[{**_arm_stats(df[t].assign(arm="exposed", is_control=False), metrics)[0], "lift": lift},
+                            *_arm_stats(df[~t].assign(arm="not exposed", is_control=True), metrics)],
+                      balance=bal.to_dict(orient="records"))
 
 
 def campaign_lift(wh: Warehouse, campaign: str, brand: str | None = None, experiment: str | None = None,
                   method: str | None = None, metrics: tuple[str, ...] = tuple(OUTCOMES), pre_days: int = 30,
-                  labels: tuple[str, ...] = (), confidence: float = 0.95) -> dict:
+                  labels: tuple[str, ...] = (), confidence: float = 0.95) -> LiftResult:
     """The campaign's lift over its dates: randomised when an experiment (named, or the workspace's only
     one) holds a control arm, else observational. The brand defaults to the campaign's own.
 
@@ -247,7 +246,7 @@ def campaign_lift(wh: Warehouse, campaign: str, brand: str | None = None, experi
                               confidence=confidence)
     else:
         res = exposure_lift(wh, campaign, brand, window, metrics, method or "doubly_robust", labels, confidence)
-    return {"campaign": campaign, **res}
+    return LiftResult({"campaign": campaign, **res})
 
 
 def only_experiment(wh: Warehouse) -> str:
@@ -290,44 +289,6 @@ def pre_treatment_labels(wh: Warehouse) -> tuple[str, ...]:
     return tuple(n for n in PRE_TREATMENT_LABELS if n in names)
 
 
-@dataclass
-class LiftResult:
-    """The lift of each treated arm over control per metric (`arms[i]["lift"]`), how it was estimated (kind:
-    randomised or observational; method), over which window and adjusted for which covariates.
-
-    >>> from aipl.simulate import sample_warehouse
-    >>> res = measure_lift(sample_warehouse(), brand="B01", metrics=("spend",))
-    >>> res  # doctest: +NORMALIZE_WHITESPACE
-    LiftResult(kind='randomised', method='cuped', brand='B01',
-               window={'start': '2026-09-15', 'end': '2026-09-28', 'pre_days': 30,
-                       'pre_period': ['2026-08-16', '2026-09-14']},
-               covariates=[], campaign=None, experiment='sim_holdout')
-    >>> [arm["arm"] for arm in res.arms]
-    ['eligible', 'holdout']
-    """
-
-    kind: str
-    method: str
-    brand: str | None
-    window: dict
-    covariates: list[str]
-    arms: list[dict] = field(repr=False)
-    campaign: str | None = None
-    experiment: str | None = None
-    warning: str | None = field(default=None, repr=False)
-    balance: list[dict] | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready values (the keys of `campaign_lift` / `experiment_lift`).
-
-        >>> from aipl.simulate import sample_warehouse
-        >>> sorted(measure_lift(sample_warehouse(), brand="B01", metrics=("spend",)).to_dict())
-        ['arms', 'brand', 'covariates', 'experiment', 'kind', 'method', 'window']
-        """
-        body = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {k: v for k, v in body.items() if v is not None or k == "brand"}
-
-
 def measure_lift(wh: Warehouse, campaign: str | None = None, experiment: str | None = None,
                  brand: str | None = None, method: str | None = None, metrics: tuple[str, ...] | None = None,
                  labels: tuple[str, ...] | None = None, days: int = 14, pre_days: int = 30,
@@ -355,11 +316,9 @@ def measure_lift(wh: Warehouse, campaign: str | None = None, experiment: str | N
     metrics = tuple(metrics or OUTCOMES)
     labels = pre_treatment_labels(wh) if labels is None else tuple(labels)
     if campaign:
-        res = campaign_lift(wh, campaign, brand, experiment, method, metrics, pre_days, labels, confidence)
-    else:
-        res = experiment_lift(wh, experiment or only_experiment(wh), brand, None, metrics, method or "cuped",
-                              labels, days, pre_days, confidence)
-    return LiftResult(**res)
+        return campaign_lift(wh, campaign, brand, experiment, method, metrics, pre_days, labels, confidence)
+    return experiment_lift(wh, experiment or only_experiment(wh), brand, None, metrics, method or "cuped", labels,
+                           days, pre_days, confidence)
 
 
 def _check_metrics(metrics: tuple[str, ...]) -> None:
@@ -373,6 +332,6 @@ def _window_dict(w: Window) -> dict:
             "pre_period": [str(w.pre_start), str(w.pre_last)] if w.pre_days > 0 else None}
 
 
-__all__ = ["METHODS", "OUTCOMES", "PRE_TREATMENT_LABELS", "LiftResult", "Window", "campaign_lift", "campaign_window",
+__all__ = ["METHODS", "OUTCOMES", "PRE_TREATMENT_LABELS", "Window", "campaign_lift", "campaign_window",
            "consumer_outcomes", "experiment_frame", "experiment_lift", "exposure_lift", "measure_lift",
            "only_experiment", "pre_treatment_labels"]

@@ -19,6 +19,7 @@ from aipl.attribution import ATTRIBUTION_DAYS, TOUCH_TYPES, Window, campaign_win
 from aipl.config import parse_day
 from aipl.measure.experiment import PRE_COVARIATES, consumer_outcomes
 from aipl.measure.lift import OBSERVATIONAL, RANDOMISED, estimate
+from aipl.measure.results import CampaignPI, PiWeights
 from aipl.warehouse import Warehouse
 
 # behaviour -> the canonical event types that show it (DOMAIN.md §8's eight; 浏览时长 read as live/video watching)
@@ -89,7 +90,7 @@ def fit_weights(flags: np.ndarray, bought: np.ndarray) -> np.ndarray:
 
 
 def learn_weights(wh: Warehouse, industry: str, day: str | date, horizon: int = 30, lookback: int = 30,
-                  save: bool = True) -> dict:
+                  save: bool = True) -> PiWeights:
     """Learn the industry's PI weights: behaviours of each consumer towards each brand of the industry
     (level-1 category) in the `lookback` days before `day`, against a purchase of that brand in the
     `horizon` days from `day`. Saved to the pi_weights table unless save=False.
@@ -125,8 +126,8 @@ def learn_weights(wh: Warehouse, industry: str, day: str | date, horizon: int = 
     weights = dict(zip(PI_BEHAVIOURS, w.round(6).tolist(), strict=True))
     if save:
         _save_weights(wh, industry, weights, len(df), d)
-    return {"industry": industry, "weights": weights, "pairs": len(df), "buyers": int(df.bought.fillna(0).sum()),
-            "as_of": str(d), "horizon_days": horizon, "lookback_days": lookback}
+    return PiWeights(industry=industry, weights=weights, pairs=len(df), buyers=int(df.bought.fillna(0).sum()),
+                     as_of=str(d), horizon_days=horizon, lookback_days=lookback)
 
 
 def _save_weights(wh: Warehouse, industry: str, weights: dict[str, float], n: int, d: date) -> None:
@@ -171,7 +172,7 @@ def pi_scores(flags: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
 
 
 def campaign_pi(wh: Warehouse, campaign: str, brand: str | None = None, experiment: str | None = None,
-                method: str | None = None, pre_days: int = 30, confidence: float = 0.95) -> dict:
+                method: str | None = None, pre_days: int = 30, confidence: float = 0.95) -> CampaignPI:
     """PI of exposed and control consumers over the campaign, their r_b, and the lift with its interval.
 
     With a randomised holdout the groups are the treated arms and the control arm (difference in means);
@@ -222,10 +223,10 @@ def campaign_pi(wh: Warehouse, campaign: str, brand: str | None = None, experime
         rates = flags.loc[mask, list(PI_BEHAVIOURS)].mean()
         groups.append({"group": name, "n": int(mask.sum()), "pi": float(score[mask].mean()),
                        "rates": {b: float(rates[b]) for b in PI_BEHAVIOURS}})
-    return {"campaign": campaign, "brand": brand, "kind": kind, "experiment": experiment,
-            "window": {"start": str(window.start), "end": str(window.end)}, "weights": weights,
-            "weights_source": source, "groups": groups, "lift": est.to_dict(),
-            "credit": channel_credit(wh, campaign, brand, window)}
+    return CampaignPI(campaign=campaign, brand=brand, kind=kind, experiment=experiment,
+                      window={"start": str(window.start), "end": str(window.end)}, weights=weights,
+                      weights_source=source, groups=groups, lift=est.to_dict(),
+                      credit=channel_credit(wh, campaign, brand, window))
 
 
 def _exposure_groups(wh: Warehouse, campaign: str, brand: str, window: Window) -> ir.Table:

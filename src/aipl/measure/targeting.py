@@ -3,63 +3,11 @@ and keep the choice as a saved list for crowds and the autopilot."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-
-import numpy as np
-import pandas as pd
-
 from aipl.clv import save_list
 from aipl.measure.experiment import only_experiment, pre_treatment_labels
+from aipl.measure.results import UpliftTargets
 from aipl.measure.uplift import uplift_targets
 from aipl.warehouse import Warehouse
-
-
-@dataclass
-class UpliftTargets:
-    """Who to contact for a treated arm: the learners' held-out evaluation, the consumers chosen under the budget
-    (`selected`: consumer_id and uplift, best first) and the increment expected against random targeting.
-
-    `target_uplift` returns one (see `uplift_targets` for a whole run on a small experiment); its fields:
-
-    >>> import numpy as np, pandas as pd
-    >>> t = UpliftTargets("hillstrom_2008", "Womens E-Mail", "visit", "x", ["womens", "recency"],
-    ...     {"start": "2008-03-01", "end": "2008-03-14"}, train=500, test=500, evaluation=[], scored=1000,
-    ...     selected=pd.DataFrame({"consumer_id": ["c1", "c2"], "uplift": [0.18, 0.17]}),
-    ...     expected_incremental=0.35, expected_incremental_untargeted=0.2,
-    ...     qini=(np.arange(3.0), np.zeros(3)))
-    >>> t.selected.consumer_id.tolist(), t.saved_as
-    (['c1', 'c2'], None)
-    """
-
-    experiment: str
-    arm: str
-    metric: str
-    learner: str
-    features: list[str]
-    window: dict[str, str]
-    train: int
-    test: int
-    evaluation: list[dict]
-    scored: int
-    selected: pd.DataFrame = field(repr=False)
-    expected_incremental: float
-    expected_incremental_untargeted: float
-    qini: tuple[np.ndarray, np.ndarray] = field(repr=False)
-    saved_as: str | None = None
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready values: the selection as a count (`chosen`), without the ids and the Qini curve.
-
-        >>> import numpy as np, pandas as pd
-        >>> t = UpliftTargets("exp", "mail", "visit", "x", ["womens"], {"start": "2008-03-01", "end": "2008-03-14"},
-        ...     1, 1, [], 2, pd.DataFrame({"consumer_id": ["c1"], "uplift": [0.2]}), 0.2, 0.1,
-        ...     (np.arange(2.0), np.zeros(2)))
-        >>> d = t.to_dict()
-        >>> d["chosen"], "selected" in d, "qini" in d, d["saved_as"]
-        (1, False, False, None)
-        """
-        body = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("selected", "qini")}
-        return {**body, "chosen": len(self.selected)}
 
 
 def target_uplift(wh: Warehouse, experiment: str | None = None, arm: str | None = None, metric: str = "conversion",
@@ -105,4 +53,5 @@ def target_uplift(wh: Warehouse, experiment: str | None = None, arm: str | None 
     saved = save if save and len(chosen) else None
     if saved:
         save_list(wh, saved, brand or "", res["window"]["end"], chosen[["consumer_id"]])
-    return UpliftTargets(**res, saved_as=saved)
+    res["saved_as"] = saved
+    return res

@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
 from aipl.measure.experiment import OUTCOMES, experiment_frame
+from aipl.measure.results import UpliftTargets
 from aipl.warehouse import Warehouse
 
 
@@ -278,7 +279,7 @@ def select_under_budget(uplift: ArrayLike, budget: float, cost_per_contact: floa
 def uplift_targets(wh: Warehouse, experiment: str, arm: str | None = None, metric: str = "conversion",
                    learner: str = "x", brand: str | None = None, labels: tuple[str, ...] = (), budget: float = 0.0,
                    cost_per_contact: float = 1.0, value_per_response: float = 0.0, test_share: float = 0.5,
-                   days: int = 14, pre_days: int = 30, seed: int = 0) -> dict:
+                   days: int = 14, pre_days: int = 30, seed: int = 0) -> UpliftTargets:
     """Learn who responds to a treated arm of a randomised experiment and choose whom to contact.
 
     Every learner of LEARNERS is fitted on a random (1 − test_share) of the arm and control consumers and
@@ -334,12 +335,12 @@ def uplift_targets(wh: Warehouse, experiment: str, arm: str | None = None, metri
     scores = pd.DataFrame({"consumer_id": df.consumer_id, "uplift": model.predict(df[covs].to_numpy())})
     pick = select_under_budget(scores.uplift.to_numpy(), budget, cost_per_contact, value_per_response)
     selected = scores.iloc[pick].reset_index(drop=True)
-    return {"experiment": experiment, "arm": arm, "metric": metric, "learner": learner, "features": covs,
-            "window": {"start": str(window.start), "end": str(window.end)}, "train": int((~test).sum()),
-            "test": int(test.sum()), "evaluation": evaluation, "scored": len(scores),
-            "selected": selected, "expected_incremental": float(selected.uplift.sum()),
-            "expected_incremental_untargeted": float(scores.uplift.mean() * len(selected)),
-            "qini": qini_curve(y[test], t[test], model.predict(x[test]))}
+    return UpliftTargets(experiment=experiment, arm=arm, metric=metric, learner=learner, features=covs,
+                         window={"start": str(window.start), "end": str(window.end)}, train=int((~test).sum()),
+                         test=int(test.sum()), evaluation=evaluation, scored=len(scores), selected=selected,
+                         expected_incremental=float(selected.uplift.sum()),
+                         expected_incremental_untargeted=float(scores.uplift.mean() * len(selected)),
+                         qini=qini_curve(y[test], t[test], model.predict(x[test])), saved_as=None)
 
 
 def _evaluate(name: str, y, t, score, binary: bool) -> dict:

@@ -8,12 +8,12 @@ from datetime import date, timedelta
 import ibis
 import pandas as pd
 
-from aipl import measure, schema
+from aipl import schema
 from aipl.assets import AIPL_STATES, DEEPLINK_STATES, benchmarks, ensure_built, fast, flow, grow, ranking, state_counts
 from aipl.audience import BUILT_IN, TagIndex, insight, parse, tag_day
 from aipl.autopilot import fit_brand, scene_plan
 from aipl.clv import asset_value, member_status, member_summary
-from aipl.measure import campaign_lift
+from aipl.measure import campaign_lift, postmortem
 from aipl.strategy import latest_plan, plan_details, set_target
 from aipl.warehouse import Warehouse
 
@@ -198,7 +198,7 @@ def gather_plan(wh: Warehouse, brand: str | None) -> dict | None:
 def gather_postmortem(wh: Warehouse, campaign: str, brand: str | None = None) -> dict:
     """The campaign's post-mortem (see measure.postmortem) with the narrow cuts keyed by value and the
     incremental GMV and ROI of its first treated arm."""
-    pm = measure.postmortem(wh, campaign, brand)  # the package's function (its module has the same name)
+    pm = postmortem(wh, campaign, brand)
     narrow = {by: {r[by]: r for r in rows} for by, rows in pm["cuts"]["narrow"].items()}
     return {"pm": pm, "narrow": narrow, "incremental": incremental(pm)}
 

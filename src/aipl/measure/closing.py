@@ -13,6 +13,7 @@ import pandas as pd
 from aipl.assets import ensure_built, flow
 from aipl.attribution import ATTRIBUTION_DAYS, ENGAGEMENT, attributed, campaign_delivery, campaign_window
 from aipl.measure.experiment import campaign_lift
+from aipl.measure.results import Postmortem
 from aipl.warehouse import Warehouse
 
 CUTS = ("channel", "crowd_id", "creative_id", "phase")
@@ -64,7 +65,7 @@ def _cut(delivery: pd.DataFrame, acts: pd.DataFrame, by: str, scope: str) -> lis
 
 
 def postmortem(wh: Warehouse, campaign: str, brand: str | None = None, days: int = ATTRIBUTION_DAYS,
-               with_lift: bool = True) -> dict:
+               with_lift: bool = True) -> Postmortem:
     """The whole post-mortem of a campaign for one brand (the campaign's own brand by default).
 
     >>> from aipl.simulate import sample_warehouse
@@ -118,7 +119,7 @@ def postmortem(wh: Warehouse, campaign: str, brand: str | None = None, days: int
             lift = campaign_lift(wh, campaign, brand, metrics=("conversion", "purchases", "spend"))
         except ValueError as exc:
             lift = {"error": str(exc)}
-    return {"campaign": campaign, "brand": brand, "start": str(window.start), "end": str(window.end),
-            "attribution_days": days, "phases": phases[["phase", "start_date", "end_date"]].astype(str)
-            .to_dict(orient="records"), "totals": totals, "cuts": cuts, "customers": customers,
-            "flow": asset_flow, "lift": lift}
+    return Postmortem(campaign=campaign, brand=brand, start=str(window.start), end=str(window.end),
+                      attribution_days=days, phases=phases[["phase", "start_date", "end_date"]].astype(str)
+                      .to_dict(orient="records"), totals=totals, cuts=cuts, customers=customers, flow=asset_flow,
+                      lift=lift)
