@@ -216,11 +216,12 @@ class Warehouse:
         turns out unreadable on the way (a corrupt Parquet page) raises SourceError naming it."""
         if self.backend == "duckdb":
             self.con._run_pre_execute_hooks(expr)  # registers the in-memory tables `expr` reads
+            sql = self.con.compile(expr)
             try:
-                self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {self.con.compile(expr)}')
-            except Exception as exc:
-                source = next((p for p in self._streamed if str(p) in str(exc)), None)
-                if source is None:
+                self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+            except Exception as exc:  # a read error (not a query's own: those have their own classes)
+                source = next((p for p in self._streamed if _sql_str(str(p)) in sql), None)
+                if source is None or type(exc).__name__ not in ("Error", "IOException", "InvalidInputException"):
                     raise
                 raise SourceError(f"{source}: cannot be read: {_first_line(exc)}") from exc
         else:
@@ -379,7 +380,8 @@ class Warehouse:
         """After the scan: refuse a file with bytes that are not `encoding` text; give `table`'s rows their
         physical line numbers; return the parser's rejected records (with theirs), or None without any."""
         bad_text = self.raw.execute(
-            f"SELECT min(line) FROM \"{name}_re\" WHERE error_type = 'INVALID UNICODE'").fetchone()[0]
+            f"SELECT min(line) FROM \"{name}_re\" WHERE error_type IN ('INVALID ENCODING', 'INVALID UNICODE')"
+        ).fetchone()[0]
         if bad_text is not None:
             raise SourceError(_not_text(path, f"line {bad_text}", encoding))
         rejected = int(self.raw.execute(f'SELECT count(*) FROM "{name}_re"').fetchone()[0]) > 0
