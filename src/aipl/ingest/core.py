@@ -98,7 +98,7 @@ def batch_id(path: Path, fmt: str) -> str:
 
 
 def clean(s: ir.StringValue) -> ir.StringValue:
-    """A raw string with empty as null (staging has already trimmed white space).
+    """A raw string with empty as null (surrounding spaces are kept: they are part of the value).
 
     >>> import ibis
     >>> t = ibis.memtable({"s": ["a", ""]})
