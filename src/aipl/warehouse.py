@@ -422,7 +422,8 @@ class Warehouse:
         try:
             if fmt == "parquet":
                 return self._spark_stage_text(path, None, fmt, names, delim, name)
-            with text_source(path, encoding, self.config.root) as src:  # checked and decoded as on DuckDB
+            # checked and decoded as on DuckDB (Spark would read bytes that are not UTF-8 as U+FFFD)
+            with text_source(path, encoding, self.config.root, check_text=True) as src:
                 return self._spark_stage_text(path, src, fmt, names, delim, name)
         except SourceError:
             raise
@@ -659,10 +660,13 @@ def _check_encoding(encoding: str) -> str:
 
 
 @contextlib.contextmanager
-def text_source(path: Path, encoding: str, workdir: Path, lf_only: bool = False) -> Iterator[TextSource]:
+def text_source(
+    path: Path, encoding: str, workdir: Path, lf_only: bool = False, check_text: bool = False
+) -> Iterator[TextSource]:
     """The text of a CSV file: checked whole when gzip-compressed; decompressed (bzip2, xz, a zip of one file) and
     decoded from `encoding` into a temporary UTF-8 copy in `workdir` when DuckDB cannot read it directly (with
-    `lf_only`, every CRLF becomes LF). A broken container or bytes that are not `encoding` text: SourceError.
+    `lf_only`, every CRLF becomes LF). A broken container or bytes that are not `encoding` text: SourceError (for a
+    file read directly, only if `check_text`: DuckDB finds bad text itself, Spark would read it as U+FFFD).
 
     >>> import bz2, pathlib, tempfile
     >>> root = pathlib.Path(tempfile.mkdtemp())
@@ -676,9 +680,10 @@ def text_source(path: Path, encoding: str, workdir: Path, lf_only: bool = False)
     if kind == "zstd":
         raise SourceError(f"{path}: zstd-compressed files are not read (their completeness cannot be checked); "
                           "decompress it, or compress it with gzip")
-    if kind == "gzip":
-        _read_all(path, kind, encoding, None)  # DuckDB reads a truncated gzip file without an error
-    if kind in ("none", "gzip") and encoding == "utf-8" and not lf_only:
+    direct = kind in ("none", "gzip") and encoding == "utf-8" and not lf_only
+    if kind == "gzip" or (check_text and direct):  # DuckDB reads a truncated gzip file without an error
+        _read_all(path, kind, encoding, None, check_text=check_text)
+    if direct:
         yield TextSource(path, kind, encoding, temporary=False, lf_only=False)
         return
     fd, tmp = tempfile.mkstemp(dir=workdir, prefix=".aipl-staging-", suffix=".csv")
@@ -690,23 +695,25 @@ def text_source(path: Path, encoding: str, workdir: Path, lf_only: bool = False)
         Path(tmp).unlink(missing_ok=True)
 
 
-def _read_all(path: Path, kind: str, encoding: str, out, lf_only: bool = False) -> None:
-    """Decompress and decode all of `path` (into `out` as UTF-8, if given): every container and text error is
-    found, whatever its place in the file."""
+def _read_all(path: Path, kind: str, encoding: str, out, lf_only: bool = False, check_text: bool = False) -> None:
+    """Decompress all of `path` and decode it (into `out` as UTF-8, if given; else only with `check_text`): every
+    container and text error is found, whatever its place in the file."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
     done, held = 0, ""
     try:
         with _open_container(path, kind) as f:
             while chunk := f.read(1 << 22):
+                text = decoder.decode(chunk) if out is not None or check_text else ""
                 if out is not None:
-                    text = decoder.decode(chunk)
                     if lf_only:
                         text = (held + text).replace("\r\n", "\n")
                         held, text = (text[-1:], text[:-1]) if text.endswith("\r") else ("", text)
                     out.write(text.encode("utf-8"))
                 done += len(chunk)
-            if out is not None:
-                out.write((held + decoder.decode(b"", final=True)).encode("utf-8"))
+            if out is not None or check_text:
+                tail = held + decoder.decode(b"", final=True)
+                if out is not None:
+                    out.write(tail.encode("utf-8"))
     except UnicodeDecodeError as exc:
         raise SourceError(_not_text(path, done + exc.start, encoding)) from None
     except (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as exc:
