@@ -75,7 +75,7 @@ def _cell(v: str) -> str:
     return f'"{v}"' if any(c in v for c in ',"\n') or v != v.strip() else v
 
 
-@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(
     data=st.lists(rows(), min_size=1, max_size=25, unique_by=lambda r: r[0]["consumer_id"]),
     encoding=st.sampled_from(["utf-8", "gbk", "utf-16"]),

@@ -173,7 +173,7 @@ def parse(raw: ir.Value, type_: str) -> ir.Value:
         n = s.try_cast("int64")
         epoch = n.cast("string") == s
         return ibis.cases(
-            (epoch & (n.abs() < EPOCH_SECONDS_BELOW), n.as_timestamp("s").cast(target)),
+            (epoch & n.between(1 - EPOCH_SECONDS_BELOW, EPOCH_SECONDS_BELOW - 1), n.as_timestamp("s").cast(target)),
             (epoch & n.between(EPOCH_SECONDS_BELOW, EPOCH_MS_BELOW - 1),
              (n // 1000).as_timestamp("s").cast(target) + (n % 1000).as_interval("ms")),
             (s.re_search(FORMS[type_]), s.try_cast(target)),
