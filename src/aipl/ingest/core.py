@@ -111,7 +111,7 @@ def clean(s: ir.StringValue) -> ir.StringValue:
 # The written forms each type accepts (README, "Accepted forms"); any other form is quarantined with its reason, so
 # that no value is guessed and no row's value depends on another's (DuckDB's cast of a named time zone did that).
 _DAY = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
-_TIME = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?"
+_TIME = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?"  # at most microseconds, as stored
 _OFFSET = r"(Z|[-+][0-9]{2}(:?[0-9]{2})?)"
 FORMS: dict[str, str] = {
     schema.INT: r"^-?[0-9]+(\.0+)?$",  # 12 or 12.0 (a zero fraction: how pandas writes integers beside gaps)
