@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import contextlib
+import csv
+import functools
+import gzip
+import io
+import lzma
+import tempfile
 import threading
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -74,6 +84,7 @@ class Warehouse:
     """
 
     _in_transaction = False
+    _streamed: frozenset[Path] = frozenset()  # source files staged as streams: read when first consumed
 
     def __init__(self, config: Config, spark_session=None):
         self.config = config
@@ -201,10 +212,18 @@ class Warehouse:
         return int(self.con.table(name).count().execute())
 
     def materialize(self, name: str, expr: ir.Table) -> ir.Table:
-        """Compute `expr` once into a session-scoped temporary table and return it."""
+        """Compute `expr` once into a session-scoped temporary table and return it. A streamed source file that
+        turns out unreadable on the way (a corrupt Parquet page) raises SourceError naming it."""
         if self.backend == "duckdb":
             self.con._run_pre_execute_hooks(expr)  # registers the in-memory tables `expr` reads
-            self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {self.con.compile(expr)}')
+            sql = self.con.compile(expr)
+            try:
+                self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {sql}')
+            except Exception as exc:  # a read error (not a query's own: those have their own classes)
+                source = next((p for p in self._streamed if _sql_str(str(p)) in sql), None)
+                if source is None or type(exc).__name__ not in ("Error", "IOException", "InvalidInputException"):
+                    raise
+                raise SourceError(f"{source}: cannot be read: {_first_line(exc)}") from exc
         else:
             # a checkpoint, not cache(): Spark would recompute a cached result after a write to its inputs
             self._spark_df(expr).localCheckpoint(eager=True).createOrReplaceTempView(name)
@@ -272,101 +291,168 @@ class Warehouse:
 
     # ------------------------------------------------------------------ staging
     def stage_csv(
-        self, path: Path, names: list[str] | None, delim: str = ",", name: str = "_staged", stream: bool = True
+        self, path: Path, names: list[str] | None, delim: str = ",", name: str = "_staged", stream: bool = False,
+        encoding: str = "utf-8",
     ) -> Staged:
-        """Read a CSV (or gzip CSV) as strings with each record's line number in `_line`.
+        """Read a CSV (plain or compressed, see `text_source`) as strings with each record's line in `_line`.
 
-        `names` is None for a file with a header, else the column names of a header-less file. Records
-        the CSV parser cannot split (wrong number of fields, broken quotes) end up in `Staged.broken`
-        with their line and the parser's message; nothing is dropped. With `stream` the file is read
-        once, by whatever consumes `rel` first (read it once only); otherwise it is copied first.
+        `names` is None for a file with a header, else the column names of a header-less file. The dialect is
+        fixed (RFC 4180: `delim`, double quotes, quotes escaped by doubling; CRLF, LF or both end lines), never
+        guessed from a sample. Records the CSV parser cannot split (wrong number of fields, broken quotes, longer
+        than 2 MB) end up in `Staged.broken` with their line and the parser's message; nothing is dropped. Line
+        numbers are physical lines, also after quoted values that hold line breaks. A file that is not valid text
+        in `encoding`, or a broken compressed file, is refused (SourceError). With `stream` the file is read once,
+        by whatever consumes `rel` first (read it once only; an error then surfaces there); otherwise it is copied.
         """
         _check_readable(path)
         if self.backend == "spark":
-            return self._spark_stage(path, "csv", names, delim, name)
+            return self._spark_stage(path, "csv", names, delim, name, encoding)
+        with text_source(path, encoding, self.config.root) as src:
+            try:
+                return self._duck_stage_csv(src, path, names, delim, name, stream, encoding)
+            except MixedLineEnds:
+                pass
+        with text_source(path, encoding, self.config.root, lf_only=True) as src:  # CRLF and LF mixed: all LF
+            return self._duck_stage_csv(src, path, names, delim, name, False, encoding)
+
+    def _duck_stage_csv(
+        self, src: TextSource, path: Path, names: list[str] | None, delim: str, name: str, stream: bool,
+        encoding: str,
+    ) -> Staged:
         header = names is None
         first = 2 if header else 1
-        opts = [f"header = {str(header).lower()}", "all_varchar = true", f"delim = '{_sql_str(delim)}'"]
-        if names:
-            opts.append("columns = {" + ", ".join(f"'{_sql_str(n)}': 'VARCHAR'" for n in names) + "}")
-        if delim == "\x1f":  # whole lines: no quoting at all
-            opts += ["quote = ''", "escape = ''"]
+        cols = names or src.header(delim)
+        opts = [f"header = {str(header).lower()}", "auto_detect = false", f"delim = '{_sql_str(delim)}'",
+                f"compression = '{src.compression}'"]
+        opts.append("columns = {" + ", ".join(f"'{_sql_str(n)}': 'VARCHAR'" for n in cols) + "}")
+        opts += ["quote = ''", "escape = ''"] if delim == "\x1f" else ["quote = '\"'", "escape = '\"'"]
         opts += ["store_rejects = true", f"rejects_scan = '{name}_rs'", f"rejects_table = '{name}_re'"]
-        src = f"read_csv('{_sql_str(str(path))}', {', '.join(opts)})"
+        csv = f"read_csv('{_sql_str(str(src.path))}', {', '.join(opts)})"
         self.drop_temp(f"{name}_re", f"{name}_rs")  # DuckDB fails on appending to a previous scan's rejects
-        try:
-            self.raw.execute(f"DESCRIBE SELECT * FROM {src}")
-        except Exception as exc:
-            raise SourceError(f"{path}: cannot be read as CSV: {exc}") from exc
-        # row_number() over a CSV scan follows the file's order (DuckDB preserves insertion order);
-        # the numbers skip nothing, so a rejected record shifts later lines: settle() corrects them.
-        query = f"SELECT row_number() OVER () + {first - 1} AS _line, * FROM {src}"
+        # row_number() over a CSV scan follows the file's order (DuckDB preserves insertion order); the numbers
+        # count records and skip nothing: settle() turns them into physical lines.
+        query = f"SELECT row_number() OVER () + {first - 1} AS _line, * FROM {csv}"
         rejects = tuple(f"{name}{x}" for x in ("_re", "_rs", "_rj", "_rq"))  # the parser's and _settle_lines'
-        if stream:
+        settle = functools.partial(self._settle_lines, name, first=first, cols=cols, path=path, encoding=encoding,
+                                   quoted=delim != "\x1f")
+        if stream and not src.temporary:
+            self._streamed |= {path}
             rel = _strip_names(self.con.sql(query))
-            return Staged(path, rel, None, settle=lambda table: self._settle_lines(name, table, first), temps=rejects)
-        self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query}')
-        broken = self._settle_lines(name, name, first)
+            return Staged(path, rel, None, settle=settle, temps=rejects)
+        try:
+            self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query}')
+        except Exception as exc:
+            if "state machine reached an invalid state" in str(exc) and not src.lf_only:
+                raise MixedLineEnds() from exc
+            raise SourceError(f"{path}: cannot be read as CSV: {_first_line(exc)}") from exc
+        broken = settle(name)
         return Staged(path, _strip_names(self.con.table(name)), broken, temps=(name, *rejects))
 
     def stage_parquet(self, path: Path, name: str = "_staged", stream: bool = True) -> Staged:
-        """Read a Parquet file with every column as a string and the row number as `_line`."""
+        """Read a Parquet file with every column as a string and the row number as `_line`; a column of lists,
+        structs or maps, or a file that is not Parquet, is refused (SourceError)."""
         _check_readable(path)
         if self.backend == "spark":
             return self._spark_stage(path, "parquet", None, ",", name)
         src = f"read_parquet('{_sql_str(str(path))}', file_row_number = true)"
         try:
-            cols = [c[0] for c in self.raw.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+            cols = [(c[0], c[1]) for c in self.raw.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
         except Exception as exc:
-            raise SourceError(f"{path}: cannot be read as Parquet: {exc}") from exc
-        casts = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c in cols if c != "file_row_number")
+            raise SourceError(f"{path}: cannot be read as Parquet: {_first_line(exc)}") from exc
+        nested = [f"{c} ({t})" for c, t in cols if t.endswith("]") or t.startswith(("STRUCT", "MAP", "UNION"))]
+        if nested:
+            raise SourceError(f"{path}: column(s) {', '.join(nested)} hold lists, structs or maps; aipl reads "
+                              "columns of single values")
+        casts = ", ".join(f'CAST("{c}" AS VARCHAR) AS "{c}"' for c, _ in cols if c != "file_row_number")
         query = f"SELECT file_row_number + 1 AS _line, {casts} FROM {src}"
         if stream:
+            self._streamed |= {path}
             return Staged(path, _strip_names(self.con.sql(query)), None)
-        self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query}')
+        try:
+            self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query}')
+        except Exception as exc:
+            raise SourceError(f"{path}: cannot be read as Parquet: {_first_line(exc)}") from exc
         return Staged(path, _strip_names(self.con.table(name)), None, temps=(name,))
 
-    def _settle_lines(self, name: str, table: str, first: int) -> ir.Table | None:
-        """After the scan: the parser's rejected records, and the true line numbers of `table`'s rows."""
-        if int(self.raw.execute(f'SELECT count(*) FROM "{name}_re"').fetchone()[0]) == 0:
-            return None
-        self.raw.execute(
-            f'CREATE OR REPLACE TEMP TABLE "{name}_rj" AS SELECT line AS _line, any_value(csv_line) AS raw, '
-            f"string_agg(DISTINCT error_message, '; ') AS reason FROM \"{name}_re\" GROUP BY line"
-        )
-        # q = how many good records precede each rejected one: the k-th good record (0-based) sits
-        # after every rejected record whose q <= k.
-        self.raw.execute(
-            f'CREATE OR REPLACE TEMP TABLE "{name}_rq" AS SELECT (_line - {first}) - '
-            f'(row_number() OVER (ORDER BY _line) - 1) AS q FROM "{name}_rj"'
-        )
-        self.raw.execute(
-            f'UPDATE "{table}" SET _line = _line + (SELECT count(*) FROM "{name}_rq" q '
-            f'WHERE q.q <= "{table}"._line - {first})'
-        )
-        return self.con.table(f"{name}_rj")
+    def _settle_lines(
+        self, name: str, table: str, first: int, cols: list[str], path: Path, encoding: str, quoted: bool = True
+    ) -> ir.Table | None:
+        """After the scan: refuse a file with bytes that are not `encoding` text; give `table`'s rows their
+        physical line numbers; return the parser's rejected records (with theirs), or None without any."""
+        bad_text = self.raw.execute(
+            f"SELECT min(line) FROM \"{name}_re\" WHERE error_type IN ('INVALID ENCODING', 'INVALID UNICODE')"
+        ).fetchone()[0]
+        if bad_text is not None:
+            raise SourceError(_not_text(path, f"line {bad_text}", encoding))
+        rejected = int(self.raw.execute(f'SELECT count(*) FROM "{name}_re"').fetchone()[0]) > 0
+        if rejected:
+            self.raw.execute(
+                f'CREATE OR REPLACE TEMP TABLE "{name}_rj" AS SELECT line AS _line, any_value(csv_line) AS raw, '
+                f"string_agg(DISTINCT error_message, '; ') AS reason FROM \"{name}_re\" GROUP BY line"
+            )
+            # q = how many good records precede each rejected one: the k-th good record (0-based) sits
+            # after every rejected record whose q <= k.
+            self.raw.execute(
+                f'CREATE OR REPLACE TEMP TABLE "{name}_rq" AS SELECT (_line - {first}) - '
+                f'(row_number() OVER (ORDER BY _line) - 1) AS q FROM "{name}_rj"'
+            )
+            self.raw.execute(
+                f'UPDATE "{table}" SET _line = _line + (SELECT count(*) FROM "{name}_rq" q '
+                f'WHERE q.q <= "{table}"._line - {first})'
+            )
+        if not quoted:  # whole lines: a record is one line
+            return self.con.table(f"{name}_rj") if rejected else None
+        # Records numbered so far; a quoted value with line breaks moves every later record down by as many lines.
+        spans = [f'SELECT _line, {" + ".join(_breaks(c) for c in cols)} AS n FROM "{table}" '
+                 f'WHERE {" OR ".join(_has_break(c) for c in cols)}']
+        if rejected:
+            spans.append(f'SELECT _line, {_breaks("raw")} AS n FROM "{name}_rj" WHERE {_has_break("raw")}')
+        self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}_rb" AS SELECT _line, '
+                         f'sum(n) OVER (ORDER BY _line) AS shift FROM ({" UNION ALL ".join(spans)})')
+        if int(self.raw.execute(f'SELECT count(*) FROM "{name}_rb"').fetchone()[0]):
+            for target in (table, f"{name}_rj") if rejected else (table,):
+                self.raw.execute(
+                    f'UPDATE "{target}" SET _line = "{target}"._line + s.shift FROM (SELECT t._line AS at, b.shift '
+                    f'FROM "{target}" t ASOF JOIN "{name}_rb" b ON t._line > b._line) s WHERE "{target}"._line = s.at'
+                )
+        self.drop_temp(f"{name}_rb")
+        return self.con.table(f"{name}_rj") if rejected else None
 
-    def _spark_stage(self, path: Path, fmt: str, names, delim: str, name: str) -> Staged:
+    def _spark_stage(self, path: Path, fmt: str, names, delim: str, name: str, encoding: str = "utf-8") -> Staged:
+        try:
+            if fmt == "parquet":
+                return self._spark_stage_text(path, None, fmt, names, delim, name)
+            # checked and decoded as on DuckDB (Spark would read bytes that are not UTF-8 as U+FFFD)
+            with text_source(path, encoding, self.config.root, check_text=True) as src:
+                return self._spark_stage_text(path, src, fmt, names, delim, name)
+        except SourceError:
+            raise
+        except Exception as exc:  # Spark reads while staging (a checkpoint): any read error refuses the file
+            raise SourceError(f"{path}: cannot be read: {_first_line(exc)}") from exc
+
+    def _spark_stage_text(self, path: Path, src: TextSource | None, fmt: str, names, delim: str, name: str) -> Staged:
         from pyspark.sql import types as T
 
         reader = self.spark.read
         if fmt == "parquet":
             df = reader.parquet(str(path))
+            nested = [f"{f.name} ({f.dataType.simpleString()})" for f in df.schema.fields
+                      if isinstance(f.dataType, T.ArrayType | T.StructType | T.MapType)]
+            if nested:
+                raise SourceError(f"{path}: column(s) {', '.join(nested)} hold lists, structs or maps; aipl reads "
+                                  "columns of single values")
             df = df.select([df[c].cast("string").alias(c) for c in df.columns])
             first = 1
             broken = None
         else:
             header = names is None
-            if header:
-                cols = reader.option("header", True).option("sep", delim).csv(str(path)).columns
-            else:
-                cols = names
+            cols = src.header(delim) if header else names
             fields = [T.StructField(c, T.StringType()) for c in cols]
             fields.append(T.StructField("_corrupt", T.StringType()))
             opts = {"header": header, "sep": delim, "mode": "PERMISSIVE", "columnNameOfCorruptRecord": "_corrupt"}
             if delim == "\x1f":
                 opts["quote"] = ""
-            df = reader.options(**opts).schema(T.StructType(fields)).csv(str(path))
+            df = reader.options(**opts).schema(T.StructType(fields)).csv(str(src.path))
             first = 2 if header else 1
             broken = "_corrupt"
         rdd = df.rdd.zipWithIndex().map(lambda p: (p[1] + first, *p[0]))
@@ -501,6 +587,175 @@ def _strip_names(rel: ir.Table) -> ir.Table:
     """Header names with stray spaces (Tianchi's user_profile has one) are trimmed."""
     renames = {c.strip(): c for c in rel.columns if c != c.strip()}
     return rel.rename(renames) if renames else rel
+
+
+class MixedLineEnds(Exception):
+    """DuckDB's CSV parser stops on lines that end partly in CRLF, partly in LF: such a file is read again, all LF."""
+
+
+# The compressed containers, known by their first bytes (not the file name). DuckDB reads gzip itself; the others
+# are decompressed here. zstd is refused: DuckDB reads a truncated zstd file without an error, and Python (3.11)
+# has no zstd module to check it.
+CONTAINERS: dict[bytes, str] = {
+    b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz", b"PK\x03\x04": "zip", b"\x28\xb5\x2f\xfd": "zstd",
+}
+
+
+def container(path: Path) -> str:
+    """The compressed container a file is in ("gzip", "bzip2", "xz", "zip", "zstd"), or "none".
+
+    >>> import gzip, pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+    >>> _ = p.write_bytes(gzip.compress(b"a\\n1\\n"))
+    >>> container(p)
+    'gzip'
+    """
+    with open(path, "rb") as f:
+        head = f.read(6)
+    return next((kind for magic, kind in CONTAINERS.items() if head.startswith(magic)), "none")
+
+
+class TextSource:
+    """A CSV's text as DuckDB reads it: the file itself (plain or gzip) or a decoded, decompressed UTF-8 copy."""
+
+    def __init__(self, path: Path, compression: str, encoding: str, temporary: bool, lf_only: bool):
+        self.path, self.compression, self.encoding = path, compression, encoding
+        self.temporary, self.lf_only = temporary, lf_only
+
+    def header(self, delim: str) -> list[str]:
+        """The column names of the first record (a leading byte-order mark dropped; an empty name: columnN)."""
+        opener = gzip.open if self.compression == "gzip" else open
+        with opener(self.path, "rt", encoding="utf-8-sig" if self.encoding == "utf-8" else self.encoding,
+                    newline="") as f:
+            try:
+                names = next(csv.reader(io.StringIO(_first_record(f)), delimiter=delim), [])
+            except UnicodeDecodeError as exc:
+                raise SourceError(_not_text(self.path, exc.start, self.encoding)) from None
+            except (OSError, EOFError, zlib.error, csv.Error) as exc:
+                raise SourceError(f"{self.path}: the header cannot be read: {exc}") from None
+        names = [n or f"column{i}" for i, n in enumerate(names)]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if not names or twice:
+            raise SourceError(f"{self.path}: " + (f"column(s) {', '.join(twice)} appear twice in the header"
+                                                 if twice else "no header"))
+        return names
+
+
+def _first_record(f) -> str:
+    """The text of the first CSV record of `f` (a quoted header name may hold a line break)."""
+    text = ""
+    for line in f:
+        text += line
+        if text.count('"') % 2 == 0 or len(text) > 1 << 20:
+            break
+    return text
+
+
+def _check_encoding(encoding: str) -> str:
+    """The codec's canonical name; SourceError for an unknown one."""
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        raise SourceError(f"unknown encoding {encoding!r} (e.g. utf-8, gbk, gb18030, utf-16, latin-1)") from None
+
+
+@contextlib.contextmanager
+def text_source(
+    path: Path, encoding: str, workdir: Path, lf_only: bool = False, check_text: bool = False
+) -> Iterator[TextSource]:
+    """The text of a CSV file: checked whole when gzip-compressed; decompressed (bzip2, xz, a zip of one file) and
+    decoded from `encoding` into a temporary UTF-8 copy in `workdir` when DuckDB cannot read it directly (with
+    `lf_only`, every CRLF becomes LF). A broken container or bytes that are not `encoding` text: SourceError (for a
+    file read directly, only if `check_text`: DuckDB finds bad text itself, Spark would read it as U+FFFD).
+
+    >>> import bz2, pathlib, tempfile
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "x.csv.bz2").write_bytes(bz2.compress("名,n\\n白领,1\\n".encode("gbk")))
+    >>> with text_source(root / "x.csv.bz2", "gbk", root) as src:
+    ...     src.temporary, src.path.read_text(encoding="utf-8")
+    (True, '名,n\\n白领,1\\n')
+    """
+    encoding = _check_encoding(encoding)
+    kind = container(path)
+    if kind == "zstd":
+        raise SourceError(f"{path}: zstd-compressed files are not read (their completeness cannot be checked); "
+                          "decompress it, or compress it with gzip")
+    direct = kind in ("none", "gzip") and encoding == "utf-8" and not lf_only
+    if kind == "gzip" or (check_text and direct):  # DuckDB reads a truncated gzip file without an error
+        _read_all(path, kind, encoding, None, check_text=check_text)
+    if direct:
+        yield TextSource(path, kind, encoding, temporary=False, lf_only=False)
+        return
+    fd, tmp = tempfile.mkstemp(dir=workdir, prefix=".aipl-staging-", suffix=".csv")
+    try:
+        with open(fd, "wb") as out:
+            _read_all(path, kind, encoding, out, lf_only)
+        yield TextSource(Path(tmp), "none", "utf-8", temporary=True, lf_only=lf_only)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _read_all(path: Path, kind: str, encoding: str, out, lf_only: bool = False, check_text: bool = False) -> None:
+    """Decompress all of `path` and decode it (into `out` as UTF-8, if given; else only with `check_text`): every
+    container and text error is found, whatever its place in the file."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    done, held = 0, ""
+    try:
+        with _open_container(path, kind) as f:
+            while chunk := f.read(1 << 22):
+                text = decoder.decode(chunk) if out is not None or check_text else ""
+                if out is not None:
+                    if lf_only:
+                        text = (held + text).replace("\r\n", "\n")
+                        held, text = (text[-1:], text[:-1]) if text.endswith("\r") else ("", text)
+                    out.write(text.encode("utf-8"))
+                done += len(chunk)
+            if out is not None or check_text:
+                tail = held + decoder.decode(b"", final=True)
+                if out is not None:
+                    out.write(tail.encode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SourceError(_not_text(path, done + exc.start, encoding)) from None
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, zipfile.BadZipFile) as exc:
+        raise SourceError(f"{path}: the {kind} file is broken ({exc}); nothing was read") from None
+
+
+@contextlib.contextmanager
+def _open_container(path: Path, kind: str):
+    if kind != "zip":
+        with {"none": open, "gzip": gzip.open, "bzip2": bz2.open, "xz": lzma.open}[kind](path, "rb") as f:
+            yield f
+        return
+    with zipfile.ZipFile(path) as z:
+        files = [i for i in z.infolist() if not i.is_dir()]
+        if len(files) != 1:
+            raise SourceError(f"{path}: a zip file must hold exactly one file; it holds {len(files)}")
+        with z.open(files[0]) as f:
+            yield f
+
+
+def _not_text(path: Path, where: int | str, encoding: str) -> str:
+    at = f"byte {where:,}" if isinstance(where, int) else where
+    return (f"{path}: {at} is not valid {encoding} text; name the file's encoding with --encoding "
+            "(e.g. gbk, gb18030, utf-16)")
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of a backend's error message (DuckDB's run to twenty lines)."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _has_break(col: str) -> str:
+    """SQL: whether the text column `col` holds a line break."""
+    return f'(contains("{col}", chr(10)) OR contains("{col}", chr(13)))'
+
+
+def _breaks(col: str) -> str:
+    """SQL: how many line breaks (CRLF, LF or CR) the text column `col` holds."""
+    def n(sep: str) -> str:
+        return f'(length(coalesce("{col}", \'\')) - length(replace(coalesce("{col}", \'\'), {sep}, \'\')))'
+
+    return f"({n('chr(10)')} + {n('chr(13)')} - {n('chr(13) || chr(10)')} // 2)"
 
 
 def _check_readable(path: Path) -> None:

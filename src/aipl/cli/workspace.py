@@ -59,6 +59,7 @@ def ingest(
     path: Annotated[Path, typer.Argument(help="A CSV, .csv.gz or Parquet file, or a dataset folder.")],
     format: Annotated[str, typer.Option("--format", "-f", help="Input format; see `aipl formats`.")],
     workspace: WorkspaceOpt = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding of CSV files (e.g. gbk, gb18030, utf-16).")] = "utf-8",
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and load a file: good rows into the warehouse, bad rows into quarantine, all or nothing."""
@@ -66,7 +67,7 @@ def ingest(
     progress, report = _stages()
     try:
         with progress:
-            result = load_file(wh, path, format, report=report)
+            result = load_file(wh, path, format, report=report, encoding=encoding)
     except SourceError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from pathlib import Path
 from aipl.ingest import adapters as _adapters  # noqa: F401  (registers the public-dataset formats)
 from aipl.ingest.adapters.hillstrom import PRE_TREATMENT as PRE_TREATMENT_LABELS
 from aipl.ingest.core import LoadResult, Target, batch_id, check, stage_progress, write
-from aipl.ingest.formats import FORMATS, Format, register
+from aipl.ingest.formats import FORMATS, Format, reading, register
 from aipl.ingest.review import Quarantine, WarehouseStatus, file_brands, quarantined, warehouse_status
 from aipl.warehouse import SourceError, Warehouse
 
@@ -107,9 +107,11 @@ class IngestReport:
 
 
 def ingest(
-    wh: Warehouse, path: str | Path, fmt: str, report: Callable[[str, float | None], None] | None = None
+    wh: Warehouse, path: str | Path, fmt: str, report: Callable[[str, float | None], None] | None = None,
+    encoding: str = "utf-8",
 ) -> IngestReport:
-    """Load `path` in format `fmt` into the warehouse: all of it or, on any error, nothing.
+    """Load `path` in format `fmt` into the warehouse: all of it or, on any error, nothing. Text files are read
+    as `encoding` (a file that is not valid text in it is refused).
 
     Every row read is either accepted into its canonical table or written to `quarantine` with its
     line, field and reason. Loading the same file again changes nothing. SourceError when the format is
@@ -150,7 +152,7 @@ def ingest(
         report(f"reading {path.name}", None)
     jobs, checked = [], []
     try:
-        with wh.progress(stage_progress(report, f"reading {path.name}")):
+        with wh.progress(stage_progress(report, f"reading {path.name}")), reading(encoding):
             jobs = FORMATS[fmt].plan(wh, path)
         for staged, targets in jobs:
             bid = bids.get(staged.path) or batch_id(staged.path, fmt)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import ibis
@@ -98,7 +98,7 @@ def batch_id(path: Path, fmt: str) -> str:
 
 
 def clean(s: ir.StringValue) -> ir.StringValue:
-    """A raw string with empty as null (staging has already trimmed white space).
+    """A raw string with empty as null (surrounding spaces are kept: they are part of the value).
 
     >>> import ibis
     >>> t = ibis.memtable({"s": ["a", ""]})
@@ -108,17 +108,52 @@ def clean(s: ir.StringValue) -> ir.StringValue:
     return s.nullif("")
 
 
+# The written forms each type accepts (README, "Accepted forms"); any other form is quarantined with its reason, so
+# that no value is guessed and no row's value depends on another's (DuckDB's cast of a named time zone did that).
+_DAY = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+_TIME = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,6})?)?"  # at most microseconds, as stored
+_OFFSET = r"(Z|[-+][0-9]{2}(:?[0-9]{2})?)"
+FORMS: dict[str, str] = {
+    schema.INT: r"^-?[0-9]+(\.0+)?$",  # 12 or 12.0 (a zero fraction: how pandas writes integers beside gaps)
+    schema.FLOAT: r"^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$",
+    schema.DATE: f"^{_DAY}$",
+    # ISO 8601: a day, or a day and a time (T or a space), optionally with Z or a numeric offset
+    schema.TIMESTAMP: f"^{_DAY}([T ]{_TIME}{_OFFSET}?)?$",
+}
+EPOCH_SECONDS_BELOW, EPOCH_MS_BELOW = 10**11, 10**14  # an integer below 1e11 counts seconds, then milliseconds
+DATE_YEARS_AHEAD = 5  # a date column may hold days up to this many years ahead
+FLOAT_LIMIT = 1e15  # a float beyond this magnitude is quarantined: sums of such values lose cents or overflow
+
+
+@ibis.udf.scalar.builtin(name="chr")
+def _chr(code: int) -> str:  # DuckDB's and Spark's chr(): a NUL cannot be written into SQL text
+    ...
+
+
+def _integer(s: ir.StringValue) -> ir.IntegerValue:
+    """The integer written as `s` in one of the accepted forms, else null."""
+    n = s.try_cast("int64")
+    canonical = n.cast("string") == s  # the common form, checked without a regular expression
+    return ibis.cases((canonical | s.re_search(FORMS[schema.INT]), n), else_=ibis.null("int64"))
+
+
 def parse(raw: ir.Value, type_: str) -> ir.Value:
-    """The typed value of a raw string (null where it does not parse).
+    """The typed value of a raw string written in one of the accepted forms (`FORMS`), else null.
 
     >>> import ibis
-    >>> t = ibis.memtable({"n": ["7", "x", ""], "b": ["yes", "n", "maybe"]})
-    >>> t.select(n=parse(t.n, schema.INT), b=parse(t.b, schema.BOOL)).to_pyarrow().to_pydict()
-    {'n': [7, None, None], 'b': [True, False, None]}
+    >>> t = ibis.memtable({"n": ["7", "x", "", "1.5", "+3", "1_000", "2.0"], "f": ["1.5", "nan", "inf", "1e400", \
+"-2e3", ".5", "1,5"]})
+    >>> t.select(n=parse(t.n, schema.INT), f=parse(t.f, schema.FLOAT)).to_pyarrow().to_pydict()
+    {'n': [7, None, None, None, None, None, 2], 'f': [1.5, None, None, None, -2000.0, 0.5, None]}
+    >>> ts = ibis.memtable({"s": ["2026-10-01T10:00:00Z", "2026-10-01 10:00:00 UTC", "1791936000", "1791936000000"]}).s
+    >>> [str(v) for v in ts.as_table().select(v=parse(ts, schema.TIMESTAMP)).to_pyarrow()["v"].to_pylist()]
+    ['2026-10-01 10:00:00+00:00', 'None', '2026-10-14 00:00:00+00:00', '2026-10-14 00:00:00+00:00']
     """
     target = IBIS_TYPES[type_]
     if not raw.type().is_string():
-        return raw.cast(target)
+        value = raw.cast(target)
+        return ibis.cases((value.isnan() | value.isinf(), ibis.null(target)), else_=value) if type_ == schema.FLOAT \
+            else value
     s = clean(raw)
     if type_ == schema.STRING:
         return s
@@ -129,10 +164,22 @@ def parse(raw: ir.Value, type_: str) -> ir.Value:
             (low.isin(["0", "false", "f", "no", "n"]), False),
             else_=ibis.null("boolean"),
         )
-    if type_ == schema.TIMESTAMP:  # epoch seconds, else ISO-8601 (no offset: the workspace time zone)
-        epoch = s.try_cast("int64")
-        return ibis.cases((epoch.notnull(), epoch.as_timestamp("s").cast(target)), else_=s.try_cast(target))
-    return s.try_cast(target)
+    if type_ == schema.INT:
+        return _integer(s)
+    if type_ == schema.FLOAT:
+        f = s.try_cast(target)
+        return ibis.cases((s.re_search(FORMS[type_]) & ~f.isnan() & ~f.isinf(), f), else_=ibis.null(target))
+    if type_ == schema.TIMESTAMP:  # epoch seconds or milliseconds, else ISO 8601 (no offset: the workspace zone)
+        n = s.try_cast("int64")
+        epoch = n.cast("string") == s
+        return ibis.cases(
+            (epoch & n.between(1 - EPOCH_SECONDS_BELOW, EPOCH_SECONDS_BELOW - 1), n.as_timestamp("s").cast(target)),
+            (epoch & n.between(EPOCH_SECONDS_BELOW, EPOCH_MS_BELOW - 1),
+             (n // 1000).as_timestamp("s").cast(target) + (n % 1000).as_interval("ms")),
+            (s.re_search(FORMS[type_]), s.try_cast(target)),
+            else_=ibis.null(target),
+        )
+    return ibis.cases((s.re_search(FORMS[type_]), s.try_cast(target)), else_=ibis.null(target))
 
 
 def _utc(moment: datetime) -> ir.TimestampValue:
@@ -146,6 +193,14 @@ def _plausible_range(wh: Warehouse, target: Target) -> tuple[datetime, datetime,
     lo = datetime.fromisoformat(wh.config.earliest).replace(tzinfo=UTC)
     hi = datetime.now(UTC) + timedelta(days=wh.config.latest_days_ahead)
     return lo, hi, f"implausible: before {lo.date()} or after {hi.date()} ({wh.config.root / 'aipl.toml'} [ingest])"
+
+
+def _plausible_days(wh: Warehouse) -> tuple[date, date]:
+    """The days a date column may hold: from `[ingest] earliest` to `DATE_YEARS_AHEAD` years ahead (calendars and
+    launches are planned ahead)."""
+    today = datetime.now(UTC).date()
+    ahead = today.replace(year=today.year + DATE_YEARS_AHEAD, day=min(today.day, 28))
+    return date.fromisoformat(wh.config.earliest), ahead
 
 
 def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
@@ -184,6 +239,7 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
         c.name: t[f"__v_{c.name}"] if c.name in given else ibis.null(IBIS_TYPES[c.type]) for c in table.columns
     }
     lo, hi, ts_reason = _plausible_range(wh, target)
+    day_lo, day_hi = _plausible_days(wh)
     checks: list[Check] = []
     for col in table.columns:
         if col.name not in given:
@@ -191,11 +247,16 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
         raw_clean, val = t[f"__s_{col.name}"], typed[col.name]
         if col.required:
             checks.append((raw_clean.isnull(), col.name, "missing (required)"))
-        if col.type != schema.STRING:
+        if col.type == schema.STRING:
+            checks.append((raw_clean.contains(_chr(0)), col.name, "contains a NUL byte"))
+        else:
             checks.append(
                 (raw_clean.notnull() & val.isnull(), col.name,
                  ibis.literal(f"not a valid {col.type}: '") + raw_clean.cast("string") + "'")
             )
+        if col.type == schema.FLOAT:
+            checks.append((val.abs() > FLOAT_LIMIT, col.name,
+                           ibis.literal(f"out of range: beyond ±{FLOAT_LIMIT:g}: ") + val.cast("string")))
         if col.enum:
             allowed = ", ".join(col.enum)
             checks.append(
@@ -212,6 +273,11 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
             checks.append(
                 ((val < _utc(lo)) | (val >= _utc(hi)), col.name,
                  ibis.literal("timestamp ") + val.cast("string") + f" {ts_reason}")
+            )
+        if col.type == schema.DATE:
+            checks.append(
+                ((val < day_lo) | (val > day_hi), col.name,
+                 ibis.literal("date ") + val.cast("string") + f" implausible: before {day_lo} or after {day_hi}")
             )
     if table.one_of:
         none = ibis.and_(*[typed[c].isnull() for c in table.one_of])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,11 +63,37 @@ def register(name: str, doc: str) -> Callable[[Plan], Plan]:
     return deco
 
 
+_ENCODING: ContextVar[str] = ContextVar("encoding", default="utf-8")
+
+
+@contextlib.contextmanager
+def reading(encoding: str = "utf-8") -> Iterator[None]:
+    """Within the block, `stage` decodes text files from `encoding` (Parquet text is UTF-8 by definition).
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_bytes("consumer_id,occupation\\nc1,白领\\n".encode("gbk"))
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> with reading("gbk"):
+    ...     stage(wh, root / "c.csv").rel.execute().occupation.tolist()
+    ['白领']
+    >>> wh.close()
+    """
+    token = _ENCODING.set(encoding)
+    try:
+        yield
+    finally:
+        _ENCODING.reset(token)
+
+
 def stage(
     wh: Warehouse, path: Path, names: list[str] | None = None, name: str = "_staged", delim: str = ",",
     stream: bool | None = None,
 ) -> Staged:
-    """Stage a CSV, gzip CSV or Parquet file by its suffix; `stream=False` when the rows are read more than once.
+    """Stage a CSV (plain, gzip, bzip2, xz or a zip of one; text decoded as `reading` says) or a Parquet file;
+    `stream=False` when the rows are read more than once.
 
     By default a CSV is copied into a session table first (numbering its lines runs on one core; the copy
     lets the validation use every core) and Parquet, numbered in parallel, is streamed.
@@ -83,9 +111,17 @@ def stage(
     >>> wh.close()
     """
     suffixes = "".join(path.suffixes[-2:]).lower()
-    if suffixes.endswith(".parquet"):
+    if suffixes.endswith(".parquet") or _starts_with(path, b"PAR1"):
         return wh.stage_parquet(path, name=name, stream=True if stream is None else stream)
-    return wh.stage_csv(path, names, delim=delim, name=name, stream=False if stream is None else stream)
+    return wh.stage_csv(path, names, delim=delim, name=name, stream=False if stream is None else stream,
+                        encoding=_ENCODING.get())
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    if not path.is_file():
+        return False
+    with open(path, "rb") as f:
+        return f.read(len(magic)) == magic
 
 
 def _canonical(table: schema.Table) -> Plan:

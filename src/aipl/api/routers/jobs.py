@@ -3,6 +3,7 @@ the post-mortem's HTML once done."""
 
 from __future__ import annotations
 
+import codecs
 import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
@@ -79,11 +80,18 @@ def status(request: Request, who: Caller, job_id: str) -> Job:
 async def ingest_upload(request: Request, file: UploadFile,
                         format: Annotated[str, Query(description="the input format, as `aipl ingest --format` "
                                                      "(see `aipl formats`)")],
-                        who: Annotated[Principal, Depends(need("admin"))]) -> Job:
+                        who: Annotated[Principal, Depends(need("admin"))],
+                        encoding: Annotated[str, Query(max_length=40, description="the text encoding of a CSV "
+                                                       "file, as `aipl ingest --encoding` (e.g. gbk)")] = "utf-8",
+                        ) -> Job:
     """Load an uploaded file (CSV or Parquet in `format`) as a job, as `aipl ingest` does. Every brand in the
     file must be granted to the tenant; the load is all or nothing, rejected rows are quarantined."""
     if format not in FORMATS:
         raise HTTPException(422, f"unknown format {format!r}; one of {', '.join(sorted(FORMATS))}")
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise HTTPException(422, f"unknown encoding {encoding!r}") from None
     suffix = Path(file.filename or "upload.csv").suffix.lower()
     if suffix not in (".csv", ".parquet", ".txt", ".tsv"):
         raise HTTPException(415, f"{file.filename}: send .csv, .tsv, .txt or .parquet")
@@ -114,7 +122,7 @@ async def ingest_upload(request: Request, file: UploadFile,
     def work(report):
         wh = open_warehouse(app.state.root)
         try:
-            r = ingest(wh, tmp, format, report=lambda msg, frac=None: report(msg, frac))
+            r = ingest(wh, tmp, format, report=lambda msg, frac=None: report(msg, frac), encoding=encoding)
             app.state.refresh(wh)
         finally:
             wh.close()
