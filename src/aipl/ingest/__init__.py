@@ -10,7 +10,7 @@ from aipl.ingest import adapters as _adapters  # noqa: F401  (registers the publ
 from aipl.ingest.adapters.hillstrom import PRE_TREATMENT as PRE_TREATMENT_LABELS
 from aipl.ingest.core import LoadResult, NotGranted, Target, batch_id, check, check_brands, stage_progress, write
 from aipl.ingest.formats import FORMATS, Format, register
-from aipl.ingest.review import Quarantine, WarehouseStatus, file_brands, quarantined, warehouse_status
+from aipl.ingest.review import Quarantine, WarehouseStatus, quarantined, warehouse_status
 from aipl.warehouse import SourceError, Warehouse
 
 __all__ = [
@@ -24,7 +24,6 @@ __all__ = [
     "SourceError",
     "Target",
     "WarehouseStatus",
-    "file_brands",
     "ingest",
     "quarantined",
     "register",
