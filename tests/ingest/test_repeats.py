@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from aipl.config import init_workspace
 from aipl.ingest import ingest
+from aipl.warehouse import open_warehouse
 from tests.conftest import DATA, counts
 
 LOG_HEAD = "user_id,item_id,cat_id,seller_id,brand_id,time_stamp,action_type\n"
@@ -109,3 +111,18 @@ def test_members_and_products_take_the_latest_row(wh, tmp_path, table, first, se
     assert ingest(wh, tmp_path / "b.csv", table).accepted == 1
     assert wh.count(table) == 1 and wh.table(table).execute()[changed].iloc[0] != old
     assert wh.table(f"{table}_history").execute()[changed].tolist() == [old]
+
+
+def test_a_workspace_made_before_event_id_gains_the_column(tmp_path):
+    root = init_workspace(tmp_path / "old")
+    w = open_warehouse(root)
+    w.raw.execute("ALTER TABLE events DROP COLUMN event_id")  # as an older aipl created it
+    w.close()
+    w = open_warehouse(root)
+    try:
+        assert "event_id" in w.table("events").columns
+        f = tmp_path / "e.csv"
+        f.write_text("consumer_id,brand_id,event_type,ts\nc1,B1,ad_click,2026-10-01\n")
+        assert ingest(w, f, "events").accepted == 1
+    finally:
+        w.close()
