@@ -67,12 +67,28 @@ class Column:
     doc: str = ""
 
 
+# What a load does with a row whose key the warehouse (or an earlier line of the file) already holds.
+UNIQUE = "unique"  # the repeat is quarantined as a duplicate
+LATEST = "latest"  # a state table: a changed row becomes the current one, the one it replaces goes to history
+MULTISET = "multiset"  # events: keyed by `key` where given; otherwise a file's rows are a multiset of whole rows
+REPEATS: dict[str, str] = {
+    UNIQUE: "a row whose key the warehouse or an earlier line holds is quarantined as a duplicate.",
+    LATEST: "the latest row of a key wins: a changed row replaces the stored one, which moves to `{name}_history` "
+            "(with `superseded_at` and the superseding `batch_id`); an unchanged row is quarantined as a repeat; "
+            "columns a source does not give keep their stored values.",
+    MULTISET: "rows with an `event_id` are keyed by it (a repeat is quarantined); rows without one form a "
+              "multiset: a load adds only the copies of a whole row beyond those the warehouse holds, so two "
+              "identical clicks in one file are two clicks, and reloading an overlapping file adds nothing twice.",
+}
+
+
 @dataclass(frozen=True)
 class Table:
-    """One canonical table; `key` names the columns whose combination must be unique.
+    """One canonical table; `key` names the columns whose combination must be unique, and `repeats` says what a
+    load does with a row whose key is already held (`UNIQUE`, `LATEST` or `MULTISET`, see `REPEATS`).
 
-    >>> EVENTS.name, EVENTS.names[:3], EVENTS.one_of
-    ('events', ['consumer_id', 'brand_id', 'shop_id'], ('brand_id', 'category_id'))
+    >>> EVENTS.name, EVENTS.names[:3], EVENTS.one_of, EVENTS.repeats, CONSUMERS.repeats
+    ('events', ['consumer_id', 'brand_id', 'shop_id'], ('brand_id', 'category_id'), 'multiset', 'latest')
     """
 
     name: str
@@ -81,6 +97,7 @@ class Table:
     doc: str = ""
     # Columns of which at least one must be present in every row.
     one_of: tuple[str, ...] = field(default=())
+    repeats: str = UNIQUE
 
     @property
     def names(self) -> list[str]:
@@ -119,6 +136,7 @@ CONSUMERS = Table(
     ),
     key=("consumer_id",),
     doc="Consumer profiles (one row per consumer).",
+    repeats=LATEST,
 )
 
 PRODUCTS = Table(
@@ -134,6 +152,7 @@ PRODUCTS = Table(
     ),
     key=("item_id",),
     doc="Items with their brand, shop, category and price.",
+    repeats=LATEST,
 )
 
 EVENTS = Table(
@@ -154,13 +173,13 @@ EVENTS = Table(
         Column("amount", FLOAT, min=0, doc="paid amount of a purchase"),
         Column("quantity", INT, min=1),
         Column("order_id", STRING),
+        Column("event_id", STRING, doc="the source's id of the event, if it has one: the event's key"),
     ),
-    key=(
-        "consumer_id", "brand_id", "shop_id", "item_id", "category_id", "event_type", "channel",
-        "touchpoint", "campaign_id", "creative_id", "crowd_id", "ts", "amount", "quantity", "order_id",
-    ),
-    doc="Behaviour, ad and order events; an exact repeat of a row is a duplicate.",
+    key=("event_id",),
+    doc="Behaviour, ad and order events; an event is identified by its `event_id` where the source gives one, "
+        "else by its whole row (two identical rows are two events).",
     one_of=("brand_id", "category_id"),
+    repeats=MULTISET,
 )
 
 MEMBERS = Table(
@@ -175,6 +194,7 @@ MEMBERS = Table(
     ),
     key=("consumer_id", "shop_id"),
     doc="Brand membership per authorised shop.",
+    repeats=LATEST,
 )
 
 AD_DELIVERY = Table(
@@ -269,7 +289,28 @@ QUARANTINE = Table(
     doc="Every rejected row with the reason.",
 )
 
-SYSTEM_TABLES: dict[str, Table] = {t.name: t for t in (BATCHES, QUARANTINE)}
+
+
+def history_of(table: Table) -> Table:
+    """The history table of a `LATEST` table: every row a later load replaced, with when and by which batch.
+
+    >>> h = history_of(CONSUMERS)
+    >>> h.name, h.names[-3:], h.key
+    ('consumers_history', ['superseded_at', 'batch_id', 'line'], ('consumer_id', 'batch_id', 'line'))
+    """
+    return Table(
+        f"{table.name}_history",
+        (*(Column(c.name, c.type, c.required, doc=c.doc) for c in table.columns),
+         Column("superseded_at", TIMESTAMP, required=True, doc="when a later row replaced this one"),
+         Column("batch_id", STRING, required=True, doc="the batch whose row replaced this one"),
+         Column("line", INT, required=True, doc="the line of that row in the batch's file")),
+        key=(*table.key, "batch_id", "line"),
+        doc=f"Earlier versions of `{table.name}` rows, replaced by a later load (the latest row wins).",
+    )
+
+
+HISTORY: dict[str, Table] = {t.name: history_of(t) for t in TABLES.values() if t.repeats == LATEST}
+SYSTEM_TABLES: dict[str, Table] = {t.name: t for t in (BATCHES, QUARANTINE, *HISTORY.values())}
 
 
 # ---------------------------------------------------------------------------------------------- derived tables
@@ -420,6 +461,8 @@ def markdown() -> str:
     out += ["Generated from `src/aipl/schema.py` (`python -m aipl.schema`); do not edit by hand.", ""]
     for table in (*TABLES.values(), *SYSTEM_TABLES.values()):
         out += [f"## `{table.name}`", "", table.doc, "", f"Unique key: `{', '.join(table.key)}`."]
+        if table.name in TABLES:
+            out.append(f" Repeats ({table.repeats}): {REPEATS[table.repeats].format(name=table.name)}")
         if table.one_of:
             out.append(f" Every row needs at least one of `{'`, `'.join(table.one_of)}`.")
         out += ["", "| column | type | required | allowed | meaning |", "|---|---|---|---|---|"]

@@ -23,6 +23,7 @@ import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
+from ibis.backends.sql.datatypes import DuckDBType
 
 from aipl import schema
 from aipl.config import Config, ConfigError, load_config, parse_day
@@ -114,9 +115,16 @@ class Warehouse:
 
     # ------------------------------------------------------------------ tables
     def ensure_tables(self) -> None:
-        """Create every canonical and bookkeeping table that does not exist yet."""
+        """Create every canonical and bookkeeping table that does not exist yet; on DuckDB, add to an existing one
+        the columns a newer schema declares (e.g. `events.event_id`), null in its rows. (A Spark session
+        attaches its tables with the declared columns: the Parquet files without one read it as null.)"""
         for table in (*schema.TABLES.values(), *schema.SYSTEM_TABLES.values()):
             self.ensure_table(table.name, ibis_schema(table))
+            if self.backend == "duckdb":
+                have, declared = set(self.table(table.name).columns), ibis_schema(table)
+                for name in [c for c in declared.names if c not in have]:
+                    self.raw.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{name}" '
+                                     f"{DuckDBType.to_string(declared[name])}")
 
     def has_table(self, name: str) -> bool:
         """Whether the warehouse holds a table (or a session's temporary table) called `name`."""

@@ -78,9 +78,9 @@ def test_overlapping_file_rows_already_in_warehouse_are_duplicates(wh, tmp_path)
     ingest(wh, DIRTY, "events")
     other = tmp_path / "more.csv"
     other.write_text(
-        "consumer_id,brand_id,event_type,ts,item_id,channel,amount,order_id\n"
-        "c00000001,B01,pdp_view,2026-10-01T10:00:00+08:00,B01-i001,,,\n"
-        "c00000099,B01,pdp_view,2026-10-01T10:00:00+08:00,B01-i001,,,\n"
+        "consumer_id,brand_id,event_type,ts,item_id,channel,amount,order_id,event_id\n"
+        "c00000001,B01,pdp_view,2026-10-01T10:00:00+08:00,B01-i001,,,,e01\n"
+        "c00000099,B01,pdp_view,2026-10-01T10:00:00+08:00,B01-i001,,,,e99\n"
     )
     r = ingest(wh, other, "events")
     assert (r.read, r.accepted, r.rejected) == (2, 1, 1)

@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from aipl.api.auth import tenants
 from aipl.cli.common import (
     JsonOpt,
     WorkspaceOpt,
@@ -60,14 +61,23 @@ def ingest(
     format: Annotated[str, typer.Option("--format", "-f", help="Input format; see `aipl formats`.")],
     workspace: WorkspaceOpt = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of CSV files (e.g. gbk, gb18030, utf-16).")] = "utf-8",
+    tenant: Annotated[str | None, typer.Option(
+        help="Load as this tenant (see `aipl tenant`): every row, as stored, must belong to a brand it is granted, "
+             "as for an API upload; otherwise nothing is written.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and load a file: good rows into the warehouse, bad rows into quarantine, all or nothing."""
+    brands = None
+    if tenant is not None:
+        granted = tenants(workspace_dir(workspace)).get(tenant)
+        if granted is None:
+            _fail(f"no tenant {tenant!r}; create it with `aipl tenant add`")
+        brands = frozenset(granted["brands"])
     wh = _open(workspace)
     progress, report = _stages()
     try:
         with progress:
-            result = load_file(wh, path, format, report=report, encoding=encoding)
+            result = load_file(wh, path, format, report=report, brands=brands, encoding=encoding)
     except SourceError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

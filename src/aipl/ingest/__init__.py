@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aipl.ingest import adapters as _adapters  # noqa: F401  (registers the public-dataset formats)
 from aipl.ingest.adapters.hillstrom import PRE_TREATMENT as PRE_TREATMENT_LABELS
-from aipl.ingest.core import LoadResult, Target, batch_id, check, stage_progress, write
+from aipl.ingest.core import LoadResult, NotGranted, Target, batch_id, check, check_brands, stage_progress, write
 from aipl.ingest.formats import FORMATS, Format, reading, register
-from aipl.ingest.review import Quarantine, WarehouseStatus, file_brands, quarantined, warehouse_status
+from aipl.ingest.review import Quarantine, WarehouseStatus, quarantined, warehouse_status
 from aipl.warehouse import SourceError, Warehouse
 
 __all__ = [
@@ -19,11 +19,11 @@ __all__ = [
     "Format",
     "IngestReport",
     "LoadResult",
+    "NotGranted",
     "Quarantine",
     "SourceError",
     "Target",
     "WarehouseStatus",
-    "file_brands",
     "ingest",
     "quarantined",
     "register",
@@ -109,13 +109,15 @@ class IngestReport:
 def ingest(
     wh: Warehouse, path: str | Path, fmt: str, report: Callable[[str, float | None], None] | None = None,
     encoding: str = "utf-8",
+    brands: Iterable[str] | None = None,
 ) -> IngestReport:
     """Load `path` in format `fmt` into the warehouse: all of it or, on any error, nothing. Text files are read
     as `encoding` (a file that is not valid text in it is refused).
 
     Every row read is either accepted into its canonical table or written to `quarantine` with its
     line, field and reason. Loading the same file again changes nothing. SourceError when the format is
-    unknown or the file cannot be read.
+    unknown or the file cannot be read. With `brands` (a tenant's grant), NotGranted and nothing written
+    when a row, as mapped into its table, belongs to another brand (see `check_brands`).
 
     >>> from aipl.ingest import ingest, quarantined
     >>> import pathlib, tempfile
@@ -131,6 +133,12 @@ def ingest(
     [{'line': 3, 'field': 'birth_year', 'reason': "not a valid int: '199x'"}]
     >>> ingest(wh, root / "consumers.csv", "consumers").skipped  # the same file again: nothing changes
     True
+    >>> _ = (root / "e.csv").write_text("consumer_id, brand_id,event_type,ts\\nc1,B02,ad_click,2026-01-01\\n")
+    >>> ingest(wh, root / "e.csv", "events", brands={"B01"})
+    Traceback (most recent call last):
+    aipl.ingest.core.NotGranted: e.csv → events: 1 row(s) name a brand not granted to the caller; nothing was loaded
+    >>> wh.count("events")
+    0
     >>> wh.close()
     """
     if fmt not in FORMATS:
@@ -159,6 +167,8 @@ def ingest(
             for target in targets:
                 pending = [c.accepted for c in checked if c.table == target.table.name and c.accepted is not None]
                 checked.append(check(wh, staged, target, fmt, bid, len(checked), pending, report))
+        if brands is not None:
+            check_brands(wh, checked, frozenset(brands))
         with wh.transaction():
             for c in checked:
                 write(wh, c, fmt, report)

@@ -12,7 +12,7 @@ import ibis
 import ibis.expr.types as ir
 
 from aipl import schema
-from aipl.warehouse import IBIS_TYPES, Staged, Warehouse
+from aipl.warehouse import IBIS_TYPES, SourceError, Staged, Warehouse
 
 # A check: (condition true when the row is bad, field, reason). The reason may be an expression.
 Check = tuple[ir.BooleanValue, str, "str | ir.StringValue"]
@@ -312,12 +312,20 @@ def validated(wh: Warehouse, staged: ir.Table, target: Target) -> ir.Table:
 
 
 def given_key(table: schema.Table, given) -> list[str]:
-    """The key columns of `table` that a source gives (the others are null in all its rows).
+    """The key columns of `table` that a source gives (the others are null in all its rows); for a `MULTISET`
+    table whose source gives no key, the columns it gives (the whole row is the identity).
 
+    >>> given_key(schema.TABLES["consumers"], ["gender", "consumer_id"])
+    ['consumer_id']
     >>> given_key(schema.TABLES["events"], ["ts", "event_type", "consumer_id", "gender"])
     ['consumer_id', 'event_type', 'ts']
+    >>> given_key(schema.TABLES["events"], ["ts", "event_id", "consumer_id"])
+    ['event_id']
     """
-    return [k for k in table.key if k in given]
+    key = [k for k in table.key if k in given]
+    if key or table.repeats != schema.MULTISET:
+        return key
+    return [c for c in table.names if c in given]
 
 
 def key_hash_of(cols, key: list[str]) -> ir.IntegerValue:
@@ -369,6 +377,8 @@ def duplicates(
     if pending:
         existing = ibis.union(existing, *[p.cast(existing.schema()) for p in pending], distinct=False)
     absent = [existing[k].isnull() for k in table.key if k not in key]
+    if table.repeats == schema.MULTISET:  # keyed rows meet keyed rows only
+        absent = [existing[k].notnull() for k in key]
     if absent:
         existing = existing.filter(*absent)
     if "ts" in key:  # only the batch's time range can hold a duplicate
@@ -383,6 +393,114 @@ def duplicates(
     mine = cand.filter(cand._line >= 0)
     joined = mine.inner_join(firsts, [mine[k].identical_to(firsts[k]) for k in key])
     return joined.filter(joined._line != joined._first).select("_line", "_h", "_first")
+
+
+def multiset_repeats(
+    wh: Warehouse, v: ir.Table, table: schema.Table, pending: list[ir.Table] = (), shared_name: str = "_shared"
+) -> ir.Table:
+    """`_line`, `_h`, `_first` (-1) of the good rows without a key that are copies the warehouse already holds.
+
+    A `MULTISET` table's rows without a key are a multiset of whole rows: when the warehouse (with `pending`)
+    holds k copies of a row and the source n, the source's first k copies are repeats and the other n − k are
+    new. Only rows whose hash the warehouse also holds are compared, on the columns themselves.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> head = "consumer_id,brand_id,event_type,ts\\n"
+    >>> _ = (root / "e.csv").write_text(head + "c1,B1,ad_click,2026-01-01\\n" * 3)
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> cols = ("consumer_id", "brand_id", "event_type", "ts")
+    >>> target = Target(schema.EVENTS, lambda t: {c: t[c] for c in cols})
+    >>> v = wh.materialize("_v", validated(wh, stage(wh, root / "e.csv").rel, target))
+    >>> len(multiset_repeats(wh, v, schema.EVENTS).execute())  # three clicks, none held yet: none repeats
+    0
+    >>> _ = (root / "two.csv").write_text(head + "c1,B1,ad_click,2026-01-01\\n" * 2)
+    >>> from aipl.ingest import ingest
+    >>> ingest(wh, root / "two.csv", "events").accepted
+    2
+    >>> sorted(multiset_repeats(wh, v, schema.EVENTS).execute()._line)  # two held already: one click is new
+    [2, 3]
+    >>> wh.close()
+    """
+    cols = [c for c in table.names if c in v.columns and c not in table.key]
+    good = v.filter(v._field.isnull())
+    keyed = [good[k].isnull() for k in table.key if k in v.columns]
+    good = good.filter(*keyed) if keyed else good
+    own = good._h if not keyed else key_hash_of(good, cols)  # the row hash (v's `_h` hashes the key then)
+    good = good.select(*cols, "_line", _vh=good._h.cast("int64"), _h=own.cast("int64"))
+    existing = wh.table(table.name)
+    if pending:
+        existing = ibis.union(existing, *[p.cast(existing.schema()) for p in pending], distinct=False)
+    existing = existing.filter(*[existing[c].isnull() for c in table.names if c not in cols])
+    if "ts" in cols:  # only the batch's time range can hold a copy
+        span = good.aggregate(lo=good.ts.min(), hi=good.ts.max())
+        existing = existing.cross_join(span).filter(lambda t: t.ts.between(t.lo, t.hi))
+    existing = existing.select(*cols).mutate(_h=key_hash_of(existing, cols))
+    shared = wh.materialize(shared_name, good.select("_h").intersect(existing.select("_h")))
+    held = existing.semi_join(shared, "_h")
+    held = held.group_by(cols).aggregate(_held=held.count())
+    cand = good.semi_join(shared, "_h")
+    cand = cand.mutate(_copy=ibis.row_number().over(group_by=[cand[c] for c in cols], order_by=cand._line))
+    j = cand.inner_join(held, [cand[c].identical_to(held[c]) for c in cols])
+    return j.filter(j._copy < j._held).select("_line", _h=j._vh, _first=ibis.literal(-1, "int64"))
+
+
+def latest_versions(
+    wh: Warehouse, v: ir.Table, table: schema.Table, pending: list[ir.Table] = (), names: tuple[str, ...] = ("_p", "_r")
+) -> tuple[ir.Table, ir.Table]:
+    """For a `LATEST` table: the good rows that change nothing (`_line`, `_h`, `_first`: the line they repeat,
+    -1 for the stored row) and every changed row in full: the table's columns, `_line`, `_final`, `_next` (the line
+    of the key's next version, null for the last) and `_first` (the key's first changed line).
+
+    A row changes nothing when its given columns equal those of the key's previous version (the stored row,
+    or the rows of `pending`, or an earlier line). Columns the source does not give keep their stored values.
+    `_final` marks the key's last version (the new current row); the stored row and the other versions go to
+    history. Two session-local tables are written (`names`).
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "c.csv").write_text("consumer_id,gender\\nc1,F\\nc1,F\\nc1,M\\nc2,U\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> target = Target(schema.CONSUMERS, lambda t: {c: t[c] for c in ("consumer_id", "gender")})
+    >>> v = wh.materialize("_v", validated(wh, stage(wh, root / "c.csv").rel, target))
+    >>> same, changed = latest_versions(wh, v, schema.CONSUMERS)
+    >>> same.execute()[["_line", "_first"]].to_dict("records")
+    [{'_line': 3, '_first': 2}]
+    >>> changed.order_by("_line").execute()[["consumer_id", "gender", "_final", "_first"]].to_dict("list")
+    {'consumer_id': ['c1', 'c1', 'c2'], 'gender': ['F', 'M', 'U'], '_final': [False, True, True], '_first': [2, 2, 5]}
+    >>> wh.close()
+    """
+    key, names_all = list(table.key), table.names
+    cols = [c for c in names_all if c in v.columns]
+    rest = [c for c in cols if c not in key]
+    good = v.filter(v._field.isnull()).select(*cols, _line=v._line.cast("int64"), _h=v._h.cast("int64"))
+    stored = wh.table(table.name)
+    layers = [stored, *[p.cast(stored.schema()) for p in pending]]  # later ones are newer
+    prior = ibis.union(*[s.select(*names_all).mutate(_src=ibis.literal(i, "int64")) for i, s in enumerate(layers)],
+                       distinct=False).semi_join(good, key)
+    newest = ibis.window(group_by=[prior[k] for k in key], order_by=ibis.desc(prior._src))
+    prior = prior.mutate(_n=ibis.row_number().over(newest))
+    prior = wh.materialize(names[0], prior.filter(prior._n == 0).drop("_n", "_src"))
+    u = ibis.union(
+        prior.select(*cols, _line=ibis.literal(-1, "int64"), _h=ibis.literal(0, "int64")), good, distinct=False
+    )
+    w = ibis.window(group_by=[u[k] for k in key], order_by=u._line)
+    same = ibis.and_(*[u[c].identical_to(u[c].lag().over(w)) for c in rest]) if rest else ibis.literal(True)
+    u = u.mutate(_prev=u._line.lag().over(w), _same=same)
+    repeats = u.filter((u._line >= 0) & u._prev.notnull() & u._same).select("_line", "_h", _first=u._prev)
+    repeats = wh.materialize(names[1], repeats)
+    changed = good.anti_join(repeats, [good._line == repeats._line, good._h == repeats._h])
+    later = ibis.window(group_by=[changed[k] for k in key], order_by=changed._line)
+    changed = changed.mutate(_next=changed._line.lead().over(later), _first=changed._line.min().over(later))
+    j = changed.left_join(prior, [changed[k] == prior[k] for k in key])  # given columns: the row's; others: stored
+    full = j.select(*names_all, "_line", "_next", "_first", _final=j._next.isnull())
+    return repeats, full
 
 
 def stage_progress(report: Callable[[str, float | None], None] | None, label: str) -> Callable[[float], None] | None:
@@ -420,6 +538,8 @@ class Checked:
     accepted: ir.Table | None = None
     quarantine: ir.Table | None = None
     temps: tuple[str, ...] = ()
+    rows: ir.Table | None = None  # every validated row, good or bad (for the brand check)
+    changed: ir.Table | None = None  # a LATEST table's changed rows (see `latest_versions`)
 
 
 def check(
@@ -452,34 +572,37 @@ def check(
         result.skipped = True
         return Checked(result)
 
-    temps = (f"_validated{n}", f"_dups{n}", f"_shared{n}")
+    temps = (f"_validated{n}", f"_dups{n}", f"_shared{n}", f"_prior{n}", f"_changed{n}")
     if report:
         report(f"validating {table.name}", None)
     with wh.progress(stage_progress(report, f"validating {table.name}")):
         v = wh.materialize(temps[0], validated(wh, staged.rel, target))
     broken = staged.settle(temps[0]) if staged.settle else staged.broken
     if report:
-        report(f"checking duplicates in {table.name}", None)
-    with wh.progress(stage_progress(report, f"checking duplicates in {table.name}")):
-        d = wh.materialize(temps[1], duplicates(wh, v, table, pending, temps[2]))
+        report(f"checking repeats in {table.name}", None)
+    with wh.progress(stage_progress(report, f"checking repeats in {table.name}")):
+        d, changed = _repeats(wh, v, table, pending, temps)
 
     same = [v._line == d._line, v._h == d._h]
-    good = v.filter(v._field.isnull()).anti_join(d, same)
-    accepted = good.select(
-        *[good[c.name] if c.name in v.columns else ibis.null(IBIS_TYPES[c.type]).name(c.name) for c in table.columns]
-    )
+    if changed is None:
+        good = v.filter(v._field.isnull()).anti_join(d, same)
+        accepted = good.select(*[good[c.name] if c.name in v.columns else ibis.null(IBIS_TYPES[c.type]).name(c.name)
+                                 for c in table.columns])
+    else:
+        accepted = changed.filter(changed._final).select(*table.names)
     bad = v.filter(v._field.notnull()).select(_line=v._line, field=v._field, reason=v._reason, raw=v._raw)
     # a duplicate is a valid row: its record is shown as parsed (the line number points at the source)
     parsed = ibis.literal(",").join(
         [v[c].cast("string").fill_null("") if c in v.columns else ibis.literal("") for c in table.names]
     )
     dup_rows = v.inner_join(d, same).select(_line=v._line, _first=d._first, _raw=parsed)
+    held, earlier = REPEAT_REASONS[table.repeats]
     dup_bad = dup_rows.select(
         _line=dup_rows._line,
         field=ibis.literal("(key)"),
         reason=ibis.cases(
-            (dup_rows._first == -1, ibis.literal(f"duplicate: the warehouse already holds this {table.name} key")),
-            else_=ibis.literal("duplicate of line ") + dup_rows._first.cast("string"),
+            (dup_rows._first == -1, ibis.literal(held.format(name=table.name))),
+            else_=ibis.literal(earlier) + dup_rows._first.cast("string"),
         ) + f" ({', '.join(table.key)})",
         raw=dup_rows._raw,
     )
@@ -500,7 +623,32 @@ def check(
     result.read = int(stats.n) + n_broken
     result.accepted = int(stats.n) - n_bad - n_dups
     result.rejected = n_bad + n_dups + n_broken
-    return Checked(result, table.name, accepted, quarantine, temps)
+    return Checked(result, table.name, accepted, quarantine, temps, v, changed)
+
+
+# (the warehouse holds it, it repeats line …) per `schema.Table.repeats`
+REPEAT_REASONS = {
+    schema.UNIQUE: ("duplicate: the warehouse already holds this {name} key", "duplicate of line "),
+    schema.MULTISET: ("duplicate: the warehouse already holds this event (its key, or every copy of the row)",
+                      "duplicate of line "),
+    schema.LATEST: ("unchanged: the warehouse already holds this {name} row", "unchanged: the same as line "),
+}
+
+
+def _repeats(
+    wh: Warehouse, v: ir.Table, table: schema.Table, pending: list[ir.Table], temps: tuple[str, ...]
+) -> tuple[ir.Table, ir.Table | None]:
+    """The repeats of `v` by the table's rule (`_line`, `_h`, `_first`) and, for a LATEST table, its changed rows."""
+    if table.repeats == schema.LATEST:
+        d, changed = latest_versions(wh, v, table, pending, (temps[3], temps[1]))
+        return d, wh.materialize(temps[4], changed)
+    if table.repeats == schema.MULTISET:
+        d = multiset_repeats(wh, v, table, pending, temps[2])
+        keys = [v[k].notnull() for k in table.key if k in v.columns]
+        if keys:
+            d = d.union(duplicates(wh, v.filter(ibis.or_(*keys)), table, pending, temps[3]), distinct=False)
+        return wh.materialize(temps[1], d), None
+    return wh.materialize(temps[1], duplicates(wh, v, table, pending, temps[2])), None
 
 
 def write(wh: Warehouse, checked: Checked, fmt: str, report: Callable[[str, float | None], None] | None = None) -> None:
@@ -519,7 +667,7 @@ def write(wh: Warehouse, checked: Checked, fmt: str, report: Callable[[str, floa
     >>> with wh.transaction():
     ...     write(wh, checked, "consumers")
     >>> wh.count("consumers"), wh.count("quarantine"), checked.result.reasons
-    (1, 2, {'birth_year': 1, '(key)': 1})
+    (1, 2, {'(key)': 1, 'birth_year': 1})
     >>> wh.close()
     """
     result, name = checked.result, checked.table
@@ -527,21 +675,27 @@ def write(wh: Warehouse, checked: Checked, fmt: str, report: Callable[[str, floa
         return
     if report:
         report(f"writing {name}", None)
-    before = {t: wh.count(t) for t in (name, "quarantine")}
+    history = schema.HISTORY.get(name)
+    tables = (name, "quarantine", *([history.name] if history else []))
+    before = {t: wh.count(t) for t in tables}
+    expected = {name: result.accepted, "quarantine": result.rejected}
     with wh.progress(stage_progress(report, f"writing {name}")):
-        wh.con.insert(name, checked.accepted)
+        if checked.changed is None:
+            wh.con.insert(name, checked.accepted)
+        else:
+            expected.update(_supersede(wh, checked, history))
         wh.con.insert("quarantine", checked.quarantine)
     written = {t: wh.count(t) - n for t, n in before.items()}
-    if (written[name], written["quarantine"]) != (result.accepted, result.rejected):  # the caller rolls back
+    if written != expected:  # the caller rolls back
         raise RuntimeError(
-            f"{result.source}: counts do not reconcile for {result.target}: read {result.read}, expected accepted "
-            f"{result.accepted} + rejected {result.rejected}, wrote {written[name]} + {written['quarantine']}; "
+            f"{result.source}: counts do not reconcile for {result.target}: read {result.read}, accepted "
+            f"{result.accepted} + rejected {result.rejected}; expected to write {expected}, wrote {written}; "
             "nothing was kept"
         )
     q = wh.table("quarantine")
     q = q.filter((q.batch_id == result.batch_id) & (q.target == result.target) & (q.source == result.source))
     reasons = q.group_by("field").aggregate(n=q.count()).execute()
-    result.reasons = {str(r.field): int(r.n) for r in reasons.itertuples()}
+    result.reasons = {str(r.field): int(r.n) for r in reasons.sort_values("field").itertuples()}
     wh.con.insert(
         "batches",
         ibis.memtable({
@@ -550,3 +704,82 @@ def write(wh: Warehouse, checked: Checked, fmt: str, report: Callable[[str, floa
             "loaded_at": [datetime.now(UTC)],
         }).cast(dict(wh.table("batches").schema().items())),
     )
+
+
+def _supersede(wh: Warehouse, checked: Checked, history: schema.Table) -> dict[str, int]:
+    """Write a LATEST load: the stored rows it replaces and its own earlier versions go to `history`, its last
+    version of each key becomes the current row. Returns the rows each table should have gained."""
+    name, bid = checked.table, checked.result.batch_id
+    key, names = list(schema.TABLES[name].key), schema.TABLES[name].names
+    ch = checked.changed
+    finals, older = ch.filter(ch._final), ch.filter(~ch._final)
+    stored = wh.table(name)
+    by = finals.select(*[finals[k].name(f"_k_{k}") for k in key], _by=finals._first)
+    replaced = stored.inner_join(by, [stored[k] == by[f"_k_{k}"] for k in key])
+    now = ibis.literal(datetime.now(UTC), IBIS_TYPES[schema.TIMESTAMP])
+    rows = ibis.union(replaced.select(*names, line=replaced._by), older.select(*names, line=older._next),
+                      distinct=False)
+    n_replaced, n_final = int(replaced.count().execute()), int(finals.count().execute())
+    wh.insert(history.name, rows.mutate(superseded_at=now, batch_id=ibis.literal(bid)))
+    wh.replace_rows(name, finals.select(*names), keys=key)
+    return {name: n_final - n_replaced, history.name: n_replaced + checked.result.accepted - n_final}
+
+
+class NotGranted(SourceError):
+    """A load would write rows of a brand the caller is not granted (or change rows every brand shares): nothing
+    of it is written.
+
+    >>> raise NotGranted("e.csv → events: 1 row(s) name a brand not granted to the caller; nothing was loaded")
+    Traceback (most recent call last):
+    aipl.ingest.core.NotGranted: e.csv → events: 1 row(s) name a brand not granted to the caller; nothing was loaded
+    """
+
+
+def check_brands(wh: Warehouse, checked: list[Checked], brands: frozenset[str]) -> None:
+    """NotGranted unless every row the checked loads read belongs to `brands`: its own `brand_id` (as stored,
+    after mapping), and for a LATEST table the stored row it would replace (another brand's item or membership);
+    a LATEST table without a brand (consumer profiles, shared by every brand) takes new keys only.
+
+    Rows with no brand (category-scope events) are not any brand's. Error messages count rows, never name brands.
+
+    >>> import pathlib, tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.ingest.formats import stage
+    >>> from aipl.warehouse import open_warehouse
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (root / "e.csv").write_text("consumer_id,brand_id,event_type,ts\\nc1,B01,ad_click,2026-01-01\\n")
+    >>> wh = open_warehouse(init_workspace(root))
+    >>> cols = ("consumer_id", "brand_id", "event_type", "ts")
+    >>> checked = check(wh, stage(wh, root / "e.csv"), Target(schema.EVENTS, lambda t: {c: t[c] for c in cols}),
+    ...                 "events", "b1")
+    >>> check_brands(wh, [checked], frozenset({"B01"}))  # granted: no error
+    >>> check_brands(wh, [checked], frozenset({"B02"}))
+    Traceback (most recent call last):
+    aipl.ingest.core.NotGranted: e.csv → events: 1 row(s) name a brand not granted to the caller; nothing was loaded
+    >>> wh.close()
+    """
+    allowed = sorted(brands)
+    problems = []
+    for c in checked:
+        if c.result.skipped:
+            continue
+        table, v = schema.TABLES[c.table], c.rows
+        where = f"{Path(c.result.source).name} → {c.result.target}"
+        if "brand_id" in v.columns:
+            n = int(v.filter(v.brand_id.notnull() & ~v.brand_id.isin(allowed)).count().execute())
+            if n:
+                problems.append(f"{where}: {n} row(s) name a brand not granted to the caller")
+        if c.changed is None:
+            continue
+        stored = wh.table(c.table).semi_join(c.changed, list(table.key))
+        if "brand_id" in table.names:
+            n = int(stored.filter(stored.brand_id.notnull() & ~stored.brand_id.isin(allowed)).count().execute())
+            if n:
+                problems.append(f"{where}: {n} row(s) would change rows of a brand not granted to the caller")
+        else:
+            n = int(stored.count().execute())
+            if n:
+                problems.append(f"{where}: {n} row(s) would change stored {c.table} rows, which every brand shares "
+                                "(a tenant's load may add them, not change them)")
+    if problems:
+        raise NotGranted("; ".join(problems) + "; nothing was loaded")

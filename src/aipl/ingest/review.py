@@ -1,17 +1,14 @@
-"""What ingestion left in the warehouse (row counts, batches, quarantined rows), and the brands a file names
-before it is loaded."""
+"""What ingestion left in the warehouse: row counts, batches, quarantined rows."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from aipl import schema
-from aipl.warehouse import SourceError, Warehouse
+from aipl.warehouse import Warehouse
 
 
 @dataclass
@@ -117,28 +114,3 @@ def quarantined(wh: Warehouse, source: str | None = None, limit: int = 50) -> Qu
         q = q.filter(q.source.contains(source))
     rows = q.order_by(["source", "line", "target"]).limit(limit).execute()
     return Quarantine(int(q.count().execute()), rows)
-
-
-def file_brands(path: str | Path) -> set[str]:
-    """The distinct brand ids a CSV or Parquet file names in a `brand_id` column (empty when it has none),
-    read before the file is loaded; SourceError when it cannot be read.
-
-    >>> import tempfile, pathlib
-    >>> f = pathlib.Path(tempfile.mkdtemp()) / "e.csv"
-    >>> _ = f.write_text("consumer_id,brand_id\\nc1,B01\\nc2,B02\\nc3,B01\\n")
-    >>> sorted(file_brands(f))
-    ['B01', 'B02']
-    """
-    path = Path(path)
-    reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
-    con = duckdb.connect()  # a private in-memory reader of the local file, not the warehouse
-    try:
-        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}(?)", [str(path)]).fetchall()]
-        if "brand_id" not in cols:
-            return set()
-        rows = con.execute(f"SELECT DISTINCT brand_id::VARCHAR FROM {reader}(?)", [str(path)]).fetchall()
-    except duckdb.Error as exc:
-        raise SourceError(f"the file cannot be read: {exc}") from exc
-    finally:
-        con.close()
-    return {r[0] for r in rows if r[0] is not None}

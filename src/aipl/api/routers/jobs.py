@@ -4,6 +4,7 @@ the post-mortem's HTML once done."""
 from __future__ import annotations
 
 import codecs
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Literal
@@ -11,11 +12,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from aipl.api.auth import Principal
 from aipl.api.deps import ERRORS, Caller, PageOf, Paging, brand_of, need
-from aipl.ingest import FORMATS, SourceError, file_brands, ingest
+from aipl.ingest import FORMATS, ingest
 from aipl.report import write_postmortem
 from aipl.warehouse import open_warehouse
 
@@ -84,8 +84,9 @@ async def ingest_upload(request: Request, file: UploadFile,
                         encoding: Annotated[str, Query(max_length=40, description="the text encoding of a CSV "
                                                        "file, as `aipl ingest --encoding` (e.g. gbk)")] = "utf-8",
                         ) -> Job:
-    """Load an uploaded file (CSV or Parquet in `format`) as a job, as `aipl ingest` does. Every brand in the
-    file must be granted to the tenant; the load is all or nothing, rejected rows are quarantined."""
+    """Load an uploaded file (CSV or Parquet in `format`) as a job, as `aipl ingest --tenant` does. Every row, as
+    stored, must belong to a brand granted to the tenant, else the job fails and nothing is written; the load is
+    all or nothing, rejected rows are quarantined."""
     if format not in FORMATS:
         raise HTTPException(422, f"unknown format {format!r}; one of {', '.join(sorted(FORMATS))}")
     try:
@@ -98,35 +99,28 @@ async def ingest_upload(request: Request, file: UploadFile,
     folder = Path(request.app.state.root) / "uploads"
     folder.mkdir(exist_ok=True)
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(file.filename or "upload").stem)[:60]
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{stem}-", suffix=suffix)  # quarantine names the file
+    # a private folder keeps the file's own name: quarantine names it, and adapters recognise files by name
+    tmp = str(Path(tempfile.mkdtemp(dir=folder, prefix="upload-")) / f"{stem}{suffix}")
     size = 0
-    with open(fd, "wb") as out:
+    with open(tmp, "wb") as out:
         while chunk := await file.read(1 << 20):
             size += len(chunk)
             if size > MAX_UPLOAD:
                 out.close()
-                Path(tmp).unlink()
+                shutil.rmtree(Path(tmp).parent)
                 raise HTTPException(413, f"{file.filename}: larger than {MAX_UPLOAD // 2**20} MB")
             out.write(chunk)
-    try:
-        foreign = len(await run_in_threadpool(file_brands, Path(tmp)) - who.brands)  # the event loop keeps serving
-    except SourceError as exc:
-        Path(tmp).unlink()
-        raise HTTPException(422, str(exc)) from exc
-    if foreign:
-        Path(tmp).unlink()
-        raise HTTPException(403, f"{file.filename}: {foreign} brand id(s) in the file are not granted to "
-                                 f"tenant {who.tenant!r}; nothing was loaded")
     app = request.app
 
     def work(report):
         wh = open_warehouse(app.state.root)
-        try:
-            r = ingest(wh, tmp, format, report=lambda msg, frac=None: report(msg, frac), encoding=encoding)
+        try:  # the rows, as mapped into their tables, must belong to the tenant's brands (else nothing is written)
+            r = ingest(wh, tmp, format, report=lambda msg, frac=None: report(msg, frac), brands=who.brands,
+                       encoding=encoding)
             app.state.refresh(wh)
         finally:
             wh.close()
-            Path(tmp).unlink(missing_ok=True)
+            shutil.rmtree(Path(tmp).parent, ignore_errors=True)
         return {"file": file.filename, "read": r.read, "accepted": r.accepted, "rejected": r.rejected}
 
     return Job(**app.state.jobs.submit(who.tenant, "ingest", work))
