@@ -636,16 +636,18 @@ def spark_session_for(config: Config):
 
 
 def open_warehouse(workspace: str | Path | None = None, spark_session=None, read_only: bool = False,
-                   wait: float | None = None, on_wait: Callable[[str], None] | None = None) -> Warehouse:
+                   wait: float | None = None, on_wait: Callable[[str], None] | None = None,
+                   snapshot: str | None = None) -> Warehouse:
     """Open the warehouse of the workspace at `workspace` (see `aipl.config.workspace_dir`).
 
     A writer (the default) holds the workspace's writer lock until `close()`: another process that opens a
     writer waits up to `wait` seconds (default `$AIPL_WAIT`, else 600), telling `on_wait` (default: a logged
     warning) who holds it, then raises `WarehouseBusy`. A reader (`read_only=True`) never waits for a writer:
-    it opens the newest published snapshot (see `Warehouse.publish`) and sees that state until it is closed.
+    it opens the newest published snapshot (see `Warehouse.publish`), or the version `snapshot` while it is
+    kept, and sees that state until it is closed.
     """
-    return Warehouse(load_config(workspace), spark_session=spark_session, read_only=read_only, wait=wait,
-                     on_wait=on_wait)
+    return Warehouse(load_config(workspace), spark_session=spark_session, read_only=read_only, snapshot=snapshot,
+                     wait=wait, on_wait=on_wait)
 
 
 # ------------------------------------------------------------------ readers and the writer
