@@ -97,7 +97,7 @@ class Warehouse:
                  wait: float | None = None, on_wait: Callable[[str], None] | None = None):
         self.config = config
         self.backend = config.backend
-        self.read_only = read_only and self.backend == "duckdb"  # Spark readers see the tables' committed files
+        self.read_only = read_only  # DuckDB: a published copy, opened read-only; Spark: the tables' committed files
         self.snapshot: str | None = None  # the published version a reader reads
         if not self.read_only:  # one writer at a time, across processes; held until close()
             _writer_acquire(config.root, wait, on_wait)

@@ -118,6 +118,9 @@ def _session(workspace: Path | None, assets: bool = False, read: bool = False) -
 
 def _assets_wh(workspace: Path | None, read: bool = False) -> Warehouse:
     wh = _open(workspace, read)
+    if read and not wh.supports("published_snapshots"):  # readers there see the tables: a build needs the writer
+        wh.close()
+        return _assets_wh(workspace)
     try:
         built = ensure_built(wh, report=lambda msg: err.print(f"building consumer assets: {msg}"))
     except Exception as exc:
