@@ -121,8 +121,8 @@ def _assets_wh(workspace: Path | None, read: bool = False) -> Warehouse:
     if read and not wh.supports("published_snapshots"):  # readers there see the tables: a build needs the writer
         wh.close()
         return _assets_wh(workspace)
-    try:
-        built = ensure_built(wh, report=lambda msg: err.print(f"building consumer assets: {msg}"))
+    try:  # a reader only finds out whether they are current: a writer builds them
+        built = ensure_built(wh, report=None if read else lambda msg: err.print(f"building consumer assets: {msg}"))
     except Exception as exc:
         if not (read and refused_write(exc)):
             wh.close(publish=False)
