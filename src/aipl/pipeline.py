@@ -107,7 +107,7 @@ def file_warehouse(path: str | Path, format: str) -> Iterator[tuple[Warehouse, I
         try:
             yield wh, ingest(wh, Path(path), format)
         finally:
-            wh.close()
+            wh.close(publish=False)  # thrown away: no reader will open it
 
 
 __all__ = ["BUNDLED", "DemoResult", "Progress", "demo", "file_warehouse"]

@@ -6,18 +6,27 @@ import bz2
 import codecs
 import contextlib
 import csv
+import fcntl
 import functools
 import gzip
 import io
+import itertools
+import json
+import logging
 import lzma
+import os
+import shutil
+import sys
 import tempfile
 import threading
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import duckdb
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
@@ -50,7 +59,7 @@ def ibis_schema(table: schema.Table) -> ibis.Schema:
 
 
 CAPABILITIES: dict[str, frozenset[str]] = {  # what each backend offers beyond the neutral operations
-    "duckdb": frozenset({"transactions", "progress", "incremental_assets"}),
+    "duckdb": frozenset({"transactions", "progress", "incremental_assets", "published_snapshots"}),
     "spark": frozenset(),
 }
 
@@ -64,6 +73,14 @@ class SourceError(ValueError):
     Traceback (most recent call last):
     ...
     aipl.warehouse.SourceError: missing.csv: no such file or folder
+    """
+
+
+class WarehouseBusy(RuntimeError):
+    """Another process kept the workspace's writer lock for longer than the caller would wait.
+
+    >>> str(WarehouseBusy("the warehouse is busy"))
+    'the warehouse is busy'
     """
 
 
@@ -86,12 +103,31 @@ class Warehouse:
 
     _in_transaction = False
     _streamed: frozenset[Path] = frozenset()  # source files staged as streams: read when first consumed
+    _closed = False
 
-    def __init__(self, config: Config, spark_session=None):
+    def __init__(self, config: Config, spark_session=None, read_only: bool = False, snapshot: str | None = None,
+                 wait: float | None = None, on_wait: Callable[[str], None] | None = None):
         self.config = config
         self.backend = config.backend
+        self.read_only = read_only  # DuckDB: a published copy, opened read-only; Spark: the tables' committed files
+        self.snapshot: str | None = None  # the published version a reader reads
+        if not self.read_only:  # one writer at a time, across processes; held until close()
+            _writer_acquire(config.root, wait, on_wait)
+        try:
+            self._connect(spark_session, snapshot, wait, on_wait)
+        except BaseException:
+            if not self.read_only:
+                _writer_release(config.root)
+            raise
+
+    def _connect(self, spark_session, snapshot: str | None, wait: float | None,
+                 on_wait: Callable[[str], None] | None) -> None:
+        config = self.config
         if self.backend == "duckdb":
-            self.con = ibis.duckdb.connect(str(config.database_path))
+            if self.read_only:
+                self.con, self.snapshot = _open_published(config, snapshot, wait, on_wait)
+            else:
+                self.con = ibis.duckdb.connect(str(config.database_path))
             self.raw = self.con.con  # the DuckDB connection Ibis runs its statements on
             self.raw.execute(f"SET TimeZone = '{config.timezone}'")
             # track query progress for our own progress bar (DuckDB's printing stays off)
@@ -102,12 +138,20 @@ class Warehouse:
             self.con = ibis.pyspark.connect(self.spark)
             self.spark.conf.set("spark.sql.session.timeZone", config.timezone)  # after Ibis set UTC
             self._attach_spark_tables()
-        self.ensure_tables()
+        if not self.read_only:
+            self.ensure_tables()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        self.close(publish=kind is None)
 
     def supports(self, capability: str) -> bool:
         """Whether this backend offers `capability`: "transactions" (all-or-nothing writes), "progress" (a
-        running statement's percentage) or "incremental_assets" (the live asset store's day-by-day update,
-        which runs DuckDB SQL on row ids). Without one the callers take their backend-neutral path."""
+        running statement's percentage), "incremental_assets" (the live asset store's day-by-day update,
+        which runs DuckDB SQL on row ids) or "published_snapshots" (readers open a read-only copy that `publish`
+        swaps in). Without one the callers take their backend-neutral path."""
         known = set().union(*CAPABILITIES.values())
         if capability not in known:
             raise ValueError(f"unknown capability {capability!r}; known: {', '.join(sorted(known))}")
@@ -286,16 +330,17 @@ class Warehouse:
         if not self.supports("transactions") or self._in_transaction:
             yield
             return
-        self._in_transaction = True
-        self.raw.execute("BEGIN TRANSACTION")
-        try:
-            yield
-        except BaseException:
+        with _write_mutex(self.config.database_path):  # a publish in this process never copies a half-commit
+            self._in_transaction = True
+            self.raw.execute("BEGIN TRANSACTION")
+            try:
+                yield
+            except BaseException:
+                self._in_transaction = False
+                self.raw.execute("ROLLBACK")
+                raise
             self._in_transaction = False
-            self.raw.execute("ROLLBACK")
-            raise
-        self._in_transaction = False
-        self.raw.execute("COMMIT")
+            self.raw.execute("COMMIT")
 
     # ------------------------------------------------------------------ staging
     def stage_csv(
@@ -569,10 +614,46 @@ class Warehouse:
             stop.set()
             thread.join()
 
-    def close(self) -> None:
-        """Release the connection (a Spark session stays up: others, or spark-submit, may share it)."""
-        if self.backend == "duckdb":
-            self.con.disconnect()
+    # -------------------------------------------------------------- publishing
+    def publish(self) -> str | None:
+        """Make what this writer has committed the state readers open: a consistent read-only copy under
+        `<workspace>/published/`, swapped in atomically; the published version (unchanged when nothing was
+        written since the last one), None on Spark, where readers already see each table's committed files.
+
+        `close()` publishes a writer's work; a long job calls it after each step that leaves a coherent state.
+
+        >>> import tempfile
+        >>> from aipl.config import init_workspace
+        >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+        >>> wh.ensure_table("notes", {"k": "string"})
+        >>> v = wh.publish(); v == wh.publish()  # nothing written in between: the same version
+        True
+        >>> reader = open_warehouse(wh.config.root, read_only=True)
+        >>> reader.snapshot == v, reader.has_table("notes")
+        (True, True)
+        >>> reader.close(); wh.close()
+        """
+        if self.read_only:
+            raise ValueError("a read-only warehouse cannot publish; open it as a writer")
+        if not self.supports("published_snapshots"):
+            return None
+        return _publish(self)
+
+    def close(self, publish: bool = True) -> None:
+        """Release the connection (a Spark session stays up: others, or spark-submit, may share it); a writer
+        first publishes what it committed (unless `publish` is False, e.g. after a failure) and then lets the
+        next writer in."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if publish and not self.read_only:
+                self.publish()
+        finally:
+            if self.backend == "duckdb":
+                self.con.disconnect()
+            if not self.read_only:
+                _writer_release(self.config.root)
 
 
 class Staged:
@@ -817,6 +898,267 @@ def spark_session_for(config: Config):
     return builder.getOrCreate()
 
 
-def open_warehouse(workspace: str | Path | None = None, spark_session=None) -> Warehouse:
-    """Open the warehouse of the workspace at `workspace` (see `aipl.config.workspace_dir`)."""
-    return Warehouse(load_config(workspace), spark_session=spark_session)
+def open_warehouse(workspace: str | Path | None = None, spark_session=None, read_only: bool = False,
+                   wait: float | None = None, on_wait: Callable[[str], None] | None = None,
+                   snapshot: str | None = None) -> Warehouse:
+    """Open the warehouse of the workspace at `workspace` (see `aipl.config.workspace_dir`).
+
+    A writer (the default) holds the workspace's writer lock until `close()`: another process that opens a
+    writer waits up to `wait` seconds (default `$AIPL_WAIT`, else 600), telling `on_wait` (default: a logged
+    warning) who holds it, then raises `WarehouseBusy`. A reader (`read_only=True`) never waits for a writer:
+    it opens the newest published snapshot (see `Warehouse.publish`), or the version `snapshot` while it is
+    kept, and sees that state until it is closed.
+    """
+    return Warehouse(load_config(workspace), spark_session=spark_session, read_only=read_only, snapshot=snapshot,
+                     wait=wait, on_wait=on_wait)
+
+
+# ------------------------------------------------------------------ readers and the writer
+PUBLISHED = "published"  # <workspace>/published/<version>.duckdb, CURRENT names the newest, current.duckdb links it
+CURRENT = "CURRENT"
+LOCK_FILE = "writer.lock"  # <workspace>/writer.lock: flock'ed by the writer, holds who it is (JSON)
+GRACE_SECONDS = 30.0  # a superseded snapshot is deleted this long after the next one was published
+DEFAULT_WAIT = 600.0
+log = logging.getLogger("aipl.warehouse")
+_held: dict[Path, list] = {}  # lock file → [fd, count]: a process holds the writer lock once, counted
+_held_guard = threading.Lock()
+_mutexes: dict[Path, threading.RLock] = {}
+
+
+def _write_mutex(database: Path) -> threading.RLock:
+    """The process's lock around commits and publishing of one database file."""
+    with _held_guard:
+        return _mutexes.setdefault(Path(database), threading.RLock())
+
+
+def writer_holder(workspace: str | Path) -> dict | None:
+    """Who holds the workspace's writer lock, {"pid", "command", "since"}, or None when no process does.
+
+    >>> import tempfile
+    >>> from aipl.config import init_workspace
+    >>> root = init_workspace(tempfile.mkdtemp())
+    >>> writer_holder(root) is None
+    True
+    >>> wh = open_warehouse(root)
+    >>> writer_holder(root)["pid"] == os.getpid()
+    True
+    >>> wh.close(); writer_holder(root) is None
+    True
+    """
+    path = Path(workspace) / LOCK_FILE
+    if not path.exists():
+        return None
+    with _held_guard:
+        if path.resolve() in _held:
+            return _read_holder(path)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return _read_holder(path) or {"pid": None, "command": "another process", "since": None}
+    finally:
+        os.close(fd)  # closing drops the probe's lock, if it got one
+    return None
+
+
+def describe_holder(holder: dict | None) -> str:
+    """A holder of the writer lock in words.
+
+    >>> describe_holder({"pid": 123, "command": "aipl ingest", "since": "2026-10-24T14:02:11+00:00"})
+    '`aipl ingest` (pid 123) since 2026-10-24 14:02:11 UTC'
+    """
+    if not holder:
+        return "another process"
+    since = f" since {holder['since'][:19].replace('T', ' ')} UTC" if holder.get("since") else ""
+    pid = f" (pid {holder['pid']})" if holder.get("pid") else ""
+    return f"`{holder.get('command') or 'another process'}`{pid}{since}"
+
+
+def _read_holder(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text() or "null")
+    except (OSError, ValueError):
+        return None
+
+
+def _command() -> str:
+    """What this process is, for the lock's holder: `aipl ingest …`, or the program's name."""
+    argv = sys.argv or ["python"]
+    prog = Path(argv[0]).name
+    if prog in ("aipl", "__main__.py"):
+        return " ".join(["aipl", *[a for a in argv[1:] if not a.startswith("-")][:2]])
+    return prog or "python"
+
+
+def _writer_acquire(root: Path, wait: float | None, on_wait: Callable[[str], None] | None) -> None:
+    """Take the workspace's writer lock (counted: a process takes it once), waiting up to `wait` seconds."""
+    path = (Path(root) / LOCK_FILE).resolve()
+    wait = float(os.environ.get("AIPL_WAIT") or DEFAULT_WAIT) if wait is None else wait
+    deadline, told, fd = time.monotonic() + wait, False, None
+    try:
+        while True:
+            with _held_guard:
+                if path in _held:
+                    _held[path][1] += 1
+                    return
+                if fd is None:
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass
+                else:
+                    me = {"pid": os.getpid(), "command": _command(),
+                          "since": datetime.now(UTC).isoformat("T", "seconds")}
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, json.dumps(me).encode(), 0)
+                    _held[path], fd = [fd, 1], None
+                    return
+            who = describe_holder(_read_holder(path))
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(f"the warehouse is busy: held by {who}; gave up after {wait:g} s (try again "
+                                    "later, or wait longer with --wait / $AIPL_WAIT)")
+            if not told:
+                (on_wait or log.warning)(f"waiting for the warehouse: held by {who} (up to {wait:g} s) …")
+                told = True
+            time.sleep(0.1)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _writer_release(root: Path) -> None:
+    path = (Path(root) / LOCK_FILE).resolve()
+    with _held_guard:
+        entry = _held.get(path)
+        if entry is None:
+            return
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _held[path]
+            os.ftruncate(entry[0], 0)
+            fcntl.flock(entry[0], fcntl.LOCK_UN)
+            os.close(entry[0])
+
+
+def published_path(workspace: str | Path) -> Path | None:
+    """The newest published snapshot of a workspace (a DuckDB file to open read-only: a notebook, a BI tool), or
+    None before the first publish. `<workspace>/published/current.duckdb` links to it where links exist.
+
+    >>> import tempfile
+    >>> from aipl.config import init_workspace
+    >>> root = init_workspace(tempfile.mkdtemp())
+    >>> published_path(root) is None
+    True
+    >>> open_warehouse(root).close()  # a writer publishes when it closes
+    >>> published_path(root).parent.name
+    'published'
+    """
+    name = _current(Path(workspace) / PUBLISHED)
+    return None if name is None else Path(workspace).resolve() / PUBLISHED / name
+
+
+def _current(folder: Path) -> str | None:
+    try:
+        return (folder / CURRENT).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _open_published(config: Config, snapshot: str | None, wait: float | None,
+                    on_wait: Callable[[str], None] | None) -> tuple:
+    """A read-only connection to `snapshot` (default: the newest) and its name. Before the first publish, or
+    when the newest lacks a declared table (a workspace of an older version), a writer publishes first."""
+    folder = config.root / PUBLISHED
+    declared = {t.name for t in (*schema.TABLES.values(), *schema.SYSTEM_TABLES.values())}
+    republished = False
+    for _ in range(8):
+        name = snapshot if snapshot and (folder / snapshot).exists() else _current(folder)
+        snapshot = None
+        if name is not None:
+            path = folder / name
+            if not path.exists():  # superseded and deleted between reading CURRENT and here: read it again
+                continue
+            con = ibis.duckdb.connect(str(path), read_only=True)
+            if republished or declared <= set(con.list_tables()):
+                return con, name
+            con.disconnect()
+        Warehouse(config, wait=wait, on_wait=on_wait).close()  # a writer publishes when it closes
+        republished = True
+    raise RuntimeError(f"no published snapshot could be opened in {folder}")
+
+
+def _publish(wh: Warehouse) -> str:
+    root, src = wh.config.root, wh.config.database_path
+    folder = root / PUBLISHED
+    folder.mkdir(exist_ok=True)
+    with _write_mutex(src):  # no commit of this process lands while the file is copied
+        try:
+            wh.raw.execute("CHECKPOINT")
+            clean = not Path(f"{src}.wal").exists() or Path(f"{src}.wal").stat().st_size == 0
+        except Exception:  # e.g. another connection of this process holds a write transaction open
+            clean = False
+        st = src.stat()
+        stamp = f"{st.st_size}:{st.st_mtime_ns}"
+        current = _current(folder)
+        same = current and (folder / current).exists() and _snapshot_meta(folder, current).get("source") == stamp
+        if clean and same:
+            return current
+        version = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        tmp = folder / f".{version}.tmp"
+        if clean:  # a checkpointed file is a consistent database: copy it
+            shutil.copyfile(src, tmp)
+        else:  # copy through DuckDB, which reads one committed state
+            db = wh.raw.execute("SELECT current_database()").fetchone()[0]
+            wh.raw.execute(f"ATTACH '{_sql_str(str(tmp))}' AS _aipl_publish")
+            try:
+                wh.raw.execute(f'COPY FROM DATABASE "{db}" TO _aipl_publish')
+            finally:
+                wh.raw.execute("DETACH _aipl_publish")
+            stamp = ""
+        os.replace(tmp, folder / f"{version}.duckdb")
+    meta = {"source": stamp, "published": datetime.now(UTC).isoformat("T", "seconds"), "by": _command()}
+    (folder / f"{version}.json").write_text(json.dumps(meta))
+    _replace_text(folder / CURRENT, f"{version}.duckdb\n")
+    with contextlib.suppress(OSError):  # a stable name for BI tools, where the file system has links
+        os.symlink(f"{version}.duckdb", folder / f".{version}.link")
+        os.replace(folder / f".{version}.link", folder / "current.duckdb")
+    _prune(folder, f"{version}.duckdb")
+    return f"{version}.duckdb"
+
+
+def _snapshot_meta(folder: Path, name: str) -> dict:
+    try:
+        return json.loads((folder / name).with_suffix(".json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _replace_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _prune(folder: Path, current: str) -> None:
+    """Delete the snapshots superseded more than GRACE_SECONDS ago (a reader that has one open keeps reading it:
+    the file goes when it closes)."""
+    snaps = sorted(p for p in folder.glob("*.duckdb") if not p.is_symlink())
+    now = time.time()
+    for tmp in folder.glob(".*.tmp"):  # left by a publish that was killed
+        if now - tmp.stat().st_mtime > GRACE_SECONDS:
+            tmp.unlink(missing_ok=True)
+    for old, newer in itertools.pairwise(snaps):
+        if old.name != current and now - newer.stat().st_mtime > GRACE_SECONDS:
+            with contextlib.suppress(OSError):
+                old.unlink()
+                old.with_suffix(".json").unlink(missing_ok=True)
+
+
+def refused_write(exc: BaseException) -> bool:
+    """Whether `exc` is a reader's warehouse refusing a write (the caller may do the work as a writer).
+
+    >>> refused_write(ValueError("no such brand"))
+    False
+    """
+    return isinstance(exc, duckdb.Error) and "read-only mode" in str(exc)

@@ -16,7 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from aipl.api.deps import close_all, known_query
 from aipl.api.jobs import Jobs
 from aipl.api.routers import assets, autopilot, crowds, health, jobs, strategy
-from aipl.assets import brands, ensure_built
+from aipl.assets import ensure_built
 from aipl.audience import TagIndex
 from aipl.warehouse import Warehouse, open_warehouse
 
@@ -26,7 +26,8 @@ WEB = Path(__file__).resolve().parents[1] / "web"
 
 def create_app(root: str | Path) -> FastAPI:
     """The service for the workspace at `root`: consumer assets are built (or brought up to date) first, and
-    again after each load job; no request reads stale assets or starts a build.
+    again after each load job, as the writer; requests read the newest published state (one snapshot each), so
+    they keep answering while this service or another process writes, and none starts a build.
 
     >>> from fastapi.testclient import TestClient
     >>> from aipl.simulate import sample_warehouse
@@ -46,36 +47,35 @@ def create_app(root: str | Path) -> FastAPI:
                   "post-mortems. Every call needs `Authorization: Bearer <token>`.")
     app.state.root = Path(root).resolve()
     app.state.jobs = Jobs()
-    app.state.version = 0  # the data's version: one more after every load
-    app.state.cache = OrderedDict()  # results that only change when data is loaded (cleared by refresh)
+    app.state.cache = OrderedDict()  # results by published snapshot (least recently used dropped first)
+    app.state.published = OrderedDict()  # the facts of the last few snapshots (see deps.published)
     lock = threading.Lock()
-    index_cache: dict = {}
+    index_cache: OrderedDict = OrderedDict()  # the tag index of the last few snapshots
 
     def refresh(wh: Warehouse) -> None:
-        """Bring the assets up to date with the loaded data (at startup and after a load job only)."""
+        """Bring the assets of a writer up to date with the loaded data and publish them (at startup and after a
+        load job only)."""
         ensure_built(wh)
-        app.state.last_day = wh.last_day()
-        app.state.all_brands = set(brands(wh))
-        index_cache.clear()
-        app.state.version += 1
-        app.state.cache.clear()
+        wh.publish()
 
     def tag_index(wh: Warehouse) -> TagIndex:
         with lock:
-            if "index" not in index_cache:
+            if wh.snapshot is None or wh.snapshot not in index_cache:
                 try:
-                    index_cache["index"] = TagIndex.load(wh)
+                    index = TagIndex.load(wh)
                 except ValueError as exc:
                     raise HTTPException(409, f"no tag index: {exc} (run `aipl crowd refresh`)") from exc
-            return index_cache["index"].bound(wh)
+                if wh.snapshot is None:  # a writer's: its own, not kept
+                    return index.bound(wh)
+                index_cache[wh.snapshot] = index
+                while len(index_cache) > 2:
+                    index_cache.popitem(last=False)
+            return index_cache[wh.snapshot].bound(wh)
 
     app.state.refresh = refresh
     app.state.tag_index = tag_index
-    wh = open_warehouse(root)
-    try:
+    with open_warehouse(root) as wh:  # waits (saying so on stderr) while another process writes
         refresh(wh)
-    finally:
-        wh.close()
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):

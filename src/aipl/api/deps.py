@@ -1,11 +1,13 @@
-"""What every endpoint needs: the caller (from the bearer token), a warehouse connection for the running
-thread, the role and brand checks, and pagination."""
+"""What every endpoint needs: the caller (from the bearer token), the published state it reads (one snapshot
+per request) or a writer for a small save, the role and brand checks, and pagination."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import TimeoutError as QueueTimeout
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
@@ -16,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from aipl.api.auth import Principal, authenticate
-from aipl.warehouse import Warehouse, open_warehouse
+from aipl.warehouse import Warehouse, WarehouseBusy, open_warehouse, published_path
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `aipl tenant token`")
 _local = threading.local()
@@ -25,6 +27,7 @@ _opened_lock = threading.Lock()
 _generation = [0]
 MAX_LIMIT = 500
 CACHE_SIZE = 256  # results kept (least recently used dropped first)
+WRITE_WAIT = 30.0  # how long a request that saves something waits for the writer (jobs, other processes)
 
 
 class Problem(BaseModel):
@@ -37,6 +40,7 @@ ERRORS = {code: {"model": Problem, "description": text} for code, text in (
     (401, "no token, or an unknown one"), (403, "the role or the brand is not the caller's"),
     (404, "no such job for this tenant"), (409, "the workspace is not ready for this (no events, no tag index)"),
     (413, "the request body is too large"), (422, "the request is invalid, or the data cannot answer it"),
+    (503, "the warehouse is busy with another write: try again"),
 )}
 
 
@@ -68,27 +72,87 @@ def known_query(request: Request) -> None:
         raise HTTPException(422, f"unknown query parameter {', '.join(unknown)} (this endpoint takes: {takes})")
 
 
+@dataclass(frozen=True)
+class Published:
+    """What one published snapshot holds that every view needs: its version and its last day with events."""
+
+    version: str
+    last_day: date | None
+
+
+def snapshot(request: Request) -> str | None:
+    """The published snapshot this request reads: the newest when it first reads, the same until it answers."""
+    name = getattr(request.state, "snapshot", None)
+    if name is None:
+        path = published_path(request.app.state.root)
+        name = request.state.snapshot = None if path is None else path.name
+    return name
+
+
+def published(request: Request) -> Published:
+    """The facts of the request's snapshot (worked out once per snapshot)."""
+    facts = request.app.state.published
+    name = snapshot(request)
+    with _opened_lock:
+        hit = facts.get(name)
+    if hit is None:
+        wh = warehouse(request)
+        hit = Published(wh.snapshot, wh.last_day())
+        with _opened_lock:
+            facts[hit.version] = hit
+            while len(facts) > 8:
+                facts.popitem(last=False)
+    return hit
+
+
 def data_day(request: Request) -> date:
     """The last day with events (the default day of every view); 409 before any event is loaded."""
-    day = request.app.state.last_day
+    day = published(request).last_day
     if day is None:
         raise HTTPException(409, "the workspace has no events yet: ingest some first")
     return day
 
 
 def warehouse(request: Request) -> Warehouse:
-    """This thread's connection to the workspace's warehouse (DuckDB lets several connections of one process
-    read while another writes). Call it inside the endpoint, which runs on the thread that uses it."""
+    """A read-only connection to the request's published snapshot (see `snapshot`), kept by the running thread
+    for its next requests until a newer snapshot is published; readers never wait for a writer. Call it inside
+    the endpoint, which runs on the thread that uses it."""
     root = str(request.app.state.root)
+    name = snapshot(request)
     cache = getattr(_local, "wh", None)
     if cache is None or getattr(_local, "generation", None) != _generation[0]:
         cache = _local.wh = {}
         _local.generation = _generation[0]
-    if root not in cache:
-        cache[root] = open_warehouse(root)
+    wh = cache.get(root)
+    if wh is None or wh.snapshot != name:
+        if wh is not None:  # this thread's previous snapshot: its file may go once nobody reads it
+            with _opened_lock:
+                _opened.remove(wh)
+            wh.close()
+        wh = cache[root] = open_warehouse(root, read_only=True, snapshot=name)
         with _opened_lock:
-            _opened.append(cache[root])
-    return cache[root]
+            _opened.append(wh)
+        request.state.snapshot = wh.snapshot  # the newest, if the one pinned has gone meanwhile
+    return wh
+
+
+T = TypeVar("T")
+
+
+def write(request: Request, work: Callable[[Warehouse], T]) -> T:
+    """`work(wh)` on a writer of the workspace, run in the service's job queue (one writer at a time, across
+    processes too), published when it succeeds; its result. 503 when the warehouse stays busy for WRITE_WAIT s."""
+    root, deadline = request.app.state.root, time.monotonic() + WRITE_WAIT
+
+    def job() -> T:
+        with open_warehouse(root, wait=max(0.0, deadline - time.monotonic())) as wh:
+            return work(wh)
+
+    try:
+        return request.app.state.jobs.run(job, WRITE_WAIT)
+    except (WarehouseBusy, QueueTimeout) as exc:
+        raise HTTPException(503, f"the warehouse is busy with another write ({exc or 'queued jobs'}): try again",
+                            headers={"Retry-After": "10"}) from exc
 
 
 def close_all() -> None:
@@ -105,7 +169,7 @@ def close_all() -> None:
 def cached(request: Request, key: tuple, compute: Callable[[], Any]) -> Any:
     """`compute()` once per `key` until the next load of data refreshes the service."""
     cache = request.app.state.cache
-    key = (request.app.state.version, *key)  # an answer computed while data was loading is never served after
+    key = (snapshot(request), *key)  # an answer of one published state is never served for another
     if key in cache:
         cache.move_to_end(key)
         return cache[key]

@@ -1,5 +1,5 @@
-"""Long work (ingestion, reports) as jobs: one worker thread runs them in order; each job reports its
-progress and can be polled by its tenant."""
+"""Long work (ingestion, reports) as jobs: one worker thread runs them in order, so the service writes with
+one writer at a time; each job reports its progress and can be polled by its tenant."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ import traceback
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as QueueTimeout
 from datetime import UTC, datetime
+from typing import TypeVar
 
 Work = Callable[[Callable[[str, float | None], None]], dict]
+T = TypeVar("T")
 
 
 class Jobs:
@@ -49,6 +52,17 @@ class Jobs:
 
         self._pool.submit(run)
         return dict(job)
+
+    def run(self, work: Callable[[], T], timeout: float) -> T:
+        """`work()` on the job thread after the jobs queued before it, and its result (a small write made while
+        the caller waits); `TimeoutError` if it has not started within `timeout` s (it then never runs)."""
+        future = self._pool.submit(work)
+        try:
+            return future.result(timeout)
+        except QueueTimeout:
+            if future.cancel():
+                raise
+            return future.result()  # it started meanwhile: its answer is due
 
     def get(self, tenant: str, job_id: str) -> dict | None:
         """The job if it belongs to `tenant`."""

@@ -36,7 +36,7 @@ def assets_snapshot(
     as_json: JsonOpt = False,
 ) -> None:
     """How many consumers are in each AIPL and DEEPLINK state on a day."""
-    with _session(workspace, assets=True) as wh:
+    with _session(workspace, assets=True, read=True) as wh:
         snap = snapshot(wh, scope, key, day)
     if as_json:
         _print_json(snap.to_dict())
@@ -64,7 +64,7 @@ def assets_flow(
 ) -> None:
     """The flow matrix between two days: counts, 流转率 and new / deepened / regressed / churned."""
     credit = None
-    with _session(workspace, assets=True) as wh:
+    with _session(workspace, assets=True, read=not save_cell) as wh:
         f = flow(wh, scope, key, start, end)
         if save_cell:
             cell = flow_cell(wh, scope, key, start, end, save_cell)

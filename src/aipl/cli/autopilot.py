@@ -23,7 +23,7 @@ def autopilot_fit(
     as_json: JsonOpt = False,
 ) -> None:
     """Fit each channel's response curve (Hill saturation × adstock) from ad-delivery history."""
-    with _session(workspace) as wh:
+    with _session(workspace, read=True) as wh:
         res = fit_channels(wh, brand, holdout_days)
     if as_json:
         _print_json({r.pop("channel"): r for r in _records(res)})
@@ -64,7 +64,7 @@ def autopilot_plan(
     as_json: JsonOpt = False,
 ) -> None:
     """Split a budget across channels for a scene's aim (or impressions), within share limits and a ROI floor."""
-    with _session(workspace) as wh:
+    with _session(workspace, read=True) as wh:
         res = plan_budget(wh, brand, budget, scene, campaign, budget_mode, start, end, min_share, max_share,
                           roi_floor, tuple(item or ()), tuple(crowd or ()), strategy, min_marginal)
     if as_json:
@@ -96,7 +96,7 @@ def autopilot_simulate(
 ) -> None:
     """Run a flight against the simulated market's hidden curves: Thompson sampling against the oracle, an
     equal split and proportional-to-last-ROI (regret = share of the oracle's impressions lost)."""
-    with _session(workspace) as wh:
+    with _session(workspace, read=True) as wh:
         res = simulate_flight(wh, brand, budget, days, seed)
     if as_json:
         _print_json(res.to_dict())
@@ -122,7 +122,7 @@ def autopilot_sequence(
 ) -> None:
     """Sequenced delivery (序列化投放): each consumer's next action from their DEEPLINK stage, frequency-capped;
     with --flight, the stage-advancing rate of the rule, of learned actions and of untargeted delivery."""
-    with _session(workspace, assets=True) as wh:
+    with _session(workspace, assets=True, read=True) as wh:
         res = plan_sequence(wh, brand, day, flight, reach, seed)
     if out_file:
         res.actions.to_csv(out_file, index=False)

@@ -46,7 +46,7 @@ def clv_fit(
     as_json: JsonOpt = False,
 ) -> None:
     """Fit a CLV model by maximum likelihood and print its parameters and log-likelihood."""
-    with _file_or_workspace(file, fmt, workspace) as wh:
+    with _file_or_workspace(file, fmt, workspace, read=True) as wh:
         fit = fit_clv(wh, calibration_end, model, time_unit, brand)
     if as_json:
         _print_json(fit.to_dict())
@@ -71,7 +71,7 @@ def clv_value(
     as_json: JsonOpt = False,
 ) -> None:
     """The brand's consumer-asset value: 3-year CLV per consumer, summed by AIPL and DEEPLINK state."""
-    with _session(workspace, assets=True) as wh:
+    with _session(workspace, assets=True, read=True) as wh:
         consumers, by_state = asset_value(wh, brand, calibration_end, months, monthly_discount, time_unit)
     if out_file is not None:
         _write_frame(consumers, out_file)
@@ -100,7 +100,7 @@ def clv_predict(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Per customer: P(alive), expected purchases over the horizon, expected spend and discounted 3-year CLV."""
-    with _file_or_workspace(file, fmt, workspace) as wh:
+    with _file_or_workspace(file, fmt, workspace, read=True) as wh:
         s = predict_clv(wh, calibration_end, horizon, time_unit, brand)
     _write_frame(s, out_file)
     params = s.attrs["params"]
@@ -118,7 +118,7 @@ def members_summary(
     as_json: JsonOpt = False,
 ) -> None:
     """Buyers and members by days since their last purchase (30/60/180 天未购), activity and reactivation."""
-    with _session(workspace, assets=True) as wh:
+    with _session(workspace, assets=True, read=True) as wh:
         rep = member_report(wh, brand, day)
         if not rep.buyers and not rep.members:  # the engine answers zeros for a brand it never saw
             _require_key(wh, "brand", brand)
@@ -144,7 +144,7 @@ def members_list(
     as_json: JsonOpt = False,
 ) -> None:
     """Build a recall or reactivation list; save it for crowds and the autopilot, or export it (min. size applies)."""
-    with _session(workspace) as wh:
+    with _session(workspace, read=not (save or out_file)) as wh:
         ids = member_list(wh, brand, day, kind, save)
         if out_file is not None:
             export_ids(wh, f"the {kind} list of {brand} on {day}", ids, out_file)

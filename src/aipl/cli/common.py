@@ -19,7 +19,7 @@ from aipl.assets import ensure_built, has_key
 from aipl.config import ConfigError
 from aipl.ingest import quarantined
 from aipl.pipeline import file_warehouse
-from aipl.warehouse import Warehouse, open_warehouse
+from aipl.warehouse import Warehouse, WarehouseBusy, describe_holder, open_warehouse, refused_write, writer_holder
 
 app = typer.Typer(
     help="aipl — consumer operations for brands: load behaviour, order and ad data; see consumer assets.",
@@ -37,6 +37,7 @@ BrandOpt = Annotated[str, typer.Option(help="The brand.")]
 FileArg = Annotated[Path | None, typer.Argument(help="A file to read directly (with --format), not the workspace.")]
 FormatOpt = Annotated[str | None, typer.Option("--format", "-f", help="Format of FILE (see `aipl formats`).")]
 _json_mode = {"on": False}  # whether the running command was given --json (its errors are JSON too)
+_wait: dict[str, float | None] = {"seconds": None}  # how long a writing command waits for the warehouse
 
 
 def _set_json_mode(value: bool) -> bool:
@@ -49,8 +50,13 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JS
 
 
 @app.callback()
-def _start() -> None:
+def _start(
+    wait: Annotated[float | None, typer.Option(
+        "--wait", envvar="AIPL_WAIT", min=0, metavar="SECONDS",
+        help="How long a command that writes waits while another one writes (default 600).")] = None,
+) -> None:
     _json_mode["on"] = False  # until the command's own --json says otherwise
+    _wait["seconds"] = wait
 
 
 def _say_error(msg: str, code: int = 2) -> int:
@@ -74,13 +80,16 @@ def _fail(msg: str, code: int = 2) -> None:
     raise typer.Exit(_say_error(msg, code))
 
 
-def _open(workspace: Path | None) -> Warehouse:
-    """The workspace's warehouse; a missing or invalid workspace exits 2."""
+def _open(workspace: Path | None, read: bool = False) -> Warehouse:
+    """The workspace's warehouse: a reader opens the newest published state and never waits for a writer; a
+    writer waits for the one before it (saying who that is). A missing or invalid workspace, or a writer that
+    waited in vain, exits 2."""
     try:
-        return open_warehouse(workspace)
-    except ConfigError as exc:
+        return open_warehouse(workspace, read_only=read, wait=_wait["seconds"],
+                              on_wait=lambda msg: err.print(f"[yellow]{escape(msg)}[/]"))
+    except (ConfigError, WarehouseBusy) as exc:
         _fail(str(exc))
-    except Exception as exc:  # e.g. the file is locked by a running `aipl serve`: one line, not a traceback
+    except Exception as exc:  # one line, not a traceback
         _fail(f"cannot open the workspace's warehouse: {exc}")
 
 
@@ -92,20 +101,43 @@ def _group(name: str, help_text: str) -> typer.Typer:
 
 
 @contextlib.contextmanager
-def _session(workspace: Path | None, assets: bool = False) -> Iterator[Warehouse]:
-    """The workspace's warehouse for one command (assets brought up to date first); bad requests exit 2."""
-    wh = _assets_wh(workspace) if assets else _open(workspace)
+def _session(workspace: Path | None, assets: bool = False, read: bool = False) -> Iterator[Warehouse]:
+    """The workspace's warehouse for one command (assets brought up to date first); bad requests exit 2. A
+    command that only reads says `read`: it reads the published state, even while another command writes.
+    A writer publishes what it wrote when it ends well."""
+    wh = _assets_wh(workspace, read) if assets else _open(workspace, read)
+    ok = False
     try:
         yield wh
+        ok = True
     except ValueError as exc:  # a request the data cannot answer (bad day, scope, brand …)
         _fail(str(exc))
     finally:
+        wh.close(publish=ok)
+
+
+def _assets_wh(workspace: Path | None, read: bool = False) -> Warehouse:
+    wh = _open(workspace, read)
+    if read and not wh.supports("published_snapshots"):  # readers there see the tables: a build needs the writer
         wh.close()
-
-
-def _assets_wh(workspace: Path | None) -> Warehouse:
-    wh = _open(workspace)
-    if ensure_built(wh, report=lambda msg: err.print(f"building consumer assets: {msg}")):
+        return _assets_wh(workspace)
+    try:  # a reader only finds out whether they are current: a writer builds them
+        built = ensure_built(wh, report=None if read else lambda msg: err.print(f"building consumer assets: {msg}"))
+    except Exception as exc:
+        if not (read and refused_write(exc)):
+            wh.close(publish=False)
+            raise
+        # the published assets are behind the loaded data: build them, unless a writer is at work
+        holder = writer_holder(wh.config.root)
+        if holder is not None:
+            err.print(f"[yellow]note:[/] the consumer assets are behind the loaded data while "
+                      f"{escape(describe_holder(holder))} writes; showing the last published state")
+            return wh
+        wh.close()
+        with _session(workspace, assets=True):
+            pass
+        return _open(workspace, read=True)
+    if built:
         err.print("consumer assets built")
     return wh
 
@@ -146,10 +178,12 @@ def _write_frame(df: pd.DataFrame, path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _file_or_workspace(file: Path | None, fmt: str | None, workspace: Path | None) -> Iterator[Warehouse]:
-    """A warehouse holding FILE (validated into a temporary workspace), or the workspace's own."""
+def _file_or_workspace(file: Path | None, fmt: str | None, workspace: Path | None,
+                       read: bool = False) -> Iterator[Warehouse]:
+    """A warehouse holding FILE (validated into a temporary workspace), or the workspace's own (its published
+    state when the command only reads)."""
     if file is None:
-        with _session(workspace) as wh:
+        with _session(workspace, read=read) as wh:
             yield wh
         return
     if not fmt:

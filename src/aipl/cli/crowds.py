@@ -58,7 +58,7 @@ def crowd_tags(as_json: JsonOpt = False) -> None:
 @crowd_app.command("count")
 def crowd_count(expr: ExprArg, workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """How many consumers a crowd holds (and how long the bitmap evaluation took)."""
-    with _session(workspace) as wh:
+    with _session(workspace, read=True) as wh:
         res = count_crowd(wh, expr)
     if as_json:
         _print_json(res.to_dict())
@@ -78,7 +78,7 @@ def crowd_create(name: Annotated[str, typer.Argument(help="The crowd's name.")],
 @crowd_app.command("list")
 def crowd_list(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Saved and built-in crowds."""
-    with _session(workspace) as wh:
+    with _session(workspace, read=True) as wh:
         df = list_crowds(wh)
     if as_json:
         print(df.to_json(orient="records", force_ascii=False, date_format="iso"))
@@ -104,7 +104,7 @@ def crowd_insight_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """A crowd's profile against a base (TGI per tag value), its overlap with other crowds, its AIPL flow."""
-    with _session(workspace) as wh:
+    with _session(workspace, read=True) as wh:
         res = crowd_insight(wh, expr, base, tag or (), compare or (), brand, start, end)
     if as_json:
         _print_json(res.to_dict())
@@ -131,7 +131,7 @@ def crowd_lookalike_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Consumers who look like the seed: a PU-learning LightGBM over the tags, top k·|seed| outside the seed."""
-    with _session(workspace) as wh:
+    with _session(workspace, read=not save) as wh:
         res = crowd_lookalike(wh, seed, k, save)
     if as_json:
         _print_json(res.to_dict())

@@ -28,7 +28,7 @@ def fast_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """FAST per brand (F 可运营人群, A 加深率, S 会员, T 会员活跃率) with its category's P25/P50/P75/P90."""
-    with _session(workspace, assets=True) as wh:
+    with _session(workspace, assets=True, read=True) as wh:
         summary = fast_summary(wh, *_period(wh, start, end), brands=None if brand is None else [brand])
     if as_json:
         _print_json(summary.to_dict())
@@ -47,7 +47,7 @@ def rank_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """The FAST health ranking (榜单) of brands within each category."""
-    with _session(workspace, assets=True) as wh:
+    with _session(workspace, assets=True, read=True) as wh:
         d0, d1 = _period(wh, start, end)
         table = fast_ranking(wh, d0, d1, category).drop(columns="own")
     if as_json:
@@ -67,7 +67,7 @@ def grow_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """GROW: ΔGMV split exactly into G 渗透 (buyers), R 复购 (frequency), O 价格 (spend per occasion), and W."""
-    with _session(workspace, assets=True) as wh:
+    with _session(workspace, assets=True, read=True) as wh:
         g = grow(wh, brand, (start0, end0), (start1, end1))
         if not g.gmv0 and not g.gmv1:  # the engine answers zeros for a brand it never saw
             _require_key(wh, "brand", brand)

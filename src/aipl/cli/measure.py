@@ -74,7 +74,7 @@ def lift_cmd(
 ) -> None:
     """Lift of a campaign or experiment over its control, with confidence intervals (randomised when a holdout
     exists, else an observational estimate labelled as such)."""
-    with _file_or_workspace(file, fmt, workspace) as wh:
+    with _file_or_workspace(file, fmt, workspace, read=True) as wh:
         res = measure_lift(wh, campaign, experiment, brand, method, metrics=tuple(metric or ()),
                            labels=tuple(label) if label else None, days=days, pre_days=pre_days)
     if as_json:
@@ -104,7 +104,7 @@ def uplift_cmd(
     """Who to send a coupon or recall message to: T/X-learner uplift, Qini on held-out consumers, top under budget."""
     if save and file is not None:
         _fail("--save keeps a list in a workspace: load the file with `aipl ingest` first, or use --out")
-    with _file_or_workspace(file, fmt, workspace) as wh:
+    with _file_or_workspace(file, fmt, workspace, read=not (save or out_file)) as wh:
         res = target_uplift(wh, experiment, arm, metric, learner, brand, labels=tuple(label) if label else None,
                             budget=budget, cost=cost, value=value, save=save)
         if out_file is not None:

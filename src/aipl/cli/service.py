@@ -19,6 +19,7 @@ from aipl.cli.common import (
     out,
 )
 from aipl.config import workspace_dir
+from aipl.warehouse import WarehouseBusy
 
 # ---- service
 tenant_app = _group("tenant", "Tenants of the REST API and dashboard: a brand, or an agency granted several brands.")
@@ -80,6 +81,12 @@ def serve(
 
     root = workspace_dir(workspace)
     err.print(f"aipl: building the service for {root} …")
-    uvicorn.run(create_app(root), host=host, port=port, log_level="warning")
+    try:
+        service = create_app(root)
+    except WarehouseBusy as exc:
+        _fail(str(exc))
+    shown = f"[{host}]" if ":" in host else host
+    err.print(f"aipl: serving {root} at http://{shown}:{port}/ (dashboard; the API's docs at /docs); Ctrl-C stops")
+    uvicorn.run(service, host=host, port=port, log_level="warning")
 
 

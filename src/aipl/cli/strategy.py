@@ -32,7 +32,7 @@ def calendars_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """List the campaign calendars: the campaigns table's and those declared in aipl.toml [campaigns.<id>]."""
-    with _session(workspace) as wh:
+    with _session(workspace, read=not sync) as wh:
         if sync:
             err.print(f"{save_calendars(wh):,} calendar rows of aipl.toml written to the campaigns table")
         cals = campaigns(wh)
@@ -60,7 +60,7 @@ def plan_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """GTA: from a GMV target to the buyers and consumers each pool must hold, the gaps, and what to do."""
-    with _session(workspace, assets=True) as wh:
+    with _session(workspace, assets=True, read=True) as wh:
         p = campaign_plan(wh, brand, campaign, gmv_target, day, baseline, aov)
         if out_file is not None:
             write_plan(wh, p.gta, out_file)
@@ -103,7 +103,7 @@ def backtest_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Backtest the GTA forecast: predicted against actual buyers and GMV per pool (完成率), and the MAPE."""
-    with _session(workspace, assets=True) as wh:
+    with _session(workspace, assets=True, read=True) as wh:
         bt = backtest_campaign(wh, campaign, brand, days_before, baseline)
     if as_json:
         _print_json(bt.to_dict())

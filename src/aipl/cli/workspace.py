@@ -109,7 +109,7 @@ def quarantine(
     as_json: JsonOpt = False,
 ) -> None:
     """Show quarantined rows: file, line, field, reason and the raw record."""
-    with _session(workspace) as wh:
+    with _session(workspace, read=True) as wh:
         q = quarantined(wh, source, limit)
     if as_json:
         _print_json(q.to_dict())
@@ -123,7 +123,7 @@ def quarantine(
 @app.command()
 def status(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
     """Row counts of every table and the batches loaded."""
-    with _session(workspace) as wh:
+    with _session(workspace, read=True) as wh:
         st = warehouse_status(wh)
     if as_json:
         _print_json({"workspace": str(workspace_dir(workspace)), **st.to_dict()})

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from aipl.api.deps import ERRORS, Caller, PageOf, Paging, brand_of, cached, data_day, warehouse
+from aipl.api.deps import ERRORS, Caller, PageOf, Paging, brand_of, cached, data_day, published, warehouse
 from aipl.assets import AIPL_LABELS, DEEPLINK_LABELS, brand_categories, flow, snapshot
 
 router = APIRouter(prefix="/api", tags=["assets"], responses=ERRORS)
@@ -73,7 +73,7 @@ def brands(request: Request, who: Caller, paging: Paging) -> Brands:
     cats = cached(request, ("brand_categories",), lambda: brand_categories(warehouse(request)))
     cat = dict(zip(cats.brand_id, cats.category_id, strict=True))
     rows = [{"brand_id": b, "category_id": cat.get(b)} for b in sorted(who.brands)]
-    return Brands(**paging.cut(rows), last_day=request.app.state.last_day)
+    return Brands(**paging.cut(rows), last_day=published(request).last_day)
 
 
 @router.get("/assets/{brand}/snapshot")

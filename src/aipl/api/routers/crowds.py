@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from aipl.api.auth import Principal
-from aipl.api.deps import ERRORS, Caller, PageOf, Paging, brand_of, need, warehouse
+from aipl.api.deps import ERRORS, Caller, PageOf, Paging, brand_of, need, warehouse, write
 from aipl.audience import (
     brands_of,
     count_crowd,
@@ -203,8 +203,8 @@ def listing(request: Request, who: Caller, paging: Paging) -> CrowdPage:
 @router.post("", status_code=201)
 def create(request: Request, body: CrowdSave, who: Annotated[Principal, Depends(need("analyst"))]) -> SavedCrowdOut:
     """Save a named crowd for the tenant (valid for 90 days)."""
-    wh = warehouse(request)
-    res = create_crowd(wh, body.name, crowd_tree_of(who, body.expr), who.tenant, request.app.state.tag_index(wh))
+    tree = crowd_tree_of(who, body.expr)
+    res = write(request, lambda wh: create_crowd(wh, body.name, tree, who.tenant, request.app.state.tag_index(wh)))
     return SavedCrowdOut(**res.to_dict())
 
 
@@ -226,9 +226,12 @@ def insight(request: Request, body: InsightIn, who: Caller) -> InsightOut:
 def lookalike(request: Request, body: LookalikeIn,
               who: Annotated[Principal, Depends(need("analyst"))]) -> LookalikeOut:
     """Consumers who look like the seed crowd (PU learning over the tags), saved for the tenant when named."""
-    wh = warehouse(request)
-    res = crowd_lookalike(wh, crowd_tree_of(who, body.seed), body.k, body.save, who.tenant,
-                          request.app.state.tag_index(wh))
+    seed = crowd_tree_of(who, body.seed)
+
+    def run(wh):
+        return crowd_lookalike(wh, seed, body.k, body.save, who.tenant, request.app.state.tag_index(wh))
+
+    res = write(request, run) if body.save else run(warehouse(request))
     return LookalikeOut(**res.to_dict())
 
 

@@ -113,7 +113,7 @@ async def ingest_upload(request: Request, file: UploadFile,
     app = request.app
 
     def work(report):
-        wh = open_warehouse(app.state.root)
+        wh = open_warehouse(app.state.root, on_wait=report)
         try:  # the rows, as mapped into their tables, must belong to the tenant's brands (else nothing is written)
             r = ingest(wh, tmp, format, report=lambda msg, frac=None: report(msg, frac), brands=who.brands,
                        encoding=encoding)
@@ -144,7 +144,7 @@ def postmortem(request: Request, body: PostmortemIn, who: Annotated[Principal, D
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"postmortem-{body.brand}-{body.campaign}.html"
         report("writing the post-mortem", 0.1)
-        wh = open_warehouse(app.state.root)
+        wh = open_warehouse(app.state.root, on_wait=report)
         try:
             write_postmortem(wh, body.campaign, path, body.brand)
         finally:
