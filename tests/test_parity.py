@@ -49,7 +49,6 @@ from aipl.measure.uplift import uplift_targets
 from aipl.simulate import MarketSpec, simulate_market
 from aipl.simulate.load import load_market
 from aipl.strategy import plan
-from aipl.strategy.progress import progress
 from aipl.warehouse import open_warehouse, spark_session_for
 from tests.conftest import BUNDLED, DATA
 
@@ -314,8 +313,8 @@ def engine_outputs(wh) -> dict:
     scores, summary = lookalike(features(wh), index.evaluate(parse(CROWDS[2])), k=2)
     out["lookalike"] = {"summary": plain(summary), "scores": plain(scores)}
     p = plan(wh, brand, camp, gmv_target=50_000.0)
-    out["gta_plan"] = plain(p)
-    out["gta_progress"] = plain(progress(wh, p))
+    out["gta_plan"] = plain(p.gta)
+    out["gta_progress"] = plain(p.progress)
     out["autopilot_fit"] = plain({ch: r["curve"] for ch, r in fit_brand(wh, brand, holdout_days=5, boot=5).items()})
     out["autopilot_scene"] = plain(scene_plan(wh, brand, "爆发收割", 60.0, camp, boot=5))
     out["lift"] = plain(campaign_lift(wh, camp, brand, metrics=("purchases", "visit")))
