@@ -296,7 +296,8 @@ def engine_outputs(wh) -> dict:
     out["grow"] = plain(grow(wh, brand, ("2025-09-15", "2025-10-05"), ("2026-09-15", "2026-10-05")))
     rfm = rfm_summary(wh, day, "day")
     out["rfm"] = plain(rfm)
-    consumers, by_state = asset_value(wh, brand, day, time_unit="day")
+    value = asset_value(wh, brand, day, time_unit="day")
+    consumers, by_state = value.consumers, value.by_state
     out["clv_value"] = {"consumers": plain(consumers), "by_state": plain(by_state)}
     out["clv_params"] = plain(by_state.attrs)
     status = member_status(wh, brand, day)

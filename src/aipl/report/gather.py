@@ -104,7 +104,7 @@ def gather_clv(wh: Warehouse, brand: str, day: date) -> dict:
     """The brand's consumer-asset value by state and its member buckets (or why the value cannot be shown)."""
     out: dict = {"brand": brand, "members": member_summary(member_status(wh, brand, day))}
     try:
-        _, by_state = asset_value(wh, brand, day, time_unit="day")
+        by_state = asset_value(wh, brand, day, time_unit="day").by_state
     except ValueError as exc:
         out["error"] = str(exc)
         return out
