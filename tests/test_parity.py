@@ -311,8 +311,8 @@ def engine_outputs(wh) -> dict:
     for e in CROWDS[:2]:
         save(wh, "mine", e, index=index)  # re-saved: one row
     out["saved_crowds"] = plain(wh.table("crowds").execute()[["name", "expr", "coverage"]])
-    scores, summary = lookalike(features(wh), index.evaluate(parse(CROWDS[2])), k=2)
-    out["lookalike"] = {"summary": plain(summary), "scores": plain(scores)}
+    lal = lookalike(features(wh), index.evaluate(parse(CROWDS[2])), k=2)
+    out["lookalike"] = {"summary": plain(lal.to_dict()), "scores": plain(lal.scores)}
     p = plan(wh, brand, camp, gmv_target=50_000.0)
     out["gta_plan"] = plain(p.gta)
     out["gta_progress"] = plain(p.progress)
