@@ -265,7 +265,8 @@ def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None
     for name in (MERGED, DAYS, *OBSOLETE):
         wh.drop_table(name)
     counts = intervals(wh).group_by("scope").aggregate(n=lambda t: t.count()).execute()
-    return AssetBuild({str(r.scope): int(r.n) for r in counts.itertuples()})
+    n = {str(r.scope): int(r.n) for r in counts.itertuples()}
+    return AssetBuild({s: n[s] for s in SCOPES if s in n})
 
 
 def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None = None
