@@ -52,8 +52,7 @@ def main() -> None:
         rest = set(index.universe) - set(seed)
         print(f"{len(index.universe):,} consumers; seed {len(seed):,} buyers up to {args.split}; "
               f"{len(truth):,} first-time buyers after it among {len(rest):,}")
-        scores, summary = lookalike(features(wh), BitMap(seed), args.k)
-        ours = precision_lift(scores.index[:summary["size"]], truth, rest)
+        ours = precision_lift(lookalike(features(wh), BitMap(seed), args.k).top, truth, rest)
         rule = precision_lift(index.evaluate(parse(
             'count(event="add_to_cart", days=15) >= 1 or count(event="favorite", days=15) >= 1')), truth, rest)
         for name, r in (("lookalike", ours), ("rule: carted or favourited in 15 days", rule)):

@@ -57,7 +57,7 @@ def main() -> None:
     brands = sorted(wh.table("events").select("brand_id").distinct().execute().brand_id.dropna())
     for k in args.days_before:
         t = time.perf_counter()
-        res = [backtest(wh, b, "sim_double11", days_before=k) for b in brands]
+        res = backtest(wh, "sim_double11", brands, days_before=k).brands
         secs = (time.perf_counter() - t) / len(brands)
         pred, act, naive = (sum(r[x] for r in res) for x in ("predicted_gmv", "actual_gmv", "naive_gmv"))
         gta, base = abs(pred - act) / act, abs(naive - act) / act

@@ -174,7 +174,7 @@ def test_public_functions_run_on_the_estimators():
     assert fit_curve(spend, outcome, thetas=(0.3, 0.6)) == clone(CASES["ResponseCurve"].estimator).fit(
         spend, outcome).curve_
     x, seed = CASES["Lookalike"].fit_args
-    scores, summary = lookalike(x, BitMap(seed.tolist()), k=2.0)
+    summary = lookalike(x, BitMap(seed.tolist()), k=2.0)
     model = Lookalike(k=2.0).fit(x, seed)
-    pd.testing.assert_series_equal(scores, model.rank(x))
-    assert summary["size"] == model.size_ and summary["c"] == model.c_ and summary["left_out"] == model.left_out_
+    pd.testing.assert_series_equal(summary.scores, model.rank(x))
+    assert summary["size"] == model.size_ and summary["c"] == model.c_ and summary["left_out"] == list(model.left_out_)

@@ -49,7 +49,6 @@ from aipl.measure.uplift import uplift_targets
 from aipl.simulate import MarketSpec, simulate_market
 from aipl.simulate.load import load_market
 from aipl.strategy import plan
-from aipl.strategy.progress import progress
 from aipl.warehouse import open_warehouse, spark_session_for
 from tests.conftest import BUNDLED, DATA
 
@@ -297,7 +296,8 @@ def engine_outputs(wh) -> dict:
     out["grow"] = plain(grow(wh, brand, ("2025-09-15", "2025-10-05"), ("2026-09-15", "2026-10-05")))
     rfm = rfm_summary(wh, day, "day")
     out["rfm"] = plain(rfm)
-    consumers, by_state = asset_value(wh, brand, day, time_unit="day")
+    value = asset_value(wh, brand, day, time_unit="day")
+    consumers, by_state = value.consumers, value.by_state
     out["clv_value"] = {"consumers": plain(consumers), "by_state": plain(by_state)}
     out["clv_params"] = plain(by_state.attrs)
     status = member_status(wh, brand, day)
@@ -311,11 +311,11 @@ def engine_outputs(wh) -> dict:
     for e in CROWDS[:2]:
         save(wh, "mine", e, index=index)  # re-saved: one row
     out["saved_crowds"] = plain(wh.table("crowds").execute()[["name", "expr", "coverage"]])
-    scores, summary = lookalike(features(wh), index.evaluate(parse(CROWDS[2])), k=2)
-    out["lookalike"] = {"summary": plain(summary), "scores": plain(scores)}
+    lal = lookalike(features(wh), index.evaluate(parse(CROWDS[2])), k=2)
+    out["lookalike"] = {"summary": plain(lal.to_dict()), "scores": plain(lal.scores)}
     p = plan(wh, brand, camp, gmv_target=50_000.0)
-    out["gta_plan"] = plain(p)
-    out["gta_progress"] = plain(progress(wh, p))
+    out["gta_plan"] = plain(p.gta)
+    out["gta_progress"] = plain(p.progress)
     out["autopilot_fit"] = plain({ch: r["curve"] for ch, r in fit_brand(wh, brand, holdout_days=5, boot=5).items()})
     out["autopilot_scene"] = plain(scene_plan(wh, brand, "爆发收割", 60.0, camp, boot=5))
     out["lift"] = plain(campaign_lift(wh, camp, brand, metrics=("purchases", "visit")))

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from aipl.assets import fast, flow, snapshot
 from aipl.cli import app
 from aipl.report import charts, gather, plan_context
-from aipl.strategy import plan, plan_details
+from aipl.strategy import plan
 from aipl.warehouse import open_warehouse
 from tests.assets.test_states import at
 from tests.strategy import conftest as strategy_conftest
@@ -85,10 +85,10 @@ def test_gather_draws_the_engines_figures(shop):
     assert a["flow"] == flow(wh, "brand", a["top"], start, last)
     assert a["fast"][["brand_id", "F", "S"]].equals(fast(wh, start, last)[["brand_id", "F", "S"]])
     p = plan(wh, "B", "TY", gmv_target=1300, day=at(380).date())
-    ctx = plan_context(wh, p)
-    details = plan_details(wh, p)
-    for key in ("plan", "progress", "recommendations", "actions"):  # as JSON: NaN (no benchmark) equals NaN
-        assert json.dumps(ctx[key], default=str) == json.dumps(details[key], default=str)
+    ctx = plan_context(p)
+    assert ctx["plan"] == p.gta and "progress" not in ctx["plan"]
+    for key in ("progress", "recommendations", "actions"):  # as JSON: NaN (no benchmark) equals NaN
+        assert json.dumps(ctx[key], default=str) == json.dumps(p[key], default=str)
     assert list(ctx["charts"]) == ["A_xu", "I_xu", "P", "L"]
     assert all(c.startswith('<svg class="chart"') and "D+0" in c for c in ctx["charts"].values())
     example = gather.gather_plan(wh, "B")

@@ -185,6 +185,8 @@ def test_grow_by_strategy_crowd_and_new_product_strength(fresh):
         "launch_gmv": 20.0,                              # g_new within 30 days of its launch
         "launches_per_quarter": 1 / (10 / 91.25)})       # g_new2 in a 10-day period
     assert wf["peers"] == 2 and wf["score"] == pytest.approx(200.0)  # H has none: G is twice the median
+    assert repr(wf).startswith("NewProductStrength(score 200.0 against the median of 2 brands: ")
+    assert json.loads(json.dumps(g.to_dict()))["W_fmcg"]["peers"] == 2
 
 
 def test_grow_of_a_period_against_itself_is_zero():

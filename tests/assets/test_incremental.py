@@ -3,13 +3,14 @@ gives; the counts equal the consumers' states counted one by one."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 
 import ibis
 
 from aipl import schema
-from aipl.assets import AssetRules, build, ensure_built
+from aipl.assets import AssetBuild, AssetRules, AssetUpdate, build, ensure_built, update
 from aipl.warehouse import ibis_schema
 from tests.assets.test_states import RULES, at, ev, load
 
@@ -182,3 +183,19 @@ def test_several_new_days_in_one_batch_equal_full_rebuild(fresh):
     build(fresh, RULES)
     assert incremental == intervals(fresh)
     assert counts_incremental == counts(fresh, check_days)
+
+
+def test_build_and_update_say_what_they_did(fresh):
+    """Typed results: intervals per scope after a full build, pairs touched and new events after an update."""
+    rng = random.Random(7)
+    load(fresh, rows(10, rng))
+    batch(fresh, 1)
+    built = build(fresh, RULES)
+    assert isinstance(built, AssetBuild) and set(built) == {"brand", "category"}
+    assert repr(built) == f"AssetBuild(full build: brand {built.brand:,}, category {built.category:,} intervals)"
+    load(fresh, rows(12, rng, k=5))
+    batch(fresh, 2)
+    done = update(fresh, RULES)
+    assert isinstance(done, AssetUpdate) and done.new_events == 5 and 0 < done.touched <= 10
+    assert repr(done) == f"AssetUpdate(incremental: 5 new events, {done.touched} pairs touched)"
+    assert json.loads(json.dumps(built.to_dict())) == dict(built) and json.loads(json.dumps(done.to_dict())) == done

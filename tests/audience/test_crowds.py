@@ -3,6 +3,7 @@ crowds, incremental refresh equal to a rebuild, insight, built-in crowds, export
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pandas as pd
@@ -146,6 +147,8 @@ def test_incremental_refresh_equals_a_rebuild(market, tmp_path):
     ingest(w, extra, "events")
     res = refresh(w, DAY)
     assert res["new_ids"] == 1 and 0 < res["bitmaps_rewritten"] < 60
+    assert repr(res) == f"TagRefresh({DAY}: 1 new consumer ids, {res.bitmaps_rewritten} bitmaps rewritten)"
+    assert json.loads(json.dumps(res.to_dict())) == res
     inc = TagIndex.load(w).bitmaps
     w.raw.execute("DROP TABLE consumer_tags; DROP TABLE tag_bitmaps; DROP TABLE tag_meta")
     refresh(w, DAY)
@@ -157,7 +160,10 @@ def test_incremental_refresh_equals_a_rebuild(market, tmp_path):
 
 def test_saved_crowds_export_and_cli(market, tmp_path):
     w = open_warehouse(market)
-    save(w, "young", "age < 30")
+    row = save(w, "young", "age < 30")
+    assert repr(row) == f"CrowdRecord(young = age < 30: {row.coverage:,} consumers, valid until {row.valid_until})"
+    assert json.loads(json.dumps(row.to_dict()))["tree"] == row.tree == {"tag": "age", "key": None, "op": "<",
+                                                                          "value": 30}
     save(w, "young_f", 'crowd("young") and gender = "F"')
     index = TagIndex.load(w)
     young = index.evaluate(parse('crowd("young")'))

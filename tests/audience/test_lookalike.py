@@ -3,6 +3,8 @@ future buyers on held-out days, each next to random choice and a rule a marketer
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 from pyroaring import BitMap
 
@@ -24,9 +26,11 @@ def test_lookalike_finds_a_hidden_segment_and_future_buyers(tmp_path):
     seg = pd.read_parquet(folder / "market" / "segments.parquet")
     truth = set(ids.reindex(seg[seg.top_category == "skincare"].consumer_id).dropna().astype(int))
     seed = BitMap(sorted(truth)[::5])  # a fifth of them as the seed
-    scores, summary = lookalike(x, seed, k=2)
+    summary = lookalike(x, seed, k=2)
     rest = everyone - set(seed)
-    ours = precision_lift(scores.index[:summary["size"]], truth, rest)
+    ours = precision_lift(summary.top, truth, rest)
+    assert repr(summary).startswith(f"LookalikeScores(seed {len(seed):,} × k 2: top {summary.size:,} of ")
+    assert json.loads(json.dumps(summary.to_dict()))["size"] == summary.size == 2 * len(seed)
     rule = precision_lift(index.evaluate(parse('top_category = "skincare"')), truth, rest)
     print("hidden segment", {"lookalike": ours, "rule top_category": rule})
     assert ours["lift"] > 2.5 and ours["precision"] > 0.8 * rule["precision"]
@@ -39,9 +43,9 @@ def test_lookalike_finds_a_hidden_segment_and_future_buyers(tmp_path):
         WHERE e.brand_id = '{brand}' AND e.event_type = 'purchase'
           AND CAST(timezone('Asia/Shanghai', e.ts) AS DATE) > DATE '2026-10-04'""").df().id
     truth = set(later) - set(seed)
-    scores, summary = lookalike(x, seed, k=5)
+    summary = lookalike(x, seed, k=5)
     rest = everyone - set(seed)
-    ours = precision_lift(scores.index[:summary["size"]], truth, rest)
+    ours = precision_lift(summary.top, truth, rest)
     rule = precision_lift(index.evaluate(parse(f'aipl(brand="{brand}") in ("A", "I")')), truth, rest)
     print("future buyers", brand, len(seed), {"lookalike": ours, "rule A/I": rule})
     # features that merely restate the seed (buyers have purchases) are left out of the model

@@ -43,6 +43,9 @@ def test_buckets_activity_and_lists(tmp_path):
     summary = member_summary(s.reset_index())
     assert summary["members"] == 4 and summary["member_activity_rate"] == 0.25  # only m2 was active
     assert summary["buckets"] == {"active": 2, "lapsed_30": 2, "lapsed_60": 1, "lapsed_180": 1, "never_bought": 2}
+    assert repr(summary) == ("MemberSummary(6 buyers, 4 members (25.0% active), active 2, lapsed_30 2, lapsed_60 1, "
+                             "lapsed_180 1, never_bought 2; reactivation 3)")
+    assert json.loads(json.dumps(summary.to_dict())) == summary
     ids = select_list(s.reset_index(), "lapsed_30")
     assert save_list(wh, "recall_30", "M", DAY, ids) == 2
     assert save_list(wh, "recall_30", "M", DAY, ids) == 2  # saving again replaces

@@ -31,7 +31,12 @@ def market(tmp_path_factory):
 
 
 def test_value_by_state_adds_up_and_matches_the_models(market):
-    consumers, by_state = asset_value(market, "B01", END, time_unit="day")
+    value = asset_value(market, "B01", END, time_unit="day")
+    consumers, by_state = value.consumers, value.by_state
+    assert repr(value).startswith(f"AssetValue(B01 at {END} over 36 months: {len(consumers):,} consumers worth ")
+    as_json = json.loads(json.dumps(value.to_dict()))
+    assert as_json["total"] == pytest.approx(by_state.value.sum()) and len(as_json["by_state"]) == len(by_state)
+    assert value.params == by_state.attrs["params"] and "consumers" not in as_json  # per consumer: a file
     snap = snapshot(market, "brand", "B01", END)
     assert by_state.groupby("aipl").consumers.sum().to_dict() == {k: v for k, v in snap["counts"].items() if v}
     assert by_state.value.sum() == pytest.approx(consumers.clv.sum())

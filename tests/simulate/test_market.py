@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from aipl.simulate import MarketSpec, calendar, simulate_market
+from aipl.simulate import MarketSpec, MarketTruth, calendar, find_truth, simulate_market
 from aipl.simulate.market import FUNNEL
 from aipl.vocab import adstock, hill
 
@@ -30,6 +30,16 @@ def test_same_seed_same_market(market, tmp_path):
         assert pq.read_table(out / name).equals(pq.read_table(tmp_path / name)), name
     other = simulate_market(MarketSpec(consumers=2_000, seed=12, days=10), tmp_path / "other")
     assert other["brands"]["B01"]["curves"] != truth["brands"]["B01"]["curves"]
+
+
+def test_the_truth_is_typed_and_read_back_as_written(market, tmp_path):
+    out, truth = market
+    assert repr(truth).startswith("MarketTruth(20,000 consumers over 60 days, seed 11: ")
+    assert truth.channels[0] == "search"
+    (tmp_path / "market").mkdir()
+    (tmp_path / "market" / "truth.json").write_text((out / "truth.json").read_text(encoding="utf-8"), encoding="utf-8")
+    back = find_truth(tmp_path)
+    assert isinstance(back, MarketTruth) and back == json.loads(json.dumps(truth.to_dict()))
 
 
 def test_funnel_mix_is_taobao_like(market):

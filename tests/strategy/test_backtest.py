@@ -21,7 +21,7 @@ def test_backtest_on_two_seasons(tmp_path):
     wh, _ = market_workspace(folder, purchase_days=365, consumers=6000, days=45, brands=3, seed=3, seasons=2,
                              start="2025-09-15", lead_days=365, lead_ads=True)
     ensure_built(wh)  # a plan reads the assets as last built; it never builds them
-    res = [backtest(wh, b, "sim_double11", days_before=14) for b in ("B01", "B02", "B03")]
+    res = backtest(wh, "sim_double11", ["B01", "B02", "B03"], days_before=14).brands
     as_of = str(load_campaign(wh, "sim_double11").d0 - timedelta(days=14))
     wh.close()
     pred, act = sum(r["predicted_gmv"] for r in res), sum(r["actual_gmv"] for r in res)

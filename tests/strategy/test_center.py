@@ -14,7 +14,7 @@ from aipl.api import create_app
 from aipl.api.auth import add_tenant, issue_token
 from aipl.api.deps import close_all
 from aipl.cli import app
-from aipl.strategy import backtest_campaign, campaign_plan, campaigns, load_campaign, save_calendars
+from aipl.strategy import backtest, campaigns, load_campaign, plan, save_calendars
 from aipl.warehouse import open_warehouse
 from tests.assets.test_states import at
 
@@ -59,7 +59,7 @@ def test_config_calendars_are_read_without_writing(ws):
 
 def test_cli_and_api_make_the_same_plan(service):
     root, wh, client, headers = service
-    mine = campaign_plan(wh, "B", "TY", 1300, DAY)
+    mine = plan(wh, "B", "TY", 1300, DAY)
     assert repr(mine).startswith(f"Plan(B for TY as of {DAY}: forecast GMV ")
     r = CliRunner().invoke(app, ["plan", "-w", str(root), "--brand", "B", "--campaign", "TY", "--gmv-target", "1300",
                                  "--day", DAY, "--json"])
@@ -77,7 +77,7 @@ def test_cli_and_api_make_the_same_plan(service):
 def test_a_plan_refuses_a_day_before_last_years_campaign_ended(service):
     root, wh, client, headers = service
     with pytest.raises(ValueError, match="before last year's campaign LY ended"):
-        campaign_plan(wh, "B", "TY", day="2026-01-20")
+        plan(wh, "B", "TY", day="2026-01-20")
     r = client.get("/api/strategy/B/plan?campaign=TY&day=0001-01-01", headers=headers)
     assert r.status_code == 422 and "before last year's campaign LY ended" in r.text
     r = CliRunner().invoke(app, ["plan", "-w", str(root), "--brand", "B", "--campaign", "TY", "--day", "2026-01-20"])
@@ -108,7 +108,7 @@ def test_no_get_writes_or_rebuilds(service):
 
 def test_cli_and_library_backtest_alike(ws):
     root, wh = ws
-    mine = backtest_campaign(wh, "TY", days_before=2)
+    mine = backtest(wh, "TY", days_before=2)
     assert [r["brand"] for r in mine.brands] == ["B", "Z"] and mine.brands[0]["as_of"] == str(at(382).date())
     assert list(mine.frame.brand) == ["B", "Z"] and repr(mine).startswith("Backtest(TY, 2 days before, 2 brands")
     wh.close()
@@ -126,6 +126,6 @@ def test_cli_and_api_backtest_a_brand_alike(service):
     assert r.exit_code == 0, r.output
     api = client.get("/api/strategy/B/backtest?campaign=TY&days_before=3&baseline=LY", headers=headers)
     assert api.status_code == 200, api.text
-    expected = json.loads(json.dumps(backtest_campaign(wh, "TY", ["B"], 3, "LY").to_dict()))
+    expected = json.loads(json.dumps(backtest(wh, "TY", ["B"], 3, "LY").to_dict()))
     assert json.loads(r.stdout) == api.json() == expected
     assert client.get("/api/strategy/Z/backtest?campaign=TY", headers=headers).status_code == 403  # not acme's

@@ -29,7 +29,7 @@ from aipl.assets.query import (
     state_counts,
     states,
 )
-from aipl.assets.results import FastSummary, Flow, FlowCell, Grow, Snapshot
+from aipl.assets.results import AssetBuild, AssetUpdate, FastSummary, Flow, FlowCell, Grow, NewProductStrength, Snapshot
 from aipl.assets.rules import AssetRules
 from aipl.results import Result, records
 from aipl.vocab import AIPL_LABELS, AIPL_STATES, DEEPLINK_LABELS, DEEPLINK_STATES
@@ -44,11 +44,14 @@ __all__ = [
     "METRICS",
     "PEER",
     "SCOPES",
+    "AssetBuild",
     "AssetRules",
+    "AssetUpdate",
     "FastSummary",
     "Flow",
     "FlowCell",
     "Grow",
+    "NewProductStrength",
     "Result",
     "Snapshot",
     "attribution",

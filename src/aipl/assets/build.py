@@ -14,6 +14,7 @@ import pandas as pd
 
 from aipl.assets import live
 from aipl.assets.live import CLOSED, LIVE, PAIR, intervals
+from aipl.assets.results import AssetBuild, AssetUpdate
 from aipl.assets.rules import CONDITIONS, NEVER, AssetRules, held
 from aipl.warehouse import Warehouse
 
@@ -223,15 +224,15 @@ MERGED = "_asset_merged"
 OBSOLETE = ("asset_intervals",)  # the table of earlier versions
 
 
-def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None = None) -> dict[str, int]:
+def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None = None) -> AssetBuild:
     """(Re)build the intervals, the live store and the daily count changes for both scopes from all events and
     members; the number of intervals per scope. Until it has finished, `asset_meta` is absent, so an
     interrupted build is redone, not updated.
 
     >>> from aipl.simulate import sample_warehouse
     >>> wh = sample_warehouse(consumers=40, days=10)  # a small one of its own (`update`'s example adds a day)
-    >>> sorted(build(wh, AssetRules.of(wh.config)).items())
-    [('brand', 47), ('category', 38)]
+    >>> build(wh, AssetRules.of(wh.config))
+    AssetBuild(full build: brand 47, category 38 intervals)
     """
     with wh.transaction():
         wh.drop_table(META)
@@ -264,10 +265,12 @@ def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None
     for name in (MERGED, DAYS, *OBSOLETE):
         wh.drop_table(name)
     counts = intervals(wh).group_by("scope").aggregate(n=lambda t: t.count()).execute()
-    return {str(r.scope): int(r.n) for r in counts.itertuples()}
+    n = {str(r.scope): int(r.n) for r in counts.itertuples()}
+    return AssetBuild({s: n[s] for s in SCOPES if s in n})
 
 
-def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None = None) -> dict[str, int]:
+def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None = None
+           ) -> AssetUpdate | AssetBuild:
     """Add the events of the days after the last build, one day at a time, touching only the live store's rows
     of the pairs with events that day and the rows whose last interval ends.
 
@@ -290,7 +293,7 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     >>> ingest(wh, day, "events").accepted
     1
     >>> update(wh, rules)  # one consumer's brand and category pairs
-    {'touched': 2, 'new_events': 1}
+    AssetUpdate(incremental: 1 new events, 2 pairs touched)
     """
     meta = wh.table(META).execute()
     if "hash_probe" not in meta.columns or not {LIVE, CLOSED} <= set(wh.con.list_tables()):
@@ -331,7 +334,7 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
             report(f"day {d}")
         touched += _add_day(wh, rules, d, names, d == last)
     wh.drop_temp("_asset_new_days")
-    return {"touched": touched, "new_events": since_events}
+    return AssetUpdate(touched=touched, new_events=since_events)
 
 
 def _add_day(wh: Warehouse, rules: AssetRules, d: date, names: list[str | None], final: bool) -> int:

@@ -13,7 +13,7 @@ import pandas as pd
 from aipl import schema
 from aipl.assets.build import intervals
 from aipl.assets.query import RANK, ordered_days, states
-from aipl.assets.results import FastSummary, Grow
+from aipl.assets.results import FastSummary, Grow, NewProductStrength
 from aipl.config import parse_day
 from aipl.vocab import MEMBER_ACTIVITY
 from aipl.warehouse import Warehouse
@@ -349,7 +349,8 @@ def _new_product_parts(wh: Warehouse, brands: list[str], p1: tuple[date, date], 
     }, index=brands)
 
 
-def new_product_strength(wh: Warehouse, brand: str, p1: tuple[date, date], new_customer_days: int = 365) -> dict:
+def new_product_strength(wh: Warehouse, brand: str, p1: tuple[date, date], new_customer_days: int = 365
+                         ) -> NewProductStrength:
     """W in the 快消 version (新品力, DOMAIN.md §5 [P]): the brand's new products' share of its new customers'
     GMV, their GMV in the 30 days after launch (首发期), and launches per quarter — each as an index against
     the median of the brand's category (100 = median), and their equal-weight mean as the score.
@@ -371,5 +372,5 @@ def new_product_strength(wh: Warehouse, brand: str, p1: tuple[date, date], new_c
     mine = df.loc[brand]
     index = {k: (100 * mine[k] / med[k]) if med[k] else (100.0 if mine[k] == 0 else None) for k in df.columns}
     vals = [v for v in index.values() if v is not None]
-    return {"components": {k: float(v) for k, v in mine.items()}, "index": index, "peers": len(peers),
-            "score": float(sum(vals) / len(vals)) if vals else None}
+    return NewProductStrength(components={k: float(v) for k, v in mine.items()}, index=index, peers=len(peers),
+                              score=float(sum(vals) / len(vals)) if vals else None)

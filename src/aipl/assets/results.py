@@ -154,3 +154,62 @@ class Grow(Result):
         p0, p1 = " … ".join(self["period0"]), " … ".join(self["period1"])
         return (f"Grow({self['brand']} {p0} → {p1}: Δ {self['delta']:,.2f} = G {self['G']:,.2f} "
                 f"+ R {self['R']:,.2f} + O {self['O']:,.2f})")
+
+
+class AssetBuild(Result):
+    """The condition intervals per scope after a full build (what `build` and `rebuild` return, and `update`
+    when it falls back to a full build).
+
+    >>> b = AssetBuild(brand=47, category=38)
+    >>> b
+    AssetBuild(full build: brand 47, category 38 intervals)
+    >>> b.brand, b["category"]
+    (47, 38)
+    """
+
+    brand: int
+    category: int
+
+    def __repr__(self) -> str:
+        return f"AssetBuild(full build: {', '.join(f'{s} {n:,}' for s, n in self.items())} intervals)"
+
+
+class AssetUpdate(Result):
+    """The consumer×brand and consumer×category pairs an incremental update touched, and the new events it read
+    (what `update` returns when it needs no full build).
+
+    >>> u = AssetUpdate(touched=2, new_events=1)
+    >>> u
+    AssetUpdate(incremental: 1 new events, 2 pairs touched)
+    >>> u.touched
+    2
+    """
+
+    touched: int
+    new_events: int
+
+    def __repr__(self) -> str:
+        return f"AssetUpdate(incremental: {self['new_events']:,} new events, {self['touched']:,} pairs touched)"
+
+
+class NewProductStrength(Result):
+    """W in the 快消 version (新品力) of a brand (what `new_product_strength` returns): its `components`, each
+    one's `index` against the median of the brand's category (100 = median) over `peers` brands, and `score`,
+    the mean of the indices.
+
+    >>> w = NewProductStrength(components={"launch_gmv": 1200.0}, index={"launch_gmv": 120.0}, peers=4, score=120.0)
+    >>> w
+    NewProductStrength(score 120.0 against the median of 4 brands: launch_gmv 120.0)
+    >>> w.index["launch_gmv"]
+    120.0
+    """
+
+    components: dict[str, float]
+    index: dict[str, float | None]
+    peers: int
+    score: float | None
+
+    def __repr__(self) -> str:
+        idx = ", ".join(f"{k} {v:.1f}" if v is not None else f"{k} —" for k, v in self["index"].items())
+        score = f"{self['score']:.1f}" if self["score"] is not None else "—"
+        return f"NewProductStrength(score {score} against the median of {self['peers']} brands: {idx})"

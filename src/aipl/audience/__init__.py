@@ -5,6 +5,7 @@ from aipl.audience.crowds import BUILT_IN, export, export_ids, insight, save
 from aipl.audience.index import TagIndex, refresh, sql_ids, tag_day
 from aipl.audience.lang import CrowdSyntaxError, parse, to_text
 from aipl.audience.lookalike import Lookalike, features, lookalike
+from aipl.audience.results import CrowdRecord, LookalikeScores, TagRefresh
 from aipl.audience.tags import CATALOGUE, STRATEGY_CROWDS
 from aipl.audience.usecases import (
     CrowdCount,
@@ -31,11 +32,14 @@ __all__ = [
     "CrowdCount",
     "CrowdExport",
     "CrowdInsight",
+    "CrowdRecord",
     "CrowdSyntaxError",
     "Lookalike",
     "LookalikeCrowd",
+    "LookalikeScores",
     "SavedCrowd",
     "TagIndex",
+    "TagRefresh",
     "brands_of",
     "count_crowd",
     "create_crowd",

@@ -17,6 +17,7 @@ from aipl import schema
 from aipl.assets import FLOW_STATES, ensure_built, states
 from aipl.audience.index import TagIndex, tag_day
 from aipl.audience.lang import parse, to_text
+from aipl.audience.results import CrowdRecord
 from aipl.audience.saved import BUILT_IN, CROWDS_TABLE, saved
 from aipl.audience.tags import CATALOGUE, IDS_TABLE
 from aipl.warehouse import Warehouse
@@ -64,7 +65,8 @@ def _ensure_tables(wh: Warehouse) -> None:
         "path": "string", "sha256": "string"})
 
 
-def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index: TagIndex | None = None) -> dict:
+def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index: TagIndex | None = None
+         ) -> CrowdRecord:
     """Save (or replace) a named crowd with its coverage on the tag day; valid for 90 days. Returns the saved
     row (name, expr, tree, coverage, source, created, valid_until).
 
@@ -72,6 +74,8 @@ def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index:
     >>> from aipl.simulate import sample_warehouse
     >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
     >>> row = save(wh, "young_women", 'age < 30 and gender = "F"')
+    >>> row  # doctest: +NORMALIZE_WHITESPACE
+    CrowdRecord(young_women = (age < 30) and (gender = "F"): 64 consumers, valid until 2027-01-22)
     >>> row["expr"], row["coverage"], row["valid_until"]
     ('(age < 30) and (gender = "F")', 64, datetime.date(2027, 1, 22))
     """
@@ -83,7 +87,7 @@ def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index:
            "source": source, "created": datetime.now(UTC), "valid_until": (index.day or date.today())
            + timedelta(days=VALID_DAYS)}
     wh.replace_rows(CROWDS_TABLE, pd.DataFrame([row]), keys=["name"])
-    return {**row, "tree": tree}
+    return CrowdRecord({**row, "tree": tree})
 
 
 def listing(wh: Warehouse) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import pandas as pd
 from pyroaring import BitMap, FrozenBitMap
 
 from aipl import schema
+from aipl.audience.results import TagRefresh
 from aipl.audience.saved import saved
 from aipl.audience.tags import CATALOGUE, IDS_TABLE, TAGS_TABLE, ensure_ids, tag_rows
 from aipl.config import parse_day
@@ -26,7 +27,7 @@ _OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a
         "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 
 
-def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None = None) -> dict:
+def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None = None) -> TagRefresh:
     """Bring tags and bitmaps to `day`: new consumers get ids, tags are recomputed in the warehouse, and only
     the (tag, key, value) bitmaps whose members changed are rewritten. Returns what changed; `report` is told
     each step.
@@ -35,7 +36,9 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
     >>> from aipl.simulate import sample_warehouse
     >>> wh = sample_warehouse()
     >>> done = refresh(wh, wh.last_day())
-    >>> done["day"], sorted(done)
+    >>> done  # doctest: +ELLIPSIS
+    TagRefresh(2026-10-24: ... new consumer ids, ... bitmaps rewritten)
+    >>> done.day, sorted(done)
     ('2026-10-24', ['bitmaps_rewritten', 'day', 'new_ids'])
     >>> again = refresh(wh, "2026-10-24", report=print)  # nothing changed since: nothing is rewritten
     0 new consumer ids
@@ -73,7 +76,7 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
         wh.replace_rows(TAGS_TABLE, fresh, keys=[])
         wh.replace_rows(META_TABLE, pd.DataFrame({"day": [d], "refreshed_at": [datetime.now(UTC)]}), keys=[])
     say(f"{n_touched:,} bitmaps rewritten")
-    return {"day": str(d), "new_ids": added, "bitmaps_rewritten": n_touched}
+    return TagRefresh(day=str(d), new_ids=added, bitmaps_rewritten=n_touched)
 
 
 def tag_day(wh: Warehouse) -> date | None:

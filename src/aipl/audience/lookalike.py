@@ -13,6 +13,7 @@ from pyroaring import BitMap
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
+from aipl.audience.results import LookalikeScores
 from aipl.audience.tags import CATALOGUE, TAGS_TABLE
 from aipl.warehouse import Warehouse
 
@@ -159,20 +160,23 @@ class Lookalike(BaseEstimator):
 
 
 def lookalike(x: pd.DataFrame, seed: BitMap, k: float = 3.0, unlabeled_ratio: float = 5.0,
-              random_state: int = 0) -> tuple[pd.Series, dict]:
+              random_state: int = 0) -> LookalikeScores:
     """Scores for every consumer outside the seed (best first) and the model's summary: the top k·|seed| of
-    them (`size`) are the lookalike crowd. A Lookalike estimator fitted on `x` (see `features`) does the work.
+    them (`size`, the property `top`) are the lookalike crowd. A Lookalike estimator fitted on `x` (see
+    `features`) does the work.
 
     >>> import numpy as np, pandas as pd
     >>> x = pd.DataFrame(np.random.default_rng(0).normal(size=(600, 3)), columns=["a", "b", "c"])
-    >>> scores, summary = lookalike(x, BitMap(x.index[x.a > 1.0][::2]), k=1.0)
-    >>> summary["seed"], summary["size"], bool(x.a[scores.index[: summary["size"]]].mean() > 1.0)
+    >>> r = lookalike(x, BitMap(x.index[x.a > 1.0][::2]), k=1.0)
+    >>> r  # doctest: +ELLIPSIS
+    LookalikeScores(seed 39 × k 1.0: top 39 of 561 scored, c ...; top feature a)
+    >>> r.seed, r.size, bool(x.a[r.top].mean() > 1.0)
     (39, 39, True)
     """
     m = Lookalike(k=k, unlabeled_ratio=unlabeled_ratio, random_state=random_state).fit(x, seed)
-    return m.rank(x), {"seed": len(m.seed_ids_), "unlabeled": m.n_unlabeled_, "c": m.c_, "k": k,
-                       "left_out": m.left_out_, "size": m.size_,
-                       "top_features": m.feature_importances_.head(10).to_dict()}
+    return LookalikeScores(scores=m.rank(x), seed=len(m.seed_ids_), unlabeled=int(m.n_unlabeled_), c=float(m.c_),
+                           k=k, left_out=[str(f) for f in m.left_out_], size=int(m.size_),
+                           top_features={str(f): float(v) for f, v in m.feature_importances_.head(10).items()})
 
 
 def precision_lift(chosen: Iterable[int], truth: set[int], candidates: set[int]) -> dict:

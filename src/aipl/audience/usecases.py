@@ -369,9 +369,9 @@ def crowd_lookalike(wh: Warehouse, seed: str | dict, k: float = 3.0, save: str |
     tree = crowd_tree(seed)
     with _answers(namespace):
         ids = index.evaluate(_within(tree, namespace))
-    scores, summary = lookalike(features(wh), ids, k)
+    summary = lookalike(features(wh), ids, k)
     if save:
-        top = BitMap(scores.head(summary["size"]).index.tolist())
+        top = BitMap(summary.top.tolist())
         save_list(wh, _named(save, namespace), "", index.day, consumer_ids(wh, top))
         create_crowd(wh, save, {"list": save}, namespace, index, source=f"lookalike of {to_text(tree)} × {k}")
     return LookalikeCrowd(to_text(tree), int(summary["seed"]), float(k), int(summary["size"]), float(summary["c"]),

@@ -72,7 +72,8 @@ def clv_value(
 ) -> None:
     """The brand's consumer-asset value: 3-year CLV per consumer, summed by AIPL and DEEPLINK state."""
     with _session(workspace, assets=True, read=True) as wh:
-        consumers, by_state = asset_value(wh, brand, calibration_end, months, monthly_discount, time_unit)
+        value = asset_value(wh, brand, calibration_end, months, monthly_discount, time_unit)
+    consumers, by_state = value.consumers, value.by_state
     if out_file is not None:
         _write_frame(consumers, out_file)
         err.print(f"per-consumer values written to {out_file}")

@@ -20,7 +20,7 @@ from aipl.cli.common import (
     out,
 )
 from aipl.report import write_plan
-from aipl.strategy import backtest_campaign, campaign_plan, campaigns, save_calendars
+from aipl.strategy import backtest, campaigns, plan, save_calendars
 
 
 @app.command("calendars")
@@ -61,24 +61,23 @@ def plan_cmd(
 ) -> None:
     """GTA: from a GMV target to the buyers and consumers each pool must hold, the gaps, and what to do."""
     with _session(workspace, assets=True, read=True) as wh:
-        p = campaign_plan(wh, brand, campaign, gmv_target, day, baseline, aov)
-        if out_file is not None:
-            write_plan(wh, p.gta, out_file)
+        p = plan(wh, brand, campaign, gmv_target, day, baseline, aov)
+    if out_file is not None:
+        write_plan(p, out_file)
     if as_json:
         _print_json(p.to_dict())
         return
     if out_file is not None:
         out.print(f"plan written: {out_file}")
         return
-    g = p.gta
-    out.print(f"{brand} for {campaign} (baseline {g['baseline']['campaign_id']}), as of {g['as_of']}: forecast "
-              f"GMV {g['forecast_gmv']:,.0f} from {g['forecast_buyers']:,.0f} buyers")
+    out.print(f"{brand} for {campaign} (baseline {p.baseline['campaign_id']}), as of {p.as_of}: forecast "
+              f"GMV {p.forecast_gmv:,.0f} from {p.forecast_buyers:,.0f} buyers")
     if gmv_target is not None:
-        out.print(f"target {gmv_target:,.0f} needs {g['buyers_needed']:,.0f} buyers at {g['aov']:,.2f} each; "
-                  f"GMV gap {g['gmv_gap']:+,.0f}")
+        out.print(f"target {gmv_target:,.0f} needs {p.buyers_needed:,.0f} buyers at {p.aov:,.2f} each; "
+                  f"GMV gap {p.gmv_gap:+,.0f}")
     t = Table("pool", "CVR", "share", "projected", "forecast buyers", *(
         ("size needed", "gap") if gmv_target is not None else ()), title="pools")
-    for r in g["pools"]:
+    for r in p.pools:
         cells = [escape(r["label"]), f"{r['cvr']:.2%}" if r["cvr"] is not None else "—",
                  f"{r['share']:.1%}" if r["share"] is not None else "—",
                  f"{r['projected']:,.0f}" if r["projected"] is not None else "—", f"{r['forecast_buyers']:,.1f}"]
@@ -104,7 +103,7 @@ def backtest_cmd(
 ) -> None:
     """Backtest the GTA forecast: predicted against actual buyers and GMV per pool (完成率), and the MAPE."""
     with _session(workspace, assets=True, read=True) as wh:
-        bt = backtest_campaign(wh, campaign, brand, days_before, baseline)
+        bt = backtest(wh, campaign, brand, days_before, baseline)
     if as_json:
         _print_json(bt.to_dict())
         return

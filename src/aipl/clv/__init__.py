@@ -4,6 +4,7 @@ calibration summary they need, computed in the warehouse; member operations (lap
 from aipl.clv.lists import MemberReport, member_list, member_report
 from aipl.clv.members import LIST_KINDS, member_status, member_summary, save_list, select_list
 from aipl.clv.models import MODELS, BetaGeo, GammaGamma, NotFittedError, ParetoNBD
+from aipl.clv.results import AssetValue, MemberSummary
 from aipl.clv.rfm import TIME_UNITS, rfm_summary
 from aipl.clv.value import ClvFit, asset_value, calibration_summary, fit_clv, predict_clv
 
@@ -11,10 +12,12 @@ __all__ = [
     "LIST_KINDS",
     "MODELS",
     "TIME_UNITS",
+    "AssetValue",
     "BetaGeo",
     "ClvFit",
     "GammaGamma",
     "MemberReport",
+    "MemberSummary",
     "NotFittedError",
     "ParetoNBD",
     "asset_value",

@@ -9,6 +9,7 @@ import ibis
 import pandas as pd
 
 from aipl import schema
+from aipl.clv.results import MemberSummary
 from aipl.config import parse_day
 from aipl.vocab import MEMBER_ACTIVITY, MEMBER_BUCKETS
 from aipl.warehouse import Warehouse
@@ -62,22 +63,22 @@ def member_status(wh: Warehouse, brand: str, day: str | date, reactivation_days:
     return df.sort_values("consumer_id", ignore_index=True)
 
 
-def member_summary(status: pd.DataFrame) -> dict:
+def member_summary(status: pd.DataFrame) -> MemberSummary:
     """Counts per bucket and membership, and the member activity rate (FAST's T), from `member_status`.
 
     >>> from aipl.simulate import sample_warehouse
     >>> member_summary(member_status(sample_warehouse(), "B01", "2026-10-24"))  # doctest: +NORMALIZE_WHITESPACE
-    {'buyers': 9, 'members': 4, 'member_activity_rate': 0.75,
-     'buckets': {'active': 7, 'lapsed_30': 2, 'lapsed_60': 0, 'lapsed_180': 0, 'never_bought': 0}, 'reactivation': 0}
+    MemberSummary(9 buyers, 4 members (75.0% active), active 7, lapsed_30 2, lapsed_60 0, lapsed_180 0,
+                  never_bought 0; reactivation 0)
     """
     members = int(status.member.sum())
     active = int((status.member & status.active_30d).sum())
-    return {
-        "buyers": int(status.last_purchase.notna().sum()), "members": members,
-        "member_activity_rate": active / members if members else None,
-        "buckets": {b: int((status.bucket == b).sum()) for b in (*BUCKETS, "never_bought")},
-        "reactivation": int(status.reactivation.sum()),
-    }
+    return MemberSummary(
+        buyers=int(status.last_purchase.notna().sum()), members=members,
+        member_activity_rate=active / members if members else None,
+        buckets={b: int((status.bucket == b).sum()) for b in (*BUCKETS, "never_bought")},
+        reactivation=int(status.reactivation.sum()),
+    )
 
 
 def select_list(status: pd.DataFrame, kind: str) -> pd.DataFrame:

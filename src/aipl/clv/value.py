@@ -11,6 +11,7 @@ import pandas as pd
 
 from aipl.assets import consumer_states, ensure_built, flow
 from aipl.clv.models import MODELS, BetaGeo, GammaGamma
+from aipl.clv.results import AssetValue
 from aipl.clv.rfm import TIME_UNITS, rfm_summary
 from aipl.config import parse_day
 from aipl.warehouse import Warehouse
@@ -19,17 +20,20 @@ CONVERSION_DAYS = 30  # the look-back for the A / I conversion rates
 
 
 def asset_value(wh: Warehouse, brand: str, calibration_end: str | date, months: int = 36,
-                monthly_discount: float = 0.01, time_unit: str = "week") -> tuple[pd.DataFrame, pd.DataFrame]:
+                monthly_discount: float = 0.01, time_unit: str = "week") -> AssetValue:
     """Per consumer and per state: the discounted value of the next `months` months.
 
     Buyers (P, L) get BG/NBD × Gamma-Gamma CLV from their purchase history. Consumers who never bought
     (A, I) get an estimate: the share of the brand's A (or I) consumers of 30 days earlier who bought
-    within those 30 days, times the value of a newly acquired customer. Returns (consumers, by_state).
+    within those 30 days, times the value of a newly acquired customer.
 
     >>> from importlib.resources import files
     >>> from aipl.pipeline import file_warehouse
     >>> with file_warehouse(files("aipl") / "data" / "CDNOW_sample.txt", "cdnow") as (wh, _):
-    ...     consumers, by_state = asset_value(wh, "cdnow", "1997-09-30")  # CDNOW: everyone bought (P or L)
+    ...     v = asset_value(wh, "cdnow", "1997-09-30")  # CDNOW: everyone bought (P or L)
+    >>> v  # doctest: +ELLIPSIS
+    AssetValue(cdnow at 1997-09-30 over 36 months: 2,357 consumers worth ...)
+    >>> consumers, by_state = v.consumers, v.by_state
     >>> list(consumers.columns), len(consumers)
     (['consumer_id', 'aipl', 'deeplink', 'clv', 'p_alive', 'basis'], 2357)
     >>> by_state[["aipl", "deeplink", "consumers"]]
@@ -74,9 +78,10 @@ def asset_value(wh: Warehouse, brand: str, calibration_end: str | date, months: 
     out["basis"] = np.where(non_buyer, "conversion estimate", "BG/NBD x Gamma-Gamma")
     by_state = out.groupby(["aipl", "deeplink"], as_index=False).agg(
         consumers=("consumer_id", "count"), value=("clv", "sum"), mean_value=("clv", "mean"))
-    by_state.attrs.update(brand=brand, calibration_end=str(end), months=months, new_customer_value=new_value,
-                          conversion=conv, params={**freq_model.params_, **spend_model.params_})
-    return out, by_state
+    figures = {"brand": brand, "calibration_end": str(end), "months": months, "new_customer_value": new_value,
+               "conversion": conv, "params": {**freq_model.params_, **spend_model.params_}}
+    by_state.attrs.update(figures)
+    return AssetValue(**figures, consumers=out, by_state=by_state)
 
 
 @dataclass

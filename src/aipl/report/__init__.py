@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from aipl.report.fonts import cjk_font
-from aipl.report.gather import DAILY_WINDOW, gather_postmortem, gather_report
+from aipl.report.gather import DAILY_WINDOW, gather_postmortem, gather_report, plan_page
 from aipl.report.render import POSTMORTEM_CUTS, plan_charts, postmortem_charts, render, report_charts, write
-from aipl.strategy import plan_details
+from aipl.strategy import Plan
 from aipl.warehouse import Warehouse
 
 __all__ = ["cjk_font", "plan_context", "write_plan", "write_postmortem", "write_report"]
@@ -41,24 +41,23 @@ def write_postmortem(wh: Warehouse, campaign: str, out: str | Path, brand: str |
     return write(page, out, pdf)
 
 
-def plan_context(wh: Warehouse, plan: dict) -> dict:
-    """Everything a plan's page shows: the plan, its progress with a chart per pool, the recommendations and
-    the dated action plan (see strategy.plan_details).
+def plan_context(plan: Plan) -> dict:
+    """Everything a plan's page shows: the GTA figures, their progress with a chart per pool, the
+    recommendations and the dated action plan (see aipl.strategy.plan).
 
-    >>> sorted(plan_context(wh, plan))  # doctest: +SKIP
+    >>> sorted(plan_context(plan))  # doctest: +SKIP
     ['actions', 'charts', 'plan', 'progress', 'recommendations']
     """
-    details = plan_details(wh, plan)
-    return {**details, "charts": plan_charts(details["progress"])}
+    return {**plan_page(plan), "charts": plan_charts(plan.progress)}
 
 
-def write_plan(wh: Warehouse, plan: dict, out: str | Path) -> Path:
-    """Render a GTA plan (see aipl.strategy.plan) with its progress, recommendations and action plan.
+def write_plan(plan: Plan, out: str | Path) -> Path:
+    """Render a plan (see aipl.strategy.plan) with its progress, recommendations and action plan.
 
-    >>> write_plan(wh, plan, "plan.html")  # doctest: +SKIP
+    >>> write_plan(plan, "plan.html")  # doctest: +SKIP
     PosixPath('plan.html')
     """
-    return write(render("plan.html.j2", **plan_context(wh, plan)), out)
+    return write(render("plan.html.j2", **plan_context(plan)), out)
 
 
 def _plan_charts(strategy: dict | None) -> dict[str, str]:

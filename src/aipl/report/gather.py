@@ -14,7 +14,7 @@ from aipl.audience import BUILT_IN, TagIndex, insight, parse, tag_day
 from aipl.autopilot import fit_brand, scene_plan
 from aipl.clv import asset_value, member_status, member_summary
 from aipl.measure import campaign_lift, postmortem
-from aipl.strategy import latest_plan, plan_details, set_target
+from aipl.strategy import Plan, latest_plan
 from aipl.warehouse import Warehouse
 
 DAILY_WINDOW = 120  # days shown in the daily chart
@@ -104,7 +104,7 @@ def gather_clv(wh: Warehouse, brand: str, day: date) -> dict:
     """The brand's consumer-asset value by state and its member buckets (or why the value cannot be shown)."""
     out: dict = {"brand": brand, "members": member_summary(member_status(wh, brand, day))}
     try:
-        _, by_state = asset_value(wh, brand, day, time_unit="day")
+        by_state = asset_value(wh, brand, day, time_unit="day").by_state
     except ValueError as exc:
         out["error"] = str(exc)
         return out
@@ -187,12 +187,14 @@ def gather_autopilot(wh: Warehouse, brand: str | None, campaign: str | None) -> 
 
 def gather_plan(wh: Warehouse, brand: str | None) -> dict | None:
     """The brand's GTA plan for its latest campaign with last year's counterpart, with an example target of
-    last year's GMV × EXAMPLE_GROWTH, and its progress, recommendations and actions (see plan_details)."""
-    p = latest_plan(wh, brand) if brand else None
-    if p is None:
-        return None
-    set_target(p, EXAMPLE_GROWTH * p["last_year"]["gmv"])
-    return {**plan_details(wh, p), "example_growth": EXAMPLE_GROWTH}
+    last year's GMV × EXAMPLE_GROWTH, and its progress, recommendations and actions (see plan_page)."""
+    p = latest_plan(wh, brand, growth=EXAMPLE_GROWTH) if brand else None
+    return None if p is None else {**plan_page(p), "example_growth": EXAMPLE_GROWTH}
+
+
+def plan_page(p: Plan) -> dict:
+    """A plan as its page shows it: the GTA figures (`plan`), `progress`, `recommendations` and `actions`."""
+    return {"plan": p.gta, "progress": p.progress, "recommendations": p.recommendations, "actions": p.actions}
 
 
 def gather_postmortem(wh: Warehouse, campaign: str, brand: str | None = None) -> dict:

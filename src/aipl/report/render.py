@@ -20,7 +20,7 @@ FLOW_LABELS = {"none": "无 none", **{s: label.split()[0] + " " + s for s, label
 def render(template: str, **context: object) -> str:
     """The HTML page of a template in report/templates, with the phase names and the time of generation.
 
-    >>> page = render("plan.html.j2", **plan_context(wh, plan))  # doctest: +SKIP
+    >>> page = render("plan.html.j2", **plan_context(plan))  # doctest: +SKIP
     >>> page.startswith("<!doctype html>")  # doctest: +SKIP
     True
     """

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from aipl.ingest import IngestReport, ingest
+from aipl.simulate.results import MarketTruth
 from aipl.warehouse import Warehouse
 
 # file -> canonical format, in load order
@@ -37,7 +38,7 @@ def load_market(wh: Warehouse, folder: str | Path) -> list[IngestReport]:
     return [ingest(wh, folder / name, fmt) for name, fmt in MARKET_FILES if (folder / name).exists()]
 
 
-def find_truth(root: str | Path) -> dict | None:
+def find_truth(root: str | Path) -> MarketTruth | None:
     """The ground truth of the market simulated into this workspace (its `market/truth.json`), if any.
 
     >>> import pathlib, tempfile
@@ -50,4 +51,4 @@ def find_truth(root: str | Path) -> dict | None:
     (200, ['search', 'display'])
     """
     path = Path(root) / "market" / "truth.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    return MarketTruth(json.loads(path.read_text(encoding="utf-8"))) if path.exists() else None

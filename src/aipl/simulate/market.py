@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from aipl.simulate.results import MarketTruth
 from aipl.vocab import adstock, hill
 
 CATEGORIES = {  # level-2 category -> level-1 category
@@ -89,7 +90,7 @@ def _phase_by_day(cal: list[tuple[str, date, date]], start: date, days: int) -> 
 
 def simulate_market(
     spec: MarketSpec, out: str | Path, progress: Callable[[int, int], None] | None = None
-) -> dict:
+) -> MarketTruth:
     """Write the market's files to `out` (Parquet + CSV + truth.json) and return the ground truth;
     `progress(done, total)` is told after each simulated day.
 
@@ -99,6 +100,8 @@ def simulate_market(
     >>> sorted(p.name for p in out.iterdir())  # doctest: +NORMALIZE_WHITESPACE
     ['ad_delivery.parquet', 'assignments.parquet', 'campaigns.csv', 'consumers.parquet', 'events.parquet',
      'members.parquet', 'products.parquet', 'segments.parquet', 'truth.json']
+    >>> truth
+    MarketTruth(200 consumers over 20 days, seed 7: 2 brands, 5 channels, 25 held out)
     >>> list(truth["brands"]), truth["brands"]["B01"]["category"], truth["holdout_consumers"]
     (['B01', 'B02'], 'skincare', 25)
     """
@@ -325,7 +328,7 @@ def simulate_market(
         "holdout_consumers": int(holdout.sum()),
     }
     (out / "truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False), encoding="utf-8")
-    return truth
+    return MarketTruth(truth)
 
 
 def _age_weights() -> np.ndarray:

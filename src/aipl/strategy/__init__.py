@@ -12,9 +12,9 @@ from aipl.strategy.calendar import (
     save_calendars,
     sync_calendars,
 )
-from aipl.strategy.center import Backtest, Plan, backtest_campaign, campaign_plan
-from aipl.strategy.details import latest_plan, plan_details
-from aipl.strategy.gta import POOL_LABELS, POOLS, backtest, plan, pool_sizes, pools_on, season, set_target
+from aipl.strategy.center import backtest, latest_plan, plan
+from aipl.strategy.gta import POOL_LABELS, POOLS, pool_sizes, pools_on, season
+from aipl.strategy.results import Backtest, Plan, PoolSizes, Season
 
 __all__ = [
     "POOLS",
@@ -22,21 +22,19 @@ __all__ = [
     "Backtest",
     "Campaign",
     "Plan",
+    "PoolSizes",
+    "Season",
     "backtest",
-    "backtest_campaign",
     "calendar_rows",
     "calendars_from_config",
-    "campaign_plan",
     "campaigns",
     "last_year",
     "latest_plan",
     "load_campaign",
     "plan",
-    "plan_details",
     "pool_sizes",
     "pools_on",
     "save_calendars",
     "season",
-    "set_target",
     "sync_calendars",
 ]

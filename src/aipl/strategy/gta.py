@@ -24,6 +24,7 @@ from aipl.assets import intervals, states
 from aipl.assets.health import brand_categories
 from aipl.config import parse_day
 from aipl.strategy.calendar import Campaign, last_year, load_campaign
+from aipl.strategy.results import PoolSizes, Season
 from aipl.warehouse import Warehouse
 
 POOLS = ("L", "P", "I_xu", "A_xu", "I_act", "A_act", "O", "direct")
@@ -62,7 +63,7 @@ def pools_on(wh: Warehouse, brand: str, day: date) -> pd.DataFrame:
     return pd.concat([b[["consumer_id", "pool"]], o[["consumer_id", "pool"]]], ignore_index=True)
 
 
-def pool_sizes(wh: Warehouse, brand: str, day: date) -> dict[str, int]:
+def pool_sizes(wh: Warehouse, brand: str, day: date) -> PoolSizes:
     """How many consumers each D0 pool holds on `day`.
 
     >>> from datetime import date
@@ -70,11 +71,13 @@ def pool_sizes(wh: Warehouse, brand: str, day: date) -> dict[str, int]:
     >>> from aipl.simulate import sample_warehouse
     >>> wh = sample_warehouse(); _ = ensure_built(wh)
     >>> sizes = pool_sizes(wh, "B01", date(2026, 10, 7))
+    >>> sizes  # doctest: +ELLIPSIS
+    PoolSizes(L ..., P ..., I_xu ..., A_xu ..., O ...)
     >>> list(sizes), sum(sizes.values()) == len(pools_on(wh, "B01", date(2026, 10, 7)))
     (['L', 'P', 'I_xu', 'A_xu', 'O'], True)
     """
     counts = pools_on(wh, brand, day).pool.value_counts()
-    return {p: int(counts.get(p, 0)) for p in D0_POOLS}
+    return PoolSizes({p: int(counts.get(p, 0)) for p in D0_POOLS})
 
 
 def _act_pools(wh: Warehouse, brand: str, c: Campaign, exclude: pd.Series) -> pd.DataFrame:
@@ -95,7 +98,7 @@ def _require_assets(wh: Warehouse) -> None:
                          "(in Python: aipl.assets.ensure_built(wh))") from None
 
 
-def season(wh: Warehouse, brand: str, c: Campaign) -> dict:
+def season(wh: Warehouse, brand: str, c: Campaign) -> Season:
     """One brand's campaign, measured: pool sizes on D0, and each pool's buyers, GMV, conversion rate, share of
     buyers and GMV per buyer over the selling period; new buyers (no purchase in the 365 days before).
 
@@ -103,6 +106,8 @@ def season(wh: Warehouse, brand: str, c: Campaign) -> dict:
     >>> from aipl.simulate import sample_warehouse
     >>> wh = sample_warehouse(); _ = ensure_built(wh)
     >>> s = season(wh, "B01", load_campaign(wh, "sim_double11"))
+    >>> s  # doctest: +ELLIPSIS
+    Season(B01 in sim_double11, 2026-10-08 … 2026-10-22: ... buyers (... new), GMV ...)
     >>> s["d0"], s["selling"], list(s["pools"]) == list(POOLS)
     ('2026-10-07', ['2026-10-08', '2026-10-22'], True)
     >>> sorted(s["pools"]["L"])
@@ -138,10 +143,9 @@ def season(wh: Warehouse, brand: str, c: Campaign) -> dict:
                    "cvr": len(g) / size if size else None,
                    "share": len(g) / total_buyers if total_buyers else None,
                    "aov": float(g.gmv.mean()) if len(g) else None}
-    return {"campaign": c.campaign_id, "brand": brand, "d0": str(c.d0),
-            "selling": [str(c.presale_start), str(c.selling_end)], "buyers": total_buyers,
-            "gmv": float(b.gmv.sum()), "new_buyers": int((~b.returning).sum()),
-            "aov": float(b.gmv.sum() / total_buyers) if total_buyers else None, "pools": rows}
+    return Season(campaign=c.campaign_id, brand=brand, d0=str(c.d0), selling=[str(c.presale_start), str(c.selling_end)],
+                  buyers=total_buyers, gmv=float(b.gmv.sum()), new_buyers=int((~b.returning).sum()),
+                  aov=float(b.gmv.sum() / total_buyers) if total_buyers else None, pools=rows)
 
 
 def _peers(wh: Warehouse, brand: str) -> list[str]:
@@ -167,30 +171,12 @@ def _industry(wh: Warehouse, brand: str, ly: Campaign) -> tuple[dict, list[str]]
     return med, [s["brand"] for s in seasons]
 
 
-def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = None, day: str | date | None = None,
-         baseline: str | None = None, aov: float | None = None) -> dict:
-    """The GTA plan of a brand for a campaign as of `day` (default: the last data day; at the latest the eve of
-    the presale): last year's pools and rates, this year's projected pools, and — with a GMV target — the buyers
-    and pool sizes it needs and the gap per pool (see the module doc). `campaign_plan` adds the progress,
-    recommendations and action plan.
-
-    >>> import tempfile; from pathlib import Path
-    >>> from aipl.assets import ensure_built
-    >>> from aipl.config import init_workspace
-    >>> from aipl.simulate import MarketSpec, simulate_market
-    >>> from aipl.simulate.load import load_market
-    >>> from aipl.warehouse import open_warehouse
-    >>> root = Path(tempfile.mkdtemp())  # two seasons: sim_double11_2025, then sim_double11
-    >>> _ = simulate_market(MarketSpec(consumers=800, days=40, brands=3, seed=1, seasons=2, start="2025-09-15",
-    ...                                lead_days=30), root / "market")
-    >>> wh = open_warehouse(init_workspace(root)); _ = load_market(wh, root / "market"); _ = ensure_built(wh)
-    >>> p = plan(wh, "B01", "sim_double11", gmv_target=10_000)
-    >>> p["as_of"], p["baseline"]["campaign_id"], p["days_to_presale"], [r["pool"] for r in p["pools"]][:4]
-    ('2026-10-07', 'sim_double11_2025', 0, ['L', 'P', 'I_xu', 'A_xu'])
-    >>> p["gmv_target"], round(p["gmv_gap"] + p["forecast_gmv"])
-    (10000, 10000)
-    >>> wh.close()
-    """
+def gta_plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = None,
+             day: str | date | None = None, baseline: str | None = None, aov: float | None = None) -> dict:
+    """The GTA figures of a brand's plan for a campaign as of `day` (default: the last data day; at the latest
+    the eve of the presale): last year's pools and rates, this year's projected pools, and — with a GMV target —
+    the buyers and pool sizes it needs and the gap per pool (see the module doc). The public `plan` adds the
+    progress, recommendations and action plan."""
     _require_assets(wh)
     cur = load_campaign(wh, campaign)
     ly = load_campaign(wh, baseline) if baseline else last_year(wh, cur, brand)
@@ -259,7 +245,7 @@ def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = No
 def set_target(out: dict, target: float) -> dict:
     """Add a GMV target to a plan: buyers needed, per pool buyers and sizes needed, gaps, the new/old split.
 
-    On a plan (of `plan`) reduced to what the target needs: GMV per buyer 100, last year 40 buyers (10 new):
+    On GTA figures (of `gta_plan`) reduced to what the target needs: GMV per buyer 100, last year 40 buyers (10 new):
 
     >>> out = {"aov": 100.0, "forecast_gmv": 3000.0, "last_year": {"buyers": 40, "new_buyers": 10, "gmv": 4000.0},
     ...        "pools": [{"pool": "L", "share": 0.75, "cvr": 0.5, "projected": 40.0, "forecast_buyers": 20.0},
@@ -286,30 +272,13 @@ def set_target(out: dict, target: float) -> dict:
     return out
 
 
-def backtest(wh: Warehouse, brand: str, campaign: str, days_before: int = 0, baseline: str | None = None) -> dict:
+def brand_backtest(wh: Warehouse, brand: str, campaign: str, days_before: int = 0, baseline: str | None = None
+                   ) -> dict:
     """Plan `days_before` the presale of a past campaign from the one a year before it, then compare the
-    forecast buyers and GMV per pool with what happened: 预计 vs 实际 and 完成率 per pool, and the MAPE.
-
-    >>> import tempfile; from pathlib import Path
-    >>> from aipl.assets import ensure_built
-    >>> from aipl.config import init_workspace
-    >>> from aipl.simulate import MarketSpec, simulate_market
-    >>> from aipl.simulate.load import load_market
-    >>> from aipl.warehouse import open_warehouse
-    >>> root = Path(tempfile.mkdtemp())  # two seasons: sim_double11_2025, then sim_double11
-    >>> _ = simulate_market(MarketSpec(consumers=800, days=40, brands=3, seed=1, seasons=2, start="2025-09-15",
-    ...                                lead_days=30), root / "market")
-    >>> wh = open_warehouse(init_workspace(root)); _ = load_market(wh, root / "market"); _ = ensure_built(wh)
-    >>> b = backtest(wh, "B01", "sim_double11", days_before=7)
-    >>> b["baseline"], b["as_of"], sorted(b["pools"][0])  # doctest: +NORMALIZE_WHITESPACE
-    ('sim_double11_2025', '2026-09-30', ['actual_buyers', 'actual_gmv', 'actual_size', 'ape', 'completion',
-     'label', 'pool', 'predicted_buyers', 'predicted_gmv', 'predicted_size'])
-    >>> round(b["actual_gmv"], 2) == round(sum(r["actual_gmv"] for r in b["pools"]), 2), b["total_ape"] >= 0
-    (True, True)
-    >>> wh.close()
-    """
+    forecast buyers and GMV per pool with what happened: 预计 vs 实际 and 完成率 per pool, and the MAPE (one
+    brand's part of the public `backtest`)."""
     cur = load_campaign(wh, campaign)
-    p = plan(wh, brand, campaign, day=cur.d0 - timedelta(days=days_before), baseline=baseline)
+    p = gta_plan(wh, brand, campaign, day=cur.d0 - timedelta(days=days_before), baseline=baseline)
     actual = season(wh, brand, cur)
     rows, errors = [], []
     for r in p["pools"]:

@@ -11,7 +11,9 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from aipl.api.deps import ERRORS, Caller, brand_of, warehouse
-from aipl.strategy import backtest_campaign, campaign_plan, campaigns
+from aipl.strategy import backtest as backtest_brands
+from aipl.strategy import campaigns
+from aipl.strategy import plan as make_plan
 
 router = APIRouter(prefix="/api/strategy", tags=["strategy"], responses=ERRORS)
 
@@ -246,7 +248,7 @@ def plan(request: Request, who: Caller, brand: str, campaign: str,
     """GTA: from a GMV target to the consumers each pool must hold, the gaps, progress and recommendations, as
     of `day` (default: the last data day, at the latest the eve of the presale)."""
     brand_of(who, brand)
-    return campaign_plan(warehouse(request), brand, campaign, gmv_target, day, baseline, aov).to_dict()
+    return make_plan(warehouse(request), brand, campaign, gmv_target, day, baseline, aov).to_dict()
 
 
 @router.get("/{brand}/backtest", response_model=BacktestOut)
@@ -255,4 +257,4 @@ def backtest(request: Request, who: Caller, brand: str, campaign: str,
     """Backtest the GTA forecast of a past campaign planned `days_before` its presale from the campaign a year
     earlier: 预计 vs 实际 and 完成率 per pool, and the errors."""
     brand_of(who, brand)
-    return backtest_campaign(warehouse(request), campaign, [brand], days_before, baseline).to_dict()
+    return backtest_brands(warehouse(request), campaign, [brand], days_before, baseline).to_dict()

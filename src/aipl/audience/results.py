@@ -1,0 +1,110 @@
+"""Typed results of the audience engine's steps (`aipl.results.Result` subclasses): dicts whose fields also read
+as attributes, with a one-line repr. (The use cases' results — CrowdCount, SavedCrowd, … — are in usecases.py.)"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from aipl.results import Result
+
+
+class TagRefresh(Result):
+    """What bringing the tags and bitmaps to a `day` changed: consumers given an id (`new_ids`) and bitmaps
+    rewritten (what `refresh` returns).
+
+    >>> r = TagRefresh(day="2026-10-24", new_ids=400, bitmaps_rewritten=212)
+    >>> r
+    TagRefresh(2026-10-24: 400 new consumer ids, 212 bitmaps rewritten)
+    >>> r.bitmaps_rewritten
+    212
+    """
+
+    day: str
+    new_ids: int
+    bitmaps_rewritten: int
+
+    def __repr__(self) -> str:
+        return (f"TagRefresh({self['day']}: {self['new_ids']:,} new consumer ids, "
+                f"{self['bitmaps_rewritten']:,} bitmaps rewritten)")
+
+
+class CrowdRecord(Result):
+    """A saved crowd's row (what `save` returns): its name, expression (`expr`, and its `tree`), coverage on the
+    tag day, source, when it was saved (`created`) and the last day it is valid.
+
+    >>> from datetime import datetime, timezone
+    >>> r = CrowdRecord(name="young", expr="age < 30", tree={"tag": "age", "key": None, "op": "<", "value": 30},
+    ...                 coverage=111, source="tag", created=datetime(2026, 10, 24, 8, 0, tzinfo=timezone.utc),
+    ...                 valid_until=date(2027, 1, 22))
+    >>> r
+    CrowdRecord(young = age < 30: 111 consumers, valid until 2027-01-22)
+    >>> r.to_dict()["created"], r.to_dict()["valid_until"]
+    ('2026-10-24T08:00:00+00:00', '2027-01-22')
+    """
+
+    name: str
+    expr: str
+    tree: dict
+    coverage: int
+    source: str
+    created: date
+    valid_until: date
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the days and times in ISO format.
+
+        >>> CrowdRecord(name="young", valid_until=date(2027, 1, 22)).to_dict()
+        {'name': 'young', 'valid_until': '2027-01-22'}
+        """
+        return {k: v.isoformat() if isinstance(v, date) else v for k, v in self.items()}
+
+    def __repr__(self) -> str:
+        return (f"CrowdRecord({self['name']} = {self['expr']}: {self['coverage']:,} consumers, valid until "
+                f"{self['valid_until']})")
+
+
+class LookalikeScores(Result):
+    """A lookalike model's `scores` for every consumer outside the seed (best first; the top `size` = k·|seed|
+    are the lookalike crowd) and its summary: the `seed` size, the `unlabeled` sample, the PU constant `c`,
+    `k`, the tags `left_out` and the `top_features` (what `lookalike` returns).
+
+    >>> r = LookalikeScores(scores=pd.Series([0.9, 0.7, 0.2], index=[7, 3, 5]), seed=1, unlabeled=3, c=0.5, k=2.0,
+    ...                     left_out=[], size=2, top_features={"age": 0.6})
+    >>> r
+    LookalikeScores(seed 1 × k 2.0: top 2 of 3 scored, c 0.500; top feature age)
+    >>> r.top.tolist(), r.to_dict()["size"]
+    ([7, 3], 2)
+    """
+
+    scores: pd.Series
+    seed: int
+    unlabeled: int
+    c: float
+    k: float
+    left_out: list[str]
+    size: int
+    top_features: dict[str, float]
+
+    @property
+    def top(self) -> pd.Index:
+        """The consumers of the lookalike crowd: the `size` best scored.
+
+        >>> LookalikeScores(scores=pd.Series([0.9, 0.2], index=[7, 5]), size=1).top.tolist()
+        [7]
+        """
+        return self["scores"].head(self["size"]).index
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the summary (the per-consumer scores stay in `scores`).
+
+        >>> LookalikeScores(scores=pd.Series([0.9]), seed=1, size=1, c=0.5).to_dict()
+        {'seed': 1, 'size': 1, 'c': 0.5}
+        """
+        return {k: v for k, v in self.items() if k != "scores"}
+
+    def __repr__(self) -> str:
+        top = next(iter(self["top_features"]), None)
+        return (f"LookalikeScores(seed {self['seed']:,} × k {self['k']}: top {self['size']:,} of "
+                f"{len(self['scores']):,} scored, c {self['c']:.3f}" + (f"; top feature {top})" if top else ")"))
