@@ -5,6 +5,7 @@ action plan, and the backtest of the forecast over several brands. Both read the
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -94,9 +95,11 @@ class Plan:
 
 
 def campaign_plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = None,
-                  day: str | date | None = None, baseline: str | None = None, aov: float | None = None) -> Plan:
+                  day: str | date | None = None, baseline: str | None = None, aov: float | None = None,
+                  viewer: Iterable[str] | None = None) -> Plan:
     """The brand's plan for a campaign as of `day`: the GTA back-calculation (see `aipl.strategy.plan`: without
-    a GMV target, the forecast only), its progress, recommendations and action plan (`plan_details`).
+    a GMV target, the forecast only), its progress, recommendations and action plan (`plan_details`). For a
+    `viewer` (a tenant's brands; None: the owner) every figure from peer brands obeys [privacy] min_peer_brands.
 
     >>> import tempfile; from pathlib import Path
     >>> from aipl.assets import ensure_built
@@ -115,8 +118,8 @@ def campaign_plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | 
     Plan(B01 for sim_double11 as of ...: forecast GMV ... from ... buyers; target 10,000, GMV gap ...)
     >>> wh.close()
     """
-    gta = plan(wh, brand, campaign, gmv_target, day, baseline, aov)
-    details = plan_details(wh, gta)
+    gta = plan(wh, brand, campaign, gmv_target, day, baseline, aov, viewer)
+    details = plan_details(wh, gta, viewer)
     return Plan(gta, details["progress"], details["recommendations"], details["actions"])
 
 
@@ -262,9 +265,10 @@ def _brands(wh: Warehouse) -> list[str]:
 
 
 def backtest_campaign(wh: Warehouse, campaign: str, brands: list[str] | None = None, days_before: int = 0,
-                      baseline: str | None = None) -> Backtest:
+                      baseline: str | None = None, viewer: Iterable[str] | None = None) -> Backtest:
     """Backtest the GTA forecast of a past campaign, planned `days_before` its presale from the campaign a year
-    earlier, for `brands` (default: every brand with events); see `aipl.strategy.backtest`.
+    earlier, for `brands` (default: every brand with events); see `aipl.strategy.backtest` (and `campaign_plan`
+    for a `viewer`).
 
     >>> import tempfile; from pathlib import Path
     >>> from aipl.assets import ensure_built
@@ -282,4 +286,4 @@ def backtest_campaign(wh: Warehouse, campaign: str, brands: list[str] | None = N
     >>> wh.close()
     """
     chosen = brands or _brands(wh)
-    return Backtest(campaign, days_before, [backtest(wh, b, campaign, days_before, baseline) for b in chosen])
+    return Backtest(campaign, days_before, [backtest(wh, b, campaign, days_before, baseline, viewer) for b in chosen])

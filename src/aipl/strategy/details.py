@@ -3,6 +3,8 @@ action plan; and the plan a brand can make today for its latest campaign with la
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import ibis
 
 from aipl.strategy.calendar import last_year, load_campaign
@@ -12,9 +14,10 @@ from aipl.strategy.rules import action_plan, recommend
 from aipl.warehouse import Warehouse
 
 
-def plan_details(wh: Warehouse, plan: dict) -> dict:
+def plan_details(wh: Warehouse, plan: dict, viewer: Iterable[str] | None = None) -> dict:
     """The plan (see `plan`) with its progress against last year and the benchmark, the recommended strategies
-    and the day-by-day action plan, under the keys plan, progress, recommendations and actions.
+    and the day-by-day action plan, under the keys plan, progress, recommendations and actions (the benchmark
+    as a `viewer`, a tenant's brands, may see it: see `progress`).
 
     >>> import tempfile; from pathlib import Path
     >>> from aipl.assets import ensure_built
@@ -34,7 +37,7 @@ def plan_details(wh: Warehouse, plan: dict) -> dict:
     '冲刺期 sprint'
     >>> wh.close()
     """
-    prog = progress(wh, plan)
+    prog = progress(wh, plan, viewer)
     recs = recommend(wh, plan, prog)
     actions = action_plan(plan, recs, load_campaign(wh, plan["campaign"]["campaign_id"]))
     return {"plan": plan, "progress": prog, "recommendations": recs, "actions": actions}
