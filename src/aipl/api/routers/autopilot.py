@@ -101,7 +101,7 @@ def plan(request: Request, who: Caller, brand: str,
     crowds, with the expected outcome, its 90% interval and the scene's efficiency KPI."""
     brand_of(who, brand)
     for c in crowd or ():  # a target crowd may be an expression: it names only the tenant's brands
-        crowd_tree_of(who, c)
+        crowd_tree_of(request, who, c)
     wh = warehouse(request)
     index = request.app.state.tag_index(wh) if crowd else None
     res = plan_budget(wh, brand, budget, scene, campaign, budget_mode, start, end, min_share, max_share, roi_floor,

@@ -119,6 +119,7 @@ class Progress(BaseModel):
     as_of: str
     series: list[SeriesRow]
     phases: list[PhaseGap]
+    withheld: str | None = None
 
 
 class Recommendation(BaseModel):
@@ -246,7 +247,7 @@ def plan(request: Request, who: Caller, brand: str, campaign: str,
     """GTA: from a GMV target to the consumers each pool must hold, the gaps, progress and recommendations, as
     of `day` (default: the last data day, at the latest the eve of the presale)."""
     brand_of(who, brand)
-    return campaign_plan(warehouse(request), brand, campaign, gmv_target, day, baseline, aov).to_dict()
+    return campaign_plan(warehouse(request), brand, campaign, gmv_target, day, baseline, aov, who.brands).to_dict()
 
 
 @router.get("/{brand}/backtest", response_model=BacktestOut)
@@ -255,4 +256,4 @@ def backtest(request: Request, who: Caller, brand: str, campaign: str,
     """Backtest the GTA forecast of a past campaign planned `days_before` its presale from the campaign a year
     earlier: 预计 vs 实际 and 完成率 per pool, and the errors."""
     brand_of(who, brand)
-    return backtest_campaign(warehouse(request), campaign, [brand], days_before, baseline).to_dict()
+    return backtest_campaign(warehouse(request), campaign, [brand], days_before, baseline, who.brands).to_dict()
