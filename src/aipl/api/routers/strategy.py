@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from aipl.api.auth import Principal
 from aipl.api.deps import ERRORS, Caller, brand_of, warehouse
 from aipl.strategy import backtest_campaign, campaign_plan, campaigns
 
@@ -233,11 +234,25 @@ class BacktestOut(BaseModel):
     naive_ape: float | None
 
 
+def visible_campaigns(request: Request, who: Principal) -> list:
+    """The campaign calendars the tenant may see: the platform-wide ones and its own brands'."""
+    return [c for c in campaigns(warehouse(request)) if c.brand is None or c.brand in who.brands]
+
+
+def campaign_of(request: Request, who: Principal, campaign: str | None) -> str | None:
+    """`campaign` (None stays None) if the tenant may see it; 404 otherwise, the same answer as for an unknown one,
+    naming only the campaigns the tenant may see."""
+    mine = [c.campaign_id for c in visible_campaigns(request, who)]
+    if campaign is not None and campaign not in mine:
+        raise HTTPException(404, f"unknown campaign {campaign!r}; known: {', '.join(mine) or 'none'}")
+    return campaign
+
+
 @router.get("/campaigns", response_model=Campaigns)
 def campaign_list(request: Request, who: Caller) -> dict:
-    """The campaign calendars known to the workspace (the campaigns table and aipl.toml; a calendar, not brand
-    data), the earliest first."""
-    return {"items": [c.to_dict() for c in campaigns(warehouse(request))]}
+    """The campaign calendars the tenant may see (the campaigns table and aipl.toml): the platform-wide ones and
+    its own brands', the earliest first."""
+    return {"items": [c.to_dict() for c in visible_campaigns(request, who)]}
 
 
 @router.get("/{brand}/plan", response_model=GtaPlanOut)
@@ -247,6 +262,8 @@ def plan(request: Request, who: Caller, brand: str, campaign: str,
     """GTA: from a GMV target to the consumers each pool must hold, the gaps, progress and recommendations, as
     of `day` (default: the last data day, at the latest the eve of the presale)."""
     brand_of(who, brand)
+    campaign_of(request, who, campaign)
+    campaign_of(request, who, baseline)
     return campaign_plan(warehouse(request), brand, campaign, gmv_target, day, baseline, aov, who.brands).to_dict()
 
 
@@ -256,4 +273,6 @@ def backtest(request: Request, who: Caller, brand: str, campaign: str,
     """Backtest the GTA forecast of a past campaign planned `days_before` its presale from the campaign a year
     earlier: 预计 vs 实际 and 完成率 per pool, and the errors."""
     brand_of(who, brand)
+    campaign_of(request, who, campaign)
+    campaign_of(request, who, baseline)
     return backtest_campaign(warehouse(request), campaign, [brand], days_before, baseline, who.brands).to_dict()
