@@ -4,6 +4,8 @@ makeup). Small enough that every adversarial test runs in well under a second on
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -18,6 +20,7 @@ from aipl.simulate.load import load_market
 from aipl.warehouse import open_warehouse
 
 TENANTS = {"acme": ["B01"], "rival": ["B07"], "agency": ["B02", "B08"]}
+RIVAL_DAY = '\n[campaigns.b07_day]\nname = "B07 品牌日"\nbrand = "B07"\nburst = [["2026-10-20", "2026-10-20"]]\n'
 
 
 @pytest.fixture(scope="session")
@@ -25,16 +28,21 @@ def market(tmp_path_factory):
     folder = tmp_path_factory.mktemp("adversarial")
     simulate_market(MarketSpec(consumers=600, days=40, brands=8, seed=3, seasons=2, start="2025-09-15",
                                lead_days=30), folder / "market")
-    wh = open_warehouse(init_workspace(folder))
+    root = init_workspace(folder)
+    with (root / "aipl.toml").open("a", encoding="utf-8") as f:
+        f.write(RIVAL_DAY)  # a campaign of the rival's brand: its calendar is the rival's data
+    wh = open_warehouse(root)
     load_market(wh, folder / "market")
     ensure_built(wh)
     refresh(wh, wh.last_day())
     wh.close()
+    copy = tmp_path_factory.mktemp("exports") / "ws"  # a second workspace for the CLI, which the service never opens
+    shutil.copytree(folder, copy, ignore=shutil.ignore_patterns("market"))
     for tenant, brands in TENANTS.items():
         add_tenant(folder, tenant, brands)
     tokens = {role: issue_token(folder, "acme", role) for role in ("viewer", "analyst", "admin")}
     tokens |= {t: issue_token(folder, t, "admin") for t in ("rival", "agency")}
-    return {"root": folder, "tokens": tokens}
+    return {"root": folder, "tokens": tokens, "copy": copy}
 
 
 @pytest.fixture(scope="session")
