@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 
 import aipl.cli.measure as cli_measure
 from aipl.cli import app
-from aipl.privacy import EXPORTS_TABLE
+from aipl.schema import CROWD_EXPORTS
 from aipl.warehouse import open_warehouse
 
+EXPORTS_TABLE = CROWD_EXPORTS.name
 SRC = Path(__file__).resolve().parents[2] / "src" / "aipl"
 runner = CliRunner()
 

@@ -12,9 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import aipl.audience as audience
 from aipl.assets import benchmarks
-from aipl.audience import check_crowd, crowd_tree
-from aipl.privacy import PrivacyError
 from aipl.warehouse import open_warehouse
 from tests.adversarial.conftest import auth
 
@@ -137,10 +136,10 @@ def test_platform_wide_terms_need_the_minimum_too(market, expr):
     wh = open_warehouse(market["copy"])
     try:
         four_others = {"B01", "B02", "B03", "B04"}  # the workspace holds 8 brands
-        with pytest.raises(PrivacyError, match="platform-wide crowd data needs ≥ 5 other brands"):
-            check_crowd(wh, crowd_tree(expr), four_others)
-        check_crowd(wh, crowd_tree(expr), {"B01"})  # seven others: allowed
-        check_crowd(wh, crowd_tree("age < 30 and gender = 'F'"), four_others)  # profile tags: no brand's data
+        with pytest.raises(ValueError, match="platform-wide crowd data needs ≥ 5 other brands"):
+            audience.check_crowd(wh, audience.crowd_tree(expr), four_others)
+        audience.check_crowd(wh, audience.crowd_tree(expr), {"B01"})  # seven others: allowed
+        audience.check_crowd(wh, audience.crowd_tree("age < 30 and gender = 'F'"), four_others)  # profile tags
     finally:
         wh.close()
 
