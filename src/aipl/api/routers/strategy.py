@@ -240,11 +240,11 @@ def visible_campaigns(request: Request, who: Principal) -> list:
 
 
 def campaign_of(request: Request, who: Principal, campaign: str | None) -> str | None:
-    """`campaign` (None stays None) if the tenant may see it; 404 otherwise, the same answer as for an unknown one,
+    """`campaign` (None stays None) if the tenant may see it; 422 otherwise, the same answer as for an unknown one,
     naming only the campaigns the tenant may see."""
     mine = [c.campaign_id for c in visible_campaigns(request, who)]
     if campaign is not None and campaign not in mine:
-        raise HTTPException(404, f"unknown campaign {campaign!r}; known: {', '.join(mine) or 'none'}")
+        raise HTTPException(422, f"unknown campaign {campaign!r}; known: {', '.join(mine) or 'none'}")
     return campaign
 
 
