@@ -11,7 +11,6 @@ import ibis
 import pandas as pd
 from pyroaring import BitMap
 
-from aipl import schema
 from aipl.assets import FLOW_STATES, ensure_built, states
 from aipl.audience.index import TagIndex, tag_day
 from aipl.audience.lang import parse, to_text
@@ -20,7 +19,6 @@ from aipl.audience.tags import CATALOGUE, IDS_TABLE
 from aipl.privacy import check_export_size, export_ids
 from aipl.warehouse import Warehouse
 
-EXPORTS_TABLE = schema.CROWD_EXPORTS.name
 VALID_DAYS = 90  # DOMAIN.md §9.2 [P]: a crowd is valid for 90 days
 
 
@@ -58,9 +56,6 @@ def _ensure_tables(wh: Warehouse) -> None:
     wh.ensure_table(CROWDS_TABLE, {
         "name": "string", "expr": "string", "tree": "string", "coverage": "int64", "source": "string",
         "created": "timestamp('UTC')", "valid_until": "date"})
-    wh.ensure_table(EXPORTS_TABLE, {
-        "crowd": "string", "actor": "string", "exported_at": "timestamp('UTC')", "rows": "int64",
-        "path": "string", "sha256": "string"})
 
 
 def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index: TagIndex | None = None) -> dict:
