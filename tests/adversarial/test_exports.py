@@ -105,7 +105,7 @@ def test_uplift_targets_go_through_the_guard(ws, tmp_path, monkeypatch):
 
 # Files written by code that holds no consumer ids: the simulator's synthetic market, the per-merchant subsidy plan.
 WITHOUT_IDS = {"simulate/market.py": None, "cli/autopilot.py": "alloc.to_csv(out_file, index=False)"}
-WRITE = re.compile(r"\.(to_csv|to_parquet|to_excel)\(|write_table\(")  # to_json() without a path is a string
+WRITE = re.compile(r"\.(to_csv|to_parquet|to_excel)\b|write_table\(")  # to_json() without a path is a string
 
 
 def test_no_other_code_writes_a_table_to_a_file():
