@@ -27,6 +27,7 @@ latest_days_ahead = 1         # latest = now + this many days
 
 [privacy]
 min_crowd_size = 100          # a crowd smaller than this is never exported
+min_peer_brands = 5           # a tenant sees industry benchmarks only over at least this many OTHER brands
 
 [assets]
 # AIPL windows in whole days of the time zone above, inclusive of the day (DOMAIN.md §2.5 [P]).
@@ -130,6 +131,7 @@ class Config:
     earliest: str = "2000-01-01"
     latest_days_ahead: int = 1
     min_crowd_size: int = 100
+    min_peer_brands: int = 5
     raw: dict = field(default_factory=dict)
     spark: SparkSettings = field(default_factory=SparkSettings)
 
@@ -196,6 +198,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         earliest=ing.get("earliest", "2000-01-01"),
         latest_days_ahead=int(ing.get("latest_days_ahead", 1)),
         min_crowd_size=int(priv.get("min_crowd_size", 100)),
+        min_peer_brands=int(priv.get("min_peer_brands", 5)),
         raw=data,
     )
     if conf.backend not in ("duckdb", "spark"):

@@ -66,14 +66,22 @@ def test_fast_and_ranking_are_the_same_in_cli_and_api(service, client, days):
     api = _api(service, client, f"/api/health/fast?start={start}&end={end}")
     cli_fast = _cli(service, "fast", "--start", start, "--end", end, "--brand", B)
     assert (api["from"], api["to"]) == (cli_fast["from"], cli_fast["to"]) == (start, end)
-    assert _same([b for b in api["brands"] if b["brand_id"] == B], cli_fast["brands"])
-    assert all(b in api["benchmarks"] for b in cli_fast["benchmarks"]) and cli_fast["benchmarks"]
+    # the API answers a tenant: its brand's figures are the owner's (the CLI's), while its categories' peer
+    # figures obey [privacy] min_peer_brands (each category here holds one other brand: withheld)
+    raw = ["brand_id", "category_id", "F", "A", "S", "T", "aipl_start", "advanced", "active"]
+    mine = [b for b in api["brands"] if b["brand_id"] == B]
+    assert _same([{k: b[k] for k in raw} for b in mine], [{k: b[k] for k in raw} for b in cli_fast["brands"]])
+    assert mine[0]["withheld"] and mine[0]["F_index"] is None and cli_fast["brands"][0]["F_index"] is not None
+    assert {b["category_id"] for b in cli_fast["benchmarks"]} <= {b["category_id"] for b in api["benchmarks"]}
+    assert all(b["P50"] is None and "other brands" in b["withheld"] for b in api["benchmarks"])
     ranked = _api(service, client, f"/api/health/ranking?start={start}&end={end}&limit=500")["items"]
     everyone = {r["brand_id"]: r for r in _cli(service, "rank", "--start", start, "--end", end)}
     own = [r for r in ranked if r.pop("own")]
-    assert {r["brand_id"] for r in own} == {"B01", "B02"}
+    assert {r["brand_id"] for r in own} == {"B01", "B02"} == {r["brand_id"] for r in ranked}
     for r in own:
-        assert _same(r, everyone[r["brand_id"]])
+        assert _same({k: r[k] for k in ("category_id", "F", "A", "S", "T")},
+                     {k: everyone[r["brand_id"]][k] for k in ("category_id", "F", "A", "S", "T")})
+        assert r["rank"] is None and r["score"] is None and r["withheld"]
     # the API's default period is the CLI's: the 30 days to the last day
     assert _api(service, client, "/api/health/fast")["from"] == str(date.fromisoformat(end) - timedelta(days=29))
     assert _cli(service, "fast", "--brand", B)["from"] == str(date.fromisoformat(end) - timedelta(days=29))
@@ -84,7 +92,9 @@ def test_grow_is_the_same_in_cli_and_api(service, client, days):
     s0, e0 = (str(date.fromisoformat(d) - timedelta(days=21)) for d in days)
     api = _api(service, client, f"/api/health/grow/{B}?start0={s0}&end0={e0}&start1={start}&end1={end}")
     cli_grow = _cli(service, "grow", "--brand", B, "--start0", s0, "--end0", e0, "--start1", start, "--end1", end)
+    w_api, w_cli = api.pop("W_fmcg"), cli_grow.pop("W_fmcg")  # 新品力 against the peers: a tenant's is withheld
     assert _same(api, cli_grow) and api["period1"] == [start, end]
+    assert w_api["components"] == w_cli["components"] and w_api["score"] is None and w_api["withheld"]
     assert api["G"] + api["R"] + api["O"] == pytest.approx(api["delta"])
 
 

@@ -8,7 +8,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from aipl.audience import crowd_lookalike
 from aipl.cli import app
+from aipl.warehouse import open_warehouse
 from tests.api.conftest import auth
 
 B = "B01"
@@ -103,8 +105,13 @@ def test_lookalike(service, client):
     assert api.status_code == 200, api.text
     api = api.json()
     mine = cli(service, "crowd", "lookalike", seed, "--k", "1.5")
-    assert {k: api[k] for k in ("seed", "seed_size", "size", "c")} == {k: mine[k] for k in ("seed", "seed_size",
-                                                                                          "size", "c")}
+    assert {k: api[k] for k in ("seed", "seed_size", "size")} == {k: mine[k] for k in ("seed", "seed_size", "size")}
+    wh = open_warehouse(service["root"])  # the tenant's model learns from the tags it may see: the library's too
+    try:
+        tenant = crowd_lookalike(wh, seed, 1.5, viewer={"B01", "B02"})
+    finally:
+        wh.close()
+    assert (api["c"], api["top_features"]) == (tenant.c, tenant.top_features)
     assert api["saved"] == "par_lal" and mine["saved"] is None
     h = auth(service, "viewer")
     assert client.post("/api/crowds/count", json={"expr": "par_lal"}, headers=h).json()["count"] == api["size"]

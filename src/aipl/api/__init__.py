@@ -18,6 +18,7 @@ from aipl.api.jobs import Jobs
 from aipl.api.routers import assets, autopilot, crowds, health, jobs, strategy
 from aipl.assets import ensure_built
 from aipl.audience import TagIndex
+from aipl.privacy import PrivacyError
 from aipl.warehouse import Warehouse, open_warehouse
 
 MAX_BODY = 1 << 20  # JSON bodies; uploads have their own limit
@@ -84,6 +85,10 @@ def create_app(root: str | Path) -> FastAPI:
         if size and not upload and (not size.isdigit() or int(size) > MAX_BODY):
             return JSONResponse({"detail": f"request body larger than {MAX_BODY} bytes"}, status_code=413)
         return await call_next(request)
+
+    @app.exception_handler(PrivacyError)
+    async def withheld(request: Request, exc: PrivacyError):  # another brand's data, or a crowd too small
+        return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(ValueError)
     async def bad_request(request: Request, exc: ValueError):  # a request the data cannot answer

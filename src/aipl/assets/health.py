@@ -15,13 +15,14 @@ from aipl.assets.build import intervals
 from aipl.assets.query import RANK, ordered_days, states
 from aipl.assets.results import FastSummary, Grow, NewProductStrength
 from aipl.config import parse_day
+from aipl.privacy import PEER, foreign, peer_shortfall
 from aipl.vocab import MEMBER_ACTIVITY
 from aipl.warehouse import Warehouse
 
 PERCENTILES = (0.25, 0.50, 0.75, 0.90)
 METRICS = ("F", "A", "S", "T")
 PERIOD_DAYS = 30  # the default FAST period: the 30 days to the last day with events
-PEER = "同行 peer"  # how another tenant's brand shows in a tenant's ranking
+BENCHMARK = "industry benchmark"
 
 
 def period(start: str | date | None = None, end: str | date | None = None, last_day: date | None = None,
@@ -112,23 +113,43 @@ def fast(wh: Warehouse, start: str | date, end: str | date, advancing_days: int 
     return out[cols].astype({"F": int, "S": int}).sort_values("brand_id", ignore_index=True)
 
 
-def benchmarks(table: pd.DataFrame, metrics: tuple[str, ...] = METRICS) -> pd.DataFrame:
+def benchmarks(table: pd.DataFrame, metrics: tuple[str, ...] = METRICS, viewer: Iterable[str] | None = None,
+               min_peers: int = 5) -> pd.DataFrame:
     """P25 / P50 / P75 / P90 of each metric across the brands of each category (a table like `fast`'s).
+
+    For a `viewer` (a tenant's granted brands; None: the owner, who sees every brand) they are its peers'
+    percentiles, over the category's brands it is not granted, so that its own figures cannot be taken back out
+    of them; a category with fewer than `min_peers` such brands (but some) is withheld, with the reason.
 
     >>> t = pd.DataFrame({"brand_id": ["B1", "B2", "B3"], "category_id": ["c"] * 3, "F": [100, 200, 300]})
     >>> benchmarks(t, metrics=("F",))
-      category_id metric  brands    P25    P50    P75    P90
-    0           c      F       3  150.0  200.0  250.0  280.0
+      category_id metric  brands    P25    P50    P75    P90 withheld
+    0           c      F       3  150.0  200.0  250.0  280.0     None
+    >>> benchmarks(t, metrics=("F",), viewer={"B1"})[["brands", "P50", "withheld"]].to_dict("records")
+    [{'brands': 2, 'P50': None, 'withheld': 'industry benchmark needs ≥ 5 other brands; category c has 2'}]
+    >>> benchmarks(t, metrics=("F",), viewer={"B1"}, min_peers=2)[["brands", "P50"]].to_dict("records")
+    [{'brands': 2, 'P50': 250.0}]
     """
     rows = []
     for cat, g in table.groupby("category_id"):
+        others = foreign(g.brand_id, viewer)
+        reason = peer_shortfall(min_peers, BENCHMARK, f"category {cat}", len(others))
+        group = g[g.brand_id.isin(others)] if others else g
         for mname in metrics:
-            vals = g[mname].dropna()
-            row = {"category_id": cat, "metric": mname, "brands": len(vals)}
+            vals = group[mname].dropna()
+            row = {"category_id": cat, "metric": mname, "brands": len(others) if reason else len(vals)}
             for p in PERCENTILES:
-                row[f"P{int(p * 100)}"] = float(vals.quantile(p)) if len(vals) else None
-            rows.append(row)
-    return pd.DataFrame(rows, columns=["category_id", "metric", "brands", *(f"P{int(p * 100)}" for p in PERCENTILES)])
+                row[f"P{int(p * 100)}"] = float(vals.quantile(p)) if len(vals) and not reason else None
+            rows.append({**row, "withheld": reason})
+    cols = ["category_id", "metric", "brands", *(f"P{int(p * 100)}" for p in PERCENTILES), "withheld"]
+    return pd.DataFrame(rows, columns=cols).astype({f"P{int(p * 100)}": object for p in PERCENTILES})
+
+
+def _withheld(table: pd.DataFrame, viewer: Iterable[str] | None, min_peers: int) -> pd.Series:
+    """Per row of a FAST table: why its category's peer figures are withheld from `viewer` (None: shown)."""
+    reasons = {cat: peer_shortfall(min_peers, BENCHMARK, f"category {cat}", len(foreign(g.brand_id, viewer)))
+               for cat, g in table.groupby("category_id")}
+    return table.category_id.map(reasons).astype(object).where(table.category_id.map(reasons).notna(), None)
 
 
 def ranking(table: pd.DataFrame, category: str | None = None) -> pd.DataFrame:
@@ -154,11 +175,12 @@ def ranking(table: pd.DataFrame, category: str | None = None) -> pd.DataFrame:
     return t.sort_values(["category_id", "rank"], ignore_index=True)
 
 
-def fast_summary(wh: Warehouse, start: str | date, end: str | date,
-                 brands: Iterable[str] | None = None) -> FastSummary:
+def fast_summary(wh: Warehouse, start: str | date, end: str | date, brands: Iterable[str] | None = None,
+                 viewer: Iterable[str] | None = None) -> FastSummary:
     """FAST of `brands` (default: every brand) over [start, end], each metric's percentile within its category
     (`F_pct` …), and the P25/P50/P75/P90 of their categories (aggregates only); a ValueError when none of
-    `brands` has data.
+    `brands` has data. For a `viewer` (a tenant's brands) F's index and the percentiles are against its peers
+    (see `benchmarks`), and withheld, with the reason, in a category of fewer than [privacy] min_peer_brands.
 
     >>> from aipl.assets import ensure_built
     >>> from aipl.simulate import sample_warehouse
@@ -172,13 +194,21 @@ def fast_summary(wh: Warehouse, start: str | date, end: str | date,
     table = fast(wh, d0, d1)
     for m in METRICS:
         table[f"{m}_pct"] = table.groupby("category_id")[m].rank(pct=True)
+    minimum = wh.config.min_peer_brands
+    table["withheld"] = _withheld(table, viewer, minimum)
+    if viewer is not None:
+        bench = benchmarks(table, viewer=viewer, min_peers=minimum)
+        p50 = bench[bench.metric == "F"].set_index("category_id").P50
+        table["F_index"] = (100 * table.F / table.category_id.map(p50).astype(float)).astype(object)
+        shut = table.withheld.notna()
+        table.loc[shut, ["F_index", *(f"{m}_pct" for m in METRICS)]] = None
     mine = table
     if brands is not None:
         wanted = set(brands)
         mine = table[table.brand_id.isin(wanted)].reset_index(drop=True)
         if mine.empty:
             raise ValueError(f"no brand {', '.join(map(repr, sorted(wanted)))} in the workspace")
-    bench = benchmarks(table)
+    bench = benchmarks(table, viewer=viewer, min_peers=minimum)
     bench = bench[bench.category_id.isin(mine.category_id)].reset_index(drop=True)
     return FastSummary({"from": str(d0), "to": str(d1), "brands": mine, "benchmarks": bench})
 
@@ -186,8 +216,9 @@ def fast_summary(wh: Warehouse, start: str | date, end: str | date,
 def fast_ranking(wh: Warehouse, start: str | date, end: str | date, category: str | None = None,
                  brands: Iterable[str] | None = None) -> pd.DataFrame:
     """The FAST 健康度榜单 over [start, end] (of one `category`, or of all): category_id, rank, brand_id, own,
-    score, F, A, S, T. Given a tenant's `brands`, only the categories they sell in, and every other brand shown
-    as 同行 peer with its rank and score only.
+    score, F, A, S, T, withheld. Given a tenant's `brands`, only the categories they sell in, and every other
+    brand shown as 同行 peer with its rank and score only; in a category of fewer than [privacy] min_peer_brands
+    other brands only the tenant's own rows, with no rank or score and the reason in `withheld`.
 
     >>> from aipl.assets import ensure_built
     >>> from aipl.simulate import sample_warehouse
@@ -199,11 +230,16 @@ def fast_ranking(wh: Warehouse, start: str | date, end: str | date, category: st
     d0, d1 = ordered_days(start, end)
     table = ranking(fast(wh, d0, d1), category)
     table["own"] = True if brands is None else table.brand_id.isin(set(brands))
+    table["withheld"] = _withheld(table, brands, wh.config.min_peer_brands)
     if brands is not None:
         table = table[table.category_id.isin(set(table.category_id[table.own]))].copy()
+        table = table[table.own | table.withheld.isna()]
+        if table.withheld.notna().any():  # a place among too few is a peer's figure
+            table = table.astype({"rank": object, "score": object})
+            table.loc[table.withheld.notna(), ["rank", "score"]] = None
         table.loc[~table.own, "brand_id"] = PEER
         table.loc[~table.own, list(METRICS)] = None  # a peer's rank and score are the 榜单; its figures its own
-    cols = ["category_id", "rank", "brand_id", "own", "score", *METRICS]
+    cols = ["category_id", "rank", "brand_id", "own", "score", *METRICS, "withheld"]
     return table[cols].reset_index(drop=True)
 
 
@@ -238,13 +274,14 @@ def _strategy_crowds(wh: Warehouse) -> ir.Table | None:
 
 
 def grow(wh: Warehouse, brand: str, period0: tuple[str | date, str | date], period1: tuple[str | date, str | date],
-         new_customer_days: int = 365) -> Grow:
+         new_customer_days: int = 365, viewer: Iterable[str] | None = None) -> Grow:
     """GROW: ΔGMV between two periods split exactly into G (buyers), R (frequency) and O (spend per occasion),
     by new and returning customers and — once crowd tags exist — by strategy crowd (LMDI); plus W in both
     variants: BCG's (GMV of categories the brand did not sell in period 0) and 快消's new-product score.
 
     A purchase occasion is a buyer's purchase day; a new customer bought nothing from the brand in the
-    `new_customer_days` before the period.
+    `new_customer_days` before the period. For a `viewer` (a tenant's brands) W 新品力 is against its peers
+    (see `new_product_strength`).
 
     >>> from aipl.simulate import sample_warehouse
     >>> g = grow(sample_warehouse(), "B01", ("2026-09-15", "2026-09-30"), ("2026-10-01", "2026-10-16")); g
@@ -306,7 +343,7 @@ def grow(wh: Warehouse, brand: str, period0: tuple[str | date, str | date], peri
     gmv1 = sum(v[2] for v in parts["1"].values())
     out.update(gmv0=gmv0, gmv1=gmv1, delta=gmv1 - gmv0, **total)
     out["W"] = float(sum(v for c, v in parts["cats1"].items() if c not in parts["cats0"]))
-    out["W_fmcg"] = new_product_strength(wh, brand, p1, new_customer_days)
+    out["W_fmcg"] = new_product_strength(wh, brand, p1, new_customer_days, viewer)
     return out
 
 
@@ -349,16 +386,18 @@ def _new_product_parts(wh: Warehouse, brands: list[str], p1: tuple[date, date], 
     }, index=brands)
 
 
-def new_product_strength(wh: Warehouse, brand: str, p1: tuple[date, date], new_customer_days: int = 365
-                         ) -> NewProductStrength:
+def new_product_strength(wh: Warehouse, brand: str, p1: tuple[date, date], new_customer_days: int = 365,
+                         viewer: Iterable[str] | None = None) -> NewProductStrength:
     """W in the 快消 version (新品力, DOMAIN.md §5 [P]): the brand's new products' share of its new customers'
     GMV, their GMV in the 30 days after launch (首发期), and launches per quarter — each as an index against
-    the median of the brand's category (100 = median), and their equal-weight mean as the score.
+    the median of the brand's category (100 = median), and their equal-weight mean as the score. For a
+    `viewer` (a tenant's brands) the median is its peers' (see `benchmarks`), and the index and score are
+    withheld, with the reason, in a category of fewer than [privacy] min_peer_brands other brands.
 
     >>> from aipl.simulate import sample_warehouse
     >>> w = new_product_strength(sample_warehouse(), "B01", (date(2026, 10, 1), date(2026, 10, 24)))
     >>> sorted(w)
-    ['components', 'index', 'peers', 'score']
+    ['components', 'index', 'peers', 'score', 'withheld']
     >>> sorted(w["components"])
     ['launch_gmv', 'launches_per_quarter', 'new_product_share_of_new_customers']
     >>> w["peers"], w["score"]  # B01 is alone in its category: every index is the median's
@@ -367,10 +406,14 @@ def new_product_strength(wh: Warehouse, brand: str, p1: tuple[date, date], new_c
     bc = brand_categories(wh)
     cat = bc[bc.brand_id == brand].category_id
     peers = sorted(bc[bc.category_id == cat.iloc[0]].brand_id) if len(cat) else [brand]
+    others = foreign(peers, viewer)
+    reason = peer_shortfall(wh.config.min_peer_brands, BENCHMARK, "this category", len(others))
     df = _new_product_parts(wh, peers, p1, new_customer_days)
-    med = df.median()
+    med = df.loc[others].median() if others else df.median()
     mine = df.loc[brand]
-    index = {k: (100 * mine[k] / med[k]) if med[k] else (100.0 if mine[k] == 0 else None) for k in df.columns}
+    index = {k: None if reason else (100 * mine[k] / med[k]) if med[k] else (100.0 if mine[k] == 0 else None)
+             for k in df.columns}
     vals = [v for v in index.values() if v is not None]
-    return NewProductStrength(components={k: float(v) for k, v in mine.items()}, index=index, peers=len(peers),
-                              score=float(sum(vals) / len(vals)) if vals else None)
+    return NewProductStrength(components={k: float(v) for k, v in mine.items()}, index=index,
+                              peers=len(others) if viewer is not None else len(peers),
+                              score=float(sum(vals) / len(vals)) if vals else None, withheld=reason)

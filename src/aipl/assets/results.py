@@ -208,6 +208,7 @@ class NewProductStrength(Result):
     index: dict[str, float | None]
     peers: int
     score: float | None
+    withheld: str | None  # why the index is withheld (fewer peers than [privacy] min_peer_brands), else None
 
     def __repr__(self) -> str:
         idx = ", ".join(f"{k} {v:.1f}" if v is not None else f"{k} —" for k, v in self["index"].items())

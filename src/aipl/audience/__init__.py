@@ -5,6 +5,7 @@ from aipl.audience.crowds import BUILT_IN, export, export_ids, insight, save
 from aipl.audience.index import TagIndex, refresh, sql_ids, tag_day
 from aipl.audience.lang import CrowdSyntaxError, parse, to_text
 from aipl.audience.lookalike import Lookalike, features, lookalike
+from aipl.audience.peers import Sight, check_crowd, sight
 from aipl.audience.results import CrowdRecord, LookalikeScores, TagRefresh
 from aipl.audience.tags import CATALOGUE, STRATEGY_CROWDS
 from aipl.audience.usecases import (
@@ -38,9 +39,11 @@ __all__ = [
     "LookalikeCrowd",
     "LookalikeScores",
     "SavedCrowd",
+    "Sight",
     "TagIndex",
     "TagRefresh",
     "brands_of",
+    "check_crowd",
     "count_crowd",
     "create_crowd",
     "crowd_insight",
@@ -57,6 +60,7 @@ __all__ = [
     "parse",
     "refresh",
     "save",
+    "sight",
     "sql_ids",
     "tag_catalogue",
     "tag_day",

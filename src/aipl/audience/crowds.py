@@ -3,8 +3,6 @@ audit log. A crowd is an expression (text or tree) evaluated on the tag index (s
 
 from __future__ import annotations
 
-import getpass
-import hashlib
 import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -13,16 +11,15 @@ import ibis
 import pandas as pd
 from pyroaring import BitMap
 
-from aipl import schema
 from aipl.assets import FLOW_STATES, ensure_built, states
 from aipl.audience.index import TagIndex, tag_day
 from aipl.audience.lang import parse, to_text
 from aipl.audience.results import CrowdRecord
 from aipl.audience.saved import BUILT_IN, CROWDS_TABLE, saved
 from aipl.audience.tags import CATALOGUE, IDS_TABLE
+from aipl.privacy import check_export_size, export_ids
 from aipl.warehouse import Warehouse
 
-EXPORTS_TABLE = schema.CROWD_EXPORTS.name
 VALID_DAYS = 90  # DOMAIN.md §9.2 [P]: a crowd is valid for 90 days
 
 
@@ -60,9 +57,6 @@ def _ensure_tables(wh: Warehouse) -> None:
     wh.ensure_table(CROWDS_TABLE, {
         "name": "string", "expr": "string", "tree": "string", "coverage": "int64", "source": "string",
         "created": "timestamp('UTC')", "valid_until": "date"})
-    wh.ensure_table(EXPORTS_TABLE, {
-        "crowd": "string", "actor": "string", "exported_at": "timestamp('UTC')", "rows": "int64",
-        "path": "string", "sha256": "string"})
 
 
 def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index: TagIndex | None = None
@@ -207,39 +201,6 @@ def crowd_flow(wh: Warehouse, ids: BitMap, brand: str, start: str | date, end: s
     return {"brand": brand, "from": str(start), "to": str(end), "consumers": len(members), "matrix": matrix}
 
 
-def _check_size(wh: Warehouse, what: str, n: int) -> None:
-    minimum = wh.config.min_crowd_size
-    if n < minimum:
-        raise ValueError(f"{what} has {n:,} consumers, below the minimum export size {minimum} "
-                         "([privacy] min_crowd_size in aipl.toml): not exported")
-
-
-def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, actor: str | None = None) -> dict:
-    """Write consumer ids (and any other columns of `df`) to CSV or Parquet if there are at least [privacy]
-    min_crowd_size of them, and log who exported what, when, where, and the file's digest (crowd_exports).
-    Returns the log row.
-
-    >>> import tempfile
-    >>> import pandas as pd
-    >>> from aipl.audience import export_ids
-    >>> from aipl.simulate import sample_warehouse
-    >>> wh = sample_warehouse()
-    >>> df = pd.DataFrame({"consumer_id": [f"c{i:08d}" for i in range(150)], "score": 0.5})
-    >>> row = export_ids(wh, "top scores", df, f"{tempfile.mkdtemp()}/top.parquet", actor="analyst")
-    >>> row["crowd"], row["actor"], row["rows"], len(row["sha256"])
-    ('top scores', 'analyst', 150, 64)
-    """
-    _check_size(wh, what, len(df))
-    out = Path(out)
-    (df.to_parquet if out.suffix == ".parquet" else df.to_csv)(out, index=False)
-    digest = hashlib.sha256(out.read_bytes()).hexdigest()
-    _ensure_tables(wh)
-    row = {"crowd": what, "actor": actor or getpass.getuser(), "exported_at": datetime.now(UTC), "rows": len(df),
-           "path": str(out.resolve()), "sha256": digest}
-    wh.con.insert(EXPORTS_TABLE, ibis.memtable(pd.DataFrame([row])).cast(wh.table(EXPORTS_TABLE).schema()))
-    return row
-
-
 def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | None = None) -> dict:
     """Export a crowd's consumer ids (see export_ids); a crowd below [privacy] min_crowd_size is refused.
 
@@ -256,9 +217,9 @@ def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | 
     ... # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: crowd 'teens' has 3 consumers, below the minimum export size 100 ...: not exported
+    aipl.privacy.PrivacyError: crowd 'teens' has 3 consumers, below the minimum export size 100 ...: not exported
     """
-    _check_size(wh, f"crowd {name!r}", len(ids))  # refuse before looking the ids up
+    check_export_size(wh, f"crowd {name!r}", len(ids))  # refuse before looking the ids up
     return export_ids(wh, f"crowd {name!r}", consumer_ids(wh, ids), out, actor)
 
 

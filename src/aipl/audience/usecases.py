@@ -39,6 +39,7 @@ from aipl.audience.crowds import save as save_crowd
 from aipl.audience.index import TagIndex
 from aipl.audience.lang import CrowdSyntaxError, to_text
 from aipl.audience.lookalike import features, lookalike
+from aipl.audience.peers import sight, visible_features, visible_profile
 from aipl.audience.saved import BUILT_IN
 from aipl.audience.tags import CATALOGUE
 from aipl.clv import save_list
@@ -324,10 +325,10 @@ def crowd_members(wh: Warehouse, crowds: Iterable[str | dict], namespace: str | 
 def crowd_insight(wh: Warehouse, expr: str | dict, base: str | dict | None = None, tags: Iterable[str] = (),
                   compare: Iterable[str | dict] = (), brand: str | None = None, start: str | date | None = None,
                   end: str | date | None = None, namespace: str | None = None,
-                  index: TagIndex | None = None) -> CrowdInsight:
+                  index: TagIndex | None = None, viewer: Iterable[str] | None = None) -> CrowdInsight:
     """A crowd's profile against a base (default: everyone; TGI per tag value, only `tags` when given), its
     overlap with the `compare` crowds, and its AIPL flow with `brand` from `start` to `end` when all three
-    are given.
+    are given. A `viewer` (a tenant's brands) sees only the profile rows it may (see `aipl.audience.peers`).
 
     >>> from aipl.audience import refresh
     >>> from aipl.simulate import sample_warehouse
@@ -345,6 +346,7 @@ def crowd_insight(wh: Warehouse, expr: str | dict, base: str | dict | None = Non
         base_ids = index.evaluate(crowd_tree(base, namespace)) if base else None
         prof = insight(index, ids, base_ids)
         others = {to_text(crowd_tree(c)): index.evaluate(crowd_tree(c, namespace)) for c in compare}
+    prof = visible_profile(prof, sight(wh, viewer))
     tags = list(tags)
     if tags:
         prof = prof[prof.tag.isin(tags)].reset_index(drop=True)
@@ -354,9 +356,11 @@ def crowd_insight(wh: Warehouse, expr: str | dict, base: str | dict | None = Non
 
 
 def crowd_lookalike(wh: Warehouse, seed: str | dict, k: float = 3.0, save: str | None = None,
-                    namespace: str | None = None, index: TagIndex | None = None) -> LookalikeCrowd:
-    """Consumers who look like the seed crowd: a PU-learning classifier over the tags, the top k·|seed|
-    outside the seed; saved as a consumer list and a crowd named `save` when given.
+                    namespace: str | None = None, index: TagIndex | None = None,
+                    viewer: Iterable[str] | None = None) -> LookalikeCrowd:
+    """Consumers who look like the seed crowd: a PU-learning classifier over the tags (those a `viewer`, a
+    tenant's brands, may see), the top k·|seed| outside the seed; saved as a consumer list and a crowd named
+    `save` when given.
 
     >>> from aipl.audience import refresh
     >>> from aipl.simulate import sample_warehouse
@@ -369,7 +373,7 @@ def crowd_lookalike(wh: Warehouse, seed: str | dict, k: float = 3.0, save: str |
     tree = crowd_tree(seed)
     with _answers(namespace):
         ids = index.evaluate(_within(tree, namespace))
-    summary = lookalike(features(wh), ids, k)
+    summary = lookalike(visible_features(features(wh), sight(wh, viewer)), ids, k)
     if save:
         top = BitMap(summary.top.tolist())
         save_list(wh, _named(save, namespace), "", index.day, consumer_ids(wh, top))

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from aipl.autopilot import AIMS, fit_channels, plan_budget, plan_sequence, plan_subsidy, simulate_flight
 from aipl.cli.common import BrandOpt, JsonOpt, WorkspaceOpt, _fail, _group, _print_json, _records, _session, out
+from aipl.privacy import export_ids
 
 # ---- autopilot
 autopilot_app = _group("autopilot", "Autopilot (万相台): response curves per channel and budget allocation.")
@@ -124,8 +125,8 @@ def autopilot_sequence(
     with --flight, the stage-advancing rate of the rule, of learned actions and of untargeted delivery."""
     with _session(workspace, assets=True, read=True) as wh:
         res = plan_sequence(wh, brand, day, flight, reach, seed)
-    if out_file:
-        res.actions.to_csv(out_file, index=False)
+        if out_file:
+            export_ids(wh, f"next actions of {brand} on {res.day}", res.actions, out_file)
     if as_json:
         _print_json(res.to_dict())
         return

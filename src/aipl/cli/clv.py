@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from aipl.audience import export_ids
 from aipl.cli.common import (
     BrandOpt,
     FileArg,
@@ -21,11 +20,11 @@ from aipl.cli.common import (
     _records,
     _require_key,
     _session,
-    _write_frame,
     err,
     out,
 )
 from aipl.clv import LIST_KINDS, MODELS, asset_value, fit_clv, member_list, member_report, predict_clv
+from aipl.privacy import export_ids
 
 clv_app = _group("clv", "Customer lifetime value: BG/NBD, Pareto/NBD, Gamma-Gamma.")
 CalibrationOpt = Annotated[str, typer.Option(help="Last day of the calibration period (YYYY-MM-DD).")]
@@ -71,12 +70,12 @@ def clv_value(
     as_json: JsonOpt = False,
 ) -> None:
     """The brand's consumer-asset value: 3-year CLV per consumer, summed by AIPL and DEEPLINK state."""
-    with _session(workspace, assets=True, read=True) as wh:
+    with _session(workspace, assets=True, read=out_file is None) as wh:  # an export writes its audit row
         value = asset_value(wh, brand, calibration_end, months, monthly_discount, time_unit)
-    consumers, by_state = value.consumers, value.by_state
-    if out_file is not None:
-        _write_frame(consumers, out_file)
-        err.print(f"per-consumer values written to {out_file}")
+        consumers, by_state = value.consumers, value.by_state
+        if out_file is not None:
+            export_ids(wh, f"consumer values of {brand} on {calibration_end}", consumers, out_file)
+            err.print(f"per-consumer values written to {out_file} (logged in crowd_exports)")
     meta = by_state.attrs
     body = {**{k: meta[k] for k in ("brand", "calibration_end", "months", "new_customer_value", "conversion")},
             "total": float(by_state.value.sum()), "by_state": _records(by_state)}
@@ -103,7 +102,7 @@ def clv_predict(
     """Per customer: P(alive), expected purchases over the horizon, expected spend and discounted 3-year CLV."""
     with _file_or_workspace(file, fmt, workspace, read=True) as wh:
         s = predict_clv(wh, calibration_end, horizon, time_unit, brand)
-    _write_frame(s, out_file)
+        export_ids(wh, f"CLV predictions of {brand or 'every brand'} at {calibration_end}", s, out_file)
     params = s.attrs["params"]
     out.print(f"{len(s):,} customers → {out_file} (BG/NBD {params['bgnbd']}, Gamma-Gamma {params['gamma_gamma']})")
 

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -170,11 +169,6 @@ def _records(df) -> list[dict]:
 def _print_json(body) -> None:
     """One JSON document on stdout (non-ASCII kept readable; dates and other values as strings)."""
     print(json.dumps(body, default=str, ensure_ascii=False))
-
-
-def _write_frame(df: pd.DataFrame, path: Path) -> None:
-    """Write a table to .parquet, else CSV."""
-    (df.to_parquet if path.suffix == ".parquet" else df.to_csv)(path, index=False)
 
 
 @contextlib.contextmanager

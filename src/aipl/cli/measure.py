@@ -9,7 +9,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from aipl.audience import export_ids
 from aipl.cli.common import (
     FileArg,
     FormatOpt,
@@ -24,6 +23,7 @@ from aipl.cli.common import (
     out,
 )
 from aipl.measure import OUTCOMES, LiftResult, campaign_pi, learn_weights, measure_lift, target_uplift
+from aipl.privacy import export_ids
 
 # ---- measurement
 MetricOpt = Annotated[list[str] | None, typer.Option("--metric", help=f"{', '.join(OUTCOMES)} "

@@ -6,6 +6,7 @@ nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 
 import ibis
@@ -17,17 +18,18 @@ from aipl.strategy.results import Backtest, Plan
 from aipl.warehouse import Warehouse
 
 
-def _plan(wh: Warehouse, gta: dict) -> Plan:
-    return Plan({**gta, **plan_details(wh, gta)})
+def _plan(wh: Warehouse, gta: dict, viewer: Iterable[str] | None = None) -> Plan:
+    return Plan({**gta, **plan_details(wh, gta, viewer)})
 
 
 def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = None, day: str | date | None = None,
-         baseline: str | None = None, aov: float | None = None) -> Plan:
+         baseline: str | None = None, aov: float | None = None, viewer: Iterable[str] | None = None) -> Plan:
     """The brand's plan for a campaign as of `day` (default: the last data day; at the latest the eve of the
     presale), from `baseline` (default: the campaign of the same name a year earlier) at GMV per buyer `aov`
     (default: last year's): the GTA back-calculation (last year's pools and rates, this year's projected pools
     and forecast, and — with a GMV target — the buyers and pool sizes it needs and the gap per pool), its
-    progress, recommendations and action plan.
+    progress, recommendations and action plan. For a `viewer` (a tenant's brands; None: the owner) every
+    figure from peer brands obeys [privacy] min_peer_brands.
 
     >>> import tempfile; from pathlib import Path
     >>> from aipl.assets import ensure_built
@@ -47,7 +49,7 @@ def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = No
     (10000, 10000)
     >>> wh.close()
     """
-    return _plan(wh, gta_plan(wh, brand, campaign, gmv_target, day, baseline, aov))
+    return _plan(wh, gta_plan(wh, brand, campaign, gmv_target, day, baseline, aov, viewer), viewer)
 
 
 def latest_plan(wh: Warehouse, brand: str, growth: float | None = None) -> Plan | None:
@@ -98,11 +100,11 @@ def _brands(wh: Warehouse) -> list[str]:
 
 
 def backtest(wh: Warehouse, campaign: str, brands: list[str] | None = None, days_before: int = 0,
-             baseline: str | None = None) -> Backtest:
+             baseline: str | None = None, viewer: Iterable[str] | None = None) -> Backtest:
     """Backtest the GTA forecast of a past campaign, planned `days_before` its presale from the campaign a year
     earlier (or `baseline`), for `brands` (default: every brand with events): per brand and pool the forecast
     (预计) against the actual (实际) buyers, GMV and pool size, 完成率, the errors (APE, the pools' MAPE), and
-    last year's GMV as the naive forecast.
+    last year's GMV as the naive forecast (for a `viewer`, as `plan`).
 
     >>> import tempfile; from pathlib import Path
     >>> from aipl.assets import ensure_built
@@ -127,4 +129,5 @@ def backtest(wh: Warehouse, campaign: str, brands: list[str] | None = None, days
     >>> wh.close()
     """
     chosen = brands or _brands(wh)
-    return Backtest.of(campaign, days_before, [brand_backtest(wh, b, campaign, days_before, baseline) for b in chosen])
+    return Backtest.of(campaign, days_before,
+                       [brand_backtest(wh, b, campaign, days_before, baseline, viewer) for b in chosen])

@@ -13,6 +13,7 @@ a command, the service at start and after each load; in a notebook call `aipl.as
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 import ibis
@@ -23,6 +24,7 @@ from ibis.common.exceptions import TableNotFound
 from aipl.assets import intervals, states
 from aipl.assets.health import brand_categories
 from aipl.config import parse_day
+from aipl.privacy import PrivacyError, foreign, peer_shortfall
 from aipl.strategy.calendar import Campaign, last_year, load_campaign
 from aipl.strategy.results import PoolSizes, Season
 from aipl.warehouse import Warehouse
@@ -156,9 +158,16 @@ def _peers(wh: Warehouse, brand: str) -> list[str]:
     return sorted(bc[(bc.category_id == cat.iloc[0]) & (bc.brand_id != brand)].brand_id)
 
 
-def _industry(wh: Warehouse, brand: str, ly: Campaign) -> tuple[dict, list[str]]:
-    """Median CVR, share and GMV per buyer per pool over the peer brands' last-year campaign."""
+def _industry(wh: Warehouse, brand: str, ly: Campaign, viewer: Iterable[str] | None = None) -> tuple[dict, str]:
+    """Median CVR, share and GMV per buyer per pool over the peer brands' last-year campaign, and their names
+    (for a `viewer`: over the peers it is not granted, unnamed, and none below [privacy] min_peer_brands)."""
     peers = _peers(wh, brand)
+    others = foreign(peers, viewer)
+    reason = peer_shortfall(wh.config.min_peer_brands, "an industry benchmark", "this category", len(others))
+    if reason:
+        raise PrivacyError(f"brand {brand!r} had no buyers in {ly.campaign_id}, so its rates would come from its "
+                           f"peers: {reason}")
+    peers = others or peers
     seasons = [s for s in (season(wh, p, ly) for p in peers) if s["buyers"]]
     if not seasons:
         raise ValueError(f"brand {brand!r} had no buyers in {ly.campaign_id} and no peer brand of its category "
@@ -168,15 +177,18 @@ def _industry(wh: Warehouse, brand: str, ly: Campaign) -> tuple[dict, list[str]]
         vals = {k: [s["pools"][p][k] for s in seasons if s["pools"][p][k] is not None] for k in ("cvr", "share", "aov")}
         med[p] = {k: float(np.median(v)) if v else None for k, v in vals.items()}
     med["_aov"] = float(np.median([s["aov"] for s in seasons]))
-    return med, [s["brand"] for s in seasons]
+    names = f"{len(seasons)} peer brands" if others else ", ".join(s["brand"] for s in seasons)
+    return med, names
 
 
 def gta_plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = None,
-             day: str | date | None = None, baseline: str | None = None, aov: float | None = None) -> dict:
+             day: str | date | None = None, baseline: str | None = None, aov: float | None = None,
+             viewer: Iterable[str] | None = None) -> dict:
     """The GTA figures of a brand's plan for a campaign as of `day` (default: the last data day; at the latest
     the eve of the presale): last year's pools and rates, this year's projected pools, and — with a GMV target —
     the buyers and pool sizes it needs and the gap per pool (see the module doc). The public `plan` adds the
-    progress, recommendations and action plan."""
+    progress, recommendations and action plan. For a `viewer` (a tenant's brands) rates taken from the
+    industry are its peers' and need [privacy] min_peer_brands of them."""
     _require_assets(wh)
     cur = load_campaign(wh, campaign)
     ly = load_campaign(wh, baseline) if baseline else last_year(wh, cur, brand)
@@ -197,8 +209,8 @@ def gta_plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None 
         rates = {p: {x: last["pools"][p][x] for x in ("cvr", "share", "aov")} for p in POOLS}
         base_aov, rate_source = last["aov"], f"{brand} in {ly.campaign_id}"
     else:
-        rates, peers = _industry(wh, brand, ly)
-        base_aov, rate_source = rates.pop("_aov"), f"industry median of {', '.join(peers)} in {ly.campaign_id}"
+        rates, peers = _industry(wh, brand, ly, viewer)
+        base_aov, rate_source = rates.pop("_aov"), f"industry median of {peers} in {ly.campaign_id}"
     given_aov, aov = aov is not None, aov or base_aov
     then, now = pool_sizes(wh, brand, ly_as_of), pool_sizes(wh, brand, as_of)
     brand_then = sum(then[p] for p in D0_POOLS if p != "O")
@@ -272,13 +284,13 @@ def set_target(out: dict, target: float) -> dict:
     return out
 
 
-def brand_backtest(wh: Warehouse, brand: str, campaign: str, days_before: int = 0, baseline: str | None = None
-                   ) -> dict:
+def brand_backtest(wh: Warehouse, brand: str, campaign: str, days_before: int = 0, baseline: str | None = None,
+                   viewer: Iterable[str] | None = None) -> dict:
     """Plan `days_before` the presale of a past campaign from the one a year before it, then compare the
     forecast buyers and GMV per pool with what happened: 预计 vs 实际 and 完成率 per pool, and the MAPE (one
     brand's part of the public `backtest`)."""
     cur = load_campaign(wh, campaign)
-    p = gta_plan(wh, brand, campaign, day=cur.d0 - timedelta(days=days_before), baseline=baseline)
+    p = gta_plan(wh, brand, campaign, day=cur.d0 - timedelta(days=days_before), baseline=baseline, viewer=viewer)
     actual = season(wh, brand, cur)
     rows, errors = [], []
     for r in p["pools"]:

@@ -5,6 +5,7 @@ phase."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, timedelta
 
 import ibis
@@ -13,6 +14,7 @@ import pandas as pd
 
 from aipl.assets.build import intervals
 from aipl.assets.health import brand_categories
+from aipl.privacy import PEER, foreign, peer_shortfall
 from aipl.strategy.calendar import Campaign, load_campaign
 from aipl.warehouse import Warehouse
 
@@ -63,10 +65,12 @@ def peers(wh: Warehouse, brand: str, ly: Campaign) -> list[str]:
     return [b for b in same if tier[b] == tier[brand] and b != brand]
 
 
-def progress(wh: Warehouse, plan: dict) -> dict:
+def progress(wh: Warehouse, plan: dict, viewer: Iterable[str] | None = None) -> dict:
     """The pools of a plan (see strategy.plan) by offset from the presale start: this year's size (up to the
     plan's day), last year's, the benchmark, the size needed on that day when the plan has a target (the
-    needed size on D0 scaled by last year's curve), and the gap per phase."""
+    needed size on D0 scaled by last year's curve), and the gap per phase. For a `viewer` (a tenant's brands)
+    the benchmark is over the peers it is not granted, shown as 同行 peer, and withheld with the reason when
+    they are fewer than [privacy] min_peer_brands."""
     brand = plan["brand"]
     cur = load_campaign(wh, plan["campaign"]["campaign_id"])
     ly = load_campaign(wh, plan["baseline"]["campaign_id"])
@@ -78,6 +82,9 @@ def progress(wh: Warehouse, plan: dict) -> dict:
     ty_days = [cur.presale_start + timedelta(days=o) for o in offsets if cur.presale_start + timedelta(days=o) <= as_of]
     ly_days = [ly.presale_start + timedelta(days=o) for o in offsets]
     group = peers(wh, brand, ly)
+    others = foreign(group, viewer)
+    withheld = peer_shortfall(wh.config.min_peer_brands, "industry benchmark", "the brand's peer group", len(others))
+    bench_group = [] if withheld else others or group
     s = state_series(wh, [brand, *group], ty_days + ly_days)
     this_year = set(ty_days)
     s["offset"] = [(d - (cur.presale_start if d in this_year else ly.presale_start)).days for d in s.day]
@@ -87,7 +94,7 @@ def progress(wh: Warehouse, plan: dict) -> dict:
     needed = {r["pool"]: r.get("size_needed") for r in plan["pools"]}
     rows = []
     mine = wide[wide.brand == brand].set_index(["pool", "offset"])
-    peer = wide[wide.brand.isin(group)]
+    peer = wide[wide.brand.isin(bench_group)]
     d0_last = mine.xs(-1, level="offset")["last"] if (-1 in mine.index.get_level_values("offset")) else None
     for pool in SERIES_POOLS.values():
         for o in offsets:
@@ -107,8 +114,9 @@ def progress(wh: Warehouse, plan: dict) -> dict:
                 "needed": need * last_n / base if need is not None and base else None,
             })
     df = pd.DataFrame(rows)
-    return {"brand": brand, "peers": group, "as_of": str(as_of), "series": df.to_dict(orient="records"),
-            "phases": _phase_gaps(df, cur, as_of)}
+    shown = [PEER if b in others else b for b in group]
+    return {"brand": brand, "peers": shown, "as_of": str(as_of), "series": df.to_dict(orient="records"),
+            "phases": _phase_gaps(df, cur, as_of), "withheld": withheld}
 
 
 def _phase_gaps(df: pd.DataFrame, cur: Campaign, as_of: date) -> list[dict]:

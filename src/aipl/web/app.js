@@ -152,6 +152,7 @@ const PAGES = {
         num(m, mine[m])}</span>`],
       [t("pct"), (m) => pct(mine[`${m}_pct`], 0)], [t("p50"), (m) => num(m, q(m, "P50"))],
       [t("p90"), (m) => num(m, q(m, "P90"))]], ["F", "A", "S", "T"])}
+      ${mine?.withheld ? `<p class="muted" data-testid="withheld">${esc(mine.withheld)}</p>` : ""}
       <div class="row"><div><h2>${t("pct")}</h2><div class="chart" id="radar"></div></div>
       <div><h2>${t("health.rank")}</h2><div id="rank"></div></div></div>
       <h2>${t("health.grow")} · ${esc(grow.period0.join(" … "))} → ${esc(grow.period1.join(" … "))}</h2>
@@ -168,7 +169,7 @@ const PAGES = {
     chart($("#radar"), { tooltip: {}, radar: { indicator: ["F", "A", "S", "T"].map((m) => ({ name: m, max: 1 })) },
       series: [{ type: "radar", data: [{ name: state.brand, value: ["F", "A", "S", "T"].map((m) => mine[`${m}_pct`]),
         areaStyle: { opacity: 0.2 } }] }] });
-    $("#rank").innerHTML = table([["#", (r) => r.rank], [t("brand"), (r) => esc(r.brand_id)],
+    $("#rank").innerHTML = table([["#", (r) => r.rank ?? "—"], [t("brand"), (r) => esc(r.brand_id)],
       ["score", (r) => `<span data-testid="${r.own ? `score-${r.brand_id}` : ""}">${fmt(r.score, 1)}</span>`],
       ["F", (r) => fmt(r.F)], ["A", (r) => pct(r.A)], ["S", (r) => fmt(r.S)], ["T", (r) => pct(r.T)]],
     rank.items.filter((r) => r.category_id === mine?.category_id), (r) => (r.own ? "own" : ""));

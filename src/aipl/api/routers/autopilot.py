@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from aipl.api.deps import ERRORS, Caller, brand_of, cached, warehouse
 from aipl.api.routers.crowds import crowd_tree_of
+from aipl.api.routers.strategy import campaign_of
 from aipl.assets import DEEPLINK_LABELS
 from aipl.autopilot import SCENES, plan_budget, plan_sequence
 
@@ -100,8 +101,9 @@ def plan(request: Request, who: Caller, brand: str,
     """The daily budget split across channels that maximises the scene's aim on the chosen items and target
     crowds, with the expected outcome, its 90% interval and the scene's efficiency KPI."""
     brand_of(who, brand)
+    campaign_of(request, who, campaign)
     for c in crowd or ():  # a target crowd may be an expression: it names only the tenant's brands
-        crowd_tree_of(who, c)
+        crowd_tree_of(request, who, c)
     wh = warehouse(request)
     index = request.app.state.tag_index(wh) if crowd else None
     res = plan_budget(wh, brand, budget, scene, campaign, budget_mode, start, end, min_share, max_share, roi_floor,

@@ -11,15 +11,17 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from aipl.api.auth import Principal
-from aipl.api.deps import ERRORS, Caller, PageOf, Paging, brand_of, need, warehouse, write
+from aipl.api.deps import ERRORS, Caller, PageOf, Paging, brand_of, cached, need, warehouse, write
 from aipl.audience import (
     brands_of,
+    check_crowd,
     count_crowd,
     create_crowd,
     crowd_insight,
     crowd_lookalike,
     crowd_tree,
     list_crowds,
+    sight,
     tag_catalogue,
 )
 
@@ -174,13 +176,16 @@ class LookalikeOut(BaseModel):
     saved: str | None
 
 
-def crowd_tree_of(who: Principal, expr: str) -> dict:
-    """The caller's crowd (expression or name) as a tree; 403 if it names a brand not granted to the tenant."""
+def crowd_tree_of(request: Request, who: Principal, expr: str) -> dict:
+    """The caller's crowd (expression or name) as a tree; 403 if it names a brand not granted to the tenant, or
+    reads category-level or platform-wide data over too few other brands ([privacy] min_peer_brands)."""
     tree = crowd_tree(expr)
     denied = sorted(brands_of(tree) - who.brands)
     if denied:
         raise HTTPException(403, f"the crowd names brand {denied[0]!r}, which is not granted to tenant "
                             f"{who.tenant!r}")
+    seen = cached(request, ("sight", who.brands), lambda: sight(warehouse(request), who.brands))
+    check_crowd(warehouse(request), tree, who.brands, seen)
     return tree
 
 
@@ -188,7 +193,7 @@ def crowd_tree_of(who: Principal, expr: str) -> dict:
 def count(request: Request, body: CrowdIn, who: Caller) -> CrowdCountOut:
     """How many consumers the crowd holds on the tag day (bitmap index), and how long it took."""
     wh = warehouse(request)
-    res = count_crowd(wh, crowd_tree_of(who, body.expr), who.tenant, request.app.state.tag_index(wh))
+    res = count_crowd(wh, crowd_tree_of(request, who, body.expr), who.tenant, request.app.state.tag_index(wh))
     return CrowdCountOut(**res.to_dict())
 
 
@@ -203,7 +208,7 @@ def listing(request: Request, who: Caller, paging: Paging) -> CrowdPage:
 @router.post("", status_code=201)
 def create(request: Request, body: CrowdSave, who: Annotated[Principal, Depends(need("analyst"))]) -> SavedCrowdOut:
     """Save a named crowd for the tenant (valid for 90 days)."""
-    tree = crowd_tree_of(who, body.expr)
+    tree = crowd_tree_of(request, who, body.expr)
     res = write(request, lambda wh: create_crowd(wh, body.name, tree, who.tenant, request.app.state.tag_index(wh)))
     return SavedCrowdOut(**res.to_dict())
 
@@ -215,10 +220,11 @@ def insight(request: Request, body: InsightIn, who: Caller) -> InsightOut:
     if body.brand is not None:
         brand_of(who, body.brand)
     wh = warehouse(request)
-    base = crowd_tree_of(who, body.base) if body.base is not None else None
-    compare = [crowd_tree_of(who, c) for c in body.compare]
-    res = crowd_insight(wh, crowd_tree_of(who, body.expr), base, body.tags, compare, body.brand, body.start, body.end,
-                        who.tenant, request.app.state.tag_index(wh))
+    base = crowd_tree_of(request, who, body.base) if body.base is not None else None
+    compare = [crowd_tree_of(request, who, c) for c in body.compare]
+    tree = crowd_tree_of(request, who, body.expr)
+    res = crowd_insight(wh, tree, base, body.tags, compare, body.brand, body.start, body.end, who.tenant,
+                        request.app.state.tag_index(wh), viewer=who.brands)
     return InsightOut(**res.to_dict())
 
 
@@ -226,10 +232,11 @@ def insight(request: Request, body: InsightIn, who: Caller) -> InsightOut:
 def lookalike(request: Request, body: LookalikeIn,
               who: Annotated[Principal, Depends(need("analyst"))]) -> LookalikeOut:
     """Consumers who look like the seed crowd (PU learning over the tags), saved for the tenant when named."""
-    seed = crowd_tree_of(who, body.seed)
+    seed = crowd_tree_of(request, who, body.seed)
 
     def run(wh):
-        return crowd_lookalike(wh, seed, body.k, body.save, who.tenant, request.app.state.tag_index(wh))
+        return crowd_lookalike(wh, seed, body.k, body.save, who.tenant, request.app.state.tag_index(wh),
+                               viewer=who.brands)
 
     res = write(request, run) if body.save else run(warehouse(request))
     return LookalikeOut(**res.to_dict())

@@ -41,6 +41,7 @@ class FastBrand(BaseModel):
     A_pct: float | None
     S_pct: float | None
     T_pct: float | None
+    withheld: str | None = Field(None, description="why the index and percentiles are not shown (too few peers)")
 
 
 class Benchmark(BaseModel):
@@ -53,6 +54,7 @@ class Benchmark(BaseModel):
     P50: float | None
     P75: float | None
     P90: float | None
+    withheld: str | None = Field(None, description="why the percentiles are not shown (too few peers)")
 
 
 class Fast(Period):
@@ -63,10 +65,11 @@ class Fast(Period):
 
 
 class Ranked(BaseModel):
-    """A brand's place in its category's 榜单; another tenant's brand is 同行 peer, with no figures."""
+    """A brand's place in its category's 榜单; another tenant's brand is 同行 peer, with no figures; in a category of
+    too few other brands only the tenant's own, with no place (`withheld` says why)."""
 
     category_id: str | None
-    rank: int
+    rank: int | None
     brand_id: str
     own: bool
     score: float | None
@@ -74,6 +77,7 @@ class Ranked(BaseModel):
     A: float | None
     S: float | None
     T: float | None
+    withheld: str | None = None
 
 
 class Ranking(Period, PageOf[Ranked]):
@@ -106,6 +110,7 @@ class NewProductStrength(BaseModel):
     index: dict[str, float | None]
     peers: int
     score: float | None
+    withheld: str | None = None
 
 
 class Grow(BaseModel):
@@ -134,10 +139,10 @@ def _period(request: Request, start: date | None, end: date | None) -> tuple[dat
 @router.get("/fast", response_model=Fast)
 def health_fast(request: Request, who: Caller, start: Day = None, end: Day = None) -> dict:
     """FAST per granted brand (F 可运营人群, A 加深率, S 会员, T 会员活跃率), each metric's percentile within
-    its category, and the category's P25/P50/P75/P90 (aggregates only)."""
+    its category, and its peers' P25/P50/P75/P90 (aggregates only; withheld below [privacy] min_peer_brands)."""
     start, end = _period(request, start, end)
     summary = cached(request, ("fast", who.brands, start, end),
-                     lambda: fast_summary(warehouse(request), start, end, brands=who.brands))
+                     lambda: fast_summary(warehouse(request), start, end, brands=who.brands, viewer=who.brands))
     return summary.to_dict()
 
 
@@ -157,4 +162,4 @@ def health_grow(request: Request, who: Caller, brand: str, start0: date, end0: d
                 end1: date) -> dict:
     """GROW: the GMV change between two periods split into G 渗透, R 复购, O 价格 and W."""
     brand_of(who, brand)
-    return grow(warehouse(request), brand, (start0, end0), (start1, end1))
+    return grow(warehouse(request), brand, (start0, end0), (start1, end1), viewer=who.brands)

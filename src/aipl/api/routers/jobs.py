@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from aipl.api.auth import Principal
 from aipl.api.deps import ERRORS, Caller, PageOf, Paging, brand_of, need
+from aipl.api.routers.strategy import campaign_of
 from aipl.ingest import FORMATS, ingest
 from aipl.report import write_postmortem
 from aipl.warehouse import open_warehouse
@@ -137,6 +138,7 @@ class PostmortemIn(BaseModel):
 def postmortem(request: Request, body: PostmortemIn, who: Annotated[Principal, Depends(need("analyst"))]) -> Job:
     """Write the brand's post-mortem as a job; fetch it from /api/jobs/{id}/html when done."""
     brand_of(who, body.brand)
+    campaign_of(request, who, body.campaign)
     app = request.app
 
     def work(report):

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from aipl.api.auth import Principal
 from aipl.api.deps import ERRORS, Caller, brand_of, warehouse
 from aipl.strategy import backtest as backtest_brands
 from aipl.strategy import campaigns
@@ -121,6 +122,7 @@ class Progress(BaseModel):
     as_of: str
     series: list[SeriesRow]
     phases: list[PhaseGap]
+    withheld: str | None = None
 
 
 class Recommendation(BaseModel):
@@ -234,11 +236,25 @@ class BacktestOut(BaseModel):
     naive_ape: float | None
 
 
+def visible_campaigns(request: Request, who: Principal) -> list:
+    """The campaign calendars the tenant may see: the platform-wide ones and its own brands'."""
+    return [c for c in campaigns(warehouse(request)) if c.brand is None or c.brand in who.brands]
+
+
+def campaign_of(request: Request, who: Principal, campaign: str | None) -> str | None:
+    """`campaign` (None stays None) if the tenant may see it; 422 otherwise, the same answer as for an unknown one,
+    naming only the campaigns the tenant may see."""
+    mine = [c.campaign_id for c in visible_campaigns(request, who)]
+    if campaign is not None and campaign not in mine:
+        raise HTTPException(422, f"unknown campaign {campaign!r}; known: {', '.join(mine) or 'none'}")
+    return campaign
+
+
 @router.get("/campaigns", response_model=Campaigns)
 def campaign_list(request: Request, who: Caller) -> dict:
-    """The campaign calendars known to the workspace (the campaigns table and aipl.toml; a calendar, not brand
-    data), the earliest first."""
-    return {"items": [c.to_dict() for c in campaigns(warehouse(request))]}
+    """The campaign calendars the tenant may see (the campaigns table and aipl.toml): the platform-wide ones and
+    its own brands', the earliest first."""
+    return {"items": [c.to_dict() for c in visible_campaigns(request, who)]}
 
 
 @router.get("/{brand}/plan", response_model=GtaPlanOut)
@@ -248,7 +264,9 @@ def plan(request: Request, who: Caller, brand: str, campaign: str,
     """GTA: from a GMV target to the consumers each pool must hold, the gaps, progress and recommendations, as
     of `day` (default: the last data day, at the latest the eve of the presale)."""
     brand_of(who, brand)
-    return make_plan(warehouse(request), brand, campaign, gmv_target, day, baseline, aov).to_dict()
+    campaign_of(request, who, campaign)
+    campaign_of(request, who, baseline)
+    return make_plan(warehouse(request), brand, campaign, gmv_target, day, baseline, aov, who.brands).to_dict()
 
 
 @router.get("/{brand}/backtest", response_model=BacktestOut)
@@ -257,4 +275,6 @@ def backtest(request: Request, who: Caller, brand: str, campaign: str,
     """Backtest the GTA forecast of a past campaign planned `days_before` its presale from the campaign a year
     earlier: 预计 vs 实际 and 完成率 per pool, and the errors."""
     brand_of(who, brand)
-    return backtest_brands(warehouse(request), campaign, [brand], days_before, baseline).to_dict()
+    campaign_of(request, who, campaign)
+    campaign_of(request, who, baseline)
+    return backtest_brands(warehouse(request), campaign, [brand], days_before, baseline, who.brands).to_dict()

@@ -1,0 +1,121 @@
+"""Every path that writes consumer ids goes through the one guarded, audited export (aipl.privacy.export_ids):
+below [privacy] min_crowd_size nothing is written and the command says why in one line (exit 2); at or above it
+the file is written and crowd_exports holds a row with its digest. Before, `clv predict --out`, `clv value --out`
+and `autopilot sequence --out` wrote the ids of any brand, however few, and left no audit row."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import aipl.cli.measure as cli_measure
+from aipl.cli import app
+from aipl.schema import CROWD_EXPORTS
+from aipl.warehouse import open_warehouse
+
+EXPORTS_TABLE = CROWD_EXPORTS.name
+SRC = Path(__file__).resolve().parents[2] / "src" / "aipl"
+runner = CliRunner()
+
+# Each export path as a user runs it; OUT is the file.
+PATHS = {
+    "crowd export": ["crowd", "export", "age < 60", "--out", "OUT"],
+    "lookalike crowd export": ["crowd", "export", "lal", "--out", "OUT"],
+    "members list": ["members", "list", "--brand", "B01", "--day", "2026-10-24", "--kind", "active", "--out", "OUT"],
+    "clv predict": ["clv", "predict", "--calibration-end", "2026-10-01", "--out", "OUT"],
+    "clv predict of one brand": ["clv", "predict", "--calibration-end", "2026-10-01", "--brand", "B01", "--out",
+                                 "OUT"],
+    "clv value": ["clv", "value", "--brand", "B01", "--calibration-end", "2026-10-24", "--out", "OUT"],
+    "autopilot sequence": ["autopilot", "sequence", "--brand", "B01", "--out", "OUT"],
+}
+
+
+def _minimum(ws: Path, n: int) -> None:
+    cfg = ws / "aipl.toml"
+    cfg.write_text(re.sub(r"min_crowd_size = \d+", f"min_crowd_size = {n}", cfg.read_text(encoding="utf-8")),
+                   encoding="utf-8")
+
+
+def _audit(ws: Path) -> pd.DataFrame:
+    wh = open_warehouse(ws)
+    try:
+        return wh.table(EXPORTS_TABLE).execute() if EXPORTS_TABLE in wh.con.list_tables() else pd.DataFrame()
+    finally:
+        wh.close()
+
+
+def _run(ws: Path, args: list[str], out: Path):
+    return runner.invoke(app, [str(out) if a == "OUT" else a for a in args] + ["-w", str(ws)])
+
+
+@pytest.fixture(scope="module")
+def ws(market) -> Path:
+    """The CLI's workspace, with a lookalike crowd saved (its ids leave through a crowd export)."""
+    _minimum(market["copy"], 1)
+    r = runner.invoke(app, ["crowd", "lookalike", "age < 30", "--k", "1", "--save", "lal", "-w", str(market["copy"])])
+    assert r.exit_code == 0, r.output
+    return market["copy"]
+
+
+@pytest.mark.parametrize("name", PATHS)
+def test_below_the_minimum_nothing_is_written(ws, tmp_path, name):
+    command = PATHS[name]
+    _minimum(ws, 1_000_000)
+    logged = len(_audit(ws))
+    out = tmp_path / "ids.csv"
+    r = _run(ws, command, out)
+    assert r.exit_code == 2, f"{name}: {r.output}"
+    assert "below the minimum export size" in r.output and len(r.output.strip().splitlines()) == 1
+    assert not out.exists() and len(_audit(ws)) == logged
+
+
+@pytest.mark.parametrize("name", PATHS)
+def test_an_export_is_written_and_audited(ws, tmp_path, name):
+    command = PATHS[name]
+    _minimum(ws, 1)
+    out = tmp_path / "ids.csv"
+    logged = len(_audit(ws))
+    r = _run(ws, command, out)
+    assert r.exit_code == 0, f"{name}: {r.output}"
+    audit = _audit(ws)
+    assert len(audit) == logged + 1
+    row = audit.sort_values("exported_at").iloc[-1]
+    ids = pd.read_csv(out)
+    assert "consumer_id" in ids.columns and row["rows"] == len(ids) and row["path"] == str(out.resolve())
+    assert row["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_uplift_targets_go_through_the_guard(ws, tmp_path, monkeypatch):
+    """`aipl uplift --out` (its model is slow to fit, so the targets are given) writes through the guard too."""
+    class Few:
+        arm = "coupon"
+        selected = pd.DataFrame({"consumer_id": [f"c{i:08d}" for i in range(5)], "uplift": 0.1})
+
+    monkeypatch.setattr(cli_measure, "target_uplift", lambda *a, **k: Few())
+    _minimum(ws, 100)
+    out = tmp_path / "targets.csv"
+    r = _run(ws, ["uplift", "--brand", "B01", "--budget", "5", "--out", "OUT"], out)
+    assert r.exit_code == 2 and "5 consumers, below the minimum export size 100" in r.output and not out.exists()
+
+
+# Files written by code that holds no consumer ids: the simulator's synthetic market, the per-merchant subsidy plan.
+WITHOUT_IDS = {"simulate/market.py": None, "cli/autopilot.py": "alloc.to_csv(out_file, index=False)"}
+WRITE = re.compile(r"\.(to_csv|to_parquet|to_excel)\b|write_table\(")  # to_json() without a path is a string
+
+
+def test_no_other_code_writes_a_table_to_a_file():
+    """A new writer of rows must use aipl.privacy.export_ids, or be listed here with why it writes no ids."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        rel = path.relative_to(SRC).as_posix()
+        for line in path.read_text(encoding="utf-8").splitlines():
+            code = line.split("#", 1)[0].strip()
+            allowed = rel == "privacy.py" or (rel in WITHOUT_IDS and WITHOUT_IDS[rel] in (None, code))
+            if WRITE.search(code) and not code.startswith(">>>") and not allowed:
+                found.append(f"{rel}: {code}")
+    assert not found, "write consumer ids through aipl.privacy.export_ids:\n" + "\n".join(found)
