@@ -123,7 +123,7 @@ def autopilot_sequence(
 ) -> None:
     """Sequenced delivery (序列化投放): each consumer's next action from their DEEPLINK stage, frequency-capped;
     with --flight, the stage-advancing rate of the rule, of learned actions and of untargeted delivery."""
-    with _session(workspace, assets=True, read=True) as wh:
+    with _session(workspace, assets=True, read=not out_file) as wh:  # an export writes its audit row
         res = plan_sequence(wh, brand, day, flight, reach, seed)
         if out_file:
             export_ids(wh, f"next actions of {brand} on {res.day}", res.actions, out_file)

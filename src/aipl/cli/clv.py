@@ -100,7 +100,7 @@ def clv_predict(
     workspace: WorkspaceOpt = None,
 ) -> None:
     """Per customer: P(alive), expected purchases over the horizon, expected spend and discounted 3-year CLV."""
-    with _file_or_workspace(file, fmt, workspace, read=True) as wh:
+    with _file_or_workspace(file, fmt, workspace) as wh:  # a writer: the export writes its audit row
         s = predict_clv(wh, calibration_end, horizon, time_unit, brand)
         export_ids(wh, f"CLV predictions of {brand or 'every brand'} at {calibration_end}", s, out_file)
     params = s.attrs["params"]
