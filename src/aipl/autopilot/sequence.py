@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from aipl.assets import states
-from aipl.config import parse_day
+from aipl.config import parse_day, register_section
 from aipl.simulate.journeys import Journeys
 from aipl.vocab import ACTIONS
 from aipl.vocab import DEEPLINK_STAGES as STAGES
@@ -237,3 +237,6 @@ def brand_stages(wh: Warehouse, brand: str, day: str | date) -> np.ndarray:
     if df.empty:
         raise ValueError(f"brand {brand!r} has no consumer in a DEEPLINK stage on {day}")
     return df.deeplink.map({s: i for i, s in enumerate(STAGES)}).to_numpy(dtype=int)
+
+
+register_section("sequence", from_config)  # checked whenever a workspace is loaded
