@@ -12,6 +12,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from aipl.api.auth import Principal, authenticate
+from aipl.api.errors import failure
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -53,7 +54,8 @@ async def _answer(send: Send, status: int, detail: str, extra: dict[str, str] | 
 
 class Gate:
     """Authenticate `/api` calls from the headers, then admit a body of at most `max_body` bytes (`max_upload`
-    on the paths in `uploads`, which also need their role before the upload is read).
+    on the paths in `uploads`, which also need their role before the upload is read). An exception that the
+    application leaves unanswered becomes its one-line `failure` (503, 507, 422) unless it is aipl's own fault.
 
     >>> import asyncio, tempfile
     >>> async def app(scope, receive, send): ...
@@ -120,9 +122,13 @@ class Gate:
 
         try:
             await self.app(scope, counting, sending)
-        except Exception:
-            if not over:
-                raise
+        except Exception as exc:
+            if not over:  # a lock, a full disk, an error inside DuckDB or Arrow: its status and one line
+                known = failure(exc)
+                if known.status == 500 or started:
+                    raise  # a fault of aipl itself: logged, and a 500
+                await _answer(send, known.status, known.message)
+                return
         if over and not started:
             await _answer(send, 413, f"request body larger than {limit} bytes")
 

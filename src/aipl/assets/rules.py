@@ -66,9 +66,10 @@ class AssetRules:
             raise ValueError(f"[assets]: unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}")
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}
         rules = check_section("assets", cls, kw)  # the declared types, as written: a ValueError naming the key
-        for name in ("awareness_days", "interest_days", "purchase_days", "loyal_days"):
+        for name in (f.name for f in fields(cls) if f.type == "int"):  # windows and thresholds, in days or counts
             if not 1 <= getattr(rules, name) <= 36_500:
-                raise ValueError(f"[assets] {name} must be from 1 to 36500 days")
+                unit = " day" if name.endswith("_days") else ""
+                raise ValueError(f"[assets] {name} must be at least 1{unit} and at most 36500")
         return rules
 
     @classmethod

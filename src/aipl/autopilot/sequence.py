@@ -55,11 +55,11 @@ def from_config(section: dict | None) -> tuple[dict[str, str], Cap]:
     ('conversion_ad', 'content', Cap(contacts=2, days=14))
     """
     section = dict(section or {})
-    try:
-        cap = Cap(int(section.pop("cap_contacts", 3)), int(section.pop("cap_days", 7)))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"aipl.toml [sequence]: cap_contacts and cap_days are whole numbers ≥ 1 ({exc})") from exc
-    return check_mapping(section), cap
+    cap = {k: section.pop(k) for k in ("cap_contacts", "cap_days") if k in section}
+    for k, v in cap.items():  # as written: whole numbers, not 1.5, true or "3"
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10_000:
+            raise ValueError(f"[sequence] {k} must be a whole number from 1 to 10000, not {v!r}")
+    return check_mapping(section), Cap(**{k.removeprefix("cap_"): v for k, v in cap.items()})
 
 
 def check_mapping(mapping: dict[str, str]) -> dict[str, str]:

@@ -20,6 +20,7 @@ from aipl.warehouse import open_warehouse
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"], responses=ERRORS)  # unknown query parameters: the app's check
 MAX_UPLOAD = 200 * 1024 * 1024
+UPLOAD_SUFFIXES = (".csv", ".parquet", ".txt")
 
 
 class IngestResult(BaseModel):
@@ -85,8 +86,9 @@ async def ingest_upload(request: Request, file: UploadFile,
     if format not in FORMATS:
         raise HTTPException(422, f"unknown format {format!r}; one of {', '.join(sorted(FORMATS))}")
     suffix = Path(file.filename or "upload.csv").suffix.lower()
-    if suffix not in (".csv", ".parquet", ".txt", ".tsv"):
-        raise HTTPException(415, f"{file.filename}: send .csv, .tsv, .txt or .parquet")
+    if suffix not in UPLOAD_SUFFIXES:  # a .tsv is not read as tab-separated: refused here, not failed later
+        raise HTTPException(415, f"{file.filename}: send one of {', '.join(UPLOAD_SUFFIXES)} (comma-separated CSV "
+                                 "or Parquet, in a format of `aipl formats`)")
     folder = Path(request.app.state.root) / "uploads"
     folder.mkdir(exist_ok=True)
     stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in Path(file.filename or "upload").stem)[:60]
