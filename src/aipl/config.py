@@ -346,7 +346,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
             parse(data.get(name))
         except Exception as exc:  # any mistake in an engine's section is one line naming it, never a traceback
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ConfigError(f"{cfg_path}: {text if text.startswith('[') else f'[{name}] {text}'}") from None
+            raise ConfigError(f"{cfg_path}: {text if f'[{name}]' in text else f'[{name}] {text}'}") from None
     return Config(root=root, backend=ws.backend, timezone=ws.timezone, database=ws.database,
                   earliest=ing.earliest.isoformat(), latest_days_ahead=ing.latest_days_ahead,
                   min_crowd_size=priv.min_crowd_size, min_peer_brands=priv.min_peer_brands,

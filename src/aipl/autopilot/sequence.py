@@ -58,7 +58,7 @@ def from_config(section: dict | None) -> tuple[dict[str, str], Cap]:
     cap = {k: section.pop(k) for k in ("cap_contacts", "cap_days") if k in section}
     for k, v in cap.items():  # as written: whole numbers, not 1.5, true or "3"
         if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10_000:
-            raise ValueError(f"[sequence] {k} must be a whole number from 1 to 10000, not {v!r}")
+            raise ValueError(f"aipl.toml [sequence]: {k} must be a whole number from 1 to 10000, not {v!r}")
     return check_mapping(section), Cap(**{k.removeprefix("cap_"): v for k, v in cap.items()})
 
 
