@@ -5,15 +5,19 @@ stdout): never a traceback."""
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
+import aipl.cli.workspace as cli_workspace
 from aipl.cli import app, main
 from aipl.config import init_workspace
 from tests.conftest import BUNDLED
@@ -124,3 +128,40 @@ def test_bad_options_are_one_line_and_exit_2(ws, tmp_path, path, cmd):
             problems.append(f"{args}: accepted")
     shutil.rmtree(tmp_path, ignore_errors=True)
     assert not problems, "\n".join(problems)
+
+
+def _one_line_error(code: int, out: str, err: str) -> str:
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error:"), (code, err)
+    assert "error" in json.loads(out)
+    return lines[0]
+
+
+def test_a_warehouse_held_by_another_process_is_one_line_naming_it(ws):
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('held', flush=True); time.sleep(60)", str(ws / "warehouse.duckdb")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        line = _one_line_error(*_run(["status", "-w", str(ws), "--json"]))
+        assert "in use by another process" in line and f"PID {holder.pid}" in line, line
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+@pytest.mark.parametrize("exc, says", [
+    (OSError(errno.ENOSPC, "No space left on device", "warehouse.duckdb.wal"), "the disk is full"),
+    (duckdb.IOException('IO Error: Could not set lock on file "w.duckdb": Conflicting lock is held in x (PID 7)'),
+     "PID 7"),
+    (duckdb.ConversionException("Conversion Error: timestamp out of range\n\nLINE 1: SELECT …"),
+     "aipl status: ConversionException: Conversion Error: timestamp out of range"),
+    (KeyError("x"), "aipl status: KeyError"),
+])
+def test_any_failure_inside_a_command_is_one_line(ws, monkeypatch, exc, says):
+    def fail(*args, **kwargs):
+        raise exc
+
+    monkeypatch.setattr(cli_workspace, "warehouse_status", fail)
+    line = _one_line_error(*_run(["status", "-w", str(ws), "--json"]))
+    assert says in line, line
