@@ -4,12 +4,15 @@ class 10). The answer is never a 500: 4xx for anything the client sent."""
 
 from __future__ import annotations
 
+import errno
 import json
 from urllib.parse import quote
 
+import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
+import aipl.api.routers.assets as api_assets
 from aipl.api import create_app
 from aipl.api.auth import add_tenant, issue_token
 from aipl.api.deps import close_all
@@ -127,3 +130,20 @@ def test_uploads_in_a_format_that_cannot_be_read_are_refused_at_once(api, name, 
     assert r.status_code == status, r.text
     if name.endswith(".tsv"):
         assert ".csv" in r.json()["detail"] and ".parquet" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("exc, status, says", [
+    (duckdb.ConversionException("Conversion Error: timestamp out of range\n\nLINE 1: SELECT …"), 422,
+     "ConversionException: Conversion Error: timestamp out of range"),
+    (duckdb.IOException('IO Error: Could not set lock on file "w.duckdb": Conflicting lock is held in x (PID 7)'),
+     503, "PID 7"),
+    (OSError(errno.ENOSPC, "No space left on device"), 507, "the disk is full"),
+])
+def test_a_library_failure_is_its_status_and_one_line(api, monkeypatch, exc, status, says):
+    def fail(*args, **kwargs):
+        raise exc
+
+    api["client"].app.state.cache.clear()
+    monkeypatch.setattr(api_assets, "brand_categories", fail)
+    r = api["client"].get("/api/brands")
+    assert r.status_code == status and says in r.json()["detail"] and "\n" not in r.json()["detail"], r.text
