@@ -68,6 +68,8 @@ def _filler(param, ws: Path, tmp: Path) -> str:
     kind, name = param.type_descriptor.annotation, param.name
     if name in DAYS:
         return "2026-10-01"
+    if name == "directory":
+        return str(tmp / "new-ws")
     if name in ("path", "file", "history"):
         return str(BUNDLED / "events_dirty.csv")
     if kind is Path or name in ("out", "out_file"):
@@ -112,7 +114,8 @@ def _argv(path: list[str], cmd, given: dict[str, str], ws: Path, tmp: Path) -> l
 
 
 @pytest.mark.parametrize("path, cmd", COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
-def test_bad_options_are_one_line_and_exit_2(ws, tmp_path, path, cmd):
+def test_bad_options_are_one_line_and_exit_2(ws, tmp_path, monkeypatch, path, cmd):
+    monkeypatch.chdir(tmp_path)  # `aipl init ""` and the like write into the current folder
     problems = []
     for given, refused in _cases(path, cmd):
         args = _argv(path, cmd, given, ws, tmp_path)
