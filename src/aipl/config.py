@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
+import re
 import tomllib
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from pathlib import Path, PurePath
+from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model, field_validator
 
 CONFIG_FILE = "aipl.toml"
 
@@ -27,7 +34,10 @@ latest_days_ahead = 1         # latest = now + this many days
 
 [privacy]
 min_crowd_size = 100          # a crowd smaller than this is never exported
-min_peer_brands = 5           # a tenant sees industry benchmarks only over at least this many OTHER brands
+min_peer_brands = 5           # a benchmark or category figure needs at least this many other brands
+
+[api]
+max_upload_mb = 200           # the largest file `aipl serve` accepts as an upload (JSON bodies: 1 MiB)
 
 [assets]
 # AIPL windows in whole days of the time zone above, inclusive of the day (DOMAIN.md §2.5 [P]).
@@ -69,13 +79,142 @@ SECTIONS: dict[str, Callable[[dict | None], object]] = {}
 
 
 def register_section(name: str, parse: Callable[[dict | None], object]) -> None:
-    """Have `parse(aipl.toml[name])` validate the section on every load (it raises ValueError or TypeError).
+    """Have `parse(aipl.toml[name])` validate the section on every load (it raises ValueError or TypeError,
+    best through `check_section`, which names the key and the reason).
 
     >>> register_section("example", lambda section: dict(section or {}))
     >>> SECTIONS.pop("example") is not None
     True
     """
     SECTIONS[name] = parse
+
+
+def _reason(error: dict) -> str:
+    """One pydantic error as `key: reason (got value)`."""
+    key = ".".join(str(p) for p in error["loc"]) or "(section)"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    got = error.get("input")
+    shown = repr(got) if not isinstance(got, str | int | float) or len(repr(got)) <= 40 else repr(got)[:40] + "…"
+    msg = error["msg"].removeprefix("Value error, ")
+    return f"{key}: {msg[0].lower()}{msg[1:]} (got {shown})"
+
+
+T = TypeVar("T")
+
+
+def check_section(name: str, kind: type[T], section: dict | None) -> T:
+    """The `[name]` table validated into `kind` (a pydantic model or a dataclass); a ValueError naming
+    `[name] key` and the reason otherwise.
+
+    >>> check_section("privacy", PrivacySettings, {"min_crowd_size": 50}).min_crowd_size
+    50
+    >>> check_section("privacy", PrivacySettings, {"min_crowd_size": -1})
+    Traceback (most recent call last):
+    ValueError: [privacy] min_crowd_size: input should be greater than or equal to 1 (got -1)
+    """
+    if section is not None and not isinstance(section, dict):
+        raise ValueError(f"[{name}] must be a table, not {type(section).__name__}")
+    section = dict(section or {})
+    try:
+        checked = _model_of(kind).model_validate(section)
+    except ValidationError as exc:
+        raise ValueError(f"[{name}] " + "; ".join(_reason(e) for e in exc.errors())) from None
+    return checked if isinstance(checked, kind) else kind(**{k: getattr(checked, k) for k in section})
+
+
+@functools.cache
+def _model_of(kind: type) -> type[BaseModel]:
+    """A pydantic model itself; for a dataclass, a strict model of its fields (values of their types as written,
+    unknown keys refused)."""
+    if issubclass(kind, BaseModel):
+        return kind
+    hints = typing.get_type_hints(kind)
+    return create_model(kind.__name__, __config__=ConfigDict(strict=True, extra="forbid"),
+                        **{f.name: (hints[f.name], None) for f in dataclasses.fields(kind)})
+
+
+class _Section(BaseModel):
+    """A section of aipl.toml: values of the declared types as written (no coercion), unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _known_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except Exception:  # ZoneInfoNotFoundError, ValueError for a path-like or empty name, NUL bytes …
+        raise ValueError("not a known time zone (e.g. Asia/Shanghai, UTC)") from None
+    return name
+
+
+def _inside(name: str) -> str:
+    path = PurePath(name)
+    if not name.strip() or "\x00" in name or path.is_absolute() or ".." in path.parts or name.endswith(("/", "\\")):
+        raise ValueError("must be a file name inside the workspace (e.g. warehouse.duckdb)")
+    return name
+
+
+class WorkspaceSettings(_Section):
+    """`[workspace]`: the backend, the time zone days are cut in, and the DuckDB file (inside the workspace).
+
+    >>> WorkspaceSettings(timezone="UTC").database
+    'warehouse.duckdb'
+    """
+
+    backend: Literal["duckdb", "spark"] = "duckdb"
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = "Asia/Shanghai"
+    database: Annotated[str, Field(min_length=1, max_length=255)] = "warehouse.duckdb"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _known_zone(value)
+
+    @field_validator("database")
+    @classmethod
+    def _file(cls, value: str) -> str:
+        return _inside(value)
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return date.fromisoformat(value)  # a ValueError (an impossible day) is reported with the key
+    raise ValueError("must be a day, written 2000-01-01")
+
+
+class IngestSettings(_Section):
+    """`[ingest]`: the plausible range of timestamps (earliest day, and days after now).
+
+    >>> IngestSettings(earliest="2010-01-01").earliest
+    datetime.date(2010, 1, 1)
+    """
+
+    earliest: Annotated[date, BeforeValidator(_day), Field(ge=date(1900, 1, 1), le=date(2100, 1, 1))] = date(2000, 1, 1)
+    latest_days_ahead: Annotated[int, Field(ge=0, le=3650)] = 1
+
+
+class PrivacySettings(_Section):
+    """`[privacy]`: the smallest crowd that may be exported, the fewest other brands behind a peer figure.
+
+    >>> PrivacySettings().min_peer_brands
+    5
+    """
+
+    min_crowd_size: Annotated[int, Field(ge=1, le=1_000_000_000)] = 100
+    min_peer_brands: Annotated[int, Field(ge=1, le=100_000)] = 5
+
+
+class ApiSettings(_Section):
+    """`[api]`: the largest upload `aipl serve` accepts, in MB.
+
+    >>> ApiSettings().max_upload_mb
+    200
+    """
+
+    max_upload_mb: Annotated[int, Field(ge=1, le=1_048_576)] = 200
 
 
 @dataclass(frozen=True)
@@ -99,6 +238,8 @@ class SparkSettings:
     @classmethod
     def from_config(cls, section: dict | None) -> SparkSettings:
         """Validate a parsed `[spark]` table; ValueError naming the key at fault."""
+        if section is not None and not isinstance(section, dict):
+            raise ValueError("[spark] must be a table")
         section = dict(section or {})
         unknown = sorted(set(section) - {"master", "warehouse", "database", "shuffle_partitions", "conf"})
         if unknown:
@@ -107,8 +248,8 @@ class SparkSettings:
             if not isinstance(section.get(key, ""), str):
                 raise ValueError(f"[spark] {key} must be a string")
         parts = section.get("shuffle_partitions", cls.shuffle_partitions)
-        if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
-            raise ValueError(f"[spark] shuffle_partitions must be a whole number of at least 1, not {parts!r}")
+        if isinstance(parts, bool) or not isinstance(parts, int) or not 1 <= parts <= 100_000:
+            raise ValueError(f"[spark] shuffle_partitions must be a whole number from 1 to 100000, not {parts!r}")
         database = section.get("database", cls.database)
         if not database.replace("_", "").isalnum():
             raise ValueError(f"[spark] database must be letters, digits and _, not {database!r}")
@@ -132,6 +273,7 @@ class Config:
     latest_days_ahead: int = 1
     min_crowd_size: int = 100
     min_peer_brands: int = 5
+    max_upload_mb: int = 200
     raw: dict = field(default_factory=dict)
     spark: SparkSettings = field(default_factory=SparkSettings)
 
@@ -189,31 +331,23 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{cfg_path}: {exc}") from exc
-    ws, ing, priv = data.get("workspace", {}), data.get("ingest", {}), data.get("privacy", {})
-    conf = Config(
-        root=root,
-        backend=ws.get("backend", "duckdb"),
-        timezone=ws.get("timezone", "Asia/Shanghai"),
-        database=ws.get("database", "warehouse.duckdb"),
-        earliest=ing.get("earliest", "2000-01-01"),
-        latest_days_ahead=int(ing.get("latest_days_ahead", 1)),
-        min_crowd_size=int(priv.get("min_crowd_size", 100)),
-        min_peer_brands=int(priv.get("min_peer_brands", 5)),
-        raw=data,
-    )
-    if conf.backend not in ("duckdb", "spark"):
-        raise ConfigError(f"{cfg_path}: [workspace] backend must be 'duckdb' or 'spark', not {conf.backend!r}")
     try:
-        ZoneInfo(conf.timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"{cfg_path}: [workspace] timezone {conf.timezone!r} is not a known time zone") from exc
-    try:
-        conf.spark = SparkSettings.from_config(data.get("spark"))
+        ws = check_section("workspace", WorkspaceSettings, data.get("workspace"))
+        ing = check_section("ingest", IngestSettings, data.get("ingest"))
+        priv = check_section("privacy", PrivacySettings, data.get("privacy"))
+        api = check_section("api", ApiSettings, data.get("api"))
+        spark = SparkSettings.from_config(data.get("spark"))
     except ValueError as exc:
-        raise ConfigError(f"{cfg_path}: {exc}") from exc
+        raise ConfigError(f"{cfg_path}: {exc}") from None
+    if not (root / ws.database).resolve().is_relative_to(root):
+        raise ConfigError(f"{cfg_path}: [workspace] database: {ws.database!r} leads outside the workspace")
     for name, parse in SECTIONS.items():
         try:
             parse(data.get(name))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{cfg_path}: {exc}") from exc
-    return conf
+        except Exception as exc:  # any mistake in an engine's section is one line naming it, never a traceback
+            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigError(f"{cfg_path}: {text if f'[{name}]' in text else f'[{name}] {text}'}") from None
+    return Config(root=root, backend=ws.backend, timezone=ws.timezone, database=ws.database,
+                  earliest=ing.earliest.isoformat(), latest_days_ahead=ing.latest_days_ahead,
+                  min_crowd_size=priv.min_crowd_size, min_peer_brands=priv.min_peer_brands,
+                  max_upload_mb=api.max_upload_mb, raw=data, spark=spark)

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from aipl.api.deps import close_all, known_query
+from aipl.api.guard import Gate
 from aipl.api.jobs import Jobs
 from aipl.api.routers import assets, autopilot, crowds, health, jobs, strategy
 from aipl.assets import ensure_built
@@ -21,7 +22,8 @@ from aipl.audience import TagIndex
 from aipl.privacy import PrivacyError
 from aipl.warehouse import Warehouse, open_warehouse
 
-MAX_BODY = 1 << 20  # JSON bodies; uploads have their own limit
+MAX_BODY = 1 << 20  # JSON bodies; uploads have their own limit ([api] max_upload_mb)
+UPLOADS = {"/api/jobs/ingest": "admin"}  # the paths that take a file, and the role that may send one
 WEB = Path(__file__).resolve().parents[1] / "web"
 
 
@@ -77,14 +79,9 @@ def create_app(root: str | Path) -> FastAPI:
     app.state.tag_index = tag_index
     with open_warehouse(root) as wh:  # waits (saying so on stderr) while another process writes
         refresh(wh)
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        size = request.headers.get("content-length")
-        upload = request.url.path == "/api/jobs/ingest"
-        if size and not upload and (not size.isdigit() or int(size) > MAX_BODY):
-            return JSONResponse({"detail": f"request body larger than {MAX_BODY} bytes"}, status_code=413)
-        return await call_next(request)
+        max_upload = wh.config.max_upload_mb << 20
+    # authentication from the headers before any body is read; bodies counted while they are read
+    app.add_middleware(Gate, root=app.state.root, max_body=MAX_BODY, max_upload=max_upload, uploads=UPLOADS)
 
     @app.exception_handler(PrivacyError)
     async def withheld(request: Request, exc: PrivacyError):  # another brand's data, or a crowd too small

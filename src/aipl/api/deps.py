@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from aipl.api.auth import Principal, authenticate
+from aipl.api.guard import caller
 from aipl.warehouse import Warehouse, WarehouseBusy, open_warehouse, published_path
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `aipl tenant token`")
@@ -180,7 +181,10 @@ def cached(request: Request, key: tuple, compute: Callable[[], Any]) -> Any:
 
 
 def principal(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-    """The caller: a valid `Authorization: Bearer <token>` or 401."""
+    """The caller: a valid `Authorization: Bearer <token>` or 401 (as the gate found it before reading the body)."""
+    who = caller(request.scope)
+    if who is not None:
+        return who
     token = creds.credentials if creds else ""
     if not token or len(token) > 200:
         raise HTTPException(401, "send Authorization: Bearer <token> (issued with `aipl tenant token`)",

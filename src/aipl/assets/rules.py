@@ -8,7 +8,7 @@ from datetime import date
 import ibis
 import ibis.expr.types as ir
 
-from aipl.config import CONFIG_FILE, Config, ConfigError, register_section
+from aipl.config import CONFIG_FILE, Config, ConfigError, check_section, register_section
 
 # the condition codes of the intervals (cond): the AIPL stages and the DEEPLINK refinements
 CONDITIONS = ("A", "I", "enthuse", "perform", "P", "L", "keen")
@@ -65,10 +65,11 @@ class AssetRules:
         if unknown:
             raise ValueError(f"[assets]: unknown key(s) {', '.join(unknown)}; known: {', '.join(known)}")
         kw = {k: tuple(v) if isinstance(v, list) else v for k, v in section.items()}
-        rules = cls(**kw)
-        for name in ("awareness_days", "interest_days", "purchase_days", "loyal_days"):
-            if getattr(rules, name) < 1:
-                raise ValueError(f"[assets] {name} must be at least 1 day")
+        rules = check_section("assets", cls, kw)  # the declared types, as written: a ValueError naming the key
+        for name in (f.name for f in fields(cls) if f.type == "int"):  # windows and thresholds, in days or counts
+            if not 1 <= getattr(rules, name) <= 36_500:
+                unit = " day" if name.endswith("_days") else ""
+                raise ValueError(f"[assets] {name} must be at least 1{unit} and at most 36500")
         return rules
 
     @classmethod

@@ -13,7 +13,7 @@ from pyroaring import BitMap
 
 from aipl.assets import FLOW_STATES, ensure_built, states
 from aipl.audience.index import TagIndex, tag_day
-from aipl.audience.lang import parse, to_text
+from aipl.audience.lang import check, from_json, parse, to_text
 from aipl.audience.results import CrowdRecord
 from aipl.audience.saved import BUILT_IN, CROWDS_TABLE, saved
 from aipl.audience.tags import CATALOGUE, IDS_TABLE
@@ -45,11 +45,11 @@ def tree_of(expr: str | dict) -> dict:
     ({'crowd': 'young'}, '<')
     """
     if isinstance(expr, dict):
-        return expr
+        return check(expr)
     if expr in BUILT_IN:
         return parse(BUILT_IN[expr][1])
     if expr.lstrip().startswith("{"):
-        return json.loads(expr)
+        return from_json(expr)
     return parse(expr)
 
 

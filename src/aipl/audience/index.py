@@ -186,8 +186,8 @@ class TagIndex:
         if key not in self.all:
             return [FrozenBitMap()], []
         if key in self.ge:
-            if op == "in" and all(isinstance(v, int) for v in want) and sorted(want) == list(
-                    range(min(want), max(want) + 1)):
+            if op == "in" and all(isinstance(v, int) for v in want) and (  # consecutive: a range (never listed)
+                    len(set(want)) == len(want) == max(want) - min(want) + 1):
                 op, want = "between", [min(want), max(want)]
             at_least = self._at_least(key)
             if op == "between":

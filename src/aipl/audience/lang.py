@@ -25,12 +25,17 @@ lookalikes). Trees: {"and": [..]}, {"or": [..]}, {"minus": [a, b]}, {"not": x}, 
 from __future__ import annotations
 
 import json
+import math
 import re
 
 from aipl.audience.tags import CATALOGUE
 
 OPS = ("=", "!=", "<", "<=", ">", ">=")
 COUNT_ARGS = {"event", "brand", "category", "channel", "days"}
+MAX_DEPTH = 64  # nested groups, `not`s and operators: deeper is refused, never a RecursionError
+MAX_NODES = 500  # tests and operators in one expression
+MAX_DAYS = 36_500  # count(…, days=n): from 1 to a hundred years
+MAX_NUMBER = 1e15  # numbers compared with: beyond this, a mistake
 KEYWORDS = {"and": "and", "交": "and", "or": "or", "并": "or", "minus": "minus", "差": "minus", "not": "not",
             "in": "in", "between": "between"}
 _TOKEN = re.compile(r"""\s*(?:(?P<num>-?\d+(?:\.\d+)?)|(?P<str>"[^"]*"|'[^']*')|(?P<op><=|>=|!=|[=<>(),])|"""
@@ -85,7 +90,7 @@ def _tokens(text: str) -> list[tuple[str, object, int]]:
 
 class _Parser:
     def __init__(self, text: str):
-        self.text, self.toks, self.i = text, _tokens(text), 0
+        self.text, self.toks, self.i, self.depth = text, _tokens(text), 0, 0
 
     def peek(self):
         return self.toks[self.i]
@@ -138,14 +143,16 @@ class _Parser:
         return parts[0] if len(parts) == 1 else {"and": parts}
 
     def unary(self) -> dict:
-        k, v, _ = self.peek()
-        if k == "kw" and v == "not":
+        k, v, pos = self.peek()
+        if k in ("kw", "op") and v in ("not", "("):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise CrowdSyntaxError(self.text, pos, f"at most {MAX_DEPTH} nested groups", "more")
             self.take()
-            return {"not": self.unary()}
-        if k == "op" and v == "(":
-            self.take()
-            tree = self.expr()
-            self.expect("op", ")", "')'")
+            tree = {"not": self.unary()} if v == "not" else self.expr()
+            if v == "(":
+                self.expect("op", ")", "')'")
+            self.depth -= 1
             return tree
         if k == "name" and v in ("crowd", "list") and self.toks[self.i + 1][:2] == ("op", "("):
             self.take()
@@ -182,6 +189,14 @@ class _Parser:
         return self.take()[1]
 
     def leaf(self) -> dict:
+        pos = self.peek()[2]
+        tree = self._leaf()
+        problem = _leaf_problem(tree)
+        if problem:
+            raise CrowdSyntaxError(self.text, pos, problem, repr(to_text(tree)))
+        return tree
+
+    def _leaf(self) -> dict:
         _, name, pos = self.take()
         args = {}
         if self.peek()[:2] == ("op", "("):
@@ -234,9 +249,118 @@ def parse(text: str) -> dict:
     >>> parse('count(event="purchase", days=30) >= 2 or crowd("recall_30")')
     {'or': [{'count': {'event': 'purchase', 'days': 30}, 'op': '>=', 'value': 2}, {'crowd': 'recall_30'}]}
     """
-    if not text or not text.strip():
-        raise CrowdSyntaxError(text or "", 0, "a crowd expression", "nothing")
-    return _Parser(text).parse()
+    if not isinstance(text, str) or not text.strip():
+        raise CrowdSyntaxError(text if isinstance(text, str) else "", 0, "a crowd expression", "nothing")
+    tree = _Parser(text).parse()
+    check(tree)  # the whole: its size
+    return tree
+
+
+def _number(v) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and abs(v) <= MAX_NUMBER
+
+
+def _value(v) -> bool:
+    return _number(v) or (isinstance(v, str) and len(v) <= 200)
+
+
+def _leaf_problem(tree: dict) -> str | None:
+    """What is wrong with a tag test or a behaviour count (None when it is well formed)."""
+    op, value = tree.get("op"), tree.get("value")
+    if "count" in tree:
+        args = tree["count"]
+        if not isinstance(args, dict) or set(args) - COUNT_ARGS or not {"event", "days"} <= set(args):
+            return "count(event=…, days=…[, brand=…, category=…, channel=…])"
+        days = args["days"]
+        if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
+            return f"days a whole number from 1 to {MAX_DAYS}"
+        if any(not isinstance(args[k], str) or not args[k] or len(args[k]) > 200 for k in args if k != "days"):
+            return "event, brand, category and channel as strings"
+        if op not in OPS or not _number(value):
+            return "a comparison (=, !=, <, <=, >, >=) with a number"
+        return None
+    if not isinstance(tree.get("tag"), str) or not tree["tag"] or set(tree) - {"tag", "key", "op", "value"}:
+        return 'a tag test {"tag": name, "key": k or null, "op": op, "value": v}'
+    if tree.get("key") is not None and not _value(tree["key"]):
+        return "a key that is a string or a number"
+    if op == "in":
+        return None if isinstance(value, list) and 0 < len(value) <= 1000 and all(map(_value, value)) else \
+            "in (…) with one to 1000 numbers or strings"
+    if op == "between":
+        if not (isinstance(value, list) and len(value) == 2 and all(map(_number, value))):
+            return "between two numbers"
+        return None if value[0] <= value[1] else f"between a low and a high number ({value[0]} > {value[1]})"
+    if op not in OPS:
+        return "a comparison (=, !=, <, <=, >, >=, in, between)"
+    return None if _value(value) else f"a number (at most {MAX_NUMBER:.0e}) or a string"
+
+
+def check(tree: object) -> dict:
+    """`tree` if it is a well-formed crowd tree (the JSON form of an expression); a ValueError naming the
+    node at fault and why otherwise: a wrong type, an empty `or`, `days` that is not a whole number from 1 to
+    36500, a reversed `between`, nesting deeper than MAX_DEPTH.
+
+    >>> from aipl.audience.lang import check
+    >>> check({"or": [{"crowd": "young"}, {"list": "recall"}]})
+    {'or': [{'crowd': 'young'}, {'list': 'recall'}]}
+    >>> check({"or": []})
+    Traceback (most recent call last):
+    ValueError: crowd tree at or: expected a list of at least one crowd tree, found []
+    >>> check({"count": {"event": "purchase", "days": -5}, "op": ">=", "value": 1})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: crowd tree at top: expected days a whole number from 1 to 36500, found {'count': {...'days': -5}...
+    """
+    todo, nodes = [(tree, "", 0)], 0
+    while todo:
+        node, where, depth = todo.pop()
+        nodes += 1
+        if depth > MAX_DEPTH or nodes > MAX_NODES:
+            raise ValueError(f"the crowd tree has more than {MAX_DEPTH} levels or {MAX_NODES} nodes")
+        kind = next(iter(node), None) if isinstance(node, dict) else None
+        if kind in ("and", "or", "minus") and len(node) == 1:
+            parts = node[kind]
+            ok = isinstance(parts, list) and (len(parts) == 2 if kind == "minus" else len(parts) >= 1)
+            _require(ok, where or kind, "a list of two crowd trees" if kind == "minus" else
+                     "a list of at least one crowd tree", parts)
+            todo += [(p, f"{where}{'.' if where else ''}{kind}[{i}]", depth + 1) for i, p in enumerate(parts)]
+        elif kind == "not" and len(node) == 1:
+            todo.append((node["not"], f"{where}{'.' if where else ''}not", depth + 1))
+        elif kind in ("crowd", "list") and len(node) == 1:
+            name = node[kind]
+            _require(isinstance(name, str) and 0 < len(name) <= 200, where or kind, f"a {kind} name", name)
+        elif isinstance(node, dict) and ("tag" in node or "count" in node):
+            problem = _leaf_problem(node)
+            _require(problem is None, where or "top", problem, node)
+        else:
+            _require(False, where or "top", 'one of {"and": […]}, {"or": […]}, {"minus": [a, b]}, {"not": …}, '
+                     '{"crowd": name}, {"list": name}, a tag test or a count', node)
+    return tree
+
+
+def _require(ok: bool, where: str, expected: str | None, found: object) -> None:
+    if not ok:
+        shown = repr(found)
+        raise ValueError(f"crowd tree at {where}: expected {expected}, found {shown[:120]}"
+                         f"{'…' if len(shown) > 120 else ''}")
+
+
+def from_json(text: str) -> dict:
+    """The crowd tree written as JSON text, checked (`check`); a ValueError saying what is wrong otherwise.
+
+    >>> from aipl.audience.lang import from_json
+    >>> from_json('{"not": {"crowd": "young"}}')
+    {'not': {'crowd': 'young'}}
+    >>> from_json('{"and": [') # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: the crowd tree is not valid JSON: ...
+    """
+    try:
+        tree = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"the crowd tree is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:
+        raise ValueError(f"the crowd tree is not valid JSON: {exc}") from None
+    return check(tree)
 
 
 def _lit(v) -> str:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from aipl.assets import states
 from aipl.autopilot.results import Cap, SequenceComparison
-from aipl.config import parse_day
+from aipl.config import parse_day, register_section
 from aipl.simulate.journeys import Journeys
 from aipl.vocab import ACTIONS
 from aipl.vocab import DEEPLINK_STAGES as STAGES
@@ -36,11 +36,11 @@ def from_config(section: dict | None) -> tuple[dict[str, str], Cap]:
     ('conversion_ad', 'content', Cap(contacts=2, days=14))
     """
     section = dict(section or {})
-    try:
-        cap = Cap(int(section.pop("cap_contacts", 3)), int(section.pop("cap_days", 7)))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"aipl.toml [sequence]: cap_contacts and cap_days are whole numbers ≥ 1 ({exc})") from exc
-    return check_mapping(section), cap
+    cap = {k: section.pop(k) for k in ("cap_contacts", "cap_days") if k in section}
+    for k, v in cap.items():  # as written: whole numbers, not 1.5, true or "3"
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 10_000:
+            raise ValueError(f"aipl.toml [sequence]: {k} must be a whole number from 1 to 10000, not {v!r}")
+    return check_mapping(section), Cap(**{k.removeprefix("cap_"): v for k, v in cap.items()})
 
 
 def check_mapping(mapping: dict[str, str]) -> dict[str, str]:
@@ -219,3 +219,6 @@ def brand_stages(wh: Warehouse, brand: str, day: str | date) -> np.ndarray:
     if df.empty:
         raise ValueError(f"brand {brand!r} has no consumer in a DEEPLINK stage on {day}")
     return df.deeplink.map({s: i for i, s in enumerate(STAGES)}).to_numpy(dtype=int)
+
+
+register_section("sequence", from_config)  # checked whenever a workspace is loaded

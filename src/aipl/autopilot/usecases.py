@@ -31,6 +31,7 @@ from aipl.warehouse import Warehouse
 
 BUDGET_MODES = ("daily", "package")  # a day's budget, or the whole package spread over the plan's days
 MAX_CROWDS = 20  # target crowds of one plan
+MAX_DAYS = 366  # the longest flight a sequence plan or a simulated flight runs
 
 
 def latest_campaign(wh: Warehouse, brand: str) -> str:
@@ -138,6 +139,9 @@ def plan_sequence(wh: Warehouse, brand: str, day: str | date | None = None, flig
     >>> seq.cap, list(seq.counts.columns), int(seq.counts.consumers.sum()) == len(seq.actions)
     (Cap(contacts=3, days=7), ['deeplink', 'action', 'consumers'], True)
     """
+    if not (0 <= flight <= MAX_DAYS and 0 < reach <= 1):
+        raise ValueError(f"flight must be 0 to {MAX_DAYS} days and reach more than 0 and at most 1, not {flight} "
+                         f"and {reach}")
     config = sequence_config(wh.config)
     mapping, cap = config.mapping, config.cap
     d = parse_day(day, "day") if day is not None else wh.last_day()
@@ -164,6 +168,8 @@ def simulate_flight(wh: Warehouse, brand: str, budget: float | None = None, days
     >>> flight.regret["oracle"], sorted(flight.totals)
     (0.0, ['equal_split', 'oracle', 'proportional_to_last_roi', 'thompson'])
     """
+    if not (1 <= days <= MAX_DAYS and (budget is None or 0 <= budget < 1e12)):
+        raise ValueError(f"days must be 1 to {MAX_DAYS} and the budget at least 0, not {days} and {budget}")
     truth = find_truth(wh.config.root)
     if not truth or brand not in truth.get("brands", {}):
         raise ValueError(f"no simulated truth for brand {brand!r}: this needs a workspace made by `aipl simulate` "

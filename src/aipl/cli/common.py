@@ -3,24 +3,76 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 from typer._click.exceptions import ClickException  # Typer ships its own click
+from typer._click.globals import get_current_context
+from typer.exceptions import Abort, Exit
 
+from aipl.api.errors import failure, first_line
 from aipl.assets import ensure_built, has_key
 from aipl.config import ConfigError
 from aipl.ingest import quarantined
 from aipl.pipeline import file_warehouse
 from aipl.warehouse import Warehouse, WarehouseBusy, describe_holder, open_warehouse, refused_write, writer_holder
 
-app = typer.Typer(
+FILE_PARAMS = ("path", "file", "source", "out")  # the option or argument that names the file a command works on
+
+
+def _step() -> str:
+    """The running command and the file it works on, as a failure names them (`aipl ingest x.csv`)."""
+    ctx = get_current_context(silent=True)
+    if ctx is None:
+        return "aipl"
+    files = [str(ctx.params[k]) for k in FILE_PARAMS if ctx.params.get(k) is not None]
+    return " ".join([ctx.command_path, *files[:1]])
+
+
+def _guarded(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`command` whose every failure is one line and exit 2 (a JSON object with --json): a lock held by another
+    process, a full disk, an error inside DuckDB, Ibis or Arrow, any other exception (AIPL_DEBUG=1: the
+    traceback)."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (Exit, Abort, ClickException, BrokenPipeError, KeyboardInterrupt):
+            raise
+        except ConfigError as exc:
+            _fail(str(exc))
+        except Exception as exc:
+            if os.environ.get("AIPL_DEBUG"):
+                raise
+            f = failure(exc, _step())
+            _fail(f.message + (" (AIPL_DEBUG=1 shows where)" if f.status == 500 else ""))
+
+    return run
+
+
+class _Typer(typer.Typer):
+    """A command group whose commands end in one line and exit 2 on any failure (see `_guarded`)."""
+
+    def command(self, *args, **kwargs):
+        register = super().command(*args, **kwargs)
+
+        def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+            register(_guarded(fn))
+            return fn
+
+        return decorate
+
+
+app = _Typer(
     help="aipl — consumer operations for brands: load behaviour, order and ad data; see consumer assets.",
     no_args_is_help=True,
     add_completion=False,
@@ -60,6 +112,7 @@ def _start(
 
 def _say_error(msg: str, code: int = 2) -> int:
     """Print a one-line error on stderr (with --json also `{"error": …}` on stdout); return the exit code."""
+    msg = first_line(msg)  # one line: a crowd expression's column is in it, DuckDB's context lines are not
     if _json_mode["on"]:
         print(json.dumps({"error": msg, "exit_code": code}, ensure_ascii=False))
     err.print(f"[bold red]error:[/] {escape(msg)}")
@@ -88,13 +141,13 @@ def _open(workspace: Path | None, read: bool = False) -> Warehouse:
                               on_wait=lambda msg: err.print(f"[yellow]{escape(msg)}[/]"))
     except (ConfigError, WarehouseBusy) as exc:
         _fail(str(exc))
-    except Exception as exc:  # one line, not a traceback
-        _fail(f"cannot open the workspace's warehouse: {exc}")
+    except Exception as exc:  # e.g. the file is locked by a running `aipl serve`: one line, not a traceback
+        _fail(failure(exc, "cannot open the workspace's warehouse").message)
 
 
 def _group(name: str, help_text: str) -> typer.Typer:
     """A command group `aipl NAME …`."""
-    sub = typer.Typer(help=help_text, no_args_is_help=True)
+    sub = _Typer(help=help_text, no_args_is_help=True)
     app.add_typer(sub, name=name)
     return sub
 
