@@ -1,6 +1,4 @@
-"""Whole-workspace use cases that string several engines together: the demo workspace, and a file validated
-into a throw-away workspace so that an engine can read it. Above the engines, below the faces (the CLI, the
-API and notebooks call these; the report is written by the faces with `aipl.report`)."""
+"""The demo workspace, and a file validated into a throw-away workspace so that an engine can read it."""
 
 from __future__ import annotations
 
