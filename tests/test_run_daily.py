@@ -4,16 +4,23 @@ tables as an uninterrupted run."""
 
 from __future__ import annotations
 
+import ast
 import json
 import multiprocessing
+import re
+import shlex
 import signal
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from aipl import schema
+from aipl.api import create_app
+from aipl.api.auth import add_tenant, issue_token
+from aipl.api.deps import close_all
 from aipl.cli import app
 from aipl.config import ConfigError, init_workspace, load_config
 from aipl.pipeline import (
@@ -28,6 +35,7 @@ from aipl.pipeline import (
 )
 from aipl.simulate import MARKET_FILES, MarketSpec, simulate_market
 from aipl.warehouse import ibis_schema, open_warehouse
+from tests.conftest import ROOT
 
 runner = CliRunner()
 RULES = """
@@ -58,8 +66,9 @@ def workspace(root: Path, market: Path, report: str = "") -> Path:
     landing = "".join(f'[[pipeline.landing]]\nglob = "{market / name}"\nformat = "{fmt}"\n'
                       for name, fmt in MARKET_FILES)
     landing += '[[pipeline.landing]]\nglob = "landing/*.csv"\nformat = "events"\n'
-    with (root / "aipl.toml").open("a", encoding="utf-8") as f:
-        f.write(f'\n[pipeline]\nreport = "{report}"\nlate_hours = 30\n{landing}{RULES}')
+    cfg = root / "aipl.toml"
+    text = cfg.read_text(encoding="utf-8").replace('report = "report.html"', f'report = "{report}"')
+    cfg.write_text(f"{text}\n{landing}{RULES}", encoding="utf-8")
     return root
 
 
@@ -67,7 +76,18 @@ def cli(*args: str):
     return runner.invoke(app, list(args), catch_exceptions=False)
 
 
-def test_run_rerun_new_file_failure_and_status(tmp_path, market):
+def example_command() -> str:
+    """The command the cron line of docs/pipeline.md and the Airflow DAG of docs/examples run (the same one)."""
+    dag = ast.parse((ROOT / "docs" / "examples" / "aipl_daily_dag.py").read_text(encoding="utf-8"))
+    [bash] = [kw.value.value for node in ast.walk(dag) if isinstance(node, ast.Call) for kw in node.keywords
+              if kw.arg == "bash_command"]
+    cron = re.search(r"```cron\n(.*?)\n```", (ROOT / "docs" / "pipeline.md").read_text(encoding="utf-8"), re.S)
+    line = shlex.split(cron.group(1))
+    assert line[5].startswith("AIPL_WORKSPACE=") and " ".join(line[6:line.index(">>")]) == bash
+    return bash
+
+
+def test_run_rerun_new_file_failure_and_status(tmp_path, market, monkeypatch):
     ws = workspace(tmp_path / "ws", market, report="report.html")
     first = cli("run", "daily", "-w", str(ws), "--json")
     assert first.exit_code == 0, first.output
@@ -78,7 +98,8 @@ def test_run_rerun_new_file_failure_and_status(tmp_path, market):
     assert {"rule", "kind", "brand_id", "value", "reference", "message"} <= set().union(*body["alerts"]) or \
         body["alerts"] == []
 
-    again = cli("run", "daily", "-w", str(ws), "--json")  # nothing new: nothing done, its own exit code
+    monkeypatch.setenv("AIPL_WORKSPACE", str(ws))  # the scheduler examples' exact command, on this workspace
+    again = cli(*shlex.split(example_command())[1:])  # nothing new: nothing done, its own exit code
     assert again.exit_code == EXIT_NOTHING and json.loads(again.stdout)["outcome"] == "nothing"
 
     (ws / "aipl.toml").write_text((ws / "aipl.toml").read_text().replace('report = "report.html"', 'report = ""'))
@@ -100,6 +121,19 @@ def test_run_rerun_new_file_failure_and_status(tmp_path, market):
     assert status.exit_code == 1 and json.loads(status.stdout)["freshness"]["status"] == "failed"
     assert json.loads(status.stdout)["freshness"]["last_run"]["failed_step"] == "ingest"
     assert "step ingest failed" in cli("status", "-w", str(ws)).output
+
+    add_tenant(ws, "acme", ["B01"])  # the service tells every reader how fresh its answer is
+    headers = {"Authorization": f"Bearer {issue_token(ws, 'acme', 'viewer')}"}
+    with TestClient(create_app(ws)) as c:
+        brands = c.get("/api/brands", headers=headers)
+        assert brands.headers["X-AIPL-As-Of"] == "2026-10-25" and brands.headers["X-AIPL-Status"] == "failed"
+        assert brands.headers["X-AIPL-Last-Run-Outcome"] == "failed" and brands.headers["X-AIPL-Last-Run"] != "never"
+        fresh = c.get("/api/freshness", headers=headers).json()
+        assert fresh["status"] == "failed" and fresh["last_run"]["failed_step"] == "ingest"
+        got = c.get("/api/alerts", headers=headers).json()
+        assert {a["brand_id"] for a in got["alerts"]} <= {"B01"}  # only the tenant's brands
+        assert [a for a in got["alerts"] if a["kind"] == "flow_drop" and a["value"] < a["reference"]]
+    close_all()
 
 
 def test_a_run_is_late_after_late_hours(tmp_path, market):
@@ -135,7 +169,7 @@ def _tables(root: Path) -> dict[str, list]:
         for name in sorted(set(wh.con.list_tables()) - {"runs"}):
             df = wh.table(name).execute()
             df = df[[c for c in df.columns if c not in volatile]]
-            out[name] = sorted(map(repr, df.astype(str).itertuples(index=False, name=None)))
+            out[name] = sorted(map(repr, df.itertuples(index=False, name=None)))
         return out
     finally:
         wh.close()

@@ -219,12 +219,11 @@ def demo(
             res = build_demo(workspace, consumers, progress=report)
     except ValueError as exc:
         _fail(str(exc))
-    out.print(f"writing the report (CLV value, members, the GTA plan, campaign lift) and {res.brand}'s "
-              "post-mortem (结案)")
+    out.print(f"writing {res.brand}'s post-mortem (结案)")
     with _session(res.root) as wh:
-        path = write_report(wh, res.root / "report.html", truth=res.truth)
         pm = write_postmortem(wh, res.campaign, res.root / f"postmortem-{res.brand}.html", res.brand)
-    out.print(f"report written: {path}; post-mortem: {pm}")
+    out.print(f"report written: {res.root / 'report.html'} (by the daily pipeline: `aipl run daily -w {res.root}` "
+              f"picks up new files in {res.root / 'landing' / 'events'}); post-mortem: {pm}")
 
 
 def _stages() -> tuple[Progress, Callable[[str, float | None], None]]:

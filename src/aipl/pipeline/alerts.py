@@ -122,12 +122,17 @@ def evaluate_alerts(wh: Warehouse, day: date, rules: Iterable[AlertRule], gaps: 
     """Every rule evaluated on `day`: one row per alert that fired (ALERT_COLUMNS), with the numbers that fired
     it. `gaps` is the plan gap series (the `plan_progress` table's rows); without it that kind stays quiet.
 
-    >>> from aipl.assets import ensure_built
-    >>> from aipl.simulate import sample_warehouse
-    >>> wh = sample_warehouse(); _ = ensure_built(wh)
-    >>> rule = AlertRule("fast_below_p25", metric="F")
-    >>> list(evaluate_alerts(wh, wh.last_day(), [rule]).columns) == ALERT_COLUMNS
-    True
+    >>> import tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+    >>> gaps = pd.DataFrame({"brand_id": ["B1"] * 3, "pool": ["L"] * 3, "day": ["2026-10-01", "2026-10-02",
+    ...                      "2026-10-03"], "gap": [1.0, 2.0, 3.0]})
+    >>> found = evaluate_alerts(wh, date(2026, 10, 3), [AlertRule.from_dict({"kind": "plan_gap_growing", "days": 2})],
+    ...                         gaps)
+    >>> found[["rule", "brand_id", "value", "reference"]].to_dict("records")
+    [{'rule': 'plan_gap_growing', 'brand_id': 'B1', 'value': 3.0, 'reference': 1.0}]
+    >>> wh.close()
     """
     rules = list(rules)
     cats = brand_categories(wh) if rules else pd.DataFrame(columns=["brand_id", "category_id"])

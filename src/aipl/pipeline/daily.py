@@ -83,9 +83,13 @@ def new_files(wh: Warehouse, settings: PipelineSettings) -> list[tuple[Path, str
     """The landing files not loaded yet, with their format: each `[[pipeline.landing]]` glob in the declared
     order, its files sorted by name.
 
-    >>> from aipl.simulate import sample_warehouse
-    >>> new_files(sample_warehouse(), PipelineSettings())
+    >>> import tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+    >>> new_files(wh, PipelineSettings())
     []
+    >>> wh.close()
     """
     root = wh.config.root
     found = [(Path(p), entry.format) for entry in settings.landing
@@ -171,12 +175,14 @@ def run_daily(wh: Warehouse, say: Say | None = None, on_commit: Callable[[str], 
 
     `say` is told each step and its progress; `on_commit(step)` is called after each step is recorded.
 
+    Skipped in the doctests only because it takes about 20 s (tests/test_run_daily.py runs it):
+
     >>> from aipl.simulate import sample_warehouse
-    >>> wh = sample_warehouse(consumers=60, days=10)
-    >>> run = run_daily(wh)  # no landing folder declared, but data loaded by hand: a first run
-    >>> run.outcome, [s["step"] for s in run.steps] == list(STEPS)
+    >>> wh = sample_warehouse(consumers=60, days=10)  # doctest: +SKIP
+    >>> run = run_daily(wh)  # no landing folder declared, but data loaded by hand: a first run  # doctest: +SKIP
+    >>> run.outcome, [s["step"] for s in run.steps] == list(STEPS)  # doctest: +SKIP
     ('ok', True)
-    >>> run_daily(wh).outcome  # nothing new since
+    >>> run_daily(wh).outcome  # nothing new since  # doctest: +SKIP
     'nothing'
     """
     say = say or (lambda _: None)
@@ -374,9 +380,13 @@ def freshness(wh: Warehouse, as_of: date | None = None, now: datetime | None = N
     """The data's as-of day (`as_of`, default the last day with events) and the last run's time and outcome; late
     when no run has finished in `[pipeline] late_hours` (a workspace never run by the pipeline is not late).
 
-    >>> from aipl.simulate import sample_warehouse
-    >>> freshness(sample_warehouse(consumers=60, days=10)).status
+    >>> import tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+    >>> freshness(wh).status  # never run by the pipeline
     'never'
+    >>> wh.close()
     """
     settings = PipelineSettings.of(wh.config)
     now = now or datetime.now(UTC)
@@ -405,9 +415,13 @@ def _iso(v) -> str | None:
 def recent_alerts(wh: Warehouse, run_id: str | None = None, limit: int = 200) -> list[dict]:
     """The alerts of one run (default: the latest run that evaluated them), newest first, as JSON-ready dicts.
 
-    >>> from aipl.simulate import sample_warehouse
-    >>> recent_alerts(sample_warehouse(consumers=60, days=10))
+    >>> import tempfile
+    >>> from aipl.config import init_workspace
+    >>> from aipl.warehouse import open_warehouse
+    >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+    >>> recent_alerts(wh)
     []
+    >>> wh.close()
     """
     if not wh.has_table(schema.ALERTS.name):
         return []
