@@ -227,9 +227,17 @@ def _summary(wh: Warehouse, run_id: str, outcome: str, resumed: str | None, fail
 
 
 def _json(row: dict) -> dict:
-    return {k: (None if v is None or (isinstance(v, float) and v != v) or v is pd.NaT else
-                v.isoformat() if hasattr(v, "isoformat") else int(v) if hasattr(v, "item") and isinstance(
-                    v.item(), int) else v) for k, v in row.items()}
+    """A row as JSON-ready values: missing as None, days and instants as ISO strings, numpy numbers as Python's."""
+    out = {}
+    for k, v in row.items():
+        if v is None or v is pd.NaT or (isinstance(v, float) and v != v):
+            v = None
+        elif hasattr(v, "isoformat"):
+            v = v.isoformat()
+        elif hasattr(v, "item"):
+            v = v.item()
+        out[k] = v
+    return out
 
 
 def _day(d: date | None) -> str | None:
@@ -433,4 +441,5 @@ def recent_alerts(wh: Warehouse, run_id: str | None = None, limit: int = 200) ->
             return []
         run_id = str(done.run_id.iloc[-1])
     rows = a.filter(a.run_id == run_id).limit(limit).execute()
+    rows["day"] = [None if d is None or d != d else pd.Timestamp(d).date() for d in rows.day]
     return [_json(r) for r in rows.to_dict("records")]
