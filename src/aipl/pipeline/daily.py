@@ -284,23 +284,35 @@ def _clv(run: _Run, out: dict) -> None:
                for b in keys for k, n in member_report(wh, b, day).buckets.items()]
     _replace_day(wh, schema.MEMBER_BUCKETS, members, day)
     run.tick("clv")()  # member buckets written, CLV not yet
-    values = []
+    values, skipped = [], []
     for b in keys:
-        with contextlib.suppress(ValueError):  # a brand without repeat buyers cannot be fitted
+        try:
             _, by_state = asset_value(wh, b, day)
-            values += [{"brand_id": b, "day": day, "aipl": r.aipl, "deeplink": r.deeplink,
-                        "consumers": int(r.consumers), "value": float(r.value)} for r in by_state.itertuples()]
+        except ValueError:  # the data cannot answer for this brand (too few repeat buyers to fit …)
+            skipped.append(b)
+            continue
+        values += [{"brand_id": b, "day": day, "aipl": r.aipl, "deeplink": r.deeplink,
+                    "consumers": int(r.consumers), "value": float(r.value)} for r in by_state.itertuples()]
     _replace_day(wh, schema.CLV_VALUE, values, day)
-    out.update(rows=len(values), message=f"{len(keys)} brand(s): member buckets and CLV value by state on {day}")
+    out.update(rows=len(values), message=f"{len(keys)} brand(s): member buckets and CLV value by state on {day}"
+               + _skipped(skipped, "too little data to fit CLV"))
+
+
+def _skipped(brands_: list[str], why: str) -> str:
+    return f"; {len(brands_)} without ({why}): {', '.join(brands_)}" if brands_ else ""
 
 
 def _plans(run: _Run, out: dict) -> None:
-    wh, rows = run.wh, []
+    wh, rows, skipped = run.wh, [], []
     for b in brands(wh):
-        p = latest_plan(wh, b)
-        if p is None:
+        try:
+            p = latest_plan(wh, b)
+            prog = None if p is None else plan_details(wh, p)["progress"]
+        except ValueError:  # the data cannot answer for this brand (no buyers last year, no peers …)
+            skipped.append(b)
             continue
-        prog = plan_details(wh, p)["progress"]
+        if prog is None:
+            continue
         for r in prog["series"]:
             if r["this_year"] is None or r["this_year"] != r["this_year"]:
                 continue
@@ -312,7 +324,8 @@ def _plans(run: _Run, out: dict) -> None:
     frame = pd.DataFrame(rows, columns=schema.PLAN_PROGRESS.names)
     _ensure(wh, schema.PLAN_PROGRESS)
     wh.replace_rows(schema.PLAN_PROGRESS.name, frame if len(frame) else None, keys=[])
-    out.update(rows=len(frame), message=f"progress of {frame.brand_id.nunique()} brand plan(s)")
+    out.update(rows=len(frame), message=f"progress of {frame.brand_id.nunique()} brand plan(s)"
+               + _skipped(skipped, "nothing to plan from"))
 
 
 def _alerts(run: _Run, out: dict) -> None:
