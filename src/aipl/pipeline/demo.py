@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from aipl.config import CONFIG_FILE, init_workspace
+from aipl.config import CONFIG_FILE, init_workspace, load_config
 from aipl.ingest import IngestReport, ingest
 from aipl.pipeline.daily import RunSummary, run_daily
 from aipl.simulate import MARKET_FILES, MarketSpec, find_truth, load_market, simulate_market
@@ -108,10 +108,10 @@ days = 3
 
 def _declare_landing(root: Path) -> None:
     """The demo's `[pipeline]` landing globs (the market's files, then new days of events) and alert rules."""
+    if load_config(root).raw.get("pipeline", {}).get("landing"):
+        return
     cfg = root / CONFIG_FILE
     text = cfg.read_text(encoding="utf-8")
-    if "[[pipeline.landing]]" in text:
-        return
     globs = [(f"market/{name}", fmt) for name, fmt in MARKET_FILES] + [("landing/events/*.csv", "events")]
     landing = "".join(f'[[pipeline.landing]]\nglob = "{g}"\nformat = "{fmt}"\n' for g, fmt in globs)
     cfg.write_text(f"{text}\n{landing}{DEMO_RULES}", encoding="utf-8")
