@@ -227,6 +227,7 @@ def test_alert_rules_fire_on_a_constructed_case_and_not_on_a_quiet_one():
     [fired] = plan_gap_growing(gaps, rule)
     assert (fired["value"], fired["reference"], fired["metric"]) == (9.0, 2.0, "L")
     assert plan_gap_growing(gaps.assign(gap=[3, 4, 5, 5, 9]), rule) == []  # flat on one day: not growing
+    assert plan_gap_growing(gaps.assign(gap=[-9, -8, -6, -3, -1]), rule) == []  # still ahead of the plan
 
 
 def test_bad_pipeline_settings_are_refused_naming_the_file(tmp_path):

@@ -72,8 +72,8 @@ def fast_below_p25(table: pd.DataFrame, rule: AlertRule) -> list[dict]:
 
 
 def plan_gap_growing(gaps: pd.DataFrame, rule: AlertRule) -> list[dict]:
-    """Brand pools whose gap to the plan grew on each of the last `rule.days` days of their series; `gaps` has
-    brand_id, category_id, pool, day and gap (one row per day).
+    """Brand pools behind their plan (gap > 0) whose gap grew on each of the last `rule.days` days of their series;
+    `gaps` has brand_id, category_id, pool, day and gap (one row per day).
 
     >>> gaps = pd.DataFrame({"brand_id": ["B1"] * 4 + ["B2"] * 4, "category_id": ["c"] * 8, "pool": ["L"] * 8,
     ...                      "day": list(pd.date_range("2026-10-01", periods=4).date) * 2,
@@ -84,8 +84,8 @@ def plan_gap_growing(gaps: pd.DataFrame, rule: AlertRule) -> list[dict]:
     out = []
     for (brand, pool), g in _wanted(rule, gaps).dropna(subset=["gap"]).groupby(["brand_id", "pool"], sort=True):
         last = g.sort_values("day").gap.tail(rule.days + 1).astype(float).tolist()
-        if len(last) <= rule.days or not all(b > a for a, b in pairwise(last)):
-            continue
+        if len(last) <= rule.days or last[-1] <= 0 or not all(b > a for a, b in pairwise(last)):
+            continue  # too short, ahead of the plan, or not growing every day
         row = g.iloc[0]
         if last[-1] - last[0] <= rule.threshold:
             continue

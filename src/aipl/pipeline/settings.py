@@ -11,7 +11,8 @@ ALERT_KINDS: dict[str, str] = {
     "flow_drop": "a brand's A→I flow rate (流转率) over the last 7 days is down more than `threshold` % on the "
                  "7 days before",
     "fast_below_p25": "a brand's FAST `metric` (F, A, S or T) over the last 30 days is below its category's P25",
-    "plan_gap_growing": "a brand's pool gap to its plan (last year's curve) grew on each of the last `days` days",
+    "plan_gap_growing": "a brand's pool behind its plan (the need, else last year's curve) by more each day, "
+                        "`days` days running",
 }
 RULE_KEYS = {"kind", "brand", "category", "threshold", "metric", "days", "name"}
 DEFAULT_THRESHOLDS = {"flow_drop": 20.0, "fast_below_p25": 0.0, "plan_gap_growing": 0.0}
