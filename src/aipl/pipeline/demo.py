@@ -108,6 +108,7 @@ days = 3
 
 def _declare_landing(root: Path) -> None:
     """The demo's `[pipeline]` landing globs (the market's files, then new days of events) and alert rules."""
+    (root / "landing" / "events").mkdir(parents=True, exist_ok=True)
     if load_config(root).raw.get("pipeline", {}).get("landing"):
         return
     cfg = root / CONFIG_FILE
