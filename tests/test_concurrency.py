@@ -1,7 +1,7 @@
 """Many readers while it is written: a real `aipl serve` keeps answering the dashboard's reads, and a BI tool's
-read-only DuckDB connection in a third process keeps querying the published tables, while another process
-ingests a new day of events and rebuilds the consumer assets. Every read answers from the old or the new
-published state; no process errs or prints a lock traceback.
+read-only DuckDB connection in a third process keeps querying the published tables, while `aipl run daily`
+ingests a new day of events from the landing folder and updates the assets, tags, CLV, plans and report.
+Every read answers from the old or the new published state; no process errs or prints a lock traceback.
 
 The unit tests below it check the writer lock and publishing in one process (fast)."""
 
@@ -74,7 +74,10 @@ def workspace(tmp_path_factory):
     (root / "landing").mkdir()
     ev[ev.ts >= last].to_parquet(root / "landing" / "events_new.parquet", index=False)
     ev[ev.ts < last].to_parquet(market / "events.parquet", index=False)
-    with open_warehouse(init_workspace(root)) as wh:
+    init_workspace(root)
+    with (root / "aipl.toml").open("a") as f:  # the daily pipeline picks the new file up from the landing folder
+        f.write('\n[[pipeline.landing]]\nglob = "landing/*.parquet"\nformat = "events"\n')
+    with open_warehouse(root) as wh:
         load_market(wh, market)
         ensure_built(wh)
         old = {"day": wh.last_day().isoformat(), "events": wh.count("events")}
@@ -109,11 +112,8 @@ def test_reads_answer_from_a_published_state_while_a_writer_ingests_and_rebuilds
             assert serve.poll() is None and time.monotonic() < deadline, _read(logs["serve"])
             time.sleep(0.2)
         up = time.monotonic()
-        new_file = root / "landing" / "events_new.parquet"
-        writer = subprocess.Popen(
-            ["sh", "-c", f'"$0" -m aipl.cli ingest "{new_file}" --format events -w "{root}" && '
-                         f'"$0" -m aipl.cli assets build -w "{root}"', sys.executable],
-            env=_env(), stdout=subprocess.DEVNULL, stderr=logs["writer"])
+        writer = subprocess.Popen([*aipl, "run", "daily", "-w", str(root)],  # ingest, assets, tags, CLV, plans …
+                                  env=_env(), stdout=subprocess.DEVNULL, stderr=logs["writer"])
         reads = ["/api/brands", "/api/assets/B01/snapshot", "/api/health/fast", "/api/strategy/campaigns"]
         latencies, errors, days = [], [], set()
         i, after = 0, 0
@@ -145,8 +145,8 @@ def test_reads_answer_from_a_published_state_while_a_writer_ingests_and_rebuilds
     lat = sorted(latencies)
     print(f"\nconcurrent reads while writing: {len(lat)} requests, p50 {lat[len(lat) // 2] * 1000:.0f} ms, "
           f"p99 {lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000:.0f} ms, {len(errors)} errors; "
-          f"the BI reader: {len(reader_lines)} queries; the service up in {up - started:.1f} s, the writer's ingest "
-          f"and asset build in {wrote:.1f} s")
+          f"the BI reader: {len(reader_lines)} queries; the service up in {up - started:.1f} s, the writer's daily "
+          f"run in {wrote:.1f} s")
     assert errors == []
     assert new > old["day"]
     assert new in days and days <= {old["day"], new}, days

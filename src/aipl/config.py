@@ -57,6 +57,17 @@ browse_min_days = 2           # product-page/store views count as I only on this
 cap_contacts = 3              # at most this many brand ad exposures per consumer …
 cap_days = 7                  # … in any this many days
 
+[pipeline]
+# The daily run, `aipl run daily` (docs/pipeline.md): new landing files → assets, tags, CLV, plans, alerts, report.
+late_hours = 30               # no run finished for this long: `aipl status` exits 1, the dashboard shows a banner
+report = "report.html"        # the report each run writes, relative to the workspace ("" writes none)
+# [[pipeline.landing]]        # one entry per kind of file: a glob relative to the workspace, and its format
+# glob = "landing/events/*.csv"
+# format = "events"
+# [[alerts]]                  # rules evaluated at each run: flow_drop, fast_below_p25, plan_gap_growing
+# kind = "flow_drop"          # the A→I flow rate down more than threshold % week on week
+# threshold = 20
+
 [spark]
 # Used when backend = "spark" (docs/spark.md). Under spark-submit the active SparkSession is reused as it is.
 master = "local[2]"           # local[N], spark://host:7077, yarn, k8s://https://host:443

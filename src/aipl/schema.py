@@ -423,9 +423,46 @@ PI_WEIGHTS = Derived(
     "The purchase-intent index's behaviour weights per industry, learned from next-30-day purchases.",
 )
 
+RUN_OUTCOMES: tuple[str, ...] = ("running", "ok", "failed", "nothing")
+RUNS = Derived(
+    "runs", "aipl.pipeline.run_daily", ("batches",),
+    (Column("run_id", STRING, True), Column("step", STRING, True), Column("started", TIMESTAMP, True),
+     Column("ended", TIMESTAMP), Column("rows", INT), Column("outcome", STRING, True, enum=RUN_OUTCOMES),
+     Column("message", STRING), Column("day", DATE, doc="the data's as-of day when the step ended"),
+     Column("batches", INT, doc="batches loaded when the step was recorded")),
+    "One row per step of each daily run (`aipl run daily`): when it ran, the rows it wrote and its outcome; a run "
+    "with an unfinished step is resumed by the next.",
+)
+MEMBER_BUCKETS = Derived(
+    "member_buckets", "aipl.pipeline.run_daily", ("events", "members"),
+    (Column("brand_id", STRING, True), Column("day", DATE, True), Column("bucket", STRING, True),
+     Column("consumers", INT, True)),
+    "Each brand's buyers and members by days since their last purchase (30/60/180 天未购), per run day.",
+)
+CLV_VALUE = Derived(
+    "clv_value", "aipl.pipeline.run_daily", ("events", "asset_live", "asset_closed"),
+    (Column("brand_id", STRING, True), Column("day", DATE, True), Column("aipl", STRING), Column("deeplink", STRING),
+     Column("consumers", INT, True), Column("value", FLOAT, True)),
+    "Each brand's 3-year consumer-asset value (CLV) by AIPL and DEEPLINK state, per run day.",
+)
+PLAN_PROGRESS = Derived(
+    "plan_progress", "aipl.pipeline.run_daily", ("campaigns", "asset_live", "asset_closed"),
+    (Column("brand_id", STRING, True), Column("campaign_id", STRING, True), Column("as_of", STRING, True),
+     Column("pool", STRING, True), Column("day", STRING, True), Column("this_year", FLOAT),
+     Column("last_year", FLOAT), Column("needed", FLOAT), Column("gap", FLOAT)),
+    "Each brand's latest GTA plan: every pool's size by day against the plan (the need, else last year's curve).",
+)
+ALERTS = Derived(
+    "alerts", "aipl.pipeline.run_daily", ("asset_live", "asset_closed", "members", "plan_progress"),
+    (Column("run_id", STRING, True), Column("day", DATE), Column("rule", STRING, True), Column("kind", STRING, True),
+     Column("brand_id", STRING), Column("category_id", STRING), Column("metric", STRING), Column("value", FLOAT),
+     Column("reference", FLOAT), Column("change", FLOAT), Column("threshold", FLOAT), Column("message", STRING)),
+    "The alerts each run raised from the `[[alerts]]` rules, with the numbers that fired them.",
+)
+
 DERIVED: dict[str, Derived] = {t.name: t for t in (
     ASSET_LIVE, ASSET_CLOSED, ASSET_COUNT_CHANGES, ASSET_META, CONSUMER_IDS, CONSUMER_TAGS, TAG_BITMAPS, TAG_META,
-    CROWDS, CROWD_EXPORTS, CONSUMER_LISTS, PI_WEIGHTS,
+    CROWDS, CROWD_EXPORTS, CONSUMER_LISTS, PI_WEIGHTS, MEMBER_BUCKETS, CLV_VALUE, PLAN_PROGRESS, ALERTS, RUNS,
 )}
 
 

@@ -3,6 +3,7 @@ served from the same process: `aipl serve`."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
 from contextlib import asynccontextmanager
@@ -12,11 +13,12 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from aipl.api.deps import close_all, known_query
 from aipl.api.guard import Gate
 from aipl.api.jobs import Jobs
-from aipl.api.routers import assets, autopilot, crowds, health, jobs, strategy
+from aipl.api.routers import assets, autopilot, crowds, health, jobs, pipeline, strategy
 from aipl.assets import ensure_built
 from aipl.audience import TagIndex
 from aipl.privacy import PrivacyError
@@ -87,11 +89,24 @@ def create_app(root: str | Path) -> FastAPI:
     async def withheld(request: Request, exc: PrivacyError):  # another brand's data, or a crowd too small
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
+    @app.middleware("http")
+    async def freshness_headers(request: Request, call_next):  # every API answer says how fresh its data is
+        response = await call_next(request)
+        if request.url.path.startswith("/api/"):
+            with contextlib.suppress(Exception):  # never fail an answer over its headers
+                fresh = await run_in_threadpool(pipeline.current_freshness, request)
+                run = fresh["last_run"] or {}
+                response.headers["X-AIPL-As-Of"] = fresh["as_of"] or ""
+                response.headers["X-AIPL-Last-Run"] = run.get("ended") or run.get("started") or "never"
+                response.headers["X-AIPL-Last-Run-Outcome"] = run.get("outcome", "never")
+                response.headers["X-AIPL-Status"] = fresh["status"]
+        return response
+
     @app.exception_handler(ValueError)
     async def bad_request(request: Request, exc: ValueError):  # a request the data cannot answer
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
-    for r in (assets, health, strategy, crowds, autopilot, jobs):
+    for r in (assets, health, strategy, crowds, autopilot, jobs, pipeline):
         app.include_router(r.router)
 
     @app.get("/docs", include_in_schema=False)

@@ -132,6 +132,9 @@ def merged(iv: ir.Table) -> ir.Table:
     t = iv.mutate(reach=iv.end.max().over(earlier))  # the furthest end among earlier intervals
     t = t.mutate(new=ibis.cases((t.reach.isnull() | (t.start > t.reach), 1), else_=0))
     t = t.mutate(island=t.new.sum().over(upto))
+    # intervals of an island starting on the same day (a purchase and a membership …): the least touch, so that
+    # every build picks the same one
+    t = t.mutate(touch=t.touch.min().over(ibis.window(group_by=[*g, "island", "start"])))
     return t.group_by([*g, "island"]).aggregate(
         start=t.start.min(), end=t.end.max(), touch=t.touch.argmin(t.start)
     ).drop("island")

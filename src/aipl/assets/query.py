@@ -121,7 +121,7 @@ def consumer_states(wh: Warehouse, scope: str, day: str | date, key: str | None 
         touch=c.touch,
     )
     df = out.order_by(["key", "consumer_id"]).execute()
-    parts = df.touch.fillna("||").str.split("|", n=2, expand=True)
+    parts = df.touch.fillna("||").str.split("|", n=2, expand=True).reindex(columns=[0, 1, 2])  # none: no columns
     return df.drop(columns="touch").assign(
         via_event=parts[0].replace("", None), via_channel=parts[1].replace("", None),
         via_touchpoint=parts[2].replace("", None),

@@ -16,7 +16,7 @@ from typer.rich_utils import rich_format_error
 from aipl.cli.common import _say_error, _usage_error, app
 
 # Registered in this order, which is the order `aipl --help` lists the commands in.
-GROUPS = ("workspace", "assets", "health", "clv", "measure", "strategy", "crowds", "autopilot", "service")
+GROUPS = ("workspace", "assets", "health", "clv", "measure", "strategy", "crowds", "autopilot", "service", "run")
 for _group in GROUPS:
     importlib.import_module(f"aipl.cli.{_group}")
 

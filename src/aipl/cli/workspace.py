@@ -26,6 +26,7 @@ from aipl.config import ConfigError, init_workspace, workspace_dir
 from aipl.ingest import FORMATS, SourceError, quarantined, warehouse_status
 from aipl.ingest import ingest as load_file
 from aipl.pipeline import demo as build_demo
+from aipl.pipeline import freshness
 from aipl.report import cjk_font, write_postmortem, write_report
 from aipl.simulate import MarketSpec, find_truth, load_market, simulate_market
 from aipl.warehouse import open_warehouse
@@ -122,16 +123,25 @@ def quarantine(
 
 @app.command()
 def status(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
-    """Row counts of every table and the batches loaded."""
+    """Row counts of every table, the data's as-of day and the last daily run; exit 1 when it failed or is late."""
     with _session(workspace, read=True) as wh:
         st = warehouse_status(wh)
+        fresh = freshness(wh)
     if as_json:
-        _print_json({"workspace": str(workspace_dir(workspace)), **st.to_dict()})
-        return
-    t = Table("table", "rows")
-    for k, v in st.tables.items():
-        t.add_row(k, f"{v:,}")
-    out.print(t)
+        _print_json({"workspace": str(workspace_dir(workspace)), **st.to_dict(), "freshness": fresh.to_dict()})
+    else:
+        t = Table("table", "rows")
+        for k, v in st.tables.items():
+            t.add_row(k, f"{v:,}")
+        out.print(t)
+        run = fresh.last_run
+        out.print(f"data as of {fresh.as_of or '—'}; last run: " + ("never" if run is None else
+                  f"{run['outcome']} ({run['ended'] or run['started']})") + f"; status {fresh.status}")
+        if not fresh.healthy:
+            err.print(f"[bold red]{fresh.status}:[/] " + (f"step {run['failed_step']} failed: {run['message']}"
+                      if fresh.status == "failed" else f"no daily run finished in {fresh.late_hours:g} hours"))
+    if not fresh.healthy:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -220,12 +230,11 @@ def demo(
             res = build_demo(workspace, consumers, progress=report)
     except ValueError as exc:
         _fail(str(exc))
-    out.print(f"writing the report (CLV value, members, the GTA plan, campaign lift) and {res.brand}'s "
-              "post-mortem (结案)")
+    out.print(f"writing {res.brand}'s post-mortem (结案)")
     with _session(res.root) as wh:
-        path = write_report(wh, res.root / "report.html", truth=res.truth)
         pm = write_postmortem(wh, res.campaign, res.root / f"postmortem-{res.brand}.html", res.brand)
-    out.print(f"report written: {path}; post-mortem: {pm}")
+    out.print(f"report written: {res.root / 'report.html'} (by the daily pipeline: `aipl run daily -w {res.root}` "
+              f"picks up new files in {res.root / 'landing' / 'events'}); post-mortem: {pm}")
 
 
 def _stages() -> tuple[Progress, Callable[[str, float | None], None]]:

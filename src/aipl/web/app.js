@@ -27,6 +27,9 @@ const I18N = {
     effect_first: "效率优先", spend: "日花费",
     "pm.title": "结案报告", "pm.run": "生成结案", status: "状态",
     loading: "加载中…", error: "出错了",
+    "fresh.asOf": "数据截至", "fresh.lastRun": "最近运行", "fresh.never": "从未运行",
+    "fresh.failed": "最近一次日常运行失败", "fresh.late": "日常运行已延迟", "fresh.alerts": "预警",
+    "run.ok": "成功", "run.nothing": "无新数据", "run.failed": "失败", "run.unfinished": "未完成",
   },
   en: {
     "nav.assets": "Consumer assets", "nav.health": "Brand health", "nav.plan": "Plan", "nav.crowds": "Crowds",
@@ -54,6 +57,9 @@ const I18N = {
     consumers: "Consumers", strategy: "Strategy", cost_first: "spend first (消耗优先)",
     effect_first: "efficiency first (效率优先)", spend: "Spend a day", "pm.title": "Campaign post-mortem", "pm.run": "Write the post-mortem", status: "Status",
     loading: "Loading…", error: "Error",
+    "fresh.asOf": "data as of", "fresh.lastRun": "last run", "fresh.never": "never run",
+    "fresh.failed": "The last daily run failed", "fresh.late": "The daily run is late", "fresh.alerts": "Alerts",
+    "run.ok": "ok", "run.nothing": "nothing new", "run.failed": "failed", "run.unfinished": "unfinished",
   },
 };
 const AIPL = ["A", "I", "P", "L"];
@@ -319,7 +325,23 @@ function fail(err) {
   if (err.message !== "401") $("#page").innerHTML = `<p class="error">${t("error")}: ${esc(err.message)}</p>`;
 }
 
+async function freshness() {  // every page: the data's as-of day, the last run, a banner when failed or late
+  const [f, a] = await Promise.all([api("/api/freshness"), api("/api/alerts")]);
+  const run = f.last_run;
+  $("#freshness").textContent = `${t("fresh.asOf")} ${f.as_of ?? "—"} · ${t("fresh.lastRun")} ` +
+    (run ? `${(run.ended || run.started || "").slice(0, 16).replace("T", " ")} UTC (${t(`run.${run.outcome}`)})` : t("fresh.never"));
+  const banner = $("#banner");
+  const bad = f.status === "failed" ? `${t("fresh.failed")}: ${run.failed_step} — ${run.message ?? ""}`
+    : f.status === "late" ? `${t("fresh.late")} (> ${f.late_hours} h)` : "";
+  const mine = a.alerts.filter((x) => x.brand_id === state.brand);
+  banner.innerHTML = (bad ? `<p class="banner-bad">${esc(bad)}</p>` : "") + (mine.length ?
+    `<p class="banner-alert"><b>${t("fresh.alerts")}</b> ${mine.map((x) => esc(x.message)).join(" · ")}</p>` : "");
+  banner.hidden = !banner.innerHTML;
+  banner.dataset.status = f.status;
+}
+
 async function route() {
+  freshness().catch(() => {});
   state.charts.forEach((c) => c.dispose());
   state.charts = [];
   const name = (location.hash || "#assets").slice(1);

@@ -1,6 +1,4 @@
-"""Whole-workspace use cases that string several engines together: the demo workspace, and a file validated
-into a throw-away workspace so that an engine can read it. Above the engines, below the faces (the CLI, the
-API and notebooks call these; the report is written by the faces with `aipl.report`)."""
+"""The demo workspace, and a file validated into a throw-away workspace so that an engine can read it."""
 
 from __future__ import annotations
 
@@ -11,10 +9,10 @@ from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 
-from aipl.audience import refresh
-from aipl.config import init_workspace
+from aipl.config import CONFIG_FILE, init_workspace, load_config
 from aipl.ingest import IngestReport, ingest
-from aipl.simulate import MarketSpec, find_truth, load_market, simulate_market
+from aipl.pipeline.daily import RunSummary, run_daily
+from aipl.simulate import MARKET_FILES, MarketSpec, find_truth, load_market, simulate_market
 from aipl.warehouse import Warehouse, open_warehouse
 
 Progress = Callable[[str, float | None], None]
@@ -41,6 +39,7 @@ class DemoResult:
     truth: dict | None = field(repr=False)
     campaign: str = "sim_double11"
     brand: str = "B01"
+    run: RunSummary | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready values.
@@ -49,12 +48,14 @@ class DemoResult:
         {'root': '/tmp/aipl-demo', 'loads': [], 'campaign': 'sim_double11', 'brand': 'B01'}
         """
         return {"root": str(self.root), "loads": [r.as_dict() for r in self.loads], "campaign": self.campaign,
-                "brand": self.brand}
+                "brand": self.brand, **({"run": self.run.to_dict()} if self.run is not None else {})}
 
 
 def demo(root: str | Path, consumers: int = 20_000, progress: Progress | None = None) -> DemoResult:
     """Build the demo workspace at `root`: a two-season synthetic market, the bundled CDNOW sample and a
-    deliberately dirty file, all validated like any file, then consumer assets and crowd tags.
+    deliberately dirty file, all validated like any file, then the daily pipeline (`run_daily`: consumer assets,
+    crowd tags, CLV and member buckets, plan progress, alerts and the report). The workspace declares the
+    market's files and `landing/events/*.csv` as its landing folder, so that `aipl run daily` picks up new days.
 
     Skipped in the doctests only because it takes about 30 s (a 12-brand, 60-day market whatever `consumers`):
 
@@ -65,6 +66,7 @@ def demo(root: str | Path, consumers: int = 20_000, progress: Progress | None = 
     """
     say = progress or (lambda message, fraction=None: None)
     root = init_workspace(root)
+    _declare_landing(root)
     say(f"[1/{DEMO_STEPS}] workspace {root}", None)
     market = root / "market"
     spec = MarketSpec(consumers=consumers, **DEMO_MARKET)
@@ -81,11 +83,39 @@ def demo(root: str | Path, consumers: int = 20_000, progress: Progress | None = 
         for name, fmt in BUNDLED:
             loads.append(r := ingest(wh, data / name, fmt))
             say(f"  {name}: {_counts(r)}", None)
-        say(f"[4/{DEMO_STEPS}] consumer assets (AIPL, DEEPLINK, flows, FAST, GROW) and crowd tags", None)
-        refresh(wh, wh.last_day())
+        say(f"[4/{DEMO_STEPS}] the daily pipeline: consumer assets (AIPL, DEEPLINK, flows, FAST, GROW), crowd tags, "
+            "CLV and member buckets, plan progress, alerts, the report", None)
+        run = run_daily(wh, say=lambda message: say(f"  {message}", None))
+        if run.outcome == "failed":
+            raise ValueError(run.message)
     finally:
         wh.close()
-    return DemoResult(root, loads, find_truth(root))
+    return DemoResult(root, loads, find_truth(root), run=run)
+
+
+DEMO_RULES = """
+[[alerts]]
+kind = "flow_drop"
+threshold = 30
+[[alerts]]
+kind = "fast_below_p25"
+metric = "A"
+[[alerts]]
+kind = "plan_gap_growing"
+days = 3
+"""
+
+
+def _declare_landing(root: Path) -> None:
+    """The demo's `[pipeline]` landing globs (the market's files, then new days of events) and alert rules."""
+    (root / "landing" / "events").mkdir(parents=True, exist_ok=True)
+    if load_config(root).raw.get("pipeline", {}).get("landing"):
+        return
+    cfg = root / CONFIG_FILE
+    text = cfg.read_text(encoding="utf-8")
+    globs = [(f"market/{name}", fmt) for name, fmt in MARKET_FILES] + [("landing/events/*.csv", "events")]
+    landing = "".join(f'[[pipeline.landing]]\nglob = "{g}"\nformat = "{fmt}"\n' for g, fmt in globs)
+    cfg.write_text(f"{text}\n{landing}{DEMO_RULES}", encoding="utf-8")
 
 
 def _counts(r: IngestReport) -> str:

@@ -1,0 +1,88 @@
+"""Freshness and alerts of the daily pipeline: the data's as-of day and the last run's time and outcome (also sent
+as X-AIPL-* headers on every answer), and the alerts the latest run raised for the tenant's brands."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from aipl.api.deps import ERRORS, Caller, published, warehouse
+from aipl.pipeline import freshness as read_freshness
+from aipl.pipeline import recent_alerts
+
+router = APIRouter(prefix="/api", tags=["pipeline"], responses=ERRORS)
+TTL = 5.0  # seconds a freshness answer is reused (the headers of every answer read it)
+
+
+class LastRun(BaseModel):
+    """The latest daily run: its id, start, end, outcome (ok, nothing, failed, unfinished) and the step that
+    failed."""
+
+    run_id: str
+    started: str | None
+    ended: str | None
+    outcome: str
+    failed_step: str | None
+    message: str | None
+
+
+class FreshnessOut(BaseModel):
+    """The data's as-of day, the last run, the last finished run's end, whether it is late (`[pipeline]
+    late_hours`) and the status the dashboard shows: ok, failed, late, unfinished or never."""
+
+    as_of: str | None
+    status: str
+    late: bool
+    late_hours: float
+    last_run: LastRun | None
+    last_success: str | None = None
+
+
+class AlertOut(BaseModel):
+    """An alert of the latest run, with the numbers that fired it (`value` against `reference`)."""
+
+    run_id: str
+    day: str | None
+    rule: str
+    kind: str
+    brand_id: str | None
+    category_id: str | None
+    metric: str | None
+    value: float | None
+    reference: float | None
+    change: float | None
+    threshold: float | None
+    message: str | None
+
+
+class AlertsOut(BaseModel):
+    """The alerts of the latest run for the caller's brands, and the freshness of the data they were raised on."""
+
+    freshness: FreshnessOut
+    alerts: list[AlertOut]
+
+
+def current_freshness(request: Request) -> dict:
+    """The service's freshness, recomputed at most every TTL seconds (the as-of day is the service's data day)."""
+    state, facts = request.app.state, published(request)
+    cached = getattr(state, "freshness", None)
+    if cached is not None and time.monotonic() - cached[0] < TTL and cached[1] == facts.version:
+        return cached[2]
+    value = read_freshness(warehouse(request), as_of=facts.last_day).to_dict()
+    state.freshness = (time.monotonic(), facts.version, value)
+    return value
+
+
+@router.get("/freshness", response_model=FreshnessOut)
+def freshness(request: Request, who: Caller) -> dict:
+    """The data's as-of day and the last daily run's time and outcome (late after `[pipeline] late_hours`)."""
+    return current_freshness(request)
+
+
+@router.get("/alerts", response_model=AlertsOut)
+def alerts(request: Request, who: Caller) -> dict:
+    """The alerts the latest daily run raised on the caller's brands, with the numbers that fired them."""
+    rows = [a for a in recent_alerts(warehouse(request)) if a.get("brand_id") in who.brands]
+    return {"freshness": current_freshness(request), "alerts": rows}
