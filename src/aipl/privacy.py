@@ -21,6 +21,7 @@ import ibis
 import pandas as pd
 
 from aipl import schema
+from aipl.results import Result
 from aipl.warehouse import Warehouse
 
 EXPORTS_TABLE = schema.CROWD_EXPORTS.name
@@ -74,7 +75,28 @@ def check_export_size(wh: Warehouse, what: str, n: int) -> None:
                            "([privacy] min_crowd_size in aipl.toml): not exported")
 
 
-def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, actor: str | None = None) -> dict:
+class ExportRecord(Result):
+    """The audit row of one export of consumer ids (what `export_ids` logs in crowd_exports and returns).
+
+    >>> ExportRecord(crowd="top scores", actor="analyst", exported_at=None, rows=150, path="/tmp/top.parquet",
+    ...              sha256="ab" * 32)
+    ExportRecord(150 rows of top scores by analyst → /tmp/top.parquet, sha256 abababababab…)
+    """
+
+    crowd: str
+    actor: str
+    exported_at: datetime
+    rows: int
+    path: str
+    sha256: str
+
+    def __repr__(self) -> str:
+        return (f"ExportRecord({self['rows']:,} rows of {self['crowd']} by {self['actor']} → {self['path']}, "
+                f"sha256 {self['sha256'][:12]}…)")
+
+
+def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, actor: str | None = None
+               ) -> ExportRecord:
     """Write consumer ids (and any other columns of `df`) to CSV or Parquet if there are at least [privacy]
     min_crowd_size distinct consumers, and log who exported what, when, where, and the file's digest
     (crowd_exports); the one way ids leave the warehouse. Returns the log row.
@@ -96,10 +118,10 @@ def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, acto
     wh.ensure_table(EXPORTS_TABLE, {
         "crowd": "string", "actor": "string", "exported_at": "timestamp('UTC')", "rows": "int64",
         "path": "string", "sha256": "string"})
-    row = {"crowd": what, "actor": actor or getpass.getuser(), "exported_at": datetime.now(UTC), "rows": len(df),
-           "path": str(out.resolve()), "sha256": digest}
-    wh.con.insert(EXPORTS_TABLE, ibis.memtable(pd.DataFrame([row])).cast(wh.table(EXPORTS_TABLE).schema()))
+    row = ExportRecord(crowd=what, actor=actor or getpass.getuser(), exported_at=datetime.now(UTC), rows=len(df),
+                       path=str(out.resolve()), sha256=digest)
+    wh.insert(EXPORTS_TABLE, ibis.memtable(pd.DataFrame([dict(row)])).cast(wh.table(EXPORTS_TABLE).schema()))
     return row
 
 
-__all__ = ["PEER", "PrivacyError", "check_export_size", "export_ids", "foreign", "peer_shortfall"]
+__all__ = ["PEER", "ExportRecord", "PrivacyError", "check_export_size", "export_ids", "foreign", "peer_shortfall"]

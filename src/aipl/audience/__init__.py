@@ -1,7 +1,7 @@
 """Crowds (达摩盘): consumer tags, the crowd language, a roaring-bitmap index, insight (TGI, overlap, flows),
 built-in strategy crowds, lookalike and safe export."""
 
-from aipl.audience.crowds import BUILT_IN, export, export_ids, insight, save
+from aipl.audience.crowds import BUILT_IN, ExportRecord, export, export_ids, insight, save
 from aipl.audience.index import TagIndex, refresh, sql_ids, tag_day
 from aipl.audience.lang import CrowdSyntaxError, parse, to_text
 from aipl.audience.lookalike import Lookalike, features, lookalike
@@ -35,6 +35,7 @@ __all__ = [
     "CrowdInsight",
     "CrowdRecord",
     "CrowdSyntaxError",
+    "ExportRecord",
     "Lookalike",
     "LookalikeCrowd",
     "LookalikeScores",

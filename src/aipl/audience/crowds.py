@@ -17,7 +17,7 @@ from aipl.audience.lang import check, from_json, parse, to_text
 from aipl.audience.results import CrowdRecord
 from aipl.audience.saved import BUILT_IN, CROWDS_TABLE, saved
 from aipl.audience.tags import CATALOGUE, IDS_TABLE
-from aipl.privacy import check_export_size, export_ids
+from aipl.privacy import ExportRecord, check_export_size, export_ids
 from aipl.warehouse import Warehouse
 
 VALID_DAYS = 90  # DOMAIN.md §9.2 [P]: a crowd is valid for 90 days
@@ -201,7 +201,7 @@ def crowd_flow(wh: Warehouse, ids: BitMap, brand: str, start: str | date, end: s
     return {"brand": brand, "from": str(start), "to": str(end), "consumers": len(members), "matrix": matrix}
 
 
-def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | None = None) -> dict:
+def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | None = None) -> ExportRecord:
     """Export a crowd's consumer ids (see export_ids); a crowd below [privacy] min_crowd_size is refused.
 
     >>> import tempfile
