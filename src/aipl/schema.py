@@ -405,7 +405,7 @@ CROWDS = Derived(
     "Saved crowds: the expression, its parse tree and its size when saved (valid 90 days by default).",
 )
 CROWD_EXPORTS = Derived(
-    "crowd_exports", "aipl.audience.export", ("crowds", "consumer_ids"),
+    "crowd_exports", "aipl.privacy.export_ids", ("consumer_ids",),
     (Column("crowd", STRING, True), Column("actor", STRING), Column("exported_at", TIMESTAMP, True),
      Column("rows", INT, True), Column("path", STRING, True), Column("sha256", STRING, True)),
     "The audit of every file of consumer ids written: who, when, how many, where and its digest.",
