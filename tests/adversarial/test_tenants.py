@@ -162,3 +162,11 @@ def test_another_tenants_job_and_report_are_not_found(service, rival):
 def test_no_file_of_the_workspace_is_served(service, rival, url):
     r = service["client"].get(url, headers=auth(service, "admin"))
     assert r.status_code == 404 and "tokens" not in r.text and "B07" not in r.text
+
+
+def test_a_scene_plan_refuses_another_brands_item(service, rival):
+    c = service["client"]
+    r = c.get("/api/autopilot/B01/plan", params={"budget": 100, "scene": "货品加速", "item": rival["item"]},
+              headers=auth(service, "analyst"))
+    # refused as an unknown item: the answer only echoes what was sent
+    assert r.status_code == 422 and r.json() == {"detail": f"not items of brand B01: {rival['item']}"}, r.text

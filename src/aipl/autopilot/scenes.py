@@ -102,6 +102,11 @@ def scene_plan(wh: Warehouse, brand: str, scene: str, budget: float, campaign: s
         raise ValueError(f"strategy {strategy!r}: one of {', '.join(STRATEGIES)}")
     if len(items) > MAX_ITEMS:
         raise ValueError(f"a scene promotes at most {MAX_ITEMS} items, not {len(items)}")
+    if items:  # only the brand's own products (another brand's item is refused as an unknown one)
+        p = wh.table("products")
+        own = set(p.filter((p.brand_id == brand) & p.item_id.isin(list(items))).select("item_id").execute().item_id)
+        if unknown := sorted(set(items) - own):
+            raise ValueError(f"not items of brand {brand}: {', '.join(unknown)}")
     s = SCENES[scene]
     if strategy == "effect_first" and min_marginal is None:
         if s.aim not in MONEY_AIMS:
