@@ -19,7 +19,8 @@ BAD = {"a TOML date": "2026-01-01", "letters": '"abc"', "nan": "nan", "inf": "in
        "10**18": str(10**18), "empty": '""', "-1": "-1", "a fraction": "1.5", "a boolean": "true", "a list": "[1]",
        "a table": "{a = 1}"}
 # values that are right for some keys: a key of that type is not tested with it
-FITS = {"earliest": {"a TOML date"}, "master": {"letters", "empty"}, "database": {"letters"}}
+FITS = {"earliest": {"a TOML date"}, "master": {"letters", "empty"}, "database": {"letters"},
+        "late_hours": {"a fraction"}, "report": {"letters", "empty"}}  # 1.5 hours; a file "abc"; "" writes none
 KEYS = [(section, key) for section, table in tomllib.loads(DEFAULT_TOML).items() for key in table
         if not isinstance(table[key], dict)]
 

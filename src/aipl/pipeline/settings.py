@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aipl.config import Config, register_section
+from pydantic import BaseModel, ConfigDict, Field
+
+from aipl.config import Config, check_section, register_section
 
 ALERT_KINDS: dict[str, str] = {
     "flow_drop": "a brand's A→I flow rate (流转率) over the last 7 days is down more than `threshold` % on the "
@@ -78,6 +80,15 @@ class AlertRule:
         return cls(kind, brand, category, float(threshold), metric, days, str(name))
 
 
+class _Keys(BaseModel):
+    """The scalar keys of `[pipeline]`, as written: late after 0–8,760 hours (a year); the report's file name
+    ("" writes none)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    late_hours: float = Field(30.0, gt=0, le=8760, allow_inf_nan=False)
+    report: str = Field("report.html", max_length=255)
+
+
 @dataclass(frozen=True)
 class PipelineSettings:
     """The `[pipeline]` section and the `[[alerts]]` rules of a workspace.
@@ -105,12 +116,8 @@ class PipelineSettings:
             if not isinstance(entry, dict) or set(entry) != {"glob", "format"}:
                 raise ValueError("[[pipeline.landing]] each entry needs exactly glob and format")
             landing.append(Landing(str(entry["glob"]), str(entry["format"])))
-        late = section.get("late_hours", cls.late_hours)
-        if isinstance(late, bool) or not isinstance(late, int | float) or late <= 0:
-            raise ValueError(f"[pipeline] late_hours must be a positive number, not {late!r}")
-        report = section.get("report", cls.report)
-        if not isinstance(report, str):
-            raise ValueError("[pipeline] report must be a file name (\"\" writes none)")
+        keys = check_section("pipeline", _Keys, {k: v for k, v in section.items() if k != "landing"})
+        late, report = keys.late_hours, keys.report
         if alerts is not None and not isinstance(alerts, list):
             raise ValueError("alerts must be written [[alerts]] (a list of rules)")
         return cls(tuple(landing), float(late), report, tuple(AlertRule.from_dict(a) for a in alerts or []))
