@@ -340,10 +340,10 @@ def test_spark_workspace_persists_across_sessions(tmp_path, session):
     session.stop()
     wh = open_warehouse(root)  # a new Spark session: its catalog starts empty
     try:
-        assert wh.count("events") == first.accepted == 8
-        assert wh.count("quarantine") == first.rejected == 5
+        assert wh.count("events") == first.accepted == 9  # line 11: a second page view
+        assert wh.count("quarantine") == first.rejected == 4
         assert ingest(wh, DATA / "userbehavior_small.csv", "userbehavior").skipped
-        assert wh.count("events") == 8
+        assert wh.count("events") == 9
         assert not ensure_built(wh)  # the asset tables were found: nothing to rebuild
         assert TagIndex.load(wh).day == wh.last_day() and wh.count("crowds") == 1
         save(wh, "all", "not aipl(category=\"4022701\") = \"P\"")

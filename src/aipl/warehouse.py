@@ -639,6 +639,18 @@ class Warehouse:
             return None
         return _publish(self)
 
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` was called (a closed warehouse answers nothing).
+
+        >>> import tempfile
+        >>> from aipl.config import init_workspace
+        >>> wh = open_warehouse(init_workspace(tempfile.mkdtemp()))
+        >>> wh.closed, (wh.close(), wh.closed)[1]
+        (False, True)
+        """
+        return self._closed
+
     def close(self, publish: bool = True) -> None:
         """Release the connection (a Spark session stays up: others, or spark-submit, may share it); a writer
         first publishes what it committed (unless `publish` is False, e.g. after a failure) and then lets the

@@ -103,7 +103,8 @@ ROUTES = [("get", "/api/me"), ("get", "/api/brands"), ("get", "/api/assets/{bran
           ("post", "/api/crowds"), ("post", "/api/crowds/insight"), ("post", "/api/crowds/lookalike"),
           ("get", "/api/crowds/tags"), ("get", "/api/autopilot/scenes"), ("get", "/api/autopilot/{brand}/plan"),
           ("get", "/api/autopilot/{brand}/sequence"), ("get", "/api/jobs"), ("get", "/api/jobs/{job_id}"),
-          ("post", "/api/jobs/ingest"), ("post", "/api/jobs/postmortem"), ("get", "/api/jobs/{job_id}/html")]
+          ("post", "/api/jobs/ingest"), ("post", "/api/jobs/postmortem"), ("get", "/api/jobs/{job_id}/html"),
+          ("get", "/api/freshness"), ("get", "/api/alerts")]
 
 
 def test_every_route_is_swept(api):

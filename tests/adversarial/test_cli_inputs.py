@@ -146,7 +146,7 @@ def test_a_warehouse_held_by_another_process_is_one_line_naming_it(ws):
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        line = _one_line_error(*_run(["status", "-w", str(ws), "--json"]))
+        line = _one_line_error(*_run(["assets", "build", "-w", str(ws), "--json"]))
         assert "in use by another process" in line and f"PID {holder.pid}" in line, line
     finally:
         holder.kill()

@@ -171,7 +171,8 @@ def ranking(table: pd.DataFrame, category: str | None = None) -> pd.DataFrame:
     t = t.copy()
     pct = [t.groupby("category_id")[m].rank(pct=True) for m in METRICS]
     t["score"] = 100 * pd.concat(pct, axis=1).mean(axis=1, skipna=True)
-    t["rank"] = t.groupby("category_id").score.rank(ascending=False, method="min").astype(int)
+    # a brand with no category, or no metric to rank, has no place (NA, not a crash)
+    t["rank"] = t.groupby("category_id").score.rank(ascending=False, method="min").astype("Int64")
     return t.sort_values(["category_id", "rank"], ignore_index=True)
 
 
