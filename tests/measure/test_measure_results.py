@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 from datetime import date
 
 import pytest
@@ -22,8 +21,8 @@ from aipl.measure import (
     measure_lift,
     postmortem,
 )
-from aipl.results import Result
 from aipl.simulate import sample_warehouse
+from tests.results_check import reads_at_a_glance
 
 CAMPAIGN, BRAND = "sim_double11", "B01"
 WINDOW = Window(date(2026, 10, 8), date(2026, 10, 24), pre_days=14)
@@ -52,16 +51,7 @@ def results():
 @pytest.mark.parametrize("name", CASES)
 def test_result_reads_at_a_glance_and_dumps_to_json(results, name):
     cls, _, shown = CASES[name]
-    res = results[name]
-    assert type(res) is cls and isinstance(res, Result)
-    text = repr(res)
-    assert text.startswith(f"{cls.__name__}(") and "\n" not in text and len(text) < 250, text
-    for part in shown:
-        assert part in text, text
-    body = res.to_dict()
-    assert set(body) == set(res) and json.loads(json.dumps(body)).keys() == body.keys()
-    first = next(iter(res))
-    assert getattr(res, first) is res[first]  # fields read as attributes too
+    reads_at_a_glance(results[name], cls, shown)
 
 
 def test_lift_fields_a_kind_of_estimate_lacks_read_as_none(results):
