@@ -1,0 +1,91 @@
+"""Browser fixtures for the dashboard: the demo service (tests/api/conftest.py) served on a free port, headless
+Chromium (Debian's, driven by Playwright), and `open_page` for a signed-in page in a language and width.
+Each view's browser tests live in their own file here (test_<view>.py); screenshots go to $AIPL_SCREENSHOTS
+(docs/screenshots when refreshing the committed ones), else to a temporary folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from tests.api.conftest import auth, service  # noqa: F401  (the session's demo service, shared with the API tests)
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+WIDTHS = {"phone": 390, "laptop": 1366}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    skip = pytest.mark.skip(reason="needs Debian's chromium (scripts/test.sh installs it)")
+    for item in items:
+        if CHROMIUM is None and "tests/web/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="module")
+def server(service) -> Iterator[str]:  # noqa: F811
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(service["app"], host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    th.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def api(service, server) -> httpx.Client:  # noqa: F811
+    """The API as the acme analyst sees it, to compare with what the page shows."""
+    return httpx.Client(base_url=server, headers=auth(service, "analyst"), timeout=60)
+
+
+@pytest.fixture()
+def shots(tmp_path) -> Path:
+    folder = Path(os.environ.get("AIPL_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def open_page(service, server, browser) -> Callable:  # noqa: F811
+    """`open_page(view, lang="zh-CN", width="laptop", who="analyst", brand="B01")` → a Playwright page on that view,
+    signed in, once the view says it is ready. Page errors and HTTP errors are collected in `page.errors`."""
+
+    def _open(view: str, lang: str = "zh-CN", width: str = "laptop", who: str = "analyst", brand: str = "B01"):
+        page = browser.new_page(viewport={"width": WIDTHS[width], "height": 900}, locale=lang)
+        page.errors = []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.on("response", lambda r: page.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.goto(f"{server}/web/index.html")
+        page.evaluate(f"""() => {{ localStorage.setItem('aipl.token', '{service['tokens'][who]}');
+                         localStorage.setItem('aipl.lang', '{lang}'); localStorage.setItem('aipl.brand', '{brand}'); }}""")
+        page.goto(f"{server}/web/index.html#{view}")
+        page.reload()  # a hash change alone does not restart the app with the stored token
+        page.wait_for_selector(f"#page[data-ready='{view}']", timeout=60_000)
+        return page
+
+    return _open
