@@ -127,3 +127,9 @@ def test_api_key_and_scope_routes(service, client, span):  # noqa: F811
         assert _get(client, service, f"/api/assets/snapshot?key={cat}&scope=category")[0] == 200
     code, body = _get(client, service, "/api/assets/snapshot?key=nope&scope=category")
     assert code == 403, body
+    code, body = _get(client, service, "/api/assets/series?key=B01&start=0001-01-01&end=0001-01-03")
+    assert code == 200 and body["last_year"] == [] and body["items"][0]["A"] == 0, body  # no year before year 1
+    for url in ("/api/assets/deeplink-flow?key=B01&start=0001-01-02&end=0001-01-05",
+                "/api/assets/flow?key=B01&end=0001-01-05", f"/api/assets/series?key=B01&start={end}&end={start}"):
+        code, body = _get(client, service, url)
+        assert code == 422, (url, body)

@@ -24,6 +24,14 @@ YEAR = timedelta(days=365)  # "a year earlier": the same number of days, so that
 BAND = "trend benchmark"
 
 
+def _before(d: date, delta: timedelta) -> date:
+    """`d - delta`; a ValueError when that falls before the calendar's first day."""
+    try:
+        return d - delta
+    except OverflowError:
+        raise ValueError(f"{d} leaves no {delta.days} days before it") from None
+
+
 def _check_scope(scope: str) -> None:
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
@@ -75,7 +83,7 @@ def year_earlier(start: str | date, end: str | date) -> tuple[date, date]:
     (datetime.date(2025, 11, 1), datetime.date(2025, 11, 11))
     """
     d0, d1 = ordered_days(start, end, "series")
-    return d0 - YEAR, d1 - YEAR
+    return _before(d0, YEAR), _before(d1, YEAR)
 
 
 def last_year(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date) -> pd.DataFrame:
@@ -88,7 +96,10 @@ def last_year(wh: Warehouse, scope: str, key: str, start: str | date, end: str |
     >>> last_year(wh, "brand", "B01", "2026-10-22", "2026-10-24").empty
     True
     """
-    d0, d1 = year_earlier(start, end)
+    try:
+        d0, d1 = year_earlier(start, end)
+    except ValueError:  # no year before the calendar's first days
+        return pd.DataFrame(columns=list(SERIES_COLUMNS))
     c = wh.table(CHANGES)
     c = c.filter((c.scope == scope) & (c.key == key) & (c.day <= ibis.literal(d1)))
     if not int(c.count().execute()):
@@ -197,7 +208,7 @@ def deeplink_flow(wh: Warehouse, scope: str, key: str, start: str | date, end: s
     """
     _check_scope(scope)
     d0, d1 = ordered_days(start, end, "flow", distinct=True)
-    p0 = d0 - (d1 - d0)
+    p0 = _before(d0, d1 - d0)
     matrix, rates = _matrix(wh, scope, key, d0, d1)
     if not any(n for row in matrix.values() for n in row.values()):
         _require_key(wh, scope, key)
@@ -238,7 +249,7 @@ def asset_growth(wh: Warehouse, scope: str, key: str, day: str | date) -> AssetG
     """
     _check_scope(scope)
     d1 = ordered_days(day, day)[0]
-    d0 = d1 - YEAR
+    d0 = _before(d1, YEAR)
     _require_key(wh, scope, key)
     both = _daily(wh, scope, [key], d0, d1).set_index("day")
     now, before = both.loc[pd.Timestamp(d1)], both.loc[pd.Timestamp(d0)]

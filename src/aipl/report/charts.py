@@ -125,7 +125,8 @@ def trend(labels: Sequence[str], series: dict[str, Sequence[float]],
                         label="去年 last year")
             ax.set_title((names or {}).get(state, state), fontsize=9, color=colour)
             ax.set_xticks([0, len(labels) - 1], [labels[0], labels[-1]])
-            ax.set_ylim(bottom=0)
+            top = max([*series[state], *((last_year or {}).get(state) or [])], default=0)
+            ax.set_ylim(0, max(top, 1) * 1.1)  # a state nobody holds: a flat line at 0, not a column of zeros
             ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
             ax.yaxis.set_major_formatter(_thousands)
         if last_year:
