@@ -118,6 +118,9 @@ def test_api_key_and_scope_routes(service, client, span):  # noqa: F811
     assert code == 200 and fl == _get(client, service, f"/api/assets/B01/flow?start={start}&end={end}")[1]
     code, dl = _get(client, service, f"/api/assets/deeplink-flow?key=B01&start={start}&end={end}")
     assert code == 200 and dl["stages"][0] == "none" and dl["flows"], dl
+    r = CliRunner().invoke(cli, ["assets", "flow", "--key", "B01", "--start", start, "--end", end, "--deeplink",
+                                 "-w", str(service["root"]), "--json"], catch_exceptions=False)
+    assert r.exit_code == 0 and json.loads(r.stdout) == dl, r.output
     for url in (f"/api/assets/series?key=B03&start={start}&end={end}", "/api/assets/snapshot?key=B99",
                 f"/api/assets/deeplink-flow?key=B03&start={start}&end={end}"):
         code, body = _get(client, service, url)
