@@ -104,7 +104,8 @@ ROUTES = [("get", "/api/me"), ("get", "/api/brands"), ("get", "/api/assets/{bran
           ("get", "/api/crowds/tags"), ("get", "/api/autopilot/scenes"), ("get", "/api/autopilot/{brand}/plan"),
           ("get", "/api/autopilot/{brand}/sequence"), ("get", "/api/jobs"), ("get", "/api/jobs/{job_id}"),
           ("post", "/api/jobs/ingest"), ("post", "/api/jobs/postmortem"), ("get", "/api/jobs/{job_id}/html"),
-          ("get", "/api/freshness"), ("get", "/api/alerts")]
+          ("get", "/api/freshness"), ("get", "/api/alerts"), ("get", "/api/assets/series"),
+          ("get", "/api/assets/snapshot"), ("get", "/api/assets/flow"), ("get", "/api/assets/deeplink-flow")]
 
 
 def test_every_route_is_swept(api):

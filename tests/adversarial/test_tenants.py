@@ -30,7 +30,7 @@ FOREIGN_CROWDS = (
 VALUES = {  # a valid value of every required parameter, by name (acme's own)
     "brand": OWN, "start": "2026-10-01", "end": "2026-10-24", "start0": "2026-09-15", "end0": "2026-09-30",
     "start1": "2026-10-01", "end1": "2026-10-16", "campaign": "sim_double11", "budget": "100", "format": "events",
-    "expr": "age < 30", "seed": "age < 30", "name": "mine", "k": 1,
+    "expr": "age < 30", "seed": "age < 30", "name": "mine", "k": 1, "key": OWN,
 }
 
 
@@ -77,7 +77,7 @@ def _attacks(method: str, path: str, op: dict, spec: dict, rival: dict) -> list[
         values = {"brand": FOREIGN_BRANDS, "job_id": (rival["job"], "0" * 12)}[name]
         out += [{**base, "path": {**paths, name: v}, "expect": {403, 404}} for v in values]
     foreign_query = {"campaign": (RIVAL_CAMPAIGN,), "baseline": (RIVAL_CAMPAIGN,), "category": ("skincare", "makeup"),
-                     "crowd": FOREIGN_CROWDS, "item": (rival["item"],)}
+                     "crowd": FOREIGN_CROWDS, "item": (rival["item"],), "key": FOREIGN_BRANDS}
     for name, values in foreign_query.items():
         if name in params:
             out += [{**base, "query": {**query, name: v}, "expect": {403, 404, 422, 200}} for v in values]

@@ -31,23 +31,8 @@ class Snapshot(Result):
         return f"Snapshot({self['scope']} {self['key']} on {self['date']}: {counts})"
 
 
-class Flow(Result):
-    """The flow matrix over {none, A, I, P, L} between two days (`from`, `to`), with 流转率 and the flow kinds
-    (what `flow` returns).
-
-    >>> f = Flow({"scope": "brand", "key": "B01", "from": "2026-10-01", "to": "2026-10-24",
-    ...           "matrix": {"A": {"I": 16}}, "rates": {}, "kinds": {"new": 63, "churned": 17}})
-    >>> f
-    Flow(brand B01 2026-10-01 → 2026-10-24: new 63, churned 17)
-    >>> f.matrix["A"]["I"], f.start, f.end
-    (16, '2026-10-01', '2026-10-24')
-    """
-
-    scope: str
-    key: str
-    matrix: dict[str, dict[str, int]]
-    rates: dict[str, dict[str, float | None]]
-    kinds: dict[str, int]
+class _Between(Result):
+    """A result between two days, kept under the JSON keys `from` and `to`."""
 
     @property
     def start(self) -> str:
@@ -66,6 +51,25 @@ class Flow(Result):
         '2026-10-24'
         """
         return self["to"]
+
+
+class Flow(_Between):
+    """The flow matrix over {none, A, I, P, L} between two days (`from`, `to`), with 流转率 and the flow kinds
+    (what `flow` returns).
+
+    >>> f = Flow({"scope": "brand", "key": "B01", "from": "2026-10-01", "to": "2026-10-24",
+    ...           "matrix": {"A": {"I": 16}}, "rates": {}, "kinds": {"new": 63, "churned": 17}})
+    >>> f
+    Flow(brand B01 2026-10-01 → 2026-10-24: new 63, churned 17)
+    >>> f.matrix["A"]["I"], f.start, f.end
+    (16, '2026-10-01', '2026-10-24')
+    """
+
+    scope: str
+    key: str
+    matrix: dict[str, dict[str, int]]
+    rates: dict[str, dict[str, float | None]]
+    kinds: dict[str, int]
 
     def __repr__(self) -> str:
         kinds = ", ".join(f"{k} {n:,}" for k, n in self["kinds"].items())
@@ -214,3 +218,59 @@ class NewProductStrength(Result):
         idx = ", ".join(f"{k} {v:.1f}" if v is not None else f"{k} —" for k, v in self["index"].items())
         score = f"{self['score']:.1f}" if self["score"] is not None else "—"
         return f"NewProductStrength(score {score} against the median of {self['peers']} brands: {idx})"
+
+
+class TrendBenchmark(Result):
+    """The peer band of a brand's trend (what `trend_benchmark` returns): P25 / P50 / P75 of each state over the
+    `peers` brands of its `category` (each peer's average daily count), or None with the reason in `withheld`.
+
+    >>> b = TrendBenchmark(category="skincare", peers=6, withheld=None, P25={"A": 80.0}, P50={"A": 100.0},
+    ...                    P75={"A": 120.5})
+    >>> b
+    TrendBenchmark(6 peers: A P50 100.0)
+    >>> b.P75["A"]
+    120.5
+    """
+
+    category: str | None
+    peers: int
+    withheld: str | None
+    P25: dict[str, float] | None
+    P50: dict[str, float] | None
+    P75: dict[str, float] | None
+
+    def __repr__(self) -> str:
+        if self["withheld"]:
+            return f"TrendBenchmark({self['peers']} peers: withheld: {self['withheld']})"
+        mid = ", ".join(f"{s} P50 {v:,.1f}" for s, v in list(self["P50"].items())[:4])
+        return f"TrendBenchmark({self['peers']} peers: {mid})"
+
+
+class DeeplinkFlow(_Between):
+    """DEEPLINK-to-DEEPLINK flows between two days (`from`, `to`; what `deeplink_flow` returns): the `matrix` over
+    none and the seven stages, `rates` (流转率) and `previous_rates` (环比, over the `previous` period), and
+    `flows`, one per moving cell with its count, both rates and its touches by channel.
+
+    >>> f = DeeplinkFlow({"scope": "brand", "key": "B01", "from": "2026-10-10", "to": "2026-10-24",
+    ...                   "previous": {"from": "2026-09-26", "to": "2026-10-10"},
+    ...                   "flows": [{"from": "discover", "to": "perform", "n": 5, "rate": 0.1, "previous_rate": None,
+    ...                              "channels": {"search": 7}}]})
+    >>> f
+    DeeplinkFlow(brand B01 2026-10-10 → 2026-10-24: 1 flows, previous 2026-09-26 → 2026-10-10)
+    >>> f.flows[0]["channels"]
+    {'search': 7}
+    """
+
+    scope: str
+    key: str
+    previous: dict[str, str]
+    stages: list[str]
+    matrix: dict[str, dict[str, int]]
+    rates: dict[str, dict[str, float | None]]
+    previous_rates: dict[str, dict[str, float | None]]
+    flows: list[dict]
+
+    def __repr__(self) -> str:
+        p = self["previous"]
+        return (f"DeeplinkFlow({self['scope']} {self['key']} {self['from']} → {self['to']}: {len(self['flows'])} "
+                f"flows, previous {p['from']} → {p['to']})")

@@ -8,8 +8,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aipl.assets import AIPL_LABELS, DEEPLINK_LABELS, FLOW_STATES, attribution, flow, flow_cell, rebuild, snapshot
-from aipl.cli.common import JsonOpt, WorkspaceOpt, _frame_table, _group, _print_json, _session, err, out
+from aipl.assets import (
+    AIPL_LABELS,
+    DEEPLINK_LABELS,
+    FLOW_STATES,
+    attribution,
+    deeplink_flow,
+    flow,
+    flow_cell,
+    rebuild,
+    series,
+    snapshot,
+)
+from aipl.cli.common import JsonOpt, WorkspaceOpt, _frame_table, _group, _print_json, _records, _session, err, out
 from aipl.clv import save_list
 
 assets_app = _group("assets", "Consumer assets: AIPL / DEEPLINK states, counts and flows.")
@@ -49,6 +60,26 @@ def assets_snapshot(
     out.print(t)
 
 
+@assets_app.command("series")
+def assets_series(
+    key: KeyOpt,
+    start: Annotated[str, typer.Option("--start", "--from", help="The first day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--end", "--to", help="The last day (YYYY-MM-DD).")],
+    scope: ScopeOpt = "brand",
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The daily AIPL and DEEPLINK counts of a brand or category over a period (the trend)."""
+    with _session(workspace, assets=True, read=True) as wh:
+        s = series(wh, scope, key, start, end)
+    s = s.assign(day=s.day.astype(str).str[:10])
+    if as_json:
+        _print_json({"key": key, "scope": scope, "start": s.day.iloc[0], "end": s.day.iloc[-1],
+                     "items": _records(s)})
+        return
+    out.print(_frame_table(s, f"{scope} {key}: consumers per state, day by day"))
+
+
 @assets_app.command("flow")
 def assets_flow(
     key: KeyOpt,
@@ -59,10 +90,16 @@ def assets_flow(
         str | None, typer.Option(help="Credit upward moves by channel, touchpoint or event_type.")
     ] = None,
     save_cell: Annotated[str | None, typer.Option(help="Save the consumers of one cell, e.g. A:I, as a list.")] = None,
+    deeplink: Annotated[bool, typer.Option(
+        "--deeplink", help="DEEPLINK flows instead: 流转率, 环比 rate and each channel's touches.")] = False,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """The flow matrix between two days: counts, 流转率 and new / deepened / regressed / churned."""
+    if deeplink:
+        with _session(workspace, assets=True, read=True) as wh:
+            _print_deeplink(deeplink_flow(wh, scope, key, start, end), as_json)
+        return
     credit = None
     with _session(workspace, assets=True, read=not save_cell) as wh:
         f = flow(wh, scope, key, start, end)
@@ -87,3 +124,22 @@ def assets_flow(
     out.print("  ".join(f"{k} {v:,}" for k, v in f.kinds.items()))
     if credit is not None:
         out.print(_frame_table(credit, f"upward moves credited by {attribute} (last-touch and linear)"))
+
+
+def _print_deeplink(f, as_json: bool) -> None:
+    """DEEPLINK flows as JSON, or one line per flow with its rates and its three leading channels."""
+    if as_json:
+        _print_json(f.to_dict())
+        return
+
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{v:.1%}"
+
+    t = Table("from", "to", "consumers", "流转率", "环比", "channels (touches)",
+              title=f"{f.scope} {f.key}: DEEPLINK flows {f.start} → {f.end} (环比 {f.previous['from']} → "
+                    f"{f.previous['to']})")
+    for item in f.flows:
+        top = ", ".join(f"{c} {n:,}" for c, n in list(item["channels"].items())[:3])
+        t.add_row(DEEPLINK_LABELS.get(item["from"], item["from"]), DEEPLINK_LABELS[item["to"]], f"{item['n']:,}",
+                  pct(item["rate"]), pct(item["previous_rate"]), top)
+    out.print(t)

@@ -1,0 +1,226 @@
+"""The asset trend: daily AIPL and DEEPLINK counts of a brand or category over a period, the same days a year
+earlier, the category's peer band, the categories a viewer may read, and DEEPLINK flows with 环比 rates and
+each channel's contribution."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+import ibis
+import pandas as pd
+
+from aipl.assets.build import CHANGES, SCOPES
+from aipl.assets.health import brand_categories
+from aipl.assets.query import _require_key, ordered_days, states
+from aipl.assets.results import DeeplinkFlow, TrendBenchmark
+from aipl.privacy import foreign, peer_shortfall
+from aipl.vocab import AIPL_STATES, DEEPLINK_STATES
+from aipl.warehouse import Warehouse
+
+SERIES_COLUMNS = ("day", *AIPL_STATES, *DEEPLINK_STATES)
+DEEPLINK_FLOW_STATES = ("none", *DEEPLINK_STATES)
+YEAR = timedelta(days=365)  # "a year earlier": the same number of days, so that the two lines align day by day
+BAND = "trend benchmark"
+
+
+def _check_scope(scope: str) -> None:
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+
+
+def _daily(wh: Warehouse, scope: str, keys: list[str], d0: date, d1: date) -> pd.DataFrame:
+    """key, day, A … L, discover … keen: each key's counts on every day of [d0, d1] (zeros for a key with none)."""
+    c = wh.table(CHANGES)
+    c = c.filter((c.scope == scope) & c.key.isin(keys) & (c.day <= ibis.literal(d1)))
+    day = ibis.greatest(c.day, ibis.literal(d0))  # the changes before the period fold into its first day
+    g = c.group_by(["key", day.name("day"), "aipl", "deeplink"]).aggregate(n=c.change.sum()).execute()
+    days = pd.date_range(d0, d1, name="day")
+    frames = []
+    for key in keys:
+        k = g[g.key == key].assign(day=lambda t: pd.to_datetime(t.day))
+        cols = {}
+        for level, names in (("aipl", AIPL_STATES), ("deeplink", DEEPLINK_STATES)):
+            wide = k.pivot_table(index="day", columns=level, values="n", aggfunc="sum")
+            wide = wide.reindex(index=days, columns=list(names)).fillna(0).cumsum()
+            cols.update({s: wide[s] for s in names})
+        frames.append(pd.DataFrame(cols, index=days).astype("int64").reset_index().assign(key=key))
+    return pd.concat(frames, ignore_index=True)
+
+
+def series(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date) -> pd.DataFrame:
+    """One row per day of [start, end]: day and the consumers in each AIPL state (A, I, P, L) and DEEPLINK stage
+    (discover … keen) of the brand or category, as `snapshot` counts them on that day; a ValueError for a key no
+    consumer was ever in a state of.
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> s = series(wh, "brand", "B01", "2026-10-22", "2026-10-24")
+    >>> s[["day", "A", "I", "P", "L", "perform"]].tail(1).to_dict("records")
+    [{'day': Timestamp('2026-10-24 00:00:00'), 'A': 102, 'I': 34, 'P': 6, 'L': 3, 'perform': 9}]
+    >>> list(s.columns) == list(SERIES_COLUMNS), len(s)
+    (True, 3)
+    """
+    _check_scope(scope)
+    d0, d1 = ordered_days(start, end, "series")
+    _require_key(wh, scope, key)
+    return _daily(wh, scope, [key], d0, d1)[list(SERIES_COLUMNS)]
+
+
+def year_earlier(start: str | date, end: str | date) -> tuple[date, date]:
+    """The same period a year (365 days) earlier, day for day.
+
+    >>> year_earlier("2026-11-01", "2026-11-11")
+    (datetime.date(2025, 11, 1), datetime.date(2025, 11, 11))
+    """
+    d0, d1 = ordered_days(start, end, "series")
+    return d0 - YEAR, d1 - YEAR
+
+
+def last_year(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date) -> pd.DataFrame:
+    """`series` of the same days a year earlier (see `year_earlier`), or an empty frame when the key had no
+    consumer in any state by then (the data does not reach back a year).
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> last_year(wh, "brand", "B01", "2026-10-22", "2026-10-24").empty
+    True
+    """
+    d0, d1 = year_earlier(start, end)
+    c = wh.table(CHANGES)
+    c = c.filter((c.scope == scope) & (c.key == key) & (c.day <= ibis.literal(d1)))
+    if not int(c.count().execute()):
+        return pd.DataFrame(columns=list(SERIES_COLUMNS))
+    return series(wh, scope, key, d0, d1)
+
+
+def trend_benchmark(wh: Warehouse, brand: str, start: str | date, end: str | date,
+                    viewer: Iterable[str] | None = None) -> TrendBenchmark:
+    """P25 / P50 / P75 of each AIPL state and DEEPLINK stage over the peer brands of the brand's category: each
+    peer's average daily count over [start, end]. Peers are the category's other brands (for a `viewer`, those
+    it is not granted); below [privacy] min_peer_brands the percentiles are withheld, with the reason.
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)  # each brand alone in its category
+    >>> trend_benchmark(wh, "B01", "2026-10-22", "2026-10-24")
+    TrendBenchmark(0 peers: withheld: trend benchmark needs other brands of the category; skincare has none)
+    """
+    d0, d1 = ordered_days(start, end, "series")
+    bc = brand_categories(wh)
+    cat = bc.category_id[bc.brand_id == brand]
+    category = None if cat.empty else str(cat.iloc[0])
+    others = sorted(set(bc.brand_id[bc.category_id == category]) - {brand})
+    peers = foreign(others, viewer) if viewer is not None else others
+    minimum = wh.config.min_peer_brands
+    reason = None
+    if not peers:
+        reason = f"{BAND} needs other brands of the category; {category or 'the brand'} has none"
+    elif viewer is not None:  # the owner sees every figure
+        reason = peer_shortfall(minimum, BAND, f"category {category}", len(peers))
+    out = {"category": category, "peers": len(peers), "withheld": reason, "P25": None, "P50": None, "P75": None}
+    if reason is None:
+        daily = _daily(wh, "brand", peers, d0, d1)
+        mean = daily.drop(columns="day").groupby("key").mean()
+        for q in (25, 50, 75):
+            out[f"P{q}"] = {s: round(float(v), 2) for s, v in mean.quantile(q / 100).items()}
+    return TrendBenchmark(out)
+
+
+def categories(wh: Warehouse, viewer: Iterable[str] | None = None) -> list[str]:
+    """The categories whose assets the viewer may read, sorted: for the owner (`viewer` None), and in a workspace
+    whose data has no brands (category-only data such as UserBehavior), every category with consumer assets; for
+    a tenant, the categories of its brands that hold no other brand or at least [privacy] min_peer_brands
+    (docs/guarantees.md: a category count minus the tenant's own must not reveal one competitor).
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> categories(wh), categories(wh, {"B01"}), categories(wh, {"B09"})
+    (['makeup', 'menswear', 'skincare', 'womenswear'], ['skincare'], [])
+    """
+    bc = brand_categories(wh)
+    if viewer is None or bc.empty:
+        if not wh.has_table(CHANGES):  # assets never built: no category yet
+            return []
+        c = wh.table(CHANGES)
+        keys = c.filter(c.scope == "category").select("key").distinct().execute().key
+        return sorted(str(k) for k in keys)
+    viewer = set(viewer)
+    minimum = wh.config.min_peer_brands
+    out = []
+    for cat, g in bc.groupby("category_id"):
+        if viewer & set(g.brand_id) and peer_shortfall(minimum, BAND, str(cat), len(foreign(g.brand_id, viewer))) \
+                is None:
+            out.append(str(cat))
+    return sorted(out)
+
+
+def _deeplink_pairs(wh: Warehouse, scope: str, key: str, d0: date, d1: date):
+    a = states(wh, scope, d0, key).select("consumer_id", s0="deeplink")
+    b = states(wh, scope, d1, key).select("consumer_id", s1="deeplink")
+    j = a.outer_join(b, a.consumer_id == b.consumer_id)
+    return j.select(consumer_id=ibis.coalesce(j.consumer_id, j.consumer_id_right),
+                    s0=j.s0.fill_null("none"), s1=j.s1.fill_null("none"))
+
+
+def _matrix(wh: Warehouse, scope: str, key: str, d0: date, d1: date) -> tuple[dict, dict]:
+    """The DEEPLINK flow matrix between two days and its rates (share of the start stage that moved to each)."""
+    p = _deeplink_pairs(wh, scope, key, d0, d1)
+    cells = p.group_by(["s0", "s1"]).aggregate(n=lambda t: t.count()).execute()
+    matrix = {s: {t: 0 for t in DEEPLINK_FLOW_STATES} for s in DEEPLINK_FLOW_STATES}
+    for r in cells.itertuples():
+        matrix[r.s0][r.s1] = int(r.n)
+    at_start = {s: sum(row.values()) for s, row in matrix.items()}
+    rates = {s: {t: (n / at_start[s] if at_start[s] else None) for t, n in matrix[s].items()}
+             for s in DEEPLINK_STATES}
+    return matrix, rates
+
+
+def deeplink_flow(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date) -> DeeplinkFlow:
+    """DEEPLINK-to-DEEPLINK flows between two days (达摩盘 DEEPLINK人群流转): the 8×8 matrix over none and the
+    seven stages, 流转率 (share of the start stage that moved to each), 环比 rates (the same rates over the
+    previous period of the same length), and for each flow between two different stages (churn aside) the
+    touches by channel among its movers in (start, end] (渠道对人群流转的贡献度).
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> f = deeplink_flow(wh, "brand", "B01", "2026-10-10", "2026-10-24"); f  # doctest: +ELLIPSIS
+    DeeplinkFlow(brand B01 2026-10-10 → 2026-10-24: ... flows, previous 2026-09-26 → 2026-10-10)
+    >>> top = f.flows[0]; sorted(top)
+    ['channels', 'from', 'n', 'previous_rate', 'rate', 'to']
+    >>> top["n"] == f.matrix[top["from"]][top["to"]]
+    True
+    """
+    _check_scope(scope)
+    d0, d1 = ordered_days(start, end, "flow", distinct=True)
+    p0 = d0 - (d1 - d0)
+    matrix, rates = _matrix(wh, scope, key, d0, d1)
+    if not any(n for row in matrix.values() for n in row.values()):
+        _require_key(wh, scope, key)
+    _, previous = _matrix(wh, scope, key, p0, d0)
+    moved = _deeplink_pairs(wh, scope, key, d0, d1)
+    moved = moved.filter((moved.s0 != moved.s1) & (moved.s1 != "none"))
+    ev = wh.table("events")
+    col = ev.brand_id if scope == "brand" else ev.category_id
+    day = wh.local_day(ev.ts)
+    ev = ev.filter((col == key) & (day > ibis.literal(d0)) & (day <= ibis.literal(d1)))
+    j = ev.inner_join(moved, "consumer_id")
+    touches = j.group_by(["s0", "s1", j.channel.fill_null("(none)").name("channel")]).aggregate(
+        n=lambda t: t.count()).execute()
+    flows = []
+    for s in DEEPLINK_FLOW_STATES:
+        for t in DEEPLINK_FLOW_STATES:
+            if s == t or t == "none" or not matrix[s][t]:
+                continue
+            ch = touches[(touches.s0 == s) & (touches.s1 == t)].sort_values(["n", "channel"], ascending=[False, True])
+            flows.append({"from": s, "to": t, "n": matrix[s][t], "rate": rates.get(s, {}).get(t),
+                          "previous_rate": previous.get(s, {}).get(t),
+                          "channels": {str(c): int(n) for c, n in zip(ch.channel, ch.n, strict=True)}})
+    flows.sort(key=lambda f: -f["n"])
+    return DeeplinkFlow({"scope": scope, "key": key, "from": str(d0), "to": str(d1),
+                         "previous": {"from": str(p0), "to": str(d0)}, "stages": list(DEEPLINK_FLOW_STATES),
+                         "matrix": matrix, "rates": rates, "previous_rates": previous, "flows": flows})
