@@ -9,7 +9,7 @@
     "assets.trendNoteCat": "虚线：去年同期。", "assets.noLastYear": "去年同期无数据。",
     "assets.bandWithheld": "同行品牌不足，行业色带不予显示（隐私保护）。",
     "assets.dlflow": "DEEPLINK 流转与环比", "assets.moved": "流转人数", "assets.rate": "流转率",
-    "assets.prevRate": "上期流转率", "assets.change": "环比变化", "assets.channels": "主要触点渠道",
+    "assets.prevRate": "上期流转率", "assets.change": "环比变化", "assets.channels": "流转人群的触点（按渠道）",
     "assets.lastYear": "去年", "assets.kinds": "流转类型", "kind.new": "新增", "kind.deepened": "加深",
     "kind.regressed": "回落", "kind.churned": "流失", "kind.stayed": "不变",
   });
@@ -19,7 +19,7 @@
     "assets.noLastYear": "No data for the same days last year.",
     "assets.bandWithheld": "Too few peer brands: the industry band is withheld (privacy).",
     "assets.dlflow": "DEEPLINK flows and period-on-period rates", "assets.moved": "Moved", "assets.rate": "Flow rate",
-    "assets.prevRate": "Previous period", "assets.change": "Change", "assets.channels": "Top channels touched",
+    "assets.prevRate": "Previous period", "assets.change": "Change", "assets.channels": "Movers' touches by channel",
     "assets.lastYear": "last year", "assets.kinds": "Kinds of flow", "kind.new": "new", "kind.deepened": "deepened",
     "kind.regressed": "regressed", "kind.churned": "churned", "kind.stayed": "stayed",
   });
