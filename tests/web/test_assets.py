@@ -1,6 +1,6 @@
 """The consumer-assets view in a browser: the counts, the trend, last year's line, the funnel, the flows and the
-DEEPLINK flows show the API's numbers, each state in its one colour; for a brand and for a category, in zh-CN on a
-laptop and in English on a phone."""
+DEEPLINK flows show the API's numbers, each state in its one colour; for a brand and for a category (whose health
+view is checked here too), in zh-CN on a laptop and a phone and in English on a phone."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from tests.web.pagecheck import fits, house, num, option, rerender  # noqa: F401  (house: a fixture)
+from tests.web.pagecheck import fits, house, num, option, rerender, shows  # noqa: F401  (house: a fixture)
 
 AIPL = ["A", "I", "P", "L"]
 DEEPLINK = ["discover", "engage", "enthuse", "perform", "initial", "numerous", "keen"]
@@ -88,7 +88,7 @@ def test_brand_assets_in_zh_on_a_laptop(open_page, api, last, shots):
     assert shown.count() >= 5
     for r in sorted(moves, key=lambda r: -r["n"])[:5]:
         assert num(page.inner_text(f"[data-testid=dl-{r['from']}-{r['to']}]")) == r["n"]
-    page.screenshot(path=str(shots / "assets-zh-CN-laptop.png"), full_page=True)
+    page.screenshot(path=str(shots / "assets-brand-zh-CN-laptop.png"), full_page=True)
     assert not page.errors, page.errors
     page.close()
 
@@ -121,12 +121,12 @@ def test_brand_assets_in_en_on_a_phone_with_the_deeplink_trend_and_the_band(open
         assert [p["yAxis"] for p in area["data"][0]] == [band["P25"][k], band["P75"][k]]
         assert area["itemStyle"]["color"] == colours[k]
     assert fits(page)
-    page.screenshot(path=str(shots / "assets-en-phone.png"), full_page=True)
+    page.screenshot(path=str(shots / "assets-band-en-phone.png"), full_page=True)
     assert not page.errors, page.errors
     page.close()
 
 
-def test_category_assets_in_zh_on_a_phone(open_page, server, service, house, last, shots):  # noqa: F811
+def test_a_category_in_zh_on_a_phone_assets_and_health(open_page, server, service, house, last, shots):  # noqa: F811
     client = httpx.Client(base_url=server, headers={"Authorization": f"Bearer {service['tokens'][house]}"}, timeout=60)
     assert client.get("/api/me").json()["categories"] == ["makeup", "skincare"]
     page = open_page("assets", lang="zh-CN", width="phone", who=house)
@@ -140,5 +140,18 @@ def test_category_assets_in_zh_on_a_phone(open_page, server, service, house, las
     assert page.locator("#flow-box svg path").count() > 5
     assert fits(page)
     page.screenshot(path=str(shots / "assets-category-zh-CN-phone.png"), full_page=True)
+
+    page.click("nav a[data-view=health]")  # the category's industry percentiles and 榜单; GROW is per brand
+    page.wait_for_selector("#page[data-ready=health]")
+    fast = client.get(f"/api/health/fast?start={_back(last, 29)}&end={last}").json()
+    bench = {b["metric"]: b for b in fast["benchmarks"] if b["category_id"] == "skincare"}
+    for m in ("F", "S"):
+        for p in ("P25", "P50", "P75", "P90"):
+            assert shows(page.inner_text(f"[data-testid=bench-{m}-{p}]"), bench[m][p], 0.51), (m, p)
+    ranked = client.get(f"/api/health/ranking?limit=500&category=skincare&start={_back(last, 29)}&end={last}").json()
+    assert page.locator("#rank tbody tr").count() == len(ranked["items"])
+    assert "请在顶部选择一个品牌" in page.inner_text("#grow-out")
+    assert fits(page)
+    page.screenshot(path=str(shots / "health-category-zh-CN-phone.png"), full_page=True)
     assert not page.errors, page.errors
     page.close()

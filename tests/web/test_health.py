@@ -1,14 +1,13 @@
 """The brand-health view in a browser: FAST, the ranking and GROW show the API's numbers for the chosen period;
-GROW is red-up/green-down in zh-CN and green-up in English; under a category, the category's figures."""
+GROW is red-up/green-down in zh-CN and green-up in English. A category's health: tests/web/test_assets.py."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-import httpx
 import pytest
 
-from tests.web.pagecheck import fits, house, num, option, rerender, rgb, shows  # noqa: F401  (house: a fixture)
+from tests.web.pagecheck import fits, num, option, rerender, rgb, shows
 
 RED, GREEN, GREY = "#dc2626", "#16a34a", "#6b7280"
 
@@ -44,7 +43,7 @@ def test_health_in_zh_on_a_laptop_is_red_up(open_page, api, shots):
     end = api.get("/api/brands").json()["last_day"]
     _check(page, api, str(date.fromisoformat(end) - timedelta(days=29)), end, up=RED, down=GREEN)
     assert "红色为增长" in page.inner_text("#grow-out")
-    page.screenshot(path=str(shots / "health-zh-CN-laptop.png"), full_page=True)
+    page.screenshot(path=str(shots / "health-brand-zh-CN-laptop.png"), full_page=True)
     assert not page.errors, page.errors
     page.close()
 
@@ -54,26 +53,9 @@ def test_health_in_en_on_a_phone_is_green_up_and_follows_the_period(open_page, a
     end = api.get("/api/brands").json()["last_day"]
     _check(page, api, str(date.fromisoformat(end) - timedelta(days=29)), end, up=GREEN, down=RED)
     assert fits(page)
-    rerender(page, lambda: page.select_option("#preset", "90"), "health")
-    _check(page, api, str(date.fromisoformat(end) - timedelta(days=89)), end, up=GREEN, down=RED)
-    assert page.input_value("#start") == str(date.fromisoformat(end) - timedelta(days=89))
-    page.screenshot(path=str(shots / "health-en-phone.png"), full_page=True)
-    assert not page.errors, page.errors
-    page.close()
-
-
-def test_health_of_a_category(open_page, server, service, house, shots):  # noqa: F811
-    client = httpx.Client(base_url=server, headers={"Authorization": f"Bearer {service['tokens'][house]}"}, timeout=60)
-    page = open_page("health", lang="en", width="laptop", who=house)
-    rerender(page, lambda: page.select_option("#scope", "skincare"), "health")
-    fast = client.get("/api/health/fast").json()
-    bench = {b["metric"]: b for b in fast["benchmarks"] if b["category_id"] == "skincare"}
-    for m in ("F", "S"):
-        for p in ("P25", "P50", "P75", "P90"):
-            assert shows(page.inner_text(f"[data-testid=bench-{m}-{p}]"), bench[m][p], 0.51), (m, p)
-    ranked = [r for r in client.get("/api/health/ranking?limit=500&category=skincare").json()["items"]]
-    assert page.locator("#rank tbody tr").count() == len(ranked)
-    assert "choose a brand" in page.inner_text("#grow-out")  # GROW is per brand
-    page.screenshot(path=str(shots / "health-category-en-laptop.png"), full_page=True)
+    rerender(page, lambda: page.select_option("#preset", "7"), "health")
+    _check(page, api, str(date.fromisoformat(end) - timedelta(days=6)), end, up=GREEN, down=RED)
+    assert page.input_value("#start") == str(date.fromisoformat(end) - timedelta(days=6))
+    page.screenshot(path=str(shots / "health-period-en-phone.png"), full_page=True)
     assert not page.errors, page.errors
     page.close()

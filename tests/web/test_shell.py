@@ -15,7 +15,7 @@ def test_a_bad_token_is_refused_with_a_message(server, browser):
     page = browser.new_page()
     page.goto(f"{server}/")
     for lang, words in (("zh-CN", "令牌无效"), ("en", "not accepted")):
-        page.evaluate(f"localStorage.setItem('aipl.lang', '{lang}')")
+        page.evaluate(f"localStorage.setItem('aipl.lang', '{lang}'); localStorage.removeItem('aipl.token')")
         page.reload()
         assert page.inner_text("#login-error") == ""  # a first visit: the form, no complaint
         page.fill("#token", "aipl_not-a-token")
@@ -37,7 +37,7 @@ def test_phone_tab_bar_pickers_link_and_language(open_page, api, shots):
     assert all(n == 1 for n, _, _ in lines), lines  # no tab wraps mid-word
     assert len({round(top) for _, top, _ in lines}) == 1 and max(h for _, _, h in lines) < 40  # one line of tabs
     assert fits(page)
-    page.screenshot(path=str(shots / "shell-en-phone.png"))
+    page.screenshot(path=str(shots / "shell-nav-en-phone.png"))
 
     # the pickers start at the data's last day and the 30 days to it, and the hash carries them
     assert page.input_value("#day") == last == page.input_value("#end")
