@@ -146,10 +146,11 @@ def test_engine_equals_the_day_by_day_reference(tmp_path_factory, rows):
                     assert got.get((b, c), (None, None)) == want, (c, b, on, evs)
                     if want[0]:  # DEEPLINK rolls up to AIPL
                         assert DEEPLINK_STATES[want[1]] == want[0]
-                    # category scope: brand-only event types and paid channels do not count
+                    # category scope: brand-only event types and paid-channel touchpoints do not count; a
+                    # purchase (and a review or share) counts whatever its channel
                     cat_evs = [(D0 + timedelta(days=d), t) for cc, bb, t, d, ch in rows
                                if cc == c and bb == b and t not in RULES.brand_only_event_types
-                               and ch not in RULES.brand_only_channels]
+                               and (ch not in RULES.brand_only_channels or t in (*RULES.purchase, *RULES.advocacy))]
                     assert cat.get(("cat" + b[-1], c), (None, None)) == state_on(cat_evs, on, RULES), (c, b, on)
     finally:
         wh.close()

@@ -35,10 +35,11 @@ def daily_facts(wh: Warehouse, rules: AssetRules, scope: str, events: ir.Table |
     ev = wh.table("events") if events is None else events
     key = ev.brand_id if scope == "brand" else ev.category_id
     ev = ev.mutate(key=key, day=wh.local_day(ev.ts)).filter(lambda t: t.key.notnull())
-    if scope == "category":  # brand-attribute touchpoints never move category AIPL
+    if scope == "category":  # brand-attribute touchpoints never move category AIPL; a purchase counts on any channel
         ev = ev.filter(
             ~ev.event_type.isin(list(rules.brand_only_event_types))
-            & (ev.channel.isnull() | ~ev.channel.isin(list(rules.brand_only_channels)))
+            & (ev.channel.isnull() | ~ev.channel.isin(list(rules.brand_only_channels))
+               | ev.event_type.isin(list(rules.purchase) + list(rules.advocacy)))
         )
     et = ev.event_type
     rank = ibis.cases(

@@ -274,3 +274,58 @@ class DeeplinkFlow(_Between):
         p = self["previous"]
         return (f"DeeplinkFlow({self['scope']} {self['key']} {self['from']} → {self['to']}: {len(self['flows'])} "
                 f"flows, previous {p['from']} → {p['to']})")
+
+
+class AssetGrowth(Result):
+    """消费者资产同比 (what `asset_growth` returns): the `counts` per state on `day`, those a year earlier
+    (`before`, on `year_before`) and each state's `growth` rate (None where the earlier count is zero).
+
+    >>> g = AssetGrowth(scope="brand", key="B01", day="2026-11-11", year_before="2025-11-11",
+    ...                 counts={"A": 120, "P": 10}, before={"A": 100, "P": 0}, growth={"A": 0.2, "P": None})
+    >>> g
+    AssetGrowth(brand B01 2026-11-11 against 2025-11-11: A 120 (+20.0%), P 10 (—))
+    """
+
+    scope: str
+    key: str
+    day: str
+    year_before: str
+    counts: dict[str, int]
+    before: dict[str, int]
+    growth: dict[str, float | None]
+
+    def __repr__(self) -> str:
+        parts = [f"{s} {self['counts'][s]:,} ({'—' if r is None else format(r, '+.1%')})"
+                 for s, r in list(self["growth"].items())[:4]]
+        return f"AssetGrowth({self['scope']} {self['key']} {self['day']} against {self['year_before']}: " \
+               f"{', '.join(parts)})"
+
+
+class GmvClub(Result):
+    """亿元俱乐部 (what `gmv_club` returns): each brand's GMV over a `campaign` (`start` … `end`), largest first
+    (`brands`), and the brands at or past the `line` (`members`).
+
+    >>> c = GmvClub(campaign="double11", start="2026-10-20", end="2026-11-11", line=1e8, members=["B01"],
+    ...             brands=pd.DataFrame({"brand_id": ["B01", "B02"], "gmv": [1.2e8, 3e7]}))
+    >>> c
+    GmvClub(double11 2026-10-20 … 2026-11-11: 1 of 2 brands at or past 100,000,000)
+    """
+
+    campaign: str | None
+    start: str | None
+    end: str | None
+    line: float
+    brands: pd.DataFrame
+    members: list[str]
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the brands as a list of rows.
+
+        >>> GmvClub(campaign=None, start=None, end=None, line=1.0, brands=pd.DataFrame(), members=[]).to_dict()
+        {'campaign': None, 'start': None, 'end': None, 'line': 1.0, 'brands': [], 'members': []}
+        """
+        return {**self, "brands": records(self["brands"])}
+
+    def __repr__(self) -> str:
+        return (f"GmvClub({self['campaign']} {self['start']} … {self['end']}: {len(self['members'])} of "
+                f"{len(self['brands'])} brands at or past {self['line']:,.0f})")

@@ -47,6 +47,10 @@ class AssetRules:
     # Touchpoints that count toward brand AIPL only, never toward category AIPL (DOMAIN.md §2.2).
     brand_only_event_types: tuple[str, ...] = ("exposure", "ad_click", "live_view", "follow", "member_join")
     brand_only_channels: tuple[str, ...] = ("search", "display", "affiliate", "live", "content", "crm")
+    # 亿元俱乐部: a brand whose GMV over one campaign reaches this line (in the amounts' currency: 1亿 yuan). A
+    # simulated market is far smaller than a platform: its reports use the line times `simulated_gmv_scale`.
+    gmv_club_line: float = 100_000_000.0
+    simulated_gmv_scale: float = 0.0001
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod

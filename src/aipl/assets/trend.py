@@ -13,7 +13,7 @@ import pandas as pd
 from aipl.assets.build import CHANGES, SCOPES
 from aipl.assets.health import brand_categories
 from aipl.assets.query import _require_key, ordered_days, states
-from aipl.assets.results import DeeplinkFlow, TrendBenchmark
+from aipl.assets.results import AssetGrowth, DeeplinkFlow, GmvClub, TrendBenchmark
 from aipl.privacy import foreign, peer_shortfall
 from aipl.vocab import AIPL_STATES, DEEPLINK_STATES
 from aipl.warehouse import Warehouse
@@ -224,3 +224,59 @@ def deeplink_flow(wh: Warehouse, scope: str, key: str, start: str | date, end: s
     return DeeplinkFlow({"scope": scope, "key": key, "from": str(d0), "to": str(d1),
                          "previous": {"from": str(p0), "to": str(d0)}, "stages": list(DEEPLINK_FLOW_STATES),
                          "matrix": matrix, "rates": rates, "previous_rates": previous, "flows": flows})
+
+
+def asset_growth(wh: Warehouse, scope: str, key: str, day: str | date) -> AssetGrowth:
+    """消费者资产同比: each AIPL state's and DEEPLINK stage's count on `day` against the same day a year (365 days)
+    earlier, and the growth rate (None where the earlier count is zero).
+
+    >>> from aipl.assets import ensure_built
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_built(wh)
+    >>> g = asset_growth(wh, "brand", "B01", "2026-10-24"); g
+    AssetGrowth(brand B01 2026-10-24 against 2025-10-24: A 102 (—), I 34 (—), P 6 (—), L 3 (—))
+    """
+    _check_scope(scope)
+    d1 = ordered_days(day, day)[0]
+    d0 = d1 - YEAR
+    _require_key(wh, scope, key)
+    both = _daily(wh, scope, [key], d0, d1).set_index("day")
+    now, before = both.loc[pd.Timestamp(d1)], both.loc[pd.Timestamp(d0)]
+    names = (*AIPL_STATES, *DEEPLINK_STATES)
+    return AssetGrowth(scope=scope, key=key, day=str(d1), year_before=str(d0),
+                       counts={s: int(now[s]) for s in names}, before={s: int(before[s]) for s in names},
+                       growth={s: (now[s] / before[s] - 1 if before[s] else None) for s in names})
+
+
+def gmv_club(wh: Warehouse, line: float, campaign: str | None = None) -> GmvClub:
+    """亿元俱乐部: every brand's GMV over a campaign (from its first phase's start to its last phase's end; by
+    default the latest campaign that has started by the data's last day), largest first, and those at or past
+    `line` ([assets] gmv_club_line).
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> c = gmv_club(sample_warehouse(), line=1_000)
+    >>> c.campaign is None or list(c.brands.columns) == ["brand_id", "gmv", "buyers", "member"]
+    True
+    """
+    cal = wh.table("campaigns")
+    windows = cal.group_by("campaign_id").aggregate(start=cal.start_date.min(), end=cal.end_date.max()).execute()
+    last = wh.last_day(with_brand=True)
+    if campaign is None and last is not None:
+        started = windows[pd.to_datetime(windows.start) <= pd.Timestamp(last)]
+        if not started.empty:
+            campaign = str(started.sort_values("start").campaign_id.iloc[-1])
+    if campaign is None or campaign not in set(windows.campaign_id):
+        if campaign is not None:
+            raise ValueError(f"no campaign {campaign!r} in the calendar")
+        return GmvClub(campaign=None, start=None, end=None, line=line, brands=pd.DataFrame(), members=[])
+    w = windows[windows.campaign_id == campaign].iloc[0]
+    d0, d1 = pd.Timestamp(w.start).date(), pd.Timestamp(w.end).date()
+    ev = wh.table("events")
+    day = wh.local_day(ev.ts)
+    buys = ev.filter((ev.event_type == "purchase") & ev.brand_id.notnull() & (day >= ibis.literal(d0))
+                     & (day <= ibis.literal(d1)))
+    g = buys.group_by("brand_id").aggregate(gmv=buys.amount.sum(), buyers=buys.consumer_id.nunique()).execute()
+    g = g.fillna({"gmv": 0.0}).sort_values(["gmv", "brand_id"], ascending=[False, True], ignore_index=True)
+    g["member"] = g.gmv >= line
+    return GmvClub(campaign=campaign, start=str(d0), end=str(d1), line=line, brands=g,
+                   members=g.brand_id[g.member].tolist())

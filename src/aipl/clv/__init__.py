@@ -3,6 +3,7 @@ calibration summary they need, computed in the warehouse; member operations (lap
 
 from aipl.clv.lists import MemberReport, member_list, member_report
 from aipl.clv.members import LIST_KINDS, member_status, member_summary, save_list, select_list
+from aipl.clv.membership import MemberValue, member_value
 from aipl.clv.models import MODELS, BetaGeo, GammaGamma, NotFittedError, ParetoNBD
 from aipl.clv.results import AssetValue, MemberSummary
 from aipl.clv.rfm import TIME_UNITS, rfm_summary
@@ -18,6 +19,7 @@ __all__ = [
     "GammaGamma",
     "MemberReport",
     "MemberSummary",
+    "MemberValue",
     "NotFittedError",
     "ParetoNBD",
     "asset_value",
@@ -27,6 +29,7 @@ __all__ = [
     "member_report",
     "member_status",
     "member_summary",
+    "member_value",
     "predict_clv",
     "rfm_summary",
     "save_list",
