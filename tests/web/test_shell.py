@@ -45,6 +45,10 @@ def test_phone_tab_bar_pickers_link_and_language(open_page, api, shots):
     h = page.evaluate("location.hash")
     assert "scope=brand" in h and "key=B01" in h and f"end={last}" in h
 
+    running = [c for c in api.get("/api/strategy/campaigns").json()["items"] if c["start"] <= last][-1]
+    h = rerender(page, lambda: page.select_option("#preset", "campaign"), "assets")  # this campaign, to the data
+    assert page.input_value("#start") == running["start"] and page.input_value("#end") == min(running["end"], last)
+    assert "preset=campaign" in h
     h = rerender(page, lambda: page.select_option("#preset", "7"), "assets")
     start7 = str(date.fromisoformat(last) - timedelta(days=6))
     assert f"start={start7}" in h and page.input_value("#start") == start7

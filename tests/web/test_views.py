@@ -5,6 +5,7 @@ no English words outside the product's acronyms. Screenshots: `{view}-{lang}-{wi
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -53,6 +54,38 @@ VISIBLE_TEXT = """() => { const out = []; const w = document.createTreeWalker(do
   return out; }"""
 
 
+# GET answers of the API as the first language's pass saw them: the second pass replays them (the same figures,
+# drawn in the other language) instead of computing the slow plan and autopilot answers again
+ANSWERS: dict[str, tuple[int, str, bytes]] = {}
+
+
+def _recorder(replay: bool):
+    """A route handler that keeps the API's GET answers (not jobs, which change), and with `replay` gives back
+    those it has instead of asking again."""
+
+    def handle(route) -> None:
+        request = route.request
+        if replay and request.method == "GET" and request.url in ANSWERS:
+            status, kind, body = ANSWERS[request.url]
+            route.fulfill(status=status, content_type=kind, body=body)
+            return
+        response = route.fetch()
+        if request.method == "GET" and response.ok and "/api/jobs" not in request.url:
+            ANSWERS[request.url] = (response.status, response.headers.get("content-type", ""), response.body())
+        route.fulfill(response=response)
+
+    return handle
+
+
+def _get(api, path: str) -> dict:
+    """The API's answer, asked once for both languages."""
+    key = f"{api.base_url}{path}"
+    if key not in ANSWERS:
+        r = api.get(path)
+        ANSWERS[key] = (r.status_code, r.headers.get("content-type", ""), r.content)
+    return json.loads(ANSWERS[key][2])
+
+
 def _left_in_the_other_language(texts: list[str], lang: str, names: set[str]) -> list[str]:
     if lang == "en":
         stripped = [re.sub("|".join(map(re.escape, sorted(names, key=len, reverse=True))), "", x) for x in texts]
@@ -64,9 +97,9 @@ def _left_in_the_other_language(texts: list[str], lang: str, names: set[str]) ->
 
 def _names(api) -> set[str]:
     """Names the API gives in one language only: scenes, campaigns, saved and built-in crowds."""
-    scenes = {s["name"] for s in api.get("/api/autopilot/scenes").json()["items"]}
-    camps = {c[k] for c in api.get("/api/strategy/campaigns").json()["items"] for k in ("campaign_id", "name")}
-    crowds = {c["name"] for c in api.get("/api/crowds?limit=500").json()["items"]}
+    scenes = {s["name"] for s in _get(api, "/api/autopilot/scenes")["items"]}
+    camps = {c[k] for c in _get(api, "/api/strategy/campaigns")["items"] for k in ("campaign_id", "name")}
+    crowds = {c["name"] for c in _get(api, "/api/crowds?limit=500")["items"]}
     return {n for n in scenes | camps | crowds if n}
 
 
@@ -75,14 +108,14 @@ def _check_numbers(page, api, name: str, lang: str) -> None:
     post-mortem is written through a job once, in English (the slowest step)."""
     shown = lambda tid: page.inner_text(f"[data-testid={tid}]")  # noqa: E731
     if name == "assets":
-        snap = api.get("/api/assets/B01/snapshot").json()
+        snap = _get(api, "/api/assets/B01/snapshot")
         assert num(shown("count-total")) == sum(snap["counts"].values())
     elif name == "health":
-        mine = next(b for b in api.get("/api/health/fast").json()["brands"] if b["brand_id"] == "B01")
+        mine = next(b for b in _get(api, "/api/health/fast")["brands"] if b["brand_id"] == "B01")
         assert num(shown("fast-F")) == mine["F"]
     elif name == "plan":
         target = num(page.input_value("#target"))
-        p = api.get(f"/api/strategy/B01/plan?campaign=sim_double11&gmv_target={target}").json()
+        p = _get(api, f"/api/strategy/B01/plan?campaign=sim_double11&gmv_target={target}")
         assert num(shown("forecast")) == pytest.approx(p["forecast_gmv"], abs=0.51)
         for pool in p["pools"]:
             if pool.get("gap") is not None:
@@ -94,7 +127,7 @@ def _check_numbers(page, api, name: str, lang: str) -> None:
         page.wait_for_function(f"document.querySelector('[data-testid=crowd-count]').textContent"
                                f".replace(/,/g, '') === '{want}'", timeout=10_000)
     elif name == "autopilot":
-        p = api.get("/api/autopilot/B01/plan?scene=拉新快&campaign=sim_double11&budget=200").json()
+        p = _get(api, "/api/autopilot/B01/plan?scene=拉新快&campaign=sim_double11&budget=200")
         assert num(shown("ap-objective")) == pytest.approx(p["objective"], abs=0.051)
         for ch, w in p["shares"].items():
             assert num(shown(f"share-{ch}")) == pytest.approx(100 * w, abs=0.051)
@@ -111,6 +144,7 @@ def _check_numbers(page, api, name: str, lang: str) -> None:
 def test_every_view_in_one_language(open_page, api, shots, lang, width):
     names = _names(api)
     page = open_page("assets", lang=lang, width=width)
+    page.route("**/api/**", _recorder(replay=lang != "en"))
     left = {}
     for name in VIEWS:
         if name != "assets":

@@ -1,6 +1,8 @@
 // aipl dashboard: the shell (sign-in, header pickers, routing) and the helpers every view uses. Each view is its
 // own file (assets.js, health.js, plan.js, crowds.js, autopilot.js, postmortem.js) that adds itself to PAGES:
-//   Object.assign(PAGES, { async myview(page) { … } });  then one <script> line and one nav <a> in index.html.
+//   (() => { Object.assign(PAGES, { async myview(page) { … } }); })();  then one <script> line and one nav <a> in
+//   index.html. Keep a view's own helpers inside its (() => { … })() so top-level names of two views cannot clash.
+//   A view is ready for the browser tests when the shell sets #page[data-ready=<view>] after its function returns.
 //
 // What a view reads from `state` (set by the header's pickers and kept in the URL hash, so a view can be shared:
 // #assets?scope=category&key=beauty&day=2025-11-13&start=2025-10-15&end=2025-11-13&preset=30):
@@ -17,7 +19,9 @@
 // stateName(k) (AIPL state or DEEPLINK stage) · STATE_COLORS[k] (one colour per state, in every chart) ·
 // upDown(v) (red-up/green-down in zh-CN, green-up in en) · chart(el, option) · table(cols, rows) · fmt · pct ·
 // esc · keep(name) (a name or a deliberate bilingual term, left untranslated) · $ · loading(el) · empty(msg) ·
-// load(el, promise, render) (loading, then render or an empty/error state, in one section of a view).
+// load(el, promise, render) (loading, then render or an empty/error state, in one section of a view) · fail(err).
+// An api() answer that arrives after the user moved to another view or choice throws Error("stale"): let it
+// propagate (or pass it to fail(), which ignores it), so an old answer never draws over the new view.
 // Translations: a view adds its keys at the top of its own file, both languages:
 //   Object.assign(I18N["zh-CN"], { "myview.title": "…" }); Object.assign(I18N.en, { "myview.title": "…" });
 "use strict";
@@ -183,6 +187,7 @@ function translate() {
   document.documentElement.lang = state.lang;
   document.title = `aipl · ${state.lang === "en" ? "consumer operations" : "消费者运营"}`;
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  document.querySelectorAll("[data-i18n-label]").forEach((el) => el.setAttribute("aria-label", t(el.dataset.i18nLabel)));
   $("#lang").textContent = state.lang === "en" ? "中文" : "EN";
   $("#lang").setAttribute("translate", "no");
 }
