@@ -251,7 +251,10 @@ function readHash() {  // the view's name, and the pickers' values when the hash
   const scope = q.get("scope");
   if (valid[scope]?.includes(q.get("key"))) [state.scope, state.key] = [scope, q.get("key")];
   if (state.scope === "brand") state.brand = state.key;
-  if (PRESETS.includes(q.get("preset"))) state.preset = q.get("preset");
+  const dated = day.test(q.get("start") || "") && day.test(q.get("end") || "");
+  if (PRESETS.includes(q.get("preset"))) {  // a preset without its days (a hand-written link) is worked out here
+    if (dated || q.get("preset") === "custom") state.preset = q.get("preset"); else applyPreset(q.get("preset"));
+  }
   for (const k of ["day", "start", "end"]) if (day.test(q.get(k) || "")) state[k] = q.get(k);
   if (state.start > state.end) [state.start, state.end] = [state.end, state.start];
   return PAGES[name] ? name : "assets";

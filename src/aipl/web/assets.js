@@ -115,7 +115,7 @@
           <span class="toggle" id="trend-kind"><button type="button" data-kind="aipl" aria-pressed="true">AIPL</button>` +
           `<button type="button" data-kind="deeplink" aria-pressed="false">DEEPLINK</button></span></h2>
         <div id="trend-box"><div class="chart" id="trend"></div></div>
-        <p class="muted">${s.benchmark ? t("assets.trendNote") : t("assets.trendNoteCat")} ${
+        <p class="muted">${s.benchmark && !s.benchmark.withheld ? t("assets.trendNote") : t("assets.trendNoteCat")} ${
           s.last_year.length ? "" : t("assets.noLastYear")} ${bandNote}</p>
         <div class="row"><div><h2>${t("assets.funnel")} · ${esc(snap.date)}</h2><div id="funnel-box"></div></div>
         <div><h2>${t("assets.deeplink")} · ${esc(snap.date)}</h2><div id="deeplink-box"></div></div></div>
