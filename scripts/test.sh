@@ -15,5 +15,6 @@ fi
 scripts/setup.sh dev
 .venv/bin/ruff check src tests bench
 .venv/bin/lint-imports  # the layer contract of pyproject.toml [tool.importlinter] (docs/architecture.md)
-# two workers (the machine has 2 cores); a file's tests stay on one worker, so module fixtures are built once
-.venv/bin/python -m pytest -q -n "${AIPL_TEST_WORKERS:-2}" --dist loadfile "$@"
+# two workers (the machine has 2 cores); a file's tests stay on one worker, so module fixtures are built once;
+# the slowest files start first (tests/conftest.py SLOW_FIRST)
+.venv/bin/python -m pytest -q -n "${AIPL_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"

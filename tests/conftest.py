@@ -15,6 +15,21 @@ BUNDLED = ROOT / "src" / "aipl" / "data"
 SHARED = Path(os.environ.get("AIPL_DATA") or ROOT.parent / "shared" / "data")
 
 
+# Files that take a minute or more, started first so that the two workers finish together (the suite runs with
+# `--dist loadfile --no-loadscope-reorder`: a file stays on one worker, and files are handed out in this order).
+SLOW_FIRST = ("test_cluster.py", "test_parity_engines.py", "test_parity.py", "test_report.py", "assets/test_states.py",
+              "measure/test_lift.py", "autopilot/test_scenes.py", "test_run_daily.py", "test_pipeline.py",
+              "strategy/test_backtest.py", "test_concurrency.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = Path(str(item.fspath)).relative_to(ROOT / "tests").as_posix()
+        return SLOW_FIRST.index(path) if path in SLOW_FIRST else len(SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their collection order
+
+
 def shared(rel: str) -> Path:
     """A file of the public datasets ($AIPL_DATA), or skip the test with the reason when absent (a user's clone)."""
     path = SHARED / rel
