@@ -9,12 +9,16 @@ from datetime import timedelta
 import pytest
 from typer.testing import CliRunner
 
-from aipl.assets import fast, flow, snapshot
+from aipl.assets import AssetRules, asset_growth, deeplink_flow, fast, flow, series, snapshot
 from aipl.cli import app
-from aipl.report import charts, gather, plan_context
+from aipl.clv import member_value
+from aipl.config import init_workspace
+from aipl.ingest import ingest
+from aipl.report import charts, gather, plan_context, write_report
 from aipl.strategy import plan
 from aipl.warehouse import open_warehouse
 from tests.assets.test_states import at
+from tests.conftest import shared
 from tests.strategy import conftest as strategy_conftest
 
 
@@ -32,14 +36,19 @@ def test_demo_writes_a_report_that_matches_the_warehouse(tmp_path):
         n_quarantine = wh.count("quarantine")
     finally:
         wh.close()
-    ingestion, measure = html.split("活动增量")  # ✔ marks reconciled batches above, covered truths below
+    # a marketer's sections first (assets, trend, flows, health, plan, campaign results), the data at the end
+    order = [html.index(h) for h in ("消费者资产 <", "资产趋势", "人群流转", "健康度", "策略中心 GTA", "活动增量",
+                                     "数据接入")]
+    assert order == sorted(order)
+    measure, ingestion = html.split("数据接入")  # covered truths above, ✔ marks reconciled batches below
+    measure = measure[measure.index("活动增量"):measure.index("亿元俱乐部")]
     assert "✘" not in ingestion and ingestion.count("✔") == len(b)
     assert "真值 true" in measure and measure.count("✔") + measure.count("✘") == 12  # a row per brand
     assert "结案报告" in (ws / "postmortem-B01.html").read_text(encoding="utf-8")
     assert f"<td>events</td><td class=\"num\">{n_events:,}</td>" in html
     assert n_quarantine == 9 and "page_view" in html  # the dirty demo file's rows are shown with reasons
     for heading in ("数据接入", "行为事件", "品牌成交", "大促日历", "模拟市场真值", "人群", "策略中心 GTA",
-                    "万相台 自动投放"):
+                    "万相台 自动投放", "消费者资产同比", "DEEPLINK 流转与环比", "会员价值", "亿元俱乐部"):
         assert heading in html
     assert re.search(r"<svg class=\"chart\"", html)
 
@@ -84,6 +93,15 @@ def test_gather_draws_the_engines_figures(shop):
     assert {s: row[s] for s in snap["deeplink"]} == snap["deeplink"] and row["total"] == sum(snap["counts"].values())
     assert a["flow"] == flow(wh, "brand", a["top"], start, last)
     assert a["fast"][["brand_id", "F", "S"]].equals(fast(wh, start, last)[["brand_id", "F", "S"]])
+    top = a["top"]  # the trend (with last year's days), 同比, DEEPLINK flows, member value and the club
+    assert a["trend"].day.iloc[-1].date() == last
+    assert a["trend"].equals(series(wh, "brand", top, a["trend"].day.iloc[0].date(), last))
+    assert {s: int(a["trend"][s].iloc[-1]) for s in ("A", "I", "P", "L")} == a["funnel"]
+    assert a["growth"] == asset_growth(wh, "brand", top, last)
+    assert a["deeplink"] == deeplink_flow(wh, "brand", top, start, last)
+    assert a["members"] == member_value(wh, top, last - timedelta(days=364), last)
+    club = gather.gather_club(wh)
+    assert club is None or club.line == AssetRules().gmv_club_line
     p = plan(wh, "B", "TY", gmv_target=1300, day=at(380).date())
     ctx = plan_context(p)
     assert ctx["plan"] == p.gta and "progress" not in ctx["plan"]
@@ -95,3 +113,34 @@ def test_gather_draws_the_engines_figures(shop):
     assert example["plan"]["campaign"]["campaign_id"] == "TY" and example["plan"]["baseline"]["campaign_id"] == "LY"
     assert example["plan"]["gmv_target"] == pytest.approx(gather.EXAMPLE_GROWTH * example["plan"]["last_year"]["gmv"])
     assert gather.gather_plan(wh, None) is None and gather.gather_crowds(wh, "B") is None  # no tag index yet
+
+
+def test_category_only_userbehavior_gives_a_useful_report(tmp_path):
+    """UserBehavior has no brand: the report shows category assets, trend and flows with the engines' figures,
+    never a brand "nan"; FAST and the ranking say why they have nothing."""
+    src = shared("taobao_userbehavior/UserBehavior_head_fattydelivery.csv")
+    ws = init_workspace(tmp_path / "ub")
+    wh = open_warehouse(ws)
+    try:
+        ingest(wh, src, "userbehavior")
+        out = write_report(wh, tmp_path / "ub.html")
+        a = gather.gather_assets(wh)
+        top, day = a["top"], a["day"]
+        snap = snapshot(wh, "category", top, day)
+        dl = deeplink_flow(wh, "category", top, a["flow"]["from"], day)
+        trend = series(wh, "category", top, a["trend"].day.iloc[0].date(), day)
+    finally:
+        wh.close()
+    assert a["scope"] == "category" and a["funnel"] == snap.counts and a["deeplink"] == dl
+    assert a["trend"].equals(trend) and len(trend) >= 7  # the data's nine days, not a 90-day stretch of zeros
+    html = out.read_text(encoding="utf-8")
+    assert "nan" not in re.sub(r"<svg.*?</svg>", "", html, flags=re.S) and "这份数据没有品牌" in html
+    row = "".join(f'<td class="num">{snap.counts[s]:,}</td>' for s in ("A", "I", "P", "L"))
+    assert f"<tr><td>{top}</td>{row}" in html  # the top category's counts, as the engine gives them
+    assert "资产趋势" in html and "DEEPLINK 流转与环比" in html and "类目成交" in html
+    assert html.index("消费者资产 <") < html.index("数据接入")
+    for cmd in ("fast", "rank"):  # one line saying why, not empty tables nor a pandas error
+        r = CliRunner().invoke(app, [cmd, "-w", str(ws)])
+        assert r.exit_code == 2 and "no brand" in r.output and len(r.output.strip().splitlines()) == 1, r.output
+    r = CliRunner().invoke(app, ["fast", "-w", str(ws), "--json"])
+    assert r.exit_code == 2 and "no brand" in json.loads(r.stdout)["error"]

@@ -118,6 +118,9 @@ def test_api_key_and_scope_routes(service, client, span):  # noqa: F811
     assert code == 200 and fl == _get(client, service, f"/api/assets/B01/flow?start={start}&end={end}")[1]
     code, dl = _get(client, service, f"/api/assets/deeplink-flow?key=B01&start={start}&end={end}")
     assert code == 200 and dl["stages"][0] == "none" and dl["flows"], dl
+    r = CliRunner().invoke(cli, ["assets", "flow", "--key", "B01", "--start", start, "--end", end, "--deeplink",
+                                 "-w", str(service["root"]), "--json"], catch_exceptions=False)
+    assert r.exit_code == 0 and json.loads(r.stdout) == dl, r.output
     for url in (f"/api/assets/series?key=B03&start={start}&end={end}", "/api/assets/snapshot?key=B99",
                 f"/api/assets/deeplink-flow?key=B03&start={start}&end={end}"):
         code, body = _get(client, service, url)
@@ -127,3 +130,9 @@ def test_api_key_and_scope_routes(service, client, span):  # noqa: F811
         assert _get(client, service, f"/api/assets/snapshot?key={cat}&scope=category")[0] == 200
     code, body = _get(client, service, "/api/assets/snapshot?key=nope&scope=category")
     assert code == 403, body
+    code, body = _get(client, service, "/api/assets/series?key=B01&start=0001-01-01&end=0001-01-03")
+    assert code == 200 and body["last_year"] == [] and body["items"][0]["A"] == 0, body  # no year before year 1
+    for url in ("/api/assets/deeplink-flow?key=B01&start=0001-01-02&end=0001-01-05",
+                "/api/assets/flow?key=B01&end=0001-01-05", f"/api/assets/series?key=B01&start={end}&end={start}"):
+        code, body = _get(client, service, url)
+        assert code == 422, (url, body)

@@ -23,6 +23,8 @@ PERCENTILES = (0.25, 0.50, 0.75, 0.90)
 METRICS = ("F", "A", "S", "T")
 PERIOD_DAYS = 30  # the default FAST period: the 30 days to the last day with events
 BENCHMARK = "industry benchmark"
+NO_BRANDS = ("FAST and its ranking compare brands, and this workspace's events carry no brand (category-only data, "
+             "such as UserBehavior): categories have AIPL, DEEPLINK, their trend and flows (scope category), not FAST")
 
 
 def period(start: str | date | None = None, end: str | date | None = None, last_day: date | None = None,
@@ -176,6 +178,14 @@ def ranking(table: pd.DataFrame, category: str | None = None) -> pd.DataFrame:
     return t.sort_values(["category_id", "rank"], ignore_index=True)
 
 
+def _brand_table(wh: Warehouse, d0: date, d1: date) -> pd.DataFrame:
+    """`fast` over [d0, d1]; a ValueError saying why when the workspace's data has no brand at all."""
+    table = fast(wh, d0, d1)
+    if table.empty and brand_categories(wh).empty:
+        raise ValueError(NO_BRANDS)
+    return table
+
+
 def fast_summary(wh: Warehouse, start: str | date, end: str | date, brands: Iterable[str] | None = None,
                  viewer: Iterable[str] | None = None) -> FastSummary:
     """FAST of `brands` (default: every brand) over [start, end], each metric's percentile within its category
@@ -192,7 +202,7 @@ def fast_summary(wh: Warehouse, start: str | date, end: str | date, brands: Iter
     [{'brand_id': 'B01', 'F': 182, 'S': 4}]
     """
     d0, d1 = ordered_days(start, end)
-    table = fast(wh, d0, d1)
+    table = _brand_table(wh, d0, d1)
     for m in METRICS:
         table[f"{m}_pct"] = table.groupby("category_id")[m].rank(pct=True)
     minimum = wh.config.min_peer_brands
@@ -229,7 +239,7 @@ def fast_ranking(wh: Warehouse, start: str | date, end: str | date, category: st
     0    skincare     1      B01  True
     """
     d0, d1 = ordered_days(start, end)
-    table = ranking(fast(wh, d0, d1), category)
+    table = ranking(_brand_table(wh, d0, d1), category)
     table["own"] = True if brands is None else table.brand_id.isin(set(brands))
     table["withheld"] = _withheld(table, brands, wh.config.min_peer_brands)
     if brands is not None:

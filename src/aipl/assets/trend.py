@@ -8,12 +8,14 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
-from aipl.assets.build import CHANGES, SCOPES
+from aipl.assets.build import CHANGES, CONDITIONS, SCOPES, intervals
 from aipl.assets.health import brand_categories
-from aipl.assets.query import _require_key, ordered_days, states
+from aipl.assets.query import _require_key, ordered_days
 from aipl.assets.results import AssetGrowth, DeeplinkFlow, GmvClub, TrendBenchmark
+from aipl.assets.rules import held
 from aipl.privacy import foreign, peer_shortfall
 from aipl.vocab import AIPL_STATES, DEEPLINK_STATES
 from aipl.warehouse import Warehouse
@@ -22,6 +24,14 @@ SERIES_COLUMNS = ("day", *AIPL_STATES, *DEEPLINK_STATES)
 DEEPLINK_FLOW_STATES = ("none", *DEEPLINK_STATES)
 YEAR = timedelta(days=365)  # "a year earlier": the same number of days, so that the two lines align day by day
 BAND = "trend benchmark"
+
+
+def _before(d: date, delta: timedelta) -> date:
+    """`d - delta`; a ValueError when that falls before the calendar's first day."""
+    try:
+        return d - delta
+    except OverflowError:
+        raise ValueError(f"{d} leaves no {delta.days} days before it") from None
 
 
 def _check_scope(scope: str) -> None:
@@ -75,7 +85,7 @@ def year_earlier(start: str | date, end: str | date) -> tuple[date, date]:
     (datetime.date(2025, 11, 1), datetime.date(2025, 11, 11))
     """
     d0, d1 = ordered_days(start, end, "series")
-    return d0 - YEAR, d1 - YEAR
+    return _before(d0, YEAR), _before(d1, YEAR)
 
 
 def last_year(wh: Warehouse, scope: str, key: str, start: str | date, end: str | date) -> pd.DataFrame:
@@ -88,7 +98,10 @@ def last_year(wh: Warehouse, scope: str, key: str, start: str | date, end: str |
     >>> last_year(wh, "brand", "B01", "2026-10-22", "2026-10-24").empty
     True
     """
-    d0, d1 = year_earlier(start, end)
+    try:
+        d0, d1 = year_earlier(start, end)
+    except ValueError:  # no year before the calendar's first days
+        return pd.DataFrame(columns=list(SERIES_COLUMNS))
     c = wh.table(CHANGES)
     c = c.filter((c.scope == scope) & (c.key == key) & (c.day <= ibis.literal(d1)))
     if not int(c.count().execute()):
@@ -158,21 +171,26 @@ def categories(wh: Warehouse, viewer: Iterable[str] | None = None) -> list[str]:
     return sorted(out)
 
 
-def _deeplink_pairs(wh: Warehouse, scope: str, key: str, d0: date, d1: date):
-    a = states(wh, scope, d0, key).select("consumer_id", s0="deeplink")
-    b = states(wh, scope, d1, key).select("consumer_id", s1="deeplink")
-    j = a.outer_join(b, a.consumer_id == b.consumer_id)
-    return j.select(consumer_id=ibis.coalesce(j.consumer_id, j.consumer_id_right),
-                    s0=j.s0.fill_null("none"), s1=j.s1.fill_null("none"))
+def _stages_on(wh: Warehouse, scope: str, key: str, days: list[date]) -> ir.Table:
+    """consumer_id, s0, s1, …: each consumer's DEEPLINK stage ("none" when in none) on each of `days`, read in one
+    pass over the key's intervals."""
+    iv = intervals(wh)
+    lo, hi = ibis.literal(min(days)), ibis.literal(max(days))
+    iv = iv.filter((iv.scope == scope) & (iv.key == key) & (iv.start <= hi) & (iv.end > lo))
+    on = {(i, c): ((iv.cond == c) & (iv.start <= ibis.literal(d)) & (iv.end > ibis.literal(d))).any()
+          for i, d in enumerate(days) for c in CONDITIONS}
+    f = iv.group_by("consumer_id").aggregate(**{f"h{i}_{c}": v for (i, c), v in on.items()})
+    stages = {f"s{i}": held({c: f[f"h{i}_{c}"] for c in CONDITIONS})[1].fill_null("none") for i in range(len(days))}
+    return f.select("consumer_id", **stages)
 
 
-def _matrix(wh: Warehouse, scope: str, key: str, d0: date, d1: date) -> tuple[dict, dict]:
-    """The DEEPLINK flow matrix between two days and its rates (share of the start stage that moved to each)."""
-    p = _deeplink_pairs(wh, scope, key, d0, d1)
-    cells = p.group_by(["s0", "s1"]).aggregate(n=lambda t: t.count()).execute()
+def _matrix(cells: pd.DataFrame, a: str, b: str) -> tuple[dict, dict]:
+    """The DEEPLINK flow matrix between the stages in columns `a` and `b` of `cells` (counts `n`), and its rates
+    (the share of the start stage that moved to each)."""
     matrix = {s: {t: 0 for t in DEEPLINK_FLOW_STATES} for s in DEEPLINK_FLOW_STATES}
-    for r in cells.itertuples():
-        matrix[r.s0][r.s1] = int(r.n)
+    for (s, t), n in cells.groupby([a, b]).n.sum().items():
+        matrix[s][t] += int(n)
+    matrix["none"]["none"] = 0  # in none on both days: not in the flow
     at_start = {s: sum(row.values()) for s, row in matrix.items()}
     rates = {s: {t: (n / at_start[s] if at_start[s] else None) for t, n in matrix[s].items()}
              for s in DEEPLINK_STATES}
@@ -197,13 +215,14 @@ def deeplink_flow(wh: Warehouse, scope: str, key: str, start: str | date, end: s
     """
     _check_scope(scope)
     d0, d1 = ordered_days(start, end, "flow", distinct=True)
-    p0 = d0 - (d1 - d0)
-    matrix, rates = _matrix(wh, scope, key, d0, d1)
+    p0 = _before(d0, d1 - d0)
+    st = _stages_on(wh, scope, key, [p0, d0, d1])
+    cells = st.group_by(["s0", "s1", "s2"]).aggregate(n=lambda x: x.count()).execute()
+    matrix, rates = _matrix(cells, "s1", "s2")
     if not any(n for row in matrix.values() for n in row.values()):
         _require_key(wh, scope, key)
-    _, previous = _matrix(wh, scope, key, p0, d0)
-    moved = _deeplink_pairs(wh, scope, key, d0, d1)
-    moved = moved.filter((moved.s0 != moved.s1) & (moved.s1 != "none"))
+    _, previous = _matrix(cells, "s0", "s1")
+    moved = st.filter((st.s1 != st.s2) & (st.s2 != "none")).select("consumer_id", s0="s1", s1="s2")
     ev = wh.table("events")
     col = ev.brand_id if scope == "brand" else ev.category_id
     day = wh.local_day(ev.ts)
@@ -238,7 +257,7 @@ def asset_growth(wh: Warehouse, scope: str, key: str, day: str | date) -> AssetG
     """
     _check_scope(scope)
     d1 = ordered_days(day, day)[0]
-    d0 = d1 - YEAR
+    d0 = _before(d1, YEAR)
     _require_key(wh, scope, key)
     both = _daily(wh, scope, [key], d0, d1).set_index("day")
     now, before = both.loc[pd.Timestamp(d1)], both.loc[pd.Timestamp(d0)]

@@ -27,6 +27,8 @@ SERIES_COLOURS = (RED, "#888888", "#22aa77", "#3366cc")
 WIDTH = 7.5  # inches: 720 px on screen, fits A4 landscape
 HALF = 5.2  # inches: two charts side by side
 EMPTY = '<p class="muted">—</p>'
+# one colour per state in every chart (AIPL and its DEEPLINK stages share their parent's hue)
+STATE_COLOURS = {"A": "#7fb3e6", "I": "#3366cc", "P": "#f08a24", "L": RED}
 
 
 def bar(labels: Sequence[str], values: Sequence[float], title: str = "", xlabel: str = "") -> str:
@@ -93,6 +95,42 @@ def lines(labels: Sequence[str], series: dict[str, Sequence[float | None]], titl
         if any(series):
             ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=len(series), frameon=False, fontsize=7.5,
                       handlelength=1.5, columnspacing=1.0)
+        return _svg(fig, title)
+
+
+def trend(labels: Sequence[str], series: dict[str, Sequence[float]],
+          last_year: dict[str, Sequence[float]] | None = None, title: str = "", names: dict[str, str] | None = None
+          ) -> str:
+    """One small panel per state (each on its own scale, so that L is as readable as A): this period's daily
+    counts as a solid line in the state's colour, and the same days a year earlier dashed.
+
+    >>> svg = trend(["11-01", "11-02", "11-03"], {"A": [5, 9, 7], "P": [1, 1, 2]}, {"A": [4, 4, 5], "P": [0, 1, 1]},
+    ...             title="趋势 trend", names={"A": "认知 A"})
+    >>> "认知 A" in svg and "去年 last year" in svg and "11-03" in svg
+    True
+    """
+    states = [s for s in series if len(series[s])]
+    if len(labels) < 2 or not states:
+        return EMPTY
+    with rc_context(_style()), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig = Figure(figsize=(WIDTH, 2.1), layout="constrained")
+        axes = fig.subplots(1, len(states), squeeze=False)[0]
+        x = range(len(labels))
+        for ax, state in zip(axes, states, strict=True):
+            colour = STATE_COLOURS.get(state, RED)
+            ax.plot(x, series[state], color=colour, linewidth=1.8, label="今年 this period")
+            if last_year and state in last_year and len(last_year[state]) == len(labels):
+                ax.plot(x, last_year[state], color=colour, linewidth=1.2, linestyle="--", alpha=0.8,
+                        label="去年 last year")
+            ax.set_title((names or {}).get(state, state), fontsize=9, color=colour)
+            ax.set_xticks([0, len(labels) - 1], [labels[0], labels[-1]])
+            top = max([*series[state], *((last_year or {}).get(state) or [])], default=0)
+            ax.set_ylim(0, max(top, 1) * 1.1)  # a state nobody holds: a flat line at 0, not a column of zeros
+            ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+            ax.yaxis.set_major_formatter(_thousands)
+        if last_year:
+            axes[0].legend(loc="lower left", bbox_to_anchor=(0, 1.12), ncol=2, frameon=False, fontsize=7.5)
         return _svg(fig, title)
 
 

@@ -9,10 +9,28 @@ import ibis
 import pandas as pd
 
 from aipl import schema
-from aipl.assets import AIPL_STATES, DEEPLINK_STATES, benchmarks, ensure_built, fast, flow, grow, ranking, state_counts
+from aipl.assets import (
+    AIPL_STATES,
+    DEEPLINK_LABELS,
+    DEEPLINK_STATES,
+    AssetRules,
+    GmvClub,
+    asset_growth,
+    benchmarks,
+    deeplink_flow,
+    ensure_built,
+    fast,
+    flow,
+    gmv_club,
+    grow,
+    last_year,
+    ranking,
+    series,
+    state_counts,
+)
 from aipl.audience import BUILT_IN, TagIndex, insight, parse, tag_day
 from aipl.autopilot import fit_brand, scene_plan
-from aipl.clv import asset_value, member_status, member_summary
+from aipl.clv import asset_value, member_status, member_summary, member_value
 from aipl.measure import campaign_lift, postmortem
 from aipl.strategy import Plan, latest_plan
 from aipl.warehouse import Warehouse
@@ -20,21 +38,25 @@ from aipl.warehouse import Warehouse
 DAILY_WINDOW = 120  # days shown in the daily chart
 TOP_BRANDS = 20  # rows of the brand tables
 FAST_DAYS = 30  # the FAST window and GROW's second period, ending on the last day
+TREND_DAYS = 90  # days of the asset trend (fewer when the data spans fewer)
 EXAMPLE_GROWTH = 1.2  # the report's example target: last year's GMV + 20 %
 PROFILE_TAGS = ("gender", "city_tier", "strategy_crowd", "purchasing_power", "top_category")
 
 
 def gather_report(wh: Warehouse, truth: dict | None = None) -> dict:
-    """Every section of the workspace report: the data overview, then consumer assets (with CLV), lift,
-    the GTA plan, crowds and autopilot of the top brand (a section is None when its data is missing).
+    """Every section of the workspace report, in the order a marketer reads them: consumer assets (brand
+    scope, or category scope when the data has no brand) with their trend, flows and health, the GTA plan,
+    campaign results, crowds and autopilot of the top brand, then the data overview and ingestion (a section is
+    None when its data is missing).
 
     >>> sorted(gather_report(wh))  # doctest: +SKIP
-    ['assets', 'autopilot', 'batches', 'brands', 'by_day', 'by_type', 'calendar', 'counts', 'crowds', ...]
+    ['assets', 'autopilot', 'batches', 'brands', 'by_day', 'by_type', 'calendar', 'club', 'counts', 'crowds', ...]
     """
     data = overview(wh)
     data["assets"] = gather_assets(wh)
-    top = data["assets"]["top"] if data["assets"] else None
+    top = data["assets"]["top"] if data["assets"] and data["assets"]["scope"] == "brand" else None
     data["measure"] = gather_measure(wh, truth)
+    data["club"] = gather_club(wh, simulated=truth is not None)
     data["strategy"] = gather_plan(wh, top)
     data["crowds"] = gather_crowds(wh, top)
     data["autopilot"] = gather_autopilot(wh, top, data["measure"]["campaign"] if data["measure"] else None)
@@ -43,7 +65,8 @@ def gather_report(wh: Warehouse, truth: dict | None = None) -> dict:
 
 def overview(wh: Warehouse) -> dict:
     """What is in the warehouse: rows per table, the ingestion batches, quarantined rows (reasons and a sample),
-    events by type and by day (the latest DAILY_WINDOW days), purchases by brand and the campaign calendar."""
+    events by type and by day (the latest DAILY_WINDOW days), purchases by brand (by category when no purchase
+    names a brand) and the campaign calendar."""
     q = wh.table("quarantine")
     reasons = (q.group_by(["target", "field"]).aggregate(n=q.count(), example=q.reason.min())
                .order_by(ibis.desc("n")).limit(20))
@@ -51,9 +74,12 @@ def overview(wh: Warehouse) -> dict:
     daily = ev.group_by(d=wh.local_day(ev.ts)).aggregate(n=ev.count())
     recent = daily.filter(daily.d > daily.d.max() - ibis.interval(days=DAILY_WINDOW))
     buys = ev.filter(ev.event_type == "purchase")
-    brands = (buys.group_by("brand_id")
+    branded = buys.filter(buys.brand_id.notnull())
+    by = "brand_id" if int(branded.count().execute()) else "category_id"
+    buys = buys.filter(buys[by].notnull())
+    brands = (buys.group_by(buys[by].name("key"))
               .aggregate(buyers=buys.consumer_id.nunique(), orders=buys.count(), gmv=buys.amount.sum())
-              .order_by(ibis.desc("gmv")).limit(TOP_BRANDS))
+              .order_by([ibis.desc("gmv"), ibis.desc("orders"), "key"]).limit(TOP_BRANDS))
     return {
         "counts": {name: wh.count(name) for name in schema.TABLES},
         "batches": wh.table("batches").order_by("loaded_at").execute(),
@@ -61,34 +87,79 @@ def overview(wh: Warehouse) -> dict:
         "samples": q.order_by(["source", "line"]).limit(15).execute(),
         "by_type": ev.group_by("event_type").aggregate(n=ev.count()).order_by([ibis.desc("n"), "event_type"]).execute(),
         "by_day": recent.order_by("d").execute(),
-        "brands": brands.execute(),
+        "brands": brands.execute(), "purchases_by": by.removesuffix("_id"),
         "calendar": wh.table("campaigns").order_by(["campaign_id", "start_date"]).execute(),
     }
 
 
+def first_day(wh: Warehouse) -> date | None:
+    """The first local day with events (None without events)."""
+    ev = wh.table("events")
+    d = ev.aggregate(d=wh.local_day(ev.ts).min()).execute().d.iloc[0]
+    return None if pd.isna(d) else pd.Timestamp(d).date()
+
+
+def periods(first: date, last: date) -> tuple[date, date]:
+    """The first day of the asset trend (TREND_DAYS to `last`, or the data's `first` day when later) and of the
+    flows (FAST_DAYS before `last`, or half the data's span when shorter: a flow needs both days in the data).
+
+    >>> periods(date(2017, 11, 25), date(2017, 12, 3))
+    (datetime.date(2017, 11, 25), datetime.date(2017, 11, 29))
+    >>> periods(date(2025, 1, 1), date(2026, 11, 11))
+    (datetime.date(2026, 8, 14), datetime.date(2026, 10, 12))
+    """
+    span = (last - first).days
+    return (max(first, last - timedelta(days=TREND_DAYS - 1)),
+            last - timedelta(days=FAST_DAYS if span >= FAST_DAYS else max(1, span // 2)))
+
+
 def gather_assets(wh: Warehouse) -> dict | None:
-    """The consumer-asset sections on the last day with brand events: AIPL and DEEPLINK counts of the top
-    TOP_BRANDS brands, the top brand's flow over FAST_DAYS, FAST against the category median with the ranking,
-    GROW of the top brand and its CLV (None without brand events)."""
+    """The consumer-asset sections on the last day: AIPL and DEEPLINK counts of the TOP_BRANDS largest brands (of
+    the largest categories when the data has no brand), the top one's trend with last year's line, its
+    消费者资产同比, its AIPL and DEEPLINK flows (with 环比 rates and channel contributions) over FAST_DAYS (half
+    the data's span when shorter); for brands, FAST against the category median with the ranking, GROW, CLV and
+    member value (None without events)."""
     last = wh.last_day(with_brand=True)
+    scope = "brand"
+    if last is None:
+        last, scope = wh.last_day(), "category"
     if last is None:
         return None
     ensure_built(wh)
-    counts = state_counts(wh, "brand", last).execute()
+    counts = state_counts(wh, scope, last).execute()
+    if counts.empty:
+        return None
     aipl = counts.pivot_table(index="key", columns="aipl", values="n", aggfunc="sum", fill_value=0)
     dl = counts.pivot_table(index="key", columns="deeplink", values="n", aggfunc="sum", fill_value=0)
     table = aipl.reindex(columns=list(AIPL_STATES), fill_value=0).join(
         dl.reindex(columns=list(DEEPLINK_STATES), fill_value=0)).fillna(0).astype(int)
     table["total"] = table[list(AIPL_STATES)].sum(axis=1)
-    table = table.sort_values("total", ascending=False).head(TOP_BRANDS)
+    table = table.sort_values(["total", "P"], ascending=False).head(TOP_BRANDS)
     top = str(table.index[0])
-    start = last - timedelta(days=FAST_DAYS)
-    fast_t = with_medians(fast(wh, start, last))
-    return {"day": str(last), "brands": table.reset_index(names="key"), "top": top,
-            "funnel": {s: int(table.loc[top, s]) for s in AIPL_STATES},
-            "flow": flow(wh, "brand", top, start, last), "fast": fast_t, "rank": ranking(fast_t),
-            "grow": grow(wh, top, (start - timedelta(days=FAST_DAYS + 1), start - timedelta(days=1)), (start, last)),
-            "clv": gather_clv(wh, top, last)}
+    t0, start = periods(first_day(wh) or last, last)
+    out = {"scope": scope, "day": str(last), "labels": DEEPLINK_LABELS, "brands": table.reset_index(names="key"),
+           "top": top,
+           "funnel": {s: int(table.loc[top, s]) for s in AIPL_STATES},
+           "trend": series(wh, scope, top, t0, last), "last_year": last_year(wh, scope, top, t0, last),
+           "growth": asset_growth(wh, scope, top, last),
+           "flow": flow(wh, scope, top, start, last), "deeplink": deeplink_flow(wh, scope, top, start, last),
+           "fast": None, "rank": None, "grow": None, "clv": None, "members": None}
+    if scope == "brand":
+        fast_t = with_medians(fast(wh, start, last))
+        out.update(fast=fast_t, rank=ranking(fast_t), clv=gather_clv(wh, top, last),
+                   grow=grow(wh, top, (start - timedelta(days=(last - start).days + 1), start - timedelta(days=1)),
+                             (start, last)),
+                   members=member_value(wh, top, last - timedelta(days=364), last))
+    return out
+
+
+def gather_club(wh: Warehouse, simulated: bool = False) -> GmvClub | None:
+    """亿元俱乐部 of the latest campaign: brands at or past [assets] gmv_club_line (times simulated_gmv_scale for a
+    simulated market); None without a campaign."""
+    rules = AssetRules.of(wh.config)
+    line = rules.gmv_club_line * (rules.simulated_gmv_scale if simulated else 1.0)
+    club = gmv_club(wh, line)
+    return club if club.campaign is not None and len(club.brands) else None
 
 
 def with_medians(fast_t: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from aipl import schema
-from aipl.assets import AIPL_LABELS
+from aipl.assets import AIPL_LABELS, AIPL_STATES, DEEPLINK_LABELS
 from aipl.report import charts
 
 POSTMORTEM_CUTS = (("channel", "渠道 By channel"), ("crowd_id", "人群 By crowd"), ("creative_id", "创意 By creative"),
@@ -51,12 +51,24 @@ def report_charts(data: dict, window: int) -> dict[str, str]:
                             title=f"每天事件数 Events per day, last {window} days", ylabel="事件数 events"),
     }
     if assets:
-        funnel = assets["funnel"]
+        funnel, top = assets["funnel"], assets["top"]
         out["funnel"] = charts.bar([AIPL_LABELS[s] for s in funnel], [float(n) for n in funnel.values()],
-                                   title=f"{assets['top']} AIPL 漏斗 funnel on {assets['day']}",
-                                   xlabel="消费者 consumers")
-        out["flow"] = flow_chart(assets["flow"], assets["top"])
+                                   title=f"{top} AIPL 漏斗 funnel on {assets['day']}", xlabel="消费者 consumers")
+        out["flow"] = flow_chart(assets["flow"], top)
+        out["trend"] = trend_chart(assets["trend"], assets["last_year"], top)
+        dl = assets["deeplink"]
+        out["deeplink"] = charts.flow(dl["matrix"], title=f"{top} DEEPLINK 人群流转 flow {dl['from']} → {dl['to']}",
+                                      labels={"none": "无 none", **DEEPLINK_LABELS})
     return out
+
+
+def trend_chart(trend, last_year, key: str) -> str:
+    """The AIPL trend of a brand or category (see assets.series), one panel per state, last year's line dashed."""
+    labels = [str(d)[5:10] for d in trend.day]
+    before = {s: [float(v) for v in last_year[s]] for s in AIPL_STATES} if len(last_year) else None
+    return charts.trend(labels, {s: [float(v) for v in trend[s]] for s in AIPL_STATES}, before,
+                        title=f"{key} 消费者资产趋势 AIPL trend {str(trend.day.iloc[0])[:10]} → "
+                              f"{str(trend.day.iloc[-1])[:10]}", names=FLOW_LABELS)
 
 
 def flow_chart(fl: dict, key: str) -> str:

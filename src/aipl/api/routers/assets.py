@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -18,6 +18,7 @@ from aipl.assets import (
     deeplink_flow,
     flow,
     last_year,
+    period,
     records,
     series,
     snapshot,
@@ -136,9 +137,9 @@ def key_of(request: Request, who: Principal, scope: str, key: str) -> str:
     return key
 
 
-def _span(request: Request, start: date | None, end: date | None, days: int = 30) -> tuple[date, date]:
-    end = end or data_day(request)
-    return start or end - timedelta(days=days - 1), end
+def _span(request: Request, start: date | None, end: date | None) -> tuple[date, date]:
+    """The period asked for: its end the data's last day, its start 30 days to the end, unless given."""
+    return period(start, end, last_day=data_day(request) if end is None else None)
 
 
 class Band(BaseModel):
