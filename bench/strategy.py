@@ -29,7 +29,9 @@ from aipl.assets import ensure_built
 from aipl.config import init_workspace
 from aipl.simulate import MarketSpec, simulate_market
 from aipl.simulate.load import load_market
-from aipl.strategy import load_campaign, plan, season
+from aipl.strategy import load_campaign, season
+from aipl.strategy.forecast import choose_forecast
+from aipl.strategy.gta import gta_plan
 from aipl.warehouse import open_warehouse
 
 CAMPAIGN = "sim_double11"
@@ -57,12 +59,13 @@ def measure(root: Path, days_before: int) -> list[dict]:
     brands = sorted(wh.table("events").select("brand_id").distinct().execute().brand_id.dropna())
     cur = load_campaign(wh, CAMPAIGN)
     rows = []
-    for b in brands:
-        p = plan(wh, b, CAMPAIGN, day=cur.d0 - timedelta(days=days_before), brands=brands)
+    for b in brands:  # the plan's GTA figures and forecast (its progress and action plan do not change them)
+        p = choose_forecast(wh, gta_plan(wh, b, CAMPAIGN, day=cur.d0 - timedelta(days=days_before)), brands)
         actual = season(wh, b, cur)["gmv"]
-        rows.append({"brand": b, "ours": p.forecast_gmv, "naive": p.naive_gmv, "actual": actual, "method": p.method,
-                     "low": p.gmv_interval["low"], "high": p.gmv_interval["high"],
-                     "warnings": [w["code"] for w in p.warnings]})
+        rows.append({"brand": b, "ours": p["forecast_gmv"], "naive": p["naive_gmv"], "actual": actual,
+                     "method": p["method"], "low": p["gmv_interval"]["low"], "high": p["gmv_interval"]["high"],
+                     "warnings": [w["code"] for w in p["warnings"]]})
+        print(f"  {b}: {rows[-1]}", flush=True)
     wh.close()
     return rows
 

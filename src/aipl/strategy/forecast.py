@@ -164,36 +164,39 @@ def choose(errors: list[dict], fallback: str, forced: str | None = None) -> dict
     return {"method": method, "reason": why, "errors": {m: round(v, 6) for m, v in means.items()}, "n_campaigns": n}
 
 
-def conformal(scores: Iterable[float], level: float) -> float | None:
-    """The split-conformal half-width: the ⌈(n + 1)·level⌉-th smallest score, None when n is too small.
+def half_width(scores: Iterable[float], level: float) -> float | None:
+    """The `level` quantile of the absolute scores at plotting position k / (n + 1) (interpolated between order
+    statistics, so that a new exchangeable score falls below it with probability `level`); None when
+    (n + 1)·level > n, too few scores to reach it.
 
-    >>> conformal([0.1, 0.2, 0.3, 0.05, 0.15, 0.25, 0.12, 0.18, 0.22, 0.08], 0.9)
-    0.3
-    >>> conformal([0.1, 0.2], 0.9) is None
+    >>> round(half_width([0.1, 0.2, 0.3, 0.05, 0.15, 0.25, 0.12, 0.18, 0.22, 0.08], 0.9), 3)
+    0.295
+    >>> half_width([0.1, 0.2], 0.9) is None
     True
     """
-    s = sorted(abs(x) for x in scores)
-    k = math.ceil((len(s) + 1) * level)
-    return s[k - 1] if 0 < k <= len(s) else None
+    s = np.abs(np.asarray(list(scores), dtype=float))
+    if (len(s) + 1) * level > len(s):
+        return None
+    return float(np.quantile(s, level, method="weibull"))
 
 
 def interval(value: float | None, scores: list[float], level: float, default: float) -> dict:
     """A `level` interval around a forecast from log-ratio scores (actual / forecast) of past brand-campaigns:
-    value × e^(±q), q the conformal half-width; ± `default` (relative) when the scores are too few.
+    value × e^(±q), q the `half_width`; ± `default` (relative) when the scores are too few.
 
-    >>> interval(100.0, [0.1] * 9 + [0.2], 0.9, 0.5)
-    {'low': 81.87, 'high': 122.14, 'n': 10, 'method': 'conformal'}
+    >>> interval(100.0, [0.1] * 8 + [0.2, 0.2], 0.9, 0.5)
+    {'low': 81.87, 'high': 122.14, 'n': 10, 'method': 'empirical'}
     >>> interval(100.0, [0.1], 0.9, 0.5)["method"]
     'default ±50%'
     """
-    q = conformal(scores, level)
+    q = half_width(scores, level)
     if value is None:
         return {"low": None, "high": None, "n": len(scores), "method": "none"}
     if q is None:
         return {"low": round(value * (1 - default), 2), "high": round(value * (1 + default), 2), "n": len(scores),
                 "method": f"default ±{default:.0%}"}
     return {"low": round(value * math.exp(-q), 2), "high": round(value * math.exp(q), 2), "n": len(scores),
-            "method": "conformal"}
+            "method": "empirical"}
 
 
 def first_day(wh: Warehouse) -> date | None:
@@ -255,12 +258,13 @@ def forecast(gta: dict, own: list[dict], pooled: list[dict], st: StrategySetting
                          st.default_spread) for p, v in mine["pools"].items()}
     warnings = list(warnings)
     if pick["n_campaigns"] == 0:
-        warnings.append({"code": "no_backtest", "message": pick["reason"] + "; its accuracy is unknown"})
+        warnings.append({"code": "no_backtest", "message": pick["reason"] + (
+            f"; its accuracy is unknown: this plan cannot show that it meets the {TARGET_APE:.0%} GMV target")})
     elif (err := pick["errors"].get(m)) is not None and err > TARGET_APE:
         warnings.append({"code": "inaccurate", "message": (
             f"the {m} method was off by {err:.1%} on this brand's past campaigns, above the {TARGET_APE:.0%} "
             "target: treat the forecast as a range")})
-    if gmv_iv["method"] != "conformal":
+    if gmv_iv["method"] != "empirical":
         warnings.append({"code": "wide_interval", "message": (
             f"only {gmv_iv['n']} past brand-campaigns to size the interval (a {st.interval_level:.0%} interval "
             f"needs {math.ceil(st.interval_level / (1 - st.interval_level))}): shown as {gmv_iv['method']}")})
@@ -276,11 +280,13 @@ def forecast(gta: dict, own: list[dict], pooled: list[dict], st: StrategySetting
 _POINTS: dict[tuple, dict | None] = {}  # backtest points, by workspace, its data and the point
 
 
-def backtest_point(wh: Warehouse, brand: str, campaign: str, baseline: str, days_before: int) -> dict | None:
+def backtest_point(wh: Warehouse, brand: str, campaign: str, baseline: str, days_before: int,
+                   stamp: tuple | None = None) -> dict | None:
     """One point of the rolling backtest: the brand's `campaign` planned `days_before` its presale from
     `baseline`, scored for every method against what happened (of `score`); None when it cannot be planned.
-    Kept for the life of the process per workspace state (its events' count and last day)."""
-    key = (str(wh.config.root), wh.count("events"), wh.last_day(), brand, campaign, baseline, days_before)
+    Kept for the life of the process per workspace state (`stamp`, default its events' count and last day)."""
+    stamp = stamp or (str(wh.config.root), wh.count("events"), wh.last_day())
+    key = (*stamp, brand, campaign, baseline, days_before)
     if key not in _POINTS:
         c = load_campaign(wh, campaign)
         try:
@@ -305,9 +311,10 @@ def choose_forecast(wh: Warehouse, gta: dict, brands: list[str] | None = None) -
     ly = load_campaign(wh, gta["baseline"]["campaign_id"])
     k = gta["days_to_presale"]
     chain = past_campaigns(wh, cur, ly, gta["brand"], st.backtest_campaigns)
-    points = {b: [p for c, prev in chain if (p := backtest_point(wh, b, c, prev, k)) is not None]
-              for b in (brands or brands_with_events(wh))}
+    stamp = (str(wh.config.root), wh.count("events"), wh.last_day()) if chain else None
+    points = {b: [p for c, prev in chain if (p := backtest_point(wh, b, c, prev, k, stamp)) is not None]
+              for b in ((brands or brands_with_events(wh)) if chain else [])}
     own = points.get(gta["brand"]) or [p for c, prev in chain
-                                       if (p := backtest_point(wh, gta["brand"], c, prev, k)) is not None]
+                                       if (p := backtest_point(wh, gta["brand"], c, prev, k, stamp)) is not None]
     pooled = [p for pts in points.values() for p in pts]
     return forecast(gta, own, pooled, st, history_warnings(wh, gta, st))
