@@ -31,8 +31,9 @@ TARGET_APE = 0.05  # the forecast target of issue 20: GMV within 5 %
 
 class StrategySettings(BaseModel):
     """`[strategy]`: the forecast method (`auto`: chosen by backtest), the fallback without a backtest, the
-    fewest last-year buyers a forecast trusts, the interval level, how many past campaigns the backtest uses
-    and the relative half-width of an interval when too few brand-campaigns back it.
+    fewest last-year buyers a forecast trusts, the interval level, how many past campaigns the backtest uses,
+    the relative half-width of an interval when too few brand-campaigns back it, how many campaigns' worth
+    the other brands' backtest weighs in the choice, and by how much (APE points) a method must beat naive.
 
     >>> s = StrategySettings()
     >>> s.method, s.fallback, s.min_buyers, s.interval_level
@@ -46,6 +47,8 @@ class StrategySettings(BaseModel):
     interval_level: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.9
     backtest_campaigns: Annotated[int, Field(ge=0, le=10)] = 3
     default_spread: Annotated[float, Field(gt=0.0, le=10.0)] = 0.5
+    prior_weight: Annotated[float, Field(ge=0.0, le=100.0)] = 2.0
+    min_gain: Annotated[float, Field(ge=0.0, le=1.0)] = 0.01
 
 
 register_section("strategy", lambda section: check_section("strategy", StrategySettings, section))
@@ -139,9 +142,16 @@ def score(point: dict) -> dict:
     return out
 
 
-def choose(errors: list[dict], fallback: str, forced: str | None = None) -> dict:
-    """The method with the lowest mean APE over a brand's backtest points (`errors`, each of `score`), with
-    each method's mean APE, the number of campaigns and why it was chosen.
+def _usable(points: list[dict]) -> list[dict]:
+    return [e for e in points if e and all(v["ape"] is not None for v in e.values())]
+
+
+def choose(errors: list[dict], fallback: str, forced: str | None = None, pooled: list[dict] | None = None,
+           prior_weight: float = 0.0, min_gain: float = 0.0) -> dict:
+    """The method with the lowest mean APE over a brand's backtest points (`errors`, each of `score`), shrunk
+    toward the mean over every brand's points (`pooled`) as if they were `prior_weight` more campaigns — naive
+    unless another beats it by at least `min_gain` (APE points); with each method's mean APE on the brand's own
+    campaigns, their number and why it was chosen.
 
     >>> pts = [{"naive": {"ape": 0.02}, "pool": {"ape": 0.3}}, {"naive": {"ape": 0.04}, "pool": {"ape": 0.1}}]
     >>> c = choose(pts, "growth")
@@ -149,18 +159,30 @@ def choose(errors: list[dict], fallback: str, forced: str | None = None) -> dict
     ('naive', 2, {'naive': 0.03, 'pool': 0.2})
     >>> choose([], "growth")["method"], choose(pts, "growth", forced="pool")["method"]
     ('growth', 'pool')
+    >>> others = [{"naive": {"ape": 0.5}, "pool": {"ape": 0.01}}] * 10  # every other brand: pool wins by far
+    >>> choose(pts, "growth", pooled=others, prior_weight=2)["method"]
+    'pool'
     """
-    usable = [e for e in errors if all(v["ape"] is not None for v in e.values())]
+    usable, everyone = _usable(errors), _usable(pooled or [])
     means = {m: float(np.mean([e[m]["ape"] for e in usable])) for m in (usable[0] if usable else {})}
     n = len(usable)
     if forced:
-        method, why = forced, f"set in aipl.toml ([strategy] method = {forced!r})"
-    elif not usable:
-        method, why = fallback, f"no past campaign of this brand to backtest: the fallback {fallback!r}"
-    else:
-        method = min(means, key=lambda m: (round(means[m], 9), list(METHODS).index(m)))
-        why = (f"lowest backtest error on the brand's {n} past campaign{'s' if n != 1 else ''}: "
-               + ", ".join(f"{m} {v:.1%}" for m, v in sorted(means.items(), key=lambda kv: kv[1])))
+        return {"method": forced, "reason": f"set in aipl.toml ([strategy] method = {forced!r})",
+                "errors": {m: round(v, 6) for m, v in means.items()}, "n_campaigns": n}
+    if not usable:
+        return {"method": fallback, "reason": f"no past campaign of this brand to backtest: the fallback {fallback!r}",
+                "errors": {}, "n_campaigns": 0}
+    w = prior_weight if everyone else 0.0
+    shrunk = {m: (sum(e[m]["ape"] for e in usable) + w * float(np.mean([e[m]["ape"] for e in everyone])))
+              / (n + w) for m in means}
+    method = min(shrunk, key=lambda m: (round(shrunk[m], 9), list(METHODS).index(m)))
+    if "naive" in shrunk and shrunk[method] > shrunk["naive"] - min_gain:
+        method = "naive"  # no method beats last year's campaign by more than the backtest can tell apart
+    lead = (f"naive: no method beats it by {min_gain:.0%} on" if method == "naive" and min_gain
+            else "lowest backtest error on")
+    why = (f"{lead} the brand's {n} past campaign{'s' if n != 1 else ''}"
+           + (f", shrunk toward all {len(everyone)} brand-campaigns (weight {w:g})" if w else "") + ": "
+           + ", ".join(f"{m} {v:.1%}" for m, v in sorted(shrunk.items(), key=lambda kv: kv[1])))
     return {"method": method, "reason": why, "errors": {m: round(v, 6) for m, v in means.items()}, "n_campaigns": n}
 
 
@@ -246,7 +268,7 @@ def forecast(gta: dict, own: list[dict], pooled: list[dict], st: StrategySetting
     """
     forced = None if st.method == "auto" else st.method
     unsettled = any(w["code"] == "unsettled" for w in warnings)  # pools not comparable: only naive reads none
-    pick = choose(own, "naive" if unsettled else st.fallback, forced)
+    pick = choose(own, "naive" if unsettled else st.fallback, forced, pooled, st.prior_weight, st.min_gain)
     if unsettled and not own and not forced:
         pick["reason"] += " (naive: last year's pools were unsettled, so every method reading pools is biased)"
     m = pick["method"]
