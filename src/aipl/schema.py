@@ -257,6 +257,20 @@ TABLES: dict[str, Table] = {
     t.name: t for t in (CONSUMERS, PRODUCTS, EVENTS, MEMBERS, AD_DELIVERY, CAMPAIGNS, ASSIGNMENTS, LABELS)
 }
 
+INDUSTRY_BENCHMARKS = Table(
+    "industry_benchmarks",
+    (
+        Column("category_id", STRING, required=True),
+        Column("metric", STRING, required=True, doc="e.g. yoy_I: a pool's size over last year's (docs/strategy.md)"),
+        Column("value", FLOAT, required=True, min=0),
+        Column("period", STRING, required=True, doc="e.g. 2026_double11 or 2026-11"),
+        Column("source", STRING, required=True, doc="who published it, e.g. the platform's industry report"),
+    ),
+    key=("category_id", "metric", "period", "source"),
+    doc="Industry averages a brand gets from its platform, per category and metric (the external benchmark).",
+)
+TABLES[INDUSTRY_BENCHMARKS.name] = INDUSTRY_BENCHMARKS
+
 # Bookkeeping tables of the warehouse.
 BATCHES = Table(
     "batches",

@@ -27,7 +27,17 @@ def buy(c: str, day: int, amount: float = 1.0) -> dict:
 
 @pytest.fixture
 def ws(tmp_path):
-    root = init_workspace(tmp_path / "ws")
+    yield from _hand_made(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def ws_module(tmp_path_factory):
+    """The same workspace once per test module, for tests that only read it (or write last)."""
+    yield from _hand_made(tmp_path_factory.mktemp("hand"))
+
+
+def _hand_made(folder):
+    root = init_workspace(folder / "ws")
     wh = open_warehouse(root)
     _calendar(wh, "LY", LY)
     _calendar(wh, "TY", TY)

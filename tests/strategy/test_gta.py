@@ -44,14 +44,14 @@ def test_every_number_of_a_small_plan(ws):
     gmv = {"L": 100, "P": 225, "I_xu": 40, "A_xu": 30, "I_act": 40 * g_all, "A_act": 30 * g_all, "O": 70,
            "direct": 90 * g_all}
     assert {k: r["forecast_gmv"] for k, r in rows.items()} == pytest.approx(gmv)
-    assert p["forecast_gmv"] == pytest.approx(sum(gmv.values()))
+    assert p["pool_gmv"] == pytest.approx(sum(gmv.values()))  # the pool model; forecast_gmv: the chosen method
     # the target: 1300 / 65 = 20 buyers, 2.5 from each pool (last year's shares are 1/8 each)
     assert p["buyers_needed"] == pytest.approx(20) and p["new_buyers_needed"] == pytest.approx(15)
     need = {"L": 2.5, "P": 5, "I_xu": 7.5, "A_xu": 10, "I_act": 5, "A_act": 5, "O": 2.5}
     assert {k: rows[k]["size_needed"] for k in need} == pytest.approx(need)
     assert {k: rows[k]["gap"] for k in need} == pytest.approx({k: need[k] - projected[k] for k in need})
     assert rows["direct"]["size_needed"] is None
-    assert p["gmv_gap"] == pytest.approx(1300 - sum(gmv.values()))
+    assert p["gmv_gap"] == pytest.approx(1300 - p["forecast_gmv"])
     assert p["growth_needed"] == pytest.approx(1300 / 520)
     assert "3 on 2026-01-20 / 2 on 2026-01-16" in p["sources"]["I_xu"]["projected"].replace(",", "")
 
@@ -108,7 +108,8 @@ def test_plan_cli(ws):
                                  "1300", "--day", str(at(380).date()), "--out", str(out)])
     assert r.exit_code == 0, r.output
     page = out.read_text(encoding="utf-8")
-    for text in ("策略中心 GTA 计划", "人群池", "行动计划", "<svg", "缺口 gap"):
+    for text in ("策略中心 GTA 计划", "人群池", "行动计划", "<svg", "缺口 gap", "朴素预测 naive", "90% 区间 interval",
+                 "预测方法 method", "peer reference (n=1)"):
         assert text in page
     r = CliRunner().invoke(app, ["plan", "-w", str(root), "--brand", "B", "--campaign", "TY", "--gmv-target", "-5"])
     assert r.exit_code == 2 and "must be positive" in r.output

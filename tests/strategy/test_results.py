@@ -17,7 +17,7 @@ def test_strategy_results_read_at_a_glance_and_dump_as_json(ws):
     assert isinstance(sizes, PoolSizes) and repr(sizes) == "PoolSizes(L 1, P 9, I_xu 1, A_xu 2, O 1)"
     p = plan(wh, "B", "TY", gmv_target=1300, day=at(380).date())
     assert isinstance(p, Plan) and p.brand == "B" and p.gmv_target == 1300 and "\n" not in repr(p)
-    assert set(p.gta) | {"progress", "recommendations", "actions"} == set(p)
+    assert set(p.gta) | {"progress", "recommendations", "actions", "goal"} == set(p)
     assert list(p.frame.index) == [r["pool"] for r in p.pools]
     for r in (s, sizes, p):  # Backtest's: tests/strategy/test_center.py
         assert json.loads(json.dumps(r.to_dict(), allow_nan=False)).keys() == r.keys()

@@ -23,6 +23,10 @@ from aipl.report import write_plan
 from aipl.strategy import backtest, campaigns, plan, save_calendars
 
 
+def _num(v: float | None, fmt: str = ",.0f") -> str:
+    return "—" if v is None else format(v, fmt)
+
+
 @app.command("calendars")
 def calendars_cmd(
     sync: Annotated[bool, typer.Option("--sync", help="First write the calendars declared in aipl.toml "
@@ -70,17 +74,25 @@ def plan_cmd(
     if out_file is not None:
         out.print(f"plan written: {out_file}")
         return
+    iv = p.gmv_interval
     out.print(f"{brand} for {campaign} (baseline {p.baseline['campaign_id']}), as of {p.as_of}: forecast "
-              f"GMV {p.forecast_gmv:,.0f} from {p.forecast_buyers:,.0f} buyers")
+              f"GMV {p.forecast_gmv:,.0f} ({iv['level']:.0%} interval {iv['low']:,.0f}–{iv['high']:,.0f}, "
+              f"{escape(iv['method'])}, n={iv['n']}); naive (last year's GMV again) {p.naive_gmv:,.0f}")
+    out.print(f"method: {p.method} — {escape(p.method_label)}; {escape(p.method_reason)}")
+    for w in p.warnings:
+        out.print(f"[yellow]warning {w['code']}:[/yellow] {escape(w['message'])}")
+    bench = p.progress.get("benchmark")
+    if bench:
+        out.print(f"benchmark (标杆): {escape(bench['label'])}")
     if gmv_target is not None:
         out.print(f"target {gmv_target:,.0f} needs {p.buyers_needed:,.0f} buyers at {p.aov:,.2f} each; "
                   f"GMV gap {p.gmv_gap:+,.0f}")
-    t = Table("pool", "CVR", "share", "projected", "forecast buyers", *(
-        ("size needed", "gap") if gmv_target is not None else ()), title="pools")
+    t = Table("pool", "CVR", "share", "projected (pool model)", f"forecast ({p.method})", "interval", "naive",
+              "forecast buyers", *(("size needed", "gap") if gmv_target is not None else ()), title="pools")
     for r in p.pools:
-        cells = [escape(r["label"]), f"{r['cvr']:.2%}" if r["cvr"] is not None else "—",
-                 f"{r['share']:.1%}" if r["share"] is not None else "—",
-                 f"{r['projected']:,.0f}" if r["projected"] is not None else "—", f"{r['forecast_buyers']:,.1f}"]
+        cells = [escape(r["label"]), _num(r["cvr"], ".2%"), _num(r["share"], ".1%"), _num(r["projected"]),
+                 _num(r["forecast_size"]), f"{_num(r['size_low'])}–{_num(r['size_high'])}"
+                 if r["size_low"] is not None else "—", _num(r["naive_size"]), f"{r['forecast_buyers']:,.1f}"]
         if gmv_target is not None:
             cells += [f"{r['size_needed']:,.0f}" if r["size_needed"] is not None else "—",
                       f"{r['gap']:+,.0f}" if r["gap"] is not None else "—"]

@@ -13,23 +13,37 @@ import ibis
 
 from aipl.strategy.calendar import last_year, load_campaign
 from aipl.strategy.details import plan_details
+from aipl.strategy.forecast import brands_with_events, choose_forecast
 from aipl.strategy.gta import brand_backtest, gta_plan, set_target
 from aipl.strategy.results import Backtest, Plan
 from aipl.warehouse import Warehouse
 
 
-def _plan(wh: Warehouse, gta: dict, viewer: Iterable[str] | None = None) -> Plan:
+def _plan(wh: Warehouse, gta: dict, gmv_target: float | None = None, viewer: Iterable[str] | None = None,
+          brands: list[str] | None = None) -> Plan:
+    """GTA figures with the chosen forecast, its interval and warnings, the target, and the plan's details."""
+    f = choose_forecast(wh, gta, brands)
+    sizes, naive, intervals = f.pop("pool_forecast"), f.pop("naive_pools"), f.pop("pool_intervals")
+    gta.update(f)
+    for r in gta["pools"]:
+        iv = intervals[r["pool"]]
+        r.update(forecast_size=sizes[r["pool"]], size_low=iv["low"], size_high=iv["high"], naive_size=naive[r["pool"]])
+    if gmv_target is not None:
+        set_target(gta, gmv_target)
     return Plan({**gta, **plan_details(wh, gta, viewer)})
 
 
 def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = None, day: str | date | None = None,
-         baseline: str | None = None, aov: float | None = None, viewer: Iterable[str] | None = None) -> Plan:
+         baseline: str | None = None, aov: float | None = None, viewer: Iterable[str] | None = None,
+         brands: list[str] | None = None) -> Plan:
     """The brand's plan for a campaign as of `day` (default: the last data day; at the latest the eve of the
     presale), from `baseline` (default: the campaign of the same name a year earlier) at GMV per buyer `aov`
     (default: last year's): the GTA back-calculation (last year's pools and rates, this year's projected pools
     and forecast, and — with a GMV target — the buyers and pool sizes it needs and the gap per pool), its
-    progress, recommendations and action plan. For a `viewer` (a tenant's brands; None: the owner) every
-    figure from peer brands obeys [privacy] min_peer_brands.
+    progress, recommendations and action plan. The forecast's method is chosen by a rolling backtest on the
+    brand's past campaigns, its 90 % interval sized on every brand's (`brands`, default all) backtest errors,
+    with the naive forecast beside it and warnings when the history cannot support it (see `forecast`). For a
+    `viewer` (a tenant's brands; None: the owner) every figure from peer brands obeys [privacy] min_peer_brands.
 
     >>> import tempfile; from pathlib import Path
     >>> from aipl.assets import ensure_built
@@ -42,14 +56,18 @@ def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = No
     >>> wh = open_warehouse(init_workspace(root)); _ = load_market(wh, root / "market"); _ = ensure_built(wh)
     >>> p = plan(wh, "B01", "sim_double11", gmv_target=10_000)
     >>> p  # doctest: +ELLIPSIS
-    Plan(B01 for sim_double11 as of 2026-10-07: forecast GMV ... from ... buyers; target 10,000, GMV gap ...)
+    Plan(B01 for sim_double11 as of 2026-10-07: forecast GMV ... (naive, 90% ...; naive ...); target 10,000, ...)
+    >>> p.method, [w["code"] for w in p.warnings]  # two seasons, 30 days of lead: no past campaign, pools unsettled
+    ('naive', ['unsettled', 'no_backtest', 'wide_interval'])
+    >>> p.gmv_interval["low"] < p.forecast_gmv < p.gmv_interval["high"], p.naive_gmv == p.last_year["gmv"]
+    (True, True)
     >>> p.baseline["campaign_id"], p.days_to_presale, list(p.frame.index[:4]), p.actions[-1]["stage"]
     ('sim_double11_2025', 0, ['L', 'P', 'I_xu', 'A_xu'], '冲刺期 sprint')
     >>> p.gmv_target, round(p.gmv_gap + p.forecast_gmv)
     (10000, 10000)
     >>> wh.close()
     """
-    return _plan(wh, gta_plan(wh, brand, campaign, gmv_target, day, baseline, aov, viewer), viewer)
+    return _plan(wh, gta_plan(wh, brand, campaign, None, day, baseline, aov, viewer), gmv_target, viewer, brands)
 
 
 def latest_plan(wh: Warehouse, brand: str, growth: float | None = None) -> Plan | None:
@@ -87,16 +105,8 @@ def latest_plan(wh: Warehouse, brand: str, growth: float | None = None) -> Plan 
         gta = gta_plan(wh, brand, cid, baseline=ly.campaign_id)
         if not gta["last_year"]["gmv"]:
             return None
-        if growth is not None:
-            set_target(gta, growth * gta["last_year"]["gmv"])
-        return _plan(wh, gta)
+        return _plan(wh, gta, growth * gta["last_year"]["gmv"] if growth is not None else None)
     return None
-
-
-def _brands(wh: Warehouse) -> list[str]:
-    """Every brand that has events, in order."""
-    ev = wh.table("events")
-    return sorted(ev.filter(ev.brand_id.notnull()).select("brand_id").distinct().execute().brand_id)
 
 
 def backtest(wh: Warehouse, campaign: str, brands: list[str] | None = None, days_before: int = 0,
@@ -128,6 +138,6 @@ def backtest(wh: Warehouse, campaign: str, brands: list[str] | None = None, days
     True
     >>> wh.close()
     """
-    chosen = brands or _brands(wh)
+    chosen = brands or brands_with_events(wh)
     return Backtest.of(campaign, days_before,
                        [brand_backtest(wh, b, campaign, days_before, baseline, viewer) for b in chosen])

@@ -247,7 +247,7 @@ def gta_plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None 
            "days_to_presale": k, "last_year": {x: last[x] for x in ("buyers", "gmv", "new_buyers", "aov")},
            "rates_from": rate_source, "aov": aov, "aov_source": "given" if given_aov else
            f"last year's GMV / buyers ({rate_source})", "pools": rows, "sources": sources,
-           "forecast_buyers": sum(r["forecast_buyers"] for r in rows),
+           "brand_growth": g_all, "forecast_buyers": sum(r["forecast_buyers"] for r in rows),
            "forecast_gmv": sum(r["forecast_gmv"] for r in rows)}
     if gmv_target is not None:
         set_target(out, gmv_target)

@@ -16,6 +16,7 @@ from aipl.assets.build import intervals
 from aipl.assets.health import brand_categories
 from aipl.privacy import PEER, foreign, peer_shortfall
 from aipl.strategy.calendar import Campaign, load_campaign
+from aipl.strategy.gta import season
 from aipl.warehouse import Warehouse
 
 SERIES_POOLS = {"L": "L", "P": "P", "I": "I_xu", "A": "A_xu"}  # AIPL state -> pool name
@@ -85,6 +86,10 @@ def progress(wh: Warehouse, plan: dict, viewer: Iterable[str] | None = None) -> 
     others = foreign(group, viewer)
     withheld = peer_shortfall(wh.config.min_peer_brands, "industry benchmark", "the brand's peer group", len(others))
     bench_group = [] if withheld else others or group
+    external = external_benchmark(wh, brand, cur)
+    about = benchmark_label(len(bench_group), wh.config.min_peer_brands, external)
+    if external:
+        withheld = None
     s = state_series(wh, [brand, *group], ty_days + ly_days)
     this_year = set(ty_days)
     s["offset"] = [(d - (cur.presale_start if d in this_year else ly.presale_start)).days for d in s.day]
@@ -101,7 +106,8 @@ def progress(wh: Warehouse, plan: dict, viewer: Iterable[str] | None = None) -> 
             this = mine["this"].get((pool, o)) if cur.presale_start + timedelta(days=o) <= as_of else None
             last_n = float(mine["last"].get((pool, o), 0))
             pp = peer[(peer.pool == pool) & (peer.offset == o) & (peer["last"] > 0)]
-            bench_growth = float(np.quantile(pp["this"] / pp["last"], BENCHMARK_QUANTILE)) if len(pp) and (
+            bench_growth = external["values"].get(pool) if external else float(
+                np.quantile(pp["this"] / pp["last"], BENCHMARK_QUANTILE)) if len(pp) and (
                 cur.presale_start + timedelta(days=o) <= as_of) else None
             base = float(d0_last.get(pool, 0)) if d0_last is not None else 0.0
             need = needed.get(pool)
@@ -116,7 +122,72 @@ def progress(wh: Warehouse, plan: dict, viewer: Iterable[str] | None = None) -> 
     df = pd.DataFrame(rows)
     shown = [PEER if b in others else b for b in group]
     return {"brand": brand, "peers": shown, "as_of": str(as_of), "series": df.to_dict(orient="records"),
-            "phases": _phase_gaps(df, cur, as_of), "withheld": withheld}
+            "phases": _phase_gaps(df, cur, as_of), "withheld": withheld, "benchmark": about}
+
+
+def external_benchmark(wh: Warehouse, brand: str, cur: Campaign) -> dict | None:
+    """The brand's category's rows of the `industry_benchmarks` table (metrics yoy_L, yoy_P, yoy_I, yoy_A: a
+    pool's size over last year's), for the campaign's id or name as period, else the latest period; None without.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> external_benchmark(wh, "B01", load_campaign(wh, "sim_double11")) is None
+    True
+    """
+    if not wh.has_table("industry_benchmarks"):
+        return None
+    bc = brand_categories(wh)
+    cats = list(bc[bc.brand_id == brand].category_id)
+    t = wh.table("industry_benchmarks")
+    rows = t.filter(t.category_id.isin(cats) & t.metric.isin([f"yoy_{s}" for s in SERIES_POOLS])).execute() if (
+        cats) else pd.DataFrame()
+    if rows.empty:
+        return None
+    periods = set(rows.period)
+    period = next((p for p in (cur.campaign_id, cur.name) if p in periods), max(periods))
+    rows = rows[rows.period == period]
+    source = ", ".join(sorted(set(rows.source)))
+    return {"values": {SERIES_POOLS[m.removeprefix("yoy_")]: float(v) for m, v in zip(rows.metric, rows.value,
+                                                                                       strict=True)},
+            "source": source, "period": period}
+
+
+def benchmark_label(peers: int, minimum: int, external: dict | None) -> dict:
+    """What the benchmark is: an external file's industry averages (its source named), the P75 of at least
+    `minimum` ([privacy] min_peer_brands) peer brands (an industry benchmark), or a peer reference (n = peers).
+
+    >>> benchmark_label(1, 5, None)
+    {'label': 'peer reference (n=1)', 'peers': 1, 'source': 'peers', 'industry': False}
+    >>> benchmark_label(6, 5, None)["label"]
+    'industry benchmark: P75 of 6 peer brands'
+    >>> benchmark_label(0, 5, {"source": "platform report", "period": "2026-11"})["label"]
+    'industry benchmark: platform report (2026-11)'
+    """
+    if external:
+        return {"label": f"industry benchmark: {external['source']} ({external['period']})", "peers": 0,
+                "source": f"{external['source']} ({external['period']})", "industry": True}
+    if peers >= minimum:
+        return {"label": f"industry benchmark: P75 of {peers} peer brands", "peers": peers, "source": "peers",
+                "industry": True}
+    return {"label": f"peer reference (n={peers})" if peers else "no benchmark (no peer brands)", "peers": peers,
+            "source": "peers", "industry": False}
+
+
+def goal_progress(wh: Warehouse, plan: dict) -> dict:
+    """Where a campaign stands against its plan: `upcoming` before the presale; once it runs, the GMV and buyers
+    of its selling period so far (through the last data day), and, finished or not, that GMV over the target
+    and over the forecast (ours and the naive one)."""
+    cur = load_campaign(wh, plan["campaign"]["campaign_id"])
+    last = wh.last_day()
+    status = ("upcoming" if last is None or last < cur.presale_start
+              else "finished" if last >= cur.selling_end else "running")
+    out = {"status": status, "through": str(min(last, cur.selling_end)) if last else None}
+    if status == "upcoming":
+        return {**out, **dict.fromkeys(("gmv", "buyers", "vs_target", "vs_forecast", "vs_naive"))}
+    s = season(wh, plan["brand"], cur)
+    return {**out, "gmv": s["gmv"], "buyers": s["buyers"],
+            **{f"vs_{k}": s["gmv"] / plan[key] if plan.get(key) else None
+               for k, key in (("target", "gmv_target"), ("forecast", "forecast_gmv"), ("naive", "naive_gmv"))}}
 
 
 def _phase_gaps(df: pd.DataFrame, cur: Campaign, as_of: date) -> list[dict]:

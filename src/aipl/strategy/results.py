@@ -10,7 +10,7 @@ import pandas as pd
 
 from aipl.results import Result
 
-DETAILS = ("progress", "recommendations", "actions")  # what a plan's page shows beside the GTA figures
+DETAILS = ("progress", "recommendations", "actions", "goal")  # what a plan's page shows beside the GTA figures
 
 
 def _plain(v):
@@ -84,7 +84,10 @@ class Plan(Result):
     buyers and pool sizes it needs and the gaps (`gmv_target`, `buyers_needed`, `gmv_gap`, …), one row per pool
     in `pools` and where each figure came from in `sources` — with `progress` (the pools against last year and
     the benchmark by day), `recommendations` (the strategies that close the gaps, largest expected GMV first)
-    and `actions` (the day-by-day action plan).
+    and `actions` (the day-by-day action plan). The forecast names its `method` (chosen by a rolling backtest on
+    the brand's history: `method_reason`, `backtest`), its `gmv_interval` (90 %), the naive forecast beside it
+    (`naive_gmv`, last year's GMV again; per pool `naive_size`), `warnings` (code and message) when the history
+    cannot support it, and `goal` says where a running or finished campaign stands against target and forecast.
 
     >>> p = Plan(brand="B01", campaign={"campaign_id": "d11"}, as_of="2026-10-19", forecast_gmv=3000.0,
     ...          forecast_buyers=30.0, gmv_target=5000, gmv_gap=2000.0,
@@ -110,9 +113,17 @@ class Plan(Result):
     sources: dict[str, dict]
     forecast_buyers: float
     forecast_gmv: float
+    method: str
+    method_reason: str
+    backtest: dict
+    naive_gmv: float
+    pool_gmv: float
+    gmv_interval: dict
+    warnings: list[dict]
     progress: dict
     recommendations: list[dict]
     actions: list[dict]
+    goal: dict
 
     @property
     def gta(self) -> dict:
@@ -144,8 +155,12 @@ class Plan(Result):
     def __repr__(self) -> str:
         target = (f"; target {self['gmv_target']:,.0f}, GMV gap {self['gmv_gap']:+,.0f}"
                   if self.get("gmv_target") is not None else "")
+        iv = self.get("gmv_interval")
+        how = (f" ({self['method']}, {iv['level']:.0%} {iv['low']:,.0f}–{iv['high']:,.0f}; naive "
+               f"{self['naive_gmv']:,.0f})" if iv else f" from {self['forecast_buyers']:,.1f} buyers")
+        warn = f"; {_count(len(self['warnings']), 'warning')}" if self.get("warnings") else ""
         return (f"Plan({self['brand']} for {self['campaign']['campaign_id']} as of {self['as_of']}: forecast GMV "
-                f"{self['forecast_gmv']:,.0f} from {self['forecast_buyers']:,.1f} buyers{target}; "
+                f"{self['forecast_gmv']:,.0f}{how}{target}{warn}; "
                 f"{_count(len(self['recommendations']), 'recommendation')}, "
                 f"{_count(len(self['actions']), 'day')} of actions)")
 

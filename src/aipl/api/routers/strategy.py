@@ -63,6 +63,10 @@ class PoolRow(BaseModel):
     projected: float | None
     forecast_buyers: float
     forecast_gmv: float
+    forecast_size: float | None = None
+    size_low: float | None = None
+    size_high: float | None = None
+    naive_size: float | None = None
     buyers_needed: float | None = None
     size_needed: float | None = None
     gap: float | None = None
@@ -84,6 +88,54 @@ class Source(BaseModel):
     projected: str
     cvr: str
     share: str
+
+
+class Interval(BaseModel):
+    """A forecast's interval: its bounds, level, how it was sized and from how many past brand-campaigns."""
+
+    low: float | None
+    high: float | None
+    level: float
+    method: str
+    n: int
+
+
+class PlanBacktest(BaseModel):
+    """The rolling backtest behind the method: each method's mean absolute percentage error on the brand's
+    past campaigns, their number, and the brand-campaigns that sized the interval."""
+
+    errors: dict[str, float]
+    n_campaigns: int
+    n_brand_campaigns: int
+
+
+class PlanWarning(BaseModel):
+    """Why the history may not support the forecast: a short code and a message."""
+
+    code: str
+    message: str
+
+
+class Goal(BaseModel):
+    """Where the campaign stands: upcoming, running (through a day) or finished; its GMV and buyers so far over
+    the target, our forecast and the naive one."""
+
+    status: str
+    through: str | None = None
+    gmv: float | None = None
+    buyers: int | None = None
+    vs_target: float | None = None
+    vs_forecast: float | None = None
+    vs_naive: float | None = None
+
+
+class Benchmark(BaseModel):
+    """What the benchmark (标杆) is: its label, the peer brands behind it and its source."""
+
+    label: str
+    peers: int
+    source: str
+    industry: bool
 
 
 class SeriesRow(BaseModel):
@@ -123,6 +175,7 @@ class Progress(BaseModel):
     series: list[SeriesRow]
     phases: list[PhaseGap]
     withheld: str | None = None
+    benchmark: Benchmark | None = None
 
 
 class Recommendation(BaseModel):
@@ -178,6 +231,16 @@ class GtaPlanOut(BaseModel):
     sources: dict[str, Source]
     forecast_buyers: float
     forecast_gmv: float
+    brand_growth: float
+    method: str
+    method_label: str
+    method_reason: str
+    methods: dict[str, float]
+    backtest: PlanBacktest
+    pool_gmv: float
+    naive_gmv: float
+    gmv_interval: Interval
+    warnings: list[PlanWarning]
     gmv_target: float | None = None
     buyers_needed: float | None = None
     new_share: float | None = None
@@ -187,6 +250,7 @@ class GtaPlanOut(BaseModel):
     progress: Progress
     recommendations: list[Recommendation]
     actions: list[ActionDay]
+    goal: Goal
 
 
 class PoolBacktest(BaseModel):
@@ -262,7 +326,9 @@ def plan(request: Request, who: Caller, brand: str, campaign: str,
          gmv_target: Annotated[float | None, Query(gt=0, lt=1e13)] = None, day: date | None = None,
          baseline: str | None = None, aov: Annotated[float | None, Query(gt=0, lt=1e9)] = None) -> dict:
     """GTA: from a GMV target to the consumers each pool must hold, the gaps, progress and recommendations, as
-    of `day` (default: the last data day, at the latest the eve of the presale)."""
+    of `day` (default: the last data day, at the latest the eve of the presale). The forecast names its method
+    (chosen by a backtest on the brand's history), its 90 % interval, the naive forecast beside it and any
+    warning about the history behind it."""
     brand_of(who, brand)
     campaign_of(request, who, campaign)
     campaign_of(request, who, baseline)
