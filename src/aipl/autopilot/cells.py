@@ -12,6 +12,7 @@ from scipy.stats import t as student_t
 from aipl.autopilot.response import CELL_SEP, Curve, ResponseCurve, allocate
 from aipl.autopilot.results import BudgetNeed, CellFit, CellPlan
 from aipl.autopilot.scenes import CELL_AIMS, MONEY_AIMS, scene_of
+from aipl.vocab import hill
 
 LOG_COLUMNS = ("day", "channel", "crowd", "cost", "impressions")
 ALL_CROWDS = "all"  # the crowd of a channel-only log (every crowd together)
@@ -168,16 +169,18 @@ def _num(x) -> float | None:
 
 
 def _draws(cells: dict, aim: str, shares: dict[str, float], budget: float, n: int, seed: int) -> np.ndarray:
-    """`n` joint draws (rows) of each cell's incremental outcome (columns) at its planned spend: the curve
-    from its sampling distribution and the value per impression from a normal around its estimate."""
+    """`n` joint draws (rows) of each cell's incremental outcome (columns) at its planned spend: the curve's
+    log-parameters from their sampling distribution and the value per impression from a normal around its
+    estimate."""
     if n <= 0:
         return np.empty((0, len(cells)))
     rng = np.random.default_rng(seed)
     out = np.empty((n, len(cells)))
     for j, (k, c) in enumerate(cells.items()):
-        curves = c["model"].sample(n, seed=seed + j)
-        imps = np.array([cv.steady(shares[k] * budget) for cv in curves], dtype=float)
-        v = c["value"][aim]
+        m, v = c["model"], c["value"][aim]
+        p = np.clip(rng.multivariate_normal(m.coef_, m.cov_, size=n, method="eigh"), -30, 30)
+        theta = 1 / (1 + np.exp(-p[:, 3]))
+        imps = np.exp(p[:, 0]) * hill(shares[k] * budget / (1 - theta), np.exp(p[:, 1]), np.exp(p[:, 2]))
         out[:, j] = np.maximum(rng.normal(v["value"], v["se"], n), 0.0) * imps
     return out
 

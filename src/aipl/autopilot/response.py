@@ -296,8 +296,9 @@ def fit_brand(wh: Warehouse, brand: str, holdout_days: int = 14, boot: int = 50,
 def allocate(curves: dict[str, Curve], budget: float, value: dict[str, float] | None = None,
              min_share: float = 0.0, max_share: float = 1.0) -> Allocation:
     """The daily budget split across channels that maximises Σ value_c · steady response_c, with every
-    channel's share within [min_share, max_share]: a greedy hand-out of the budget in small steps, polished
-    by SLSQP with the exact gradient (median 0.05 s for 30 cells and 0.7 s for 120 on a quiet 2-core machine).
+    channel's share within [min_share, max_share]: equal marginal returns on each curve's upper concave envelope
+    (exact for concave curves, vectorised: milliseconds for 120 cells); up to 30 cells it is also polished by
+    SLSQP with the exact gradient from it, from a greedy hand-out in small steps and from an equal split.
 
     >>> c = Curve(reach=100.0, k=10.0, alpha=2.0, theta=0.3)
     >>> plan = allocate({"search": c, "display": c}, budget=30.0)
@@ -324,8 +325,8 @@ def allocate(curves: dict[str, Curve], budget: float, value: dict[str, float] | 
         h = hill(x, k, alpha)
         return reach * alpha * h * (1 - h) / x * scale  # d/dw of reach·hill(w·scale)
 
-    best = None
-    starts = [_greedy(each, n, min_share, max_share), np.full(n, 1 / n)]
+    best = _envelope(reach, k, alpha, scale, min_share, max_share)
+    starts = [best, _greedy(each, n, min_share, max_share), np.full(n, 1 / n)] if n <= POLISH_CELLS else []
     for start in starts:
         x0 = np.clip(start, min_share, max_share)
         x0 = x0 / x0.sum()
@@ -339,6 +340,47 @@ def allocate(curves: dict[str, Curve], budget: float, value: dict[str, float] | 
     w = w / w.sum()
     return Allocation(shares=dict(zip(chans, w.tolist(), strict=True)), objective=float(each(w).sum()),
                       equal_split=float(each(np.full(n, 1 / n)).sum()))
+
+
+POLISH_CELLS = 30  # allocations over at most this many cells are polished by SLSQP
+
+
+def _envelope(reach: np.ndarray, k: np.ndarray, alpha: np.ndarray, scale: np.ndarray, lo: float, hi: float,
+              iters: int = 40) -> np.ndarray:
+    """Shares (within [lo, hi], summing to 1) equalising the marginal return reach · hill(w · scale) on each
+    curve's upper concave envelope: a cell is off (at lo) until the price λ falls below its best average return
+    (at the tangent point w* = k (α − 1)^(1/α) / scale), then where its marginal return equals λ; λ by bisection,
+    and what a jump leaves over goes to the cell that gains most from it."""
+    w_star = k * np.maximum(alpha - 1, 0.0) ** (1 / alpha) / scale
+
+    def marginal(w):
+        x = np.maximum(w * scale, 1e-300)
+        h = hill(x, k, alpha)
+        return reach * alpha * h * (1 - h) / np.maximum(w, 1e-300)
+
+    top = np.where(w_star > 0, reach * hill(w_star * scale, k, alpha) / np.maximum(w_star, 1e-300),
+                   marginal(np.full_like(k, 1e-9)))
+
+    def shares(lam: float) -> np.ndarray:
+        a, b = np.log(np.maximum(w_star, 1e-12)), np.full_like(k, np.log(1e6))
+        for _ in range(iters):  # the marginal return falls beyond w*: bisection on log w
+            m = (a + b) / 2
+            above = marginal(np.exp(m)) > lam
+            a, b = np.where(above, m, a), np.where(above, b, m)
+        return np.clip(np.where(top > lam, np.exp(b), 0.0), lo, hi)
+
+    lam_lo, lam_hi = 1e-12, float(top.max()) * 2 + 1e-12
+    for _ in range(iters):
+        lam = np.sqrt(lam_lo * lam_hi)
+        lam_lo, lam_hi = (lam, lam_hi) if shares(lam).sum() > 1 else (lam_lo, lam)
+    w = shares(lam_hi)
+    left = 1 - w.sum()
+    if left > 1e-12:  # a cell jumped from off to w*: the rest goes where it adds most
+        room = np.minimum(w + left, hi) - w
+        gain = reach * (hill((w + room) * scale, k, alpha) - hill(w * scale, k, alpha))
+        i = int(np.argmax(gain))
+        w[i] += room[i]
+    return w / w.sum()
 
 
 def _greedy(each, n: int, min_share: float, max_share: float, steps: int = 400) -> np.ndarray:
