@@ -297,7 +297,7 @@ def allocate(curves: dict[str, Curve], budget: float, value: dict[str, float] | 
              min_share: float = 0.0, max_share: float = 1.0) -> Allocation:
     """The daily budget split across channels that maximises Σ value_c · steady response_c, with every
     channel's share within [min_share, max_share]: equal marginal returns on each curve's upper concave envelope
-    (exact for concave curves, vectorised: milliseconds for 120 cells); up to 30 cells it is also polished by
+    (exact for concave curves, vectorised: milliseconds for 120 cells); up to 10 cells it is also polished by
     SLSQP with the exact gradient from it, from a greedy hand-out in small steps and from an equal split.
 
     >>> c = Curve(reach=100.0, k=10.0, alpha=2.0, theta=0.3)
@@ -342,7 +342,7 @@ def allocate(curves: dict[str, Curve], budget: float, value: dict[str, float] | 
                       equal_split=float(each(np.full(n, 1 / n)).sum()))
 
 
-POLISH_CELLS = 30  # allocations over at most this many cells are polished by SLSQP
+POLISH_CELLS = 10  # allocations over at most this many cells are polished by SLSQP
 
 
 def _envelope(reach: np.ndarray, k: np.ndarray, alpha: np.ndarray, scale: np.ndarray, lo: float, hi: float,
