@@ -18,19 +18,23 @@ from aipl.autopilot.results import (
     SequencePlan,
     SubsidyComparison,
     SubsidyPlan,
+    WhatIf,
 )
 from aipl.autopilot.scenes import AIMS, ALIASES, CELL_AIMS, SCENES, Scene, scene_of, scene_plan
 from aipl.autopilot.sequence import NEXT_ACTION, STAGES, compare_sequence, next_actions
 from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
 from aipl.autopilot.usecases import (
     BUDGET_MODES,
+    cell_history,
     fit_channels,
     latest_campaign,
     plan_budget,
+    plan_crowds,
     plan_sequence,
     plan_subsidy,
     sequence_config,
     simulate_flight,
+    what_if,
 )
 
 __all__ = [
@@ -57,9 +61,11 @@ __all__ = [
     "SequencePlan",
     "SubsidyComparison",
     "SubsidyPlan",
+    "WhatIf",
     "allocate",
     "allocate_subsidy",
     "budget_for",
+    "cell_history",
     "compare_cells",
     "compare_sequence",
     "compare_subsidy",
@@ -73,6 +79,7 @@ __all__ = [
     "next_actions",
     "plan_budget",
     "plan_cells",
+    "plan_crowds",
     "plan_sequence",
     "plan_subsidy",
     "scene_of",
@@ -80,4 +87,5 @@ __all__ = [
     "sequence_config",
     "simulate_flight",
     "target_cells",
+    "what_if",
 ]

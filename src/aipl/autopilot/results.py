@@ -455,7 +455,39 @@ class BudgetNeed(Result):
     def __repr__(self) -> str:
         iv = self["interval"]
         if self["budget"] is None:
-            return f"BudgetNeed({self['scene']}: {self['target']:,.0f} {self['aim']} in {self['days']} days is out of reach)"
+            return (f"BudgetNeed({self['scene']}: {self['target']:,.0f} {self['aim']} in {self['days']} days is out "
+                    "of reach)")
         bounds = "–".join("?" if x is None else f"{x:,.2f}" for x in iv)
         return (f"BudgetNeed({self['scene']}: {self['target']:,.0f} {self['aim']} in {self['days']} days needs "
                 f"{self['budget']:,.2f} a day ({bounds}), {self['total']:,.2f} in all)")
+
+
+class WhatIf(Result):
+    """A what-if on a scene's crowd × channel plan over `days`: with a `budget` a day, the incremental `outcome`
+    it buys with its `interval`; with a `target`, the `budget` a day it needs with the budgets at which the
+    plan's upper and lower bounds reach it (`budget_interval`; None: out of reach). `source` names the cell
+    history. What `what_if` returns.
+
+    >>> WhatIf(scene="爆发收割", aim="gmv", days=10, budget=500.0, outcome=12000.0, interval=[9000.0, 15000.0],
+    ...        target=None, budget_interval=None, source="simulated (seed 0)")
+    WhatIf(爆发收割: 500.00 a day for 10 days buys 12,000.00 gmv (90% 9,000.00–15,000.00))
+    """
+
+    scene: str
+    aim: str
+    days: int
+    budget: float | None
+    outcome: float | None
+    interval: list[float] | None
+    target: float | None
+    budget_interval: list[float | None] | None
+    source: str
+
+    def __repr__(self) -> str:
+        if self["target"] is not None and self["budget"] is None:
+            return (f"WhatIf({self['scene']}: {self['target']:,.2f} {self['aim']} in {self['days']} days is out of "
+                    "reach)")
+        iv = self["interval"]
+        ci = f" (90% {iv[0]:,.2f}–{iv[1]:,.2f})" if iv else ""
+        return (f"WhatIf({self['scene']}: {self['budget']:,.2f} a day for {self['days']} days buys "
+                f"{self['outcome']:,.2f} {self['aim']}{ci})")
