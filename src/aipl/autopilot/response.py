@@ -140,7 +140,7 @@ class ResponseCurve(BaseEstimator):
         check_is_fitted(self)
         q = float(student_t.ppf(0.5 + confidence / 2, max(1, self.n_days_ - 4)))
         se = np.sqrt(np.clip(np.diag(self.cov_), 0, None))
-        lo, hi = self.coef_ - q * se, self.coef_ + q * se
+        lo, hi = np.clip(self.coef_ - q * se, -30, 30), np.clip(self.coef_ + q * se, -30, 30)
         out = {name: [float(np.exp(lo[i])), float(np.exp(hi[i]))] for i, name in enumerate(("reach", "k", "alpha"))}
         out["theta"] = [float(1 / (1 + np.exp(-lo[3]))), float(1 / (1 + np.exp(-hi[3])))]
         return out
