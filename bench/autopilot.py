@@ -174,6 +174,21 @@ def sequence(args) -> None:
             + "; moved up ≥ 1 stage: " + ", ".join(
             f"{k} {statistics.median(v):.1%} ({statistics.median(v) / base_s:.2f}×)" for k, v in share.items())
             + f"; {secs:.2f} s for the four policies")
+    from aipl.autopilot import DELIVERY_ACTIONS, compare_delivery
+
+    for days in (28, 56):  # channel × creative per stage, on journeys whose best actions are drawn at random
+        share: dict[str, list[float]] = {}
+        found = []
+        for seed in range(5):
+            res = compare_delivery(stages, days=days, seed=seed)
+            for k, v in res["policies"].items():
+                share.setdefault(k, []).append(v["advanced_share"])
+            found.append(sum(p["hidden_best"] == f"{p['channel']}:{p['creative']}" for p in res["plan"].values()))
+        base = statistics.median(share["untargeted"])
+        print(f"delivery {days} days, {len(DELIVERY_ACTIONS)} channel × creative actions, random best actions — "
+              "median moved up ≥ 1 stage: " + ", ".join(
+                  f"{k} {statistics.median(v):.1%} ({statistics.median(v) / base:.2f}×)" for k, v in share.items())
+              + f"; learned found the hidden best in {statistics.median(found):.0f} of 6 stages (median)")
 
 
 def subsidy(args) -> None:

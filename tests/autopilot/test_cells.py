@@ -37,7 +37,7 @@ def _budget(fit, scene: str) -> float:
 def test_every_seed_name_is_a_scene_and_aliases_share_one():
     assert {scene_of(n).name for n in SEED_NAMES} == set(SCENES)
     assert ALIASES == {"入会快": "会员快", "新品快": "上新快", "爆款快": "货品加速"}
-    with pytest.raises(ValueError, match="unknown scene 'nope'.*爆款快"):
+    with pytest.raises(ValueError, match=r"unknown scene 'nope'.*爆款快"):
         scene_of("nope")
 
 
@@ -56,7 +56,7 @@ def test_every_pair_of_scenes_plans_differently_on_one_brand(market):
 
 
 def test_plan_values_cells_by_incremental_outcome_with_attributed_beside(market):
-    log, truth, fit = market
+    log, _, fit = market
     p = plan_cells(fit, "爆发收割", 3000.0)
     assert p.interval[0] < p.incremental < p.interval[1] and p.roi == pytest.approx(p.incremental / 3000.0)
     t = p.cells
@@ -115,3 +115,17 @@ def test_curve_and_value_intervals_cover_the_truth_at_their_rate():
     assert 0.84 <= np.mean(hits[0.9]) <= 0.96, np.mean(hits[0.9])  # 504 parameter intervals each
     assert 0.90 <= np.mean(hits[0.95]) <= 0.99, np.mean(hits[0.95])
     assert 0.84 <= np.mean(values) <= 0.96, np.mean(values)
+
+
+def test_sequenced_delivery_learns_channel_and_creative_on_random_journeys():
+    from aipl.autopilot import CREATIVES, DELIVERY_RULE, compare_delivery
+
+    stages = np.random.default_rng(0).choice(7, size=4000, p=[0.45, 0.2, 0.05, 0.12, 0.08, 0.03, 0.07])
+    res = compare_delivery(stages, days=21, seed=3)
+    lift = {k: p["lift_vs_untargeted"] for k, p in res["policies"].items()}
+    assert lift["learned"] > 0.2 and lift["oracle"] >= lift["learned"] - 0.05, lift
+    assert set(res["plan"]) == {"discover", "engage", "enthuse", "perform", "initial", "numerous"}
+    for stage, p in res["plan"].items():
+        assert p["creative"] in CREATIVES and p["rule"] == DELIVERY_RULE[stage]
+    # the journeys were not built to match the rule: their best actions differ from it
+    assert sum(p["hidden_best"] != p["rule"] for p in res["plan"].values()) >= 4

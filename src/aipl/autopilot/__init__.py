@@ -21,7 +21,16 @@ from aipl.autopilot.results import (
     WhatIf,
 )
 from aipl.autopilot.scenes import AIMS, ALIASES, CELL_AIMS, SCENES, Scene, scene_of, scene_plan
-from aipl.autopilot.sequence import NEXT_ACTION, STAGES, compare_sequence, next_actions
+from aipl.autopilot.sequence import (
+    CREATIVES,
+    DELIVERY_ACTIONS,
+    DELIVERY_RULE,
+    NEXT_ACTION,
+    STAGES,
+    compare_delivery,
+    compare_sequence,
+    next_actions,
+)
 from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
 from aipl.autopilot.usecases import (
     BUDGET_MODES,
@@ -42,6 +51,9 @@ __all__ = [
     "ALIASES",
     "BUDGET_MODES",
     "CELL_AIMS",
+    "CREATIVES",
+    "DELIVERY_ACTIONS",
+    "DELIVERY_RULE",
     "NEXT_ACTION",
     "SCENES",
     "STAGES",
@@ -67,6 +79,7 @@ __all__ = [
     "budget_for",
     "cell_history",
     "compare_cells",
+    "compare_delivery",
     "compare_sequence",
     "compare_subsidy",
     "delivery",

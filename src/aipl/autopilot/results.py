@@ -191,8 +191,9 @@ class SequenceComparison(Result):
 class SequencePlan(Result):
     """Sequenced delivery (序列化投放) on `day`: each consumer's next action (`actions`: consumer_id, deeplink,
     contacts, action), how many consumers get each action by stage (`counts`), the frequency `cap`, and the
-    flight's results against the simulator's hidden journeys when one was run (a SequenceComparison); what
-    `plan_sequence` returns.
+    flight's results against the simulator's hidden journeys when one was run (a SequenceComparison), with
+    then also `delivery` (sequence.compare_delivery: a channel and creative type per stage, learned on journeys
+    whose best actions are drawn at random); what `plan_sequence` returns.
 
     >>> counts = pd.DataFrame({"deeplink": ["discover", "perform"], "action": ["content", "coupon"],
     ...                        "consumers": [99, 6]})
@@ -217,7 +218,8 @@ class SequencePlan(Result):
         """JSON-ready: the counts by stage and action (not every consumer's row) as `actions`."""
         cap = self["cap"]
         return {"brand": self["brand"], "day": self["day"].isoformat(), "cap": [cap.contacts, cap.days],
-                "actions": records(self["counts"]), "flight": self["flight"]}
+                "actions": records(self["counts"]), "flight": self["flight"],
+                **({"delivery": self["delivery"]} if self.get("delivery") else {})}
 
     def __repr__(self) -> str:
         c, counts = self["cap"], self["counts"]

@@ -30,7 +30,7 @@ from aipl.autopilot.results import (
     WhatIf,
 )
 from aipl.autopilot.scenes import scene_plan
-from aipl.autopilot.sequence import STAGES, brand_stages, compare_sequence, from_config, next_actions
+from aipl.autopilot.sequence import STAGES, brand_stages, compare_delivery, compare_sequence, from_config, next_actions
 from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
 from aipl.config import Config, parse_day
 from aipl.simulate.cells import simulate_cells
@@ -140,7 +140,8 @@ def plan_sequence(wh: Warehouse, brand: str, day: str | date | None = None, flig
     """Each consumer's next action from their DEEPLINK stage with `brand` on `day` (default: the last day with
     events), frequency-capped, as set by `[sequence]` in aipl.toml; with `flight` days, also the stage-advancing
     rate of the rule, of learned actions and of untargeted delivery on the simulator's hidden journeys
-    (`reach`: the share of consumers reachable a day).
+    (`reach`: the share of consumers reachable a day), and `delivery`: a channel and creative type per stage
+    learned on journeys whose best actions are drawn at random, with its gain over untargeted delivery.
 
     >>> from aipl.audience import refresh
     >>> from aipl.simulate import sample_warehouse
@@ -161,9 +162,12 @@ def plan_sequence(wh: Warehouse, brand: str, day: str | date | None = None, flig
     counts = acts.groupby(["deeplink", "action"]).size().rename("consumers").reset_index()
     order = counts.deeplink.map({s: i for i, s in enumerate(STAGES)})
     counts = counts.assign(order=order).sort_values(["order", "action"]).drop(columns="order").reset_index(drop=True)
-    res = compare_sequence(brand_stages(wh, brand, d), Journeys.draw(seed), flight, reach, cap, seed,
-                           mapping) if flight else None
-    return SequencePlan(brand=brand, day=d, cap=cap, actions=acts, counts=counts, flight=res)
+    stages = brand_stages(wh, brand, d) if flight else None
+    res = compare_sequence(stages, Journeys.draw(seed), flight, reach, cap, seed, mapping) if flight else None
+    plan = SequencePlan(brand=brand, day=d, cap=cap, actions=acts, counts=counts, flight=res)
+    if flight:
+        plan["delivery"] = compare_delivery(stages, flight, reach, cap, seed)
+    return plan
 
 
 def simulate_flight(wh: Warehouse, brand: str, budget: float | None = None, days: int = 30,

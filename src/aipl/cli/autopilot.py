@@ -235,6 +235,16 @@ def autopilot_sequence(
         for name, r in res.flight["policies"].items():
             out.print(f"  {name:11} moved up {r['advanced_share']:6.1%}  {r['advances_per_1000_contacts']:5.1f} "
                       f"per 1,000 contacts  {r['lift_vs_untargeted']:+.0%}")
+    if res.get("delivery"):
+        d = res["delivery"]
+        out.print(f"channel × creative per stage ({d['actions']} actions), learned on journeys whose best actions are "
+                  "drawn at random (moved up ≥ 1 stage, against untargeted):")
+        for name, r in d["policies"].items():
+            out.print(f"  {name:11} moved up {r['advanced_share']:6.1%}  {r['lift_vs_untargeted']:+.0%}")
+        t = Table("stage", "channel", "creative", "advance rate", "rule", "hidden best")
+        for stage, r in d["plan"].items():
+            t.add_row(stage, r["channel"], r["creative"], f"{r['advance_rate']:.1%}", r["rule"], r["hidden_best"])
+        out.print(t)
 
 
 @autopilot_app.command("subsidy")

@@ -135,6 +135,7 @@ class SequenceOut(BaseModel):
     items: list[ActionCount]
     labels: dict[str, str]
     flight: dict | None = None
+    delivery: dict | None = None
 
 
 @router.get("/scenes")
@@ -215,4 +216,4 @@ def sequence(request: Request, who: Caller, brand: str, day: date | None = None,
                  lambda: plan_sequence(wh, brand, day, flight, reach, seed))
     body = res.to_dict()
     return SequenceOut(brand=brand, day=res.day, cap=body["cap"], items=body["actions"], labels=DEEPLINK_LABELS,
-                       flight=body["flight"])
+                       flight=body["flight"], delivery=body.get("delivery"))
