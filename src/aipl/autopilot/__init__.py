@@ -2,43 +2,68 @@
 budget split that maximises a scene's objective, in-flight reallocation, sequenced delivery by DEEPLINK
 stage, and the platform-side subsidy split across merchant tiers."""
 
+from aipl.autopilot.cells import budget_for, compare_cells, fit_cells, plan_cells, target_cells
 from aipl.autopilot.response import Curve, ResponseCurve, allocate, delivery, fit_brand, fit_curve
 from aipl.autopilot.results import (
     Allocation,
     BrandFit,
+    BudgetNeed,
     BudgetPlan,
     Cap,
+    CellFit,
+    CellPlan,
     FlightComparison,
     SequenceComparison,
     SequenceConfig,
     SequencePlan,
     SubsidyComparison,
     SubsidyPlan,
+    WhatIf,
 )
-from aipl.autopilot.scenes import AIMS, SCENES, Scene, scene_plan
-from aipl.autopilot.sequence import NEXT_ACTION, STAGES, compare_sequence, next_actions
+from aipl.autopilot.scenes import AIMS, ALIASES, CELL_AIMS, SCENES, Scene, scene_of, scene_plan
+from aipl.autopilot.sequence import (
+    CREATIVES,
+    DELIVERY_ACTIONS,
+    DELIVERY_RULE,
+    NEXT_ACTION,
+    STAGES,
+    compare_delivery,
+    compare_sequence,
+    next_actions,
+)
 from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
 from aipl.autopilot.usecases import (
     BUDGET_MODES,
+    cell_history,
     fit_channels,
     latest_campaign,
     plan_budget,
+    plan_crowds,
     plan_sequence,
     plan_subsidy,
     sequence_config,
     simulate_flight,
+    what_if,
 )
 
 __all__ = [
     "AIMS",
+    "ALIASES",
     "BUDGET_MODES",
+    "CELL_AIMS",
+    "CREATIVES",
+    "DELIVERY_ACTIONS",
+    "DELIVERY_RULE",
     "NEXT_ACTION",
     "SCENES",
     "STAGES",
     "Allocation",
     "BrandFit",
+    "BudgetNeed",
     "BudgetPlan",
     "Cap",
+    "CellFit",
+    "CellPlan",
     "Curve",
     "FlightComparison",
     "ResponseCurve",
@@ -48,21 +73,32 @@ __all__ = [
     "SequencePlan",
     "SubsidyComparison",
     "SubsidyPlan",
+    "WhatIf",
     "allocate",
     "allocate_subsidy",
+    "budget_for",
+    "cell_history",
+    "compare_cells",
+    "compare_delivery",
     "compare_sequence",
     "compare_subsidy",
     "delivery",
     "fit_brand",
+    "fit_cells",
     "fit_channels",
     "fit_curve",
     "fit_merchants",
     "latest_campaign",
     "next_actions",
     "plan_budget",
+    "plan_cells",
+    "plan_crowds",
     "plan_sequence",
     "plan_subsidy",
+    "scene_of",
     "scene_plan",
     "sequence_config",
     "simulate_flight",
+    "target_cells",
+    "what_if",
 ]

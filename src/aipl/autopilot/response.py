@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 from scipy.optimize import least_squares, minimize
+from scipy.signal import lfilter
+from scipy.stats import t as student_t
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
@@ -75,7 +77,8 @@ class ResponseCurve(BaseEstimator):
     daily series in day order (the carry-over runs along them).
 
     Fitted: `curve_` (a Curve), `params_` (reach, k, alpha, theta), `cost_` (half the sum of squared
-    residuals), `n_days_`.
+    residuals), `n_days_`, `cov_` (the covariance of the log-parameters — log reach, log k, log α, logit θ —
+    from the heteroscedasticity-robust sandwich, HC3), read as intervals by `intervals(confidence)`.
 
     >>> import numpy as np
     >>> from sklearn.base import clone
@@ -108,20 +111,52 @@ class ResponseCurve(BaseEstimator):
                   np.log(theta0 / (1 - theta0))]
 
             def resid(p):
-                p = np.clip(p, -30, 30)
-                reach, k, alpha, th = np.exp(p[0]), np.exp(p[1]), np.exp(p[2]), 1 / (1 + np.exp(-p[3]))
-                return reach * hill(adstock(s, th), k, alpha) - y
+                return _model(s, p)[0] - y
 
-            r = least_squares(resid, x0, method="trf", max_nfev=2000)
+            r = least_squares(resid, x0, jac=lambda p: _model(s, p)[1], method="trf", max_nfev=2000)
             if best is None or r.cost < best.cost:
                 best = r
         p = best.x
+        self.coef_ = p
+        self.cov_ = _sandwich(best.jac, best.fun)
         self.curve_ = Curve(float(np.exp(p[0])), float(np.exp(p[1])), float(np.exp(p[2])),
                             float(1 / (1 + np.exp(-p[3]))))
         self.params_ = asdict(self.curve_)
         self.cost_ = float(best.cost)
         self.n_days_ = len(s)
         return self
+
+    def intervals(self, confidence: float = 0.9) -> dict[str, list[float]]:
+        """Each parameter's interval at `confidence`: Student-t on the log (θ: logit) scale with the sandwich
+        standard errors, mapped back.
+
+        >>> import numpy as np
+        >>> spend = np.random.default_rng(0).lognormal(np.log(60), 0.6, 90)
+        >>> y = Curve(500.0, 80.0, 1.8, 0.45).predict(spend) * np.random.default_rng(1).normal(1, 0.05, 90)
+        >>> iv = ResponseCurve().fit(spend, y).intervals(0.9)
+        >>> iv["k"][0] < 80.0 < iv["k"][1], iv["alpha"][0] < 1.8 < iv["alpha"][1]
+        (True, True)
+        """
+        check_is_fitted(self)
+        q = float(student_t.ppf(0.5 + confidence / 2, max(1, self.n_days_ - 4)))
+        se = np.sqrt(np.clip(np.diag(self.cov_), 0, None))
+        lo, hi = np.clip(self.coef_ - q * se, -30, 30), np.clip(self.coef_ + q * se, -30, 30)
+        out = {name: [float(np.exp(lo[i])), float(np.exp(hi[i]))] for i, name in enumerate(("reach", "k", "alpha"))}
+        out["theta"] = [float(1 / (1 + np.exp(-lo[3]))), float(1 / (1 + np.exp(-hi[3])))]
+        return out
+
+    def sample(self, n: int, seed: int = 0) -> list[Curve]:
+        """`n` curves drawn from the fit's sampling distribution (normal on the log scale).
+
+        >>> m = ResponseCurve().fit([10.0, 20.0, 40.0, 80.0, 5.0] * 4, [9.0, 30.0, 70.0, 95.0, 20.0] * 4)
+        >>> len(m.sample(5))
+        5
+        """
+        check_is_fitted(self)
+        draws = np.random.default_rng(seed).multivariate_normal(self.coef_, self.cov_, size=n, method="eigh")
+        draws = np.clip(draws, -30, 30)
+        return [Curve(float(np.exp(d[0])), float(np.exp(d[1])), float(np.exp(d[2])), float(1 / (1 + np.exp(-d[3]))))
+                for d in draws]
 
     def predict(self, spend: ArrayLike) -> np.ndarray:
         """Daily response to a spend series (carry-over included).
@@ -142,6 +177,32 @@ class ResponseCurve(BaseEstimator):
         """
         check_is_fitted(self)
         return self.curve_.steady(daily_spend)
+
+
+def _model(s: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """reach · hill(adstock(s, θ), k, α) at log-parameters p = (log reach, log k, log α, logit θ), and its
+    Jacobian in p (the carry-over and its θ-derivative as linear filters)."""
+    p = np.clip(p, -30, 30)
+    reach, k, alpha, th = np.exp(p[0]), np.exp(p[1]), np.exp(p[2]), 1 / (1 + np.exp(-p[3]))
+    a = lfilter([1.0], [1.0, -th], s)
+    da = lfilter([1.0], [1.0, -th], np.r_[0.0, a[:-1]])  # d a_t / dθ = a_{t-1} + θ · d a_{t-1} / dθ
+    h = hill(a, k, alpha)
+    f = reach * h
+    g = reach * h * (1 - h)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logx = np.log(np.where(a > 0, a, 1.0))
+        dth = np.where(a > 0, g * alpha * da / np.where(a > 0, a, 1.0), 0.0) * th * (1 - th)
+    jac = np.column_stack([f, -alpha * g, alpha * g * (logx - np.log(k)) * (a > 0), dth])
+    return f, jac
+
+
+def _sandwich(jac: np.ndarray, resid: np.ndarray) -> np.ndarray:
+    """HC3 covariance of least-squares parameters: (JᵀJ)⁻¹ Jᵀ diag(r² / (1 − h)²) J (JᵀJ)⁻¹, h the leverages (on
+    the simulator its 90 % and 95 % intervals cover at about their rate, where HC1's undercover by 5–10 points)."""
+    bread = np.linalg.pinv(jac.T @ jac)
+    h = np.clip(np.einsum("ij,jk,ik->i", jac, bread, jac), 0.0, 0.99)
+    meat = (jac * (resid / (1 - h))[:, None] ** 2).T @ jac
+    return bread @ meat @ bread
 
 
 def fit_curve(spend: ArrayLike, response: ArrayLike, thetas: tuple[float, ...] = THETAS) -> Curve:
@@ -235,8 +296,9 @@ def fit_brand(wh: Warehouse, brand: str, holdout_days: int = 14, boot: int = 50,
 def allocate(curves: dict[str, Curve], budget: float, value: dict[str, float] | None = None,
              min_share: float = 0.0, max_share: float = 1.0) -> Allocation:
     """The daily budget split across channels that maximises Σ value_c · steady response_c, with every
-    channel's share within [min_share, max_share]: a greedy hand-out of the budget in small steps, polished
-    by SLSQP with the exact gradient (median 0.05 s for 30 cells and 0.7 s for 120 on a quiet 2-core machine).
+    channel's share within [min_share, max_share]: equal marginal returns on each curve's upper concave envelope
+    (exact for concave curves, vectorised: milliseconds for 120 cells); up to 10 cells it is also polished by
+    SLSQP with the exact gradient from it, from a greedy hand-out in small steps and from an equal split.
 
     >>> c = Curve(reach=100.0, k=10.0, alpha=2.0, theta=0.3)
     >>> plan = allocate({"search": c, "display": c}, budget=30.0)
@@ -263,8 +325,8 @@ def allocate(curves: dict[str, Curve], budget: float, value: dict[str, float] | 
         h = hill(x, k, alpha)
         return reach * alpha * h * (1 - h) / x * scale  # d/dw of reach·hill(w·scale)
 
-    best = None
-    starts = [_greedy(each, n, min_share, max_share), np.full(n, 1 / n)]
+    best = _envelope(reach, k, alpha, scale, min_share, max_share)
+    starts = [best, _greedy(each, n, min_share, max_share), np.full(n, 1 / n)] if n <= POLISH_CELLS else []
     for start in starts:
         x0 = np.clip(start, min_share, max_share)
         x0 = x0 / x0.sum()
@@ -278,6 +340,47 @@ def allocate(curves: dict[str, Curve], budget: float, value: dict[str, float] | 
     w = w / w.sum()
     return Allocation(shares=dict(zip(chans, w.tolist(), strict=True)), objective=float(each(w).sum()),
                       equal_split=float(each(np.full(n, 1 / n)).sum()))
+
+
+POLISH_CELLS = 10  # allocations over at most this many cells are polished by SLSQP
+
+
+def _envelope(reach: np.ndarray, k: np.ndarray, alpha: np.ndarray, scale: np.ndarray, lo: float, hi: float,
+              iters: int = 40) -> np.ndarray:
+    """Shares (within [lo, hi], summing to 1) equalising the marginal return reach · hill(w · scale) on each
+    curve's upper concave envelope: a cell is off (at lo) until the price λ falls below its best average return
+    (at the tangent point w* = k (α − 1)^(1/α) / scale), then where its marginal return equals λ; λ by bisection,
+    and what a jump leaves over goes to the cell that gains most from it."""
+    w_star = k * np.maximum(alpha - 1, 0.0) ** (1 / alpha) / scale
+
+    def marginal(w):
+        x = np.maximum(w * scale, 1e-300)
+        h = hill(x, k, alpha)
+        return reach * alpha * h * (1 - h) / np.maximum(w, 1e-300)
+
+    top = np.where(w_star > 0, reach * hill(w_star * scale, k, alpha) / np.maximum(w_star, 1e-300),
+                   marginal(np.full_like(k, 1e-9)))
+
+    def shares(lam: float) -> np.ndarray:
+        a, b = np.log(np.maximum(w_star, 1e-12)), np.full_like(k, np.log(1e6))
+        for _ in range(iters):  # the marginal return falls beyond w*: bisection on log w
+            m = (a + b) / 2
+            above = marginal(np.exp(m)) > lam
+            a, b = np.where(above, m, a), np.where(above, b, m)
+        return np.clip(np.where(top > lam, np.exp(b), 0.0), lo, hi)
+
+    lam_lo, lam_hi = 1e-12, float(top.max()) * 2 + 1e-12
+    for _ in range(iters):
+        lam = np.sqrt(lam_lo * lam_hi)
+        lam_lo, lam_hi = (lam, lam_hi) if shares(lam).sum() > 1 else (lam_lo, lam)
+    w = shares(lam_hi)
+    left = 1 - w.sum()
+    if left > 1e-12:  # a cell jumped from off to w*: the rest goes where it adds most
+        room = np.minimum(w + left, hi) - w
+        gain = reach * (hill((w + room) * scale, k, alpha) - hill(w * scale, k, alpha))
+        i = int(np.argmax(gain))
+        w[i] += room[i]
+    return w / w.sum()
 
 
 def _greedy(each, n: int, min_share: float, max_share: float, steps: int = 400) -> np.ndarray:

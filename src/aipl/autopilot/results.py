@@ -191,8 +191,9 @@ class SequenceComparison(Result):
 class SequencePlan(Result):
     """Sequenced delivery (序列化投放) on `day`: each consumer's next action (`actions`: consumer_id, deeplink,
     contacts, action), how many consumers get each action by stage (`counts`), the frequency `cap`, and the
-    flight's results against the simulator's hidden journeys when one was run (a SequenceComparison); what
-    `plan_sequence` returns.
+    flight's results against the simulator's hidden journeys when one was run (a SequenceComparison), with
+    then also `delivery` (sequence.compare_delivery: a channel and creative type per stage, learned on journeys
+    whose best actions are drawn at random); what `plan_sequence` returns.
 
     >>> counts = pd.DataFrame({"deeplink": ["discover", "perform"], "action": ["content", "coupon"],
     ...                        "consumers": [99, 6]})
@@ -217,7 +218,8 @@ class SequencePlan(Result):
         """JSON-ready: the counts by stage and action (not every consumer's row) as `actions`."""
         cap = self["cap"]
         return {"brand": self["brand"], "day": self["day"].isoformat(), "cap": [cap.contacts, cap.days],
-                "actions": records(self["counts"]), "flight": self["flight"]}
+                "actions": records(self["counts"]), "flight": self["flight"],
+                **({"delivery": self["delivery"]} if self.get("delivery") else {})}
 
     def __repr__(self) -> str:
         c, counts = self["cap"], self["counts"]
@@ -349,3 +351,145 @@ class SequenceConfig:
             by_action.setdefault(action, []).append(stage)
         actions = "; ".join(f"{a} ← {', '.join(stages)}" for a, stages in by_action.items())
         return f"SequenceConfig({actions}; cap {self.cap.contacts} contacts in {self.cap.days} days)"
+
+
+class CellFit(Result):
+    """Fitted crowd × channel cells (`cells`: name → channel, crowd, stage, curve, model, parameter intervals,
+    incremental `value` per impression by aim with its se and interval, `attributed` per impression, days) at
+    `confidence`, for the `aims` the log measured. What `fit_cells` returns; `table()` gives one row a cell.
+
+    >>> from aipl.autopilot.response import Curve
+    >>> fit = CellFit(cells={"search/perform": {"channel": "search", "crowd": "perform", "stage": "perform",
+    ...     "curve": Curve(100.0, 10.0, 2.0, 0.3), "intervals": {}, "value": {"gmv": {"value": 0.5}},
+    ...     "attributed": {"gmv": 1.2}, "days": 40}}, confidence=0.9, aims=["gmv"])
+    >>> fit
+    CellFit(1 cells: 1 channels × 1 crowds, 40 days, 90% intervals)
+    >>> fit.table().columns.tolist()[:4]
+    ['cell', 'channel', 'crowd', 'stage']
+    """
+
+    cells: dict[str, dict]
+    confidence: float
+    aims: list[str]
+
+    def __repr__(self) -> str:
+        c = self["cells"].values()
+        days = max((x["days"] for x in c), default=0)
+        return (f"CellFit({len(c)} cells: {len({x['channel'] for x in c})} channels × "
+                f"{len({x['crowd'] for x in c})} crowds, {days} days, {self['confidence']:.0%} intervals)")
+
+    def table(self) -> pd.DataFrame:
+        """One row a cell: the curve's parameters with intervals, and per aim the incremental value per
+        impression (with its interval) beside the attributed one."""
+        rows = []
+        for name, c in self["cells"].items():
+            row = {"cell": name, "channel": c["channel"], "crowd": c["crowd"], "stage": c["stage"],
+                   **asdict(c["curve"]), "intervals": c["intervals"], "days": c["days"]}
+            for aim, v in c["value"].items():
+                row[f"incremental_{aim}"] = v["value"]
+                row[f"incremental_{aim}_interval"] = v.get("interval")
+                row[f"attributed_{aim}"] = c["attributed"].get(aim)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the confidence, the aims and the table's rows."""
+        return {"confidence": self["confidence"], "aims": list(self["aims"]), "cells": records(self.table())}
+
+
+class CellPlan(Result):
+    """A scene's daily budget over crowd × channel cells: `shares`, the expected `incremental` outcome with its
+    `interval`, the `attributed` (宽) figure beside it, an `equal_split`'s incremental outcome, ROI (outcomes in
+    yuan) or cost per outcome (counts), and `cells` (a DataFrame: cell, channel, crowd, stage, share, spend,
+    impressions, incremental with its bounds, attributed). What `plan_cells` returns.
+
+    >>> p = CellPlan(scene="爆发收割", code="adStrategyBaoFa", aim="gmv", aim_label="GMV", budget=100.0,
+    ...              shares={"live/perform": 1.0}, incremental=250.0, interval=[200.0, 300.0], attributed=600.0,
+    ...              equal_split=250.0, roi=2.5, cost_per_outcome=None, confidence=0.9, cells=pd.DataFrame())
+    >>> p
+    CellPlan(爆发收割 (gmv): 100.00 a day over 1 cells → incremental 250.00 (90% 200.00–300.00), attributed 600.00)
+    """
+
+    scene: str
+    code: str
+    aim: str
+    aim_label: str
+    budget: float
+    shares: dict[str, float]
+    incremental: float
+    interval: list[float] | None
+    attributed: float
+    equal_split: float
+    roi: float | None
+    cost_per_outcome: float | None
+    confidence: float
+    cells: pd.DataFrame
+
+    def __repr__(self) -> str:
+        iv = self["interval"]
+        ci = f" ({self['confidence']:.0%} {iv[0]:,.2f}–{iv[1]:,.2f})" if iv else ""
+        return (f"CellPlan({self['scene']} ({self['aim']}): {self['budget']:,.2f} a day over {len(self['shares'])} "
+                f"cells → incremental {self['incremental']:,.2f}{ci}, attributed {self['attributed']:,.2f})")
+
+    def to_dict(self) -> dict:
+        """JSON-ready (the cells as rows)."""
+        return {**{k: v for k, v in self.items() if k != "cells"}, "cells": records(self["cells"])}
+
+
+class BudgetNeed(Result):
+    """The daily `budget` a scene's plan needs to buy `target` incremental outcome over `days` (None: out of
+    reach), with the budgets at which the plan's upper and lower bounds reach it (`interval`), and the `total`.
+    What `budget_for` returns.
+
+    >>> BudgetNeed(scene="预热蓄水", aim="fav_cart", target=2000.0, days=10, budget=150.0, interval=[120.0, 190.0],
+    ...            total=1500.0)
+    BudgetNeed(预热蓄水: 2,000 fav_cart in 10 days needs 150.00 a day (120.00–190.00), 1,500.00 in all)
+    """
+
+    scene: str
+    aim: str
+    target: float
+    days: int
+    budget: float | None
+    interval: list[float | None]
+    total: float | None
+
+    def __repr__(self) -> str:
+        iv = self["interval"]
+        if self["budget"] is None:
+            return (f"BudgetNeed({self['scene']}: {self['target']:,.0f} {self['aim']} in {self['days']} days is out "
+                    "of reach)")
+        bounds = "–".join("?" if x is None else f"{x:,.2f}" for x in iv)
+        return (f"BudgetNeed({self['scene']}: {self['target']:,.0f} {self['aim']} in {self['days']} days needs "
+                f"{self['budget']:,.2f} a day ({bounds}), {self['total']:,.2f} in all)")
+
+
+class WhatIf(Result):
+    """A what-if on a scene's crowd × channel plan over `days`: with a `budget` a day, the incremental `outcome`
+    it buys with its `interval`; with a `target`, the `budget` a day it needs with the budgets at which the
+    plan's upper and lower bounds reach it (`budget_interval`; None: out of reach). `source` names the cell
+    history. What `what_if` returns.
+
+    >>> WhatIf(scene="爆发收割", aim="gmv", days=10, budget=500.0, outcome=12000.0, interval=[9000.0, 15000.0],
+    ...        target=None, budget_interval=None, source="simulated (seed 0)")
+    WhatIf(爆发收割: 500.00 a day for 10 days buys 12,000.00 gmv (90% 9,000.00–15,000.00))
+    """
+
+    scene: str
+    aim: str
+    days: int
+    budget: float | None
+    outcome: float | None
+    interval: list[float] | None
+    target: float | None
+    budget_interval: list[float | None] | None
+    source: str
+
+    def __repr__(self) -> str:
+        if self["target"] is not None and self["budget"] is None:
+            return (f"WhatIf({self['scene']}: {self['target']:,.2f} {self['aim']} in {self['days']} days is out of "
+                    "reach)")
+        iv = self["interval"]
+        ci = f" (90% {iv[0]:,.2f}–{iv[1]:,.2f})" if iv else ""
+        return (f"WhatIf({self['scene']}: {self['budget']:,.2f} a day for {self['days']} days buys "
+                f"{self['outcome']:,.2f} {self['aim']}{ci})")

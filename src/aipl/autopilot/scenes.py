@@ -15,34 +15,63 @@ from aipl.warehouse import Warehouse
 
 @dataclass(frozen=True)
 class Scene:
-    """A scene: its code (taobao.onebp.dkx), the outcome it buys (`aim`) and the KPIs it reports.
+    """A scene: its code (taobao.onebp.dkx), the outcome it buys (`aim`), the KPIs it reports, its other seed
+    names (`aliases`), and for crowd × channel plans the incremental outcome it maximises (`cell_aim`: on new
+    items for 上新快, on best sellers for 货品加速) over the crowds in its DEEPLINK `stages`.
 
     >>> s = SCENES["预热蓄水"]
     >>> s.code, s.aim, AIMS[s.aim], s.kpis
     ('adStrategyYuRe', 'fav_cart', 'favourites + carts', ('收藏加购', '加购成本', 'A/I 人群增长'))
     >>> sorted({s.aim for s in SCENES.values()}) == sorted(AIMS)
     True
+    >>> scene_of("爆款快").name, scene_of("新品快").cell_aim, scene_of("入会快").stages[0]
+    ('货品加速', 'new_item_gmv', 'perform')
     """
 
     name: str
     code: str
     aim: str
     kpis: tuple[str, ...]
+    cell_aim: str = ""
+    stages: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
 
 
+_PRE = ("discover", "engage", "enthuse", "perform")  # not yet buyers
 SCENES = {s.name: s for s in (
-    Scene("拉新快", "adStrategyDkx", "new_customer_gmv", ("新客成交金额", "新客ROI", "新客占比")),
-    Scene("会员快", "adStrategyRuHui", "member_joins", ("入会量", "会员成交", "入会成本")),
-    Scene("上新快", "adStrategyShangXin", "gmv", ("新品成交", "新客贡献", "收藏加购")),
-    Scene("货品加速", "adStrategyProductSpeed", "gmv", ("成交", "ROI", "CVR")),
-    Scene("预热蓄水", "adStrategyYuRe", "fav_cart", ("收藏加购", "加购成本", "A/I 人群增长")),
-    Scene("爆发收割", "adStrategyBaoFa", "gmv", ("成交", "ROI", "预售成交")),
+    Scene("拉新快", "adStrategyDkx", "new_customer_gmv", ("新客成交金额", "新客ROI", "新客占比"),
+          "new_customer_gmv", _PRE),
+    Scene("会员快", "adStrategyRuHui", "member_joins", ("入会量", "会员成交", "入会成本"), "member_joins",
+          ("perform", "initial", "numerous", "keen"), ("入会快",)),
+    Scene("上新快", "adStrategyShangXin", "gmv", ("新品成交", "新客贡献", "收藏加购"), "new_item_gmv",
+          ("engage", "enthuse", "initial", "numerous", "keen"), ("新品快",)),
+    Scene("货品加速", "adStrategyProductSpeed", "gmv", ("成交", "ROI", "CVR"), "hero_item_gmv",
+          ("enthuse", "perform", "initial", "numerous"), ("爆款快",)),
+    Scene("预热蓄水", "adStrategyYuRe", "fav_cart", ("收藏加购", "加购成本", "A/I 人群增长"), "fav_cart",
+          ("discover", "engage", "enthuse")),
+    Scene("爆发收割", "adStrategyBaoFa", "gmv", ("成交", "ROI", "预售成交"), "gmv",
+          ("enthuse", "perform", "initial", "numerous", "keen")),
 )}
+ALIASES = {a: s.name for s in SCENES.values() for a in s.aliases}
 AIMS = {"gmv": "GMV", "new_customer_gmv": "new customers' GMV", "fav_cart": "favourites + carts",
         "member_joins": "member joins"}
+CELL_AIMS = AIMS | {"new_item_gmv": "new items' GMV", "hero_item_gmv": "best sellers' GMV"}
 
 
-MONEY_AIMS = ("gmv", "new_customer_gmv")  # outcomes in yuan: a ROI; the others are counts: a cost per outcome
+def scene_of(name: str) -> Scene:
+    """The scene of a seed name or alias (入会快 → 会员快, 新品快 → 上新快, 爆款快 → 货品加速).
+
+    >>> scene_of("入会快").name
+    '会员快'
+    """
+    s = SCENES.get(ALIASES.get(name, name))
+    if s is None:
+        raise ValueError(f"unknown scene {name!r}; choose one of {', '.join([*SCENES, *ALIASES])}")
+    return s
+
+
+# outcomes in yuan: a ROI; the others are counts: a cost per outcome
+MONEY_AIMS = ("gmv", "new_customer_gmv", "new_item_gmv", "hero_item_gmv")
 STRATEGIES = ("cost_first", "effect_first")  # 消耗优先 spends the budget; 效率优先 stops where a yuan stops paying
 MAX_ITEMS = 10
 
@@ -96,8 +125,7 @@ def scene_plan(wh: Warehouse, brand: str, scene: str, budget: float, campaign: s
     >>> p["objective"] >= p["equal_split"], sorted(p["expected"]), len(p["objective_interval"])
     (True, ['GMV', 'ROI'], 2)
     """
-    if scene not in SCENES:
-        raise ValueError(f"unknown scene {scene!r}; choose one of {', '.join(SCENES)}")
+    scene = scene_of(scene).name
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy {strategy!r}: one of {', '.join(STRATEGIES)}")
     if len(items) > MAX_ITEMS:
@@ -156,8 +184,8 @@ def _interval(fits: dict, values: dict[str, float], shares: dict[str, float], sp
 def _kpis(aim: str, outcome: float, spend: float) -> dict[str, float | None]:
     """The expected outcome a day with its efficiency: ROI for outcomes in yuan, cost per outcome for counts."""
     if aim in MONEY_AIMS:
-        return {AIMS[aim]: outcome, "ROI": outcome / spend if spend else None}
-    return {AIMS[aim]: outcome, "cost per outcome": spend / outcome if outcome else None}
+        return {CELL_AIMS[aim]: outcome, "ROI": outcome / spend if spend else None}
+    return {CELL_AIMS[aim]: outcome, "cost per outcome": spend / outcome if outcome else None}
 
 
 def _largest_spend(plan, budget: float, ok) -> tuple[float, dict]:

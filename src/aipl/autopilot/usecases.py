@@ -17,13 +17,23 @@ import pandas as pd
 
 from aipl.attribution import campaign_window
 from aipl.audience import TagIndex, crowd_members
+from aipl.autopilot.cells import budget_for, compare_cells, fit_cells, plan_cells
 from aipl.autopilot.flight import compare
 from aipl.autopilot.response import Curve, allocate, fit_brand
-from aipl.autopilot.results import BudgetPlan, FlightComparison, SequenceConfig, SequencePlan, SubsidyPlan
+from aipl.autopilot.results import (
+    BudgetPlan,
+    CellPlan,
+    FlightComparison,
+    SequenceConfig,
+    SequencePlan,
+    SubsidyPlan,
+    WhatIf,
+)
 from aipl.autopilot.scenes import scene_plan
-from aipl.autopilot.sequence import STAGES, brand_stages, compare_sequence, from_config, next_actions
+from aipl.autopilot.sequence import STAGES, brand_stages, compare_delivery, compare_sequence, from_config, next_actions
 from aipl.autopilot.subsidy import allocate_subsidy, compare_subsidy, fit_merchants
 from aipl.config import Config, parse_day
+from aipl.simulate.cells import simulate_cells
 from aipl.simulate.journeys import Journeys
 from aipl.simulate.load import find_truth
 from aipl.simulate.merchants import simulate_merchants
@@ -130,7 +140,8 @@ def plan_sequence(wh: Warehouse, brand: str, day: str | date | None = None, flig
     """Each consumer's next action from their DEEPLINK stage with `brand` on `day` (default: the last day with
     events), frequency-capped, as set by `[sequence]` in aipl.toml; with `flight` days, also the stage-advancing
     rate of the rule, of learned actions and of untargeted delivery on the simulator's hidden journeys
-    (`reach`: the share of consumers reachable a day).
+    (`reach`: the share of consumers reachable a day), and `delivery`: a channel and creative type per stage
+    learned on journeys whose best actions are drawn at random, with its gain over untargeted delivery.
 
     >>> from aipl.audience import refresh
     >>> from aipl.simulate import sample_warehouse
@@ -151,9 +162,12 @@ def plan_sequence(wh: Warehouse, brand: str, day: str | date | None = None, flig
     counts = acts.groupby(["deeplink", "action"]).size().rename("consumers").reset_index()
     order = counts.deeplink.map({s: i for i, s in enumerate(STAGES)})
     counts = counts.assign(order=order).sort_values(["order", "action"]).drop(columns="order").reset_index(drop=True)
-    res = compare_sequence(brand_stages(wh, brand, d), Journeys.draw(seed), flight, reach, cap, seed,
-                           mapping) if flight else None
-    return SequencePlan(brand=brand, day=d, cap=cap, actions=acts, counts=counts, flight=res)
+    stages = brand_stages(wh, brand, d) if flight else None
+    res = compare_sequence(stages, Journeys.draw(seed), flight, reach, cap, seed, mapping) if flight else None
+    plan = SequencePlan(brand=brand, day=d, cap=cap, actions=acts, counts=counts, flight=res)
+    if flight:
+        plan["delivery"] = compare_delivery(stages, flight, reach, cap, seed)
+    return plan
 
 
 def simulate_flight(wh: Warehouse, brand: str, budget: float | None = None, days: int = 30,
@@ -206,6 +220,71 @@ def plan_subsidy(pool: float, history: pd.DataFrame | str | Path | None = None,
     return plan
 
 
+def cell_history(history: pd.DataFrame | str | Path | None = None, crowds: int | None = None, channels: int = 5,
+                 days: int = 60, seed: int = 0) -> tuple[pd.DataFrame, dict | None, str]:
+    """A crowd × channel delivery log with holdout lift (day, channel, crowd, [stage], cost, impressions,
+    lift_<aim>, [attributed_<aim>]) from a DataFrame or CSV/Parquet file, or — with no history — the simulator's
+    cell market (`crowds` crowds in random stages, or the 7 DEEPLINK stages) with its truth; and its source.
+
+    >>> log, truth, source = cell_history(days=20)
+    >>> len(log), source
+    (700, 'simulated cell market (7 crowds × 5 channels, 20 days, seed 0)')
+    """
+    if history is not None:
+        return _history(history), None, str(history) if not isinstance(history, pd.DataFrame) else "history"
+    if not (1 <= channels <= 6 and 10 <= days <= MAX_DAYS and (crowds is None or 1 <= crowds <= 100)):
+        raise ValueError(f"a simulated cell market has 1 to 6 channels, 1 to 100 crowds and 10 to {MAX_DAYS} days")
+    log, truth = simulate_cells(crowds, channels, days, seed)
+    return log, truth, (f"simulated cell market ({log.crowd.nunique()} crowds × {channels} channels, {days} days, "
+                        f"seed {seed})")
+
+
+def plan_crowds(scene: str, budget: float, history: pd.DataFrame | str | Path | None = None,
+                crowds: tuple[str, ...] = (), min_share: float = 0.0, max_share: float = 1.0,
+                simulate_crowds: int | None = None, channels: int = 5, days: int = 60, seed: int = 0) -> CellPlan:
+    """A scene's daily budget over crowd × channel cells by incremental outcome (see cells.plan_cells), from a
+    cell history or the simulator's cell market; on the simulator also `comparison` (cells.compare_cells: the
+    true outcome against the channel-only plan, an equal split, attributed values and the oracle).
+
+    >>> p = plan_crowds("爆款快", 3000.0, days=30)
+    >>> p.scene, round(sum(p.shares.values()), 6), sorted(p.comparison["margin"])
+    ('货品加速', 1.0, ['attributed', 'channels', 'equal_split'])
+    """
+    log, truth, source = cell_history(history, simulate_crowds, channels, days, seed)
+    fit = fit_cells(log)
+    plan = plan_cells(fit, scene, budget, tuple(crowds), min_share, max_share, seed=seed)
+    plan["source"] = source
+    plan["comparison"] = compare_cells(log, truth, scene, budget, fit) if truth and not crowds else None
+    return plan
+
+
+def what_if(scene: str, budget: float | None = None, target: float | None = None, days: int = 1,
+            history: pd.DataFrame | str | Path | None = None, crowds: tuple[str, ...] = (),
+            simulate_crowds: int | None = None, channels: int = 5, sim_days: int = 60, seed: int = 0) -> WhatIf:
+    """What a daily `budget` buys over `days` of the scene's incremental outcome, or what budget a day buys
+    `target` over `days` — each with a 90% interval (give one of the two).
+
+    >>> w = what_if("爆发收割", budget=2000.0, days=10, sim_days=30)
+    >>> w.outcome > 0, w.interval[0] < w.outcome < w.interval[1]
+    (True, True)
+    """
+    if (budget is None) == (target is None):
+        raise ValueError("give a budget (what it buys) or a target (what budget it needs), not both or neither")
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(f"days is 1 to {MAX_DAYS}, not {days}")
+    log, _, source = cell_history(history, simulate_crowds, channels, sim_days, seed)
+    fit = fit_cells(log)
+    if budget is not None:
+        p = plan_cells(fit, scene, budget, tuple(crowds), seed=seed)
+        return WhatIf(scene=p.scene, aim=p.aim, days=days, budget=budget, outcome=p.incremental * days,
+                      interval=[x * days for x in p.interval] if p.interval else None, target=None,
+                      budget_interval=None, source=source)
+    need = budget_for(fit, scene, target, days, tuple(crowds))
+    return WhatIf(scene=need.scene, aim=need.aim, days=days, budget=need.budget,
+                  outcome=target if need.budget is not None else None, interval=None, target=target,
+                  budget_interval=need.interval, source=source)
+
+
 def _history(history: pd.DataFrame | str | Path) -> pd.DataFrame:
     if isinstance(history, pd.DataFrame):
         return history
@@ -215,5 +294,5 @@ def _history(history: pd.DataFrame | str | Path) -> pd.DataFrame:
     return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
 
 
-__all__ = ["BUDGET_MODES", "fit_channels", "latest_campaign", "plan_budget", "plan_sequence", "plan_subsidy",
-           "sequence_config", "simulate_flight"]
+__all__ = ["BUDGET_MODES", "cell_history", "fit_channels", "latest_campaign", "plan_budget", "plan_crowds",
+           "plan_sequence", "plan_subsidy", "sequence_config", "simulate_flight", "what_if"]

@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aipl.autopilot import AIMS, fit_channels, plan_budget, plan_sequence, plan_subsidy, simulate_flight
+from aipl.autopilot import (
+    AIMS,
+    fit_channels,
+    plan_budget,
+    plan_crowds,
+    plan_sequence,
+    plan_subsidy,
+    simulate_flight,
+    what_if,
+)
 from aipl.cli.common import BrandOpt, JsonOpt, WorkspaceOpt, _fail, _group, _print_json, _records, _session, out
 from aipl.privacy import export_ids
 
@@ -85,6 +94,89 @@ def autopilot_plan(
         out.print(f"  {k}: {v:,.2f}" if v is not None else f"  {k}: —")
 
 
+HistoryOpt = Annotated[Path | None, typer.Option(help="Cell history, CSV or Parquet: day, channel, crowd, [stage], "
+                                               "cost, impressions, lift_<aim> (holdout-measured), [attributed_<aim>] "
+                                               "(default: the simulator's cell market).")]
+SimCrowdsOpt = Annotated[int | None, typer.Option("--crowds", help="Simulated market: this many crowds in random "
+                                                  "DEEPLINK stages (default: the 7 stages).")]
+ChannelsOpt = Annotated[int, typer.Option(help="Simulated market: channels (1–6).")]
+SceneOpt = Annotated[str, typer.Option(help="拉新快, 会员快/入会快, 上新快/新品快, 货品加速/爆款快, 预热蓄水 or "
+                                            "爆发收割.")]
+
+
+@autopilot_app.command("cells")
+def autopilot_cells(
+    scene: SceneOpt,
+    budget: Annotated[float, typer.Option(help="The budget a day.")],
+    history: HistoryOpt = None,
+    crowd: Annotated[list[str] | None, typer.Option(help="A target crowd of the history (repeatable; default: "
+                                                    "the scene's DEEPLINK stages).")] = None,
+    min_share: Annotated[float, typer.Option(help="Least share of the budget per cell.")] = 0.0,
+    max_share: Annotated[float, typer.Option(help="Most share of the budget per cell.")] = 1.0,
+    crowds: SimCrowdsOpt = None,
+    channels: ChannelsOpt = 5,
+    seed: int = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """A scene's daily budget over crowd × channel cells, valued by incremental (holdout-measured) outcome, with
+    attributed (宽) figures beside; on the simulator also against the channel-only plan, an equal split and
+    the oracle."""
+    try:
+        p = plan_crowds(scene, budget, history, tuple(crowd or ()), min_share, max_share, crowds, channels, 60, seed)
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json(p.to_dict())
+        return
+    t = Table("channel", "crowd", "stage", "share", "spend", "incremental", "90% interval", "attributed (宽)",
+              title=f"{p.scene} ({p.aim_label}): {p.budget:,.2f} a day over {len(p.shares)} cells — {p.source}")
+    for r in p.cells.sort_values("spend", ascending=False).itertuples():
+        if r.share < 0.001:
+            continue
+        t.add_row(r.channel, r.crowd, r.stage, f"{r.share:.1%}", f"{r.spend:,.2f}", f"{r.incremental:,.2f}",
+                  f"{r.incremental_low:,.2f} – {r.incremental_high:,.2f}", f"{r.attributed:,.2f}")
+    out.print(t)
+    iv = p.interval
+    out.print(f"incremental {p.aim_label} a day {p.incremental:,.2f} (90% {iv[0]:,.2f} – {iv[1]:,.2f}); attributed "
+              f"{p.attributed:,.2f}; equal split {p.equal_split:,.2f}" + (f"; ROI {p.roi:.2f}" if p.roi else ""))
+    if p.comparison:
+        c = p.comparison
+        out.print("on the hidden truth: " + ", ".join(f"{k} {v:+.1%}" for k, v in c["margin"].items())
+                  + f" (margins of the cell plan); regret against the oracle {c['regret']['cells']:.1%}")
+
+
+@autopilot_app.command("whatif")
+def autopilot_whatif(
+    scene: SceneOpt,
+    budget: Annotated[float | None, typer.Option(help="What this budget a day buys.")] = None,
+    target: Annotated[float | None, typer.Option(help="What budget a day buys this much of the scene's outcome.")]
+    = None,
+    days: Annotated[int, typer.Option(help="Days the budget runs (e.g. to the 爆发期).")] = 1,
+    history: HistoryOpt = None,
+    crowds: SimCrowdsOpt = None,
+    channels: ChannelsOpt = 5,
+    seed: int = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """What a budget buys, or what budget a target needs, on a scene's crowd × channel plan, with 90 % intervals."""
+    try:
+        w = what_if(scene, budget, target, days, history, (), crowds, channels, 60, seed)
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json(w.to_dict())
+        return
+    if w.target is None:
+        out.print(f"{w.scene}: {w.budget:,.2f} a day for {days} days buys {w.outcome:,.2f} {w.aim} "
+                  f"(90% {w.interval[0]:,.2f} – {w.interval[1]:,.2f}) — {w.source}")
+    elif w.budget is None:
+        out.print(f"{w.scene}: {w.target:,.2f} {w.aim} in {days} days is out of reach — {w.source}")
+    else:
+        lo, hi = ("—" if x is None else f"{x:,.2f}" for x in w.budget_interval)
+        out.print(f"{w.scene}: {w.target:,.2f} {w.aim} in {days} days needs {w.budget:,.2f} a day (90%: {lo} if "
+                  f"the curves are at their upper bound, {hi} at their lower) — {w.source}")
+
+
 @autopilot_app.command("simulate")
 def autopilot_simulate(
     brand: Annotated[str, typer.Option(help="A brand of the simulated market.")],
@@ -143,6 +235,16 @@ def autopilot_sequence(
         for name, r in res.flight["policies"].items():
             out.print(f"  {name:11} moved up {r['advanced_share']:6.1%}  {r['advances_per_1000_contacts']:5.1f} "
                       f"per 1,000 contacts  {r['lift_vs_untargeted']:+.0%}")
+    if res.get("delivery"):
+        d = res["delivery"]
+        out.print(f"channel × creative per stage ({d['actions']} actions), learned on journeys whose best actions are "
+                  "drawn at random (moved up ≥ 1 stage, against untargeted):")
+        for name, r in d["policies"].items():
+            out.print(f"  {name:11} moved up {r['advanced_share']:6.1%}  {r['lift_vs_untargeted']:+.0%}")
+        t = Table("stage", "channel", "creative", "advance rate", "rule", "hidden best")
+        for stage, r in d["plan"].items():
+            t.add_row(stage, r["channel"], r["creative"], f"{r['advance_rate']:.1%}", r["rule"], r["hidden_best"])
+        out.print(t)
 
 
 @autopilot_app.command("subsidy")

@@ -33,6 +33,24 @@ class Journeys:
     fatigue_days: int = 7
     seed: int = 0
     best: dict[str, str] = field(default_factory=dict)
+    actions: tuple[str, ...] = ACTIONS
+
+    @classmethod
+    def random(cls, seed: int = 0, actions: tuple[str, ...] = ACTIONS, lift: float = 0.03,
+               spread: float = 0.8) -> Journeys:
+        """Journeys whose best action per stage owes nothing to any rule: each action's lift on each stage is
+        `lift` × an independent lognormal(0, `spread`) draw, so the best actions fall at random.
+
+        >>> j = Journeys.random(seed=0, actions=("a", "b", "c"))
+        >>> sorted(j.contact["discover"]), j.best["discover"] in ("a", "b", "c"), j.contact["keen"]["a"]
+        (['a', 'b', 'c'], True, 0.0)
+        """
+        rng = np.random.default_rng(seed)
+        base = {s: float(0.004 * rng.lognormal(0, 0.3)) for s in STAGES[:-1]} | {"keen": 0.0}
+        contact = {s: {a: base[s] + float(lift * rng.lognormal(0, spread)) for a in actions} for s in STAGES[:-1]}
+        contact["keen"] = dict.fromkeys(actions, 0.0)
+        best = {s: max(contact[s], key=contact[s].get) for s in STAGES[:-1]}
+        return cls(base, contact, seed=seed, best=best, actions=tuple(actions))
 
     @classmethod
     def draw(cls, seed: int = 0, width: float = 1.2, noise: float = 0.35) -> Journeys:
@@ -56,8 +74,8 @@ class Journeys:
         return cls(base, contact, seed=seed, best=best)
 
     def step(self, stage: np.ndarray, action: np.ndarray, recent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Tomorrow's stage index per consumer: `stage` holds indices into STAGES, `action` indices into
-        ACTIONS or -1 for no contact, `recent` the contacts in the last `fatigue_days` before today's.
+        """Tomorrow's stage index per consumer: `stage` holds indices into STAGES, `action` indices into the
+        journeys' `actions` or -1 for no contact, `recent` the contacts in the last `fatigue_days` before today's.
 
         >>> import numpy as np
         >>> j, rng = Journeys.draw(seed=0), np.random.default_rng(0)
@@ -68,7 +86,7 @@ class Journeys:
         [6, 6, 6]
         """
         base = np.array([self.base[s] for s in STAGES])
-        table = np.array([[self.contact[s][a] for a in ACTIONS] for s in STAGES])
+        table = np.array([[self.contact[s][a] for a in self.actions] for s in STAGES])
         touched = action >= 0
         p = base[stage].copy()
         lift = table[stage[touched], action[touched]] - base[stage[touched]]

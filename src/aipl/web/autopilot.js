@@ -1,43 +1,98 @@
-// aipl dashboard: the "autopilot" view. Registered on PAGES; helpers (api, t, chart, table, fmt, pct, esc, $, state)
-// come from app.js, which loads first.
+// aipl dashboard: the "autopilot" view (万相台). Registered on PAGES; helpers (api, t, chart, table, fmt, pct, esc, $,
+// state) come from app.js, which loads first. Budgets go to crowd × channel cells by incremental outcome; the
+// attributed (宽) figure only ever stands beside the incremental one.
 "use strict";
+
+Object.assign(I18N["zh-CN"], {
+  "ap.scenes": "场景（含别名）", "ap.aim": "增量目标", "ap.stages": "目标人群阶段", "ap.cells": "人群 × 渠道 分配",
+  "ap.incremental": "增量产出", "ap.attributed": "归因产出（宽口径）", "ap.interval": "90% 区间", "ap.crowd": "人群",
+  "ap.heat": "日花费热力图（人群 × 渠道）", "ap.source": "数据来源", "ap.vs": "对比（模拟器真值）",
+  "ap.margin.channels": "胜过仅按渠道分配", "ap.margin.equal_split": "胜过平均分配",
+  "ap.margin.attributed": "胜过按归因分配", "ap.regret": "与最优解的差距", "ap.whatif": "假设分析",
+  "ap.days": "天数", "ap.target": "目标产出", "ap.buys": "该预算可带来", "ap.needs": "达成目标所需日预算",
+  "ap.unreachable": "预算上限内无法达成", "ap.run": "计算", "ap.roi": "ROI", "ap.cpo": "单位成本",
+});
+Object.assign(I18N.en, {
+  "ap.scenes": "Scenes (with aliases)", "ap.aim": "Incremental aim", "ap.stages": "Target stages",
+  "ap.cells": "Crowd × channel split", "ap.incremental": "Incremental outcome",
+  "ap.attributed": "Attributed (wide scope)", "ap.interval": "90% interval", "ap.crowd": "Crowd",
+  "ap.heat": "Spend a day (crowd × channel)", "ap.source": "Source", "ap.vs": "Against the simulator's truth",
+  "ap.margin.channels": "over a channel-only plan", "ap.margin.equal_split": "over an equal split",
+  "ap.margin.attributed": "over valuing by attribution", "ap.regret": "regret against the oracle",
+  "ap.whatif": "What-if", "ap.days": "Days", "ap.target": "Target outcome", "ap.buys": "This budget buys",
+  "ap.needs": "Budget a day the target needs", "ap.unreachable": "out of reach within the budget limit",
+  "ap.run": "Compute", "ap.roi": "ROI", "ap.cpo": "Cost per outcome",
+});
 
 Object.assign(PAGES, {
   async autopilot(page) {
-    const [scenes, camps] = await Promise.all([api("/api/autopilot/scenes"), api("/api/strategy/campaigns")]);
-    page.innerHTML = `<h1>${t("autopilot.title")}</h1><form class="inline" id="ap-form">
-      <label>${t("scene")} <select id="scene">${scenes.items.map((s) => `<option>${esc(s.name)}</option>`).join("")}
-      </select></label><label>${t("campaign")} <select id="ap-camp">${camps.items.map((c, i) =>
-        `<option ${i === camps.items.length - 1 ? "selected" : ""}>${esc(c.campaign_id)}</option>`).join("")}
-      </select></label><label>${t("budget")} <input id="ap-budget" type="number" value="200" min="1"></label>
-      <label>${t("strategy")} <select id="ap-strategy"><option value="cost_first">${t("cost_first")}</option>
-      <option value="effect_first">${t("effect_first")}</option></select></label>
-      <button class="primary">${t("show")}</button></form><div id="ap-out"></div>
-      <h2>${t("autopilot.seq")}</h2><div id="seq"></div>`;
-    const draw = async () => {
-      const p = await api(`/api/autopilot/${state.brand}/plan?scene=${encodeURIComponent($("#scene").value)}&campaign=${
-        encodeURIComponent($("#ap-camp").value)}&budget=${$("#ap-budget").value}${
-        $("#ap-strategy").value === "effect_first" && !["gmv", "new_customer_gmv"].includes(scenes.items.find((s) =>
-          s.name === $("#scene").value).aim) ? "" : `&strategy=${$("#ap-strategy").value}`}`);
-      const iv = p.objective_interval;
-      const rows = Object.entries(p.shares).sort((a, b) => b[1] - a[1]);
-      $("#ap-out").innerHTML = `<div class="cards"><div class="card"><div class="k">${t("expected")}</div>
-        <div class="v" data-testid="ap-objective">${fmt(p.objective, 1)}</div>
-        <div class="k">${iv ? `90%: ${fmt(iv[0], 1)} – ${fmt(iv[1], 1)}` : ""}</div></div>
-        <div class="card"><div class="k">${t("spend")}</div><div class="v">${fmt(p.spend, 2)}</div></div>
-        <div class="card"><div class="k">${t("equal")}</div><div class="v">${fmt(p.equal_split, 1)}</div></div>
-        <div class="card"><div class="k">KPI</div><div class="v" style="font-size:14px">${esc(p.kpis.join(" · "))}</div></div></div>
-        <div class="row"><div class="chart" id="ap-pie"></div><div>${table([[t("channel"), (r) => esc(channel(r[0]))],
-          [t("share"), (r) => `<span data-testid="share-${esc(r[0])}">${pct(r[1])}</span>`],
-          [t("budget"), (r) => fmt(r[1] * p.spend, 2)]], rows)}</div></div>`;
-      chart($("#ap-pie"), { tooltip: {}, series: [{ type: "pie", radius: ["35%", "70%"],
-        data: rows.map(([k, v]) => ({ name: channel(k), value: +(v * p.spend).toFixed(2) })) }] });
-    };
-    $("#ap-form").onsubmit = (e) => { e.preventDefault(); draw().catch(fail); };
+    const scenes = await api("/api/autopilot/scenes");  // before any brand call: the brand is known by then
     const seq = await api(`/api/autopilot/${state.brand}/sequence`);
+    const names = scenes.items.map((s) => [s.name, ...s.aliases].join(" / "));
+    page.innerHTML = `<h1>${t("autopilot.title")}</h1>
+      <div data-testid="ap-scenes">${table([[t("ap.scenes"), (r) => esc([r.name, ...r.aliases].join(" / "))],
+        [t("ap.aim"), (r) => esc(r.cell_aim)], [t("ap.stages"), (r) => r.stages.map((s) => esc(seq.labels[s] ?? s)).join(" · ")]],
+        scenes.items)}</div>
+      <form class="inline" id="ap-form"><label>${t("scene")} <select id="scene">${scenes.items.map((s, i) =>
+        `<option value="${esc(s.name)}">${esc(names[i])}</option>`).join("")}</select></label>
+      <label>${t("budget")} <input id="ap-budget" type="number" value="3000" min="1"></label>
+      <button class="primary">${t("show")}</button></form><div id="ap-out"></div>
+      <h2>${t("ap.whatif")}</h2><form class="inline" id="wi-form">
+      <label>${t("ap.days")} <input id="wi-days" type="number" value="10" min="1" max="366"></label>
+      <label>${t("budget")} <input id="wi-budget" type="number" value="3000" min="1"></label>
+      <label>${t("ap.target")} <input id="wi-target" type="number" min="1"></label>
+      <button class="primary">${t("ap.run")}</button></form><div id="wi-out"></div>
+      <h2>${t("autopilot.seq")}</h2><div id="seq"></div>`;
+    const scene = () => encodeURIComponent($("#scene").value);
+    const draw = async () => {
+      const p = await api(`/api/autopilot/cells?scene=${scene()}&budget=${$("#ap-budget").value}`);
+      const iv = p.interval;
+      const cells = p.cells.filter((c) => c.share >= 0.001).sort((a, b) => b.spend - a.spend);
+      const cmp = p.comparison;
+      $("#ap-out").innerHTML = `<div class="cards"><div class="card"><div class="k">${t("ap.incremental")} · ${esc(p.aim_label)}</div>
+        <div class="v" data-testid="ap-incremental">${fmt(p.incremental, 0)}</div>
+        <div class="k">${iv ? `${t("ap.interval")}: ${fmt(iv[0], 0)} – ${fmt(iv[1], 0)}` : ""}</div></div>
+        <div class="card"><div class="k">${t("ap.attributed")}</div><div class="v" data-testid="ap-attributed">${fmt(p.attributed, 0)}</div></div>
+        <div class="card"><div class="k">${p.roi !== null ? t("ap.roi") : t("ap.cpo")}</div>
+        <div class="v">${p.roi !== null ? fmt(p.roi, 2) : fmt(p.cost_per_outcome, 2)}</div></div>
+        <div class="card"><div class="k">${t("equal")}</div><div class="v">${fmt(p.equal_split, 0)}</div></div></div>
+        ${cmp ? `<p data-testid="ap-margins">${t("ap.vs")}: ${["channels", "equal_split", "attributed"].map((k) =>
+          `${t(`ap.margin.${k}`)} <b>${pct(cmp.margin[k])}</b>`).join(" · ")} · ${t("ap.regret")} <b>${pct(cmp.regret.cells)}</b></p>` : ""}
+        <p class="muted">${t("ap.source")}: ${esc(p.source)}</p>
+        <h2>${t("ap.heat")}</h2><div class="chart" id="ap-heat"></div>
+        <h2>${t("ap.cells")}</h2><div data-testid="ap-cells">${table([[t("channel"), (r) => esc(channel(r.channel))],
+          [t("ap.crowd"), (r) => esc(r.crowd)], [t("share"), (r) => pct(r.share)], [t("spend"), (r) => fmt(r.spend, 0)],
+          [t("ap.incremental"), (r) => `<span data-testid="inc-${esc(r.cell)}">${fmt(r.incremental, 0)}</span>`],
+          [t("ap.interval"), (r) => `${fmt(r.incremental_low, 0)} – ${fmt(r.incremental_high, 0)}`],
+          [t("ap.attributed"), (r) => fmt(r.attributed, 0)]], cells)}</div>`;
+      const chans = [...new Set(p.cells.map((c) => c.channel))];
+      const crowds = [...new Set(p.cells.map((c) => c.crowd))];
+      chart($("#ap-heat"), { tooltip: {}, grid: { left: 80, right: 10, top: 10, bottom: 60 },
+        xAxis: { type: "category", data: chans.map(channel) }, yAxis: { type: "category", data: crowds },
+        visualMap: { min: 0, max: Math.max(1, ...p.cells.map((c) => c.spend)), orient: "horizontal", left: "center",
+          bottom: 0, calculable: false },
+        series: [{ type: "heatmap", data: p.cells.map((c) => [chans.indexOf(c.channel), crowds.indexOf(c.crowd),
+          +c.spend.toFixed(0)]) }] });
+    };
+    const whatif = async () => {
+      const q = `scene=${scene()}&days=${$("#wi-days").value}`;
+      const buys = await api(`/api/autopilot/whatif?${q}&budget=${$("#wi-budget").value}`);
+      if (!$("#wi-target").value) $("#wi-target").value = Math.round(1.2 * buys.outcome);  // a reachable start
+      const needs = await api(`/api/autopilot/whatif?${q}&target=${$("#wi-target").value}`);
+      const bi = needs.budget_interval || [null, null];
+      $("#wi-out").innerHTML = `<div class="cards"><div class="card"><div class="k">${t("ap.buys")} (${esc(buys.aim)})</div>
+        <div class="v" data-testid="wi-outcome">${fmt(buys.outcome, 0)}</div>
+        <div class="k">${t("ap.interval")}: ${fmt(buys.interval[0], 0)} – ${fmt(buys.interval[1], 0)}</div></div>
+        <div class="card"><div class="k">${t("ap.needs")}</div><div class="v" data-testid="wi-budget">${
+          needs.budget === null ? t("ap.unreachable") : fmt(needs.budget, 0)}</div>
+        <div class="k">${needs.budget === null ? "" : `${t("ap.interval")}: ${fmt(bi[0], 0)} – ${fmt(bi[1], 0)}`}</div></div></div>`;
+    };
+    $("#scene").onchange = () => { $("#wi-target").value = ""; };  // each scene's outcome has its own scale
+    $("#ap-form").onsubmit = (e) => { e.preventDefault(); Promise.all([draw(), whatif()]).catch(fail); };
+    $("#wi-form").onsubmit = (e) => { e.preventDefault(); whatif().catch(fail); };
     $("#seq").innerHTML = table([[t("stage"), (r) => esc(seq.labels[r.deeplink])], [t("action"), (r) => esc(t(`act.${r.action}`))],
       [t("consumers"), (r) => fmt(r.consumers)]], seq.items.sort((a, b) =>
       DEEPLINK.indexOf(a.deeplink) - DEEPLINK.indexOf(b.deeplink)));
-    await draw();
+    await Promise.all([draw(), whatif()]);
   },
 });

@@ -12,18 +12,77 @@ from aipl.api.deps import ERRORS, Caller, brand_of, cached, warehouse
 from aipl.api.routers.crowds import crowd_tree_of
 from aipl.api.routers.strategy import campaign_of
 from aipl.assets import DEEPLINK_LABELS
-from aipl.autopilot import SCENES, plan_budget, plan_sequence
+from aipl.autopilot import SCENES, plan_budget, plan_crowds, plan_sequence, what_if
 
 router = APIRouter(prefix="/api/autopilot", tags=["autopilot"], responses=ERRORS)
 
 
 class SceneOut(BaseModel):
-    """A 万相台 scene: its code, the outcome it buys (`aim`) and the KPIs it reports."""
+    """A 万相台 scene: its code, the outcome it buys (`aim`) and the KPIs it reports, its other seed names, and
+    for crowd × channel plans its incremental aim (`cell_aim`) and target DEEPLINK `stages`."""
 
     name: str
     code: str
     aim: str
     kpis: list[str]
+    aliases: list[str] = []
+    cell_aim: str = ""
+    stages: list[str] = []
+
+
+class CellOut(BaseModel):
+    """One crowd × channel cell of a plan: its share and spend a day, the impressions, the incremental outcome
+    with its 90% bounds, and the attributed (宽) figure beside it."""
+
+    cell: str
+    channel: str
+    crowd: str
+    stage: str
+    share: float
+    spend: float
+    impressions: float
+    incremental: float
+    incremental_low: float | None = None
+    incremental_high: float | None = None
+    attributed: float | None = None
+
+
+class CellPlanOut(BaseModel):
+    """A scene's daily budget over crowd × channel cells valued by incremental outcome: the total with its
+    interval, attributed (宽) beside, an equal split, ROI or cost per outcome, the cells, the history's source,
+    and on the simulator the comparison with the channel-only plan, an equal split and the oracle."""
+
+    scene: str
+    code: str
+    aim: str
+    aim_label: str
+    budget: float
+    shares: dict[str, float]
+    incremental: float
+    interval: list[float] | None = None
+    attributed: float
+    equal_split: float
+    roi: float | None = None
+    cost_per_outcome: float | None = None
+    confidence: float
+    cells: list[CellOut]
+    source: str
+    comparison: dict | None = None
+
+
+class WhatIfOut(BaseModel):
+    """What a budget a day buys over `days` (outcome with its 90% interval), or what budget a day a target
+    needs (with the budgets at the plan's upper and lower bounds; null: out of reach)."""
+
+    scene: str
+    aim: str
+    days: int
+    budget: float | None = None
+    outcome: float | None = None
+    interval: list[float] | None = None
+    target: float | None = None
+    budget_interval: list[float | None] | None = None
+    source: str
 
 
 class ScenesOut(BaseModel):
@@ -76,12 +135,45 @@ class SequenceOut(BaseModel):
     items: list[ActionCount]
     labels: dict[str, str]
     flight: dict | None = None
+    delivery: dict | None = None
 
 
 @router.get("/scenes")
 def scenes(who: Caller) -> ScenesOut:
     """The 万相台 scenes with their aim and KPIs."""
-    return ScenesOut(items=[SceneOut(name=s.name, code=s.code, aim=s.aim, kpis=list(s.kpis)) for s in SCENES.values()])
+    return ScenesOut(items=[SceneOut(name=s.name, code=s.code, aim=s.aim, kpis=list(s.kpis), aliases=list(s.aliases),
+                                     cell_aim=s.cell_aim, stages=list(s.stages)) for s in SCENES.values()])
+
+
+SceneQ = Annotated[str, Query(max_length=32, description="a scene or its alias (爆款快, 新品快, 入会快)")]
+CrowdsQ = Annotated[int | None, Query(ge=1, le=100, description="simulated crowds (default: the 7 DEEPLINK stages)")]
+ChannelsQ = Annotated[int, Query(ge=1, le=6, description="simulated channels")]
+SeedQ = Annotated[int, Query(ge=0, lt=2**31)]
+
+
+@router.get("/cells")
+def cells(request: Request, who: Caller, scene: SceneQ,
+          budget: Annotated[float, Query(gt=0, lt=1e12, description="the budget a day")],
+          min_share: Annotated[float, Query(ge=0, le=1)] = 0.0, max_share: Annotated[float, Query(ge=0, le=1)] = 1.0,
+          crowds: CrowdsQ = None, channels: ChannelsQ = 5, seed: SeedQ = 0) -> CellPlanOut:
+    """The scene's daily budget over crowd × channel cells by incremental outcome, with attributed (宽) beside,
+    on the simulator's cell market (a workspace holds no cell history yet), against its hidden truth."""
+    res = cached(request, ("cells", scene, budget, min_share, max_share, crowds, channels, seed),
+                 lambda: plan_crowds(scene, budget, None, (), min_share, max_share, crowds, channels, 60, seed))
+    return CellPlanOut(**res.to_dict())
+
+
+@router.get("/whatif")
+def whatif(request: Request, who: Caller, scene: SceneQ,
+           budget: Annotated[float | None, Query(gt=0, lt=1e12, description="what this budget a day buys")] = None,
+           target: Annotated[float | None, Query(gt=0, lt=1e15, description="what budget buys this outcome")] = None,
+           days: Annotated[int, Query(ge=1, le=366, description="days the budget runs")] = 1,
+           crowds: CrowdsQ = None, channels: ChannelsQ = 5, seed: SeedQ = 0) -> WhatIfOut:
+    """What a budget buys of the scene's incremental outcome over `days`, or what budget a target needs, with
+    90% intervals (give budget or target)."""
+    res = cached(request, ("whatif", scene, budget, target, days, crowds, channels, seed),
+                 lambda: what_if(scene, budget, target, days, None, (), crowds, channels, 60, seed))
+    return WhatIfOut(**res.to_dict())
 
 
 @router.get("/{brand}/plan")
@@ -124,4 +216,4 @@ def sequence(request: Request, who: Caller, brand: str, day: date | None = None,
                  lambda: plan_sequence(wh, brand, day, flight, reach, seed))
     body = res.to_dict()
     return SequenceOut(brand=brand, day=res.day, cap=body["cap"], items=body["actions"], labels=DEEPLINK_LABELS,
-                       flight=body["flight"])
+                       flight=body["flight"], delivery=body.get("delivery"))
