@@ -9,8 +9,8 @@ from aipl.results import Result
 
 # the lift fields in the order the JSON gives them (`aipl lift --json`)
 LIFT_FIELDS = ("kind", "method", "brand", "window", "covariates", "arms", "campaign", "experiment", "warning",
-               "balance")
-LIFT_OPTIONAL = ("campaign", "experiment", "warning", "balance")
+               "verdict", "assumptions", "balance")
+LIFT_OPTIONAL = ("campaign", "experiment", "warning", "verdict", "assumptions", "balance")
 
 
 def _span(window: dict) -> str:
@@ -28,8 +28,10 @@ def _effect(metric: str, e: dict) -> str:
 class LiftResult(Result):
     """The lift of each treated arm over control per metric (`arms[i]["lift"][metric]`: effect, interval,
     relative and incremental), how it was estimated (`kind`: randomised or observational; `method`), over which
-    `window`, adjusted for which `covariates`; an observational estimate carries a `warning` and the covariates'
-    `balance`. What `campaign_lift`, `experiment_lift`, `exposure_lift` and `measure_lift` return.
+    `window`, adjusted for which `covariates`; an observational estimate carries a `warning`, its `assumptions`,
+    the covariates' `balance`, a `sensitivity` per metric (E-values: how strong hidden confounding must be to
+    flip the sign) and a `verdict`: when balance fails the point estimate is not presented, only the range the
+    estimators span. What `campaign_lift`, `experiment_lift`, `exposure_lift` and `measure_lift` return.
 
     >>> est = {"effect": 0.026, "ci_low": 0.009, "ci_high": 0.043}
     >>> res = LiftResult(kind="randomised", experiment="sim_holdout", brand="B01", method="cuped",
@@ -43,6 +45,9 @@ class LiftResult(Result):
     (0.026, None, None)
     >>> list(res.to_dict())
     ['kind', 'method', 'brand', 'window', 'covariates', 'arms', 'experiment']
+    >>> LiftResult(res, kind="observational", verdict={"presented": False, "ranges": {"conversion": [-0.01, 0.05]}})
+    LiftResult(observational cuped, brand B01, 2026-09-15 … 2026-09-28: eligible (345) vs holdout (55):
+               conversion no point estimate (balance fails), range [-0.01, +0.05])
     """
 
     kind: str
@@ -54,6 +59,8 @@ class LiftResult(Result):
     campaign: str | None
     experiment: str | None
     warning: str | None
+    verdict: dict | None  # observational: {"presented", "reason", "unbalanced", "threshold", "ranges"}
+    assumptions: list[str] | None
     balance: list[dict] | None
 
     def __getattr__(self, name: str):
@@ -72,8 +79,16 @@ class LiftResult(Result):
 
     def __repr__(self) -> str:
         control = next((a for a in self.get("arms", []) if a.get("control")), None)
+        v = self.get("verdict") or {"presented": True}
+
+        def shown(m: str, e: dict) -> str:
+            if v["presented"]:
+                return _effect(m, e)
+            lo, hi = v["ranges"][m]
+            return f"{m} no point estimate (balance fails), range [{_signed(lo)}, {_signed(hi)}]"
+
         arms = [f"{a['arm']} ({a['n']:,})" + (f" vs {control['arm']} ({control['n']:,})" if control else "")
-                + ": " + ", ".join(_effect(m, e) for m, e in a["lift"].items())
+                + ": " + ", ".join(shown(m, e) for m, e in a["lift"].items())
                 for a in self.get("arms", []) if a.get("lift")]
         return (f"LiftResult({self['kind']} {self['method']}, brand {self.get('brand') or 'all'}, "
                 f"{_span(self['window'])}: {'; '.join(arms) or 'no treated arm'})")
