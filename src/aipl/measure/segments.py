@@ -117,8 +117,9 @@ def reached_means(values: pd.DataFrame, touches: pd.DataFrame, by: str, column: 
     >>> import pandas as pd
     >>> values = pd.DataFrame({"consumer_id": ["a", "b", "c"], "pi": [50.0, 0.0, 25.0]})
     >>> touches = pd.DataFrame({"consumer_id": ["a", "a", "b", "c"], "channel": ["live", "search", "live", "x"]})
-    >>> reached_means(values, touches, "channel", "pi")
-    [{'channel': 'live', 'n': 2, 'pi': 25.0}, {'channel': 'search', 'n': 1, 'pi': 50.0}, {'channel': 'x', 'n': 1, 'pi': 25.0}]
+    >>> reached_means(values, touches, "channel", "pi")  # doctest: +NORMALIZE_WHITESPACE
+    [{'channel': 'live', 'n': 2, 'pi': 25.0}, {'channel': 'search', 'n': 1, 'pi': 50.0},
+     {'channel': 'x', 'n': 1, 'pi': 25.0}]
     """
     pairs = touches[["consumer_id", by]].drop_duplicates().merge(values[["consumer_id", column]], on="consumer_id")
     g = pairs.groupby(by)[column].agg(["size", "mean"])
@@ -141,7 +142,7 @@ def spread(delivery: pd.DataFrame, touches: pd.DataFrame, by: str) -> pd.DataFra
     """
     measures = ["cost", "impressions", "clicks"]
     named = delivery[by] != NONE if by in delivery else pd.Series(False, index=delivery.index)
-    direct = delivery[named].groupby(by)[measures].sum()
+    direct = delivery[named].groupby(by)[measures].sum() if named.any() else pd.DataFrame(columns=measures)
     rest = delivery[~named].groupby(["day", "channel"])[measures].sum().reset_index()
     if rest.empty:
         return direct
