@@ -106,11 +106,10 @@ def test_spend_impressions_and_clicks_by_crowd_match_sql(market):
             FROM t GROUP BY ALL),
       d AS (SELECT day, channel, sum(cost) AS cost, sum(impressions) AS imp, sum(clicks) AS clicks
             FROM ad_delivery WHERE campaign_id = '{CAMPAIGN}' AND brand_id = '{BRAND}' AND day BETWEEN {window(pm)}
-            GROUP BY ALL)
-      SELECT n.crowd_id, sum(d.cost * n.k / sum(n.k) OVER (PARTITION BY n.day, n.channel)) AS spend,
-             sum(d.imp * n.k / sum(n.k) OVER (PARTITION BY n.day, n.channel)) AS impressions,
-             sum(n.c) AS clicks
-      FROM n JOIN d USING (day, channel) GROUP BY n.crowd_id""")
+            GROUP BY ALL),
+      s AS (SELECT *, k / sum(k) OVER (PARTITION BY day, channel) AS share FROM n)
+      SELECT s.crowd_id, sum(d.cost * s.share) AS spend, sum(d.imp * s.share) AS impressions, sum(s.c) AS clicks
+      FROM s JOIN d USING (day, channel) GROUP BY s.crowd_id""")
     got = {r["crowd_id"]: r for r in pm["cuts"]["wide"]["crowd_id"]}
     for r in share.itertuples():
         assert got[r.crowd_id]["spend"] == pytest.approx(r.spend)
@@ -144,7 +143,7 @@ def pi_sql(pm, days: str) -> str:
                        for b in behaviours)
     return f"""
     WITH s AS (SELECT consumer_id, 100.0 * ({flags}) / 8 AS pi FROM events
-               WHERE brand_id = '{BRAND}' AND timezone('{TZ}', ts)::DATE BETWEEN {days} GROUP BY consumer_id),
+               WHERE brand_id = '{BRAND}' AND (timezone('{TZ}', ts)::DATE BETWEEN {days}) GROUP BY consumer_id),
     old AS (SELECT DISTINCT consumer_id FROM events WHERE brand_id = '{BRAND}' AND event_type = 'purchase'
             AND timezone('{TZ}', ts)::DATE < DATE '{pm['start']}'
             AND timezone('{TZ}', ts)::DATE >= DATE '{pm['start']}' - INTERVAL {NEW_DAYS} DAY)
