@@ -76,8 +76,11 @@ def test_hand_checked_postmortem(ws):
     # wide: a 100 (display), b 50, c 30, g 20 (search); narrow: b (clicked item) and g (click without item)
     assert (wide["orders"], wide["gmv"], wide["buyers"], wide["new_buyers"]) == (4, 200.0, 4, 3)
     assert wide["new_gmv"] == 150.0 and wide["new_gmv_share"] == pytest.approx(0.75)
-    assert wide["cvr"] == pytest.approx(4 / 30) and wide["roi"] == pytest.approx(200 / 150)
+    # wide CVR: buyers after any touch / consumers reached (a, b, c, d, g); narrow: orders / clicks
+    assert (wide["cvr_numerator"], wide["cvr_denominator"]) == (4, 5) and wide["cvr"] == pytest.approx(4 / 5)
+    assert wide["roi"] == pytest.approx(200 / 150)
     assert (narrow["orders"], narrow["gmv"]) == (2, 70.0)
+    assert (narrow["cvr_numerator"], narrow["cvr_denominator"]) == (2, 30)
     assert narrow["cvr"] == pytest.approx(2 / 30) and narrow["roi"] == pytest.approx(70 / 150)
     by_channel = {r["channel"]: r for r in pm["cuts"]["wide"]["channel"]}
     assert (by_channel["display"]["spend"], by_channel["display"]["orders"], by_channel["display"]["gmv"]) == (

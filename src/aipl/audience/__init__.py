@@ -7,7 +7,7 @@ from aipl.audience.lang import CrowdSyntaxError, parse, to_text
 from aipl.audience.lookalike import Lookalike, features, lookalike
 from aipl.audience.peers import Sight, check_crowd, sight
 from aipl.audience.results import CrowdRecord, LookalikeScores, TagRefresh
-from aipl.audience.tags import CATALOGUE, STRATEGY_CROWDS
+from aipl.audience.tags import CATALOGUE, STRATEGY_CROWDS, strategy_crowd
 from aipl.audience.usecases import (
     CrowdCount,
     CrowdExport,
@@ -63,6 +63,7 @@ __all__ = [
     "save",
     "sight",
     "sql_ids",
+    "strategy_crowd",
     "tag_catalogue",
     "tag_day",
     "to_text",

@@ -22,7 +22,7 @@ from aipl.cli.common import (
     app,
     out,
 )
-from aipl.measure import OUTCOMES, LiftResult, campaign_pi, learn_weights, measure_lift, target_uplift
+from aipl.measure import OUTCOMES, LiftResult, campaign_pi, learn_weights, measure_lift, postmortem, target_uplift
 from aipl.privacy import export_ids
 
 # ---- measurement
@@ -39,6 +39,9 @@ def _print_lift(res: LiftResult) -> None:
               f"{res.window['start']} .. {res.window['end']}")
     if res.warning:
         out.print(f"[yellow]{escape(res.warning)}[/]")
+    refused = res.verdict and not res.verdict["presented"]
+    if refused:
+        out.print(f"[bold yellow]no point estimate: {escape(res.verdict['reason'])}[/]")
     metrics = [k for k in res.arms[0] if k.endswith(("_rate", "_per_head"))]
     t = Table("arm", "n", *metrics, title="arms")
     for a in res.arms:
@@ -49,11 +52,19 @@ def _print_lift(res: LiftResult) -> None:
     for a in res.arms:
         for m, e in a.get("lift", {}).items():
             rel = f"{e['relative']:+.1%}" if e["relative"] is not None else "—"
-            t.add_row(escape(a["arm"]), m, f"{e['effect']:+.5f}", f"[{e['ci_low']:+.5f}, {e['ci_high']:+.5f}]", rel,
-                      f"{e['incremental']:+,.1f}")
+            if refused:
+                lo, hi = res.verdict["ranges"][m]
+                t.add_row(escape(a["arm"]), m, "—", f"range [{lo:+.5f}, {hi:+.5f}]", "—", "—")
+            else:
+                t.add_row(escape(a["arm"]), m, f"{e['effect']:+.5f}", f"[{e['ci_low']:+.5f}, {e['ci_high']:+.5f}]",
+                          rel, f"{e['incremental']:+,.1f}")
     out.print(t)
     if res.covariates:
         out.print(f"adjusted for: {', '.join(res.covariates)}")
+    for a in res.arms:
+        for m, e in a.get("lift", {}).items():
+            if e.get("sensitivity", {}).get("reads"):
+                out.print(f"sensitivity ({m}): {escape(e['sensitivity']['reads'])}")
 
 
 @app.command("lift")
@@ -159,12 +170,14 @@ def pi_campaign(
     brand: Annotated[str | None, typer.Option(help="The brand (default: the campaign's).")] = None,
     experiment: Annotated[str | None, typer.Option(help="The randomised experiment holding the control.")] = None,
     method: Annotated[str | None, typer.Option(help="difference_in_means, ipw or doubly_robust.")] = None,
+    cuts: Annotated[bool, typer.Option(help="Also cut PI by customer, strategy crowd, phase, channel, crowd "
+                                       "and creative.")] = False,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """PI of exposed and control consumers over the campaign, the lift with its interval, and channel credit."""
     with _session(workspace) as wh:
-        res = campaign_pi(wh, campaign, brand, experiment, method)
+        res = campaign_pi(wh, campaign, brand, experiment, method, cuts=cuts)
     if as_json:
         _print_json(res)
         return
@@ -184,5 +197,63 @@ def pi_campaign(
     if res["credit"]:
         out.print("behaviours credited to channels (linear, 15-day window): " + ", ".join(
             f"{c['channel']} {c['share']:.0%}" for c in res["credit"]))
+    for by, rows in res.get("cuts", {}).items():
+        _print_pi_cut(by, rows)
 
 
+def _print_pi_cut(by: str, rows: list[dict]) -> None:
+    if rows and "n_treated" in rows[0]:
+        t = Table(by, "n exposed", "n control", "PI exposed", "PI control", "lift [95%]", title=f"PI by {by}")
+        for r in rows:
+            e = r["pi"]
+            lift = "—" if e["effect"] is None else f"{e['effect']:+.2f} [{e['ci_low']:+.2f}, {e['ci_high']:+.2f}]"
+            t.add_row(escape(str(r[by])), f"{r['n_treated']:,}", f"{r['n_control']:,}",
+                      *[f"{x:.2f}" if x is not None else "—" for x in (e["treated_mean"], e["control_mean"])], lift)
+    else:
+        t = Table(by, "reached", "PI", title=f"PI of the exposed by the {by} that reached them")
+        for r in rows:
+            t.add_row(escape(str(r[by])), f"{r['n']:,}", f"{r['pi']:.2f}")
+    out.print(t)
+
+
+@app.command("postmortem")
+def postmortem_cmd(
+    campaign: Annotated[str, typer.Argument(help="The campaign.")],
+    brand: Annotated[str | None, typer.Option(help="The brand (default: the campaign's).")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The campaign's post-mortem (结案): both scopes with their CVR definitions, the cuts, PI and the lift
+    (`aipl report --campaign` writes it as HTML)."""
+    with _session(workspace, assets=True) as wh:
+        pm = postmortem(wh, campaign, brand)
+    if as_json:
+        _print_json(pm.to_dict())
+        return
+    out.print(escape(repr(pm)))
+    t = Table("scope", "spend", "orders", "GMV", "ROI", "CVR", "CVR = numerator / denominator", title="totals")
+    for scope, k in pm.totals.items():
+        what = pm.definitions[f"cvr_{scope}"]
+        t.add_row(scope, f"{k['spend']:,.2f}", f"{k['orders']:,}", f"{k['gmv']:,.2f}",
+                  "—" if k["roi"] is None else f"{k['roi']:,.2f}", "—" if k["cvr"] is None else f"{k['cvr']:.2%}",
+                  f"{k['cvr_numerator']:,} / {k['cvr_denominator']:,} ({what})")
+    out.print(t)
+    for by, rows in pm.cuts["wide"].items():
+        t = Table(by, "spend", "impressions", "clicks", "orders", "GMV", "ROI", "CVR (wide)", "new GMV share",
+                  title=f"宽 wide by {by}")
+        for r in rows:
+            t.add_row(escape(str(r[by])), f"{r['spend']:,.2f}", f"{r['impressions']:,}", f"{r['clicks']:,}",
+                      f"{r['orders']:,}", f"{r['gmv']:,.2f}", "—" if r["roi"] is None else f"{r['roi']:,.2f}",
+                      "—" if r["cvr"] is None else f"{r['cvr']:.2%}",
+                      "—" if r["new_gmv_share"] is None else f"{r['new_gmv_share']:.0%}")
+        out.print(t)
+    if pm.pi and not pm.pi.get("error"):
+        g = pm.pi["groups"]
+        out.print(f"PI {g[0]['group']} {g[0]['pi']:.2f} vs {g[1]['group']} {g[1]['pi']:.2f}, lift "
+                  f"{pm.pi['lift']['effect']:+.2f} [{pm.pi['lift']['ci_low']:+.2f}, {pm.pi['lift']['ci_high']:+.2f}]")
+        for by, rows in pm.pi.get("cuts", {}).items():
+            _print_pi_cut(by, rows)
+    if isinstance(pm.lift, LiftResult):
+        _print_lift(pm.lift)
+    elif pm.lift and pm.lift.get("error"):
+        out.print(f"lift: {escape(pm.lift['error'])}")

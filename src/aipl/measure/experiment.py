@@ -13,8 +13,18 @@ import pandas as pd
 
 from aipl.attribution import TOUCH_TYPES, Window, campaign_window
 from aipl.ingest import PRE_TREATMENT_LABELS
-from aipl.measure.lift import METHODS, OBSERVATIONAL, RANDOMISED, balance, estimate
+from aipl.measure.lift import (
+    ASSUMPTIONS,
+    METHODS,
+    OBSERVATIONAL,
+    RANDOMISED,
+    balance,
+    estimate,
+    sensitivity,
+    verdict,
+)
 from aipl.measure.results import LiftResult
+from aipl.measure.settings import MeasureSettings
 from aipl.warehouse import Warehouse
 
 # outcome -> how it is computed per consumer over the window
@@ -205,15 +215,24 @@ def exposure_lift(wh: Warehouse, campaign: str, brand: str, window: Window,
     if not covs:
         raise ValueError("no pre-period behaviour varies between consumers: nothing to adjust for")
     x = df[covs].to_numpy()
-    lift = {m: estimate(method, df[m].to_numpy(), t, x, metric=m, confidence=confidence).to_dict() for m in metrics}
-    bal = balance(np.log1p(df[covs]), t)
+    threshold = MeasureSettings.of(wh).balance_threshold
+    bal = balance(np.log1p(df[covs]), t, threshold)
+    lift, checks = {}, {}
+    for m in metrics:
+        est = {k: estimate(k, df[m].to_numpy(), t, x, metric=m, confidence=confidence) for k in OBSERVATIONAL}
+        lift[m] = {**est[method].to_dict(), "sensitivity": sensitivity(est[method])}
+        checks[m] = verdict(bal, list(est.values()), threshold)
+    first = checks[metrics[0]]
     return LiftResult(kind="observational", campaign=campaign, brand=brand, method=method,
                       window=_window_dict(window), covariates=covs,
                       warning="observational: exposure was not randomised; the estimate is only as good as the "
                               "pre-period covariates are at explaining who was exposed",
                       arms=[{**_arm_stats(df[t].assign(arm="exposed", is_control=False), metrics)[0], "lift": lift},
                             *_arm_stats(df[~t].assign(arm="not exposed", is_control=True), metrics)],
-                      balance=bal.to_dict(orient="records"))
+                      balance=bal.to_dict(orient="records"), assumptions=list(ASSUMPTIONS),
+                      verdict={"presented": first["presented"], "reason": first["reason"],
+                               "unbalanced": first["unbalanced"], "threshold": threshold,
+                               "ranges": {m: c["range"] for m, c in checks.items()}})
 
 
 def campaign_lift(wh: Warehouse, campaign: str, brand: str | None = None, experiment: str | None = None,

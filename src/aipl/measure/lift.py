@@ -280,6 +280,77 @@ def balance(x: pd.DataFrame, treated, threshold: float = 0.1) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def e_value(treated_mean: float, control_mean: float) -> float | None:
+    """VanderWeele and Ding's (2017) E-value of a ratio of means: how strongly (as a risk ratio with both the
+    exposure and the outcome) a hidden confounder must be associated to explain the effect away, i.e. to move
+    the estimate to zero or past it. 1 means no confounding is needed; None when a mean is not positive.
+
+    >>> round(e_value(0.06, 0.04), 3)  # RR 1.5
+    2.366
+    >>> e_value(0.04, 0.06) == e_value(0.06, 0.04), e_value(0.05, 0.05), e_value(0.05, 0.0)
+    (True, 1.0, None)
+    """
+    if treated_mean <= 0 or control_mean <= 0:
+        return None
+    rr = max(treated_mean / control_mean, control_mean / treated_mean)
+    return float(rr + np.sqrt(rr * (rr - 1)))
+
+
+def sensitivity(est: Estimate) -> dict:
+    """How strong hidden confounding must be to flip the sign: the E-value of the point estimate (its ratio of
+    treated to counterfactual means) and of the interval's limit nearest zero (1 when the interval holds 0).
+
+    >>> est = Estimate("conversion", "ipw", 0.02, 0.005, 0.01, 0.03, 0.06, 0.04, 1000, 3000)
+    >>> s = sensitivity(est)
+    >>> round(s["e_value"], 3), round(s["e_value_ci"], 3), round(s["risk_ratio"], 3)
+    (2.366, 1.69, 1.5)
+    """
+    near = 0.0 if est.ci_low <= 0 <= est.ci_high else min(est.ci_low, est.ci_high, key=abs)
+    mu0 = est.treated_mean - est.effect
+    ev = e_value(est.treated_mean, mu0)
+    ev_ci = e_value(est.treated_mean, est.treated_mean - near)
+    reads = None if ev is None or ev_ci is None else (
+        f"a hidden confounder associated with both exposure and {est.metric} by a risk ratio of {ev:.2f} each "
+        f"would explain the whole effect away (a stronger one flips its sign); {ev_ci:.2f} brings the interval "
+        "to zero")
+    return {"risk_ratio": est.treated_mean / mu0 if mu0 > 0 else None, "e_value": ev, "e_value_ci": ev_ci,
+            "reads": reads}
+
+
+ASSUMPTIONS = (
+    "no hidden confounding: given the pre-period covariates, exposure is as good as random",
+    "overlap: every kind of consumer could have been exposed or not (propensities clipped to 1–99 %)",
+    "no interference: one consumer's exposure does not change another's outcome",
+    "the models: a logistic propensity and a linear control-outcome model on the covariates",
+)
+
+
+def verdict(table: pd.DataFrame, estimates: list[Estimate], threshold: float = 0.1) -> dict:
+    """Whether an observational estimate may be presented: only when every covariate is balanced after weighting
+    (|SMD| < threshold). Otherwise the reason and the range the estimators span (their intervals' hull) instead.
+
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"covariate": ["pre_spend", "pre_visit"], "smd_after": [0.35, 0.02]})
+    >>> est = [Estimate("spend", m, e, 1.0, e - 2, e + 2, 5.0, 5.0 - e, 100, 300) for m, e in (("ipw", 3.0),
+    ...        ("doubly_robust", -1.0))]
+    >>> v = verdict(table, est)
+    >>> v["presented"], v["unbalanced"], v["range"]
+    (False, ['pre_spend'], [-3.0, 5.0])
+    >>> v["reason"]
+    'balance fails after weighting: |SMD| ≥ 0.1 for pre_spend (0.35); the estimate depends on the model'
+    >>> verdict(table.assign(smd_after=0.01), est)["presented"]
+    True
+    """
+    bad = table[table.smd_after.abs() >= threshold]
+    lo, hi = min(e.ci_low for e in estimates), max(e.ci_high for e in estimates)
+    if bad.empty:
+        return {"presented": True, "reason": None, "unbalanced": [], "range": [lo, hi], "threshold": threshold}
+    what = ", ".join(f"{r.covariate} ({r.smd_after:.2f})" for r in bad.itertuples())
+    return {"presented": False, "unbalanced": bad.covariate.tolist(), "range": [lo, hi], "threshold": threshold,
+            "reason": f"balance fails after weighting: |SMD| ≥ {threshold:g} for {what}; the estimate depends on "
+                      "the model"}
+
+
 def estimate(method: str, y, treated, x=None, metric: str = "y", confidence: float = 0.95) -> Estimate:
     """Run the named estimator (one of METHODS); covariates are required for all but difference_in_means.
 

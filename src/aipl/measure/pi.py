@@ -20,6 +20,8 @@ from aipl.config import parse_day
 from aipl.measure.experiment import PRE_COVARIATES, consumer_outcomes
 from aipl.measure.lift import OBSERVATIONAL, RANDOMISED, estimate
 from aipl.measure.results import CampaignPI, PiWeights
+from aipl.measure.segments import SEGMENTS, TOUCH_CUTS, consumer_segments, reached_means, segment_lifts, touch_frame
+from aipl.measure.settings import MeasureSettings
 from aipl.warehouse import Warehouse
 
 # behaviour -> the canonical event types that show it (DOMAIN.md §8's eight; 浏览时长 read as live/video watching)
@@ -57,9 +59,14 @@ def behaviour_flags(wh: Warehouse, people: ir.Table, brand: str, start: date, en
     >>> len(flags), int(flags.pdp_view.sum()), int(flags.favorite.sum()), int(flags.add_to_cart.sum())
     (400, 106, 6, 8)
     """
+    return _flags(wh, people, brand, [(start, end)])
+
+
+def _flags(wh: Warehouse, people: ir.Table, brand: str, spans: list[tuple[date, date]]) -> pd.DataFrame:
     ev = wh.table("events")
     day = wh.local_day(ev.ts)
-    ev = ev.filter((ev.brand_id == brand) & (day >= ibis.literal(start)) & (day <= ibis.literal(end)))
+    inside = ibis.or_(*[(day >= ibis.literal(a)) & (day <= ibis.literal(b)) for a, b in spans])
+    ev = ev.filter((ev.brand_id == brand) & inside)
     flags = ev.group_by("consumer_id").aggregate(**{
         b: ev.event_type.isin(list(types)).any().cast("int64") for b, types in PI_BEHAVIOURS.items()
     })
@@ -172,11 +179,14 @@ def pi_scores(flags: pd.DataFrame, weights: dict[str, float]) -> np.ndarray:
 
 
 def campaign_pi(wh: Warehouse, campaign: str, brand: str | None = None, experiment: str | None = None,
-                method: str | None = None, pre_days: int = 30, confidence: float = 0.95) -> CampaignPI:
+                method: str | None = None, pre_days: int = 30, confidence: float = 0.95,
+                cuts: bool = False) -> CampaignPI:
     """PI of exposed and control consumers over the campaign, their r_b, and the lift with its interval.
 
     With a randomised holdout the groups are the treated arms and the control arm (difference in means);
     without one, exposed and unexposed active consumers, adjusted for pre-period behaviour (observational).
+    With `cuts`, PI by new/returning customer, strategy crowd and phase (both groups, and the lift within
+    each when randomised) and by the channel, crowd and creative that reached the exposed (`cuts`).
 
     >>> from aipl.simulate import sample_warehouse
     >>> res = campaign_pi(sample_warehouse(), "sim_double11", "B01")
@@ -223,10 +233,45 @@ def campaign_pi(wh: Warehouse, campaign: str, brand: str | None = None, experime
         rates = flags.loc[mask, list(PI_BEHAVIOURS)].mean()
         groups.append({"group": name, "n": int(mask.sum()), "pi": float(score[mask].mean()),
                        "rates": {b: float(rates[b]) for b in PI_BEHAVIOURS}})
-    return CampaignPI(campaign=campaign, brand=brand, kind=kind, experiment=experiment,
-                      window={"start": str(window.start), "end": str(window.end)}, weights=weights,
-                      weights_source=source, groups=groups, lift=est.to_dict(),
-                      credit=channel_credit(wh, campaign, brand, window))
+    res = CampaignPI(campaign=campaign, brand=brand, kind=kind, experiment=experiment,
+                     window={"start": str(window.start), "end": str(window.end)}, weights=weights,
+                     weights_source=source, groups=groups, lift=est.to_dict(),
+                     credit=channel_credit(wh, campaign, brand, window))
+    if cuts:
+        frame = flags[["consumer_id"]].assign(pi=score, treated=t)
+        res["cuts"] = pi_cuts(wh, campaign, brand, window, people, frame, weights, kind == "randomised", confidence)
+    return res
+
+
+def pi_cuts(wh: Warehouse, campaign: str, brand: str, window: Window, people: ir.Table, frame: pd.DataFrame,
+            weights: dict[str, float], randomised: bool, confidence: float = 0.95) -> dict[str, list[dict]]:
+    """PI cut by customer (new/returning), strategy crowd and phase for both groups (the lift within each cut
+    when randomised), and by the channel, crowd and creative that reached the exposed. `frame`: consumer_id,
+    pi (the score over the window) and treated, for the consumers of `people` (consumer_id, exposed).
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> cuts = campaign_pi(sample_warehouse(), "sim_double11", "B01", cuts=True)["cuts"]
+    >>> list(cuts)
+    ['customer', 'strategy_crowd', 'channel', 'crowd_id', 'creative_id', 'phase']
+    >>> [(r["customer"], r["n_treated"], r["n_control"]) for r in cuts["customer"]]  # no history before it
+    [('new', 345, 55)]
+    >>> [r["phase"] for r in cuts["phase"]][:3], sorted(cuts["crowd_id"][0])
+    (['daily', 'accumulate', 'presale'], ['crowd_id', 'n', 'pi'])
+    """
+    seg = consumer_segments(wh, people, brand, window.start, MeasureSettings.of(wh).new_customer_days)
+    df = frame.merge(seg[["consumer_id", *SEGMENTS]], on="consumer_id")
+    out = {by: segment_lifts(df, by, ("pi",), randomised, confidence) for by in SEGMENTS}
+    c = wh.table("campaigns")
+    phases = c.filter(c.campaign_id == campaign).order_by("start_date").execute()
+    touches = touch_frame(wh, campaign, brand, window, phases)
+    out.update({by: reached_means(df[df.treated], touches, by, "pi") for by in TOUCH_CUTS})
+    out["phase"] = []
+    for phase, spans in phases.groupby("phase", sort=False):
+        f = _flags(wh, people, brand, [(parse_day(a), parse_day(b)) for a, b in zip(spans.start_date, spans.end_date,
+                                                                                       strict=True)])
+        d = pd.DataFrame({"phase": phase, "pi": pi_scores(f, weights), "treated": f.exposed.to_numpy() == 1})
+        out["phase"] += segment_lifts(d, "phase", ("pi",), randomised, confidence)
+    return out
 
 
 def _exposure_groups(wh: Warehouse, campaign: str, brand: str, window: Window) -> ir.Table:

@@ -9,8 +9,8 @@ from aipl.results import Result
 
 # the lift fields in the order the JSON gives them (`aipl lift --json`)
 LIFT_FIELDS = ("kind", "method", "brand", "window", "covariates", "arms", "campaign", "experiment", "warning",
-               "balance")
-LIFT_OPTIONAL = ("campaign", "experiment", "warning", "balance")
+               "verdict", "assumptions", "balance")
+LIFT_OPTIONAL = ("campaign", "experiment", "warning", "verdict", "assumptions", "balance")
 
 
 def _span(window: dict) -> str:
@@ -28,8 +28,10 @@ def _effect(metric: str, e: dict) -> str:
 class LiftResult(Result):
     """The lift of each treated arm over control per metric (`arms[i]["lift"][metric]`: effect, interval,
     relative and incremental), how it was estimated (`kind`: randomised or observational; `method`), over which
-    `window`, adjusted for which `covariates`; an observational estimate carries a `warning` and the covariates'
-    `balance`. What `campaign_lift`, `experiment_lift`, `exposure_lift` and `measure_lift` return.
+    `window`, adjusted for which `covariates`; an observational estimate carries a `warning`, its `assumptions`,
+    the covariates' `balance`, a `sensitivity` per metric (E-values: how strong hidden confounding must be to
+    flip the sign) and a `verdict`: when balance fails the point estimate is not presented, only the range the
+    estimators span. What `campaign_lift`, `experiment_lift`, `exposure_lift` and `measure_lift` return.
 
     >>> est = {"effect": 0.026, "ci_low": 0.009, "ci_high": 0.043}
     >>> res = LiftResult(kind="randomised", experiment="sim_holdout", brand="B01", method="cuped",
@@ -43,6 +45,9 @@ class LiftResult(Result):
     (0.026, None, None)
     >>> list(res.to_dict())
     ['kind', 'method', 'brand', 'window', 'covariates', 'arms', 'experiment']
+    >>> LiftResult(res, kind="observational", verdict={"presented": False, "ranges": {"conversion": [-0.01, 0.05]}})
+    LiftResult(observational cuped, brand B01, 2026-09-15 … 2026-09-28: eligible (345) vs holdout (55):
+               conversion no point estimate (balance fails), range [-0.01, +0.05])
     """
 
     kind: str
@@ -54,6 +59,8 @@ class LiftResult(Result):
     campaign: str | None
     experiment: str | None
     warning: str | None
+    verdict: dict | None  # observational: {"presented", "reason", "unbalanced", "threshold", "ranges"}
+    assumptions: list[str] | None
     balance: list[dict] | None
 
     def __getattr__(self, name: str):
@@ -72,8 +79,16 @@ class LiftResult(Result):
 
     def __repr__(self) -> str:
         control = next((a for a in self.get("arms", []) if a.get("control")), None)
+        v = self.get("verdict") or {"presented": True}
+
+        def shown(m: str, e: dict) -> str:
+            if v["presented"]:
+                return _effect(m, e)
+            lo, hi = v["ranges"][m]
+            return f"{m} no point estimate (balance fails), range [{_signed(lo)}, {_signed(hi)}]"
+
         arms = [f"{a['arm']} ({a['n']:,})" + (f" vs {control['arm']} ({control['n']:,})" if control else "")
-                + ": " + ", ".join(_effect(m, e) for m, e in a["lift"].items())
+                + ": " + ", ".join(shown(m, e) for m, e in a["lift"].items())
                 for a in self.get("arms", []) if a.get("lift")]
         return (f"LiftResult({self['kind']} {self['method']}, brand {self.get('brand') or 'all'}, "
                 f"{_span(self['window'])}: {'; '.join(arms) or 'no treated arm'})")
@@ -141,17 +156,21 @@ class PiWeights(Result):
 
 class Postmortem(Result):
     """A campaign's post-mortem (结案) for one brand: `totals` in the narrow (窄) and wide (宽) scopes (spend,
-    impressions, clicks, CTR, CPC, CPM, 收藏加购, orders, GMV, CVR, ROI, new customers), the same `cuts` by channel,
-    crowd, creative and phase, new and returning `customers`, the AIPL `flow` over the campaign and the `lift`
-    (a LiftResult, {"error": …} when none can be measured, or None); what `postmortem` returns.
+    impressions, clicks, CTR, CPC, CPM, 收藏加购, orders, GMV, CVR with its numerator and denominator, ROI, new
+    customers), the same `cuts` by channel, crowd, creative, phase, customer (new/returning) and strategy crowd,
+    new and returning `customers` (新客: no purchase in the `new_customer_days` before the campaign), the AIPL
+    `flow` over the campaign, the `lift` (a LiftResult, {"error": …} when none can be measured, or None) and its
+    `lift_cuts`, the purchase-intent index `pi` (a CampaignPI with its `cuts`) and the `definitions` of the scopes,
+    CVRs and cuts; what `postmortem` returns.
 
     >>> pm = Postmortem(campaign="sim_double11", brand="B01", start="2026-09-15", end="2026-10-24",
     ...                 attribution_days=15, phases=[], totals={"narrow": {"spend": 21.24, "gmv": 0.0, "roi": 0.0},
     ...                 "wide": {"spend": 21.24, "gmv": 4816.86, "roi": 226.78}}, cuts={}, customers=[
-    ...                 {"customer": "new", "buyers": 8}, {"customer": "returning", "buyers": 2}], flow={}, lift=None)
+    ...                 {"customer": "new", "buyers": 8}, {"customer": "returning", "buyers": 2}], flow={}, lift=None,
+    ...                 pi={"groups": [{"group": "exposed", "pi": 5.43}, {"group": "control", "pi": 4.77}]})
     >>> pm
     Postmortem(sim_double11 for B01, 2026-09-15 … 2026-10-24: spend 21.24, GMV 4,816.86 宽 / 0.00 窄, ROI 226.78 宽,
-               buyers 8 new / 2 returning)
+               buyers 8 new / 2 returning, PI 5.43 vs 4.77)
     >>> pm.totals["wide"]["gmv"]
     4816.86
     """
@@ -167,9 +186,13 @@ class Postmortem(Result):
     customers: list[dict]
     flow: dict
     lift: dict | None
+    lift_cuts: dict | None
+    pi: dict | None
+    new_customer_days: int
+    definitions: dict[str, str]
 
     def to_dict(self) -> dict:
-        """JSON-ready, the flow and the lift as plain dicts.
+        """JSON-ready, the flow, the lift and the PI as plain dicts.
 
         >>> from aipl.assets import Flow
         >>> d = Postmortem(campaign="c", flow=Flow({"from": "2026-10-01"}), lift=None).to_dict()
@@ -182,9 +205,11 @@ class Postmortem(Result):
         wide, narrow = self["totals"]["wide"], self["totals"]["narrow"]
         roi = "—" if wide["roi"] is None else f"{wide['roi']:,.2f}"
         buyers = " / ".join(f"{c['buyers']:,} {c['customer']}" for c in self["customers"])
+        groups = (self.get("pi") or {}).get("groups")
+        pi = f", PI {groups[0]['pi']:.2f} vs {groups[1]['pi']:.2f}" if groups else ""
         return (f"Postmortem({self['campaign']} for {self['brand']}, {self['start']} … {self['end']}: "
                 f"spend {wide['spend']:,.2f}, GMV {wide['gmv']:,.2f} 宽 / {narrow['gmv']:,.2f} 窄, ROI {roi} 宽, "
-                f"buyers {buyers})")
+                f"buyers {buyers}{pi})")
 
 
 class UpliftTargets(Result):

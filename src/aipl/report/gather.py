@@ -28,7 +28,7 @@ from aipl.assets import (
     series,
     state_counts,
 )
-from aipl.audience import BUILT_IN, TagIndex, insight, parse, tag_day
+from aipl.audience import BUILT_IN, STRATEGY_CROWDS, TagIndex, insight, parse, tag_day
 from aipl.autopilot import fit_brand, scene_plan
 from aipl.clv import asset_value, member_status, member_summary, member_value
 from aipl.measure import campaign_lift, postmortem
@@ -273,11 +273,15 @@ def gather_postmortem(wh: Warehouse, campaign: str, brand: str | None = None) ->
     incremental GMV and ROI of its first treated arm."""
     pm = postmortem(wh, campaign, brand)
     narrow = {by: {r[by]: r for r in rows} for by, rows in pm["cuts"]["narrow"].items()}
-    return {"pm": pm, "narrow": narrow, "incremental": incremental(pm)}
+    labels = {"customer": {"new": "新客", "returning": "老客"}, "strategy_crowd": STRATEGY_CROWDS}
+    return {"pm": pm, "narrow": narrow, "incremental": incremental(pm), "labels": labels}
 
 
 def incremental(pm: dict) -> dict | None:
-    """Incremental GMV with its interval and the incremental ROI, from the first treated arm's spend lift."""
+    """Incremental GMV with its interval and the incremental ROI, from the first treated arm's spend lift (None
+    when an observational estimate is withheld because balance fails)."""
+    if not ((pm.get("lift") or {}).get("verdict") or {"presented": True})["presented"]:
+        return None
     for arm in (pm.get("lift") or {}).get("arms", []):
         e = arm.get("lift", {}).get("spend")
         if e:

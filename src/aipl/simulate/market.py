@@ -29,6 +29,10 @@ FUNNEL = {"favorite": 0.0322, "add_to_cart": 0.0616, "purchase": 0.0225}
 PHASE_BOOST = {"daily": 1.0, "accumulate": 1.4, "presale": 1.8, "warmup": 2.2, "burst": 3.5, "encore": 1.3}
 OCCUPATIONS = ("white_collar", "blue_collar", "service", "student", "civil_servant", "other")
 LIFE_STAGES = ("single", "married", "pregnant", "parent", "retired")
+# the crowds a brand's ads target (crowd_id of a touch), by profile, first match wins; else the broad crowd
+SIM_CROWDS = ("sim_high_spenders", "sim_young_urban", "sim_lower_tier", "sim_broad")
+CREATIVES_PER_CHANNEL = 3  # creative_id of a touch: <brand>-<channel>-c<k>, k drawn with CREATIVE_MIX
+CREATIVE_MIX = (0.5, 0.3, 0.2)
 
 
 @dataclass
@@ -131,6 +135,8 @@ def simulate_market(
     pref[:, :3] *= np.where(female, 1.6, 0.7)[:, None]  # beauty and womenswear skew female
     pref /= pref.sum(axis=1, keepdims=True)
     holdout = rng.random(n) < spec.holdout
+    crowd = _targeting_crowd(power, birth, tier, start.year)
+    targeting_rng = np.random.default_rng([spec.seed, 1])  # its own stream: the market's draws stay as they were
     pq.write_table(pa.table({
         "consumer_id": ids, "gender": gender, "birth_year": birth, "city_tier": tier,
         "purchasing_power": power, "occupation": occupation, "life_stage": life,
@@ -230,10 +236,15 @@ def simulate_market(
         ti = t + lead_ads  # index into the ad arrays
         lift_t = boost[t] if t >= 0 else 1.0
         day0 = datetime.combine(day, datetime.min.time(), tz).timestamp()
-        cols: dict[str, list[np.ndarray]] = {k: [] for k in ("u", "b", "etype", "chan", "item", "amount")}
+        cols: dict[str, list[np.ndarray]] = {k: [] for k in ("u", "b", "etype", "chan", "item", "amount",
+                                                             "crowd", "creative")}
 
         def emit(u, b, etype, chan=None, item=None, amount=None, cols=cols):
             k = len(u)
+            touch = chan is not None
+            cols["crowd"].append(crowd[u] if touch else np.full(k, ""))
+            cols["creative"].append(np.char.add(f"{brand_ids[b]}-{chan}-c", targeting_rng.choice(
+                CREATIVES_PER_CHANNEL, size=k, p=CREATIVE_MIX).astype(str)) if touch else np.full(k, ""))
             cols["u"].append(u)
             cols["b"].append(np.full(k, b) if np.isscalar(b) else b)
             cols["etype"].append(np.full(k, etype))
@@ -331,6 +342,19 @@ def simulate_market(
     return MarketTruth(truth)
 
 
+def _targeting_crowd(power: np.ndarray, birth: np.ndarray, tier: np.ndarray, year: int) -> np.ndarray:
+    """The crowd (SIM_CROWDS) a consumer's ad touches name: high purchasing power, young in a top-3 tier city,
+    a lower-tier city, else broad.
+
+    >>> import numpy as np
+    >>> _targeting_crowd(np.array([5, 2, 2, 2]), np.array([1980, 2000, 1980, 1980]), np.array([1, 2, 5, 2]),
+    ...                  2026).tolist()
+    ['sim_high_spenders', 'sim_young_urban', 'sim_lower_tier', 'sim_broad']
+    """
+    return np.select([power >= 4, (year - birth <= 30) & (tier <= 3), tier >= 4], list(SIM_CROWDS[:3]),
+                     SIM_CROWDS[3])
+
+
 def _age_weights() -> np.ndarray:
     years = np.arange(1955, 2008)
     w = np.exp(-((years - 1992) ** 2) / (2 * 11.0**2))
@@ -346,6 +370,7 @@ def _events_table(cols, day0, rng, ids, brand_ids, cats, brand_cat, campaign: st
     amount = np.concatenate(cols["amount"])
     item = np.concatenate(cols["item"])
     etype = np.concatenate(cols["etype"])
+    crowd, creative = np.concatenate(cols["crowd"]), np.concatenate(cols["creative"])
     order = np.where(etype == "purchase", np.char.add("o", np.arange(k).astype(str)), "")
     return pa.table({
         "consumer_id": pa.array(ids[u]),
@@ -355,6 +380,8 @@ def _events_table(cols, day0, rng, ids, brand_ids, cats, brand_cat, campaign: st
         "event_type": pa.array(etype),
         "channel": pa.array(chan, mask=chan == ""),
         "campaign_id": pa.array(np.full(k, campaign), mask=chan == ""),
+        "crowd_id": pa.array(crowd, mask=crowd == ""),
+        "creative_id": pa.array(creative, mask=creative == ""),
         "ts": pa.array(ts, type=pa.timestamp("s", tz="UTC")),
         "amount": pa.array(amount, mask=np.isnan(amount)),
         "order_id": pa.array(np.char.add(np.char.add(str(int(day0)), "-"), order), mask=order == ""),
