@@ -75,7 +75,8 @@ def holdout_check(wh: Warehouse, calibration_end: str | date, holdout_end: str |
 
 
 def campaign_windows(wh: Warehouse, brand: str | None = None) -> pd.DataFrame:
-    """Each campaign's window (its first phase's start to its last phase's end), platform-wide or the brand's.
+    """Each campaign's window (from its first phase to its last, 日销 daily-sales phases left out), platform-wide
+    or the brand's.
 
     >>> from aipl.simulate import sample_warehouse
     >>> campaign_windows(sample_warehouse()).columns.tolist()
@@ -83,16 +84,22 @@ def campaign_windows(wh: Warehouse, brand: str | None = None) -> pd.DataFrame:
     """
     c = wh.table("campaigns")
     c = c.filter(c.brand_id.isnull() | (c.brand_id == brand)) if brand else c.filter(c.brand_id.isnull())
+    c = c.filter(c.phase != "daily")
     w = c.group_by("campaign_id").aggregate(start=c.start_date.min(), end=c.end_date.max()).execute()
     return w.assign(start=pd.to_datetime(w.start).dt.date, end=pd.to_datetime(w.end).dt.date) \
         .sort_values("start", ignore_index=True)
 
 
+def _daily_rate(wh: Warehouse, brand: str | None, first: date, last: date) -> float:
+    """Purchase days per calendar day of the brand's buyers from `first` to `last`."""
+    return float(purchase_days(wh, first, last, brand).sum()) / ((last - first).days + 1)
+
+
 def seasonality(wh: Warehouse, brand: str | None, calibration_end: str | date, horizon_days: float,
                 time_unit: str = "week") -> Seasonality:
     """How campaign seasonality enters predictions from `calibration_end` over `horizon_days`: the next campaign
-    window in the horizon gets a multiplier learnt from the last campaign before it (actual ÷ BG/NBD-predicted
-    repeat purchases in that window, the model fitted up to the day before it); or why nothing is applied.
+    window in the horizon gets the multiplier of the last campaign before it (its purchase rate in the window ÷
+    the rate over as many days before it, as far back as the data go); or why nothing is applied.
 
     >>> from aipl.simulate import sample_warehouse
     >>> seasonality(sample_warehouse(), "B01", "2026-10-24", 30).applied
@@ -103,22 +110,28 @@ def seasonality(wh: Warehouse, brand: str | None, calibration_end: str | date, h
     ahead = w[(w.start > end) & (w.start <= end + timedelta(days=horizon_days))]
     if ahead.empty:
         return Seasonality(applied=False, multiplier=1.0, window=None, learnt_from=None,
-                           note="no campaign window in the horizon: a steady purchase rate is assumed")
+                           note="no campaign of the calendar falls in the horizon: a steady purchase rate is assumed")
     nxt = ahead.iloc[0]
     window = [str(nxt.start), str(min(nxt.end, end + timedelta(days=int(horizon_days))))]
-    before = w[w.end < end]
-    for prev in before.iloc[::-1].itertuples():
-        try:
-            h = holdout_check(wh, prev.start - timedelta(days=1), prev.end, time_unit, brand)
-        except ValueError:
+    ev = wh.table("events")
+    buys = ev.filter((ev.event_type == "purchase") & ((ev.brand_id == brand) if brand else ev.brand_id.notnull()))
+    first_day = buys.aggregate(first=wh.local_day(buys.ts).min()).execute()["first"].iloc[0]
+    first_day = None if pd.isna(first_day) else pd.Timestamp(first_day).date()
+    for prev in w[w.end < end].iloc[::-1].itertuples():
+        days = (prev.end - prev.start).days + 1
+        lo = prev.start - timedelta(days=days)
+        if first_day is not None:
+            lo = max(lo, first_day)
+        if lo >= prev.start:
             continue
-        if h.predicted > 0:
-            m = h.actual / h.predicted
+        base = _daily_rate(wh, brand, lo, prev.start - timedelta(days=1))
+        if base > 0:
+            m = _daily_rate(wh, brand, prev.start, prev.end) / base
             return Seasonality(applied=True, multiplier=m, window=window, learnt_from=str(prev.campaign_id),
-                               note=f"the campaign window {window[0]}..{window[1]} is scaled × {m:.2f}, learnt "
-                                    f"from {prev.campaign_id} (actual {h.actual:,.0f} vs predicted "
-                                    f"{h.predicted:,.0f} repeat purchases)")
+                               note=f"purchases in the campaign window {window[0]}..{window[1]} are scaled × "
+                                    f"{m:.2f}: the purchase rate in {prev.campaign_id} against the "
+                                    f"{(prev.start - lo).days} days before it")
     return Seasonality(applied=False, multiplier=1.0, window=window, learnt_from=None,
-                       note=f"campaign {nxt.campaign_id} falls in the horizon but no earlier campaign with enough "
-                            "buyers to learn its uplift from: the prediction assumes a steady purchase rate and "
-                            "will run low in the campaign window")
+                       note=f"campaign {nxt.campaign_id} falls in the horizon but no earlier campaign to learn its "
+                            "uplift from: the prediction assumes a steady purchase rate and will run low in the "
+                            "campaign window")
