@@ -202,13 +202,16 @@ class LookalikeCrowd:
     top_features: dict[str, float] = field(repr=False)
     left_out: list[str] = field(repr=False)
     saved: str | None = None
+    method: str = field(default="lookalike", repr=False)  # "rule": the model did not beat the rule, which chose
+    rule: str = field(default="", repr=False)
+    holdout: dict | None = field(default=None, repr=False)  # the model against the rule on held-out consumers
 
     def to_dict(self) -> dict:
         """The lookalike summary as JSON-ready values.
 
         >>> LookalikeCrowd("age < 30", 111, 1.0, 111, 0.99, {"age": 310.0}, ["gender=F"]).to_dict()
         {'seed': 'age < 30', 'seed_size': 111, 'k': 1.0, 'size': 111, 'c': 0.99, 'top_features': {'age': 310.0}, \
-'left_out': ['gender=F'], 'saved': None}
+'left_out': ['gender=F'], 'saved': None, 'method': 'lookalike', 'rule': '', 'holdout': None}
         """
         return asdict(self)
 
@@ -380,7 +383,8 @@ def crowd_lookalike(wh: Warehouse, seed: str | dict, k: float = 3.0, save: str |
         create_crowd(wh, save, {"list": save}, namespace, index, source=f"lookalike of {to_text(tree)} × {k}")
     return LookalikeCrowd(to_text(tree), int(summary["seed"]), float(k), int(summary["size"]), float(summary["c"]),
                           {str(f): float(v) for f, v in summary["top_features"].items()},
-                          [str(f) for f in summary["left_out"]], save)
+                          [str(f) for f in summary["left_out"]], save, summary["method"], summary["rule"],
+                          summary["holdout"])
 
 
 def export_crowd(wh: Warehouse, expr: str | dict, out: str | Path, actor: str | None = None,
