@@ -143,7 +143,8 @@ def crowd_lookalike_cmd(
     if h := res.holdout:
         verdict = "fell back to the rule" if res.method == "rule" else "beats the rule"
         out.print(f"held-out check: precision {h['precision']:.1%} (lift {h['lift']:.2f}x, 95% "
-                  f"{h['lift_ci'][0]:.2f}–{h['lift_ci'][1]:.2f}) vs {h['rule_precision']:.1%} for {res.rule}: {verdict}")
+                  f"{h['lift_ci'][0]:.2f}–{h['lift_ci'][1]:.2f}) vs {h['rule_precision']:.1%} for {res.rule}: "
+                  f"{verdict}")
     if save:
         out.print(f"saved as crowd {save!r}")
 
