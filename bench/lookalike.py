@@ -68,19 +68,23 @@ def compare(x: pd.DataFrame, x_tags: pd.DataFrame | None, seed: BitMap, truth: s
     t = time.perf_counter()
     ours = lookalike(x, seed, k)
     took = time.perf_counter() - t
-    rows.append(row("plain classifier (logistic regression)", lookalike(x, seed, k, classifier=plain()).top,
+
+    def model_top(r) -> pd.Index:  # the model's own ranking, whatever the served crowd fell back to
+        return r.scores.sort_values(ascending=False, kind="mergesort").index[:size]
+
+    rows.append(row("plain classifier (logistic regression)", model_top(lookalike(x, seed, k, classifier=plain())),
                     truth, rest, base))
     if x_tags is not None:
-        rows.append(row("tags-only lookalike (before)", lookalike(x_tags, seed, k).top, truth, rest, base))
-    model_top = ours.scores.sort_values(ascending=False, kind="mergesort").index[:size]
-    rows.append(row("lookalike model (behaviour + tags)", model_top, truth, rest, base))
+        rows.append(row("tags-only lookalike (before)", model_top(lookalike(x_tags, seed, k)), truth, rest, base))
+    rows.append(row("lookalike model (behaviour + tags)", model_top(ours), truth, rest, base))
     rows.append(row(f"lookalike as served (method: {ours.method})", ours.top, truth, rest, base))
     print(f"  base rate {base:.1%}; every method chooses {size:,} (the rule's size); lookalike fitted in {took:.1f} s")
     h = ours.holdout
     if h:
         print(f"  product check on held-out consumers ({h['consumers']:,}, {h['seed_members']:,} seed members): "
-              f"model precision {h['precision']:.1%} (lift {h['lift']:.2f}x, 95% {h['lift_ci'][0]:.2f}–"
-              f"{h['lift_ci'][1]:.2f}) vs rule {h['rule_precision']:.1%} → {ours.method}")
+              f"model precision {h['precision']:.1%} (95% {h['precision_ci'][0]:.1%}–{h['precision_ci'][1]:.1%}; "
+              f"lift {h['lift']:.2f}x, {h['lift_ci'][0]:.2f}–{h['lift_ci'][1]:.2f}) vs rule {h['rule_precision']:.1%} "
+              f"→ {ours.method}")
     return rows
 
 
@@ -124,7 +128,8 @@ def by_hours(files: list[Path], cut: str, rng: np.random.Generator) -> None:
         instant = pd.Timestamp(cut).tz_localize("Asia/Shanghai")
         x = behaviour(wh, until=instant)
         # consumers seen before the cut: those a crowd can be drawn from (the others have no history yet)
-        ids = wh.raw.execute(f"""SELECT i.id, max(e.event_type = 'purchase' AND e.ts < TIMESTAMPTZ '{instant}') AS before,
+        ids = wh.raw.execute(f"""SELECT i.id,
+                max(e.event_type = 'purchase' AND e.ts < TIMESTAMPTZ '{instant}') AS before,
                 max(e.event_type = 'purchase' AND e.ts >= TIMESTAMPTZ '{instant}') AS after
             FROM events e JOIN consumer_ids i USING (consumer_id) GROUP BY 1
             HAVING min(e.ts) < TIMESTAMPTZ '{instant}'""").df().set_index("id")

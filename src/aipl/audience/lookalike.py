@@ -155,7 +155,8 @@ class Lookalike(BaseEstimator):
     negative would. A share `holdout_share` of the seed and of everyone else is held out of training: it
     estimates c = P(labelled | positive) and compares the model with the rule it replaces (carted or favourited
     in 15 days, when `x` has the behaviour features): at the rule's size, does the model find more held-out seed
-    members? If not, the crowd falls back to the rule (`method_` "rule": the rule's members first). Features
+    members, beyond doubt (the 95 % Wilson lower bound of its precision above the rule's precision)? If not, the
+    crowd falls back to the rule (`method_` "rule": the rule's members first). Features
     that (almost) define the seed, e.g. aipl[B]=P for a seed of B's buyers, say nothing about who else resembles
     it and are left out. `k` is the crowd's size as a multiple of the seed's; `classifier` is any scikit-learn
     classifier (None: LightGBM gradient boosting).
@@ -257,9 +258,12 @@ class Lookalike(BaseEstimator):
         hits, rule_hits = int(truth[top].sum()), int(truth[picked].sum())
         base = len(pos) / len(pool)
         lo, hi = wilson(hits, m)
+        # the model is kept only when its precision's 95 % lower bound clears the rule's: a win within the noise
+        # of a small holdout is no win
         return {"consumers": len(pool), "seed_members": len(pos), "base_rate": base, "chosen": m,
-                "precision": hits / m, "rule_precision": rule_hits / m, "lift": hits / m / base,
-                "lift_ci": [lo / base, hi / base], "rule_lift": rule_hits / m / base, "beats_rule": hits > rule_hits}
+                "precision": hits / m, "precision_ci": [lo, hi], "rule_precision": rule_hits / m,
+                "lift": hits / m / base, "lift_ci": [lo / base, hi / base], "rule_lift": rule_hits / m / base,
+                "beats_rule": lo > rule_hits / m}
 
     def predict_proba(self, x: pd.DataFrame) -> np.ndarray:
         """P(unlabeled), P(seed-like) of each row of `x` (features missing from `x` count as 0), as a
