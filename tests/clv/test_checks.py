@@ -105,6 +105,12 @@ def test_heavy_buyers_raise_no_overflow():
         v = gg.clv(bg, x, tx, T, np.full(4, 20.0), months=36)
     assert np.all(np.isfinite(p)) and np.all(np.isfinite(e)) and np.all(np.isfinite(v))
     assert p[:3].max() < 1e-100 and p[3] > 0  # long silent heavy buyers are gone; a light one may not be
+    # a degenerate fit at the other end (a and b both huge, as the demo's B09 back-test got) predicts finite numbers
+    huge = (0.26, 24.0, 7.7e33, 1.7e34)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        e = tf.bgnbd_conditional_expected(huge, 21.0, [0.0, 1.0, 5.0], [0.0, 3.0, 20.0], [20.0, 25.0, 30.0])
+    assert np.all(np.isfinite(e)) and np.all(e >= 0)
     # the rewritten conditional expectation is the paper's formula (FHL 2005: 1.226 for x = 2, t_x = 30.43)
     assert tf.bgnbd_conditional_expected((0.243, 4.414, 0.793, 2.426), 39.0, [2], [30.43], [38.86])[0] == \
         pytest.approx(1.226, abs=5e-4)

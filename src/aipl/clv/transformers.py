@@ -115,9 +115,14 @@ def bgnbd_conditional_expected(params: Sequence[float], t: ArrayLike, x: ArrayLi
     x, t_x, T, t = (np.asarray(v, float) for v in (x, t_x, T, t))
     head = (a + b + x - 1) / (a - 1)
     z = t / (alpha + T + t)
-    # (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) by Euler's transformation: no 0 × inf for long histories
-    tail = 1 - (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-    return head * tail * bgnbd_p_alive(params, x, t_x, T)
+    with np.errstate(all="ignore"):
+        # (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z), by Euler's transformation where that is finite (no 0 × inf for
+        # long histories), else as it stands (finite where Euler's is not: a and b both huge)
+        euler = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        direct = (1 - z) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+        tail = 1 - np.where(np.isfinite(euler), euler, direct)
+        alive = bgnbd_p_alive(params, x, t_x, T)
+        return np.where(alive > 0, head * tail * alive, 0.0)
 
 
 def _pareto_log_a0(params, x, t_x, T) -> np.ndarray:
