@@ -62,13 +62,13 @@ def clv_fit(
     out.print(f"  log-likelihood = {fit.loglik:,.2f}")
     _print_warnings(fit.to_dict()["warnings"])
     h = fit.holdout
-    if h and "error" not in h:
+    if h and "unavailable" not in h:
         out.print(_frame_table(pd.DataFrame(h["by_frequency"]),
                                f"holdout to {h['holdout_end']}: mean repeat purchases per customer by calibration "
                                "purchases"))
         out.print(f"  total: predicted {h['predicted']:,.0f}, actual {h['actual']:,.0f} ({h['error']:+.1%})")
     elif h:
-        out.print(f"  {h['error']}")
+        out.print(f"  {h['unavailable']}")
 
 
 def _print_warnings(lines: list[str]) -> None:
@@ -109,7 +109,7 @@ def clv_value(
               f"A {meta['conversion']['A']:.1%}, I {meta['conversion']['I']:.1%} × a new customer's "
               f"{meta['new_customer_value']:,.2f})")
     h = meta["holdout"]
-    out.print(f"holdout check: {h['error']}" if "error" in h else
+    out.print(f"holdout check: {h['unavailable']}" if "unavailable" in h else
               f"holdout check: fitted to {h['calibration_end']}, predicted {h['predicted']:,.0f} repeat purchases "
               f"to {h['holdout_end']} against {h['actual']:,.0f} actual")
     out.print(f"seasonality: {meta['seasonality']['note']}")

@@ -126,7 +126,7 @@ def _backtest(wh: Warehouse, brand: str, end: date, s: pd.DataFrame, time_unit: 
     try:
         return holdout_check(wh, cut, end, time_unit, brand).to_dict()
     except ValueError as exc:
-        return {"error": f"no holdout check: {exc}"}
+        return {"unavailable": f"no holdout check: {exc}"}
 
 
 @dataclass
@@ -262,7 +262,7 @@ def fit_clv(wh: Warehouse, calibration_end: str | date, model: str = "bgnbd", ti
         try:
             holdout = holdout_check(wh, end, last, time_unit, brand, summary=s).to_dict()
         except ValueError as exc:
-            holdout = {"error": f"no holdout check: {exc}"}
+            holdout = {"unavailable": f"no holdout check: {exc}"}
     return ClvFit(model, dict(m.params_), float(m.loglik_), int(m.n_customers_), time_unit, str(calibration_end),
                   dict(m.check_), holdout, _scope(brand, cohort))
 
