@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from pyroaring import BitMap
 
-from aipl.audience import TagIndex, parse, refresh
+from aipl.audience import TagIndex, crowd_lookalike, parse, refresh
 from aipl.audience.lookalike import behaviour, features, lookalike, precision_lift
 from aipl.config import init_workspace
 from aipl.ingest import ingest
@@ -75,6 +75,9 @@ def test_behaviour_features_match_the_events():
     assert (b.loc[~b.index.isin(last.index), "purchase_recency"] == 0).all()  # never bought: 0
     shares = b.filter(like="event_share[")
     assert shares.shape[1] <= 10 and bool((shares.sum(axis=1) <= 1 + 1e-9).all())
+    # behaviour counts every brand's events: a tenant who may not see platform-wide data gets none of it
+    tenant = crowd_lookalike(wh, "age < 30", k=1, viewer={"B01"})
+    assert not set(tenant.top_features) & set(b.columns) and tenant.holdout is None
 
 
 def test_a_lookalike_that_loses_to_the_rule_falls_back_to_it():

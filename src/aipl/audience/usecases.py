@@ -361,9 +361,9 @@ def crowd_insight(wh: Warehouse, expr: str | dict, base: str | dict | None = Non
 def crowd_lookalike(wh: Warehouse, seed: str | dict, k: float = 3.0, save: str | None = None,
                     namespace: str | None = None, index: TagIndex | None = None,
                     viewer: Iterable[str] | None = None) -> LookalikeCrowd:
-    """Consumers who look like the seed crowd: a PU-learning classifier over the tags (those a `viewer`, a
-    tenant's brands, may see), the top k·|seed| outside the seed; saved as a consumer list and a crowd named
-    `save` when given.
+    """Consumers who look like the seed crowd: a PU-learning classifier over the tags and behaviour (those a
+    `viewer`, a tenant's brands, may see), the top k·|seed| outside the seed, or the rule it replaces when it
+    does not beat it (`method`); saved as a consumer list and a crowd named `save` when given.
 
     >>> from aipl.audience import refresh
     >>> from aipl.simulate import sample_warehouse
@@ -376,7 +376,10 @@ def crowd_lookalike(wh: Warehouse, seed: str | dict, k: float = 3.0, save: str |
     tree = crowd_tree(seed)
     with _answers(namespace):
         ids = index.evaluate(_within(tree, namespace))
-    summary = lookalike(visible_features(features(wh), sight(wh, viewer)), ids, k)
+    seen = sight(wh, viewer)
+    # behaviour features count every brand's events: only for a viewer who may see platform-wide data
+    x = visible_features(features(wh, with_behaviour=seen.reason("all", None) is None), seen)
+    summary = lookalike(x, ids, k)
     if save:
         top = BitMap(summary.top.tolist())
         save_list(wh, _named(save, namespace), "", index.day, consumer_ids(wh, top))
