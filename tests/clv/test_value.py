@@ -57,6 +57,13 @@ def test_value_by_state_adds_up_and_matches_the_models(market):
         vals = consumers[consumers.aipl == st].clv.unique()
         assert len(vals) == 1 and vals[0] == pytest.approx(meta["conversion"][st] * meta["new_customer_value"])
     assert 0 < meta["conversion"]["A"] < meta["conversion"]["I"] < 1  # interest converts better than awareness
+    # every value carries its fits' checks, a holdout back-test and what it assumes about seasonality
+    assert value.reliable == all(c["ok"] for c in value.checks.values())
+    assert len(value.warnings) == sum(not c["ok"] for c in value.checks.values())
+    h = value.holdout
+    assert h["holdout_end"] == END and h["calibration_end"] < END and h["actual"] > 0 and len(h["by_frequency"]) > 1
+    assert not value.seasonality["applied"] and "steady purchase rate" in value.seasonality["note"]
+    assert {"reliable", "warnings", "holdout", "seasonality"} <= set(as_json)
 
 
 def test_cli_value_json(market, tmp_path):
@@ -89,3 +96,19 @@ def test_cli_fit_and_predict_call_the_library_use_cases(market, tmp_path):
         fit_clv(market, END, "nope")
     with pytest.raises(ValueError, match="no purchases before the calibration end for brand B01"):
         fit_clv(market, "2020-01-01", brand="B01")
+
+
+def test_predict_refuses_to_pool_brands(market, tmp_path):
+    root = str(market.config.root)
+    with pytest.raises(ValueError, match=r"the purchases are of 2 brands \(B01, B02\): name one brand"):
+        predict_clv(market, END, 30, "day")
+    out = tmp_path / "p.csv"
+    r = CliRunner().invoke(app, ["clv", "predict", "--calibration-end", END, "--time-unit", "day", "--out", str(out),
+                                 "-w", root])
+    assert r.exit_code == 2 and "name one brand (--brand) or a cohort" in r.output and not out.exists()
+    r = CliRunner().invoke(app, ["clv", "fit", "--calibration-end", END, "--time-unit", "day", "--cohort", "2026-10",
+                                 "-w", root, "--json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.stdout)
+    assert body["scope"] == "cohort 2026-10" and body["converged"] == body["check"]["ok"]
+    assert (body["warnings"] == []) == body["converged"]

@@ -68,7 +68,9 @@ class CrowdRecord(Result):
 class LookalikeScores(Result):
     """A lookalike model's `scores` for every consumer outside the seed (best first; the top `size` = k·|seed|
     are the lookalike crowd) and its summary: the `seed` size, the `unlabeled` sample, the PU constant `c`,
-    `k`, the tags `left_out` and the `top_features` (what `lookalike` returns).
+    `k`, the tags `left_out` and the `top_features` (what `lookalike` returns); the `method` that chose the crowd
+    ("lookalike", or "rule" when the model did not beat the `rule` it replaces on held-out consumers), and that
+    comparison, `holdout` (precision and lift with its 95 % interval against the rule's; None without one).
 
     >>> r = LookalikeScores(scores=pd.Series([0.9, 0.7, 0.2], index=[7, 3, 5]), seed=1, unlabeled=3, c=0.5, k=2.0,
     ...                     left_out=[], size=2, top_features={"age": 0.6})
@@ -76,6 +78,10 @@ class LookalikeScores(Result):
     LookalikeScores(seed 1 × k 2.0: top 2 of 3 scored, c 0.500; top feature age)
     >>> r.top.tolist(), r.to_dict()["size"]
     ([7, 3], 2)
+    >>> LookalikeScores(scores=pd.Series([0.9]), seed=30, c=0.5, k=1.0, size=30, top_features={}, method="rule",
+    ...                 rule="carted or favourited in 15 days", holdout={"precision": 0.2, "rule_precision": 0.3})
+    LookalikeScores(seed 30 × k 1.0: top 30 of 1 scored, c 0.500; fell back to the rule: carted or favourited \
+in 15 days, precision 20.0% vs the rule's 30.0% on held-out consumers)
     """
 
     scores: pd.Series
@@ -86,6 +92,9 @@ class LookalikeScores(Result):
     left_out: list[str]
     size: int
     top_features: dict[str, float]
+    method: str
+    rule: str
+    holdout: dict | None
 
     @property
     def top(self) -> pd.Index:
@@ -106,5 +115,10 @@ class LookalikeScores(Result):
 
     def __repr__(self) -> str:
         top = next(iter(self["top_features"]), None)
-        return (f"LookalikeScores(seed {self['seed']:,} × k {self['k']}: top {self['size']:,} of "
-                f"{len(self['scores']):,} scored, c {self['c']:.3f}" + (f"; top feature {top})" if top else ")"))
+        head = (f"LookalikeScores(seed {self['seed']:,} × k {self['k']}: top {self['size']:,} of "
+                f"{len(self['scores']):,} scored, c {self['c']:.3f}")
+        if self.get("method") == "rule":
+            h = self["holdout"]
+            return (f"{head}; fell back to the rule: {self['rule']}, precision {h['precision']:.1%} vs the rule's "
+                    f"{h['rule_precision']:.1%} on held-out consumers)")
+        return head + (f"; top feature {top})" if top else ")")

@@ -202,13 +202,16 @@ class LookalikeCrowd:
     top_features: dict[str, float] = field(repr=False)
     left_out: list[str] = field(repr=False)
     saved: str | None = None
+    method: str = field(default="lookalike", repr=False)  # "rule": the model did not beat the rule, which chose
+    rule: str = field(default="", repr=False)
+    holdout: dict | None = field(default=None, repr=False)  # the model against the rule on held-out consumers
 
     def to_dict(self) -> dict:
         """The lookalike summary as JSON-ready values.
 
         >>> LookalikeCrowd("age < 30", 111, 1.0, 111, 0.99, {"age": 310.0}, ["gender=F"]).to_dict()
         {'seed': 'age < 30', 'seed_size': 111, 'k': 1.0, 'size': 111, 'c': 0.99, 'top_features': {'age': 310.0}, \
-'left_out': ['gender=F'], 'saved': None}
+'left_out': ['gender=F'], 'saved': None, 'method': 'lookalike', 'rule': '', 'holdout': None}
         """
         return asdict(self)
 
@@ -358,9 +361,9 @@ def crowd_insight(wh: Warehouse, expr: str | dict, base: str | dict | None = Non
 def crowd_lookalike(wh: Warehouse, seed: str | dict, k: float = 3.0, save: str | None = None,
                     namespace: str | None = None, index: TagIndex | None = None,
                     viewer: Iterable[str] | None = None) -> LookalikeCrowd:
-    """Consumers who look like the seed crowd: a PU-learning classifier over the tags (those a `viewer`, a
-    tenant's brands, may see), the top k·|seed| outside the seed; saved as a consumer list and a crowd named
-    `save` when given.
+    """Consumers who look like the seed crowd: a PU-learning classifier over the tags and behaviour (those a
+    `viewer`, a tenant's brands, may see), the top k·|seed| outside the seed, or the rule it replaces when it
+    does not beat it (`method`); saved as a consumer list and a crowd named `save` when given.
 
     >>> from aipl.audience import refresh
     >>> from aipl.simulate import sample_warehouse
@@ -373,14 +376,18 @@ def crowd_lookalike(wh: Warehouse, seed: str | dict, k: float = 3.0, save: str |
     tree = crowd_tree(seed)
     with _answers(namespace):
         ids = index.evaluate(_within(tree, namespace))
-    summary = lookalike(visible_features(features(wh), sight(wh, viewer)), ids, k)
+    seen = sight(wh, viewer)
+    # behaviour features count every brand's events: only for a viewer who may see platform-wide data
+    x = visible_features(features(wh, with_behaviour=seen.reason("all", None) is None), seen)
+    summary = lookalike(x, ids, k)
     if save:
         top = BitMap(summary.top.tolist())
         save_list(wh, _named(save, namespace), "", index.day, consumer_ids(wh, top))
         create_crowd(wh, save, {"list": save}, namespace, index, source=f"lookalike of {to_text(tree)} × {k}")
     return LookalikeCrowd(to_text(tree), int(summary["seed"]), float(k), int(summary["size"]), float(summary["c"]),
                           {str(f): float(v) for f, v in summary["top_features"].items()},
-                          [str(f) for f in summary["left_out"]], save)
+                          [str(f) for f in summary["left_out"]], save, summary["method"], summary["rule"],
+                          summary["holdout"])
 
 
 def export_crowd(wh: Warehouse, expr: str | dict, out: str | Path, actor: str | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from aipl.cli.common import (
@@ -30,6 +31,8 @@ clv_app = _group("clv", "Customer lifetime value: BG/NBD, Pareto/NBD, Gamma-Gamm
 CalibrationOpt = Annotated[str, typer.Option(help="Last day of the calibration period (YYYY-MM-DD).")]
 TimeUnitOpt = Annotated[str, typer.Option(help="day, week or month.")]
 OnlyBrandOpt = Annotated[str | None, typer.Option(help="Only this brand's purchases.")]
+CohortOpt = Annotated[str | None, typer.Option(
+    help="Only customers whose first purchase falls in FIRST..LAST (days) or in a month YYYY-MM.")]
 DayOpt = Annotated[str, typer.Option(help="The day (YYYY-MM-DD).")]
 
 
@@ -41,19 +44,36 @@ def clv_fit(
     time_unit: TimeUnitOpt = "week",
     model: Annotated[str, typer.Option(help=f"{', '.join(MODELS)}.")] = "bgnbd",
     brand: OnlyBrandOpt = None,
+    cohort: CohortOpt = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fit a CLV model by maximum likelihood and print its parameters and log-likelihood."""
+    """Fit a CLV model by maximum likelihood: its parameters, log-likelihood, convergence check and, where
+    purchases follow the calibration end, predicted against actual repeat purchases by frequency."""
     with _file_or_workspace(file, fmt, workspace, read=True) as wh:
-        fit = fit_clv(wh, calibration_end, model, time_unit, brand)
+        fit = fit_clv(wh, calibration_end, model, time_unit, brand, cohort)
     if as_json:
         _print_json(fit.to_dict())
         return
-    out.print(f"{model} on {fit.customers:,} customers (time unit {time_unit}, calibration to {calibration_end})")
+    out.print(f"{model} on {fit.customers:,} customers of {fit.scope} (time unit {time_unit}, calibration to "
+              f"{calibration_end})")
     for k, v in fit.params.items():
         out.print(f"  {k:6} = {v:.4f}")
     out.print(f"  log-likelihood = {fit.loglik:,.2f}")
+    _print_warnings(fit.to_dict()["warnings"])
+    h = fit.holdout
+    if h and "unavailable" not in h:
+        out.print(_frame_table(pd.DataFrame(h["by_frequency"]),
+                               f"holdout to {h['holdout_end']}: mean repeat purchases per customer by calibration "
+                               "purchases"))
+        out.print(f"  total: predicted {h['predicted']:,.0f}, actual {h['actual']:,.0f} ({h['error']:+.1%})")
+    elif h:
+        out.print(f"  {h['unavailable']}")
+
+
+def _print_warnings(lines: list[str]) -> None:
+    for line in lines:
+        err.print(f"warning: {line}")
 
 
 @clv_app.command("value")
@@ -77,15 +97,22 @@ def clv_value(
             export_ids(wh, f"consumer values of {brand} on {calibration_end}", consumers, out_file)
             err.print(f"per-consumer values written to {out_file} (logged in crowd_exports)")
     meta = by_state.attrs
-    body = {**{k: meta[k] for k in ("brand", "calibration_end", "months", "new_customer_value", "conversion")},
+    body = {**{k: meta[k] for k in ("brand", "calibration_end", "months", "new_customer_value", "conversion",
+                                    "reliable", "warnings", "checks", "holdout", "seasonality")},
             "total": float(by_state.value.sum()), "by_state": _records(by_state)}
     if as_json:
         _print_json(body)
         return
+    _print_warnings(meta["warnings"])
     out.print(_frame_table(by_state, f"{brand}: consumer-asset value over {months} months at {calibration_end}"))
     out.print(f"total {body['total']:,.2f}; A and I are conversion estimates (30-day conversion "
               f"A {meta['conversion']['A']:.1%}, I {meta['conversion']['I']:.1%} × a new customer's "
               f"{meta['new_customer_value']:,.2f})")
+    h = meta["holdout"]
+    out.print(f"holdout check: {h['unavailable']}" if "unavailable" in h else
+              f"holdout check: fitted to {h['calibration_end']}, predicted {h['predicted']:,.0f} repeat purchases "
+              f"to {h['holdout_end']} against {h['actual']:,.0f} actual")
+    out.print(f"seasonality: {meta['seasonality']['note']}")
 
 
 @clv_app.command("predict")
@@ -95,16 +122,21 @@ def clv_predict(
     horizon: Annotated[float, typer.Option(help="Predict purchases over this many time units.")] = 52,
     time_unit: TimeUnitOpt = "week",
     brand: OnlyBrandOpt = None,
+    cohort: CohortOpt = None,
     file: FileArg = None,
     fmt: FormatOpt = None,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Per customer: P(alive), expected purchases over the horizon, expected spend and discounted 3-year CLV."""
+    """Per customer of one brand or cohort: P(alive), expected purchases over the horizon (a campaign window in
+    it scaled by last year's campaign uplift), expected spend and discounted 3-year CLV."""
     with _file_or_workspace(file, fmt, workspace) as wh:  # a writer: the export writes its audit row
-        s = predict_clv(wh, calibration_end, horizon, time_unit, brand)
-        export_ids(wh, f"CLV predictions of {brand or 'every brand'} at {calibration_end}", s, out_file)
+        s = predict_clv(wh, calibration_end, horizon, time_unit, brand, cohort=cohort)
+        export_ids(wh, f"CLV predictions of {s.attrs['scope']} at {calibration_end}", s, out_file)
     params = s.attrs["params"]
-    out.print(f"{len(s):,} customers → {out_file} (BG/NBD {params['bgnbd']}, Gamma-Gamma {params['gamma_gamma']})")
+    _print_warnings(s.attrs["warnings"])
+    out.print(f"{len(s):,} customers of {s.attrs['scope']} → {out_file} (BG/NBD {params['bgnbd']}, Gamma-Gamma "
+              f"{params['gamma_gamma']})")
+    out.print(f"seasonality: {s.attrs['seasonality']['note']}")
 
 
 members_app = _group("members", "Member operations: lapsed buckets, activity, recall and reactivation lists.")

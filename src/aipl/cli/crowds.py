@@ -130,7 +130,9 @@ def crowd_lookalike_cmd(
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Consumers who look like the seed: a PU-learning LightGBM over the tags, top k·|seed| outside the seed."""
+    """Consumers who look like the seed: a PU-learning LightGBM over the tags and behaviour, top k·|seed| outside
+    the seed; the rule (carted or favourited in 15 days) instead when the model does not beat it on held-out
+    consumers."""
     with _session(workspace, read=not save) as wh:
         res = crowd_lookalike(wh, seed, k, save)
     if as_json:
@@ -138,6 +140,11 @@ def crowd_lookalike_cmd(
         return
     out.print(f"lookalike of {res.seed_size:,} seed consumers × {k}: {res.size:,} consumers "
               f"(PU c = {res.c:.2f}); top features: " + ", ".join(list(res.top_features)[:5]))
+    if h := res.holdout:
+        verdict = "fell back to the rule" if res.method == "rule" else "beats the rule"
+        out.print(f"held-out check: precision {h['precision']:.1%} (lift {h['lift']:.2f}x, 95% "
+                  f"{h['lift_ci'][0]:.2f}–{h['lift_ci'][1]:.2f}) vs {h['rule_precision']:.1%} for {res.rule}: "
+                  f"{verdict}")
     if save:
         out.print(f"saved as crowd {save!r}")
 

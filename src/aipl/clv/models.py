@@ -16,9 +16,35 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
 
 from aipl.clv import transformers as tf
+from aipl.clv.results import FitCheck
 
 MODELS: dict[str, type[_Model]] = {}
+Bounds = dict[str, tuple[float, float]]
 WARM_START_ROWS = 200_000  # above this many distinct histories, fits start from a subsample's optimum
+RESTARTS = 6  # other starting points tried when a fit is not a proper optimum
+GRAD_TOL = 1e-4  # largest gradient (mean log-likelihood per log-parameter) of an optimum
+HESS_TOL = 1e-7  # smallest Hessian eigenvalue of an optimum, relative to the largest
+
+
+def _gradient(f: Callable, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """Central-difference gradient of a scalar function."""
+    e = np.eye(len(x)) * h
+    return np.array([(f(x + e[i]) - f(x - e[i])) / (2 * h) for i in range(len(x))])
+
+
+def _hessian(f: Callable, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """Central-difference Hessian of a scalar function.
+
+    >>> _hessian(lambda z: z[0] ** 2 + 3 * z[0] * z[1], np.array([1.0, 2.0])).round(6).tolist()
+    [[2.0, 3.0], [3.0, 0.0]]
+    """
+    k, e = len(x), np.eye(len(x)) * h
+    out = np.empty((k, k))
+    for i in range(k):
+        for j in range(i, k):
+            out[i, j] = out[j, i] = (f(x + e[i] + e[j]) - f(x + e[i] - e[j]) - f(x - e[i] + e[j])
+                                     + f(x - e[i] - e[j])) / (4 * h * h)
+    return out
 
 
 class NotFittedError(_SklearnNotFittedError):
@@ -45,10 +71,13 @@ def _check(*arrays) -> list[np.ndarray]:
 
 class _Model(BaseEstimator):
     """Maximum-likelihood fit shared by the models: `penalizer` adds an L2 penalty on the parameters, `tol` and
-    `maxiter` bound the optimiser. Fitted: params_ (name → value), loglik_, n_customers_, converged_."""
+    `maxiter` bound the optimiser. Fitted: params_ (name → value), loglik_, n_customers_, check_ (a FitCheck:
+    optimiser status, gradient norm, parameters at a boundary, Hessian; a fit that fails it is refitted from
+    other starting points) and converged_ (the check passed)."""
 
     lookup_name: ClassVar[str]
     param_names: ClassVar[tuple[str, ...]]
+    bounds: ClassVar[Bounds] = {}  # a fitted value outside (lo, hi) is degenerate
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -70,29 +99,72 @@ class _Model(BaseEstimator):
             start = self._minimize(np.log(start), tuple(c[keep] for c in data), sub[keep]).x
             start = np.exp(start)
         res = self._minimize(np.log(start), data, weights)
+        check = self._check_fit(res, data, weights, starts=1)
+        if not check["ok"]:  # refit from other starting points; keep the best proper optimum, else the best
+            best = (check["ok"], -res.fun, res, check)
+            rng = np.random.default_rng(0)
+            for i in range(RESTARTS):
+                log_start = np.log(start) + rng.normal(0.0, 1.5, len(start))
+                r2 = self._minimize(log_start, data, weights)
+                c2 = self._check_fit(r2, data, weights, starts=i + 2)
+                if np.isfinite(r2.fun) and (c2["ok"], -r2.fun) > best[:2]:
+                    best = (c2["ok"], -r2.fun, r2, c2)
+            res, check = best[2], best[3]
+            check = FitCheck(**{**check, "starts": RESTARTS + 1})
         params = np.exp(res.x)
         self.params_ = dict(zip(self.param_names, (float(p) for p in params), strict=True))
         self.loglik_ = float(weights @ self._loglik(params, *data))
         self.n_customers_ = int(weights.sum())
-        self.converged_ = bool(res.success)
+        self.check_ = check
+        self.converged_ = bool(check["ok"])
         return self
+
+    def _check_fit(self, res, data: tuple[np.ndarray, ...], weights: np.ndarray, starts: int) -> FitCheck:
+        """Whether `res` is a proper optimum: optimiser status, gradient norm, parameters off their bounds and a
+        positive-definite Hessian (all of the mean negative log-likelihood in log-parameters)."""
+        f = self._objective(data, weights)
+        x = np.asarray(res.x, float)
+        value = (lambda z: f(z)[0]) if self._analytic(data) else f
+        grad = f(x)[1] if self._analytic(data) else _gradient(value, x)
+        hess = _hessian(value, x)
+        eig = np.linalg.eigvalsh((hess + hess.T) / 2) if np.all(np.isfinite(hess)) else np.array([np.nan])
+        params = np.exp(x)
+        problems = []
+        at_bound = [f"{k} = {v:.3g}" for k, v in zip(self.param_names, params, strict=True)
+                    if not self.bounds.get(k, (0.0, np.inf))[0] < v < self.bounds.get(k, (0.0, np.inf))[1]]
+        if at_bound:
+            problems.append("parameters at a boundary: " + ", ".join(at_bound))
+        grad_norm = float(np.max(np.abs(grad))) if np.all(np.isfinite(grad)) else float("inf")
+        if not grad_norm < GRAD_TOL:
+            problems.append(f"gradient norm {grad_norm:.2g} (not at an optimum)")
+        min_eig = float(np.min(eig))
+        if not min_eig > HESS_TOL * max(1.0, float(np.max(np.abs(eig)))):
+            problems.append(f"Hessian not positive definite (smallest eigenvalue {min_eig:.2g}): "
+                            "the data do not pin the parameters down")
+        return FitCheck(ok=not problems, problems=problems, optimizer=str(res.message), success=bool(res.success),
+                        grad_norm=grad_norm, min_eigenvalue=min_eig, starts=starts)
 
     def _loglik_grad(self, params, *data):
         """(log-likelihood per customer, gradient 4 × n), where a model has it analytically; else None."""
         return None
 
-    def _minimize(self, log_start: np.ndarray, data: tuple[np.ndarray, ...], weights: np.ndarray):
+    def _analytic(self, data: tuple[np.ndarray, ...]) -> bool:
+        return self._loglik_grad(np.ones(len(self.param_names)), *(c[:1] for c in data)) is not None
+
+    def _objective(self, data: tuple[np.ndarray, ...], weights: np.ndarray) -> Callable:
+        """The mean negative log-likelihood (plus the penalty) of log-parameters; with its gradient where the
+        model has one analytically."""
         n = weights.sum()
-        analytic = self._loglik_grad(np.exp(log_start), *data) is not None
+        analytic = self._analytic(data)
 
         def objective(log_params: np.ndarray):
-            params = np.exp(log_params)
             with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # a non-finite value is rejected
+                params = np.exp(log_params)
                 if analytic:
                     ll, grad = self._loglik_grad(params, *data)
                 else:
                     ll, grad = self._loglik(params, *data), None
-            if not np.all(np.isfinite(ll)):
+            if not (np.all(np.isfinite(params)) and np.all(np.isfinite(ll))):
                 return (1e100, np.zeros_like(log_params)) if analytic else 1e100
             f = -(weights @ ll) / n + self.penalizer * float(np.sum(params**2))
             if not analytic:
@@ -101,7 +173,11 @@ class _Model(BaseEstimator):
             g = -(grad @ weights) / n * params + self.penalizer * 2 * params**2
             return f, g
 
-        if analytic:  # BFGS: few evaluations, and none of L-BFGS-B's per-step overhead
+        return objective
+
+    def _minimize(self, log_start: np.ndarray, data: tuple[np.ndarray, ...], weights: np.ndarray):
+        objective = self._objective(data, weights)
+        if self._analytic(data):  # BFGS: few evaluations, and none of L-BFGS-B's per-step overhead
             return minimize(objective, log_start, jac=True, method="BFGS",
                             options={"maxiter": self.maxiter, "gtol": 1e-10})
         return minimize(objective, log_start, method="L-BFGS-B",
@@ -204,6 +280,7 @@ class BetaGeo(_Frequency):
 
     lookup_name = "bgnbd"
     param_names = ("r", "alpha", "a", "b")
+    bounds: ClassVar[Bounds] = {"r": (1e-3, 1e3), "alpha": (1e-6, 1e6), "a": (1e-3, 1e3), "b": (1e-3, 1e3)}
     start = (1.0, 1.0, 1.0, 1.0)
     _p_alive = staticmethod(tf.bgnbd_p_alive)
     _conditional_expected = staticmethod(tf.bgnbd_conditional_expected)
@@ -239,6 +316,7 @@ class ParetoNBD(_Frequency):
 
     lookup_name = "pareto_nbd"
     param_names = ("r", "alpha", "s", "beta")
+    bounds: ClassVar[Bounds] = {"r": (1e-3, 1e3), "alpha": (1e-6, 1e6), "s": (1e-3, 1e3), "beta": (1e-6, 1e6)}
     start = (0.5, 10.0, 0.5, 10.0)
     _p_alive = staticmethod(tf.pareto_nbd_p_alive)
     _conditional_expected = staticmethod(tf.pareto_nbd_conditional_expected)
@@ -262,6 +340,7 @@ class GammaGamma(_Model):
 
     lookup_name = "gamma_gamma"
     param_names = ("p", "q", "gamma")
+    bounds: ClassVar[Bounds] = {"p": (1e-3, 1e3), "q": (1.0, 1e3), "gamma": (1e-6, 1e9)}  # q ≤ 1: infinite mean
 
     def _loglik(self, params, x, m):
         return tf.gamma_gamma_loglik(params, x, m)

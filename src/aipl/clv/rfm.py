@@ -15,11 +15,12 @@ TIME_UNITS = {"day": 1.0, "week": 7.0, "month": 30.0}
 
 
 def rfm_summary(wh: Warehouse, calibration_end: str | date, time_unit: str = "week",
-                brand: str | None = None) -> pd.DataFrame:
+                brand: str | None = None, cohort: tuple[date, date] | None = None) -> pd.DataFrame:
     """Per consumer: frequency (repeat purchase days), recency and T in `time_unit`, monetary (mean repeat-day spend).
 
     A purchase day is a day of the workspace time zone; several purchases on one day are one transaction
-    (as in Fader, Hardie & Lee 2005). Only purchases up to `calibration_end` (inclusive) count.
+    (as in Fader, Hardie & Lee 2005). Only purchases up to `calibration_end` (inclusive) count; with a `cohort`
+    (first day, last day), only the customers whose first purchase falls in it.
 
     >>> from aipl.simulate import sample_warehouse
     >>> rfm_summary(sample_warehouse(), "2026-10-24").head(2).round(2)
@@ -30,13 +31,13 @@ def rfm_summary(wh: Warehouse, calibration_end: str | date, time_unit: str = "we
     if time_unit not in TIME_UNITS:
         raise ValueError(f"time_unit must be one of {', '.join(TIME_UNITS)}, not {time_unit!r}")
     end = parse_day(calibration_end, "calibration end")
-    return _summary(wh, end, brand).execute().assign(
+    return _summary(wh, end, brand, cohort).execute().assign(
         recency=lambda d: d.recency_days / TIME_UNITS[time_unit],
         T=lambda d: d.T_days / TIME_UNITS[time_unit],
     )[["consumer_id", "frequency", "recency", "T", "monetary"]].sort_values("consumer_id", ignore_index=True)
 
 
-def _summary(wh: Warehouse, end: date, brand: str | None) -> ir.Table:
+def _summary(wh: Warehouse, end: date, brand: str | None, cohort: tuple[date, date] | None = None) -> ir.Table:
     ev = wh.table("events")
     buys = ev.filter(ev.event_type == "purchase")
     if brand is not None:
@@ -49,6 +50,8 @@ def _summary(wh: Warehouse, end: date, brand: str | None) -> ir.Table:
         .group_by(["consumer_id", "day"]).aggregate(spend=lambda t: t.amount.cast("decimal(38, 6)").sum())
     )
     first = days.group_by("consumer_id").aggregate(first=days.day.min())
+    if cohort is not None:
+        first = first.filter((first["first"] >= ibis.literal(cohort[0])) & (first["first"] <= ibis.literal(cohort[1])))
     d = days.inner_join(first, "consumer_id")
     repeat = d.day > d.first
     end_lit = ibis.literal(end)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import betaln, digamma, gammaln, hyp2f1, logsumexp
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1, logsumexp
 
 
 def _per_count(x: np.ndarray, fn):
@@ -85,8 +85,9 @@ def bgnbd_p_alive(params: Sequence[float], x: ArrayLike, t_x: ArrayLike, T: Arra
     r, alpha, a, b = params
     x, t_x, T = np.asarray(x, float), np.asarray(t_x, float), np.asarray(T, float)
     xb = np.where(x > 0, x, 1.0)
-    odds = np.where(x > 0, a / (b + xb - 1) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0)
-    return 1.0 / (1.0 + odds)
+    # log-odds of being dead: no overflow for the long histories of heavy buyers
+    log_odds = np.log(a) - np.log(b + xb - 1) + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
+    return np.where(x > 0, expit(-log_odds), 1.0)
 
 
 def bgnbd_expected(params: Sequence[float], t: ArrayLike) -> np.ndarray:
@@ -113,8 +114,15 @@ def bgnbd_conditional_expected(params: Sequence[float], t: ArrayLike, x: ArrayLi
     r, alpha, a, b = params
     x, t_x, T, t = (np.asarray(v, float) for v in (x, t_x, T, t))
     head = (a + b + x - 1) / (a - 1)
-    tail = 1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
-    return head * tail * bgnbd_p_alive(params, x, t_x, T)
+    z = t / (alpha + T + t)
+    with np.errstate(all="ignore"):
+        # (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z), by Euler's transformation where that is finite (no 0 × inf for
+        # long histories), else as it stands (finite where Euler's is not: a and b both huge)
+        euler = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
+        direct = (1 - z) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
+        tail = 1 - np.where(np.isfinite(euler), euler, direct)
+        alive = bgnbd_p_alive(params, x, t_x, T)
+        return np.where(alive > 0, head * tail * alive, 0.0)
 
 
 def _pareto_log_a0(params, x, t_x, T) -> np.ndarray:

@@ -286,18 +286,21 @@ def _clv(run: _Run, out: dict) -> None:
                for b in keys for k, n in member_report(wh, b, day).buckets.items()]
     _replace_day(wh, schema.MEMBER_BUCKETS, members, day)
     run.tick("clv")()  # member buckets written, CLV not yet
-    values, skipped = [], []
+    values, skipped, unconverged = [], [], []
     for b in keys:
         try:
             by_state = asset_value(wh, b, day).by_state
         except ValueError:  # the data cannot answer for this brand (too few repeat buyers to fit …)
             skipped.append(b)
             continue
+        if not by_state.attrs["reliable"]:
+            unconverged.append(b)
         values += [{"brand_id": b, "day": day, "aipl": r.aipl, "deeplink": r.deeplink,
                     "consumers": int(r.consumers), "value": float(r.value)} for r in by_state.itertuples()]
     _replace_day(wh, schema.CLV_VALUE, values, day)
     out.update(rows=len(values), message=f"{len(keys)} brand(s): member buckets and CLV value by state on {day}"
-               + _skipped(skipped, "too little data to fit CLV"))
+               + _skipped(skipped, "too little data to fit CLV")
+               + (f"; fit not converged, values to read with care: {', '.join(unconverged)}" if unconverged else ""))
 
 
 def _skipped(brands_: list[str], why: str) -> str:

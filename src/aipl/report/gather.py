@@ -172,14 +172,16 @@ def with_medians(fast_t: pd.DataFrame) -> pd.DataFrame:
 
 
 def gather_clv(wh: Warehouse, brand: str, day: date) -> dict:
-    """The brand's consumer-asset value by state and its member buckets (or why the value cannot be shown)."""
+    """The brand's consumer-asset value by state, its fit warnings, holdout check and seasonality, and its member
+    buckets (or why the value cannot be shown)."""
     out: dict = {"brand": brand, "members": member_summary(member_status(wh, brand, day))}
     try:
         by_state = asset_value(wh, brand, day, time_unit="day").by_state
     except ValueError as exc:
         out["error"] = str(exc)
         return out
-    out.update(by_state=by_state, total=float(by_state.value.sum()), meta=by_state.attrs)
+    out.update(by_state=by_state, total=float(by_state.value.sum()), meta=by_state.attrs,
+               warnings=by_state.attrs["warnings"])  # fits that did not converge: shown above the values
     return out
 
 
