@@ -195,6 +195,8 @@ def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, acto
     >>> manifest["count"], manifest["hash"], manifest["audit_id"] == row["export_id"]
     (150, 'sha256', True)
     """
+    if id_type not in ID_TYPES:
+        raise ValueError(f"unknown id type {id_type!r}: one of {', '.join(ID_TYPES)}")
     if hashing is not None and hashing not in HASHES:
         raise ValueError(f"unknown hash {hashing!r}: one of {', '.join(HASHES)}")
     if id_type != "consumer_id" and hashing is None:

@@ -355,10 +355,11 @@ def crowd_insight(wh: Warehouse, expr: str | dict, base: str | dict | None = Non
     with _answers(namespace):
         ids = index.evaluate(_within(tree, namespace))
         base_ids = index.evaluate(crowd_tree(base, namespace)) if base else None
-        if viewer is not None:  # a tenant profiles no crowd (nor compares with one) smaller than the export minimum
-            check_export_size(wh, f"crowd {to_text(tree)!r}", len(ids), "insight")
-            if base_ids is not None:
-                check_export_size(wh, f"comparison crowd {to_text(crowd_tree(base))!r}", len(base_ids), "insight")
+    if viewer is not None:  # a tenant profiles no crowd (nor compares with one) smaller than the export minimum
+        check_export_size(wh, f"crowd {to_text(tree)!r}", len(ids), "insight")
+        if base_ids is not None:
+            check_export_size(wh, f"comparison crowd {to_text(crowd_tree(base))!r}", len(base_ids), "insight")
+    with _answers(namespace):
         prof = insight(index, ids, base_ids)
         others = {to_text(crowd_tree(c)): index.evaluate(crowd_tree(c, namespace)) for c in compare}
     prof = visible_profile(prof, sight(wh, viewer))
