@@ -443,7 +443,8 @@ def export(request: Request, body: ExportIn, who: Annotated[Principal, Depends(n
     return ExportOut(**{**res.to_dict(), "download": f"/api/crowds/exports/{res.export_id}"})
 
 
-@router.get("/exports/{export_id}", response_class=FileResponse)
+@router.get("/exports/{export_id}", response_class=FileResponse,
+            responses={200: {"content": {"application/octet-stream": {}}, "description": "the exported file"}})
 def download(request: Request, export_id: Annotated[str, PathParam(pattern="^[0-9a-f]{32}$")],
              who: Annotated[Principal, Depends(need("analyst"))]) -> FileResponse:
     """The file of one of the tenant's exports (404 for another tenant's)."""
