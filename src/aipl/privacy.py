@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import json
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,23 +62,80 @@ def foreign(brands: Iterable[str], viewer: Iterable[str] | None) -> list[str]:
     return [] if viewer is None else sorted(set(brands) - set(viewer))
 
 
-def check_export_size(wh: Warehouse, what: str, n: int) -> None:
-    """PrivacyError when `n` ids are fewer than [privacy] min_crowd_size: nothing that small is exported.
+def check_export_size(wh: Warehouse, what: str, n: int, purpose: str = "export") -> None:
+    """PrivacyError when `n` ids are fewer than [privacy] min_crowd_size: nothing that small is exported (or,
+    with another `purpose` such as "insight", profiled).
 
     >>> from aipl.simulate import sample_warehouse
     >>> check_export_size(sample_warehouse(), "crowd 'teens'", 3)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     aipl.privacy.PrivacyError: crowd 'teens' has 3 consumers, below the minimum export size 100 ...: not exported
+    >>> check_export_size(sample_warehouse(), "crowd 'teens'", 3, "insight")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    aipl.privacy.PrivacyError: crowd 'teens' has 3 consumers, below the minimum insight size 100 ...: no insight
     """
     minimum = wh.config.min_crowd_size
     if n < minimum:
-        raise PrivacyError(f"{what} has {n:,} consumers, below the minimum export size {minimum} "
-                           "([privacy] min_crowd_size in aipl.toml): not exported")
+        raise PrivacyError(f"{what} has {n:,} consumers, below the minimum {purpose} size {minimum} "
+                           "([privacy] min_crowd_size in aipl.toml): "
+                           + ("not exported" if purpose == "export" else f"no {purpose}"))
+
+
+HASHES = ("md5", "sha256")
+ID_TYPES = ("consumer_id", *schema.ID_TYPES)
+
+
+def normalise(id_type: str, values: pd.Series) -> pd.Series:
+    """Identifiers in the form a DMP hashes them: a phone number as its 11 digits (no +86, spaces or dashes), an
+    OAID in lower case, an IDFA in upper case, trimmed; a consumer id as it is.
+
+    >>> normalise("phone", pd.Series(["+86 138-0013-8000", "13900139000"])).tolist()
+    ['13800138000', '13900139000']
+    >>> normalise("idfa", pd.Series([" 6d92078a-8246-4ba4-ae5b-76104861e7dc "])).tolist()
+    ['6D92078A-8246-4BA4-AE5B-76104861E7DC']
+    """
+    values = values.astype(str).str.strip()
+    if id_type == "phone":
+        digits = values.str.replace(r"\D", "", regex=True)
+        return digits.where(~((digits.str.len() == 13) & digits.str.startswith("86")), digits.str[2:])
+    return values.str.lower() if id_type == "oaid" else values.str.upper() if id_type == "idfa" else values
+
+
+def hashed(values: pd.Series, how: str) -> pd.Series:
+    """The hex digest (lower case) of each value's UTF-8 bytes, by `how` (md5 or sha256).
+
+    >>> hashed(pd.Series(["13800138000"]), "md5").tolist()
+    ['7945bd83237335e5376ff44d62e4f0ae']
+    """
+    fn = getattr(hashlib, how)
+    return values.map(lambda v: fn(v.encode("utf-8")).hexdigest())
+
+
+def identifiers(wh: Warehouse, consumers: pd.Series, id_type: str) -> pd.DataFrame:
+    """The `id_type` identifiers (identities table) of the consumers, normalised: consumer_id, id_value.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> identifiers(sample_warehouse(), pd.Series(["c00000000"]), "phone").columns.tolist()
+    ['consumer_id', 'id_value']
+    """
+    if id_type == "consumer_id":
+        return pd.DataFrame({"consumer_id": consumers, "id_value": consumers})
+    if id_type not in ID_TYPES:
+        raise ValueError(f"unknown id type {id_type!r}: one of {', '.join(ID_TYPES)}")
+    if not wh.has_table(schema.IDENTITIES.name):
+        return pd.DataFrame({"consumer_id": pd.Series(dtype=str), "id_value": pd.Series(dtype=str)})
+    t = wh.table(schema.IDENTITIES.name)
+    pick = ibis.memtable(pd.DataFrame({"consumer_id": consumers.astype(str).unique()}))
+    rows = t.filter(t.id_type == id_type).inner_join(pick, "consumer_id").select("consumer_id", "id_value").execute()
+    return rows.assign(id_value=normalise(id_type, rows.id_value)).reset_index(drop=True)
 
 
 class ExportRecord(Result):
-    """The audit row of one export of consumer ids (what `export_ids` logs in crowd_exports and returns).
+    """The audit row of one export of consumer ids (what `export_ids` logs in crowd_exports and returns), with
+    the export's manifest: its audit id, the identifier and hash written, the crowd's expression and how many
+    consumers the rows cover.
 
     >>> ExportRecord(crowd="top scores", actor="analyst", exported_at=None, rows=150, path="/tmp/top.parquet",
     ...              sha256="ab" * 32)
@@ -89,19 +148,40 @@ class ExportRecord(Result):
     rows: int
     path: str
     sha256: str
+    export_id: str
+    id_type: str
+    hash: str
+    expr: str | None
+    consumers: int
+    manifest: str
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the time in ISO format.
+
+        >>> ExportRecord(crowd="c", exported_at=datetime(2026, 12, 2, tzinfo=UTC)).to_dict()
+        {'crowd': 'c', 'exported_at': '2026-12-02T00:00:00+00:00'}
+        """
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in self.items()}
 
     def __repr__(self) -> str:
-        return (f"ExportRecord({self['rows']:,} rows of {self['crowd']} by {self['actor']} → {self['path']}, "
+        how = f" of {self.get('id_type')} {self['hash']}" if self.get("hash") else ""
+        return (f"ExportRecord({self['rows']:,} rows{how} of {self['crowd']} by {self['actor']} → {self['path']}, "
                 f"sha256 {self['sha256'][:12]}…)")
 
 
-def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, actor: str | None = None
-               ) -> ExportRecord:
+def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, actor: str | None = None,
+               id_type: str = "consumer_id", hashing: str | None = None, expr: str | None = None) -> ExportRecord:
     """Write consumer ids (and any other columns of `df`) to CSV or Parquet if there are at least [privacy]
     min_crowd_size distinct consumers, and log who exported what, when, where, and the file's digest
     (crowd_exports); the one way ids leave the warehouse. Returns the log row.
 
-    >>> import tempfile
+    With an `id_type` of phone, oaid or idfa, the file holds instead the consumers' identifiers of that type
+    (the identities table), normalised (see `normalise`) and hashed with `hashing` (md5 or sha256, required for
+    them), one distinct digest a row (a `.txt` file: one a line, no header, as DMPs take them); the minimum
+    applies to the consumers who have one. A manifest (`<file>.manifest.json`: crowd, expression, count, hash,
+    id type, created, who, the audit id, the file's digest) is written beside every export.
+
+    >>> import json, tempfile
     >>> import pandas as pd
     >>> from aipl.simulate import sample_warehouse
     >>> wh = sample_warehouse()
@@ -109,19 +189,50 @@ def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, acto
     >>> row = export_ids(wh, "top scores", df, f"{tempfile.mkdtemp()}/top.parquet", actor="analyst")
     >>> row["crowd"], row["actor"], row["rows"], len(row["sha256"])
     ('top scores', 'analyst', 150, 64)
+    >>> row = export_ids(wh, "top scores", df, f"{tempfile.mkdtemp()}/top.txt", id_type="consumer_id",
+    ...                  hashing="sha256")
+    >>> manifest = json.loads(Path(row["manifest"]).read_text())
+    >>> manifest["count"], manifest["hash"], manifest["audit_id"] == row["export_id"]
+    (150, 'sha256', True)
     """
-    people = df["consumer_id"].nunique() if "consumer_id" in df.columns else len(df)
-    check_export_size(wh, what, people)
+    if id_type not in ID_TYPES:
+        raise ValueError(f"unknown id type {id_type!r}: one of {', '.join(ID_TYPES)}")
+    if hashing is not None and hashing not in HASHES:
+        raise ValueError(f"unknown hash {hashing!r}: one of {', '.join(HASHES)}")
+    if id_type != "consumer_id" and hashing is None:
+        raise ValueError(f"{id_type} identifiers leave only hashed: give a hash ({', '.join(HASHES)})")
     out = Path(out)
-    (df.to_parquet if out.suffix == ".parquet" else df.to_csv)(out, index=False)
+    if id_type == "consumer_id" and hashing is None:
+        people = df["consumer_id"].nunique() if "consumer_id" in df.columns else len(df)
+        check_export_size(wh, what, people)
+        rows = df
+    else:
+        found = identifiers(wh, df["consumer_id"], id_type)
+        people = found.consumer_id.nunique()
+        check_export_size(wh, f"{what} ({id_type})" if id_type != "consumer_id" else what, people)
+        column = f"{id_type}_{hashing}"
+        rows = pd.DataFrame({column: hashed(found.id_value, hashing)}).drop_duplicates().sort_values(column)
+    if out.suffix == ".txt":
+        out.write_text("".join(f"{v}\n" for v in rows.iloc[:, 0]), encoding="utf-8")
+    else:
+        (rows.to_parquet if out.suffix == ".parquet" else rows.to_csv)(out, index=False)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     wh.ensure_table(EXPORTS_TABLE, {
         "crowd": "string", "actor": "string", "exported_at": "timestamp('UTC')", "rows": "int64",
-        "path": "string", "sha256": "string"})
-    row = ExportRecord(crowd=what, actor=actor or getpass.getuser(), exported_at=datetime.now(UTC), rows=len(df),
-                       path=str(out.resolve()), sha256=digest)
-    wh.insert(EXPORTS_TABLE, ibis.memtable(pd.DataFrame([dict(row)])).cast(wh.table(EXPORTS_TABLE).schema()))
+        "path": "string", "sha256": "string", "export_id": "string", "id_type": "string", "hash": "string"})
+    manifest = out.with_name(out.name + ".manifest.json")
+    row = ExportRecord(crowd=what, actor=actor or getpass.getuser(), exported_at=datetime.now(UTC), rows=len(rows),
+                       path=str(out.resolve()), sha256=digest, export_id=uuid.uuid4().hex, id_type=id_type,
+                       hash=hashing or "", expr=expr, consumers=int(people), manifest=str(manifest.resolve()))
+    audit = pd.DataFrame([{k: row[k] for k in ("crowd", "actor", "exported_at", "rows", "path", "sha256",
+                                                "export_id", "id_type", "hash")}])
+    wh.insert(EXPORTS_TABLE, audit)  # an older workspace's table without the newer columns keeps the others
+    manifest.write_text(json.dumps({
+        "audit_id": row["export_id"], "crowd": what, "expression": expr, "count": row["rows"],
+        "consumers": row["consumers"], "id_type": id_type, "hash": hashing, "created": row["exported_at"].isoformat(),
+        "who": row["actor"], "file": out.name, "sha256": digest}, ensure_ascii=False, indent=2), encoding="utf-8")
     return row
 
 
-__all__ = ["PEER", "ExportRecord", "PrivacyError", "check_export_size", "export_ids", "foreign", "peer_shortfall"]
+__all__ = ["HASHES", "ID_TYPES", "PEER", "ExportRecord", "PrivacyError", "check_export_size", "export_ids", "foreign",
+           "hashed", "identifiers", "normalise", "peer_shortfall"]

@@ -253,8 +253,23 @@ LABELS = Table(
     doc="Known outcomes per consumer and brand (e.g. Tmall's repeat-buyer label).",
 )
 
+# The identifiers a DMP matches an uploaded crowd on (hashed on export): 手机号, OAID (Android), IDFA (iOS).
+ID_TYPES: tuple[str, ...] = ("phone", "oaid", "idfa")
+
+IDENTITIES = Table(
+    "identities",
+    (
+        Column("consumer_id", STRING, required=True),
+        Column("id_type", STRING, required=True, enum=ID_TYPES),
+        Column("id_value", STRING, required=True, doc="the phone number, OAID or IDFA as the brand holds it"),
+    ),
+    key=("consumer_id", "id_type", "id_value"),
+    doc="The brand's first-party identifiers of its consumers (a consumer may have several): a crowd export "
+        "writes them hashed (MD5 or SHA-256) for a DMP, through the audited, privacy-guarded path.",
+)
+
 TABLES: dict[str, Table] = {
-    t.name: t for t in (CONSUMERS, PRODUCTS, EVENTS, MEMBERS, AD_DELIVERY, CAMPAIGNS, ASSIGNMENTS, LABELS)
+    t.name: t for t in (CONSUMERS, PRODUCTS, EVENTS, MEMBERS, AD_DELIVERY, CAMPAIGNS, ASSIGNMENTS, LABELS, IDENTITIES)
 }
 
 INDUSTRY_BENCHMARKS = Table(
@@ -419,10 +434,14 @@ CROWDS = Derived(
     "Saved crowds: the expression, its parse tree and its size when saved (valid 90 days by default).",
 )
 CROWD_EXPORTS = Derived(
-    "crowd_exports", "aipl.privacy.export_ids", ("consumer_ids",),
+    "crowd_exports", "aipl.privacy.export_ids", ("consumer_ids", "identities"),
     (Column("crowd", STRING, True), Column("actor", STRING), Column("exported_at", TIMESTAMP, True),
-     Column("rows", INT, True), Column("path", STRING, True), Column("sha256", STRING, True)),
-    "The audit of every file of consumer ids written: who, when, how many, where and its digest.",
+     Column("rows", INT, True), Column("path", STRING, True), Column("sha256", STRING, True),
+     Column("export_id", STRING, doc="the audit id (also in the export's manifest)"),
+     Column("id_type", STRING, doc="consumer_id, phone, oaid or idfa"),
+     Column("hash", STRING, doc="md5 or sha256 of each identifier; empty when written as it is")),
+    "The audit of every file of consumer ids written: who, when, how many, where, its digest, the identifier and "
+    "its hash.",
 )
 CONSUMER_LISTS = Derived(
     "consumer_lists", "aipl.clv.save_list", ("events", "members"),

@@ -6,6 +6,7 @@ and `autopilot sequence --out` wrote the ids of any brand, however few, and left
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import aipl.cli.measure as cli_measure
 from aipl.cli import app
 from aipl.schema import CROWD_EXPORTS
 from aipl.warehouse import open_warehouse
+from tests.adversarial.conftest import auth
 
 EXPORTS_TABLE = CROWD_EXPORTS.name
 SRC = Path(__file__).resolve().parents[2] / "src" / "aipl"
@@ -33,6 +35,13 @@ PATHS = {
                                  "OUT"],
     "clv value": ["clv", "value", "--brand", "B01", "--calibration-end", "2026-10-24", "--out", "OUT"],
     "autopilot sequence": ["autopilot", "sequence", "--brand", "B01", "--out", "OUT"],
+}
+
+
+# The hashed exports a DMP takes (issue 22): consumer ids or the identities table's phones, hashed, with a manifest.
+HASHED = {
+    "hashed crowd export": ["crowd", "export", "age < 60", "--hash", "md5", "--out", "OUT"],
+    "hashed phone export": ["crowd", "export", "age < 60", "--id-type", "phone", "--hash", "sha256", "--out", "OUT"],
 }
 
 
@@ -63,9 +72,9 @@ def ws(market) -> Path:
     return market["copy"]
 
 
-@pytest.mark.parametrize("name", PATHS)
+@pytest.mark.parametrize("name", [*PATHS, *HASHED])
 def test_below_the_minimum_nothing_is_written(ws, tmp_path, name):
-    command = PATHS[name]
+    command = {**PATHS, **HASHED}[name]
     _minimum(ws, 1_000_000)
     logged = len(_audit(ws))
     out = tmp_path / "ids.csv"
@@ -89,6 +98,55 @@ def test_an_export_is_written_and_audited(ws, tmp_path, name):
     ids = pd.read_csv(out)
     assert "consumer_id" in ids.columns and row["rows"] == len(ids) and row["path"] == str(out.resolve())
     assert row["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_a_hashed_export_is_written_audited_and_described_by_its_manifest(ws, tmp_path):
+    _minimum(ws, 1)
+    out = tmp_path / "ids.txt"
+    r = _run(ws, [*HASHED["hashed crowd export"][:-2], "--json", "--out", "OUT"], out)
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    wh = open_warehouse(ws, read_only=True)
+    try:
+        people = wh.table("consumers").execute()
+        ids = wh.table("consumer_ids").execute()
+        tags = wh.table("consumer_tags").execute()
+    finally:
+        wh.close()
+    young = set(ids.set_index("id").consumer_id.reindex(tags[(tags.tag == "age") & (tags.num < 60)].id))
+    assert young <= set(people.consumer_id)
+    assert set(out.read_text().split()) == {hashlib.md5(c.encode()).hexdigest() for c in young}
+    manifest = json.loads(Path(res["manifest"]).read_text(encoding="utf-8"))
+    assert manifest["audit_id"] == res["export_id"] and manifest["count"] == len(young) == res["rows"]
+    assert manifest["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    row = _audit(ws).set_index("export_id").loc[res["export_id"]]
+    assert (row["id_type"], row["hash"], row["rows"]) == ("consumer_id", "md5", len(young))
+
+
+def test_identifiers_leave_only_hashed(ws, tmp_path):
+    _minimum(ws, 1)
+    out = tmp_path / "phones.csv"
+    logged = len(_audit(ws))
+    r = _run(ws, ["crowd", "export", "age < 60", "--id-type", "phone", "--out", "OUT"], out)
+    assert r.exit_code == 2 and "only hashed" in r.output and len(r.output.strip().splitlines()) == 1
+    r = _run(ws, ["crowd", "export", "age < 60", "--id-type", "imei", "--hash", "md5", "--out", "OUT"], out)
+    assert r.exit_code == 2 and "unknown id type" in r.output
+    assert not out.exists() and len(_audit(ws)) == logged
+
+
+def test_api_exports_are_the_tenants_own(service):
+    c, acme = service["client"], auth(service, "analyst")
+    body = {"expr": 'aipl(brand="B01") in ("A", "I", "P", "L") or age > 0', "hash": "sha256"}
+    done = c.post("/api/crowds/export", json=body, headers=acme)
+    assert done.status_code == 201, done.text
+    link = done.json()["download"]
+    assert c.get(link, headers=acme).status_code == 200
+    for other in ("rival", "agency"):
+        assert c.get(link, headers=auth(service, other)).status_code == 404  # another tenant's file is not there
+        assert c.post("/api/crowds/export", json=body, headers=auth(service, other)).status_code == 403
+    assert c.get("/api/crowds/exports/..%2F..%2Faipl.toml", headers=acme).status_code in (404, 422)
+    small = c.post("/api/crowds/export", json={**body, "expr": 'aipl(brand="B01") = "L" and age = 18'}, headers=acme)
+    assert small.status_code == 403 and "below the minimum export size" in small.json()["detail"]
 
 
 def test_uplift_targets_go_through_the_guard(ws, tmp_path, monkeypatch):

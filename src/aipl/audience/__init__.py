@@ -9,12 +9,15 @@ from aipl.audience.peers import Sight, check_crowd, sight
 from aipl.audience.results import CrowdRecord, LookalikeScores, TagRefresh
 from aipl.audience.tags import CATALOGUE, STRATEGY_CROWDS, strategy_crowd
 from aipl.audience.usecases import (
+    APPAREL_CROWDS,
     CrowdCount,
     CrowdExport,
     CrowdInsight,
     LookalikeCrowd,
     SavedCrowd,
     brands_of,
+    built_in_crowds,
+    category_penetration,
     count_crowd,
     create_crowd,
     crowd_insight,
@@ -23,10 +26,12 @@ from aipl.audience.usecases import (
     crowd_tree,
     export_crowd,
     list_crowds,
+    sector_spend,
     tag_catalogue,
 )
 
 __all__ = [
+    "APPAREL_CROWDS",
     "BUILT_IN",
     "CATALOGUE",
     "STRATEGY_CROWDS",
@@ -44,6 +49,8 @@ __all__ = [
     "TagIndex",
     "TagRefresh",
     "brands_of",
+    "built_in_crowds",
+    "category_penetration",
     "check_crowd",
     "count_crowd",
     "create_crowd",
@@ -61,6 +68,7 @@ __all__ = [
     "parse",
     "refresh",
     "save",
+    "sector_spend",
     "sight",
     "sql_ids",
     "strategy_crowd",

@@ -69,9 +69,9 @@ def save(wh: Warehouse, name: str, expr: str | dict, source: str = "tag", index:
     >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
     >>> row = save(wh, "young_women", 'age < 30 and gender = "F"')
     >>> row  # doctest: +NORMALIZE_WHITESPACE
-    CrowdRecord(young_women = (age < 30) and (gender = "F"): 64 consumers, valid until 2027-01-22)
+    CrowdRecord(young_women = age < 30 and gender = "F": 64 consumers, valid until 2027-01-22)
     >>> row["expr"], row["coverage"], row["valid_until"]
-    ('(age < 30) and (gender = "F")', 64, datetime.date(2027, 1, 22))
+    ('age < 30 and gender = "F"', 64, datetime.date(2027, 1, 22))
     """
     tree = tree_of(expr)
     index = index or TagIndex.load(wh)
@@ -201,8 +201,10 @@ def crowd_flow(wh: Warehouse, ids: BitMap, brand: str, start: str | date, end: s
     return {"brand": brand, "from": str(start), "to": str(end), "consumers": len(members), "matrix": matrix}
 
 
-def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | None = None) -> ExportRecord:
-    """Export a crowd's consumer ids (see export_ids); a crowd below [privacy] min_crowd_size is refused.
+def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | None = None,
+           id_type: str = "consumer_id", hashing: str | None = None, expr: str | None = None) -> ExportRecord:
+    """Export a crowd's consumer ids, or their hashed phone numbers, OAIDs or IDFAs (see export_ids); a crowd
+    below [privacy] min_crowd_size is refused.
 
     >>> import tempfile
     >>> from aipl.audience import TagIndex, export, parse, refresh
@@ -220,7 +222,7 @@ def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | 
     aipl.privacy.PrivacyError: crowd 'teens' has 3 consumers, below the minimum export size 100 ...: not exported
     """
     check_export_size(wh, f"crowd {name!r}", len(ids))  # refuse before looking the ids up
-    return export_ids(wh, f"crowd {name!r}", consumer_ids(wh, ids), out, actor)
+    return export_ids(wh, f"crowd {name!r}", consumer_ids(wh, ids), out, actor, id_type, hashing, expr)
 
 
 __all__ = ["BUILT_IN", "crowd_flow", "export", "export_ids", "insight", "listing", "overlap", "penetration", "save",

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from decimal import Decimal
 
 from aipl.audience.tags import CATALOGUE
 
@@ -38,6 +39,7 @@ MAX_DAYS = 36_500  # count(…, days=n): from 1 to a hundred years
 MAX_NUMBER = 1e15  # numbers compared with: beyond this, a mistake
 KEYWORDS = {"and": "and", "交": "and", "or": "or", "并": "or", "minus": "minus", "差": "minus", "not": "not",
             "in": "in", "between": "between"}
+_NAME = re.compile(r"(?!(?i:and|or|minus|not|in|between)$)(?!(?:count|crowd|list)$)[A-Za-z_][A-Za-z_0-9]*")  # a tag
 _TOKEN = re.compile(r"""\s*(?:(?P<num>-?\d+(?:\.\d+)?)|(?P<str>"[^"]*"|'[^']*')|(?P<op><=|>=|!=|[=<>(),])|"""
                     r"""(?P<name>[A-Za-z_][A-Za-z_0-9]*|[交并差]))""")
 
@@ -261,7 +263,7 @@ def _number(v) -> bool:
 
 
 def _value(v) -> bool:
-    return _number(v) or (isinstance(v, str) and len(v) <= 200)
+    return _number(v) or (isinstance(v, str) and len(v) <= 200 and not ('"' in v and "'" in v))
 
 
 def _leaf_problem(tree: dict) -> str | None:
@@ -274,12 +276,13 @@ def _leaf_problem(tree: dict) -> str | None:
         days = args["days"]
         if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_DAYS:
             return f"days a whole number from 1 to {MAX_DAYS}"
-        if any(not isinstance(args[k], str) or not args[k] or len(args[k]) > 200 for k in args if k != "days"):
+        if any(not isinstance(args[k], str) or not args[k] or not _value(args[k]) for k in args if k != "days"):
             return "event, brand, category and channel as strings"
         if op not in OPS or not _number(value):
             return "a comparison (=, !=, <, <=, >, >=) with a number"
         return None
-    if not isinstance(tree.get("tag"), str) or not tree["tag"] or set(tree) - {"tag", "key", "op", "value"}:
+    if not isinstance(tree.get("tag"), str) or not _NAME.fullmatch(tree["tag"]) or set(tree) - {"tag", "key", "op",
+                                                                                               "value"}:
         return 'a tag test {"tag": name, "key": k or null, "op": op, "value": v}'
     if tree.get("key") is not None and not _value(tree["key"]):
         return "a key that is a string or a number"
@@ -364,27 +367,46 @@ def from_json(text: str) -> dict:
 
 
 def _lit(v) -> str:
-    return json.dumps(v, ensure_ascii=False) if isinstance(v, str) else repr(v)
+    if isinstance(v, str):
+        return f"'{v}'" if '"' in v else f'"{v}"'  # the language has no escapes: the other quote (check refuses both)
+    text = repr(v)
+    return format(Decimal(text), "f") if "e" in text or "E" in text else text  # 1e-05 reads as 0.00001
+
+
+_PREC = {"or": 0, "minus": 1, "and": 2, "not": 3}  # how tightly each operator binds (leaves: 4)
+
+
+def _prec(tree: dict) -> int:
+    return next((p for op, p in _PREC.items() if op in tree), 4)
+
+
+def _part(tree: dict, tighter_than: int) -> str:
+    """A sub-tree, in parentheses unless it binds tighter than `tighter_than`."""
+    text = to_text(tree)
+    return text if _prec(tree) > tighter_than else f"({text})"
 
 
 def to_text(tree: dict) -> str:
-    """The text form of a tree (parse(to_text(t)) == t).
+    """The text form of a tree, with only the parentheses it needs (parse(to_text(t)) == t for every tree that
+    `parse` gives).
 
     >>> from aipl.audience import parse, to_text
     >>> tree = parse('city_tier in (3,4,5,6) and not aipl(brand="B01") = "P"')
     >>> to_text(tree)
-    '(city_tier in (3, 4, 5, 6)) and (not (aipl(brand="B01") = "P"))'
+    'city_tier in (3, 4, 5, 6) and not aipl(brand="B01") = "P"'
+    >>> to_text({"and": [{"or": [{"crowd": "a"}, {"crowd": "b"}]}, {"not": {"crowd": "c"}}]})
+    '(crowd("a") or crowd("b")) and not crowd("c")'
     >>> parse(to_text(tree)) == tree
     True
     """
     if "and" in tree or "or" in tree:
         op = "and" if "and" in tree else "or"
-        return f" {op} ".join(f"({to_text(p)})" for p in tree[op])
+        return f" {op} ".join(_part(p, _PREC[op]) for p in tree[op])  # a nested and/or keeps its parentheses
     if "minus" in tree:
         a, b = tree["minus"]
-        return f"({to_text(a)}) minus ({to_text(b)})"
+        return f"{_part(a, _PREC['minus'] - 1)} minus {_part(b, _PREC['minus'])}"  # left-associative
     if "not" in tree:
-        return f"not ({to_text(tree['not'])})"
+        return f"not {_part(tree['not'], _PREC['not'] - 1)}"
     if "crowd" in tree or "list" in tree:
         kind = "crowd" if "crowd" in tree else "list"
         return f"{kind}({_lit(tree[kind])})"

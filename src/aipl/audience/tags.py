@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 from aipl import schema
 from aipl.assets import ensure_built, states
 from aipl.config import parse_day
+from aipl.vocab import AIPL_LABELS, DEEPLINK_LABELS
 from aipl.warehouse import Warehouse
 
 IDS_TABLE = schema.CONSUMER_IDS.name
@@ -23,10 +24,10 @@ TAGS_TABLE = schema.CONSUMER_TAGS.name
 @dataclass(frozen=True)
 class Tag:
     """A tag of the catalogue: `number` tags hold small integers (ranges work), `category` tags labels;
-    `key` names what a keyed tag is per (brand or category).
+    `key` names what a keyed tag is per (brand or category); the description in English and in Chinese.
 
-    >>> CATALOGUE["aipl"].kind, CATALOGUE["aipl"].key, CATALOGUE["age"].kind
-    ('category', 'brand', 'number')
+    >>> CATALOGUE["aipl"].kind, CATALOGUE["aipl"].key, CATALOGUE["age"].kind, CATALOGUE["age"].zh_description
+    ('category', 'brand', 'number', '标签日的年龄（按出生年份）')
     """
 
     name: str
@@ -35,40 +36,70 @@ class Tag:
     kind: str
     description: str
     key: str | None = None
+    zh_description: str = ""
 
 
 CATALOGUE = {t.name: t for t in (
-    Tag("gender", "性别", "Gender", "category", "F, M or U (profile)"),
-    Tag("age", "年龄", "Age", "number", "years on the tag day, from the birth year"),
-    Tag("city_tier", "城市等级", "City tier", "number", "1–6 (profile; DOMAIN.md §9.1)"),
-    Tag("purchasing_power", "消费力分级", "Purchasing power", "number", "1–5 (profile)"),
-    Tag("occupation", "预测职业", "Occupation", "category", "profile"),
-    Tag("life_stage", "人生阶段", "Life stage", "category", "profile"),
+    Tag("gender", "性别", "Gender", "category", "F, M or U (profile)", None, "女 F、男 M 或未知 U（画像）"),
+    Tag("age", "年龄", "Age", "number", "years on the tag day, from the birth year", None,
+        "标签日的年龄（按出生年份）"),
+    Tag("city_tier", "城市等级", "City tier", "number", "1–6 (profile; DOMAIN.md §9.1)", None, "1–6 线城市（画像）"),
+    Tag("purchasing_power", "消费力分级", "Purchasing power", "number", "1–5 (profile)", None, "1–5 级（画像）"),
+    Tag("occupation", "预测职业", "Occupation", "category", "profile", None, "画像"),
+    Tag("life_stage", "人生阶段", "Life stage", "category", "profile", None, "画像"),
     Tag("strategy_crowd", "策略人群", "Strategy crowd", "category",
-        "Tmall's eight FMCG strategy crowds by DOMAIN.md §9.4's [P] rules (first match wins), else other"),
-    Tag("active_days_30d", "30天活跃天数", "Active days (30 d)", "number", "days with any event in the last 30"),
+        "Tmall's eight FMCG strategy crowds by DOMAIN.md §9.4's [P] rules (first match wins), else other", None,
+        "天猫快消八大策略人群（DOMAIN.md §9.4 规则，先匹配者优先），其余为其他"),
+    Tag("active_days_30d", "30天活跃天数", "Active days (30 d)", "number", "days with any event in the last 30",
+        None, "近 30 天有任何行为的天数"),
     Tag("recency_days", "最近购买距今天数", "Days since last purchase (R)", "number",
-        "days since the last purchase of any brand, capped at 999 (999 = never)"),
-    Tag("purchases_365d", "365天购买次数", "Purchases (F, 365 d)", "number", "purchases of any brand, capped at 99"),
+        "days since the last purchase of any brand, capped at 999 (999 = never)", None,
+        "距最近一次购买（任何品牌）的天数，最多 999（999 = 从未购买）"),
+    Tag("purchases_365d", "365天购买次数", "Purchases (F, 365 d)", "number", "purchases of any brand, capped at 99",
+        None, "近 365 天购买次数（任何品牌），最多 99"),
     Tag("spend_level_365d", "365天消费金额等级", "Spend level (M, 365 d)", "number",
-        "0 = no purchase; 1–5 = quintile of the spend of buyers"),
+        "0 = no purchase; 1–5 = quintile of the spend of buyers", None, "0 = 未购买；1–5 = 购买者消费金额五分位"),
     Tag("top_category", "偏好类目", "Preferred category", "category",
-        "the category with the most events in the last 90 days"),
+        "the category with the most events in the last 90 days", None, "近 90 天行为最多的类目"),
     Tag("category_share", "类目消费占比", "Category spend share", "number",
-        "percent (0–100) of the consumer's 365-day spend in the category", key="category"),
+        "percent (0–100) of the consumer's 365-day spend in the category", "category",
+        "该类目在近 365 天消费金额中的占比（0–100%）"),
     Tag("cheap_share_180d", "低价订单占比", "Share of ≤ ¥9.9 orders", "number",
-        "percent of the last 180 days' orders paid ≤ ¥9.9"),
+        "percent of the last 180 days' orders paid ≤ ¥9.9", None, "近 180 天实付 ≤ ¥9.9 的订单占比（%）"),
     Tag("aup_growth", "客单价增长", "Order value growth", "number",
-        "mean order value of the last 180 days as a percent of the 180 days before (capped at 999; 0 = none)"),
-    Tag("aipl", "AIPL 状态", "AIPL state", "category", "A, I, P or L with the brand on the tag day", key="brand"),
-    Tag("deeplink", "DEEPLINK 状态", "DEEPLINK state", "category", "one of the seven stages", key="brand"),
-    Tag("member", "会员", "Member", "category", "yes: an active member of the brand", key="brand"),
+        "mean order value of the last 180 days as a percent of the 180 days before (capped at 999; 0 = none)", None,
+        "近 180 天平均客单价相对前 180 天的百分比（最多 999；0 = 无）"),
+    Tag("aipl", "AIPL 状态", "AIPL state", "category", "A, I, P or L with the brand on the tag day", "brand",
+        "标签日与该品牌的 AIPL 状态（A、I、P 或 L）"),
+    Tag("deeplink", "DEEPLINK 状态", "DEEPLINK state", "category", "one of the seven stages", "brand",
+        "DEEPLINK 七个阶段之一"),
+    Tag("member", "会员", "Member", "category", "yes: an active member of the brand", "brand",
+        "yes：该品牌的有效会员"),
 )}
 
 STRATEGY_CROWDS = {  # DOMAIN.md §9.4 [P], in priority order
     "supermom": "精致妈妈", "gen_z": "Gen Z", "rookie_white_collar": "新锐白领", "wealthy_middle_class": "资深中产",
     "urban_blue_collar": "都市蓝领", "urban_gray_hair": "都市银发", "small_town_youth": "小镇青年",
     "small_town_mature": "小镇中老年", "other": "其他",
+}
+STRATEGY_CROWDS_EN = {
+    "supermom": "Supermoms", "gen_z": "Gen Z", "rookie_white_collar": "Rookie white collars",
+    "wealthy_middle_class": "Wealthy middle class", "urban_blue_collar": "Urban blue collars",
+    "urban_gray_hair": "Urban gray hairs", "small_town_youth": "Small-town youth",
+    "small_town_mature": "Small-town mature", "other": "Other",
+}
+# what a label value means, in both languages (values not listed are shown as they are: a category, a brand's key)
+VALUE_LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "gender": {"F": ("女", "Female"), "M": ("男", "Male"), "U": ("未知", "Unknown")},
+    "strategy_crowd": {k: (v, STRATEGY_CROWDS_EN[k]) for k, v in STRATEGY_CROWDS.items()},
+    "aipl": {k: tuple(v.split(" ", 1)) for k, v in AIPL_LABELS.items()},
+    "deeplink": {k: tuple(v.split(" ", 1)) for k, v in DEEPLINK_LABELS.items()},
+    "member": {"yes": ("是", "yes")},
+    "occupation": {"white_collar": ("白领", "White collar"), "blue_collar": ("蓝领", "Blue collar"),
+                   "service": ("服务业", "Service"), "student": ("学生", "Student"),
+                   "civil_servant": ("公务员", "Civil servant"), "other": ("其他", "Other")},
+    "life_stage": {"single": ("单身", "Single"), "married": ("已婚", "Married"), "pregnant": ("孕期", "Pregnant"),
+                   "parent": ("有孩家庭", "Parent"), "retired": ("退休", "Retired")},
 }
 
 

@@ -39,13 +39,16 @@ from aipl.audience.crowds import save as save_crowd
 from aipl.audience.index import TagIndex
 from aipl.audience.lang import CrowdSyntaxError, to_text
 from aipl.audience.lookalike import features, lookalike
-from aipl.audience.peers import sight, visible_features, visible_profile
-from aipl.audience.saved import BUILT_IN
-from aipl.audience.tags import CATALOGUE
+from aipl.audience.peers import Sight, check_crowd, sight, visible_features, visible_profile
+from aipl.audience.saved import BUILT_IN, BUILT_IN_INFO
+from aipl.audience.sectors import category_groups, cross_category, crowd_spend
+from aipl.audience.tags import CATALOGUE, VALUE_LABELS
 from aipl.clv import save_list
+from aipl.privacy import PrivacyError, check_export_size
 from aipl.warehouse import Warehouse
 
 REFS = ("crowd", "list")  # tree nodes that name a saved crowd or a saved consumer list
+APPAREL_CROWDS = ("apparel_gen_z", "apparel_trend", "apparel_luxury")  # the seeds' GENZ, 潮流人群, 奢品人群
 
 
 def crowd_tree(expr: str | dict, namespace: str | None = None) -> dict:
@@ -103,7 +106,7 @@ class CrowdCount:
     >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
     >>> res = count_crowd(wh, 'age < 30 and gender = "F"')
     >>> res.expr, res.count, res.of, res.day
-    ('(age < 30) and (gender = "F")', 64, 400, datetime.date(2026, 10, 24))
+    ('age < 30 and gender = "F"', 64, 400, datetime.date(2026, 10, 24))
     """
 
     expr: str
@@ -218,15 +221,16 @@ class LookalikeCrowd:
 
 @dataclass(frozen=True)
 class CrowdExport:
-    """One logged export (crowd_exports): what, by whom, how many ids, where, and the file's sha256.
+    """One logged export (crowd_exports): what, by whom, how many ids (or hashed identifiers: `id_type`, `hash`),
+    where, the file's sha256, the audit id (`export_id`) and the manifest written beside the file.
 
     >>> import tempfile
     >>> from aipl.audience import export_crowd, refresh
     >>> from aipl.simulate import sample_warehouse
     >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
     >>> done = export_crowd(wh, "age < 60", f"{tempfile.mkdtemp()}/ids.csv", actor="analyst")
-    >>> done.crowd, done.actor, done.rows, done.path.endswith("ids.csv"), len(done.sha256)
-    ("crowd 'age < 60'", 'analyst', 395, True, 64)
+    >>> done.crowd, done.actor, done.rows, done.path.endswith("ids.csv"), len(done.sha256), done.manifest[-14:]
+    ("crowd 'age < 60'", 'analyst', 395, True, 64, '.manifest.json')
     """
 
     crowd: str
@@ -235,6 +239,12 @@ class CrowdExport:
     path: str
     sha256: str
     exported_at: datetime = field(repr=False)
+    export_id: str = field(default="", repr=False)
+    id_type: str = "consumer_id"
+    hash: str = ""
+    expr: str | None = field(default=None, repr=False)
+    consumers: int = field(default=0, repr=False)
+    manifest: str = field(default="", repr=False)
 
     def to_dict(self) -> dict:
         """The export's log row as JSON-ready values.
@@ -258,7 +268,7 @@ def count_crowd(wh: Warehouse, expr: str | dict, namespace: str | None = None,
     >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
     >>> res = count_crowd(wh, "age < 30 and gender = 'F'")
     >>> res.expr, 0 < res.count < res.of
-    ('(age < 30) and (gender = "F")', True)
+    ('age < 30 and gender = "F"', True)
     """
     tree = crowd_tree(expr)
     index = index or TagIndex.load(wh)
@@ -331,7 +341,8 @@ def crowd_insight(wh: Warehouse, expr: str | dict, base: str | dict | None = Non
                   index: TagIndex | None = None, viewer: Iterable[str] | None = None) -> CrowdInsight:
     """A crowd's profile against a base (default: everyone; TGI per tag value, only `tags` when given), its
     overlap with the `compare` crowds, and its AIPL flow with `brand` from `start` to `end` when all three
-    are given. A `viewer` (a tenant's brands) sees only the profile rows it may (see `aipl.audience.peers`).
+    are given. A `viewer` (a tenant's brands) sees only the profile rows it may (see `aipl.audience.peers`), and
+    no insight of a crowd or a base below [privacy] min_crowd_size.
 
     >>> from aipl.audience import refresh
     >>> from aipl.simulate import sample_warehouse
@@ -347,6 +358,11 @@ def crowd_insight(wh: Warehouse, expr: str | dict, base: str | dict | None = Non
     with _answers(namespace):
         ids = index.evaluate(_within(tree, namespace))
         base_ids = index.evaluate(crowd_tree(base, namespace)) if base else None
+    if viewer is not None:  # a tenant profiles no crowd (nor compares with one) smaller than the export minimum
+        check_export_size(wh, f"crowd {to_text(tree)!r}", len(ids), "insight")
+        if base_ids is not None:
+            check_export_size(wh, f"comparison crowd {to_text(crowd_tree(base))!r}", len(base_ids), "insight")
+    with _answers(namespace):
         prof = insight(index, ids, base_ids)
         others = {to_text(crowd_tree(c)): index.evaluate(crowd_tree(c, namespace)) for c in compare}
     prof = visible_profile(prof, sight(wh, viewer))
@@ -391,9 +407,12 @@ def crowd_lookalike(wh: Warehouse, seed: str | dict, k: float = 3.0, save: str |
 
 
 def export_crowd(wh: Warehouse, expr: str | dict, out: str | Path, actor: str | None = None,
-                 namespace: str | None = None, index: TagIndex | None = None) -> CrowdExport:
+                 namespace: str | None = None, index: TagIndex | None = None, id_type: str = "consumer_id",
+                 hashing: str | None = None) -> CrowdExport:
     """Write a crowd's consumer ids to CSV or Parquet (never below [privacy] min_crowd_size) and log who
-    exported what, when, where and the file's digest in crowd_exports.
+    exported what, when, where and the file's digest in crowd_exports; with an `id_type` (phone, oaid, idfa)
+    and `hashing` (md5, sha256), the consumers' hashed identifiers instead, as DMPs take them, with a manifest
+    beside the file (see `aipl.privacy.export_ids`).
 
     >>> import tempfile
     >>> path = f"{tempfile.mkdtemp()}/ids.csv"
@@ -406,20 +425,133 @@ def export_crowd(wh: Warehouse, expr: str | dict, out: str | Path, actor: str | 
     tree = crowd_tree(expr)
     with _answers(namespace):
         ids = (index or TagIndex.load(wh)).evaluate(_within(tree, namespace))
-    name = expr if isinstance(expr, str) else to_text(tree)
-    row = export(wh, name, ids, out, actor)
-    return CrowdExport(row["crowd"], row["actor"], int(row["rows"]), row["path"], row["sha256"], row["exported_at"])
+    name = expr if isinstance(expr, str) and expr.isidentifier() else to_text(tree)
+    row = export(wh, name, ids, out, actor, id_type, hashing, to_text(tree))
+    return CrowdExport(row["crowd"], row["actor"], int(row["rows"]), row["path"], row["sha256"], row["exported_at"],
+                       row["export_id"], row["id_type"], row["hash"], row["expr"], row["consumers"], row["manifest"])
 
 
-def tag_catalogue() -> pd.DataFrame:
-    """The tags a crowd can use: name, zh, en, kind (number or category), key (what a keyed tag is per) and
-    description.
+def tag_catalogue(index: TagIndex | None = None, viewer: Sight | None = None) -> pd.DataFrame:
+    """The tags a crowd can use: name, zh, en, kind (number or category), key (what a keyed tag is per),
+    description and zh_description; with a loaded `index`, also `values`: each value the tag takes on the tag
+    day with its key, how many consumers hold it and its zh and en labels (only what the `viewer`, a tenant's
+    Sight, may see).
 
     >>> tag_catalogue().set_index("name").loc["aipl", "key"]
     'brand'
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> gender = tag_catalogue(TagIndex.load(wh)).set_index("name").loc["gender", "values"]
+    >>> [(v["value"], v["count"], v["zh"], v["en"]) for v in gender]
+    [('F', 224, '女', 'Female'), ('M', 172, '男', 'Male'), ('U', 4, '未知', 'Unknown')]
     """
-    return pd.DataFrame([{"name": t.name, "zh": t.zh, "en": t.en, "kind": t.kind, "key": t.key,
-                          "description": t.description} for t in CATALOGUE.values()])
+    df = pd.DataFrame([{"name": t.name, "zh": t.zh, "en": t.en, "kind": t.kind, "key": t.key,
+                        "description": t.description, "zh_description": t.zh_description} for t in CATALOGUE.values()])
+    if index is None:
+        return df
+    rows = pd.DataFrame([{"tag": tag, "key": key, "value": value, "count": len(bm)}
+                         for (tag, key), values in index.bitmaps.items() for value, bm in values.items()],
+                        columns=["tag", "key", "value", "count"])
+    if viewer is not None:
+        rows = visible_profile(rows, viewer)
+    rows = rows.sort_values(["tag", "key", "value"], key=lambda c: c.astype(str) if c.name != "value" else
+                            c.map(lambda v: (0, v, "") if isinstance(v, int) else (1, 0, str(v))))
+    labels = [VALUE_LABELS.get(t, {}).get(str(v), (str(v), str(v))) for t, v in zip(rows.tag, rows.value, strict=True)]
+    rows = rows.assign(zh=[z for z, _ in labels], en=[e for _, e in labels])
+    grouped = {t: _records(g.drop(columns="tag")) for t, g in rows.groupby("tag", sort=False)}
+    return df.assign(values=[grouped.get(name, []) for name in df.name])
+
+
+def built_in_crowds(wh: Warehouse, index: TagIndex | None = None, viewer: Iterable[str] | None = None
+                    ) -> pd.DataFrame:
+    """The built-in crowds (strategy, 下沉 lower-tier, apparel, cross-category) with their zh and en names, group,
+    expression and size on the tag day; a size the `viewer` (a tenant's brands) may not see is None, with why
+    in `withheld`.
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> crowds = built_in_crowds(wh).set_index("name")
+    >>> crowds.loc["apparel_trend", ["zh", "en", "group"]].tolist()
+    ['潮流人群', 'Trend seekers', 'apparel']
+    >>> int(crowds.loc["strategy_gen_z", "size"]) == count_crowd(wh, "strategy_gen_z").count
+    True
+    """
+    index = index or TagIndex.load(wh)
+    seen = sight(wh, viewer)
+    rows = []
+    for name, (zh, expr) in BUILT_IN.items():
+        tree = crowd_tree(expr)
+        try:
+            check_crowd(wh, tree, viewer, seen)
+            size, why = index.count(tree), None
+        except PrivacyError as exc:
+            size, why = None, str(exc)
+        en, group = BUILT_IN_INFO[name]
+        rows.append({"name": name, "zh": zh, "en": en, "group": group, "expr": to_text(tree), "size": size,
+                     "withheld": why})
+    return pd.DataFrame(rows)
+
+
+def sector_spend(wh: Warehouse, start: str | date, end: str | date, crowds: Iterable[str | dict] = APPAREL_CROWDS,
+                 brand: str | None = None, categories: Iterable[str] = (), namespace: str | None = None,
+                 index: TagIndex | None = None, viewer: Iterable[str] | None = None) -> pd.DataFrame:
+    """Per-capita spend of crowds (default: the apparel strategy crowds GenZ, 潮流人群, 奢品人群) against the
+    market's, from `start` to `end`, over the purchases of `brand` and of the `categories` when given (see
+    `aipl.audience.sectors.crowd_spend`); with zh and en names for built-in crowds. A `viewer` (a tenant's
+    brands) sees only its brands' purchases, or the market's where enough other brands share it.
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> spend = sector_spend(wh, "2026-09-15", "2026-10-24")
+    >>> spend.crowd.tolist(), spend.zh.tolist()
+    (['apparel_gen_z', 'apparel_trend', 'apparel_luxury'], ['服饰 GenZ', '潮流人群', '奢品人群'])
+    """
+    categories = tuple(categories)
+    seen = sight(wh, viewer)
+    scope = [("brand", brand)] if brand else [("category", c) for c in categories] or [("all", None)]
+    for s, k in scope:
+        reason = seen.reason(s, k)
+        if reason:
+            raise PrivacyError(reason)
+    index = index or TagIndex.load(wh)
+    named = {}
+    with _answers(namespace):
+        for c in crowds:
+            tree = crowd_tree(c)
+            check_crowd(wh, tree, viewer, seen)
+            named[c if isinstance(c, str) and c in BUILT_IN else to_text(tree)] = index.evaluate(
+                _within(tree, namespace))
+    df = crowd_spend(wh, named, start, end, brand, categories)
+    return df.assign(zh=[BUILT_IN.get(c, (c, ""))[0] for c in df.crowd],
+                     en=[BUILT_IN_INFO.get(c, (c, ""))[0] for c in df.crowd])
+
+
+def category_penetration(wh: Warehouse, days: int = 365, viewer: Iterable[str] | None = None,
+                         index: TagIndex | None = None) -> pd.DataFrame:
+    """Cross-category penetration (Fashion × Beauty) over the `days` up to the tag day, between the level-1
+    category groups (see `aipl.audience.sectors.cross_category`); a `viewer` (a tenant's brands) sees only the
+    pairs whose categories hold none or enough other brands.
+
+    >>> from aipl.audience import refresh
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
+    >>> pen = category_penetration(wh)
+    >>> pen.loc[0, ["a", "b"]].tolist(), bool(pen.loc[0, "both"] == count_crowd(wh, pen.loc[0, "expr"]).count)
+    (['apparel', 'beauty'], True)
+    """
+    day = (index or TagIndex.load(wh)).day
+    if day is None:
+        raise ValueError("no tag index yet: run `aipl crowd refresh --day YYYY-MM-DD` first")
+    groups = category_groups(wh)
+    seen = sight(wh, viewer)
+    hidden = {g for g, cats in groups.items() if any(seen.reason("category", c) for c in cats)}
+    if seen.reason("all", None):  # every buyer of a group (the base rate) is platform-wide
+        hidden = set(groups)
+    pen = cross_category(wh, day, days, groups)
+    return pen[~pen.a.isin(hidden) & ~pen.b.isin(hidden)].reset_index(drop=True)
 
 
 def _within(tree, namespace: str | None):
@@ -463,6 +595,6 @@ def _records(df: pd.DataFrame) -> list[dict]:
             for r in df.astype(object).to_dict("records")]
 
 
-__all__ = ["CrowdCount", "CrowdExport", "CrowdInsight", "LookalikeCrowd", "SavedCrowd", "brands_of", "count_crowd",
-           "create_crowd", "crowd_insight", "crowd_lookalike", "crowd_members", "crowd_tree", "export_crowd",
-           "list_crowds", "tag_catalogue"]
+__all__ = ["APPAREL_CROWDS", "CrowdCount", "CrowdExport", "CrowdInsight", "LookalikeCrowd", "SavedCrowd", "brands_of",
+           "built_in_crowds", "category_penetration", "count_crowd", "create_crowd", "crowd_insight", "crowd_lookalike",
+           "crowd_members", "crowd_tree", "export_crowd", "list_crowds", "sector_spend", "tag_catalogue"]

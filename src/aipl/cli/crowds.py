@@ -10,6 +10,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from aipl.audience import (
+    built_in_crowds,
+    category_penetration,
     count_crowd,
     create_crowd,
     crowd_insight,
@@ -17,6 +19,7 @@ from aipl.audience import (
     export_crowd,
     list_crowds,
     refresh,
+    sector_spend,
     tag_catalogue,
 )
 from aipl.cli.common import JsonOpt, WorkspaceOpt, _group, _print_json, _session, err, out
@@ -152,15 +155,85 @@ def crowd_lookalike_cmd(
 @crowd_app.command("export")
 def crowd_export(
     expr: ExprArg,
-    out_file: Annotated[Path, typer.Option("--out", help="CSV or Parquet file of consumer ids.")],
+    out_file: Annotated[Path, typer.Option("--out", help="CSV, Parquet or TXT (one id a line, no header) file.")],
     actor: Annotated[str | None, typer.Option(help="Who exports (for the audit log; default: the OS user).")] = None,
+    id_type: Annotated[str, typer.Option(help="consumer_id, or the consumers' phone, oaid or idfa (the identities "
+                                         "table; hashed).")] = "consumer_id",
+    hash_with: Annotated[str | None, typer.Option("--hash", help="md5 or sha256 of each id, as DMPs take them; "
+                                                  "required for phone, oaid and idfa.")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export a crowd's consumer ids (never below [privacy] min_crowd_size), logged in crowd_exports."""
+    """Export a crowd's consumer ids, or its hashed phone numbers, OAIDs or IDFAs (never below [privacy]
+    min_crowd_size), logged in crowd_exports, with a manifest beside the file (<file>.manifest.json)."""
     with _session(workspace) as wh:
-        res = export_crowd(wh, expr, out_file, actor)
+        res = export_crowd(wh, expr, out_file, actor, id_type=id_type, hashing=hash_with)
     if as_json:
-        _print_json({"out": str(out_file), "rows": res.rows, "sha256": res.sha256})
+        _print_json({"out": str(out_file), "rows": res.rows, "sha256": res.sha256, "export_id": res.export_id,
+                     "id_type": res.id_type, "hash": res.hash, "consumers": res.consumers, "manifest": res.manifest})
         return
-    out.print(f"exported {res.rows:,} consumer ids to {out_file} (sha256 {res.sha256[:12]}…), logged")
+    what = f"{res.id_type} {res.hash} digests" if res.hash else "consumer ids"
+    out.print(f"exported {res.rows:,} {what} to {out_file} (sha256 {res.sha256[:12]}…), logged as {res.export_id}; "
+              f"manifest {res.manifest}")
+
+
+@crowd_app.command("builtin")
+def crowd_builtin(workspace: WorkspaceOpt = None, as_json: JsonOpt = False) -> None:
+    """The built-in crowds (strategy, 下沉 lower-tier, apparel, cross-category) with their sizes on the tag day."""
+    with _session(workspace, read=True) as wh:
+        df = built_in_crowds(wh)
+    if as_json:
+        print(df.to_json(orient="records", force_ascii=False))
+        return
+    t = Table("name", "名称", "crowd", "group", "size", "expression")
+    for r in df.itertuples():
+        t.add_row(r.name, r.zh, r.en, r.group, "" if r.size is None else f"{int(r.size):,}", escape(r.expr))
+    out.print(t)
+
+
+@crowd_app.command("spend")
+def crowd_spend_cmd(
+    start: Annotated[str, typer.Option(help="First day of the period (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day of the period (YYYY-MM-DD).")],
+    crowd: Annotated[list[str] | None, typer.Option(help="Crowds (default: the apparel GenZ, 潮流人群, 奢品人群).")]
+    = None,
+    brand: Annotated[str | None, typer.Option(help="Only this brand's purchases.")] = None,
+    category: Annotated[list[str] | None, typer.Option(help="Only these categories' purchases.")] = None,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per-capita spend of crowds against the market's (人均消费 vs 大盘人均) over a period."""
+    with _session(workspace, read=True) as wh:
+        kw = {"crowds": crowd} if crowd else {}
+        df = sector_spend(wh, start, end, brand=brand, categories=category or (), **kw)
+    if as_json:
+        print(df.to_json(orient="records", force_ascii=False))
+        return
+    t = Table("crowd", "名称", "buyers", "GMV", "per capita", "market", "index", "GMV share")
+    for r in df.itertuples():
+        t.add_row(escape(r.crowd), r.zh, f"{r.buyers:,}", f"{r.gmv:,.0f}", _num(r.per_capita, "{:,.1f}"),
+                  _num(r.market_per_capita, "{:,.1f}"), _num(r.index, "{:.0f}"), _num(r.gmv_share, "{:.1%}"))
+    out.print(t)
+
+
+@crowd_app.command("penetration")
+def crowd_penetration(
+    days: Annotated[int, typer.Option(help="Purchases in this many days up to the tag day.")] = 365,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cross-category penetration (Fashion × Beauty): of the buyers of one category group, who also bought another."""
+    with _session(workspace, read=True) as wh:
+        df = category_penetration(wh, days)
+    if as_json:
+        print(df.to_json(orient="records", force_ascii=False))
+        return
+    t = Table("bought", "also bought", "buyers", "both", "penetration", "base rate", "TGI")
+    for r in df.itertuples():
+        t.add_row(r.a, r.b, f"{r.buyers_a:,}", f"{r.both:,}", _num(r.penetration, "{:.1%}"),
+                  _num(r.base_rate, "{:.1%}"), _num(r.tgi, "{:.0f}"))
+    out.print(t)
+
+
+def _num(v, pattern: str) -> str:
+    return "—" if v is None or v != v else pattern.format(v)

@@ -1,29 +1,42 @@
-"""Crowds: a live count for an expression, the tenant's saved crowds, saving one, insight, lookalike and the
-tag catalogue. A crowd may only name the tenant's own brands; saved names are the tenant's own (built-in crowds
-are shared): the tenant is the audience engine's namespace."""
+"""Crowds (the 达摩盘-style builder): the tag catalogue with its values, the crowd language both ways (text ⇄
+tree), a live count, the tenant's saved crowds, saving one, insight (TGI against a comparison crowd), lookalike,
+the built-in crowds with their sizes, per-capita spend against the market, cross-category penetration, and the
+audited export (consumer ids, or hashed phone numbers, OAIDs or IDFAs, with a manifest). A crowd may only name
+the tenant's own brands; saved names are the tenant's own (built-in crowds are shared): the tenant is the
+audience engine's namespace."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from aipl.api.auth import Principal
 from aipl.api.deps import ERRORS, Caller, PageOf, Paging, brand_of, cached, need, warehouse, write
 from aipl.audience import (
     brands_of,
+    built_in_crowds,
+    category_penetration,
     check_crowd,
     count_crowd,
     create_crowd,
     crowd_insight,
     crowd_lookalike,
     crowd_tree,
+    export_crowd,
     list_crowds,
+    sector_spend,
     sight,
     tag_catalogue,
+    to_text,
 )
+from aipl.results import records
 
 router = APIRouter(prefix="/api/crowds", tags=["crowds"], responses=ERRORS)
 Expr = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -100,8 +113,19 @@ class CrowdPage(PageOf[CrowdRow]):
     """A page of crowds."""
 
 
+class TagValue(BaseModel):
+    """A value a tag takes on the tag day (per `key` for keyed tags), how many consumers hold it, its labels."""
+
+    key: str | None
+    value: str | int
+    count: int
+    zh: str
+    en: str
+
+
 class TagOut(BaseModel):
-    """A tag of the catalogue: number tags take ranges, category tags labels; `key` is what a keyed tag is per."""
+    """A tag of the catalogue: number tags take ranges, category tags labels; `key` is what a keyed tag is per;
+    the values the tenant may see, with their counts."""
 
     name: str
     zh: str
@@ -109,6 +133,8 @@ class TagOut(BaseModel):
     kind: str
     key: str | None
     description: str
+    zh_description: str
+    values: list[TagValue] = Field(default_factory=list)
 
 
 class TagsOut(BaseModel):
@@ -174,6 +200,107 @@ class LookalikeOut(BaseModel):
     top_features: dict[str, float]
     left_out: list[str]
     saved: str | None
+
+
+class TreeIn(BaseModel):
+    """A crowd's JSON tree (docs/crowds.md): {"and": […]}, {"or": […]}, {"minus": [a, b]}, {"not": …},
+    {"crowd": name}, {"list": name}, a tag test or a behaviour count."""
+
+    tree: dict
+
+
+class CrowdText(BaseModel):
+    """A crowd in both forms: the crowd language (`expr`, with only the parentheses it needs) and its tree."""
+
+    expr: str
+    tree: dict
+
+
+class BuiltInRow(BaseModel):
+    """A built-in crowd: names in both languages, its group (strategy, lower_tier, apparel, cross_category), its
+    expression and size on the tag day (None, with why, when the tenant may not see it)."""
+
+    name: str
+    zh: str
+    en: str
+    group: str
+    expr: str
+    size: int | None
+    withheld: str | None
+
+
+class BuiltInOut(BaseModel):
+    """The built-in crowds."""
+
+    items: list[BuiltInRow]
+
+
+class SpendRow(BaseModel):
+    """A crowd's buyers in the period, their GMV and spend per head against the market's (index = 100 × ratio)."""
+
+    crowd: str
+    zh: str
+    en: str
+    consumers: int
+    buyers: int
+    gmv: float
+    per_capita: float | None
+    market_per_capita: float | None
+    index: float | None
+    gmv_share: float | None
+
+
+class SpendOut(BaseModel):
+    """Per-capita spend of crowds against the market."""
+
+    items: list[SpendRow]
+
+
+class PenetrationRow(BaseModel):
+    """Of the buyers of category group `a`, the share who also bought `b` (penetration), against the share of
+    all buyers who bought `b` (base rate; TGI = 100 × ratio), and the crowd of the buyers of both."""
+
+    a: str
+    b: str
+    buyers_a: int
+    buyers_b: int
+    both: int
+    penetration: float | None
+    base_rate: float | None
+    tgi: float | None
+    expr: str
+
+
+class PenetrationOut(BaseModel):
+    """Cross-category penetration between the level-1 category groups."""
+
+    days: int
+    items: list[PenetrationRow]
+
+
+class ExportIn(CrowdIn):
+    """An export of the crowd: consumer ids, or the consumers' phone numbers, OAIDs or IDFAs hashed (md5 or
+    sha256, required for them); `format` csv, txt (one a line, no header: what DMPs take) or parquet."""
+
+    id_type: Literal["consumer_id", "phone", "oaid", "idfa"] = "consumer_id"
+    hash: Literal["md5", "sha256"] | None = None
+    format: Literal["csv", "txt", "parquet"] = "csv"
+
+
+class ExportOut(BaseModel):
+    """The logged export (its audit id, rows, digest, identifier and hash) and where to download the file."""
+
+    export_id: str
+    crowd: str
+    expr: str | None
+    actor: str
+    rows: int
+    consumers: int
+    id_type: str
+    hash: str
+    sha256: str
+    exported_at: datetime
+    download: str
 
 
 def crowd_tree_of(request: Request, who: Principal, expr: str) -> dict:
@@ -243,6 +370,95 @@ def lookalike(request: Request, body: LookalikeIn,
 
 
 @router.get("/tags")
-def tags(who: Caller) -> TagsOut:
-    """The tags a crowd expression can use."""
-    return TagsOut(items=tag_catalogue().astype(object).where(lambda d: d.notna(), None).to_dict("records"))
+def tags(request: Request, who: Caller) -> TagsOut:
+    """The tags a crowd expression can use, with the values (and their counts) the tenant may see."""
+    wh = warehouse(request)
+    seen = cached(request, ("sight", who.brands), lambda: sight(wh, who.brands))
+    return TagsOut(items=tag_catalogue(request.app.state.tag_index(wh), seen).astype(object)
+                   .where(lambda d: d.notna(), None).to_dict("records"))
+
+
+@router.post("/parse")
+def parse_crowd(body: CrowdIn, who: Caller) -> CrowdText:
+    """The tree of a crowd expression (422 saying where it does not parse), and the expression written back."""
+    tree = crowd_tree(body.expr)
+    return CrowdText(expr=to_text(tree), tree=tree)
+
+
+@router.post("/text")
+def tree_text(body: TreeIn, who: Caller) -> CrowdText:
+    """The crowd language of a tree (422 naming the node at fault)."""
+    tree = crowd_tree(body.tree)
+    return CrowdText(expr=to_text(tree), tree=tree)
+
+
+@router.get("/builtin")
+def built_in(request: Request, who: Caller) -> BuiltInOut:
+    """The built-in crowds (strategy, 下沉 lower-tier, apparel, cross-category) with their sizes on the tag day."""
+    wh = warehouse(request)
+    rows = cached(request, ("builtin", who.brands), lambda: records(
+        built_in_crowds(wh, request.app.state.tag_index(wh), who.brands)))
+    return BuiltInOut(items=rows)
+
+
+@router.get("/spend")
+def spend(request: Request, who: Caller, start: date, end: date, brand: str | None = None,
+          category: Annotated[list[str] | None, Query(max_length=20)] = None,
+          crowd: Annotated[list[str] | None, Query(max_length=10)] = None) -> SpendOut:
+    """Per-capita spend of crowds (default: the apparel strategy crowds GenZ, 潮流人群, 奢品人群) against the
+    market's from `start` to `end`, over the purchases of one of the tenant's brands or of categories."""
+    if brand is not None:
+        brand_of(who, brand)
+    if start > end:
+        raise HTTPException(422, f"start {start} is after end {end}")
+    wh = warehouse(request)
+    for c in crowd or ():
+        crowd_tree_of(request, who, c)
+    kw = {"crowds": crowd} if crowd else {}
+    df = sector_spend(wh, start, end, brand=brand, categories=category or (), namespace=who.tenant,
+                      index=request.app.state.tag_index(wh), viewer=who.brands, **kw)
+    return SpendOut(items=records(df))
+
+
+@router.get("/penetration")
+def penetration(request: Request, who: Caller, days: Annotated[int, Query(ge=1, le=3650)] = 365) -> PenetrationOut:
+    """Cross-category penetration (Fashion × Beauty) between the level-1 category groups, over `days` up to the
+    tag day; pairs over categories with too few other brands are left out for a tenant."""
+    wh = warehouse(request)
+    df = cached(request, ("penetration", days, who.brands), lambda: category_penetration(
+        wh, days, who.brands, request.app.state.tag_index(wh)))
+    return PenetrationOut(days=days, items=records(df))
+
+
+@router.post("/export", status_code=201)
+def export(request: Request, body: ExportIn, who: Annotated[Principal, Depends(need("analyst"))]) -> ExportOut:
+    """Export the crowd through the audited, privacy-guarded path (never below [privacy] min_crowd_size: 403):
+    consumer ids, or hashed phone numbers, OAIDs or IDFAs with a manifest; download the file from `download`."""
+    tree = crowd_tree_of(request, who, body.expr)
+    folder = _exports(request, who)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"{uuid.uuid4().hex}.{body.format}"
+    res = write(request, lambda wh: export_crowd(wh, tree, out, f"{who.tenant}/{who.role}", who.tenant,
+                                                 request.app.state.tag_index(wh), body.id_type, body.hash))
+    return ExportOut(**{**res.to_dict(), "download": f"/api/crowds/exports/{res.export_id}"})
+
+
+@router.get("/exports/{export_id}", response_class=FileResponse,
+            responses={200: {"content": {"application/octet-stream": {}}, "description": "the exported file"}})
+def download(request: Request, export_id: Annotated[str, PathParam(pattern="^[0-9a-f]{32}$")],
+             who: Annotated[Principal, Depends(need("analyst"))]) -> FileResponse:
+    """The file of one of the tenant's exports (404 for another tenant's)."""
+    wh = warehouse(request)
+    folder = _exports(request, who).resolve()
+    rows = wh.table("crowd_exports") if wh.has_table("crowd_exports") else None
+    found = None if rows is None else rows.filter(rows.export_id == export_id).execute()
+    if found is None or not len(found) or Path(found.path.iloc[0]).parent != folder \
+            or not Path(found.path.iloc[0]).exists():
+        raise HTTPException(404, f"no export {export_id!r} for this tenant")
+    path = Path(found.path.iloc[0])
+    return FileResponse(path, filename=f"crowd-{export_id}{path.suffix}")
+
+
+def _exports(request: Request, who: Principal) -> Path:
+    """The folder of the tenant's exported files in the workspace."""
+    return Path(request.app.state.root) / "exports" / who.tenant
