@@ -257,6 +257,64 @@ TABLES: dict[str, Table] = {
     t.name: t for t in (CONSUMERS, PRODUCTS, EVENTS, MEMBERS, AD_DELIVERY, CAMPAIGNS, ASSIGNMENTS, LABELS)
 }
 
+# Reports that brands export from the platforms (docs/imports.md): the platform's own figures, kept beside ours.
+PLATFORM_ASSETS = Table(
+    "platform_assets",
+    (
+        Column("day", DATE, required=True),
+        Column("brand_id", STRING, required=True),
+        Column("model", STRING, required=True, enum=("aipl", "deeplink")),
+        Column("stage", STRING, required=True, enum=("A", "I", "P", "L", "discover", "engage", "enthuse", "perform",
+                                                     "initial", "numerous", "keen")),
+        Column("consumers", INT, required=True, min=0),
+        Column("source", STRING, required=True, doc="the report: databank, sycm"),
+    ),
+    key=("day", "brand_id", "model", "stage", "source"),
+    doc="Consumer-asset counts per AIPL or DEEPLINK stage as the platform reports them (达摩盘, 生意参谋).",
+)
+
+CROWD_PROFILES = Table(
+    "crowd_profiles",
+    (
+        Column("crowd", STRING, required=True, doc="the crowd's name on the platform"),
+        Column("day", DATE, required=True),
+        Column("brand_id", STRING),
+        Column("dimension", STRING, required=True, doc="the tag, e.g. 性别, 年龄, 城市等级"),
+        Column("value", STRING, required=True, doc="the tag value, e.g. 女, 25-29"),
+        Column("consumers", INT, min=0),
+        Column("share", FLOAT, min=0, max=1, doc="the crowd's share holding the value"),
+        Column("tgi", FLOAT, min=0, doc="the share against the comparison crowd's, × 100"),
+        Column("source", STRING, required=True, doc="the report: databank, sycm"),
+    ),
+    key=("crowd", "day", "brand_id", "dimension", "value", "source"),
+    doc="Crowd insight (人群画像) as the platform reports it: a crowd's distribution over one tag, with TGI.",
+)
+
+DELIVERY_REPORTS = Table(
+    "delivery_reports",
+    (
+        Column("day", DATE, required=True),
+        Column("brand_id", STRING, required=True),
+        Column("product", STRING, required=True, doc="the ad product: wanxiangtai (万相台), ztc (直通车)"),
+        Column("channel", STRING, required=True, enum=CHANNELS),
+        Column("campaign_id", STRING, doc="场景 / 计划"),
+        Column("crowd_id", STRING),
+        Column("creative_id", STRING, doc="创意 / 推广单元"),
+        Column("impressions", INT, min=0),
+        Column("clicks", INT, min=0),
+        Column("cost", FLOAT, min=0),
+        Column("orders", INT, min=0, doc="orders the platform attributes"),
+        Column("gmv", FLOAT, min=0, doc="GMV the platform attributes"),
+        Column("carts", INT, min=0),
+        Column("favorites", INT, min=0),
+        Column("attribution_days", INT, min=1, doc="the report's attribution window"),
+    ),
+    key=("day", "brand_id", "product", "campaign_id", "crowd_id", "creative_id"),
+    doc="Ad delivery reports as the platform gives them, with its own attributed orders and GMV.",
+)
+
+TABLES.update({t.name: t for t in (PLATFORM_ASSETS, CROWD_PROFILES, DELIVERY_REPORTS)})
+
 # Bookkeeping tables of the warehouse.
 BATCHES = Table(
     "batches",

@@ -59,7 +59,8 @@ def formats() -> None:
 @app.command()
 def ingest(
     path: Annotated[Path, typer.Argument(help="A CSV, .csv.gz or Parquet file, or a dataset folder.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="Input format; see `aipl formats`.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="Input format, or auto (chosen by the file's "
+                                        "header); see `aipl formats` and docs/imports.md.")],
     workspace: WorkspaceOpt = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of CSV files (e.g. gbk, gb18030, utf-16).")] = "utf-8",
     tenant: Annotated[str | None, typer.Option(
@@ -70,6 +71,8 @@ def ingest(
                       "aipl.toml.")] = None,
     map_file: Annotated[Path | None, typer.Option(
         help="Column mapping file: .toml/.json table, or lines of SRC=CANONICAL (--map entries win).")] = None,
+    brand: Annotated[str | None, typer.Option(
+        help="The brand a platform report without a 品牌 column belongs to (docs/imports.md).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and load a file: good rows into the warehouse, bad rows into quarantine, all or nothing."""
@@ -87,7 +90,8 @@ def ingest(
     progress, report = _stages()
     try:
         with progress:
-            result = load_file(wh, path, format, report=report, brands=brands, encoding=encoding, mapping=mapping)
+            result = load_file(wh, path, format, report=report, brands=brands, encoding=encoding, mapping=mapping,
+                               brand=brand)
     except SourceError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

@@ -111,11 +111,12 @@ class IngestReport:
 def ingest(
     wh: Warehouse, path: str | Path, fmt: str, report: Callable[[str, float | None], None] | None = None,
     encoding: str = "utf-8",
-    brands: Iterable[str] | None = None, mapping: Mapping[str, str] | None = None,
+    brands: Iterable[str] | None = None, mapping: Mapping[str, str] | None = None, brand: str | None = None,
 ) -> IngestReport:
     """Load `path` in format `fmt` into the warehouse: all of it or, on any error, nothing. Text files are read
     as `encoding` (a file that is not valid text in it is refused); `mapping` renames source columns to the
-    names the format expects (`{"user_id": "consumer_id"}`, see `parse_mapping`) before anything else.
+    names the format expects (`{"user_id": "consumer_id"}`, see `parse_mapping`) before anything else; a
+    platform report without a brand column (docs/imports.md) is `brand`'s.
 
     Every row read is either accepted into its canonical table or written to `quarantine` with its
     line, field and reason. Loading the same file again changes nothing. SourceError when the format is
@@ -155,7 +156,8 @@ def ingest(
     result = IngestReport(format=fmt, path=str(path))
     mapping = {k: v for k, v in (mapping or {}).items() if k != v}
     # the same bytes read with another mapping are another batch
-    ident = fmt + (" " + json.dumps(sorted(mapping.items()), ensure_ascii=False) if mapping else "")
+    ident = fmt + (" " + json.dumps(sorted(mapping.items()), ensure_ascii=False) if mapping else "") + (
+        f" brand={brand}" if brand else "")
     bids = {path: batch_id(path, ident)} if path.is_file() else {}
     if bids:  # a file loaded before is recognised before it is read (its targets were written together)
         b = wh.table("batches")
@@ -169,7 +171,7 @@ def ingest(
         report(f"reading {path.name}", None)
     jobs, checked = [], []
     try:
-        with wh.progress(stage_progress(report, f"reading {path.name}")), reading(encoding, mapping):
+        with wh.progress(stage_progress(report, f"reading {path.name}")), reading(encoding, mapping, brand):
             jobs = FORMATS[fmt].plan(wh, path)
         for staged, targets in jobs:
             bid = bids.get(staged.path) or batch_id(staged.path, ident)

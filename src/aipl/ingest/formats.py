@@ -67,12 +67,15 @@ def register(name: str, doc: str) -> Callable[[Plan], Plan]:
 
 _ENCODING: ContextVar[str] = ContextVar("encoding", default="utf-8")
 _MAPPING: ContextVar[Mapping[str, str] | None] = ContextVar("mapping", default=None)
+_BRAND: ContextVar[str | None] = ContextVar("brand", default=None)
 
 
 @contextlib.contextmanager
-def reading(encoding: str = "utf-8", mapping: Mapping[str, str] | None = None) -> Iterator[None]:
+def reading(encoding: str = "utf-8", mapping: Mapping[str, str] | None = None, brand: str | None = None
+            ) -> Iterator[None]:
     """Within the block, `stage` decodes text files from `encoding` (Parquet text is UTF-8 by definition) and
-    renames their columns by `mapping` (source column → the name the format expects; see `renamed`).
+    renames their columns by `mapping` (source column → the name the format expects; see `renamed`); a platform
+    report without a brand column is `brand`'s (see `default_brand`).
 
     >>> import pathlib, tempfile
     >>> from aipl.config import init_workspace
@@ -85,12 +88,25 @@ def reading(encoding: str = "utf-8", mapping: Mapping[str, str] | None = None) -
     ['白领']
     >>> wh.close()
     """
-    token, mapped = _ENCODING.set(encoding), _MAPPING.set(dict(mapping or {}))
+    token, mapped, branded = _ENCODING.set(encoding), _MAPPING.set(dict(mapping or {})), _BRAND.set(brand)
     try:
         yield
     finally:
         _ENCODING.reset(token)
         _MAPPING.reset(mapped)
+        _BRAND.reset(branded)
+
+
+def default_brand() -> str | None:
+    """The brand a report without a brand column belongs to, as `reading` was given it (None outside).
+
+    >>> with reading(brand="B01"):
+    ...     default_brand()
+    'B01'
+    >>> default_brand() is None
+    True
+    """
+    return _BRAND.get()
 
 
 def renamed(staged: Staged, mapping: Mapping[str, str]) -> Staged:

@@ -88,6 +88,9 @@ async def ingest_upload(request: Request, file: UploadFile,
                         map: Annotated[list[str], Query(max_length=200, description="rename a column, as `aipl "
                                                         "ingest --map`: src=canonical (repeatable), or the name "
                                                         "of a saved [ingest.maps.NAME]")] = [],  # noqa: B006
+                        brand: Annotated[str | None, Query(max_length=128, description="the brand of a platform "
+                                                           "report without a 品牌 column, as `aipl ingest "
+                                                           "--brand`")] = None,
                         ) -> Job:
     """Load an uploaded file (CSV or Parquet in `format`) as a job, as `aipl ingest --tenant` does. Every row, as
     stored, must belong to a brand granted to the tenant, else the job fails and nothing is written; the load is
@@ -120,7 +123,7 @@ async def ingest_upload(request: Request, file: UploadFile,
         wh = open_warehouse(app.state.root, on_wait=report)
         try:  # the rows, as mapped into their tables, must belong to the tenant's brands (else nothing is written)
             r = ingest(wh, tmp, format, report=lambda msg, frac=None: report(msg, frac), brands=who.brands,
-                       encoding=encoding, mapping=mapping)
+                       encoding=encoding, mapping=mapping, brand=brand)
             app.state.refresh(wh)
         finally:
             wh.close()
