@@ -66,7 +66,7 @@ def test_figures_as_the_report_shows_them(loaded):
 
 def test_clear_errors(tmp_path):
     with open_warehouse(init_workspace(tmp_path / "ws")) as wh:
-        with pytest.raises(SourceError, match="databank_deeplink layout lacks column.*品牌.*--brand"):
+        with pytest.raises(SourceError, match=r"databank_deeplink layout lacks column.*品牌.*--brand"):
             ingest(wh, EXPORTS / "databank_deeplink.csv", "auto")
         with pytest.raises(SourceError, match=r"ztc.csv: not a databank_aipl report: its header needs .*认知人数"):
             ingest(wh, EXPORTS / "ztc.csv", "databank_aipl")
