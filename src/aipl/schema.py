@@ -524,6 +524,43 @@ DERIVED: dict[str, Derived] = {t.name: t for t in (
 )}
 
 
+@dataclass(frozen=True)
+class BuiltWith:
+    """What a derived table is built with: the aipl.toml `settings` it depends on (a section, or `section.key`) and
+    the version of the `rules` that build it (raised when the code changes what the table holds). A change to
+    either makes the stored table stale (`Warehouse.stale`) until `rebuild` (or the daily run) rebuilds it.
+
+    >>> BUILT_WITH["asset_live"].settings, BUILT_WITH["asset_live"].rebuild
+    (('workspace.timezone', 'assets'), 'aipl assets build')
+    """
+
+    settings: tuple[str, ...]
+    rebuild: str
+    rules: int = 1
+
+
+_ASSET_SETTINGS = ("workspace.timezone", "assets")
+BUILT_WITH: dict[str, BuiltWith] = {
+    **{t: BuiltWith(_ASSET_SETTINGS, "aipl assets build") for t in ("asset_live", "asset_closed",
+                                                                    "asset_count_changes")},
+    **{t: BuiltWith(_ASSET_SETTINGS, "aipl crowd refresh") for t in ("consumer_tags", "tag_bitmaps")},
+    "member_buckets": BuiltWith(("workspace.timezone",), "aipl run daily"),
+    "clv_value": BuiltWith((*_ASSET_SETTINGS, "clv"), "aipl run daily"),
+    "plan_progress": BuiltWith((*_ASSET_SETTINGS, "strategy"), "aipl run daily"),
+}
+BUILDS = Table(
+    "builds",
+    (
+        Column("derived", STRING, required=True, doc="the derived table"),
+        Column("fingerprint", STRING, required=True, doc="a digest of the settings and rules it was built with"),
+        Column("settings", STRING, doc="those settings and the rules' version, as JSON"),
+        Column("built_at", TIMESTAMP, required=True),
+    ),
+    key=("derived",),
+    doc="What each derived table was last written with (see BUILT_WITH): a change of config shows it stale.",
+)
+SYSTEM_TABLES[BUILDS.name] = BUILDS
+
 def lineage() -> str:
     """The derived tables as a Markdown lineage page (docs/lineage.md is this text), with a Mermaid graph.
 
