@@ -575,6 +575,15 @@ def lineage() -> str:
         out += [f"  {src} --> {t.name}" for src in t.inputs]
     out += ["```", "", "| table | written by | reads |", "|---|---|---|"]
     out += [f"| `{t.name}` | `{t.producer}` | {', '.join(f'`{i}`' for i in t.inputs)} |" for t in DERIVED.values()]
+    out += ["", "## What each table is built with", "",
+            "Each write of these tables records the `aipl.toml` settings and the rules' version it was built with",
+            "(table `builds`). When either changes, the table is stale: the assets are rebuilt by the next command",
+            "that reads them or by the daily run; any other stale table is named (`stale: rebuild with …`) by the",
+            "CLI, `GET /api/freshness` (`stale`, for the dashboard's banner) and the `X-AIPL-Stale` header, until",
+            "`aipl run daily` or the command below rebuilds it.", "",
+            "| table | settings | rules | rebuilt by |", "|---|---|---|---|"]
+    out += [f"| `{n}` | {', '.join(f'`[{x}]`' for x in b.settings)} | {b.rules} | `{b.rebuild}` |"
+            for n, b in BUILT_WITH.items()]
     for t in DERIVED.values():
         out += ["", f"## `{t.name}`", "", t.doc, "", f"Written by `{t.producer}` from "
                 f"{', '.join(f'`{i}`' for i in t.inputs)}.", "", "| column | type | required |", "|---|---|---|"]
