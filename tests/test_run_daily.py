@@ -162,7 +162,8 @@ def _child(root: str, point: str) -> None:  # pragma: no cover (runs in the kill
 
 def _tables(root: Path) -> dict[str, list]:
     """Every table's rows, sorted, without the columns that say when or in which run (they differ by nature)."""
-    volatile = {"loaded_at", "refreshed_at", "started", "ended", "saved_at", "fitted_at", "created", "run_id"}
+    volatile = {"loaded_at", "refreshed_at", "started", "ended", "saved_at", "fitted_at", "created", "run_id",
+                "built_at"}
     wh = open_warehouse(root)
     try:
         out = {}

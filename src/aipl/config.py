@@ -31,6 +31,9 @@ database = "warehouse.duckdb" # the DuckDB file, relative to the workspace
 # A timestamp outside [earliest, latest] is implausible and its row is quarantined.
 earliest = "2000-01-01"
 latest_days_ahead = 1         # latest = now + this many days
+# Saved column mappings (source column = canonical column), used as `aipl ingest --map NAME` (docs/imports.md).
+# [ingest.maps.crm]
+# user_id = "consumer_id"
 
 [privacy]
 min_crowd_size = 100          # a crowd smaller than this is never exported
@@ -196,15 +199,25 @@ def _day(value: Any) -> date:
     raise ValueError("must be a day, written 2000-01-01")
 
 
+_Column = Annotated[str, Field(min_length=1, max_length=128)]
+
+
 class IngestSettings(_Section):
-    """`[ingest]`: the plausible range of timestamps (earliest day, and days after now).
+    """`[ingest]`: the plausible range of timestamps (earliest day, and days after now), and the saved column
+    mappings (`[ingest.maps.NAME]`: source column = canonical column).
 
     >>> IngestSettings(earliest="2010-01-01").earliest
     datetime.date(2010, 1, 1)
+    >>> check_section("ingest", IngestSettings, {"maps": {"crm": {"user_id": "consumer_id"}}}).maps
+    {'crm': {'user_id': 'consumer_id'}}
+    >>> check_section("ingest", IngestSettings, {"maps": {"crm": {"user_id": 3}}})
+    Traceback (most recent call last):
+    ValueError: [ingest] maps.crm.user_id: input should be a valid string (got 3)
     """
 
     earliest: Annotated[date, BeforeValidator(_day), Field(ge=date(1900, 1, 1), le=date(2100, 1, 1))] = date(2000, 1, 1)
     latest_days_ahead: Annotated[int, Field(ge=0, le=3650)] = 1
+    maps: dict[_Column, dict[_Column, _Column]] = Field(default_factory=dict)
 
 
 class PrivacySettings(_Section):
@@ -285,6 +298,7 @@ class Config:
     min_crowd_size: int = 100
     min_peer_brands: int = 5
     max_upload_mb: int = 200
+    ingest_maps: dict[str, dict[str, str]] = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
     spark: SparkSettings = field(default_factory=SparkSettings)
 
@@ -361,4 +375,4 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     return Config(root=root, backend=ws.backend, timezone=ws.timezone, database=ws.database,
                   earliest=ing.earliest.isoformat(), latest_days_ahead=ing.latest_days_ahead,
                   min_crowd_size=priv.min_crowd_size, min_peer_brands=priv.min_peer_brands,
-                  max_upload_mb=api.max_upload_mb, raw=data, spark=spark)
+                  max_upload_mb=api.max_upload_mb, ingest_maps=dict(ing.maps), raw=data, spark=spark)

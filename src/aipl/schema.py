@@ -286,6 +286,64 @@ INDUSTRY_BENCHMARKS = Table(
 )
 TABLES[INDUSTRY_BENCHMARKS.name] = INDUSTRY_BENCHMARKS
 
+# Reports that brands export from the platforms (docs/imports.md): the platform's own figures, kept beside ours.
+PLATFORM_ASSETS = Table(
+    "platform_assets",
+    (
+        Column("day", DATE, required=True),
+        Column("brand_id", STRING, required=True),
+        Column("model", STRING, required=True, enum=("aipl", "deeplink")),
+        Column("stage", STRING, required=True, enum=("A", "I", "P", "L", "discover", "engage", "enthuse", "perform",
+                                                     "initial", "numerous", "keen")),
+        Column("consumers", INT, required=True, min=0),
+        Column("source", STRING, required=True, doc="the report: databank, sycm"),
+    ),
+    key=("day", "brand_id", "model", "stage", "source"),
+    doc="Consumer-asset counts per AIPL or DEEPLINK stage as the platform reports them (达摩盘, 生意参谋).",
+)
+
+CROWD_PROFILES = Table(
+    "crowd_profiles",
+    (
+        Column("crowd", STRING, required=True, doc="the crowd's name on the platform"),
+        Column("day", DATE, required=True),
+        Column("brand_id", STRING),
+        Column("dimension", STRING, required=True, doc="the tag, e.g. 性别, 年龄, 城市等级"),
+        Column("value", STRING, required=True, doc="the tag value, e.g. 女, 25-29"),
+        Column("consumers", INT, min=0),
+        Column("share", FLOAT, min=0, max=1, doc="the crowd's share holding the value"),
+        Column("tgi", FLOAT, min=0, doc="the share against the comparison crowd's, × 100"),
+        Column("source", STRING, required=True, doc="the report: databank, sycm"),
+    ),
+    key=("crowd", "day", "brand_id", "dimension", "value", "source"),
+    doc="Crowd insight (人群画像) as the platform reports it: a crowd's distribution over one tag, with TGI.",
+)
+
+DELIVERY_REPORTS = Table(
+    "delivery_reports",
+    (
+        Column("day", DATE, required=True),
+        Column("brand_id", STRING, required=True),
+        Column("product", STRING, required=True, doc="the ad product: wanxiangtai (万相台), ztc (直通车)"),
+        Column("channel", STRING, required=True, enum=CHANNELS),
+        Column("campaign_id", STRING, doc="场景 / 计划"),
+        Column("crowd_id", STRING),
+        Column("creative_id", STRING, doc="创意 / 推广单元"),
+        Column("impressions", INT, min=0),
+        Column("clicks", INT, min=0),
+        Column("cost", FLOAT, min=0),
+        Column("orders", INT, min=0, doc="orders the platform attributes"),
+        Column("gmv", FLOAT, min=0, doc="GMV the platform attributes"),
+        Column("carts", INT, min=0),
+        Column("favorites", INT, min=0),
+        Column("attribution_days", INT, min=1, doc="the report's attribution window"),
+    ),
+    key=("day", "brand_id", "product", "campaign_id", "crowd_id", "creative_id"),
+    doc="Ad delivery reports as the platform gives them, with its own attributed orders and GMV.",
+)
+
+TABLES.update({t.name: t for t in (PLATFORM_ASSETS, CROWD_PROFILES, DELIVERY_REPORTS)})
+
 # Bookkeeping tables of the warehouse.
 BATCHES = Table(
     "batches",
@@ -499,6 +557,43 @@ DERIVED: dict[str, Derived] = {t.name: t for t in (
 )}
 
 
+@dataclass(frozen=True)
+class BuiltWith:
+    """What a derived table is built with: the aipl.toml `settings` it depends on (a section, or `section.key`) and
+    the version of the `rules` that build it (raised when the code changes what the table holds). A change to
+    either makes the stored table stale (`Warehouse.stale`) until `rebuild` (or the daily run) rebuilds it.
+
+    >>> BUILT_WITH["asset_live"].settings, BUILT_WITH["asset_live"].rebuild
+    (('workspace.timezone', 'assets'), 'aipl assets build')
+    """
+
+    settings: tuple[str, ...]
+    rebuild: str
+    rules: int = 1
+
+
+_ASSET_SETTINGS = ("workspace.timezone", "assets")
+BUILT_WITH: dict[str, BuiltWith] = {
+    **{t: BuiltWith(_ASSET_SETTINGS, "aipl assets build") for t in ("asset_live", "asset_closed",
+                                                                    "asset_count_changes")},
+    **{t: BuiltWith(_ASSET_SETTINGS, "aipl crowd refresh") for t in ("consumer_tags", "tag_bitmaps")},
+    "member_buckets": BuiltWith(("workspace.timezone",), "aipl run daily"),
+    "clv_value": BuiltWith((*_ASSET_SETTINGS, "clv"), "aipl run daily"),
+    "plan_progress": BuiltWith((*_ASSET_SETTINGS, "strategy"), "aipl run daily"),
+}
+BUILDS = Table(
+    "builds",
+    (
+        Column("derived", STRING, required=True, doc="the derived table"),
+        Column("fingerprint", STRING, required=True, doc="a digest of the settings and rules it was built with"),
+        Column("settings", STRING, doc="those settings and the rules' version, as JSON"),
+        Column("built_at", TIMESTAMP, required=True),
+    ),
+    key=("derived",),
+    doc="What each derived table was last written with (see BUILT_WITH): a change of config shows it stale.",
+)
+SYSTEM_TABLES[BUILDS.name] = BUILDS
+
 def lineage() -> str:
     """The derived tables as a Markdown lineage page (docs/lineage.md is this text), with a Mermaid graph.
 
@@ -513,6 +608,15 @@ def lineage() -> str:
         out += [f"  {src} --> {t.name}" for src in t.inputs]
     out += ["```", "", "| table | written by | reads |", "|---|---|---|"]
     out += [f"| `{t.name}` | `{t.producer}` | {', '.join(f'`{i}`' for i in t.inputs)} |" for t in DERIVED.values()]
+    out += ["", "## What each table is built with", "",
+            "Each write of these tables records the `aipl.toml` settings and the rules' version it was built with",
+            "(table `builds`). When either changes, the table is stale: the assets are rebuilt by the next command",
+            "that reads them or by the daily run; any other stale table is named (`stale: rebuild with …`) by the",
+            "CLI, `GET /api/freshness` (`stale`, for the dashboard's banner) and the `X-AIPL-Stale` header, until",
+            "`aipl run daily` or the command below rebuilds it.", "",
+            "| table | settings | rules | rebuilt by |", "|---|---|---|---|"]
+    out += [f"| `{n}` | {', '.join(f'`[{x}]`' for x in b.settings)} | {b.rules} | `{b.rebuild}` |"
+            for n, b in BUILT_WITH.items()]
     for t in DERIVED.values():
         out += ["", f"## `{t.name}`", "", t.doc, "", f"Written by `{t.producer}` from "
                 f"{', '.join(f'`{i}`' for i in t.inputs)}.", "", "| column | type | required |", "|---|---|---|"]

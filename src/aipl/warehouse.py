@@ -9,6 +9,7 @@ import csv
 import fcntl
 import functools
 import gzip
+import hashlib
 import io
 import itertools
 import json
@@ -35,7 +36,7 @@ import pyarrow as pa
 from ibis.backends.sql.datatypes import DuckDBType
 
 from aipl import schema
-from aipl.config import Config, ConfigError, load_config, parse_day
+from aipl.config import SECTIONS, Config, ConfigError, load_config, parse_day
 
 IBIS_TYPES: dict[str, dt.DataType] = {
     schema.INT: dt.int64,
@@ -214,28 +215,96 @@ class Warehouse:
                     self.drop_temp("_aipl_match")
                 if new is not None:
                     self.con.insert(name, new)
-            return
-        kept = self.spark.table(name)
-        kept = kept.limit(0) if matched is None else kept.join(self._spark_df(matched), on=keys, how="left_anti")
-        if new is not None:
-            kept = kept.unionByName(self._spark_df(new))
-        self._spark_overwrite(name, kept)
+        else:
+            kept = self.spark.table(name)
+            kept = kept.limit(0) if matched is None else kept.join(self._spark_df(matched), on=keys, how="left_anti")
+            if new is not None:
+                kept = kept.unionByName(self._spark_df(new))
+            self._spark_overwrite(name, kept)
+        self.record_build(name)
 
     def replace_table(self, name: str, expr: ir.Table | pd.DataFrame) -> ir.Table:
         """Make table `name` hold exactly the rows of `expr` (created, or replaced with `expr`'s schema); `expr`
-        may read `name` itself."""
+        may read `name` itself. A table of `schema.BUILT_WITH` records what it was built with (`record_build`)."""
         if self.backend == "duckdb":
-            return self.con.create_table(name, expr, overwrite=True)
-        if not isinstance(expr, ir.Table):
-            expr = ibis.memtable(expr)
-        df = self._spark_df(expr)
-        if self.has_table(name) and self.table(name).schema() == expr.schema():
-            self._spark_overwrite(name, df)
+            self.con.create_table(name, expr, overwrite=True)
         else:
-            df = df.localCheckpoint(eager=True)
-            self.drop_table(name)
-            self._spark_write(df, name)
+            if not isinstance(expr, ir.Table):
+                expr = ibis.memtable(expr)
+            df = self._spark_df(expr)
+            if self.has_table(name) and self.table(name).schema() == expr.schema():
+                self._spark_overwrite(name, df)
+            else:
+                df = df.localCheckpoint(eager=True)
+                self.drop_table(name)
+                self._spark_write(df, name)
+        self.record_build(name)
         return self.table(name)
+
+    # ------------------------------------------------------------------ what derived tables are built with
+    def built_with(self, name: str) -> tuple[str, str] | None:
+        """(fingerprint, settings as JSON) of what derived table `name` would be built with now: the settings its
+        `schema.BUILT_WITH` declares, as this workspace's config reads them (defaults included), and its rules'
+        version; None for a table that declares none."""
+        declared = schema.BUILT_WITH.get(name)
+        if declared is None:
+            return None
+        settings = {s: _setting(self.config, s) for s in declared.settings}
+        text = json.dumps({"rules": declared.rules, **settings}, sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16], text
+
+    def record_build(self, *names: str) -> None:
+        """Record that derived tables `names` are (being) written with the current settings and rules: the
+        warehouse does it whenever a declared table is written with `replace_table` or `replace_rows`."""
+        rows = [(n, *self.built_with(n)) for n in names if n in schema.BUILT_WITH]
+        if not rows or self.read_only:
+            return
+        self.ensure_table(schema.BUILDS.name, ibis_schema(schema.BUILDS))
+        b = self.table(schema.BUILDS.name)
+        held = dict(b.filter(b.derived.isin([r[0] for r in rows])).select("derived", "fingerprint").execute()
+                    .itertuples(index=False, name=None))
+        rows = [r for r in rows if held.get(r[0]) != r[1]]
+        if rows:
+            frame = pd.DataFrame(rows, columns=["derived", "fingerprint", "settings"]).assign(
+                built_at=datetime.now(UTC))
+            self.replace_rows(schema.BUILDS.name, frame, keys=["derived"])
+
+    def stale(self, names: list[str] | None = None) -> list[dict]:
+        """The derived tables (of `names`, default all) whose stored rows were built with other settings or
+        rules than the current ones: each with the settings that `changed`, the `rebuild` command and a one-line
+        `message`. A table built before builds were recorded is not judged.
+
+        >>> import pathlib, tempfile
+        >>> from aipl.config import init_workspace
+        >>> root = init_workspace(tempfile.mkdtemp())
+        >>> wh = open_warehouse(root)
+        >>> _ = wh.replace_table("asset_live", pd.DataFrame({"scope": ["brand"]}))
+        >>> wh.stale()
+        []
+        >>> cfg = root / "aipl.toml"
+        >>> _ = cfg.write_text(cfg.read_text().replace("purchase_days = 913", "purchase_days = 400"))
+        >>> wh.close(); wh = open_warehouse(root)
+        >>> [s["message"] for s in wh.stale()]
+        ['stale: asset_live was built with other [assets] settings; rebuild with `aipl assets build`']
+        >>> wh.close()
+        """
+        if not self.has_table(schema.BUILDS.name):
+            return []
+        out = []
+        for r in self.table(schema.BUILDS.name).order_by("derived").execute().itertuples():
+            now = self.built_with(r.derived)
+            if (names is not None and r.derived not in names) or now is None or now[0] == r.fingerprint:
+                continue
+            if not self.has_table(r.derived):
+                continue
+            was, is_ = json.loads(r.settings or "{}"), json.loads(now[1])
+            changed = [k for k in is_ if was.get(k) != is_[k]]
+            what = ", ".join("rules" if k == "rules" else f"[{k}]" for k in changed)
+            rebuild = schema.BUILT_WITH[r.derived].rebuild
+            out.append({"table": r.derived, "changed": changed, "rebuild": rebuild,
+                        "message": f"stale: {r.derived} was built with other {what} settings; rebuild with "
+                                   f"`{rebuild}`"})
+        return out
 
     def drop_table(self, name: str) -> None:
         """Remove table `name` and its data, if it exists."""
@@ -666,6 +735,20 @@ class Warehouse:
                 self.con.disconnect()
             if not self.read_only:
                 _writer_release(self.config.root)
+
+
+def _setting(config: Config, name: str) -> object:
+    """One setting a derived table is built with, as the workspace reads it: `section.key` of `[workspace]` from
+    the config, a section an engine registered (config.SECTIONS) as it parses it (defaults included), any other
+    section as written."""
+    section, _, key = name.partition(".")
+    if section == "workspace":
+        return getattr(config, key)
+    value = config.raw.get(section)
+    if section in SECTIONS:
+        with contextlib.suppress(Exception):  # an invalid section is reported when the workspace is loaded
+            value = repr(SECTIONS[section](value))
+    return value if not key or not isinstance(value, dict) else value.get(key)
 
 
 class Staged:

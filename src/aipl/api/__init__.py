@@ -100,6 +100,9 @@ def create_app(root: str | Path) -> FastAPI:
                 response.headers["X-AIPL-Last-Run"] = run.get("ended") or run.get("started") or "never"
                 response.headers["X-AIPL-Last-Run-Outcome"] = run.get("outcome", "never")
                 response.headers["X-AIPL-Status"] = fresh["status"]
+                if fresh.get("stale"):  # derived tables built with other settings: named with their rebuild
+                    response.headers["X-AIPL-Stale"] = "; ".join(f"{x['table']}: {x['rebuild']}"
+                                                                 for x in fresh["stale"])
         return response
 
     @app.exception_handler(ValueError)

@@ -176,8 +176,8 @@ def state_changes(iv: ir.Table) -> ir.Table:
 
 
 def ensure_built(wh: Warehouse, report: Callable[[str], None] | None = None) -> bool:
-    """Bring the intervals up to date with the loaded batches (incrementally when it can); True when it worked,
-    False when they already were.
+    """Bring the intervals up to date with the loaded batches (incrementally when it can) and with the settings
+    (a change of `[assets]` or the time zone rebuilds them); True when it worked, False when they already were.
 
     >>> from aipl.simulate import sample_warehouse
     >>> wh = sample_warehouse()
@@ -187,7 +187,7 @@ def ensure_built(wh: Warehouse, report: Callable[[str], None] | None = None) -> 
     """
     batches = wh.count("batches")
     tables = set(wh.con.list_tables())
-    if {LIVE, CLOSED, META, CHANGES} <= tables:
+    if {LIVE, CLOSED, META, CHANGES} <= tables and not wh.stale([LIVE]):  # built with other [assets]: rebuilt
         meta = wh.table(META).execute()
         if len(meta) and int(meta.batches.iloc[0]) == batches:
             return False

@@ -158,6 +158,8 @@ def _session(workspace: Path | None, assets: bool = False, read: bool = False) -
     command that only reads says `read`: it reads the published state, even while another command writes.
     A writer publishes what it wrote when it ends well."""
     wh = _assets_wh(workspace, read) if assets else _open(workspace, read)
+    for stale in wh.stale():  # never served silently: one line each (`aipl run daily` rebuilds them all)
+        err.print(f"[yellow]{escape(stale['message'])}[/]")
     ok = False
     try:
         yield wh

@@ -60,19 +60,21 @@ def plan_cmd(
     aov: Annotated[float | None, typer.Option(help="GMV per buyer to plan with (default: last year's).")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the plan as HTML (progress, "
                                                   "recommendations, action plan).")] = None,
+    pdf: Annotated[Path | None, typer.Option(help="Also write the plan as PDF to this file.")] = None,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """GTA: from a GMV target to the buyers and consumers each pool must hold, the gaps, and what to do."""
     with _session(workspace, assets=True, read=True) as wh:
         p = plan(wh, brand, campaign, gmv_target, day, baseline, aov)
+    out_file = out_file or (pdf.with_suffix(".html") if pdf else None)  # a PDF comes with its HTML
     if out_file is not None:
-        write_plan(p, out_file)
+        write_plan(p, out_file, pdf)
     if as_json:
         _print_json(p.to_dict())
         return
     if out_file is not None:
-        out.print(f"plan written: {out_file}")
+        out.print(f"plan written: {out_file}" + (f" and {pdf}" if pdf else ""))
         return
     iv = p.gmv_interval
     out.print(f"{brand} for {campaign} (baseline {p.baseline['campaign_id']}), as of {p.as_of}: forecast "

@@ -22,8 +22,8 @@ from aipl.cli.common import (
     err,
     out,
 )
-from aipl.config import ConfigError, init_workspace, workspace_dir
-from aipl.ingest import FORMATS, SourceError, quarantined, warehouse_status
+from aipl.config import ConfigError, init_workspace, load_config, workspace_dir
+from aipl.ingest import FORMATS, SourceError, parse_mapping, quarantined, warehouse_status
 from aipl.ingest import ingest as load_file
 from aipl.pipeline import demo as build_demo
 from aipl.pipeline import freshness
@@ -59,15 +59,27 @@ def formats() -> None:
 @app.command()
 def ingest(
     path: Annotated[Path, typer.Argument(help="A CSV, .csv.gz or Parquet file, or a dataset folder.")],
-    format: Annotated[str, typer.Option("--format", "-f", help="Input format; see `aipl formats`.")],
+    format: Annotated[str, typer.Option("--format", "-f", help="Input format, or auto (chosen by the file's "
+                                        "header); see `aipl formats` and docs/imports.md.")],
     workspace: WorkspaceOpt = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of CSV files (e.g. gbk, gb18030, utf-16).")] = "utf-8",
     tenant: Annotated[str | None, typer.Option(
         help="Load as this tenant (see `aipl tenant`): every row, as stored, must belong to a brand it is granted, "
              "as for an API upload; otherwise nothing is written.")] = None,
+    map_: Annotated[list[str] | None, typer.Option(
+        "--map", help="Rename a column: SRC=CANONICAL (repeatable), or NAME of a saved [ingest.maps.NAME] in "
+                      "aipl.toml.")] = None,
+    map_file: Annotated[Path | None, typer.Option(
+        help="Column mapping file: .toml/.json table, or lines of SRC=CANONICAL (--map entries win).")] = None,
+    brand: Annotated[str | None, typer.Option(
+        help="The brand a platform report without a 品牌 column belongs to (docs/imports.md).")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate and load a file: good rows into the warehouse, bad rows into quarantine, all or nothing."""
+    try:
+        mapping = parse_mapping(map_ or [], load_config(workspace).ingest_maps, map_file)
+    except SourceError as exc:
+        _fail(str(exc))
     brands = None
     if tenant is not None:
         granted = tenants(workspace_dir(workspace)).get(tenant)
@@ -78,7 +90,8 @@ def ingest(
     progress, report = _stages()
     try:
         with progress:
-            result = load_file(wh, path, format, report=report, brands=brands, encoding=encoding)
+            result = load_file(wh, path, format, report=report, brands=brands, encoding=encoding, mapping=mapping,
+                               brand=brand)
     except SourceError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:

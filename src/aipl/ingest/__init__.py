@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aipl.ingest import adapters as _adapters  # noqa: F401  (registers the public-dataset formats)
 from aipl.ingest.adapters.hillstrom import PRE_TREATMENT as PRE_TREATMENT_LABELS
 from aipl.ingest.core import LoadResult, NotGranted, Target, batch_id, check, check_brands, stage_progress, write
-from aipl.ingest.formats import FORMATS, Format, reading, register
+from aipl.ingest.formats import FORMATS, Format, parse_mapping, reading, register
 from aipl.ingest.review import Quarantine, WarehouseStatus, quarantined, warehouse_status
 from aipl.warehouse import SourceError, Warehouse
 
@@ -25,6 +26,7 @@ __all__ = [
     "Target",
     "WarehouseStatus",
     "ingest",
+    "parse_mapping",
     "quarantined",
     "register",
     "warehouse_status",
@@ -109,10 +111,12 @@ class IngestReport:
 def ingest(
     wh: Warehouse, path: str | Path, fmt: str, report: Callable[[str, float | None], None] | None = None,
     encoding: str = "utf-8",
-    brands: Iterable[str] | None = None,
+    brands: Iterable[str] | None = None, mapping: Mapping[str, str] | None = None, brand: str | None = None,
 ) -> IngestReport:
     """Load `path` in format `fmt` into the warehouse: all of it or, on any error, nothing. Text files are read
-    as `encoding` (a file that is not valid text in it is refused).
+    as `encoding` (a file that is not valid text in it is refused); `mapping` renames source columns to the
+    names the format expects (`{"user_id": "consumer_id"}`, see `parse_mapping`) before anything else; a
+    platform report without a brand column (docs/imports.md) is `brand`'s.
 
     Every row read is either accepted into its canonical table or written to `quarantine` with its
     line, field and reason. Loading the same file again changes nothing. SourceError when the format is
@@ -139,6 +143,9 @@ def ingest(
     aipl.ingest.core.NotGranted: e.csv → events: 1 row(s) name a brand not granted to the caller; nothing was loaded
     >>> wh.count("events")
     0
+    >>> _ = (root / "crm.csv").write_text("user_id,gender\\nc9,F\\n")
+    >>> ingest(wh, root / "crm.csv", "consumers", mapping={"user_id": "consumer_id"}).accepted
+    1
     >>> wh.close()
     """
     if fmt not in FORMATS:
@@ -147,7 +154,11 @@ def ingest(
     if not path.exists():
         raise SourceError(f"{path}: no such file or folder")
     result = IngestReport(format=fmt, path=str(path))
-    bids = {path: batch_id(path, fmt)} if path.is_file() else {}
+    mapping = {k: v for k, v in (mapping or {}).items() if k != v}
+    # the same bytes read with another mapping are another batch
+    ident = fmt + (" " + json.dumps(sorted(mapping.items()), ensure_ascii=False) if mapping else "") + (
+        f" brand={brand}" if brand else "")
+    bids = {path: batch_id(path, ident)} if path.is_file() else {}
     if bids:  # a file loaded before is recognised before it is read (its targets were written together)
         b = wh.table("batches")
         done = b.filter(b.batch_id == bids[path]).select("target").execute().target
@@ -160,10 +171,10 @@ def ingest(
         report(f"reading {path.name}", None)
     jobs, checked = [], []
     try:
-        with wh.progress(stage_progress(report, f"reading {path.name}")), reading(encoding):
+        with wh.progress(stage_progress(report, f"reading {path.name}")), reading(encoding, mapping, brand):
             jobs = FORMATS[fmt].plan(wh, path)
         for staged, targets in jobs:
-            bid = bids.get(staged.path) or batch_id(staged.path, fmt)
+            bid = bids.get(staged.path) or batch_id(staged.path, ident)
             for target in targets:
                 pending = [c.accepted for c in checked if c.table == target.table.name and c.accepted is not None]
                 checked.append(check(wh, staged, target, fmt, bid, len(checked), pending, report))

@@ -198,7 +198,7 @@ def run_daily(wh: Warehouse, say: Say | None = None, on_commit: Callable[[str], 
     else:
         files = new_files(wh, settings)
         seen = None if last.empty else int(last.batches.max())
-        if not files and seen == wh.count("batches"):
+        if not files and seen == wh.count("batches") and not wh.stale():  # a config change rebuilds
             run_id = _new_id()
             row = _Run(wh, run_id, settings, say, None).record("ingest", datetime.now(UTC), "nothing", 0,
                                                                "no new landing files", wh.last_day())
@@ -380,8 +380,8 @@ def _replace_day(wh: Warehouse, table: schema.Derived, rows: list[dict], day: da
 # -------------------------------------------------------------------------------------------------- reading
 class Freshness(Result):
     """How fresh the workspace's data is: the as-of day, the last run (id, start, end, outcome, the step that
-    failed), whether it is late and the overall status (ok, failed, late, unfinished, never); what `freshness`
-    returns.
+    failed), whether it is late, the overall status (ok, failed, late, unfinished, never) and the derived tables
+    built with other settings than the current ones (`stale`, see Warehouse.stale); what `freshness` returns.
 
     >>> Freshness(as_of="2026-10-24", status="ok", late=False, last_run=None, late_hours=30.0)
     Freshness(as of 2026-10-24, last run never: ok)
@@ -419,8 +419,10 @@ def freshness(wh: Warehouse, as_of: date | None = None, now: datetime | None = N
     runs = _runs(wh)
     last = _last_run(runs)
     day = as_of or wh.last_day()
+    stale = wh.stale()  # tables built with other settings: a one-line "stale: rebuild with …" each
     if last.empty:
-        return Freshness(as_of=_day(day), status="never", late=False, last_run=None, late_hours=settings.late_hours)
+        return Freshness(as_of=_day(day), status="never", late=False, last_run=None, late_hours=settings.late_hours,
+                         stale=stale)
     failed = last[last.outcome == "failed"]
     finished = max((g.ended.max() for _, g in runs.groupby("run_id") if not _unfinished(g)), default=None)
     late = finished is None or now - pd.Timestamp(finished).to_pydatetime() > timedelta(hours=settings.late_hours)
@@ -431,7 +433,7 @@ def freshness(wh: Warehouse, as_of: date | None = None, now: datetime | None = N
            "outcome": outcome, "failed_step": str(failed.step.iloc[0]) if len(failed) else None,
            "message": str(failed.message.iloc[0]) if len(failed) else None}
     return Freshness(as_of=_day(day), status=status, late=bool(late), last_run=run, late_hours=settings.late_hours,
-                     last_success=_iso(finished))
+                     last_success=_iso(finished), stale=stale)
 
 
 def _iso(v) -> str | None:

@@ -30,8 +30,8 @@ def write_report(wh: Warehouse, out: str | Path, truth: dict | None = None) -> P
 
 def write_postmortem(wh: Warehouse, campaign: str, out: str | Path, brand: str | None = None,
                      pdf: str | Path | None = None) -> Path:
-    """Render the campaign's post-mortem (结案) to HTML at `out`, and to PDF at `pdf` when given (the PDF's
-    Chinese labels need a Chinese font installed: see cjk_font).
+    """Render the campaign's post-mortem (结案) to HTML at `out`, and to PDF at `pdf` when given (drawn with the
+    bundled Chinese font: see cjk_font).
 
     >>> write_postmortem(wh, "sim_double11", "b01.html", brand="B01", pdf="b01.pdf")  # doctest: +SKIP
     PosixPath('b01.html')
@@ -51,13 +51,14 @@ def plan_context(plan: Plan) -> dict:
     return {**plan_page(plan), "charts": plan_charts(plan.progress)}
 
 
-def write_plan(plan: Plan, out: str | Path) -> Path:
-    """Render a plan (see aipl.strategy.plan) with its progress, recommendations and action plan.
+def write_plan(plan: Plan, out: str | Path, pdf: str | Path | None = None) -> Path:
+    """Render a plan (see aipl.strategy.plan) with its progress, recommendations and action plan to HTML at
+    `out`, and to PDF at `pdf` when given.
 
-    >>> write_plan(plan, "plan.html")  # doctest: +SKIP
+    >>> write_plan(plan, "plan.html", pdf="plan.pdf")  # doctest: +SKIP
     PosixPath('plan.html')
     """
-    return write(render("plan.html.j2", **plan_context(plan)), out)
+    return write(render("plan.html.j2", **plan_context(plan)), out, pdf)
 
 
 def _plan_charts(strategy: dict | None) -> dict[str, str]:

@@ -10,6 +10,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from aipl import schema
 from aipl.assets import AIPL_LABELS, AIPL_STATES, DEEPLINK_LABELS
 from aipl.report import charts
+from aipl.report.fonts import pdf_css
 
 POSTMORTEM_CUTS = (("channel", "渠道 By channel"), ("crowd_id", "人群 By crowd"), ("creative_id", "创意 By creative"),
                    ("phase", "阶段 By phase"))
@@ -30,14 +31,27 @@ def render(template: str, **context: object) -> str:
 
 
 def write(page: str, out: str | Path, pdf: str | Path | None = None) -> Path:
-    """Write the page to `out` (and as PDF to `pdf` when given: Chinese needs a Chinese font, see cjk_font)."""
+    """Write the page to `out`, and as PDF to `pdf` when given (drawn with the bundled Chinese font, see
+    fonts.pdf_css); the HTML's path.
+
+    >>> import pathlib, tempfile
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> write("<html><body><h1>消费者资产 assets</h1></body></html>", folder / "a.html", folder / "a.pdf").name
+    'a.html'
+    >>> (folder / "a.pdf").read_bytes()[:5]
+    b'%PDF-'
+    """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     if pdf is not None:
-        from weasyprint import HTML  # optional heavy dependency, needed only for PDF
+        from weasyprint import CSS, HTML  # optional heavy dependency, needed only for PDF
+        from weasyprint.text.fonts import FontConfiguration
 
-        HTML(string=page, base_url=str(out.parent)).write_pdf(pdf)
+        Path(pdf).parent.mkdir(parents=True, exist_ok=True)
+        fonts = FontConfiguration()  # where @font-face rules load their files
+        HTML(string=page, base_url=str(out.parent)).write_pdf(
+            pdf, stylesheets=[CSS(string=pdf_css(), font_config=fonts)], font_config=fonts)
     return out
 
 

@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 from aipl.api.auth import Principal
 from aipl.api.deps import ERRORS, Caller, PageOf, Paging, brand_of, need
 from aipl.api.routers.strategy import campaign_of
-from aipl.ingest import FORMATS, ingest
+from aipl.config import load_config
+from aipl.ingest import FORMATS, SourceError, ingest, parse_mapping
 from aipl.report import write_postmortem
 from aipl.warehouse import open_warehouse
 
@@ -84,6 +85,12 @@ async def ingest_upload(request: Request, file: UploadFile,
                         who: Annotated[Principal, Depends(need("admin"))],
                         encoding: Annotated[str, Query(max_length=40, description="the text encoding of a CSV "
                                                        "file, as `aipl ingest --encoding` (e.g. gbk)")] = "utf-8",
+                        map: Annotated[list[str], Query(max_length=200, description="rename a column, as `aipl "
+                                                        "ingest --map`: src=canonical (repeatable), or the name "
+                                                        "of a saved [ingest.maps.NAME]")] = [],  # noqa: B006
+                        brand: Annotated[str | None, Query(max_length=128, description="the brand of a platform "
+                                                           "report without a 品牌 column, as `aipl ingest "
+                                                           "--brand`")] = None,
                         ) -> Job:
     """Load an uploaded file (CSV or Parquet in `format`) as a job, as `aipl ingest --tenant` does. Every row, as
     stored, must belong to a brand granted to the tenant, else the job fails and nothing is written; the load is
@@ -94,6 +101,10 @@ async def ingest_upload(request: Request, file: UploadFile,
         codecs.lookup(encoding)
     except LookupError:
         raise HTTPException(422, f"unknown encoding {encoding!r}") from None
+    try:
+        mapping = parse_mapping(map, load_config(request.app.state.root).ingest_maps)
+    except SourceError as exc:
+        raise HTTPException(422, str(exc)) from None
     suffix = Path(file.filename or "upload.csv").suffix.lower()
     if suffix not in UPLOAD_SUFFIXES:  # a .tsv is not read as tab-separated: refused here, not failed later
         raise HTTPException(415, f"{file.filename}: send one of {', '.join(UPLOAD_SUFFIXES)} (comma-separated CSV "
@@ -112,7 +123,7 @@ async def ingest_upload(request: Request, file: UploadFile,
         wh = open_warehouse(app.state.root, on_wait=report)
         try:  # the rows, as mapped into their tables, must belong to the tenant's brands (else nothing is written)
             r = ingest(wh, tmp, format, report=lambda msg, frac=None: report(msg, frac), brands=who.brands,
-                       encoding=encoding)
+                       encoding=encoding, mapping=mapping, brand=brand)
             app.state.refresh(wh)
         finally:
             wh.close()

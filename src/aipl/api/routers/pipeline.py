@@ -28,9 +28,19 @@ class LastRun(BaseModel):
     message: str | None
 
 
+class StaleOut(BaseModel):
+    """A derived table built with other settings than the workspace's current ones, and how to rebuild it."""
+
+    table: str
+    changed: list[str]
+    rebuild: str
+    message: str
+
+
 class FreshnessOut(BaseModel):
     """The data's as-of day, the last run, the last finished run's end, whether it is late (`[pipeline]
-    late_hours`) and the status the dashboard shows: ok, failed, late, unfinished or never."""
+    late_hours`), the status the dashboard shows (ok, failed, late, unfinished or never) and the tables that are
+    stale (built with other settings: "stale: rebuild with …")."""
 
     as_of: str | None
     status: str
@@ -38,6 +48,7 @@ class FreshnessOut(BaseModel):
     late_hours: float
     last_run: LastRun | None
     last_success: str | None = None
+    stale: list[StaleOut] = []
 
 
 class AlertOut(BaseModel):
