@@ -12,10 +12,9 @@ from typer.testing import CliRunner
 from aipl import schema
 from aipl.cli import app
 from aipl.config import init_workspace
-from aipl.measure import Window, exposure_lift, postmortem
+from aipl.measure import postmortem
 from aipl.report.gather import gather_postmortem, incremental
-from aipl.report.render import POSTMORTEM_CUTS, postmortem_charts, render
-from aipl.simulate import sample_warehouse
+from aipl.report.render import postmortem_charts
 from aipl.warehouse import open_warehouse
 from tests.assets.test_states import at, ev, load
 from tests.measure.conftest import market_workspace
@@ -153,26 +152,3 @@ def test_postmortem_command_states_each_cvr_and_its_denominator(ws, tmp_path):
     r = CliRunner().invoke(app, ["postmortem", "NOPE", "-w", folder])
     assert r.exit_code == 2 and "unknown campaign 'NOPE'" in r.output and "Traceback" not in r.output
 
-
-def test_an_observational_lift_without_balance_is_shown_as_a_range_not_a_point():
-    wh = sample_warehouse()
-    pm = postmortem(wh, "sim_double11", "B01", with_lift=False, with_pi=False)
-    window = Window(date(2026, 10, 8), date(2026, 10, 24), pre_days=14)  # with a pre-period to adjust for
-    lift = exposure_lift(wh, "sim_double11", "B01", window, metrics=("conversion", "purchases", "spend"))
-    assert lift.kind == "observational" and len(lift.assumptions) == 4 and lift.balance
-    lift["verdict"] = {**lift.verdict, "presented": False, "reason": "balance fails after weighting: test"}
-    pm["lift"] = lift
-    assert incremental(pm) is None  # no incremental GMV or iROI from a withheld estimate
-    page = render("postmortem.html.j2", charts=postmortem_charts(pm), cuts=POSTMORTEM_CUTS,
-                  **{**gather_like(pm), "incremental": None})
-    assert "不给出点估计 no point estimate" in page and "balance fails after weighting: test" in page
-    lo, hi = lift.verdict["ranges"]["spend"]
-    assert f"spend [{lo:+.4f}, {hi:+.4f}]" in page and "E-value" in page
-    effect = lift.arms[0]["lift"]["spend"]["effect"]
-    assert f"<td class=\"num\">{effect:+.4f}</td>" not in page
-
-
-def gather_like(pm) -> dict:
-    """What gather_postmortem adds to the engine's result, without computing it again."""
-    narrow = {by: {r[by]: r for r in rows} for by, rows in pm["cuts"]["narrow"].items()}
-    return {"pm": pm, "narrow": narrow, "labels": {}}
