@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aipl.measure import postmortem
+from aipl.measure import Window, exposure_lift, postmortem
 from aipl.measure.lift import Estimate, doubly_robust, e_value, sensitivity, verdict
+from aipl.report.gather import incremental
+from aipl.report.render import POSTMORTEM_CUTS, postmortem_charts, render
 from tests.measure.conftest import market_workspace
 
 TZ = "Asia/Shanghai"
@@ -222,3 +224,23 @@ def test_observational_lift_refuses_without_balance_and_reports_sensitivity():
     assert verdict(table.assign(smd_after=0.0), [est])["presented"]
     assert e_value(0.1, 0.1) == 1.0 and e_value(0.0, 0.1) is None
     assert isinstance(est, Estimate)
+
+
+def test_a_withheld_observational_lift_shows_as_a_range_in_the_html(market):
+    wh, pm = market
+    window = Window(pd.Timestamp(pm["start"]).date(), pd.Timestamp(pm["end"]).date(), pre_days=30)
+    lift = exposure_lift(wh, CAMPAIGN, BRAND, window, metrics=("conversion", "purchases", "spend"))
+    assert lift.kind == "observational" and len(lift.assumptions) == 4 and lift.balance
+    for e in lift.arms[0]["lift"].values():  # an E-value, or why there is none
+        assert (e["sensitivity"]["e_value"] or 1) >= 1 and e["sensitivity"]["reads"]
+    lift["verdict"] = {**lift.verdict, "presented": False, "reason": "balance fails after weighting: test"}
+    shown = {**pm, "lift": lift}
+    assert incremental(shown) is None  # no incremental GMV or iROI from a withheld estimate
+    narrow = {by: {r[by]: r for r in rows} for by, rows in pm["cuts"]["narrow"].items()}
+    page = render("postmortem.html.j2", charts=postmortem_charts(shown), cuts=POSTMORTEM_CUTS, pm=shown,
+                  narrow=narrow, labels={}, incremental=None)
+    assert "不给出点估计 no point estimate" in page and "balance fails after weighting: test" in page
+    lo, hi = lift.verdict["ranges"]["spend"]
+    assert f"spend [{lo:+.4f}, {hi:+.4f}]" in page and "E-value" in page
+    effect = lift.arms[0]["lift"]["spend"]["effect"]
+    assert f'<td class="num">{effect:+.4f}</td>' not in page

@@ -3,6 +3,7 @@ of a simulated campaign with a randomised holdout."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -135,3 +136,19 @@ def test_postmortem_html_and_pdf_of_a_simulated_campaign(tmp_path):
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 20_000
     r = CliRunner().invoke(app, ["report", "-w", str(folder), "--pdf", str(pdf)])
     assert r.exit_code == 2 and "--pdf goes with --campaign" in r.output
+
+
+def test_postmortem_command_states_each_cvr_and_its_denominator(ws, tmp_path):
+    ws.close()  # the command opens the workspace itself
+    folder = str(tmp_path / "ws")
+    r = CliRunner().invoke(app, ["postmortem", "C", "-w", folder, "--json"])
+    assert r.exit_code == 0, r.output
+    pm = json.loads(r.stdout.strip().splitlines()[-1])  # after the asset build's progress (stderr)
+    assert (pm["totals"]["wide"]["cvr_numerator"], pm["totals"]["wide"]["cvr_denominator"]) == (4, 5)
+    assert (pm["totals"]["narrow"]["cvr_numerator"], pm["totals"]["narrow"]["cvr_denominator"]) == (2, 30)
+    assert {r["customer"] for r in pm["cuts"]["wide"]["customer"]} >= {"new", "returning"}
+    r = CliRunner().invoke(app, ["postmortem", "C", "-w", folder])
+    assert r.exit_code == 0 and "consumers reached" in r.output and "orders (narrow) / clicks" in r.output
+    r = CliRunner().invoke(app, ["postmortem", "NOPE", "-w", folder])
+    assert r.exit_code == 2 and "unknown campaign 'NOPE'" in r.output and "Traceback" not in r.output
+

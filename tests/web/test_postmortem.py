@@ -58,7 +58,7 @@ def test_postmortem_view_shows_the_cuts_cvrs_and_pi(open_page, written, shots, l
     assert "新客" in _text(frame, "cut-customer") and "(none)" not in _text(frame, "cut-creative_id")
     for by in ("customer", "phase", "channel", "creative_id"):
         assert re.search(r"\d", _text(frame, f"pi-cut-{by}")), by
-    assert page.locator("h1").inner_text() == ("结案报告" if lang == "zh-CN" else "Campaign post-mortem")
+    assert page.locator("#page h1").inner_text() == ("结案报告" if lang == "zh-CN" else "Campaign post-mortem")
     page.screenshot(path=str(shots / f"postmortem-cuts-{lang}-{width}.png"), full_page=width == "laptop")
     assert page.errors == []
     page.close()

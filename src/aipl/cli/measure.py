@@ -231,13 +231,15 @@ def postmortem_cmd(
         _print_json(pm.to_dict())
         return
     out.print(escape(repr(pm)))
-    t = Table("scope", "spend", "orders", "GMV", "ROI", "CVR", "CVR = numerator / denominator", title="totals")
+    t = Table("scope", "spend", "orders", "GMV", "ROI", "CVR", "numerator / denominator", title="totals")
     for scope, k in pm.totals.items():
-        what = pm.definitions[f"cvr_{scope}"]
         t.add_row(scope, f"{k['spend']:,.2f}", f"{k['orders']:,}", f"{k['gmv']:,.2f}",
                   "—" if k["roi"] is None else f"{k['roi']:,.2f}", "—" if k["cvr"] is None else f"{k['cvr']:.2%}",
-                  f"{k['cvr_numerator']:,} / {k['cvr_denominator']:,} ({what})")
+                  f"{k['cvr_numerator']:,} / {k['cvr_denominator']:,}")
     out.print(t)
+    for scope in pm.totals:
+        out.print(f"CVR {scope} = {escape(pm.definitions[f'cvr_{scope}'])}", soft_wrap=True)
+    out.print(f"new customer: {escape(pm.definitions['new_customer'])}", soft_wrap=True)
     for by, rows in pm.cuts["wide"].items():
         t = Table(by, "spend", "impressions", "clicks", "orders", "GMV", "ROI", "CVR (wide)", "new GMV share",
                   title=f"宽 wide by {by}")

@@ -309,10 +309,11 @@ def sensitivity(est: Estimate) -> dict:
     mu0 = est.treated_mean - est.effect
     ev = e_value(est.treated_mean, mu0)
     ev_ci = e_value(est.treated_mean, est.treated_mean - near)
-    reads = None if ev is None or ev_ci is None else (
-        f"a hidden confounder associated with both exposure and {est.metric} by a risk ratio of {ev:.2f} each "
-        f"would explain the whole effect away (a stronger one flips its sign); {ev_ci:.2f} brings the interval "
-        "to zero")
+    reads = (f"no E-value: the estimated counterfactual mean of {est.metric} is not positive" if ev is None
+             or ev_ci is None else
+             f"a hidden confounder associated with both exposure and {est.metric} by a risk ratio of {ev:.2f} each "
+             f"would explain the whole effect away (a stronger one flips its sign); {ev_ci:.2f} brings the "
+             "interval to zero")
     return {"risk_ratio": est.treated_mean / mu0 if mu0 > 0 else None, "e_value": ev, "e_value_ci": ev_ci,
             "reads": reads}
 
