@@ -113,10 +113,10 @@ def test_every_page_shows_the_apis_numbers(service, server, browser, tmp_path, l
             page.wait_for_function(f"document.querySelector('[data-testid=crowd-count]').textContent"
                                    f".replace(/,/g, '') === '{want}'", timeout=10_000)
         elif name == "autopilot":
-            p = api.get("/api/autopilot/B01/plan?scene=拉新快&campaign=sim_double11&budget=200").json()
-            assert _num(shown("ap-objective")) == pytest.approx(p["objective"], abs=0.051)
-            for ch, w in p["shares"].items():
-                assert _num(shown(f"share-{ch}")) == pytest.approx(100 * w, abs=0.051)
+            page.wait_for_selector("[data-testid=ap-incremental]", timeout=60_000)  # crowd × channel cells
+            p = api.get("/api/autopilot/cells?scene=拉新快&budget=3000").json()
+            assert _num(shown("ap-incremental")) == pytest.approx(p["incremental"], abs=0.51)
+            assert _num(shown("ap-attributed")) == pytest.approx(p["attributed"], abs=0.51)
         elif name == "postmortem":
             page.click("#pm-form button")
             page.wait_for_function("document.querySelector('[data-testid=pm-status]').textContent.includes('done')",
