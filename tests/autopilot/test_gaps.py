@@ -13,7 +13,8 @@ def test_gap_budget_ties_the_gta_gaps_to_a_budget(client, service):  # noqa: F81
     head = auth(service, "analyst")
     plan = client.get("/api/strategy/B01/plan", params={"campaign": "sim_double11"}, headers=head).json()
     target = 1.3 * plan["forecast_gmv"]
-    r = client.get("/api/autopilot/B01/gaps", params={"gmv_target": target, "gmv_days": 3, "campaign": "sim_double11"}, headers=head)
+    r = client.get("/api/autopilot/B01/gaps", headers=head,
+                   params={"gmv_target": target, "gmv_days": 3, "campaign": "sim_double11"})
     assert r.status_code == 200, r.text
     g = r.json()
     assert g["gmv_gap"] == pytest.approx(0.3 * plan["forecast_gmv"], rel=1e-6) and g["gmv_days"] == 3
