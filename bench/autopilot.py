@@ -71,13 +71,13 @@ def cells(args) -> list[str]:
         log, truth = simulate_cells(args.crowds, args.cell_channels, args.cell_days, seed)
         fit = fit_cells(log)
         every = tuple(sorted({c["crowd"] for c in fit.cells.values()}))
-        budget = 0.5 * sum(c["curve"].k for c in fit.cells.values())
+        budget = 0.5 * sum(c["k"] for c in truth["cells"].values())
         t = time.perf_counter()
         plan_cells(fit, "爆发收割", budget, crowds=every)
         plan_secs.append(time.perf_counter() - t)
         for scene in SCENES:
             names = plan_cells(fit, scene, 1.0, draws=0).shares
-            r = compare_cells(log, truth, scene, 0.5 * sum(fit.cells[k]["curve"].k for k in names), fit)
+            r = compare_cells(log, truth, scene, 0.5 * sum(truth["cells"][k]["k"] for k in names), fit)
             res.setdefault(scene, []).append(r)
     for scene, rs in res.items():
         med = {k: statistics.median(r["margin"][k] for r in rs) for k in ("channels", "equal_split", "attributed")}

@@ -19,6 +19,7 @@ from aipl.autopilot import (
     what_if,
 )
 from aipl.cli.common import BrandOpt, JsonOpt, WorkspaceOpt, _fail, _group, _print_json, _records, _session, out
+from aipl.pipeline import gap_budget
 from aipl.privacy import export_ids
 
 # ---- autopilot
@@ -175,6 +176,41 @@ def autopilot_whatif(
         lo, hi = ("—" if x is None else f"{x:,.2f}" for x in w.budget_interval)
         out.print(f"{w.scene}: {w.target:,.2f} {w.aim} in {days} days needs {w.budget:,.2f} a day (90%: {lo} if "
                   f"the curves are at their upper bound, {hi} at their lower) — {w.source}")
+
+
+@autopilot_app.command("gaps")
+def autopilot_gaps(
+    brand: BrandOpt,
+    gmv_target: Annotated[float, typer.Option(help="The campaign's GMV target.")],
+    campaign: Annotated[str, typer.Option(help="The campaign (with last year's counterpart).")],
+    gmv_days: Annotated[int, typer.Option(help="Days of the burst (爆发期) that must bring the GMV gap.")] = 3,
+    history: HistoryOpt = None,
+    seed: int = 0,
+    workspace: WorkspaceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """What budget fills the GTA pool gaps by the presale eve (预热蓄水) and the GMV gap in the burst (爆发收割),
+    with 90 % intervals."""
+    try:
+        with _session(workspace, assets=True, read=True) as wh:
+            res = gap_budget(wh, brand, campaign, gmv_target, gmv_days, history, seed)
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        _print_json(res.to_dict())
+        return
+    out.print(f"{brand} for {campaign} at a GMV target of {gmv_target:,.0f} — cells: {res.source}")
+    for label, gap, days, w in (("pools (A/I/P)", res.pool_gap, res.pool_days, res.pools),
+                                ("GMV", res.gmv_gap, res.gmv_days, res.gmv)):
+        if not w:
+            out.print(f"  {label}: no gap")
+        elif w["budget"] is None:
+            out.print(f"  {label}: gap {gap:,.0f} in {days} days is out of reach")
+        else:
+            lo, hi = ("—" if x is None else f"{x:,.2f}" for x in w["budget_interval"])
+            out.print(f"  {label}: gap {gap:,.0f} in {days} days needs {w['budget']:,.2f} a day (90%: {lo} – {hi}) "
+                      f"with {w['scene']}")
+    out.print(f"  total {res.total:,.2f}" if res.total is not None else "  total: out of reach")
 
 
 @autopilot_app.command("simulate")

@@ -19,6 +19,7 @@ from aipl.pipeline.daily import (
 )
 from aipl.pipeline.demo import BUNDLED, DemoResult, Progress, demo, file_warehouse
 from aipl.pipeline.settings import ALERT_KINDS, AlertRule, Landing, PipelineSettings
+from aipl.pipeline.whatif import GapBudget, gap_budget
 
 __all__ = [
     "ALERT_COLUMNS",
@@ -32,6 +33,7 @@ __all__ = [
     "AlertRule",
     "DemoResult",
     "Freshness",
+    "GapBudget",
     "Landing",
     "PipelineSettings",
     "Progress",
@@ -42,6 +44,7 @@ __all__ = [
     "file_warehouse",
     "flow_drop",
     "freshness",
+    "gap_budget",
     "new_files",
     "plan_gap_growing",
     "recent_alerts",

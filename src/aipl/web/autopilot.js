@@ -26,6 +26,7 @@ Object.assign(I18N.en, {
 
 Object.assign(PAGES, {
   async autopilot(page) {
+    if (!state.brand) return;  // a hash change before start() has signed in: start() routes here again
     const scenes = await api("/api/autopilot/scenes");  // before any brand call: the brand is known by then
     const seq = await api(`/api/autopilot/${state.brand}/sequence`);
     const names = scenes.items.map((s) => [s.name, ...s.aliases].join(" / "));

@@ -12,7 +12,8 @@ from aipl.api.deps import ERRORS, Caller, brand_of, cached, warehouse
 from aipl.api.routers.crowds import crowd_tree_of
 from aipl.api.routers.strategy import campaign_of
 from aipl.assets import DEEPLINK_LABELS
-from aipl.autopilot import SCENES, plan_budget, plan_crowds, plan_sequence, what_if
+from aipl.autopilot import SCENES, latest_campaign, plan_budget, plan_crowds, plan_sequence, what_if
+from aipl.pipeline import gap_budget
 
 router = APIRouter(prefix="/api/autopilot", tags=["autopilot"], responses=ERRORS)
 
@@ -217,3 +218,36 @@ def sequence(request: Request, who: Caller, brand: str, day: date | None = None,
     body = res.to_dict()
     return SequenceOut(brand=brand, day=res.day, cap=body["cap"], items=body["actions"], labels=DEEPLINK_LABELS,
                        flight=body["flight"], delivery=body.get("delivery"))
+
+
+class GapBudgetOut(BaseModel):
+    """What budget fills the brand's GTA gaps for a GMV target: the pool gap by the presale eve (预热蓄水) and
+    the GMV gap over the burst days (爆发收割), each a what-if with its interval, and the total (null: out of
+    reach)."""
+
+    brand: str
+    campaign: str
+    pool_gap: float
+    pool_days: int
+    pools: WhatIfOut | None = None
+    gmv_gap: float
+    gmv_days: int
+    gmv: WhatIfOut | None = None
+    total: float | None = None
+    source: str
+
+
+@router.get("/{brand}/gaps")
+def gaps(request: Request, who: Caller, brand: str,
+         gmv_target: Annotated[float, Query(gt=0, lt=1e13, description="the campaign's GMV target")],
+         campaign: Annotated[str | None, Query(max_length=128, description="default: the latest")] = None,
+         gmv_days: Annotated[int, Query(ge=1, le=60, description="days of the burst (爆发期)")] = 3,
+         seed: SeedQ = 0) -> GapBudgetOut:
+    """What budget fills the brand's GTA pool gaps by the presale eve and its GMV gap in the burst, with 90%
+    intervals (on the simulator's cell market: a workspace holds no cell history yet)."""
+    brand_of(who, brand)
+    wh = warehouse(request)
+    camp = campaign_of(request, who, campaign) or latest_campaign(wh, brand)
+    res = cached(request, ("gaps", brand, camp, gmv_target, gmv_days, seed),
+                 lambda: gap_budget(wh, brand, camp, gmv_target, gmv_days, None, seed))
+    return GapBudgetOut(**res.to_dict())
