@@ -27,7 +27,7 @@ from aipl.ingest import FORMATS, SourceError, parse_mapping, quarantined, wareho
 from aipl.ingest import ingest as load_file
 from aipl.pipeline import demo as build_demo
 from aipl.pipeline import freshness
-from aipl.report import cjk_font, write_postmortem, write_report
+from aipl.report import write_postmortem, write_report
 from aipl.simulate import MarketSpec, find_truth, load_market, simulate_market
 from aipl.warehouse import open_warehouse
 
@@ -210,9 +210,6 @@ def report(
     with _session(workspace, assets=bool(campaign)) as wh:
         if campaign:
             target = out_file or wh.config.root / f"postmortem-{campaign}-{brand or 'campaign'}.html"
-            if pdf and not cjk_font():
-                err.print("[yellow]warning:[/] no Chinese font is installed (e.g. Debian's fonts-noto-cjk): the "
-                          "PDF's Chinese labels will show as boxes")
             path = write_postmortem(wh, campaign, target, brand, pdf)
         else:
             path = write_report(wh, out_file or wh.config.root / "report.html", truth=find_truth(wh.config.root))
