@@ -7,8 +7,11 @@ import re
 from datetime import timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from aipl.api import create_app
+from aipl.api.auth import add_tenant, issue_token
 from aipl.assets import AssetRules, asset_growth, deeplink_flow, fast, flow, series, snapshot
 from aipl.cli import app
 from aipl.clv import member_value
@@ -20,6 +23,10 @@ from aipl.warehouse import open_warehouse
 from tests.assets.test_states import at
 from tests.conftest import shared
 from tests.strategy import conftest as strategy_conftest
+
+
+def auth_header(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def test_demo_writes_a_report_that_matches_the_warehouse(tmp_path):
@@ -144,3 +151,17 @@ def test_category_only_userbehavior_gives_a_useful_report(tmp_path):
         assert r.exit_code == 2 and "no brand" in r.output and len(r.output.strip().splitlines()) == 1, r.output
     r = CliRunner().invoke(app, ["fast", "-w", str(ws), "--json"])
     assert r.exit_code == 2 and "no brand" in json.loads(r.stdout)["error"]
+    # the API (the dashboard's source): an admin reads every category, a viewer none; FAST says why it is empty
+    add_tenant(ws, "open", ["UB"])
+    admin, viewer = (auth_header(issue_token(ws, "open", role)) for role in ("admin", "viewer"))
+    with TestClient(create_app(ws)) as c:
+        assert top in c.get("/api/me", headers=admin).json()["categories"]
+        assert c.get("/api/me", headers=viewer).json()["categories"] == []
+        body = c.get(f"/api/assets/series?key={top}&scope=category&end={day}", headers=admin).json()
+        assert {s: body["items"][-1][s] for s in ("A", "I", "P", "L")} == snap.counts and body["benchmark"] is None
+        flows = c.get(f"/api/assets/deeplink-flow?key={top}&scope=category&start={dl['from']}&end={day}",
+                      headers=admin).json()
+        assert flows["flows"] == dl.flows
+        assert c.get(f"/api/assets/snapshot?key={top}&scope=category", headers=viewer).status_code == 403
+        r = c.get("/api/health/fast", headers=admin)
+        assert r.status_code == 422 and "no brand" in r.json()["detail"]

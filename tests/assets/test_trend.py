@@ -28,10 +28,10 @@ from tests.api.conftest import auth, client, service  # noqa: F401 (fixtures)
 
 @pytest.fixture(scope="module")
 def wh():
+    """The process's shared sample warehouse (left open for the other tests that use it)."""
     w = sample_warehouse()
     ensure_built(w)
-    yield w
-    w.close()
+    return w
 
 
 @pytest.mark.parametrize(("scope", "key"), [("brand", "B01"), ("category", "skincare")])

@@ -31,8 +31,10 @@ EMPTY = '<p class="muted">—</p>'
 STATE_COLOURS = {"A": "#7fb3e6", "I": "#3366cc", "P": "#f08a24", "L": RED}
 
 
-def bar(labels: Sequence[str], values: Sequence[float], title: str = "", xlabel: str = "") -> str:
-    """Horizontal bars, largest value's bar full width, each labelled with its value.
+def bar(labels: Sequence[str], values: Sequence[float], title: str = "", xlabel: str = "",
+        colours: Sequence[str] | None = None) -> str:
+    """Horizontal bars, largest value's bar full width, each labelled with its value (each bar in its own colour
+    when `colours` is given, e.g. STATE_COLOURS for a funnel).
 
     >>> svg = bar(["page_view", "purchase"], [1200, 30], title="事件 events", xlabel="events")
     >>> svg.startswith('<svg class="chart"') and "page_view" in svg and "1,200" in svg
@@ -42,7 +44,7 @@ def bar(labels: Sequence[str], values: Sequence[float], title: str = "", xlabel:
         return EMPTY
     with _canvas(0.9 + 0.28 * len(values)) as (fig, ax):
         pos = range(len(values))
-        ax.barh(pos, values, color=RED, height=0.7)
+        ax.barh(pos, values, color=list(colours) if colours else RED, height=0.7)
         ax.set_yticks(pos, [str(x) for x in labels])
         ax.invert_yaxis()  # the first label on top
         top = max(values) or 1

@@ -67,7 +67,8 @@ def report_charts(data: dict, window: int) -> dict[str, str]:
     if assets:
         funnel, top = assets["funnel"], assets["top"]
         out["funnel"] = charts.bar([AIPL_LABELS[s] for s in funnel], [float(n) for n in funnel.values()],
-                                   title=f"{top} AIPL 漏斗 funnel on {assets['day']}", xlabel="消费者 consumers")
+                                   title=f"{top} AIPL 漏斗 funnel on {assets['day']}", xlabel="消费者 consumers",
+                                   colours=[charts.STATE_COLOURS[s] for s in funnel])
         out["flow"] = flow_chart(assets["flow"], top)
         out["trend"] = trend_chart(assets["trend"], assets["last_year"], top)
         dl = assets["deeplink"]
