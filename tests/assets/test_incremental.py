@@ -199,3 +199,15 @@ def test_build_and_update_say_what_they_did(fresh):
     assert isinstance(done, AssetUpdate) and done.new_events == 5 and 0 < done.touched <= 10
     assert repr(done) == f"AssetUpdate(incremental: 5 new events, {done.touched} pairs touched)"
     assert json.loads(json.dumps(built.to_dict())) == dict(built) and json.loads(json.dumps(done.to_dict())) == done
+
+
+def test_first_load_after_a_build_on_an_empty_warehouse_builds(fresh):
+    build(fresh, RULES)  # nothing loaded yet: built through no day
+    load(fresh, rows(10, random.Random(7)))
+    batch(fresh, 1)
+    reports = []
+    ensure_built(fresh, report=reports.append)
+    assert any("nothing built yet" in r for r in reports)
+    got = intervals(fresh)
+    build(fresh, RULES)
+    assert got == intervals(fresh) != []

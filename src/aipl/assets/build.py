@@ -308,7 +308,7 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     since_events = wh.count("events") - int(meta.events.iloc[0])
     new_batches = wh.table("batches").order_by("loaded_at").execute().iloc[int(meta.batches.iloc[0]):]
     reason = ("this backend has no incremental update" if not wh.supports("incremental_assets")
-              else "nothing built yet" if through is None
+              else "nothing built yet" if through is None or through != through  # None, NaN or NaT
               else "batches for other tables than events" if set(new_batches.target) - {"events"}
               else "the live store was keyed by another hash function" if int(meta.hash_probe.iloc[0])
               != live.hash_probe(wh) else None)
