@@ -49,8 +49,10 @@ class AssetRules:
     brand_only_channels: tuple[str, ...] = ("search", "display", "affiliate", "live", "content", "crm")
     # 亿元俱乐部: a brand whose GMV over one campaign reaches this line (in the amounts' currency: 1亿 yuan). A
     # simulated market is far smaller than a platform: its reports use the line times `simulated_gmv_scale`.
-    gmv_club_line: float = 100_000_000.0
-    simulated_gmv_scale: float = 0.0001
+    # Reporting only: left out of the repr, which is what the asset tables' build fingerprint reads, so changing
+    # them never makes the assets stale.
+    gmv_club_line: float = field(default=100_000_000.0, repr=False)
+    simulated_gmv_scale: float = field(default=0.0001, repr=False)
     extra: dict = field(default_factory=dict, compare=False)
 
     @classmethod
