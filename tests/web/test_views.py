@@ -23,7 +23,14 @@ ZH_ALLOWED = {"AIPL", "DEEPLINK", "FAST", "GROW", "GMV", "CVR", "ROI", "TGI", "K
 # in the other language fails.
 PENDING = {
     "en": {
-        "autopilot": {"发现 Discover · 种草 Engage · 热爱 Enthuse",
+        "plan": {"忠诚 L (活动前)", "活动前 P", "蓄水期 I", "蓄水期 A", "活动期 I", "活动期 A", "机会 O",
+                 "直接成交 direct",
+                 "蓝海人群拉新 · reach category shoppers new to the brand — 机会 O: shoppers of the brand's "
+                 "category in no brand state (蓝海 strategy crowds 都市银发/小镇中老年/都市蓝领 first)",
+                 "种草后向旗舰店兴趣引导 · turn content-seeded awareness into shop interest — A: consumers aware "
+                 "of the brand in the last 15 days, content- and live-exposed first"},
+        "autopilot": {"发现 Discover", "种草 Engage", "行动 Perform", "首购 Initial", "复购 Numerous", "忠诚 Keen",
+                      "发现 Discover · 种草 Engage · 热爱 Enthuse",
                       "发现 Discover · 种草 Engage · 热爱 Enthuse · 行动 Perform",
                       "热爱 Enthuse · 行动 Perform · 首购 Initial · 复购 Numerous",
                       "热爱 Enthuse · 行动 Perform · 首购 Initial · 复购 Numerous · 忠诚 Keen",
@@ -31,14 +38,19 @@ PENDING = {
                       "行动 Perform · 首购 Initial · 复购 Numerous · 忠诚 Keen"},
     },
     "zh-CN": {
-        "plan": {"accuracy", "after", "are", "backtest", "benchmark", "biased", "brand-campaigns", "brands", "cannot",
-                 "comparable", "counted", "data", "day", "default", "every", "fallback", "filled", "interval", "its",
-                 "meets", "method", "naive", "needs", "not", "only", "past", "peer", "plan", "pools", "purchase",
-                 "rates", "reading", "show", "shown", "size", "target", "that", "this", "unknown", "unsettled", "was",
-                 "were", "window", "with", "year", "yet"},
-        "crowds": {"DOMAIN.md", "GenZ", "Lookalike", "csv", "deeplink", "gender", "member", "occupation", "yes"},
-        "autopilot": {"Enthuse", "cell", "channels", "crowds", "customers", "days", "discover", "engage", "enthuse",
-                      "gmv", "market", "new", "perform", "seed", "simulated"},
+        "plan": {"accuracy", "after", "and", "are", "aware", "awareness", "backtest", "benchmark", "biased", "brand",
+                 "brand-campaigns", "brands", "campaign", "cannot", "carts", "category", "comparable", "consumers",
+                 "content-", "content-seeded", "convert", "counted", "crowds", "data", "day", "days", "default",
+                 "direct", "during", "every", "fallback", "favourites", "filled", "first", "interest", "interested",
+                 "interval", "into", "its", "last", "live-exposed", "meets", "method", "naive", "needs", "new", "not",
+                 "only", "past", "peer", "plan", "pools", "presale", "purchase", "rates", "reach", "reading", "shop",
+                 "shoppers", "show", "shown", "since", "size", "state", "strategy", "target", "that", "the", "this",
+                 "turn", "unknown", "unsettled", "was", "were", "who", "window", "with", "year", "yet"},
+        "crowds": {"DOMAIN.md", "Gen", "GenZ", "Lookalike", "age", "csv", "deeplink", "gender", "member", "occupation",
+                   "yes"},
+        "autopilot": {"Discover", "Engage", "Enthuse", "Initial", "Keen", "Numerous", "Perform", "cell", "channels",
+                      "crowds", "customers", "days", "discover", "engage", "enthuse", "gmv", "market", "new",
+                      "perform", "seed", "simulated"},
     },
 }
 # the text on the page a reader sees, less names (translate="no") and what the user typed
