@@ -61,7 +61,7 @@ const I18N = {
     "pm.title": "结案报告", "pm.run": "生成结案", status: "状态",
     loading: "加载中…", error: "出错了", empty: "所选范围内暂无数据。", "menu": "菜单",
     "fresh.asOf": "数据截至", "fresh.lastRun": "最近运行", "fresh.never": "从未运行",
-    "fresh.failed": "最近一次日常运行失败", "fresh.late": "日常运行已延迟", "fresh.alerts": "预警",
+    "fresh.failed": "最近一次日常运行失败", "fresh.stale": "结果已过期（配置已变更）", "fresh.late": "日常运行已延迟", "fresh.alerts": "预警",
     "run.ok": "成功", "run.nothing": "无新数据", "run.failed": "失败", "run.unfinished": "未完成",
   },
   en: {
@@ -101,7 +101,7 @@ const I18N = {
     spend: "Spend a day", "pm.title": "Campaign post-mortem", "pm.run": "Write the post-mortem", status: "Status",
     loading: "Loading…", error: "Error", empty: "No data for this choice.", "menu": "Menu",
     "fresh.asOf": "data as of", "fresh.lastRun": "last run", "fresh.never": "never run",
-    "fresh.failed": "The last daily run failed", "fresh.late": "The daily run is late", "fresh.alerts": "Alerts",
+    "fresh.failed": "The last daily run failed", "fresh.stale": "Stale results (the settings changed)", "fresh.late": "The daily run is late", "fresh.alerts": "Alerts",
     "run.ok": "ok", "run.nothing": "nothing new", "run.failed": "failed", "run.unfinished": "unfinished",
   },
 };
@@ -215,7 +215,9 @@ async function freshness() {  // every page: the data's as-of day, the last run,
   const bad = f.status === "failed" ? `${t("fresh.failed")}: ${run.failed_step} — ${run.message ?? ""}`
     : f.status === "late" ? `${t("fresh.late")} (> ${f.late_hours} h)` : "";
   const mine = a.alerts.filter((x) => x.brand_id === state.brand);
-  banner.innerHTML = (bad ? `<p class="banner-bad">${esc(bad)}</p>` : "") + (mine.length ?
+  const stale = (f.stale || []).map((s) => s.message);  // derived tables built with other settings
+  banner.innerHTML = (bad ? `<p class="banner-bad">${esc(bad)}</p>` : "") + (stale.length ?
+    `<p class="banner-bad" data-testid="stale"><b>${t("fresh.stale")}</b> ${stale.map(esc).join(" · ")}</p>` : "") + (mine.length ?
     `<p class="banner-alert"><b>${t("fresh.alerts")}</b> ${mine.map((x) => esc(x.message)).join(" · ")}</p>` : "");
   banner.hidden = !banner.innerHTML;
   banner.dataset.status = f.status;
