@@ -80,12 +80,11 @@ def open_page(service, server, browser) -> Callable:  # noqa: F811
         page.errors = []
         page.on("pageerror", lambda e: page.errors.append(str(e)))
         page.on("response", lambda r: page.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-        page.goto(f"{server}/web/index.html")
+        page.goto(f"{server}/web/style.css")  # the origin, without starting the app: its storage is set first
         token = service["tokens"][who]
         page.evaluate(f"""() => {{ localStorage.setItem('aipl.token', '{token}'); localStorage.setItem('aipl.lang',
                          '{lang}'); localStorage.setItem('aipl.brand', '{brand}'); }}""")
         page.goto(f"{server}/web/index.html#{view}")
-        page.reload()  # a hash change alone does not restart the app with the stored token
         page.wait_for_selector(f"#page[data-ready='{view}']", timeout=60_000)
         return page
 

@@ -19,7 +19,7 @@ CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 ZH_ALLOWED = {"AIPL", "DEEPLINK", "FAST", "GROW", "GMV", "CVR", "ROI", "TGI", "KPI", "ARPU", "CRM", "UTC", "LMDI",
               "GTA", "API", "CSV", "PDF", "OAID", "IDFA", "SHA", "MD5", "aipl", "EN"}
 # Left in the other language by the views as merged on main (0cde31c) from other branches (plan: gta, crowds:
-# builder, autopilot: wanxiang): each owner empties its entry (tr() and keep() in app.js help); anything else left
+# builder): each owner empties its entry (tr() and keep() in app.js help); anything else left
 # in the other language fails.
 PENDING = {
     "en": {
@@ -29,13 +29,6 @@ PENDING = {
                  "category in no brand state (蓝海 strategy crowds 都市银发/小镇中老年/都市蓝领 first)",
                  "种草后向旗舰店兴趣引导 · turn content-seeded awareness into shop interest — A: consumers aware "
                  "of the brand in the last 15 days, content- and live-exposed first"},
-        "autopilot": {"发现 Discover", "种草 Engage", "行动 Perform", "首购 Initial", "复购 Numerous", "忠诚 Keen",
-                      "发现 Discover · 种草 Engage · 热爱 Enthuse",
-                      "发现 Discover · 种草 Engage · 热爱 Enthuse · 行动 Perform",
-                      "热爱 Enthuse · 行动 Perform · 首购 Initial · 复购 Numerous",
-                      "热爱 Enthuse · 行动 Perform · 首购 Initial · 复购 Numerous · 忠诚 Keen",
-                      "种草 Engage · 热爱 Enthuse · 首购 Initial · 复购 Numerous · 忠诚 Keen",
-                      "行动 Perform · 首购 Initial · 复购 Numerous · 忠诚 Keen"},
     },
     "zh-CN": {
         "plan": {"accuracy", "after", "and", "are", "aware", "awareness", "backtest", "benchmark", "biased", "brand",
@@ -48,9 +41,6 @@ PENDING = {
                  "turn", "unknown", "unsettled", "was", "were", "who", "window", "with", "year", "yet"},
         "crowds": {"DOMAIN.md", "Gen", "GenZ", "Lookalike", "age", "csv", "deeplink", "gender", "member", "occupation",
                    "yes"},
-        "autopilot": {"Discover", "Engage", "Enthuse", "Initial", "Keen", "Numerous", "Perform", "cell", "channels",
-                      "crowds", "customers", "days", "discover", "engage", "enthuse", "gmv", "market", "new",
-                      "perform", "seed", "simulated"},
     },
 }
 # the text on the page a reader sees, less names (translate="no") and what the user typed
