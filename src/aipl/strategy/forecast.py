@@ -289,7 +289,7 @@ def forecast(gta: dict, own: list[dict], pooled: list[dict], st: StrategySetting
     if gmv_iv["method"] != "empirical":
         warnings.append({"code": "wide_interval", "message": (
             f"only {gmv_iv['n']} past brand-campaigns to size the interval (a {st.interval_level:.0%} interval "
-            f"needs {math.ceil(st.interval_level / (1 - st.interval_level))}): shown as {gmv_iv['method']}")})
+            f"needs {math.ceil(st.interval_level / (1 - st.interval_level) - 1e-9)}): shown as {gmv_iv['method']}")})
     return {"method": m, "method_label": METHOD_LABELS[m], "method_reason": pick["reason"],
             "backtest": {"errors": pick["errors"], "n_campaigns": pick["n_campaigns"],
                          "n_brand_campaigns": len(usable)},
