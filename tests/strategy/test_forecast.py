@@ -35,13 +35,13 @@ def _brand_campaign(rng, ly: float, growth: float, pool_bias: float, pool_noise:
 
 
 @pytest.mark.parametrize(("market", "expected"), [
-    ({"growth": (0.5, 1.5), "pool_bias": 0.0, "pool_noise": 0.03}, "pool"),  # budgets change: naive misses
-    ({"growth": (1.0, 1.0), "pool_bias": 0.3, "pool_noise": 0.03}, "naive"),  # stationary; pool over-forecasts
+    ({"growth": (0.6, 1.4), "pool_bias": 0.0, "pool_noise": 0.03}, "pool"),  # budgets change: naive misses
+    ({"growth": (1.0,), "pool_bias": 0.3, "pool_noise": 0.03}, "naive"),  # stationary; pool over-forecasts
 ])
 def test_the_backtest_picks_the_method_that_wins_on_the_brands_history(market, expected):
     rng = np.random.default_rng(1)
     for _ in range(5):  # five brands, each with two past campaigns
-        past = [_brand_campaign(rng, 1000.0, rng.uniform(*market["growth"]), market["pool_bias"],
+        past = [_brand_campaign(rng, 1000.0, rng.choice(market["growth"]), market["pool_bias"],
                                 market["pool_noise"]) for _ in range(2)]
         pick = choose([score(p) for p in past], "growth")
         assert pick["method"] == expected and pick["n_campaigns"] == 2

@@ -57,8 +57,8 @@ def plan(wh: Warehouse, brand: str, campaign: str, gmv_target: float | None = No
     >>> p = plan(wh, "B01", "sim_double11", gmv_target=10_000)
     >>> p  # doctest: +ELLIPSIS
     Plan(B01 for sim_double11 as of 2026-10-07: forecast GMV ... (naive, 90% ...; naive ...); target 10,000, ...)
-    >>> p.method, [w["code"] for w in p.warnings]  # two seasons, 30 days of lead: no past campaign, pools unsettled
-    ('naive', ['unsettled', 'no_backtest', 'wide_interval'])
+    >>> p.method, [w["code"] for w in p.warnings]  # 2 seasons, 30 days' lead, 800 consumers: history cannot tell
+    ('naive', ['unsettled', 'few_buyers', 'no_backtest', 'wide_interval'])
     >>> p.gmv_interval["low"] < p.forecast_gmv < p.gmv_interval["high"], p.naive_gmv == p.last_year["gmv"]
     (True, True)
     >>> p.baseline["campaign_id"], p.days_to_presale, list(p.frame.index[:4]), p.actions[-1]["stage"]

@@ -173,8 +173,8 @@ def choose(errors: list[dict], fallback: str, forced: str | None = None, pooled:
         return {"method": fallback, "reason": f"no past campaign of this brand to backtest: the fallback {fallback!r}",
                 "errors": {}, "n_campaigns": 0}
     w = prior_weight if everyone else 0.0
-    shrunk = {m: (sum(e[m]["ape"] for e in usable) + w * float(np.mean([e[m]["ape"] for e in everyone])))
-              / (n + w) for m in means}
+    prior = {m: float(np.mean([e[m]["ape"] for e in everyone])) if w else 0.0 for m in means}
+    shrunk = {m: (sum(e[m]["ape"] for e in usable) + w * prior[m]) / (n + w) for m in means}
     method = min(shrunk, key=lambda m: (round(shrunk[m], 9), list(METHODS).index(m)))
     if "naive" in shrunk and shrunk[method] > shrunk["naive"] - min_gain:
         method = "naive"  # no method beats last year's campaign by more than the backtest can tell apart
@@ -289,7 +289,7 @@ def forecast(gta: dict, own: list[dict], pooled: list[dict], st: StrategySetting
     if gmv_iv["method"] != "empirical":
         warnings.append({"code": "wide_interval", "message": (
             f"only {gmv_iv['n']} past brand-campaigns to size the interval (a {st.interval_level:.0%} interval "
-            f"needs {math.ceil(st.interval_level / (1 - st.interval_level))}): shown as {gmv_iv['method']}")})
+            f"needs {math.ceil(st.interval_level / (1 - st.interval_level) - 1e-9)}): shown as {gmv_iv['method']}")})
     return {"method": m, "method_label": METHOD_LABELS[m], "method_reason": pick["reason"],
             "backtest": {"errors": pick["errors"], "n_campaigns": pick["n_campaigns"],
                          "n_brand_campaigns": len(usable)},
