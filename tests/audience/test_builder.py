@@ -224,7 +224,7 @@ def test_hashed_exports_keep_the_privacy_minimum(service, identities, tmp_path):
 # ---------------------------------------------------------------------------------------------------- the API
 def test_api_catalogue_and_the_language_both_ways(service, client):  # noqa: F811
     h = auth(service, "analyst")
-    items = {t["name"]: t for t in client.get("/api/crowds/tags", headers=h).json()["items"]}
+    items = {t["name"]: t for t in client.get("/api/crowds/tags?values=true", headers=h).json()["items"]}
     assert {v["key"] for v in items["aipl"]["values"]} == {"B01", "B02"}  # only the tenant's brands
     assert items["gender"]["zh_description"] and items["gender"]["values"]
     text = 'aipl(brand="B01") in ("I", "P") and not (age < 20 or city_tier = 1)'

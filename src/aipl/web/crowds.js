@@ -444,7 +444,7 @@ Object.assign(PAGES, {
       } catch (e) { $("#cb-spend-msg").textContent = e.message; $("#cb-spend").hidden = true; }
     };
 
-    const catalogue = await api("/api/crowds/tags");
+    const catalogue = await api("/api/crowds/tags?values=true");
     catalogue.items.forEach((x) => { tags[x.name] = x; });
     showTags();
     $("#cb-expr").value = `aipl(brand="${state.brand}") = "I" and age between 18 and 35`;
