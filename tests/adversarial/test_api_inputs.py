@@ -101,7 +101,10 @@ ROUTES = [("get", "/api/me"), ("get", "/api/brands"), ("get", "/api/assets/{bran
           ("get", "/api/strategy/{brand}/plan"),
           ("get", "/api/strategy/{brand}/backtest"), ("post", "/api/crowds/count"), ("get", "/api/crowds"),
           ("post", "/api/crowds"), ("post", "/api/crowds/insight"), ("post", "/api/crowds/lookalike"),
-          ("get", "/api/crowds/tags"), ("get", "/api/autopilot/scenes"), ("get", "/api/autopilot/{brand}/plan"),
+          ("get", "/api/crowds/tags"), ("post", "/api/crowds/parse"), ("post", "/api/crowds/text"),
+          ("get", "/api/crowds/builtin"), ("get", "/api/crowds/spend"), ("get", "/api/crowds/penetration"),
+          ("post", "/api/crowds/export"), ("get", "/api/crowds/exports/{export_id}"), ("get", "/api/autopilot/scenes"),
+          ("get", "/api/autopilot/{brand}/plan"),
           ("get", "/api/autopilot/{brand}/sequence"), ("get", "/api/jobs"), ("get", "/api/jobs/{job_id}"),
           ("post", "/api/jobs/ingest"), ("post", "/api/jobs/postmortem"), ("get", "/api/jobs/{job_id}/html"),
           ("get", "/api/freshness"), ("get", "/api/alerts")]
