@@ -96,7 +96,7 @@ Object.assign(PAGES, {
         align-items: center; } .cb-leaf.neg { background: #fef2f2; }
       .cb-leaf input { width: 90px; } .cb-bar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
       .cb-card { background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; padding: 10px; margin: 8px 0; }
-      .cb-chart { height: 320px; } #cb-expr { min-height: 60px; } .cb-leaf select { max-width: 170px; }
+      .cb-chart { height: 320px; } #expr { min-height: 60px; } .cb-leaf select { max-width: 170px; }
       #cb-export-msg code { word-break: break-all; }
     </style>
     <h1>${t("crowds.title")}</h1>
@@ -104,7 +104,7 @@ Object.assign(PAGES, {
       <section><h2>${t("cb.catalogue")}</h2><input id="cb-search" type="search" placeholder="${esc(t("cb.search"))}"
         style="width:100%"><div class="cb-tags" id="cb-tags"><p class="muted">${t("loading")}</p></div></section>
       <section><h2>${t("cb.groups")}</h2><div id="cb-groups"></div>
-        <label>${t("crowds.expr")}</label><textarea id="cb-expr" data-testid="crowd-expr"></textarea>
+        <label>${t("crowds.expr")}</label><textarea id="expr" data-testid="crowd-expr"></textarea>
         <p id="cb-error" class="error"></p>
         <p>${t("crowds.count")}: <span class="count" data-testid="crowd-count">…</span>
           <span class="muted" id="count-meta"></span></p>
@@ -145,7 +145,7 @@ Object.assign(PAGES, {
 
     let tags = {}, model = { op: "and", not: false, items: [] }, lastCount = null, timer = null, seq = 0;
     const post = (path, body) => api(path, { ...CB.JSON, body: JSON.stringify(body) });
-    const expr = () => $("#cb-expr").value.trim();
+    const expr = () => $("#expr").value.trim();
 
     const count = async () => {
       const mine = ++seq;
@@ -170,10 +170,10 @@ Object.assign(PAGES, {
     };
     const fromGroups = async () => {  // the groups changed: write the expression, then count
       const tree = CB.toTree(model);
-      if (!tree) { $("#cb-expr").value = ""; await count(); return; }
+      if (!tree) { $("#expr").value = ""; await count(); return; }
       try {
         const r = await post("/api/crowds/text", { tree });
-        $("#cb-expr").value = r.expr;
+        $("#expr").value = r.expr;
         $("#cb-error").textContent = "";
       } catch (e) { $("#cb-error").textContent = `${t("cb.invalid")}: ${e.message}`; return; }
       await count();
@@ -303,7 +303,7 @@ Object.assign(PAGES, {
       const act = e.target.dataset.act;
       if (e.target.tagName === "BUTTON" && act) click(e.target, act);
     });
-    $("#cb-expr").oninput = () => { clearTimeout(timer); timer = setTimeout(fromText, 300); };
+    $("#expr").oninput = () => { clearTimeout(timer); timer = setTimeout(fromText, 300); };
     $("#cb-k").oninput = slider;
 
     // ---- the catalogue
@@ -415,7 +415,7 @@ Object.assign(PAGES, {
         const name = e.target.dataset.use;
         const row = r.items.find((x) => x.name === name);
         if (!row) return;
-        $("#cb-expr").value = row.expr;
+        $("#expr").value = row.expr;
         await fromText();
       };
     };
@@ -447,7 +447,7 @@ Object.assign(PAGES, {
     const catalogue = await api("/api/crowds/tags?values=true");
     catalogue.items.forEach((x) => { tags[x.name] = x; });
     showTags();
-    $("#cb-expr").value = `aipl(brand="${state.brand}") = "I" and age between 18 and 35`;
+    $("#expr").value = `aipl(brand="${state.brand}") = "I" and age between 18 and 35`;
     await Promise.all([fromText(), builtin().then(saved), cross(), spend()]);
   },
 });
