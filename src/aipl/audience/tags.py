@@ -49,7 +49,7 @@ CATALOGUE = {t.name: t for t in (
     Tag("life_stage", "人生阶段", "Life stage", "category", "profile", None, "画像"),
     Tag("strategy_crowd", "策略人群", "Strategy crowd", "category",
         "Tmall's eight FMCG strategy crowds by DOMAIN.md §9.4's [P] rules (first match wins), else other", None,
-        "天猫快消八大策略人群（DOMAIN.md §9.4 规则，先匹配者优先），其余为其他"),
+        "天猫快消八大策略人群（按规则先匹配者优先），其余为其他"),
     Tag("active_days_30d", "30天活跃天数", "Active days (30 d)", "number", "days with any event in the last 30",
         None, "近 30 天有任何行为的天数"),
     Tag("recency_days", "最近购买距今天数", "Days since last purchase (R)", "number",

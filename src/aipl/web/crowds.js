@@ -13,7 +13,7 @@ Object.assign(I18N["zh-CN"], {
   "cb.crowdRef": "已有人群", "cb.event": "行为", "cb.days": "天数", "cb.value": "取值", "cb.noTags": "没有匹配的标签",
   "cb.insight": "TGI 洞察", "cb.compare": "对比人群", "cb.everyone": "全体消费者", "cb.analyse": "分析",
   "cb.tag": "标签", "cb.inCrowd": "人群占比", "cb.inBase": "对比人群占比", "cb.tgi": "TGI",
-  "cb.lookalike": "相似人群扩展（Lookalike）", "cb.multiple": "放大倍数", "cb.estimate": "预计规模",
+  "cb.lookalike": "相似人群扩展", "cb.multiple": "放大倍数", "cb.estimate": "预计规模",
   "cb.expand": "扩展", "cb.lalDone": "已扩展", "cb.export": "审计导出", "cb.idType": "ID 类型", "cb.hash": "加密",
   "cb.none": "不加密", "cb.format": "格式", "cb.doExport": "导出", "cb.download": "下载文件", "cb.auditId": "审计编号",
   "cb.rows": "行数", "cb.builtin": "内置人群", "cb.use": "使用", "cb.size": "规模", "cb.group": "分组",
@@ -312,10 +312,10 @@ Object.assign(PAGES, {
       const hit = Object.values(tags).filter((x) => !q || [x.name, x.zh, x.en, x.description, x.zh_description]
         .some((s) => String(s || "").toLowerCase().includes(q)));
       $("#cb-tags").innerHTML = hit.length ? hit.map((x) => `<div class="cb-tag" data-testid="catalogue-tag">
-        <b data-tag="${x.name}">${esc(CB.label(x))}</b> <span class="muted">${esc(x.name)} · ${t(`cb.kind.${x.kind}`)}${
+        <b data-tag="${x.name}">${esc(CB.label(x))}</b> <span class="muted"><code translate="no">${esc(x.name)}</code> · ${t(`cb.kind.${x.kind}`)}${
           x.key ? ` · ${t(`cb.per.${x.key}`)}` : ""}</span><div class="muted">${esc(state.lang === "en" ? x.description : x.zh_description)}</div>
         <div>${x.values.slice(0, x.kind === "number" ? 6 : 10).map((v, i) => `<button type="button" class="cb-chip" data-tag="${x.name}" data-i="${i}">${
-          esc(v.key ? `${v.key}: ` : "")}${esc(CB.valueLabel(v))} · ${fmt(v.count)}</button>`).join("")}</div></div>`).join("")
+          esc(v.key ? `${v.key}: ` : "")}<span translate="no">${esc(CB.valueLabel(v))}</span> · ${fmt(v.count)}</button>`).join("")}</div></div>`).join("")
         : `<p class="muted">${t("cb.noTags")}</p>`;
     };
     $("#cb-search").oninput = showTags;
@@ -377,8 +377,8 @@ Object.assign(PAGES, {
         const r = await post("/api/crowds/export", { expr: expr(), id_type: $("#cb-id-type").value,
           hash: $("#cb-hash").value || null, format: $("#cb-format").value });
         out.innerHTML = `<p>${t("cb.auditId")}: <code data-testid="audit-id">${esc(r.export_id)}</code> · ${t("cb.rows")}:
-          <b data-testid="export-rows">${fmt(r.rows)}</b> · ${esc(t(`cb.id.${r.id_type}`))} ${esc(r.hash || t("cb.none"))} ·
-          SHA-256 ${esc(r.sha256.slice(0, 12))}…</p><button type="button" id="cb-download">${t("cb.download")}</button>`;
+          <b data-testid="export-rows">${fmt(r.rows)}</b> · ${esc(t(`cb.id.${r.id_type}`))} ${esc((r.hash || "").toUpperCase() || t("cb.none"))} ·
+          <code>SHA-256 ${esc(r.sha256.slice(0, 12))}…</code></p><button type="button" id="cb-download">${t("cb.download")}</button>`;
         $("#cb-download").onclick = async () => {
           const res = await fetch(r.download, { headers: { Authorization: `Bearer ${localStorage.getItem("aipl.token")}` } });
           const a = document.createElement("a");
@@ -393,8 +393,9 @@ Object.assign(PAGES, {
     const saved = async () => {
       const r = await api("/api/crowds?limit=100");
       const mine = r.items.filter((x) => !String(x.source || "").startsWith("built-in"));
-      $("#saved").innerHTML = mine.length ? table([[t("crowds.name"), (x) => esc(x.name)], [t("cb.size"), (x) => fmt(x.coverage)],
-        [t("crowds.source"), (x) => esc(x.source || "")], [t("crowds.expr"), (x) => esc(x.expr || "")]], mine)
+      $("#saved").innerHTML = mine.length ? table([[t("crowds.name"), (x) => `<span translate="no">${esc(x.name)}</span>`],
+        [t("cb.size"), (x) => fmt(x.coverage)], [t("crowds.source"), (x) => `<span translate="no">${esc(x.source || "")}</span>`],
+        [t("crowds.expr"), (x) => `<code translate="no">${esc(x.expr || "")}</code>`]], mine)
         : `<p class="muted">${t("cb.empty")}</p>`;
       const opts = mine.map((x) => x.name);
       $("#cb-base").innerHTML = `<option value="">${t("cb.everyone")}</option>` + builtins.concat(opts).map((n) =>
@@ -406,7 +407,7 @@ Object.assign(PAGES, {
       const r = await api("/api/crowds/builtin");
       builtins = r.items.filter((x) => x.size !== null).map((x) => x.name);
       r.items.forEach((x) => { builtinNames[x.name] = state.lang === "en" ? x.en : x.zh; });
-      $("#cb-builtin").innerHTML = table([[t("crowds.name"), (x) => esc(state.lang === "en" ? x.en : x.zh)],
+      $("#cb-builtin").innerHTML = table([[t("crowds.name"), (x) => `<span translate="no">${esc(state.lang === "en" ? x.en : x.zh)}</span>`],
         [t("cb.group"), (x) => t(`cb.group.${x.group}`)],
         [t("cb.size"), (x) => (x.size === null ? `<span class="muted" title="${esc(x.withheld)}">${t("cb.withheld")}</span>`
           : `<span data-testid="builtin-size" data-name="${esc(x.name)}">${fmt(x.size)}</span>`)],
