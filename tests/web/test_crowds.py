@@ -14,6 +14,16 @@ COUNT = "[data-testid=crowd-count]"
 EXPR = "[data-testid=crowd-expr]"
 
 
+# Latin words a zh-CN page may show (the product's acronyms); names and crowd-language terms are translate="no"
+ZH_ALLOWED = {"AIPL", "DEEPLINK", "TGI", "GMV", "OAID", "IDFA", "SHA", "MD5", "CSV", "ms", "aipl", "EN"}
+VISIBLE_WORDS = """() => { const out = []; const w = document.createTreeWalker(document.querySelector('#page'),
+  NodeFilter.SHOW_TEXT);
+  while (w.nextNode()) { const n = w.currentNode, e = n.parentElement;
+    if (!n.textContent.trim() || e.closest('[translate=no], script, style, textarea, code, option, svg')) continue;
+    out.push(n.textContent); }
+  return out.join(' ').match(/[A-Za-z][A-Za-z0-9.]*/g) || []; }"""
+
+
 def _digits(text: str) -> int:
     return int(re.sub(r"\D", "", text))
 
@@ -95,6 +105,10 @@ def test_build_count_analyse_save_and_export_a_crowd(open_page, api, shots, lang
         assert page.locator("#cb-cross svg").count() == 1
     else:
         assert page.text_content("#cb-cross-msg") == ("暂无数据" if lang == "zh-CN" else "No data yet")
+
+    if lang == "zh-CN":  # no English left in the Chinese page outside names, expressions and acronyms
+        words = set(page.evaluate(VISIBLE_WORDS))
+        assert {w for w in words if not re.fullmatch(r"B\d+", w)} <= ZH_ALLOWED, words - ZH_ALLOWED
 
     page.screenshot(path=str(shots / f"crowds-builder-{lang}-{width}.png"), full_page=True)
     assert not page.errors, page.errors

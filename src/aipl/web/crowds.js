@@ -14,14 +14,14 @@ Object.assign(I18N["zh-CN"], {
   "cb.insight": "TGI 洞察", "cb.compare": "对比人群", "cb.everyone": "全体消费者", "cb.analyse": "分析",
   "cb.tag": "标签", "cb.inCrowd": "人群占比", "cb.inBase": "对比人群占比", "cb.tgi": "TGI",
   "cb.lookalike": "相似人群扩展", "cb.multiple": "放大倍数", "cb.estimate": "预计规模",
-  "cb.expand": "扩展", "cb.lalDone": "已扩展", "cb.export": "审计导出", "cb.idType": "ID 类型", "cb.hash": "加密",
+  "cb.expand": "扩展", "cb.lalDone": "已扩展", "cb.export": "审计导出", "cb.idType": "标识类型", "cb.hash": "加密",
   "cb.none": "不加密", "cb.format": "格式", "cb.doExport": "导出", "cb.download": "下载文件", "cb.auditId": "审计编号",
   "cb.rows": "行数", "cb.builtin": "内置人群", "cb.use": "使用", "cb.size": "规模", "cb.group": "分组",
   "cb.group.strategy": "八大策略人群", "cb.group.lower_tier": "下沉市场人群", "cb.group.apparel": "服饰策略人群",
   "cb.group.cross_category": "跨品类人群", "cb.withheld": "不可见", "cb.cross": "跨品类渗透（服饰 × 美妆）",
-  "cb.penetration": "渗透率", "cb.spend": "服饰策略人群人均消费 vs 大盘", "cb.index": "指数（大盘 = 100）",
+  "cb.penetration": "渗透率", "cb.spend": "服饰策略人群人均消费对比大盘", "cb.index": "指数（大盘 = 100）",
   "cb.perCapita": "人均消费", "cb.market": "大盘人均", "cb.empty": "暂无数据", "cb.saved": "已保存",
-  "cb.id.consumer_id": "消费者 ID", "cb.id.phone": "手机号", "cb.id.oaid": "OAID", "cb.id.idfa": "IDFA",
+  "cb.id.consumer_id": "消费者编号", "cb.id.phone": "手机号", "cb.id.oaid": "OAID", "cb.id.idfa": "IDFA",
   "cb.cat.apparel": "服饰", "cb.cat.beauty": "美妆", "cb.cat.food": "食品", "cb.invalid": "表达式有误",
   "cb.list": "名单", "cb.buyers": "购买人数",
 });
@@ -365,7 +365,7 @@ Object.assign(PAGES, {
       e.preventDefault();
       try {
         const r = await post("/api/crowds", { name: $("#crowd-name").value, expr: expr() });
-        $("#save-msg").textContent = `${r.name} ${t("cb.saved")}: ${fmt(r.coverage)}`;
+        $("#save-msg").innerHTML = `<span translate="no">${esc(r.name)}</span> ${t("cb.saved")}: ${fmt(r.coverage)}`;
         await saved();
       } catch (err) { $("#save-msg").textContent = err.message; }
     };
