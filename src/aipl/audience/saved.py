@@ -38,7 +38,7 @@ BUILT_IN = {  # name -> (zh, expression)
     "lower_tier_high_spenders": ("下沉市场高消费力人群", f"{LOWER_TIER} and purchasing_power >= 4"),
     "lower_tier_beauty_lovers": ("美妆偏好人群", f"{LOWER_TIER} and top_category in {_listed(BEAUTY)}"),
     # the apparel sector's strategy crowds of the seeds (DOMAIN.md §9.4 [P]: "潮流人群, 奢品人群, GENZ")
-    "apparel_gen_z": ("服饰 GenZ", "age between 18 and 28"),
+    "apparel_gen_z": ("服饰Z世代", "age between 18 and 28"),
     "apparel_trend": ("潮流人群", f"age between 18 and 35 and city_tier <= 3 and active_days_30d >= 8 and "
                               f"top_category in {_listed(APPAREL)}"),
     "apparel_luxury": ("奢品人群", "purchasing_power >= 4 and spend_level_365d >= 5"),

@@ -40,7 +40,7 @@ class Tag:
 
 
 CATALOGUE = {t.name: t for t in (
-    Tag("gender", "性别", "Gender", "category", "F, M or U (profile)", None, "女 F、男 M 或未知 U（画像）"),
+    Tag("gender", "性别", "Gender", "category", "F, M or U (profile)", None, "女、男或未知（画像）"),
     Tag("age", "年龄", "Age", "number", "years on the tag day, from the birth year", None,
         "标签日的年龄（按出生年份）"),
     Tag("city_tier", "城市等级", "City tier", "number", "1–6 (profile; DOMAIN.md §9.1)", None, "1–6 线城市（画像）"),
@@ -49,7 +49,7 @@ CATALOGUE = {t.name: t for t in (
     Tag("life_stage", "人生阶段", "Life stage", "category", "profile", None, "画像"),
     Tag("strategy_crowd", "策略人群", "Strategy crowd", "category",
         "Tmall's eight FMCG strategy crowds by DOMAIN.md §9.4's [P] rules (first match wins), else other", None,
-        "天猫快消八大策略人群（DOMAIN.md §9.4 规则，先匹配者优先），其余为其他"),
+        "天猫快消八大策略人群（按规则先匹配者优先），其余为其他"),
     Tag("active_days_30d", "30天活跃天数", "Active days (30 d)", "number", "days with any event in the last 30",
         None, "近 30 天有任何行为的天数"),
     Tag("recency_days", "最近购买距今天数", "Days since last purchase (R)", "number",
@@ -70,11 +70,11 @@ CATALOGUE = {t.name: t for t in (
         "mean order value of the last 180 days as a percent of the 180 days before (capped at 999; 0 = none)", None,
         "近 180 天平均客单价相对前 180 天的百分比（最多 999；0 = 无）"),
     Tag("aipl", "AIPL 状态", "AIPL state", "category", "A, I, P or L with the brand on the tag day", "brand",
-        "标签日与该品牌的 AIPL 状态（A、I、P 或 L）"),
+        "标签日与该品牌的 AIPL 状态（认知、兴趣、购买或忠诚）"),
     Tag("deeplink", "DEEPLINK 状态", "DEEPLINK state", "category", "one of the seven stages", "brand",
         "DEEPLINK 七个阶段之一"),
     Tag("member", "会员", "Member", "category", "yes: an active member of the brand", "brand",
-        "yes：该品牌的有效会员"),
+        "该品牌的有效会员"),
 )}
 
 STRATEGY_CROWDS = {  # DOMAIN.md §9.4 [P], in priority order

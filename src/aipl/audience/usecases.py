@@ -507,7 +507,7 @@ def sector_spend(wh: Warehouse, start: str | date, end: str | date, crowds: Iter
     >>> wh = sample_warehouse(); _ = refresh(wh, wh.last_day())  # a small workspace with crowd tags
     >>> spend = sector_spend(wh, "2026-09-15", "2026-10-24")
     >>> spend.crowd.tolist(), spend.zh.tolist()
-    (['apparel_gen_z', 'apparel_trend', 'apparel_luxury'], ['服饰 GenZ', '潮流人群', '奢品人群'])
+    (['apparel_gen_z', 'apparel_trend', 'apparel_luxury'], ['服饰Z世代', '潮流人群', '奢品人群'])
     """
     categories = tuple(categories)
     seen = sight(wh, viewer)

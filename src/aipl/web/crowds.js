@@ -13,15 +13,15 @@ Object.assign(I18N["zh-CN"], {
   "cb.crowdRef": "已有人群", "cb.event": "行为", "cb.days": "天数", "cb.value": "取值", "cb.noTags": "没有匹配的标签",
   "cb.insight": "TGI 洞察", "cb.compare": "对比人群", "cb.everyone": "全体消费者", "cb.analyse": "分析",
   "cb.tag": "标签", "cb.inCrowd": "人群占比", "cb.inBase": "对比人群占比", "cb.tgi": "TGI",
-  "cb.lookalike": "相似人群扩展（Lookalike）", "cb.multiple": "放大倍数", "cb.estimate": "预计规模",
-  "cb.expand": "扩展", "cb.lalDone": "已扩展", "cb.export": "审计导出", "cb.idType": "ID 类型", "cb.hash": "加密",
+  "cb.lookalike": "相似人群扩展", "cb.multiple": "放大倍数", "cb.estimate": "预计规模",
+  "cb.expand": "扩展", "cb.lalDone": "已扩展", "cb.export": "审计导出", "cb.idType": "标识类型", "cb.hash": "加密",
   "cb.none": "不加密", "cb.format": "格式", "cb.doExport": "导出", "cb.download": "下载文件", "cb.auditId": "审计编号",
   "cb.rows": "行数", "cb.builtin": "内置人群", "cb.use": "使用", "cb.size": "规模", "cb.group": "分组",
   "cb.group.strategy": "八大策略人群", "cb.group.lower_tier": "下沉市场人群", "cb.group.apparel": "服饰策略人群",
   "cb.group.cross_category": "跨品类人群", "cb.withheld": "不可见", "cb.cross": "跨品类渗透（服饰 × 美妆）",
-  "cb.penetration": "渗透率", "cb.spend": "服饰策略人群人均消费 vs 大盘", "cb.index": "指数（大盘 = 100）",
+  "cb.penetration": "渗透率", "cb.spend": "服饰策略人群人均消费对比大盘", "cb.index": "指数（大盘 = 100）",
   "cb.perCapita": "人均消费", "cb.market": "大盘人均", "cb.empty": "暂无数据", "cb.saved": "已保存",
-  "cb.id.consumer_id": "消费者 ID", "cb.id.phone": "手机号", "cb.id.oaid": "OAID", "cb.id.idfa": "IDFA",
+  "cb.id.consumer_id": "消费者编号", "cb.id.phone": "手机号", "cb.id.oaid": "OAID", "cb.id.idfa": "IDFA",
   "cb.cat.apparel": "服饰", "cb.cat.beauty": "美妆", "cb.cat.food": "食品", "cb.invalid": "表达式有误",
   "cb.list": "名单", "cb.buyers": "购买人数",
 });
@@ -96,7 +96,7 @@ Object.assign(PAGES, {
         align-items: center; } .cb-leaf.neg { background: #fef2f2; }
       .cb-leaf input { width: 90px; } .cb-bar { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
       .cb-card { background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; padding: 10px; margin: 8px 0; }
-      .cb-chart { height: 320px; } #cb-expr { min-height: 60px; } .cb-leaf select { max-width: 170px; }
+      .cb-chart { height: 320px; } #expr { min-height: 60px; } .cb-leaf select { max-width: 170px; }
       #cb-export-msg code { word-break: break-all; }
     </style>
     <h1>${t("crowds.title")}</h1>
@@ -104,7 +104,7 @@ Object.assign(PAGES, {
       <section><h2>${t("cb.catalogue")}</h2><input id="cb-search" type="search" placeholder="${esc(t("cb.search"))}"
         style="width:100%"><div class="cb-tags" id="cb-tags"><p class="muted">${t("loading")}</p></div></section>
       <section><h2>${t("cb.groups")}</h2><div id="cb-groups"></div>
-        <label>${t("crowds.expr")}</label><textarea id="cb-expr" data-testid="crowd-expr"></textarea>
+        <label>${t("crowds.expr")}</label><textarea id="expr" data-testid="crowd-expr"></textarea>
         <p id="cb-error" class="error"></p>
         <p>${t("crowds.count")}: <span class="count" data-testid="crowd-count">…</span>
           <span class="muted" id="count-meta"></span></p>
@@ -145,7 +145,7 @@ Object.assign(PAGES, {
 
     let tags = {}, model = { op: "and", not: false, items: [] }, lastCount = null, timer = null, seq = 0;
     const post = (path, body) => api(path, { ...CB.JSON, body: JSON.stringify(body) });
-    const expr = () => $("#cb-expr").value.trim();
+    const expr = () => $("#expr").value.trim();
 
     const count = async () => {
       const mine = ++seq;
@@ -170,10 +170,10 @@ Object.assign(PAGES, {
     };
     const fromGroups = async () => {  // the groups changed: write the expression, then count
       const tree = CB.toTree(model);
-      if (!tree) { $("#cb-expr").value = ""; await count(); return; }
+      if (!tree) { $("#expr").value = ""; await count(); return; }
       try {
         const r = await post("/api/crowds/text", { tree });
-        $("#cb-expr").value = r.expr;
+        $("#expr").value = r.expr;
         $("#cb-error").textContent = "";
       } catch (e) { $("#cb-error").textContent = `${t("cb.invalid")}: ${e.message}`; return; }
       await count();
@@ -303,7 +303,7 @@ Object.assign(PAGES, {
       const act = e.target.dataset.act;
       if (e.target.tagName === "BUTTON" && act) click(e.target, act);
     });
-    $("#cb-expr").oninput = () => { clearTimeout(timer); timer = setTimeout(fromText, 300); };
+    $("#expr").oninput = () => { clearTimeout(timer); timer = setTimeout(fromText, 300); };
     $("#cb-k").oninput = slider;
 
     // ---- the catalogue
@@ -312,10 +312,10 @@ Object.assign(PAGES, {
       const hit = Object.values(tags).filter((x) => !q || [x.name, x.zh, x.en, x.description, x.zh_description]
         .some((s) => String(s || "").toLowerCase().includes(q)));
       $("#cb-tags").innerHTML = hit.length ? hit.map((x) => `<div class="cb-tag" data-testid="catalogue-tag">
-        <b data-tag="${x.name}">${esc(CB.label(x))}</b> <span class="muted">${esc(x.name)} · ${t(`cb.kind.${x.kind}`)}${
+        <b data-tag="${x.name}">${esc(CB.label(x))}</b> <span class="muted"><code translate="no">${esc(x.name)}</code> · ${t(`cb.kind.${x.kind}`)}${
           x.key ? ` · ${t(`cb.per.${x.key}`)}` : ""}</span><div class="muted">${esc(state.lang === "en" ? x.description : x.zh_description)}</div>
         <div>${x.values.slice(0, x.kind === "number" ? 6 : 10).map((v, i) => `<button type="button" class="cb-chip" data-tag="${x.name}" data-i="${i}">${
-          esc(v.key ? `${v.key}: ` : "")}${esc(CB.valueLabel(v))} · ${fmt(v.count)}</button>`).join("")}</div></div>`).join("")
+          esc(v.key ? `${v.key}: ` : "")}<span translate="no">${esc(CB.valueLabel(v))}</span> · ${fmt(v.count)}</button>`).join("")}</div></div>`).join("")
         : `<p class="muted">${t("cb.noTags")}</p>`;
     };
     $("#cb-search").oninput = showTags;
@@ -365,7 +365,7 @@ Object.assign(PAGES, {
       e.preventDefault();
       try {
         const r = await post("/api/crowds", { name: $("#crowd-name").value, expr: expr() });
-        $("#save-msg").textContent = `${r.name} ${t("cb.saved")}: ${fmt(r.coverage)}`;
+        $("#save-msg").innerHTML = `<span translate="no">${esc(r.name)}</span> ${t("cb.saved")}: ${fmt(r.coverage)}`;
         await saved();
       } catch (err) { $("#save-msg").textContent = err.message; }
     };
@@ -377,8 +377,8 @@ Object.assign(PAGES, {
         const r = await post("/api/crowds/export", { expr: expr(), id_type: $("#cb-id-type").value,
           hash: $("#cb-hash").value || null, format: $("#cb-format").value });
         out.innerHTML = `<p>${t("cb.auditId")}: <code data-testid="audit-id">${esc(r.export_id)}</code> · ${t("cb.rows")}:
-          <b data-testid="export-rows">${fmt(r.rows)}</b> · ${esc(t(`cb.id.${r.id_type}`))} ${esc(r.hash || t("cb.none"))} ·
-          SHA-256 ${esc(r.sha256.slice(0, 12))}…</p><button type="button" id="cb-download">${t("cb.download")}</button>`;
+          <b data-testid="export-rows">${fmt(r.rows)}</b> · ${esc(t(`cb.id.${r.id_type}`))} ${esc((r.hash || "").toUpperCase() || t("cb.none"))} ·
+          <code>SHA-256 ${esc(r.sha256.slice(0, 12))}…</code></p><button type="button" id="cb-download">${t("cb.download")}</button>`;
         $("#cb-download").onclick = async () => {
           const res = await fetch(r.download, { headers: { Authorization: `Bearer ${localStorage.getItem("aipl.token")}` } });
           const a = document.createElement("a");
@@ -393,8 +393,9 @@ Object.assign(PAGES, {
     const saved = async () => {
       const r = await api("/api/crowds?limit=100");
       const mine = r.items.filter((x) => !String(x.source || "").startsWith("built-in"));
-      $("#saved").innerHTML = mine.length ? table([[t("crowds.name"), (x) => esc(x.name)], [t("cb.size"), (x) => fmt(x.coverage)],
-        [t("crowds.source"), (x) => esc(x.source || "")], [t("crowds.expr"), (x) => esc(x.expr || "")]], mine)
+      $("#saved").innerHTML = mine.length ? table([[t("crowds.name"), (x) => `<span translate="no">${esc(x.name)}</span>`],
+        [t("cb.size"), (x) => fmt(x.coverage)], [t("crowds.source"), (x) => `<span translate="no">${esc(x.source || "")}</span>`],
+        [t("crowds.expr"), (x) => `<code translate="no">${esc(x.expr || "")}</code>`]], mine)
         : `<p class="muted">${t("cb.empty")}</p>`;
       const opts = mine.map((x) => x.name);
       $("#cb-base").innerHTML = `<option value="">${t("cb.everyone")}</option>` + builtins.concat(opts).map((n) =>
@@ -406,7 +407,7 @@ Object.assign(PAGES, {
       const r = await api("/api/crowds/builtin");
       builtins = r.items.filter((x) => x.size !== null).map((x) => x.name);
       r.items.forEach((x) => { builtinNames[x.name] = state.lang === "en" ? x.en : x.zh; });
-      $("#cb-builtin").innerHTML = table([[t("crowds.name"), (x) => esc(state.lang === "en" ? x.en : x.zh)],
+      $("#cb-builtin").innerHTML = table([[t("crowds.name"), (x) => `<span translate="no">${esc(state.lang === "en" ? x.en : x.zh)}</span>`],
         [t("cb.group"), (x) => t(`cb.group.${x.group}`)],
         [t("cb.size"), (x) => (x.size === null ? `<span class="muted" title="${esc(x.withheld)}">${t("cb.withheld")}</span>`
           : `<span data-testid="builtin-size" data-name="${esc(x.name)}">${fmt(x.size)}</span>`)],
@@ -415,7 +416,7 @@ Object.assign(PAGES, {
         const name = e.target.dataset.use;
         const row = r.items.find((x) => x.name === name);
         if (!row) return;
-        $("#cb-expr").value = row.expr;
+        $("#expr").value = row.expr;
         await fromText();
       };
     };
@@ -444,10 +445,10 @@ Object.assign(PAGES, {
       } catch (e) { $("#cb-spend-msg").textContent = e.message; $("#cb-spend").hidden = true; }
     };
 
-    const catalogue = await api("/api/crowds/tags");
+    const catalogue = await api("/api/crowds/tags?values=true");
     catalogue.items.forEach((x) => { tags[x.name] = x; });
     showTags();
-    $("#cb-expr").value = `aipl(brand="${state.brand}") = "I" and age between 18 and 35`;
+    $("#expr").value = `aipl(brand="${state.brand}") = "I" and age between 18 and 35`;
     await Promise.all([fromText(), builtin().then(saved), cross(), spend()]);
   },
 });

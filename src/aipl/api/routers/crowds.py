@@ -125,7 +125,7 @@ class TagValue(BaseModel):
 
 class TagOut(BaseModel):
     """A tag of the catalogue: number tags take ranges, category tags labels; `key` is what a keyed tag is per;
-    the values the tenant may see, with their counts."""
+    the values the tenant may see, with their counts (when asked)."""
 
     name: str
     zh: str
@@ -369,9 +369,12 @@ def lookalike(request: Request, body: LookalikeIn,
     return LookalikeOut(**res.to_dict())
 
 
-@router.get("/tags")
-def tags(request: Request, who: Caller) -> TagsOut:
-    """The tags a crowd expression can use, with the values (and their counts) the tenant may see."""
+@router.get("/tags", response_model_exclude_unset=True)
+def tags(request: Request, who: Caller, values: bool = False) -> TagsOut:
+    """The tags a crowd expression can use; with `values`, the values each takes on the tag day and how many
+    consumers hold them (those the tenant may see)."""
+    if not values:
+        return TagsOut(items=tag_catalogue().astype(object).where(lambda d: d.notna(), None).to_dict("records"))
     wh = warehouse(request)
     seen = cached(request, ("sight", who.brands), lambda: sight(wh, who.brands))
     return TagsOut(items=tag_catalogue(request.app.state.tag_index(wh), seen).astype(object)
