@@ -23,24 +23,8 @@ ZH_ALLOWED = {"AIPL", "DEEPLINK", "FAST", "GROW", "GMV", "CVR", "ROI", "TGI", "K
 # in the other language fails.
 PENDING = {
     "en": {
-        "plan": {"忠诚 L (活动前)", "活动前 P", "蓄水期 I", "蓄水期 A", "活动期 I", "活动期 A", "机会 O",
-                 "直接成交 direct",
-                 "蓝海人群拉新 · reach category shoppers new to the brand — 机会 O: shoppers of the brand's "
-                 "category in no brand state (蓝海 strategy crowds 都市银发/小镇中老年/都市蓝领 first)",
-                 "种草后向旗舰店兴趣引导 · turn content-seeded awareness into shop interest — A: consumers aware "
-                 "of the brand in the last 15 days, content- and live-exposed first"},
     },
     "zh-CN": {
-        "plan": {"accuracy", "after", "and", "are", "aware", "awareness", "backtest", "benchmark", "biased", "brand",
-                 "brand-campaigns", "brands", "campaign", "cannot", "carts", "category", "comparable", "consumers",
-                 "content-", "content-seeded", "convert", "counted", "crowds", "data", "day", "days", "default",
-                 "direct", "during", "every", "fallback", "favourites", "filled", "first", "interest", "interested",
-                 "interval", "into", "its", "last", "live-exposed", "meets", "method", "naive", "needs", "new", "not",
-                 "only", "past", "peer", "plan", "pools", "presale", "purchase", "rates", "reach", "reading", "shop",
-                 "shoppers", "show", "shown", "since", "size", "state", "strategy", "target", "that", "the", "this",
-                 "turn", "unknown", "unsettled", "was", "were", "who", "window", "with", "year", "yet"},
-        "crowds": {"DOMAIN.md", "Gen", "GenZ", "Lookalike", "age", "csv", "deeplink", "gender", "member", "occupation",
-                   "yes"},
     },
 }
 # the text on the page a reader sees, less names (translate="no") and what the user typed

@@ -13,7 +13,8 @@ Object.assign(I18N["zh-CN"], {
   "cb.crowdRef": "已有人群", "cb.event": "行为", "cb.days": "天数", "cb.value": "取值", "cb.noTags": "没有匹配的标签",
   "cb.insight": "TGI 洞察", "cb.compare": "对比人群", "cb.everyone": "全体消费者", "cb.analyse": "分析",
   "cb.tag": "标签", "cb.inCrowd": "人群占比", "cb.inBase": "对比人群占比", "cb.tgi": "TGI",
-  "cb.lookalike": "相似人群扩展", "cb.multiple": "放大倍数", "cb.estimate": "预计规模",
+  "cb.lookalike": "相似人群扩展", "cb.lalRule": "模型未胜过加购/收藏规则，已改用规则圈人",
+  "cb.lalHoldout": "留出组精确率 模型/规则", "cb.multiple": "放大倍数", "cb.estimate": "预计规模",
   "cb.expand": "扩展", "cb.lalDone": "已扩展", "cb.export": "审计导出", "cb.idType": "标识类型", "cb.hash": "加密",
   "cb.none": "不加密", "cb.format": "格式", "cb.doExport": "导出", "cb.download": "下载文件", "cb.auditId": "审计编号",
   "cb.rows": "行数", "cb.builtin": "内置人群", "cb.use": "使用", "cb.size": "规模", "cb.group": "分组",
@@ -36,6 +37,8 @@ Object.assign(I18N.en, {
   "cb.value": "Value", "cb.noTags": "No tag matches", "cb.insight": "TGI insight", "cb.compare": "Compare with",
   "cb.everyone": "Everyone", "cb.analyse": "Analyse", "cb.tag": "Tag", "cb.inCrowd": "Share in crowd",
   "cb.inBase": "Share in comparison", "cb.tgi": "TGI", "cb.lookalike": "Lookalike expansion",
+  "cb.lalRule": "the model did not beat the cart/favourite rule, so the rule chose the crowd",
+  "cb.lalHoldout": "held-out precision, model / rule",
   "cb.multiple": "Multiple", "cb.estimate": "Expected size", "cb.expand": "Expand", "cb.lalDone": "Expanded",
   "cb.export": "Audited export", "cb.idType": "ID type", "cb.hash": "Hash", "cb.none": "none", "cb.format": "Format",
   "cb.doExport": "Export", "cb.download": "Download the file", "cb.auditId": "Audit id", "cb.rows": "Rows",
@@ -129,7 +132,7 @@ Object.assign(PAGES, {
             `<option value="${x}">${t(`cb.id.${x}`)}</option>`).join("")}</select></label>
           <label>${t("cb.hash")} <select id="cb-hash"><option value="">${t("cb.none")}</option>
             <option value="md5">MD5</option><option value="sha256">SHA-256</option></select></label>
-          <label>${t("cb.format")} <select id="cb-format"><option>csv</option><option>txt</option><option>parquet</option>
+          <label>${t("cb.format")} <select id="cb-format" translate="no"><option value="csv">CSV</option><option value="txt">TXT</option><option value="parquet">Parquet</option>
           </select></label><button class="primary">${t("cb.doExport")}</button></form>
           <div id="cb-export-msg" data-testid="export-result"></div></div>
       </section>
@@ -358,7 +361,10 @@ Object.assign(PAGES, {
       $("#cb-lal-msg").textContent = t("loading");
       try {
         const r = await post("/api/crowds/lookalike", { seed: expr(), k: Number($("#cb-k").value) });
-        $("#cb-lal-msg").textContent = `${t("cb.lalDone")}: ${fmt(r.seed_size)} → ${fmt(r.size)} (c = ${r.c.toFixed(2)})`;
+        const h = r.holdout;  // the model against the cart/favourite rule on held-out consumers
+        $("#cb-lal-msg").textContent = `${t("cb.lalDone")}: ${fmt(r.seed_size)} → ${fmt(r.size)} (c = ${r.c.toFixed(2)})` +
+          (r.method === "rule" ? ` · ${t("cb.lalRule")}` : "") + (h && h.precision !== undefined ?
+            ` · ${t("cb.lalHoldout")} ${pct(h.precision)} / ${pct(h.rule_precision)}` : "");
       } catch (e) { $("#cb-lal-msg").textContent = e.message; }
     };
     $("#save-form").onsubmit = async (e) => {

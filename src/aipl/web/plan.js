@@ -10,6 +10,16 @@ Object.assign(I18N["zh-CN"], {
   "plan.forecastSize": "预测规模", "plan.naiveSize": "去年规模", "plan.poolModel": "池模型",
   "plan.m.pool": "GTA 池模型", "plan.m.naive": "去年大促重来", "plan.m.growth": "去年 × 人群池增长",
   "plan.m.blend": "池模型与朴素预测的平均", "plan.backtest": "回测误差", "plan.n": "次往期大促",
+  "plan.w.unsettled": "去年统计人群池时，购买窗口尚未填满：去年的人群池与转化率不能与今年直接比较。",
+  "plan.w.no_history": "该品牌去年大促没有购买者：转化率取自类目或默认值。",
+  "plan.w.few_buyers": "去年大促购买者过少（少于 [strategy] min_buyers）：转化率波动大。",
+  "plan.w.no_backtest": "没有可回测的往期大促：预测准确度未知，无法证明达到 5% 的 GMV 误差目标。",
+  "plan.w.inaccurate": "该方法在本品牌往期大促上的误差超过 5% 目标：请把预测看作一个区间。",
+  "plan.w.wide_interval": "用于估计区间的往期品牌大促过少：区间按 ±50% 显示。",
+  "plan.b.industry": "行业标杆：{n} 个同行品牌的 P75", "plan.b.external": "行业标杆（外部）：",
+  "plan.b.peer": "同行参考（n={n}，不足以称为行业标杆）", "plan.b.none": "无标杆（没有同行品牌）",
+  "pool.L": "忠诚 L（活动前）", "pool.P": "活动前 P", "pool.I_xu": "蓄水期 I", "pool.A_xu": "蓄水期 A",
+  "pool.I_act": "活动期 I", "pool.A_act": "活动期 A", "pool.O": "机会 O", "pool.direct": "直接成交",
 });
 Object.assign(I18N.en, {
   "plan.naive": "Naive forecast (last year's GMV)", "plan.interval": "90% interval", "plan.method": "Method",
@@ -20,7 +30,21 @@ Object.assign(I18N.en, {
   "plan.naiveSize": "Last year's size", "plan.poolModel": "pool model", "plan.m.pool": "GTA pool model",
   "plan.m.naive": "last year's campaign again", "plan.m.growth": "last year × pool growth",
   "plan.m.blend": "mean of pool model and naive", "plan.backtest": "backtest error", "plan.n": "past campaigns",
+  "plan.b.industry": "industry benchmark: P75 of {n} peer brands", "plan.b.external": "industry benchmark (external): ",
+  "plan.b.peer": "peer reference (n={n}, too few for an industry benchmark)", "plan.b.none": "no benchmark (no peer brands)",
+  "pool.L": "Loyal L (before the campaign)", "pool.P": "P before the campaign", "pool.I_xu": "I, build-up phase",
+  "pool.A_xu": "A, build-up phase", "pool.I_act": "I, campaign phase", "pool.A_act": "A, campaign phase",
+  "pool.O": "Opportunity O", "pool.direct": "direct purchases",
 });
+
+// a warning in the chosen language: the engine's message in English, a translation by its code in Chinese
+const warningText = (w) => (state.lang === "en" ? w.message : t(`plan.w.${w.code}`));
+// the benchmark behind the gaps, named honestly: industry only with enough peers or an external source
+const benchText = (b) => (b.source !== "peers" ? `${t("plan.b.external")}${b.source}`
+  : b.industry ? t("plan.b.industry").replace("{n}", b.peers) : b.peers ? t("plan.b.peer").replace("{n}", b.peers)
+    : t("plan.b.none"));
+// a recommendation: its name in the chosen language (the engine writes "中文 · English"), its crowd as an expression
+const recName = (label) => { const [zh, en] = String(label).split(" · "); return state.lang === "en" ? en ?? zh : zh; };
 
 function goalCard(p) {  // where a running or finished campaign stands against the target and the forecasts
   const g = p.goal || { status: "upcoming" };
@@ -36,11 +60,11 @@ function goalCard(p) {  // where a running or finished campaign stands against t
 function methodNote(p) {  // which method, why, the backtest errors, the benchmark and every warning
   const errs = Object.entries(p.backtest?.errors || {}).map(([m, e]) => `${esc(m)} ${pct(e)}`).join(", ");
   const bench = p.progress?.benchmark;
-  return `<p class="muted" data-testid="method">${t("plan.method")}: <b>${esc(p.method)}</b> (${t(`plan.m.${p.method}`)})
+  return `<p class="muted" data-testid="method">${t("plan.method")}: <b translate="no">${esc(p.method)}</b> (${t(`plan.m.${p.method}`)})
     ${errs ? `· ${t("plan.backtest")} ${errs} · ${p.backtest.n_campaigns} ${t("plan.n")}` : ""}
-    · ${t("plan.poolModel")} ${fmt(p.pool_gmv)}${bench ? ` · ${t("plan.bench")}: <span data-testid="bench">${esc(bench.label)}</span>` : ""}</p>
+    · ${t("plan.poolModel")} ${fmt(p.pool_gmv)}${bench ? ` · ${t("plan.bench")}: <span data-testid="bench">${esc(benchText(bench))}</span>` : ""}</p>
     ${(p.warnings || []).length ? `<ul class="warnings" data-testid="warnings">${p.warnings.map((w) =>
-    `<li><b>${esc(w.code)}</b> ${esc(w.message)}</li>`).join("")}</ul>` : ""}`;
+    `<li><b translate="no">${esc(w.code)}</b> ${esc(warningText(w))}</li>`).join("")}</ul>` : ""}`;
 }
 
 Object.assign(PAGES, {
@@ -66,14 +90,15 @@ Object.assign(PAGES, {
         <div class="card"><div class="k">${t("target")}</div><div class="v">${fmt(p.gmv_target)}</div></div>
         <div class="card"><div class="k">${t("buyers")}</div><div class="v">${fmt(p.buyers_needed)}</div></div></div>
         ${methodNote(p)}${goalCard(p)}
-        <h2>${t("pool")}</h2>${table([[t("pool"), (r) => esc(r.label)], [t("cvr"), (r) => pct(r.cvr, 2)],
+        <h2>${t("pool")}</h2>${table([[t("pool"), (r) => esc(t(`pool.${r.pool}`))], [t("cvr"), (r) => pct(r.cvr, 2)],
           [t("current"), (r) => fmt(r.current)], [t("plan.forecastSize"), (r) => r.size_low === null ? fmt(r.forecast_size)
             : `${fmt(r.forecast_size)} <span class="muted">${fmt(r.size_low)}–${fmt(r.size_high)}</span>`],
           [t("plan.naiveSize"), (r) => fmt(r.naive_size)], [t("needed"), (r) => fmt(r.size_needed)],
           [t("gap"), (r) => `<span data-testid="gap-${esc(r.pool)}">${fmt(r.gap)}</span>`]], p.pools)}
         <h2>${t("progress")}</h2><div class="chart" id="progress"></div>
         <h2>${t("recs")}</h2><ul>${(p.recommendations || []).map((r) =>
-          `<li>${esc(r.label)} — ${esc(r.crowd || "")} <span class="muted">(${fmt(r.crowd_size)})</span></li>`).join("")}</ul>`;
+          `<li>${esc(recName(r.label))} — <code title="${esc(r.crowd || "")}">${esc(r.crowd_expr || "")}</code> <span class="muted">(${
+            fmt(r.crowd_size)})</span></li>`).join("")}</ul>`;
       const days = [...new Set((p.progress?.series || []).map((r) => r.day))].sort();
       const sum = (k) => days.map((d) => {  // all pools together; a day with no value stays empty
         const vals = p.progress.series.filter((r) => r.day === d && r[k] !== null && r[k] !== undefined);

@@ -190,7 +190,8 @@ class InsightOut(BaseModel):
 
 class LookalikeOut(BaseModel):
     """The lookalike crowd's size, the seed's, the PU-learning constant c, the features that decided most and
-    the features left out for restating the seed, and the name it was saved under."""
+    the features left out for restating the seed, the name it was saved under, and whether the model or the
+    cart/favourite rule chose the crowd (`method`), with the two compared on held-out consumers (`holdout`)."""
 
     seed: str
     seed_size: int
@@ -200,6 +201,9 @@ class LookalikeOut(BaseModel):
     top_features: dict[str, float]
     left_out: list[str]
     saved: str | None
+    method: str = "lookalike"
+    rule: str = ""
+    holdout: dict | None = None
 
 
 class TreeIn(BaseModel):
