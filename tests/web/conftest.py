@@ -5,6 +5,7 @@ Each view's browser tests live in their own file here (test_<view>.py); screensh
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -30,21 +31,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="module")
-def server(service) -> Iterator[str]:  # noqa: F811
+@contextlib.contextmanager
+def serve(app) -> Iterator[str]:
+    """`app` served on a free port of 127.0.0.1 for the block; yields its base URL."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    srv = uvicorn.Server(uvicorn.Config(service["app"], host="127.0.0.1", port=port, log_level="warning"))
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     th = threading.Thread(target=srv.run, daemon=True)
     th.start()
     for _ in range(200):
         if srv.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        th.join(10)
+
+
+@pytest.fixture(scope="module")
+def server(service) -> Iterator[str]:  # noqa: F811
+    with serve(service["app"]) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@
     p25: "行业 P25", p75: "行业 P75", score: "得分", rank: "排名", peer: "同行", "health.bench": "品类行业分位",
     "health.withheld": "同行品牌不足，行业分位不予显示（隐私保护）。", "grow.delta": "Δ GMV",
     "grow.segments": "新老客拆解", "seg.new": "新客", "seg.returning": "老客", "grow.up": "红色为增长，绿色为下降。",
+    "health.noBrand": "这份数据没有品牌（只有类目）：FAST 健康度、榜单和 GROW 都按品牌计算，这里没有可显示的内容。请在“消费者资产”查看类目的 AIPL、趋势与流转。",
   });
   Object.assign(I18N.en, {
     "fast.F": "F reachable consumers", "fast.A": "A deepening rate", "fast.S": "S members", "fast.T": "T member activity",
@@ -16,6 +17,7 @@
     "health.withheld": "Too few peer brands: the industry percentiles are withheld (privacy).", "grow.delta": "Δ GMV",
     "grow.segments": "New and returning customers", "seg.new": "new", "seg.returning": "returning",
     "grow.up": "Green is growth, red is decline.",
+    "health.noBrand": "This data has no brands, only categories: FAST, the ranking and GROW are per brand, so there is nothing to show here. The category's AIPL, trend and flows are under Consumer assets.",
   });
 
   const FAST = ["F", "A", "S", "T"];
@@ -52,8 +54,15 @@
     async health(page) {
       const { start, end } = state;
       const category = state.scope === "category" ? state.key : null;
-      const [fast, rank] = await Promise.all([api(`/api/health/fast?start=${start}&end=${end}`),
-        api(`/api/health/ranking?limit=500&start=${start}&end=${end}${category ? `&category=${encodeURIComponent(category)}` : ""}`)]);
+      let fast, rank;
+      try {
+        [fast, rank] = await Promise.all([api(`/api/health/fast?start=${start}&end=${end}`),
+          api(`/api/health/ranking?limit=500&start=${start}&end=${end}${category ? `&category=${encodeURIComponent(category)}` : ""}`)]);
+      } catch (err) {  // category-only data (e.g. UserBehavior): the API says "no brand" (422)
+        if (!/no brand/.test(err.message)) throw err;
+        page.innerHTML = `<h1>${t("health.title")}</h1>${empty(t("health.noBrand"))}`;
+        return;
+      }
       const mine = category ? null : fast.brands.find((b) => b.brand_id === state.brand);
       const cat = category ?? mine?.category_id;
       const bench = fast.benchmarks.filter((b) => b.category_id === cat);
