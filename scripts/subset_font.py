@@ -27,7 +27,7 @@ def characters() -> str:
                   for p in (ROOT / "src" / "aipl").rglob(f"*.{ext}"))
     cjk = "".join(sorted(set(re.findall(r"[\u2000-\u206f\u2190-\u21ff\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", own))))
     latin = "".join(chr(c) for c in range(0x20, 0x250))
-    extra = "·—–…‰←↑→↓↗↘±×÷−≈≤≥■□▲△▼▽●○★☆✓✗、。，；：？！（）【】《》“”‘’￥"
+    extra = "·—–…‰←↑→↓↗↘±×÷−≈≤≥■□▲△▼▽●○★☆✓✗⚠、。，；：？！（）【】《》“”‘’￥"
     return common + cjk + latin + extra
 
 

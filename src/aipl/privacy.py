@@ -113,8 +113,10 @@ def hashed(values: pd.Series, how: str) -> pd.Series:
     return values.map(lambda v: fn(v.encode("utf-8")).hexdigest())
 
 
-def identifiers(wh: Warehouse, consumers: pd.Series, id_type: str) -> pd.DataFrame:
-    """The `id_type` identifiers (identities table) of the consumers, normalised: consumer_id, id_value.
+def identifiers(wh: Warehouse, consumers: pd.Series, id_type: str, brands: Iterable[str] | None = None
+                ) -> pd.DataFrame:
+    """The `id_type` identifiers (identities table) of the consumers, normalised: consumer_id, id_value; only those
+    `brands` hold when given (a tenant's export never reads another brand's CRM identifiers).
 
     >>> from aipl.simulate import sample_warehouse
     >>> identifiers(sample_warehouse(), pd.Series(["c00000000"]), "phone").columns.tolist()
@@ -128,7 +130,10 @@ def identifiers(wh: Warehouse, consumers: pd.Series, id_type: str) -> pd.DataFra
         return pd.DataFrame({"consumer_id": pd.Series(dtype=str), "id_value": pd.Series(dtype=str)})
     t = wh.table(schema.IDENTITIES.name)
     pick = ibis.memtable(pd.DataFrame({"consumer_id": consumers.astype(str).unique()}))
-    rows = t.filter(t.id_type == id_type).inner_join(pick, "consumer_id").select("consumer_id", "id_value").execute()
+    t = t.filter(t.id_type == id_type)
+    if brands is not None:
+        t = t.filter(t.brand_id.isin(sorted(brands)))
+    rows = t.inner_join(pick, "consumer_id").select("consumer_id", "id_value").distinct().execute()
     return rows.assign(id_value=normalise(id_type, rows.id_value)).reset_index(drop=True)
 
 
@@ -170,7 +175,8 @@ class ExportRecord(Result):
 
 
 def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, actor: str | None = None,
-               id_type: str = "consumer_id", hashing: str | None = None, expr: str | None = None) -> ExportRecord:
+               id_type: str = "consumer_id", hashing: str | None = None, expr: str | None = None,
+               viewer: Iterable[str] | None = None) -> ExportRecord:
     """Write consumer ids (and any other columns of `df`) to CSV or Parquet if there are at least [privacy]
     min_crowd_size distinct consumers, and log who exported what, when, where, and the file's digest
     (crowd_exports); the one way ids leave the warehouse. Returns the log row.
@@ -179,7 +185,8 @@ def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, acto
     (the identities table), normalised (see `normalise`) and hashed with `hashing` (md5 or sha256, required for
     them), one distinct digest a row (a `.txt` file: one a line, no header, as DMPs take them); the minimum
     applies to the consumers who have one. A manifest (`<file>.manifest.json`: crowd, expression, count, hash,
-    id type, created, who, the audit id, the file's digest) is written beside every export.
+    id type, created, who, the audit id, the file's digest) is written beside every export. For a `viewer` (a
+    tenant's brands) only the identifiers those brands hold are read.
 
     >>> import json, tempfile
     >>> import pandas as pd
@@ -207,7 +214,7 @@ def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, acto
         check_export_size(wh, what, people)
         rows = df
     else:
-        found = identifiers(wh, df["consumer_id"], id_type)
+        found = identifiers(wh, df["consumer_id"], id_type, viewer)
         people = found.consumer_id.nunique()
         check_export_size(wh, f"{what} ({id_type})" if id_type != "consumer_id" else what, people)
         column = f"{id_type}_{hashing}"
@@ -226,7 +233,7 @@ def export_ids(wh: Warehouse, what: str, df: pd.DataFrame, out: str | Path, acto
                        hash=hashing or "", expr=expr, consumers=int(people), manifest=str(manifest.resolve()))
     audit = pd.DataFrame([{k: row[k] for k in ("crowd", "actor", "exported_at", "rows", "path", "sha256",
                                                 "export_id", "id_type", "hash")}])
-    wh.insert(EXPORTS_TABLE, audit)  # an older workspace's table without the newer columns keeps the others
+    wh.insert(EXPORTS_TABLE, audit)  # ensure_table brought an older workspace's table up to these columns
     manifest.write_text(json.dumps({
         "audit_id": row["export_id"], "crowd": what, "expression": expr, "count": row["rows"],
         "consumers": row["consumers"], "id_type": id_type, "hash": hashing, "created": row["exported_at"].isoformat(),

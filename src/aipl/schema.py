@@ -259,13 +259,15 @@ ID_TYPES: tuple[str, ...] = ("phone", "oaid", "idfa")
 IDENTITIES = Table(
     "identities",
     (
+        Column("brand_id", STRING, required=True, doc="the brand that holds the identifier (its CRM)"),
         Column("consumer_id", STRING, required=True),
         Column("id_type", STRING, required=True, enum=ID_TYPES),
         Column("id_value", STRING, required=True, doc="the phone number, OAID or IDFA as the brand holds it"),
     ),
-    key=("consumer_id", "id_type", "id_value"),
-    doc="The brand's first-party identifiers of its consumers (a consumer may have several): a crowd export "
-        "writes them hashed (MD5 or SHA-256) for a DMP, through the audited, privacy-guarded path.",
+    key=("brand_id", "consumer_id", "id_type", "id_value"),
+    doc="A brand's first-party identifiers of its consumers (a consumer may have several): a crowd export "
+        "writes them hashed (MD5 or SHA-256) for a DMP, through the audited, privacy-guarded path; a tenant's "
+        "export reads only its own brands' identifiers.",
 )
 
 TABLES: dict[str, Table] = {

@@ -160,29 +160,31 @@ class Warehouse:
 
     # ------------------------------------------------------------------ tables
     def ensure_tables(self) -> None:
-        """Create every canonical and bookkeeping table that does not exist yet; on DuckDB, add to an existing one
-        the columns a newer schema declares (e.g. `events.event_id`), null in its rows. (A Spark session
-        attaches its tables with the declared columns: the Parquet files without one read it as null.)"""
+        """Create every canonical and bookkeeping table that does not exist yet, and bring an existing one up to
+        the declared columns (see `ensure_table`)."""
         for table in (*schema.TABLES.values(), *schema.SYSTEM_TABLES.values()):
             self.ensure_table(table.name, ibis_schema(table))
-            if self.backend == "duckdb":
-                have, declared = set(self.table(table.name).columns), ibis_schema(table)
-                for name in [c for c in declared.names if c not in have]:
-                    self.raw.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{name}" '
-                                     f"{DuckDBType.to_string(declared[name])}")
 
     def has_table(self, name: str) -> bool:
         """Whether the warehouse holds a table (or a session's temporary table) called `name`."""
         return name in self.con.list_tables()
 
     def ensure_table(self, name: str, table_schema: ibis.Schema | dict) -> None:
-        """Create an empty table `name` with `table_schema` unless it exists."""
+        """Create an empty table `name` with `table_schema` unless it exists; on DuckDB, add to an existing one the
+        columns a newer schema declares (e.g. `events.event_id`), null in its rows. (A Spark session attaches its
+        tables with the declared columns: the Parquet files without one read it as null.)"""
+        declared = ibis.schema(table_schema)
         if self.has_table(name):
+            if self.backend == "duckdb" and not self.read_only:
+                have = set(self.table(name).columns)
+                for column in [c for c in declared.names if c not in have]:
+                    self.raw.execute(f'ALTER TABLE "{name}" ADD COLUMN "{column}" '
+                                     f"{DuckDBType.to_string(declared[column])}")
             return
         if self.backend == "duckdb":
-            self.con.create_table(name, schema=ibis.schema(table_schema))
+            self.con.create_table(name, schema=declared)
         else:  # written as an empty Parquet file, so that a later session can attach it with its schema
-            self._spark_write(self.spark.createDataFrame([], _spark_struct(ibis.schema(table_schema))), name)
+            self._spark_write(self.spark.createDataFrame([], _spark_struct(declared)), name)
 
     def table(self, name: str) -> ir.Table:
         """The Ibis table `name`."""

@@ -226,7 +226,8 @@ BAD = {
 def _valid(col: schema.Column, i: int) -> str:
     if col.enum:
         return col.enum[0]
-    return {schema.INT: str(int(col.min or 1)), schema.FLOAT: "1.5", schema.DATE: "2026-10-01",
+    real = "0.5" if col.max is not None and col.max < 1.5 else "1.5"  # a share's maximum is 1
+    return {schema.INT: str(int(col.min or 1)), schema.FLOAT: real, schema.DATE: "2026-10-01",
             schema.TIMESTAMP: "2026-10-01 10:00:00", schema.BOOL: "true"}.get(col.type, f"{col.name}{i}")
 
 

@@ -30,7 +30,8 @@ FOREIGN_CROWDS = (
 VALUES = {  # a valid value of every required parameter, by name (acme's own)
     "brand": OWN, "start": "2026-10-01", "end": "2026-10-24", "start0": "2026-09-15", "end0": "2026-09-30",
     "start1": "2026-10-01", "end1": "2026-10-16", "campaign": "sim_double11", "budget": "100", "format": "events",
-    "expr": "age < 30", "seed": "age < 30", "name": "mine", "k": 1, "key": OWN,
+    "expr": "age < 30", "seed": "age < 30", "name": "mine", "k": 1, "key": OWN, "scene": "拉新快",
+    "gmv_target": "50000", "tree": {"tag": "age", "key": None, "op": "<", "value": 30}, "export_id": "0" * 32,
 }
 
 
@@ -74,7 +75,7 @@ def _attacks(method: str, path: str, op: dict, spec: dict, rival: dict) -> list[
     base = {"path": paths, "query": query, "json": body}
     out = [base]
     for name in paths:
-        values = {"brand": FOREIGN_BRANDS, "job_id": (rival["job"], "0" * 12)}[name]
+        values = {"brand": FOREIGN_BRANDS, "job_id": (rival["job"], "0" * 12), "export_id": ("f" * 32,)}[name]
         out += [{**base, "path": {**paths, name: v}, "expect": {403, 404}} for v in values]
     foreign_query = {"campaign": (RIVAL_CAMPAIGN,), "baseline": (RIVAL_CAMPAIGN,), "category": ("skincare", "makeup"),
                      "crowd": FOREIGN_CROWDS, "item": (rival["item"],), "key": FOREIGN_BRANDS}
@@ -84,6 +85,7 @@ def _attacks(method: str, path: str, op: dict, spec: dict, rival: dict) -> list[
     if body is not None:
         props = _schema(op, spec).get("properties", {})
         fields = {"brand": FOREIGN_BRANDS, "campaign": (RIVAL_CAMPAIGN,), "expr": FOREIGN_CROWDS,
+                  "tree": ({"tag": "aipl", "key": "B07", "op": "=", "value": "P"},),
                   "seed": FOREIGN_CROWDS, "base": FOREIGN_CROWDS, "compare": [[c] for c in FOREIGN_CROWDS]}
         for name, values in fields.items():
             if name in props:

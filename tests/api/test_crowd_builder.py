@@ -138,11 +138,14 @@ def identities(service) -> pd.DataFrame:
     demo's consumers, loaded into the identities table."""
     with open_warehouse(service["root"]) as wh:
         people = wh.table("consumers").execute().consumer_id.sort_values().tolist()
-        rows = [(c, "phone", f"+86 138-{i:04d}-{i % 10000:04d}") for i, c in enumerate(people[:1500])]
-        rows += [(c, "phone", f"139{i:08d}") for i, c in enumerate(people[:300])]
-        rows += [(c, "oaid", f"ABCD{i:06d}-EF") for i, c in enumerate(people[:1200])]
-        rows += [(c, "idfa", f"6d92078a-8246-4ba4-ae5b-{i:012x}") for i, c in enumerate(people[:30])]
-        df = pd.DataFrame(rows, columns=["consumer_id", "id_type", "id_value"])
+        rows = [("B01", c, "phone", f"+86 138-{i:04d}-{i % 10000:04d}") for i, c in enumerate(people[:1500])]
+        rows += [("B01", c, "phone", f"139{i:08d}") for i, c in enumerate(people[:300])]
+        rows += [("B01", c, "oaid", f"ABCD{i:06d}-EF") for i, c in enumerate(people[:1200])]
+        rows += [("B01", c, "idfa", f"6d92078a-8246-4ba4-ae5b-{i:012x}") for i, c in enumerate(people[:30])]
+        # the rival's CRM (B03) holds other phones and OAIDs of the same consumers: never in acme's exports
+        rows += [("B03", c, "phone", f"137{i:08d}") for i, c in enumerate(people[:800])]
+        rows += [("B03", c, "oaid", f"FFFF{i:06d}-00") for i, c in enumerate(people[:800])]
+        df = pd.DataFrame(rows, columns=["brand_id", "consumer_id", "id_type", "id_value"])
         wh.insert("identities", df)
     return df
 
@@ -162,9 +165,11 @@ def test_a_hashed_export_holds_the_digests_with_a_manifest_and_an_audit_row(serv
     with open_warehouse(service["root"]) as wh:
         members = set(wh.table("consumer_ids").execute().set_index("id").consumer_id.reindex(
             list(TagIndex.load(wh).evaluate(parse(expr)))))
-        done = export_crowd(wh, expr, out, actor="analyst@brand", id_type=id_type, hashing=how)
+        done = export_crowd(wh, expr, out, actor="analyst@brand", id_type=id_type, hashing=how,
+                            viewer=("B01", "B02"))  # acme: its own CRM's identifiers only
         audit = wh.table("crowd_exports").execute()
-    mine = identities[(identities.id_type == id_type) & identities.consumer_id.isin(members)]
+    mine = identities[(identities.id_type == id_type) & identities.consumer_id.isin(members)
+                      & identities.brand_id.isin(["B01", "B02"])]
     want = {getattr(hashlib, how)(_normal(id_type, v).encode()).hexdigest() for v in mine.id_value}
     lines = out.read_text().split() if fmt == "txt" else pd.read_csv(out)[f"{id_type}_{how}"].tolist()
     assert set(lines) == want and len(lines) == len(want) > 100

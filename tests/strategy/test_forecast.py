@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aipl.cli import app
-from aipl.ingest import ingest
+from aipl.ingest import NotGranted, ingest
 from aipl.strategy import plan
 from aipl.strategy.forecast import StrategySettings, choose, forecast, score
 from tests.assets.test_states import at
@@ -99,7 +99,11 @@ def test_the_benchmark_states_its_peers_or_names_the_external_file(ws_module):
     _, wh = ws_module
     bench = plan(wh, "B", "TY", day=DAY).progress["benchmark"]
     assert bench == {"label": "peer reference (n=1)", "peers": 1, "source": "peers", "industry": False}
-    loaded = ingest(wh, Path(__file__).parent / "data" / "industry_benchmarks.csv", "industry_benchmarks")
+    src = Path(__file__).parent / "data" / "industry_benchmarks.csv"
+    with pytest.raises(NotGranted, match="only the workspace's owner loads it"):  # a tenant cannot pose as the platform
+        ingest(wh, src, "industry_benchmarks", brands=["B"])
+    assert wh.count("industry_benchmarks") == 0 if wh.has_table("industry_benchmarks") else True
+    loaded = ingest(wh, src, "industry_benchmarks")
     assert (loaded.accepted, loaded.rejected) == (5, 1)  # a negative value is quarantined
     prog = plan(wh, "B", "TY", day=DAY).progress
     assert prog["benchmark"]["industry"] and "hand-made example (not platform data) (TY)" in prog["benchmark"]["label"]

@@ -60,6 +60,19 @@ def brand_categories(wh: Warehouse) -> pd.DataFrame:
     return top.execute()
 
 
+def category_brands(wh: Warehouse) -> pd.DataFrame:
+    """Every (brand_id, category_id) pair with events: the brands whose data a category's figures hold (a brand
+    that sells in several categories is in each), which is what a category's peer count must count.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> sorted(category_brands(sample_warehouse()).itertuples(index=False, name=None))
+    [('B01', 'skincare'), ('B02', 'makeup'), ('B03', 'womenswear'), ('B04', 'menswear')]
+    """
+    ev = wh.table("events")
+    ev = ev.filter(ev.brand_id.notnull() & ev.category_id.notnull())
+    return ev.select("brand_id", "category_id").distinct().execute()
+
+
 def fast(wh: Warehouse, start: str | date, end: str | date, advancing_days: int = 7) -> pd.DataFrame:
     """F, A, S, T of every brand over [start, end], plus F's index against its category's median (= 100).
 

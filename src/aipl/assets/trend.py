@@ -12,7 +12,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from aipl.assets.build import CHANGES, CONDITIONS, SCOPES, intervals
-from aipl.assets.health import brand_categories
+from aipl.assets.health import brand_categories, category_brands
 from aipl.assets.query import _require_key, ordered_days
 from aipl.assets.results import AssetGrowth, DeeplinkFlow, GmvClub, TrendBenchmark
 from aipl.assets.rules import held
@@ -154,7 +154,7 @@ def categories(wh: Warehouse, viewer: Iterable[str] | None = None) -> list[str]:
     >>> categories(wh), categories(wh, {"B01"}), categories(wh, {"B09"})
     (['makeup', 'menswear', 'skincare', 'womenswear'], ['skincare'], [])
     """
-    bc = brand_categories(wh)
+    bc = category_brands(wh)  # every brand with events in a category counts as its peer, not only its main one
     if viewer is None or bc.empty:
         if not wh.has_table(CHANGES):  # assets never built: no category yet
             return []

@@ -4,6 +4,7 @@ audit log. A crowd is an expression (text or tree) evaluated on the tag index (s
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -202,7 +203,8 @@ def crowd_flow(wh: Warehouse, ids: BitMap, brand: str, start: str | date, end: s
 
 
 def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | None = None,
-           id_type: str = "consumer_id", hashing: str | None = None, expr: str | None = None) -> ExportRecord:
+           id_type: str = "consumer_id", hashing: str | None = None, expr: str | None = None,
+           viewer: Iterable[str] | None = None) -> ExportRecord:
     """Export a crowd's consumer ids, or their hashed phone numbers, OAIDs or IDFAs (see export_ids); a crowd
     below [privacy] min_crowd_size is refused.
 
@@ -222,7 +224,7 @@ def export(wh: Warehouse, name: str, ids: BitMap, out: str | Path, actor: str | 
     aipl.privacy.PrivacyError: crowd 'teens' has 3 consumers, below the minimum export size 100 ...: not exported
     """
     check_export_size(wh, f"crowd {name!r}", len(ids))  # refuse before looking the ids up
-    return export_ids(wh, f"crowd {name!r}", consumer_ids(wh, ids), out, actor, id_type, hashing, expr)
+    return export_ids(wh, f"crowd {name!r}", consumer_ids(wh, ids), out, actor, id_type, hashing, expr, viewer)
 
 
 __all__ = ["BUILT_IN", "crowd_flow", "export", "export_ids", "insight", "listing", "overlap", "penetration", "save",

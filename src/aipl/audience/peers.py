@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from aipl.assets import brand_categories
+from aipl.assets import category_brands
 from aipl.audience.tags import CATALOGUE
 from aipl.privacy import PrivacyError, foreign, peer_shortfall
 from aipl.warehouse import Warehouse
@@ -58,7 +58,7 @@ def sight(wh: Warehouse, viewer: Iterable[str] | None) -> Sight:
         return Sight(None, {})
     viewer = frozenset(viewer)
     minimum = wh.config.min_peer_brands
-    bc = brand_categories(wh)
+    bc = category_brands(wh)  # a brand selling in several categories is a peer in each
     withheld = {str(cat): peer_shortfall(minimum, "category-level crowd data", f"category {cat!r}",
                                          len(foreign(g.brand_id, viewer)))
                 for cat, g in bc.groupby("category_id")}

@@ -408,11 +408,12 @@ def crowd_lookalike(wh: Warehouse, seed: str | dict, k: float = 3.0, save: str |
 
 def export_crowd(wh: Warehouse, expr: str | dict, out: str | Path, actor: str | None = None,
                  namespace: str | None = None, index: TagIndex | None = None, id_type: str = "consumer_id",
-                 hashing: str | None = None) -> CrowdExport:
+                 hashing: str | None = None, viewer: Iterable[str] | None = None) -> CrowdExport:
     """Write a crowd's consumer ids to CSV or Parquet (never below [privacy] min_crowd_size) and log who
     exported what, when, where and the file's digest in crowd_exports; with an `id_type` (phone, oaid, idfa)
     and `hashing` (md5, sha256), the consumers' hashed identifiers instead, as DMPs take them, with a manifest
-    beside the file (see `aipl.privacy.export_ids`).
+    beside the file (see `aipl.privacy.export_ids`); for a `viewer` (a tenant's brands) only the identifiers its
+    brands hold.
 
     >>> import tempfile
     >>> path = f"{tempfile.mkdtemp()}/ids.csv"
@@ -426,7 +427,7 @@ def export_crowd(wh: Warehouse, expr: str | dict, out: str | Path, actor: str | 
     with _answers(namespace):
         ids = (index or TagIndex.load(wh)).evaluate(_within(tree, namespace))
     name = expr if isinstance(expr, str) and expr.isidentifier() else to_text(tree)
-    row = export(wh, name, ids, out, actor, id_type, hashing, to_text(tree))
+    row = export(wh, name, ids, out, actor, id_type, hashing, to_text(tree), viewer)
     return CrowdExport(row["crowd"], row["actor"], int(row["rows"]), row["path"], row["sha256"], row["exported_at"],
                        row["export_id"], row["id_type"], row["hash"], row["expr"], row["consumers"], row["manifest"])
 

@@ -735,10 +735,15 @@ class NotGranted(SourceError):
     """
 
 
+# canonical tables every tenant reads and no brand owns: a tenant's load could pass its figures off as the platform's
+OWNER_ONLY = frozenset({schema.INDUSTRY_BENCHMARKS.name})
+
+
 def check_brands(wh: Warehouse, checked: list[Checked], brands: frozenset[str]) -> None:
     """NotGranted unless every row the checked loads read belongs to `brands`: its own `brand_id` (as stored,
     after mapping), and for a LATEST table the stored row it would replace (another brand's item or membership);
-    a LATEST table without a brand (consumer profiles, shared by every brand) takes new keys only.
+    a LATEST table without a brand (consumer profiles, shared by every brand) takes new keys only, and an
+    OWNER_ONLY table (industry benchmarks) none.
 
     Rows with no brand (category-scope events) are not any brand's. Error messages count rows, never name brands.
 
@@ -765,6 +770,10 @@ def check_brands(wh: Warehouse, checked: list[Checked], brands: frozenset[str]) 
             continue
         table, v = schema.TABLES[c.table], c.rows
         where = f"{Path(c.result.source).name} → {c.result.target}"
+        if c.table in OWNER_ONLY:
+            problems.append(f"{where}: {c.table} is read by every tenant, so only the workspace's owner loads it "
+                            "(aipl ingest)")
+            continue
         if "brand_id" in v.columns:
             n = int(v.filter(v.brand_id.notnull() & ~v.brand_id.isin(allowed)).count().execute())
             if n:

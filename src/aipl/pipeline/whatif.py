@@ -4,6 +4,7 @@ both engines (strategy and autopilot are siblings and never import each other)."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -46,13 +47,15 @@ class GapBudget(Result):
 
 
 def gap_budget(wh: Warehouse, brand: str, campaign: str, gmv_target: float, gmv_days: int = 3,
-               history: pd.DataFrame | str | Path | None = None, seed: int = 0) -> GapBudget:
+               history: pd.DataFrame | str | Path | None = None, seed: int = 0,
+               viewer: Iterable[str] | None = None) -> GapBudget:
     """The budget that fills the brand's GTA gaps for a GMV target: its pool gaps by the presale eve (预热蓄水's
     favourites + carts, one a consumer) and its GMV gap over `gmv_days` of the burst (爆发收割), each with a 90%
     interval, on the crowd × channel cells of `history` (default: the simulator's cell market, said in
-    `source`). See `tests/autopilot/test_gaps.py` for a run on a two-season market.
+    `source`). For a `viewer` (a tenant's brands) the plan obeys the same peer rules as `strategy.plan`. See
+    `tests/autopilot/test_gaps.py` for a run on a two-season market.
     """
-    p = plan(wh, brand, campaign, gmv_target)
+    p = plan(wh, brand, campaign, gmv_target, viewer=viewer)
     gaps = {r["pool"]: r.get("gap") for r in p["pools"]}
     pool_gap = float(sum(max(0.0, gaps.get(k) or 0.0) for k in FILLED_POOLS))
     pool_days = max(1, int(p.get("days_to_presale") or 0))

@@ -299,17 +299,22 @@ def forecast(gta: dict, own: list[dict], pooled: list[dict], st: StrategySetting
             "naive_pools": fc["naive"]["pools"], "pool_intervals": pools, "warnings": warnings}
 
 
-_POINTS: dict[tuple, dict | None] = {}  # backtest points, by workspace, its data and the point
+_POINTS: dict[tuple, dict | None] = {}  # backtest points, by workspace, its data, its settings and the point
+MAX_POINTS = 20_000
 
 
 def backtest_point(wh: Warehouse, brand: str, campaign: str, baseline: str, days_before: int,
                    stamp: tuple | None = None) -> dict | None:
     """One point of the rolling backtest: the brand's `campaign` planned `days_before` its presale from
     `baseline`, scored for every method against what happened (of `score`); None when it cannot be planned.
-    Kept for the life of the process per workspace state (`stamp`, default its events' count and last day)."""
-    stamp = stamp or (str(wh.config.root), wh.count("events"), wh.last_day())
+    Kept for the life of the process per workspace state (`stamp`, default its events' count and last day, its
+    campaigns' count and the fingerprint of the settings plans are built with), at most MAX_POINTS points."""
+    stamp = stamp or (str(wh.config.root), wh.count("events"), wh.last_day(), wh.count("campaigns"),
+                      (wh.built_with("plan_progress") or ("",))[0])  # the settings and rules a plan is built with
     key = (*stamp, brand, campaign, baseline, days_before)
     if key not in _POINTS:
+        if len(_POINTS) >= MAX_POINTS:  # a long-running service: forget the oldest points
+            del _POINTS[next(iter(_POINTS))]
         c = load_campaign(wh, campaign)
         try:
             gta = gta_plan(wh, brand, campaign, day=c.d0 - timedelta(days=days_before), baseline=baseline)

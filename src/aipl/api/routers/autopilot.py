@@ -147,7 +147,7 @@ def scenes(who: Caller) -> ScenesOut:
 
 
 SceneQ = Annotated[str, Query(max_length=32, description="a scene or its alias (爆款快, 新品快, 入会快)")]
-CrowdsQ = Annotated[int | None, Query(ge=1, le=100, description="simulated crowds (default: the 7 DEEPLINK stages)")]
+CrowdsQ = Annotated[int | None, Query(ge=1, le=20, description="simulated crowds (default: the 7 DEEPLINK stages)")]
 ChannelsQ = Annotated[int, Query(ge=1, le=6, description="simulated channels")]
 SeedQ = Annotated[int, Query(ge=0, lt=2**31)]
 
@@ -248,6 +248,6 @@ def gaps(request: Request, who: Caller, brand: str,
     brand_of(who, brand)
     wh = warehouse(request)
     camp = campaign_of(request, who, campaign) or latest_campaign(wh, brand)
-    res = cached(request, ("gaps", brand, camp, gmv_target, gmv_days, seed),
-                 lambda: gap_budget(wh, brand, camp, gmv_target, gmv_days, None, seed))
+    res = cached(request, ("gaps", brand, camp, gmv_target, gmv_days, seed, tuple(sorted(who.brands))),
+                 lambda: gap_budget(wh, brand, camp, gmv_target, gmv_days, None, seed, viewer=who.brands))
     return GapBudgetOut(**res.to_dict())

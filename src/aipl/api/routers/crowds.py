@@ -307,14 +307,19 @@ class ExportOut(BaseModel):
     download: str
 
 
-def crowd_tree_of(request: Request, who: Principal, expr: str) -> dict:
-    """The caller's crowd (expression or name) as a tree; 403 if it names a brand not granted to the tenant, or
-    reads category-level or platform-wide data over too few other brands ([privacy] min_peer_brands)."""
-    tree = crowd_tree(expr)
+def _granted(tree: dict, who: Principal) -> dict:
+    """`tree`, or 403 if it names a brand not granted to the tenant."""
     denied = sorted(brands_of(tree) - who.brands)
     if denied:
         raise HTTPException(403, f"the crowd names brand {denied[0]!r}, which is not granted to tenant "
                             f"{who.tenant!r}")
+    return tree
+
+
+def crowd_tree_of(request: Request, who: Principal, expr: str) -> dict:
+    """The caller's crowd (expression or name) as a tree; 403 if it names a brand not granted to the tenant, or
+    reads category-level or platform-wide data over too few other brands ([privacy] min_peer_brands)."""
+    tree = _granted(crowd_tree(expr), who)
     seen = cached(request, ("sight", who.brands), lambda: sight(warehouse(request), who.brands))
     check_crowd(warehouse(request), tree, who.brands, seen)
     return tree
@@ -387,15 +392,16 @@ def tags(request: Request, who: Caller, values: bool = False) -> TagsOut:
 
 @router.post("/parse")
 def parse_crowd(body: CrowdIn, who: Caller) -> CrowdText:
-    """The tree of a crowd expression (422 saying where it does not parse), and the expression written back."""
-    tree = crowd_tree(body.expr)
+    """The tree of a crowd expression (422 saying where it does not parse; 403 naming a brand not granted), and
+    the expression written back."""
+    tree = _granted(crowd_tree(body.expr), who)
     return CrowdText(expr=to_text(tree), tree=tree)
 
 
 @router.post("/text")
 def tree_text(body: TreeIn, who: Caller) -> CrowdText:
-    """The crowd language of a tree (422 naming the node at fault)."""
-    tree = crowd_tree(body.tree)
+    """The crowd language of a tree (422 naming the node at fault; 403 naming a brand not granted)."""
+    tree = _granted(crowd_tree(body.tree), who)
     return CrowdText(expr=to_text(tree), tree=tree)
 
 
@@ -446,7 +452,8 @@ def export(request: Request, body: ExportIn, who: Annotated[Principal, Depends(n
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{uuid.uuid4().hex}.{body.format}"
     res = write(request, lambda wh: export_crowd(wh, tree, out, f"{who.tenant}/{who.role}", who.tenant,
-                                                 request.app.state.tag_index(wh), body.id_type, body.hash))
+                                                 request.app.state.tag_index(wh), body.id_type, body.hash,
+                                                 viewer=who.brands))
     return ExportOut(**{**res.to_dict(), "download": f"/api/crowds/exports/{res.export_id}"})
 
 

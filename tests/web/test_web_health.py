@@ -1,5 +1,5 @@
 """The brand-health view in a browser: FAST, the ranking and GROW show the API's numbers for the chosen period;
-GROW is red-up/green-down in zh-CN and green-up in English. A category's health: tests/web/test_assets.py."""
+GROW is red-up/green-down in zh-CN and green-up in English. A category's health: tests/web/test_web_assets.py."""
 
 from __future__ import annotations
 
