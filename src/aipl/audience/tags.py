@@ -217,7 +217,8 @@ def tag_rows(wh: Warehouse, day: str | date) -> ir.Table:
     per_cat = yb.group_by(["id", "category_id"]).aggregate(m=yb.amount.sum())
     tot = per_cat.group_by("id").aggregate(total=per_cat.m.sum())
     share = per_cat.inner_join(tot, "id")
-    share = share.filter(share.total > 0).mutate(pct=(100 * share.m / share.total).round().cast("int64"))
+    # rounded to 6 places first: a half-percent must not fall either way by the last bits of a parallel sum
+    share = share.filter(share.total > 0).mutate(pct=(100 * share.m / share.total).round(6).round().cast("int64"))
     parts.append(_long(share, "category_share", share.pct, share.pct, key=share.category_id))
     half = buy.filter(since(buy, 180))
     cheap = half.group_by("id").aggregate(
