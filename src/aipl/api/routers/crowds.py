@@ -316,7 +316,16 @@ def _granted(tree: dict, who: Principal) -> dict:
     return tree
 
 
-def crowd_tree_of(request: Request, who: Principal, expr: str) -> dict:
+def _checked(request: Request, who: Principal, expr: str | dict) -> dict:
+    """The crowd as a tree once it resolves for the tenant as a count would (its saved crowds and lists only: 404
+    for another tenant's), so that the builder never echoes what the tenant may not read."""
+    tree = crowd_tree_of(request, who, expr)
+    wh = warehouse(request)
+    count_crowd(wh, tree, who.tenant, request.app.state.tag_index(wh))
+    return tree
+
+
+def crowd_tree_of(request: Request, who: Principal, expr: str | dict) -> dict:
     """The caller's crowd (expression or name) as a tree; 403 if it names a brand not granted to the tenant, or
     reads category-level or platform-wide data over too few other brands ([privacy] min_peer_brands)."""
     tree = _granted(crowd_tree(expr), who)
@@ -391,17 +400,17 @@ def tags(request: Request, who: Caller, values: bool = False) -> TagsOut:
 
 
 @router.post("/parse")
-def parse_crowd(body: CrowdIn, who: Caller) -> CrowdText:
-    """The tree of a crowd expression (422 saying where it does not parse; 403 naming a brand not granted), and
-    the expression written back."""
-    tree = _granted(crowd_tree(body.expr), who)
+def parse_crowd(request: Request, body: CrowdIn, who: Caller) -> CrowdText:
+    """The tree of a crowd expression (422 saying where it does not parse; 403 when it reads data the tenant may
+    not see, as for a count), and the expression written back."""
+    tree = _checked(request, who, body.expr)
     return CrowdText(expr=to_text(tree), tree=tree)
 
 
 @router.post("/text")
-def tree_text(body: TreeIn, who: Caller) -> CrowdText:
-    """The crowd language of a tree (422 naming the node at fault; 403 naming a brand not granted)."""
-    tree = _granted(crowd_tree(body.tree), who)
+def tree_text(request: Request, body: TreeIn, who: Caller) -> CrowdText:
+    """The crowd language of a tree (422 naming the node at fault; 403 when it reads data the tenant may not see)."""
+    tree = _checked(request, who, body.tree)
     return CrowdText(expr=to_text(tree), tree=tree)
 
 
