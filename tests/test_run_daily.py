@@ -1,6 +1,6 @@
 """`aipl run daily` as a scheduler runs it: a first run, a rerun with nothing new, a new landing file, a failing
 step, freshness, alerts, and a kill -9 at every point of every step followed by a resume that ends with the same
-tables as an uninterrupted run."""
+tables as an uninterrupted run (the first run, made once for the module)."""
 
 from __future__ import annotations
 
@@ -87,9 +87,17 @@ def example_command() -> str:
     return bash
 
 
-def test_run_rerun_new_file_failure_and_status(tmp_path, market, monkeypatch):
-    ws = workspace(tmp_path / "ws", market, report="report.html")
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, market) -> dict:
+    """A workspace after one uninterrupted `aipl run daily --json` with a report: the command's result, and every
+    table as it left them (before a test goes on from there), for the kill -9 test to compare with."""
+    ws = workspace(tmp_path_factory.mktemp("first") / "ws", market, report="report.html")
     first = cli("run", "daily", "-w", str(ws), "--json")
+    return {"ws": ws, "result": first, "tables": _tables(ws) if first.exit_code == 0 else None}
+
+
+def test_run_rerun_new_file_failure_and_status(first_run, monkeypatch):
+    ws, first = first_run["ws"], first_run["result"]
     assert first.exit_code == 0, first.output
     body = json.loads(first.stdout)
     assert body["outcome"] == "ok" and [s["step"] for s in body["steps"]] == list(STEPS)
@@ -176,13 +184,9 @@ def _tables(root: Path) -> dict[str, list]:
         wh.close()
 
 
-def test_kill_9_at_each_step_then_resume_equals_an_uninterrupted_run(tmp_path, market):
-    straight = workspace(tmp_path / "straight", market)
-    wh = open_warehouse(straight)
-    try:
-        assert run_daily(wh).outcome == "ok"
-    finally:
-        wh.close()
+def test_kill_9_at_each_step_then_resume_equals_an_uninterrupted_run(tmp_path, market, first_run):
+    straight = first_run["result"]  # the uninterrupted run (its report is a file, not a table)
+    assert straight.exit_code == 0 and json.loads(straight.stdout)["outcome"] == "ok", straight.output
 
     killed = workspace(tmp_path / "killed", market)
     fork = multiprocessing.get_context("fork")
@@ -203,7 +207,7 @@ def test_kill_9_at_each_step_then_resume_equals_an_uninterrupted_run(tmp_path, m
         assert set(runs.outcome) == {"ok"} and runs.run_id.nunique() == 1  # one run, resumed 14 times
     finally:
         wh.close()
-    assert _tables(killed) == _tables(straight)
+    assert _tables(killed) == first_run["tables"]
 
 
 def test_alert_rules_fire_on_a_constructed_case_and_not_on_a_quiet_one():
