@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,6 +39,29 @@ def shared(rel: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs {path} (the shared public datasets; present in CI)")
     return path
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """A folder that `build(folder)` fills once per test run, shared by the run's xdist workers (the first to ask
+    builds it under a lock, the others wait for it); read it, or `copy_of` it to write."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # the run's folder, above each worker's own
+    done = base / name
+    with (base / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also when this worker dies
+        if not done.exists():
+            part = base / f"{name}.part"
+            shutil.rmtree(part, ignore_errors=True)  # a build that died half-way
+            build(part)
+            part.rename(done)
+    return done
+
+
+def copy_of(folder: Path, to: Path) -> Path:
+    """A private copy of a `built_once` folder (a workspace: its links stay relative)."""
+    shutil.copytree(folder, to, symlinks=True, dirs_exist_ok=True)
+    return to
 
 
 @pytest.fixture

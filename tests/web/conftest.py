@@ -1,7 +1,9 @@
 """Browser fixtures for the dashboard: the demo service (tests/api/conftest.py) served on a free port, headless
-Chromium (Debian's, driven by Playwright), and `open_page` for a signed-in page in a language and width.
-Each view's browser tests live in their own file here (test_<view>.py); screenshots go to $AIPL_SCREENSHOTS
-(docs/screenshots when refreshing the committed ones), else to a temporary folder."""
+Chromium (Debian's, driven by Playwright), and `open_page` for a signed-in page in a language and width; one
+service, server and browser per test session (per xdist worker). Each view's browser tests live in their own file
+here (test_web_<view>.py) and hold its checks; test_web_views.py runs them all in one page per language and width
+(English on a laptop, zh-CN on a phone), the view's own file in the other two. Screenshots go to
+$AIPL_SCREENSHOTS (docs/screenshots when refreshing the committed ones), else to a temporary folder."""
 
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ import httpx
 import pytest
 import uvicorn
 
-from tests.api.conftest import auth, service  # noqa: F401  (the session's demo service, shared with the API tests)
+from aipl.measure import postmortem
+from aipl.warehouse import open_warehouse
+from tests.api.conftest import auth, service  # noqa: F401  (the session's demo service: a copy of the API tests' one)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 WIDTHS = {"phone": 390, "laptop": 1366}
@@ -51,13 +55,13 @@ def serve(app) -> Iterator[str]:
         th.join(10)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(service) -> Iterator[str]:  # noqa: F811
     with serve(service["app"]) as url:
         yield url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -67,7 +71,7 @@ def browser():
         b.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def api(service, server) -> httpx.Client:  # noqa: F811
     """The API as the acme analyst sees it, to compare with what the page shows."""
     return httpx.Client(base_url=server, headers=auth(service, "analyst"), timeout=60)
@@ -80,7 +84,7 @@ def shots(tmp_path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def open_page(service, server, browser) -> Callable:  # noqa: F811
     """`open_page(view, lang="zh-CN", width="laptop", who="analyst", brand="B01")` → a Playwright page on that view,
     signed in, once the view says it is ready. Page errors and HTTP errors are collected in `page.errors`."""
@@ -99,3 +103,21 @@ def open_page(service, server, browser) -> Callable:  # noqa: F811
         return page
 
     return _open
+
+
+@pytest.fixture(scope="session")
+def written(api, service):  # noqa: F811
+    """One post-mortem job of B01 through the API (the post-mortem view shows the latest one) and the engine's
+    result to compare with."""
+    job = api.post("/api/jobs/postmortem", json={"brand": "B01", "campaign": "sim_double11"}).json()
+    for _ in range(600):
+        if job["status"] in ("done", "failed"):
+            break
+        time.sleep(0.25)
+        job = api.get(f"/api/jobs/{job['id']}").json()
+    assert job["status"] == "done", job
+    wh = open_warehouse(service["root"])
+    try:
+        return postmortem(wh, "sim_double11", "B01", with_lift=False)
+    finally:
+        wh.close()

@@ -1,6 +1,7 @@
 """The dashboard's Plan view: the forecast with its 90 % interval, the naive forecast beside it, the method and why,
 the warnings, the benchmark's peer count, and goal progress of a finished campaign (actual against target and
-forecast), matching the API, in both languages and at phone and laptop widths."""
+forecast), matching the API, in both languages and at phone and laptop widths (English on a laptop and zh-CN on a
+phone in tests/web/test_web_views.py, in its page of every view)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,9 @@ def _bench_shown(bench: dict, lang: str, text: str) -> bool:
     return industry == bench["industry"] and (str(bench["peers"]) in text if bench["peers"] else True)
 
 
-@pytest.mark.parametrize(("lang", "width"), [("zh-CN", "phone"), ("zh-CN", "laptop"), ("en", "phone"),
-                                             ("en", "laptop")])
-def test_plan_shows_interval_naive_method_warnings_and_goal(warm, open_page, api, shots, lang, width):
-    page = open_page("plan", lang=lang, width=width)
+def check_plan(page, api, lang: str) -> None:
+    """The plan view (open on `page`) shows the API's plan for its target: forecast, naive, interval, method,
+    benchmark, warnings and the finished campaign's goal."""
     page.wait_for_selector("[data-testid=naive]", timeout=60_000)
     target = page.input_value("#target")
     p = api.get(f"/api/strategy/B01/plan?campaign={CAMPAIGN}&gmv_target={target}").json()
@@ -47,6 +47,12 @@ def test_plan_shows_interval_naive_method_warnings_and_goal(warm, open_page, api
     assert p["goal"]["status"] == "finished"  # the demo's data runs past the campaign
     assert page.inner_text("[data-testid=actual]") == _fmt(p["goal"]["gmv"])
     assert ("已结束" if lang == "zh-CN" else "Finished") in page.inner_text("#plan-out")
+
+
+@pytest.mark.parametrize(("lang", "width"), [("zh-CN", "laptop"), ("en", "phone")])
+def test_plan_shows_interval_naive_method_warnings_and_goal(warm, open_page, api, shots, lang, width):
+    page = open_page("plan", lang=lang, width=width)
+    check_plan(page, api, lang)
     page.screenshot(path=str(shots / f"plan-forecast-{lang}-{width}.png"), full_page=True)
     assert page.errors == []
     page.close()
