@@ -31,6 +31,8 @@ PENDING = {
     "en": {
     },
     "zh-CN": {
+        # the comparison crowd that check_crowds picks (strategy_gen_z) is shown as "Gen Z" in the select
+        "crowds": {"Gen"},
     },
 }
 # the text on the page a reader sees, less names (translate="no") and what the user typed
