@@ -20,9 +20,9 @@ SHARED = Path(os.environ.get("AIPL_DATA") or ROOT.parent / "shared" / "data")
 
 # Files that take a minute or more, started first so that the two workers finish together (the suite runs with
 # `--dist loadfile --no-loadscope-reorder`: a file stays on one worker, and files are handed out in this order).
-SLOW_FIRST = ("test_cluster.py", "test_parity_engines.py", "test_parity.py", "test_report.py", "assets/test_states.py",
-              "measure/test_lift.py", "autopilot/test_scenes.py", "test_run_daily.py", "test_pipeline.py",
-              "strategy/test_backtest.py", "test_concurrency.py")
+SLOW_FIRST = ("test_cluster.py", "test_parity_engines.py", "test_parity.py", "assets/test_states.py",
+              "measure/test_lift.py", "test_pipeline.py", "autopilot/test_scenes.py", "test_run_daily.py",
+              "strategy/test_backtest.py", "test_concurrency.py", "test_report.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
