@@ -28,7 +28,7 @@ def test_every_benchmark_is_mapped_at_every_size(run):
         todo = run.benchmarks(run.Size(name, events))
         assert set(todo) == scripts  # a new benchmark gets its arguments here
     tiny = run.benchmarks(run.Size("tiny", run.SIZES["tiny"]))
-    assert tiny["pipeline"][0] == ["--events", "100000", "--consumers", "10000", "--brands", "50"]
+    assert tiny["pipeline"][0] == ["--events", "100000", "--consumers", "10000", "--brands", "10"]
     assert tiny["ingest"] == (["--rows", "100000", "--repeat", "1"], True)
     big = run.benchmarks(run.Size("100m", run.SIZES["100m"]))
     assert big["assets"][0][:4] == ["--events", "100000000", "--consumers", "10000000"]
@@ -121,6 +121,8 @@ def test_tables_and_growth_exponents_from_canned_reports(run):
     assert cells["build"][-2:] == ["1.00", "0.30"]  # time grows in proportion; memory 0.5 → 1.0 GiB: 10^0.30
     assert cells["(whole run)"][2:] == ["10.000", "100", "1.00", "2.00", "1.00", "0.30"]
     assert "| serve |" not in growth and "| assets | update |" not in growth  # not scaled; only one size
+    run.merge(store, run.Size("tiny", 10**5), [record("assets", 1.0, 0.3, {"build": 0.4})], "2026-12-02T21")
+    assert "@tiny" not in run.render(store)  # a smoke test: fixed costs rule, no exponent
 
 
 def test_the_scale_section_is_added_then_replaced_in_place(run):
