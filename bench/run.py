@@ -2,6 +2,7 @@
 
     python bench/run.py --size tiny|1m|10m|100m [--only NAME ...] [--timeout S] [--nice 10] [--dry-run]
         [--no-write] [--doc docs/performance.md] [--store docs/performance.json] [--logs DIR]
+    python bench/run.py --render          # only rewrite the tables from docs/performance.json
 
 A size is a count of events; consumers are a tenth of it (10M events ↔ 1M consumers, 100M ↔ 10M), and each
 benchmark gets the arguments that size means for it (`--dry-run` prints them). Each runs as a child process
@@ -46,13 +47,14 @@ BEGIN, END = "<!-- scale tables: written by bench/run.py from docs/performance.j
 INTRO = """\
 `python bench/run.py --size S` (S = tiny, 1m, 10m or 100m events; consumers are a tenth of the events) runs every
 benchmark in its own process under `nice`, checks each one's answer (a benchmark exits 1 and reports `"ok": false`
-when its result differs from its baseline or reference, and then the run exits 1), measures its wall time and
-peak RSS, and rewrites the tables below from docs/performance.json, where runs at different sizes accumulate.
-Ratios are ours / baseline, each from one run of that benchmark. A step's peak RSS is given where the benchmark
-measures it; a benchmark's own peak (its process and the children it waited for) is always given, against the
-8 GiB cap of issue 23. The growth exponent is the log-log slope between two sizes from 1m up: 1.0 means cost
-grows in proportion to the events, below 1 slower. "tiny" is a smoke test of the benchmarks (fixed costs rule
-there), so it has no exponent."""
+when its result differs from its baseline or reference, and then the run exits 1), measures its wall time, CPU
+time and peak RSS, and rewrites the tables below from docs/performance.json, where runs at different sizes
+accumulate. Ratios are ours / baseline, each from one run of that benchmark. A step's peak RSS is given where
+the benchmark measures it; a benchmark's own peak (its process and the children it waited for) is always given,
+against the 8 GiB cap of issue 23. CPU seconds far below wall seconds mean the shared machine was busy. The
+growth exponent is the log-log slope between two sizes from 1m up: 1.0 means cost grows in proportion to the
+events, below 1 slower. "tiny" is a smoke test of the benchmarks (fixed costs rule there), so it has no
+exponent."""
 
 
 @dataclass(frozen=True)
@@ -103,10 +105,11 @@ def benchmarks(size: Size) -> dict[str, tuple[list[str], bool]]:
 
 @dataclass
 class Child:
-    """How a child process ended: exit code (None after a timeout), wall seconds, peak RSS and its output."""
+    """How a child process ended: exit code (None after a timeout), wall and CPU seconds, peak RSS, its output."""
 
     code: int | None
     wall: float
+    cpu: float
     peak_rss_gib: float
     output: str
 
@@ -131,7 +134,8 @@ def run_child(cmd: list[str], timeout: float, log: Path) -> Child:
                 break
             time.sleep(0.1)
         wall = time.perf_counter() - t
-    return Child(code, wall, usage.ru_maxrss * 1024 / GIB, log.read_text(errors="replace"))
+    return Child(code, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024 / GIB,
+                 log.read_text(errors="replace"))
 
 
 def _unknown_args(output: str) -> list[str]:
@@ -176,7 +180,7 @@ def run_bench(name: str, argv: list[str], scales: bool, timeout: float, nice: in
         ignored += [a for a in unknown if a.startswith("--")]
         full = _drop(full, unknown)
     rec = {"bench": name, "command": shlex.join([sys.executable, str(script), *full]), "scales": scales,
-           "ignored": ignored, "exit": child.code, "wall": round(child.wall, 3),
+           "ignored": ignored, "exit": child.code, "wall": round(child.wall, 3), "cpu": round(child.cpu, 3),
            "peak_rss_gib": round(child.peak_rss_gib, 3), "rows": [], "args": {}}
     data = None
     if report.exists():
@@ -240,10 +244,10 @@ def size_tables(name: str, entry: dict) -> list[str]:
     out = [f"### {size.label}", "",
            f"`python bench/run.py --size {name}` on {entry.get('cpus', '?')} cores, recorded "
            f"{', '.join(recorded) or '?'}.", "",
-           "| bench | status | wall s | peak RSS GiB | ≤ 8 GiB | note |", "|---|---|---:|---:|---|---|"]
+           "| bench | status | wall s | CPU s | peak RSS GiB | ≤ 8 GiB | note |", "|---|---|---:|---:|---:|---|---|"]
     benches = sorted(entry["benches"].values(), key=lambda b: b["bench"])
     for b in benches:
-        out.append(f"| {b['bench']} | {b['status']} | {_n(b['wall'])} | {_n(b['peak_rss_gib'])} | "
+        out.append(f"| {b['bench']} | {b['status']} | {_n(b['wall'])} | {_n(b.get('cpu'))} | {_n(b['peak_rss_gib'])} | "
                    f"{_met(b['peak_rss_gib'] <= MEMORY_CAP_GIB)} | {_esc(b.get('reason'))} |")
     out += ["", "| bench | step | s | peak RSS GiB | baseline | baseline s | ratio | target | met |",
             "|---|---|---:|---:|---|---:|---:|---|---|"]
@@ -319,18 +323,35 @@ def write_doc(doc: str, store: dict) -> str:
     return doc.rstrip("\n") + f"\n\n## Scale\n\n{INTRO}\n\n{tables}\n"
 
 
+def write(doc_path: Path, store_path: Path, records: list[dict], size: Size | None = None) -> None:
+    """Merge `records` (of `size`) into the store and rewrite the doc's `## Scale` tables from it."""
+    store = json.loads(store_path.read_text(encoding="utf-8")) if store_path.exists() else {}
+    if size is not None:
+        merge(store, size, records, datetime.now(UTC).isoformat(timespec="seconds"))
+        store_path.write_text(json.dumps(store, indent=1) + "\n", encoding="utf-8")
+    doc = doc_path.read_text(encoding="utf-8") if doc_path.exists() else "# Performance\n"
+    doc_path.write_text(write_doc(doc, store), encoding="utf-8")
+    print(f"wrote {store_path} and the ## Scale section of {doc_path}" if size else f"rewrote {doc_path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", choices=list(SIZES), required=True)
+    ap.add_argument("--size", choices=list(SIZES))
     ap.add_argument("--only", nargs="+", metavar="NAME", help="only these benchmarks")
     ap.add_argument("--timeout", type=float, help="seconds per benchmark (default by size)")
     ap.add_argument("--nice", type=int, default=10, help="niceness of the children (0: not niced)")
     ap.add_argument("--dry-run", action="store_true", help="print the commands, run nothing")
     ap.add_argument("--no-write", action="store_true", help="leave docs/performance.{md,json} alone")
+    ap.add_argument("--render", action="store_true", help="only rewrite the tables from the store, run nothing")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md")
     ap.add_argument("--store", type=Path, default=ROOT / "docs" / "performance.json")
     ap.add_argument("--logs", type=Path, help="folder for each benchmark's output and report (default: a temp one)")
     args = ap.parse_args(argv)
+    if args.render:
+        write(args.doc, args.store, [])
+        return 0
+    if not args.size:
+        ap.error("--size is required (or --render)")
     size = Size(args.size, SIZES[args.size])
     todo = benchmarks(size)
     if args.only:
@@ -350,15 +371,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, (bench_args, scales) in todo.items():
         rec = run_bench(name, bench_args, scales, timeout, args.nice, logs)
         records.append(rec)
-        print(f"[{name}] {rec['status']} in {rec['wall']:.1f} s, peak RSS {rec['peak_rss_gib']:.2f} GiB"
+        print(f"[{name}] {rec['status']} in {rec['wall']:.1f} s ({rec['cpu']:.1f} s CPU), "
+              f"peak RSS {rec['peak_rss_gib']:.2f} GiB"
               + (f": {rec['reason']}" if rec["reason"] else ""), flush=True)
     if not args.no_write:
-        store = json.loads(args.store.read_text(encoding="utf-8")) if args.store.exists() else {}
-        merge(store, size, records, datetime.now(UTC).isoformat(timespec="seconds"))
-        args.store.write_text(json.dumps(store, indent=1) + "\n", encoding="utf-8")
-        doc = args.doc.read_text(encoding="utf-8") if args.doc.exists() else "# Performance\n"
-        args.doc.write_text(write_doc(doc, store), encoding="utf-8")
-        print(f"wrote {args.store} and the ## Scale section of {args.doc}")
+        write(args.doc, args.store, records, size)
     bad = [r["bench"] for r in records if failed(r)]
     print(f"{len(records) - len(bad)} of {len(records)} benchmarks gave a checked answer or were not reported"
           + (f"; failed: {', '.join(bad)}" if bad else ""))

@@ -4,6 +4,7 @@ once), and the scale tables written from canned reports."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -132,3 +133,13 @@ def test_the_scale_section_is_added_then_replaced_in_place(run):
     store["sizes"]["tiny"]["benches"]["assets"]["status"] = "failed"
     again = run.write_doc(doc + "\n## Later\n\nkept\n", store)
     assert again.count(run.BEGIN) == 1 and "| assets | failed |" in again and again.endswith("## Later\n\nkept\n")
+
+
+def test_main_writes_the_store_and_the_doc_and_render_rewrites_them(run, tmp_path):
+    doc, store = tmp_path / "performance.md", tmp_path / "performance.json"
+    doc.write_text("# Performance\n\nintro\n")
+    run.write(doc, store, [record("assets", 1.0, 0.3, {"build": 0.4})], run.Size("1m", 10**6))
+    assert "1m" in json.loads(store.read_text())["sizes"] and "| assets | ok |" in doc.read_text()
+    doc.write_text(doc.read_text().replace("| assets | ok |", "| edited by hand |"))
+    assert run.main(["--render", "--doc", str(doc), "--store", str(store)]) == 0
+    assert "| assets | ok |" in doc.read_text() and doc.read_text().startswith("# Performance\n\nintro\n")
