@@ -95,7 +95,7 @@ def benchmarks(size: Size) -> dict[str, tuple[list[str], bool]]:
         "pipeline": (["--events", str(e), "--consumers", str(c), "--brands", "10" if tiny else "50"], True),
         "crowds": (["--consumers", str(c)], True),
         "clv": (["--big", str(c), "--synthetic", str(min(c, 1_000_000)), "--repeat", r], True),
-        "measure": (["--consumers", str(c), "--repeat", r] + (["--uplift-rows", "64000"] if tiny else []), True),
+        "measure": (["--consumers", str(c), "--repeat", r] + (["--uplift-rows", "20000"] if tiny else []), True),
         "serve": (["--seconds", "5" if tiny else "30", "--rows", str(max(10_000, e // 20))], False),
         "strategy": (["--consumers", "6000"] if tiny else [], False),
         "autopilot": (["--seeds", "1"] if tiny else [], False),
@@ -175,10 +175,11 @@ def run_bench(name: str, argv: list[str], scales: bool, timeout: float, nice: in
         print(f"[{name}] {shlex.join(cmd)}", flush=True)
         child = run_child(cmd, timeout, logs / f"{name}.log")
         unknown = _unknown_args(child.output) if child.code == 2 else []
-        if not unknown or not set(unknown) <= set(full):
+        fewer = _drop(full, unknown)
+        if not unknown or not set(unknown) <= set(full) or fewer == full:
             break
         ignored += [a for a in unknown if a.startswith("--")]
-        full = _drop(full, unknown)
+        full = fewer
     rec = {"bench": name, "command": shlex.join([sys.executable, str(script), *full]), "scales": scales,
            "ignored": ignored, "exit": child.code, "wall": round(child.wall, 3), "cpu": round(child.cpu, 3),
            "peak_rss_gib": round(child.peak_rss_gib, 3), "rows": [], "args": {}}
