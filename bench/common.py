@@ -26,6 +26,12 @@ def timed(fn, repeat: int):
     return statistics.median(times), out
 
 
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and its waited-for children so far."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def peak_rss_gib(who: int = resource.RUSAGE_SELF) -> float:
     """The peak resident set size so far, in GiB, of this process (or of its waited-for children)."""
     return resource.getrusage(who).ru_maxrss * 1024 / GIB  # ru_maxrss is in KiB on Linux
@@ -51,11 +57,14 @@ def reset_hwm() -> bool:
 
 
 def row(step: str, seconds: float, baseline: str | None = None, baseline_seconds: float | None = None,
-        target: str | None = None, met: bool | None = None, peak_rss_gib: float | None = None) -> dict:
-    """One timed result of a benchmark in the `--json` format (ratio = ours / baseline)."""
+        target: str | None = None, met: bool | None = None, peak_rss_gib: float | None = None,
+        cpu_seconds: float | None = None) -> dict:
+    """One timed result of a benchmark in the `--json` format (ratio = ours / baseline); `cpu_seconds`, where
+    measured, is an optional extra key (on a busy machine it shows what the step itself cost)."""
     ratio = seconds / baseline_seconds if baseline_seconds else None
-    return {"step": step, "seconds": seconds, "baseline": baseline, "baseline_seconds": baseline_seconds,
-            "ratio": ratio, "target": target, "met": met, "peak_rss_gib": peak_rss_gib}
+    out = {"step": step, "seconds": seconds, "baseline": baseline, "baseline_seconds": baseline_seconds,
+           "ratio": ratio, "target": target, "met": met, "peak_rss_gib": peak_rss_gib}
+    return out if cpu_seconds is None else {**out, "cpu_seconds": cpu_seconds}
 
 
 def write_json(path: str | Path | None, bench: str, args: dict, rows: list[dict], ok: bool) -> None:

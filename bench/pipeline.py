@@ -29,7 +29,7 @@ from types import SimpleNamespace
 
 import duckdb
 from assets import SQL_SNAPSHOT, START, generate
-from common import hwm_gib, peak_rss_gib, reset_hwm, row, write_json
+from common import cpu_seconds, hwm_gib, peak_rss_gib, reset_hwm, row, write_json
 
 from aipl.assets import snapshot_all
 from aipl.config import init_workspace
@@ -68,47 +68,47 @@ CAP_GIB = 8.0  # issue 23 item 8: every command under 8 GiB peak RSS at 100M eve
 STEP_START = re.compile(r"^\[\d+/\d+\] (\w+)$")
 
 
-class StepPeaks:
-    """`run_daily`'s `say`: prints each message and keeps each step's peak RSS (GiB), read when the next step
-    starts and at the end (the high-water mark is reset as each step starts)."""
+class StepCosts:
+    """`run_daily`'s `say`: prints each message and keeps each step's peak RSS (GiB) and CPU seconds, read when
+    the next step starts and at the end (the high-water mark is reset as each step starts)."""
 
     def __init__(self):
         self.peaks: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
         self.step: str | None = None
+        self.cpu0, self.hwm = 0.0, False
 
     def __call__(self, message: str) -> None:
         print(f"    {message}", flush=True)
         if m := STEP_START.match(message):
             self.close()
-            self.step = m.group(1) if reset_hwm() else None
+            self.step, self.hwm = m.group(1), reset_hwm()
+            self.cpu0 = cpu_seconds()
 
     def close(self) -> None:
-        if self.step is not None and (peak := hwm_gib()) is not None:
-            self.peaks[self.step] = peak
+        if self.step is not None:
+            self.cpu[self.step] = cpu_seconds() - self.cpu0
+            if self.hwm and (peak := hwm_gib()) is not None:
+                self.peaks[self.step] = peak
         self.step = None
 
 
-def timed_run(wh, label: str) -> tuple[RunSummary, float, float, dict[str, float]]:
-    """(summary, wall s, CPU s of the process and its children, peak RSS GiB per step) of one `run_daily`."""
-    t, c = time.perf_counter(), _cpu()
-    peaks = StepPeaks()
+def timed_run(wh, label: str) -> tuple[RunSummary, float, float, StepCosts]:
+    """(summary, wall s, CPU s of the process and its children, each step's peak RSS and CPU) of one `run_daily`."""
+    t, c = time.perf_counter(), cpu_seconds()
+    peaks = StepCosts()
     run = run_daily(wh, say=peaks)
     peaks.close()
-    wall, cpu = time.perf_counter() - t, _cpu() - c
+    wall, cpu = time.perf_counter() - t, cpu_seconds() - c
     print(f"  {label}: {run!r} in {wall:.1f} s wall, {cpu:.1f} s CPU", flush=True)
     if run.outcome == "failed":
         raise SystemExit(f"{label}: step {run.failed_step} failed: {run.message}")
-    return run, wall, cpu, peaks.peaks
+    return run, wall, cpu, peaks
 
 
 def step_seconds(run: RunSummary) -> dict[str, float]:
     return {s["step"]: (datetime.fromisoformat(s["ended"]) - datetime.fromisoformat(s["started"])).total_seconds()
             for s in run.steps if s["ended"]}
-
-
-def _cpu() -> float:
-    self_, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return self_.ru_utime + self_.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def checks(wh, args, per_day: int, daily: RunSummary, idle: RunSummary) -> list[str]:
@@ -134,20 +134,21 @@ def checks(wh, args, per_day: int, daily: RunSummary, idle: RunSummary) -> list[
     return problems
 
 
-def report_rows(runs: list[tuple[str, RunSummary, float, dict[str, float]]]) -> list[dict]:
+def report_rows(runs: list[tuple[str, RunSummary, float, float, StepCosts]]) -> list[dict]:
     """The `--json` rows: every step of every run with its peak RSS; the later runs' steps against the first's."""
     cap = f"peak RSS <= {CAP_GIB:g} GiB"
-    (_, first, wall1, _), out = runs[0], []
+    (_, first, wall1, _, _), out = runs[0], []
     s1 = step_seconds(first)
-    for label, run, wall, peaks in runs:
+    for label, run, wall, cpu, costs in runs:
         secs = step_seconds(run)
         for name in STEPS:
             if name in secs:
-                peak, base = peaks.get(name), s1.get(name) if run is not first else None
+                peak, base = costs.peaks.get(name), s1.get(name) if run is not first else None
                 out.append(row(f"{label}: {name}", secs[name], f"first run: {name}" if base else None, base,
-                               cap if peak is not None else None, None if peak is None else peak <= CAP_GIB, peak))
-        out.append(row(f"{label}: wall", wall, "first run: wall" if run is not first else None,
-                       wall1 if run is not first else None))
+                               cap if peak is not None else None, None if peak is None else peak <= CAP_GIB, peak,
+                               costs.cpu.get(name)))
+        out.append(row(f"{label}: total", wall, "first run: total" if run is not first else None,
+                       wall1 if run is not first else None, cpu_seconds=cpu))
     return out
 
 
@@ -171,24 +172,26 @@ def main() -> None:
     print(f"generated {args.events:,} events over {DAYS} days ({args.brands} brands) in "
           f"{time.perf_counter() - t:.1f} s", flush=True)
 
-    first, wall1, cpu1, peaks1 = timed_run(wh, "first run")
+    first, wall1, cpu1, costs1 = timed_run(wh, "first run")
     per_day = args.events // DAYS
     new_day(root / LANDING / "day-31.parquet", per_day, args.consumers, args.brands)
-    daily, wall2, cpu2, peaks2 = timed_run(wh, f"next day ({per_day:,} events in the landing folder)")
-    idle, wall3, cpu3, peaks3 = timed_run(wh, "nothing new")
+    daily, wall2, cpu2, costs2 = timed_run(wh, f"next day ({per_day:,} events in the landing folder)")
+    idle, wall3, cpu3, costs3 = timed_run(wh, "nothing new")
     # checks: nothing lost, nothing doubled; the assets agree with plain SQL over the events
     problems = checks(wh, args, per_day, daily, idle)
 
     s1, s2, s3 = step_seconds(first), step_seconds(daily), step_seconds(idle)
     print(f"\nstep seconds ({args.events:,} events, {args.brands} brands, {args.consumers:,} consumers); "
-          "peak RSS GiB of each step")
+          "CPU seconds and peak RSS GiB of each step")
     print(f"{'step':8} {'first run':>10} {'next day':>10} {'nothing new':>12} {'next/first':>11} "
-          f"{'GiB first':>10} {'GiB next':>9}")
+          f"{'CPU first':>10} {'CPU next':>9} {'GiB first':>10} {'GiB next':>9}")
+    nan = float("nan")
     for name in STEPS:
         a, b, c = s1.get(name), s2.get(name), s3.get(name)
         ratio = f"{b / a:10.2f}x" if a and b is not None else ""
         print(f"{name:8} {a or 0:10.2f} {b or 0:10.2f} {'' if c is None else f'{c:12.2f}':>12} {ratio:>11} "
-              f"{peaks1.get(name, float('nan')):10.2f} {peaks2.get(name, float('nan')):9.2f}")
+              f"{costs1.cpu.get(name, nan):10.2f} {costs2.cpu.get(name, nan):9.2f} "
+              f"{costs1.peaks.get(name, nan):10.2f} {costs2.peaks.get(name, nan):9.2f}")
     print(f"{'total':8} {sum(s1.values()):10.2f} {sum(s2.values()):10.2f} {sum(s3.values()):12.2f} "
           f"{sum(s2.values()) / sum(s1.values()):10.2f}x")
     print(f"{'wall':8} {wall1:10.2f} {wall2:10.2f} {wall3:12.2f}")
@@ -196,8 +199,8 @@ def main() -> None:
     print("messages: " + "; ".join(f"{s['step']}: {s['message']}" for s in daily.steps))
     own, kids = peak_rss_gib(), peak_rss_gib(resource.RUSAGE_CHILDREN)
     print(f"peak RSS: {own:.2f} GiB (the process), {kids:.2f} GiB (its children)")
-    runs = [("first run", first, wall1, peaks1), ("next day", daily, wall2, peaks2),
-            ("nothing new", idle, wall3, peaks3)]
+    runs = [("first run", first, wall1, cpu1, costs1), ("next day", daily, wall2, cpu2, costs2),
+            ("nothing new", idle, wall3, cpu3, costs3)]
     write_json(args.json, "pipeline", vars(args), report_rows(runs), ok=not problems)
     wh.close()
     if args.keep:

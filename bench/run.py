@@ -224,10 +224,11 @@ def merge(store: dict, size: Size, records: list[dict], when: str) -> dict:
     return store
 
 
-def _n(x: float | None, digits: int = 2) -> str:
+def _n(x: float | None) -> str:
+    """A figure to read: whole above 100, two decimals above 1, else three significant digits."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.{digits}f}"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}" if abs(x) >= 1 else f"{x:.3g}"
 
 
 def _met(v: bool | None) -> str:
@@ -250,15 +251,14 @@ def size_tables(name: str, entry: dict) -> list[str]:
     for b in benches:
         out.append(f"| {b['bench']} | {b['status']} | {_n(b['wall'])} | {_n(b.get('cpu'))} | {_n(b['peak_rss_gib'])} | "
                    f"{_met(b['peak_rss_gib'] <= MEMORY_CAP_GIB)} | {_esc(b.get('reason'))} |")
-    out += ["", "| bench | step | s | peak RSS GiB | baseline | baseline s | ratio | target | met |",
-            "|---|---|---:|---:|---|---:|---:|---|---|"]
+    out += ["", "| bench | step | s | CPU s | peak RSS GiB | baseline | baseline s | ratio | target | met |",
+            "|---|---|---:|---:|---:|---|---:|---:|---|---|"]
     for b in benches:
         for r in b["rows"]:
             ratio = r.get("ratio")
-            out.append(f"| {b['bench']} | {_esc(r['step'])} | {_n(r.get('seconds'), 3)} | "
-                       f"{_n(r.get('peak_rss_gib'))} | {_esc(r.get('baseline'))} | "
-                       f"{_n(r.get('baseline_seconds'), 3)} | {'' if ratio is None else f'{ratio:.2f}x'} | "
-                       f"{_esc(r.get('target'))} | {_met(r.get('met'))} |")
+            out.append(f"| {b['bench']} | {_esc(r['step'])} | {_n(r.get('seconds'))} | {_n(r.get('cpu_seconds'))} | "
+                       f"{_n(r.get('peak_rss_gib'))} | {_esc(r.get('baseline'))} | {_n(r.get('baseline_seconds'))} | "
+                       f"{'' if ratio is None else _n(ratio) + 'x'} | {_esc(r.get('target'))} | {_met(r.get('met'))} |")
     return [*out, ""]
 
 
@@ -301,7 +301,7 @@ def growth(store: dict) -> list[str]:
                 k = exponent((ea["events"], at.get(a, (None, None))[which]),
                              (eb["events"], at.get(b, (None, None))[which]))
                 exps.append("" if k is None else f"{k:.2f}")
-        out.append("| " + " | ".join([bench, _esc(step), *(_n(s, 3) for s in secs), *(_n(m) for m in mem), *exps])
+        out.append("| " + " | ".join([bench, _esc(step), *(_n(s) for s in secs), *(_n(m) for m in mem), *exps])
                    + " |")
     return [*out, ""]
 

@@ -115,12 +115,12 @@ def test_tables_and_growth_exponents_from_canned_reports(run):
     assert run.exponent((10**6, 4.0), (10**7, None)) is None
     text = run.render(store)
     assert "### 1M events (100k consumers)" in text and "### 10M events (1M consumers)" in text
-    assert "| assets | build | 4.000 | 0.50 | plain SQL | 2.000 | 2.00x | <= 10x | met |" in text
+    assert "| assets | build | 4.00 |  | 0.5 | plain SQL | 2.00 | 2.00x | <= 10x | met |" in text
     growth = text.split("### Growth with size")[1]
     cells = {line.split(" | ")[1]: [c.strip() for c in line.strip("| ").split(" | ")]
              for line in growth.splitlines() if line.startswith("| assets |")}
     assert cells["build"][-2:] == ["1.00", "0.30"]  # time grows in proportion; memory 0.5 → 1.0 GiB: 10^0.30
-    assert cells["(whole run)"][2:] == ["10.000", "100", "1.00", "2.00", "1.00", "0.30"]
+    assert cells["(whole run)"][2:] == ["10.00", "100", "1.00", "2.00", "1.00", "0.30"]
     assert "| serve |" not in growth and "| assets | update |" not in growth  # not scaled; only one size
     run.merge(store, run.Size("tiny", 10**5), [record("assets", 1.0, 0.3, {"build": 0.4})], "2026-12-02T21")
     assert "@tiny" not in run.render(store)  # a smoke test: fixed costs rule, no exponent
