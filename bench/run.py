@@ -119,7 +119,8 @@ def run_child(cmd: list[str], timeout: float, log: Path) -> Child:
     child's own (`wait4`), not the maximum over every child this process ever had."""
     with open(log, "wb") as out:
         t = time.perf_counter()
-        pid = os.posix_spawnp(cmd[0], cmd, os.environ, setsid=True, file_actions=[
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # a killed child's last lines still reach the log
+        pid = os.posix_spawnp(cmd[0], cmd, env, setsid=True, file_actions=[
             (os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, out.fileno(), 2)])
         deadline = t + timeout
         while True:
