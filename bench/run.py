@@ -232,6 +232,10 @@ def _n(x: float | None) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.2f}" if abs(x) >= 1 else f"{x:.3g}"
 
 
+def _gib(x: float | None) -> str:
+    return "" if x is None else f"{x:.2f}"
+
+
 def _met(v: bool | None) -> str:
     return "" if v is None else ("met" if v else "**missed**")
 
@@ -250,15 +254,15 @@ def size_tables(name: str, entry: dict) -> list[str]:
            "| bench | status | wall s | CPU s | peak RSS GiB | ≤ 8 GiB | note |", "|---|---|---:|---:|---:|---|---|"]
     benches = sorted(entry["benches"].values(), key=lambda b: b["bench"])
     for b in benches:
-        out.append(f"| {b['bench']} | {b['status']} | {_n(b['wall'])} | {_n(b.get('cpu'))} | {_n(b['peak_rss_gib'])} | "
-                   f"{_met(b['peak_rss_gib'] <= MEMORY_CAP_GIB)} | {_esc(b.get('reason'))} |")
+        out.append(f"| {b['bench']} | {b['status']} | {_n(b['wall'])} | {_n(b.get('cpu'))} | "
+                   f"{_gib(b['peak_rss_gib'])} | {_met(b['peak_rss_gib'] <= MEMORY_CAP_GIB)} | {_esc(b.get('reason'))} |")
     out += ["", "| bench | step | s | CPU s | peak RSS GiB | baseline | baseline s | ratio | target | met |",
             "|---|---|---:|---:|---:|---|---:|---:|---|---|"]
     for b in benches:
         for r in b["rows"]:
             ratio = r.get("ratio")
             out.append(f"| {b['bench']} | {_esc(r['step'])} | {_n(r.get('seconds'))} | {_n(r.get('cpu_seconds'))} | "
-                       f"{_n(r.get('peak_rss_gib'))} | {_esc(r.get('baseline'))} | {_n(r.get('baseline_seconds'))} | "
+                       f"{_gib(r.get('peak_rss_gib'))} | {_esc(r.get('baseline'))} | {_n(r.get('baseline_seconds'))} | "
                        f"{'' if ratio is None else _n(ratio) + 'x'} | {_esc(r.get('target'))} | {_met(r.get('met'))} |")
     return [*out, ""]
 
@@ -302,7 +306,7 @@ def growth(store: dict) -> list[str]:
                 k = exponent((ea["events"], at.get(a, (None, None))[which]),
                              (eb["events"], at.get(b, (None, None))[which]))
                 exps.append("" if k is None else f"{k:.2f}")
-        out.append("| " + " | ".join([bench, _esc(step), *(_n(s) for s in secs), *(_n(m) for m in mem), *exps])
+        out.append("| " + " | ".join([bench, _esc(step), *(_n(s) for s in secs), *(_gib(m) for m in mem), *exps])
                    + " |")
     return [*out, ""]
 

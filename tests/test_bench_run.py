@@ -115,7 +115,7 @@ def test_tables_and_growth_exponents_from_canned_reports(run):
     assert run.exponent((10**6, 4.0), (10**7, None)) is None
     text = run.render(store)
     assert "### 1M events (100k consumers)" in text and "### 10M events (1M consumers)" in text
-    assert "| assets | build | 4.00 |  | 0.5 | plain SQL | 2.00 | 2.00x | <= 10x | met |" in text
+    assert "| assets | build | 4.00 |  | 0.50 | plain SQL | 2.00 | 2.00x | <= 10x | met |" in text
     growth = text.split("### Growth with size")[1]
     cells = {line.split(" | ")[1]: [c.strip() for c in line.strip("| ").split(" | ")]
              for line in growth.splitlines() if line.startswith("| assets |")}
