@@ -255,7 +255,8 @@ def size_tables(name: str, entry: dict) -> list[str]:
     benches = sorted(entry["benches"].values(), key=lambda b: b["bench"])
     for b in benches:
         out.append(f"| {b['bench']} | {b['status']} | {_n(b['wall'])} | {_n(b.get('cpu'))} | "
-                   f"{_gib(b['peak_rss_gib'])} | {_met(b['peak_rss_gib'] <= MEMORY_CAP_GIB)} | {_esc(b.get('reason'))} |")
+                   f"{_gib(b['peak_rss_gib'])} | {_met(b['peak_rss_gib'] <= MEMORY_CAP_GIB)} | "
+                   f"{_esc(b.get('reason'))} |")
     out += ["", "| bench | step | s | CPU s | peak RSS GiB | baseline | baseline s | ratio | target | met |",
             "|---|---|---:|---:|---:|---|---:|---:|---|---|"]
     for b in benches:
