@@ -54,7 +54,9 @@ the benchmark measures it; a benchmark's own peak (its process and the children 
 against the 8 GiB cap of issue 23. CPU seconds far below wall seconds mean the shared machine was busy. The
 growth exponent is the log-log slope between two sizes from 1m up: 1.0 means cost grows in proportion to the
 events, below 1 slower. "tiny" is a smoke test of the benchmarks (fixed costs rule there), so it has no
-exponent."""
+exponent. A benchmark's status is `ok` (answer checked, targets met or shown), `missed` (answer checked, a
+target missed), `failed` (a wrong answer, or a crash without a report), `timeout`, or `not reported` (it has no
+`--json` yet: its wall time, CPU time and peak RSS are still measured)."""
 
 
 @dataclass(frozen=True)
