@@ -183,7 +183,8 @@ def run_bench(name: str, argv: list[str], scales: bool, timeout: float, nice: in
             break
         ignored += [a for a in unknown if a.startswith("--")]
         full = fewer
-    rec = {"bench": name, "command": shlex.join([sys.executable, str(script), *full]), "scales": scales,
+    shown = ["python", os.path.relpath(script, ROOT), *_drop(full, ["--json", str(report)])]
+    rec = {"bench": name, "command": shlex.join(shown), "scales": scales,
            "ignored": ignored, "exit": child.code, "wall": round(child.wall, 3), "cpu": round(child.cpu, 3),
            "peak_rss_gib": round(child.peak_rss_gib, 3), "rows": [], "args": {}}
     data = None
@@ -194,7 +195,7 @@ def run_bench(name: str, argv: list[str], scales: bool, timeout: float, nice: in
             rec.update(status="failed", reason=f"unreadable report: {exc}")
             return rec
     if data is not None:
-        rec.update(rows=data.get("rows", []), args=data.get("args", {}))
+        rec.update(rows=data.get("rows", []), args={k: v for k, v in data.get("args", {}).items() if k != "json"})
     if child.code is None:
         rec.update(status="timeout", reason=f"killed after {timeout:.0f} s")
     elif data is not None and not data.get("ok", False):

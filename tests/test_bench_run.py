@@ -80,6 +80,7 @@ def test_a_child_is_classified_by_its_report_and_exit(run, tmp_path, kw, status)
                         script=fake(tmp_path, "fake", **kw))
     assert rec["status"] == status, rec
     assert "--consumers" in rec["ignored"] and "--consumers" not in rec["command"]  # an unknown option is dropped
+    assert rec["command"].startswith("python ") and rec["command"].endswith("fake.py --events 10")
     assert rec["peak_rss_gib"] > 0 and rec["wall"] > 0
     assert run.failed(rec) == (status == "failed")
     if status == "not reported":
