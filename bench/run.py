@@ -159,6 +159,11 @@ def _drop(argv: list[str], unknown: list[str]) -> list[str]:
     return out
 
 
+def _portable(args: dict) -> dict:
+    """A report's arguments as kept in the store: no --json path, and files by name (not this machine's paths)."""
+    return {k: Path(v).name if isinstance(v, str) and v.startswith("/") else v for k, v in args.items() if k != "json"}
+
+
 def _last_line(output: str) -> str:
     lines = [x.strip() for x in output.splitlines() if x.strip()]
     return lines[-1][:300] if lines else "no output"
@@ -195,7 +200,7 @@ def run_bench(name: str, argv: list[str], scales: bool, timeout: float, nice: in
             rec.update(status="failed", reason=f"unreadable report: {exc}")
             return rec
     if data is not None:
-        rec.update(rows=data.get("rows", []), args={k: v for k, v in data.get("args", {}).items() if k != "json"})
+        rec.update(rows=data.get("rows", []), args=_portable(data.get("args", {})))
     if child.code is None:
         rec.update(status="timeout", reason=f"killed after {timeout:.0f} s")
     elif data is not None and not data.get("ok", False):
