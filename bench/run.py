@@ -7,13 +7,15 @@
 A size is a count of events; consumers are a tenth of it (10M events ↔ 1M consumers, 100M ↔ 10M), and each
 benchmark gets the arguments that size means for it (`--dry-run` prints them). Each runs as a child process
 under `nice`, with `--json FILE` (the report format of bench/common.py's `write_json`) and a timeout; its wall
-time and peak RSS (the child's own, from `wait4`, descendants it waited for included) are measured here. A
-benchmark without `--json` yet (or that ignores an argument) still runs and is recorded as "not reported" with
-the reason. Results are merged into docs/performance.json (one entry per size, so runs at different sizes
-accumulate; `--only` replaces only the benchmarks it ran), and the `## Scale` section of docs/performance.md is
-rewritten from it: per size, each benchmark's status, wall time and peak memory, and each step's seconds, peak
-memory, ratio to its baseline and target; across sizes, the growth exponent of every step (the log-log slope
-of seconds, and of peak RSS, against events between two recorded sizes).
+time, CPU time and peak RSS (the child's own, from `wait4`, descendants it waited for included) are measured
+here; its output and temporary files go to the logs folder (`--logs`, default a new temporary one). A
+benchmark without `--json` yet still runs and is recorded as "not reported" with the reason; an argument a
+benchmark does not know is dropped and named in the note. Results are merged into docs/performance.json (one
+entry per size, so runs at different sizes accumulate; `--only` replaces only the benchmarks it ran), and the
+`## Scale` section of docs/performance.md is rewritten from it: per size, each benchmark's status, wall time and
+peak memory, and each step's seconds, peak memory, ratio to its baseline and target; across sizes, the growth
+exponent of every step (the log-log slope of seconds, and of peak RSS, against events between two recorded
+sizes).
 
 Exits 1 when a benchmark failed its correctness check (its report says `"ok": false`, or it crashed or timed
 out without one); a benchmark that reports a correct answer but exits 1 has missed a target, which the table
@@ -121,7 +123,11 @@ def run_child(cmd: list[str], timeout: float, log: Path) -> Child:
     child's own (`wait4`), not the maximum over every child this process ever had."""
     with open(log, "wb") as out:
         t = time.perf_counter()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # a killed child's last lines still reach the log
+        # a killed child's last lines still reach the log; its temporary workspaces stay beside the log, out of
+        # reach of other jobs' clean-ups of /tmp (one such deleted a running pipeline's workspace)
+        tmp = log.parent / "tmp"
+        tmp.mkdir(exist_ok=True)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TMPDIR": str(tmp)}
         pid = os.posix_spawnp(cmd[0], cmd, env, setsid=True, file_actions=[
             (os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, out.fileno(), 2)])
         deadline = t + timeout

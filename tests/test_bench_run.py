@@ -46,7 +46,8 @@ def test_dry_run_prints_the_commands_only(run, capsys):
 
 
 FAKE = """
-import argparse, json, sys
+import argparse, json, sys, tempfile
+assert tempfile.gettempdir() == {tmp!r}  # the runner's own folder beside the logs
 ap = argparse.ArgumentParser()
 ap.add_argument("--events")
 {json_arg}
@@ -64,7 +65,7 @@ def fake(tmp_path: Path, name: str, json_arg: bool = True, report: bool = True, 
          code: int = 0) -> Path:
     p = tmp_path / f"{name}.py"
     p.write_text(FAKE.format(json_arg='ap.add_argument("--json")' if json_arg else "", report=report, ok=ok,
-                             code=code))
+                             code=code, tmp=str(tmp_path / "tmp")))
     return p
 
 
