@@ -10,10 +10,15 @@ model, or fall back to the rule) are printed too.
     python bench/lookalike.py --only days          # the two complete-history slices, cut at the end of a day
     python bench/lookalike.py --only hours         # the 58,732-consumer time slice, cut at an instant
     python bench/lookalike.py --only days FILE …   # e.g. the full UserBehavior.csv (100M rows)
+    python bench/lookalike.py --json PATH          # also write bench/run.py's report
 
 `days`: the first and last lines of the original (157 consumers with complete histories), cut at the end of
 --split; tags and behaviour are computed on that day. `hours`: every event of 2017-11-26 09:00–10:55, cut at
 --cut; only behaviour before the cut (tags are daily and would see the future).
+
+`--json` reports, per slice, the lookalike's fit time against the plain classifier's (one fit each) and whether
+the served crowd is at least as precise as the rule; the check (a failure exits 1) is that every method chose
+the same number of consumers, so that their precisions compare.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from common import DATA
+from common import DATA, row, write_json
 from pyroaring import BitMap
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -47,7 +52,7 @@ def plain() -> object:
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
 
 
-def row(name: str, chosen, truth: set[int], rest: set[int], base: float) -> dict:
+def scored(name: str, chosen, truth: set[int], rest: set[int], base: float) -> dict:
     chosen = [c for c in chosen if c in rest]
     hits = sum(c in truth for c in chosen)
     lo, hi = wilson(hits, len(chosen))
@@ -57,35 +62,38 @@ def row(name: str, chosen, truth: set[int], rest: set[int], base: float) -> dict
 
 
 def compare(x: pd.DataFrame, x_tags: pd.DataFrame | None, seed: BitMap, truth: set[int], rest: set[int],
-            rng: np.random.Generator) -> list[dict]:
-    """Every method at the rule's size (outside the seed)."""
+            rng: np.random.Generator) -> tuple[list[dict], dict]:
+    """Every method at the rule's size (outside the seed), and the fit times (lookalike, plain classifier)."""
     base = len(truth & rest) / len(rest)
     rule = rule_members(x.loc[sorted(rest)])
     size = int(rule.sum())
     k = size / len(seed)
-    rows = [row(f"rule: {RULE}", rule.index[rule], truth, rest, base),
-            row("random", rng.choice(sorted(rest), size=size, replace=False), truth, rest, base)]
+    rows = [scored(f"rule: {RULE}", rule.index[rule], truth, rest, base),
+            scored("random", rng.choice(sorted(rest), size=size, replace=False), truth, rest, base)]
     t = time.perf_counter()
     ours = lookalike(x, seed, k)
     took = time.perf_counter() - t
+    t = time.perf_counter()
+    theirs = lookalike(x, seed, k, classifier=plain())
+    took_plain = time.perf_counter() - t
 
     def model_top(r) -> pd.Index:  # the model's own ranking, whatever the served crowd fell back to
         return r.scores.sort_values(ascending=False, kind="mergesort").index[:size]
 
-    rows.append(row("plain classifier (logistic regression)", model_top(lookalike(x, seed, k, classifier=plain())),
-                    truth, rest, base))
+    rows.append(scored("plain classifier (logistic regression)", model_top(theirs), truth, rest, base))
     if x_tags is not None:
-        rows.append(row("tags-only lookalike (before)", model_top(lookalike(x_tags, seed, k)), truth, rest, base))
-    rows.append(row("lookalike model (behaviour + tags)", model_top(ours), truth, rest, base))
-    rows.append(row(f"lookalike as served (method: {ours.method})", ours.top, truth, rest, base))
-    print(f"  base rate {base:.1%}; every method chooses {size:,} (the rule's size); lookalike fitted in {took:.1f} s")
+        rows.append(scored("tags-only lookalike (before)", model_top(lookalike(x_tags, seed, k)), truth, rest, base))
+    rows.append(scored("lookalike model (behaviour + tags)", model_top(ours), truth, rest, base))
+    rows.append(scored(f"lookalike as served (method: {ours.method})", ours.top, truth, rest, base))
+    print(f"  base rate {base:.1%}; every method chooses {size:,} (the rule's size); lookalike fitted in {took:.1f} s, "
+          f"the plain classifier in {took_plain:.1f} s")
     h = ours.holdout
     if h:
         print(f"  product check on held-out consumers ({h['consumers']:,}, {h['seed_members']:,} seed members): "
               f"model precision {h['precision']:.1%} (95% {h['precision_ci'][0]:.1%}–{h['precision_ci'][1]:.1%}; "
               f"lift {h['lift']:.2f}x, {h['lift_ci'][0]:.2f}–{h['lift_ci'][1]:.2f}) vs rule {h['rule_precision']:.1%} "
               f"→ {ours.method}")
-    return rows
+    return rows, {"fit": took, "plain_fit": took_plain, "size": size}
 
 
 def show(rows: list[dict]) -> None:
@@ -96,7 +104,7 @@ def show(rows: list[dict]) -> None:
               f"{ci:18} lift {lift}")
 
 
-def by_days(files: list[Path], split: str, rng: np.random.Generator) -> None:
+def by_days(files: list[Path], split: str, rng: np.random.Generator) -> tuple[list[dict], dict]:
     with tempfile.TemporaryDirectory() as tmp:
         wh = open_warehouse(init_workspace(Path(tmp) / "ws"))
         for f in files:
@@ -113,12 +121,14 @@ def by_days(files: list[Path], split: str, rng: np.random.Generator) -> None:
         print(f"{len(index.universe):,} consumers; seed {len(seed):,} buyers up to {split}; "
               f"{len(truth):,} first-time buyers after it among {len(rest):,}")
         x = features(wh).reindex(sorted(index.universe), fill_value=0.0)
-        show(compare(x, features(wh, with_behaviour=False).reindex(x.index, fill_value=0.0), BitMap(seed), truth,
-                     rest, rng))
+        out = compare(x, features(wh, with_behaviour=False).reindex(x.index, fill_value=0.0), BitMap(seed), truth,
+                      rest, rng)
         wh.close()
+    show(out[0])
+    return out
 
 
-def by_hours(files: list[Path], cut: str, rng: np.random.Generator) -> None:
+def by_hours(files: list[Path], cut: str, rng: np.random.Generator) -> tuple[list[dict], dict]:
     with tempfile.TemporaryDirectory() as tmp:
         wh = open_warehouse(init_workspace(Path(tmp) / "ws"))
         for f in files:
@@ -139,8 +149,20 @@ def by_hours(files: list[Path], cut: str, rng: np.random.Generator) -> None:
         truth = set(ids.index[ids.after & ~ids.before].tolist())
         print(f"{len(ids):,} consumers seen before {cut}; seed {len(seed):,} buyers before it; {len(truth):,} "
               f"first-time buyers after it among {len(rest):,}")
-        show(compare(x, None, seed, truth, rest, rng))
+        out = compare(x, None, seed, truth, rest, rng)
         wh.close()
+    show(out[0])
+    return out
+
+
+def report(slice_: str, rows: list[dict], times: dict) -> tuple[dict, list[str]]:
+    """The `--json` row of one slice and what is wrong with it (methods that chose a different number)."""
+    rule, served = rows[0], rows[-1]
+    odd = [f"{slice_}: {r['method']} chose {r['chosen']:,}, not {times['size']:,}" for r in rows
+           if r["chosen"] != times["size"]]
+    return row(f"lookalike fit ({slice_})", times["fit"], "plain classifier fit (logistic regression)",
+               times["plain_fit"], "served crowd at least as precise as the rule",
+               served["precision"] >= rule["precision"]), odd
 
 
 def main() -> None:
@@ -149,14 +171,24 @@ def main() -> None:
     ap.add_argument("--only", choices=["days", "hours"])
     ap.add_argument("--split", default="2017-11-29", help="days: the last seed day (tags are computed on it).")
     ap.add_argument("--cut", default="2017-11-26 10:00", help="hours: the instant (China time) of the cut.")
+    ap.add_argument("--json", help="write the results here in bench/run.py's format")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
+    out, problems = [], []
     if args.only != "hours":
         print("== cut at the end of a day (complete histories)")
-        by_days(args.files or DAYS, args.split, rng)
+        r, odd = report("days", *by_days(args.files or DAYS, args.split, rng))
+        out.append(r)
+        problems += odd
     if args.only != "days":
         print("== cut at an instant (a time slice)")
-        by_hours(args.files if args.only == "hours" and args.files else HOURS, args.cut, rng)
+        r, odd = report("hours", *by_hours(args.files if args.only == "hours" and args.files else HOURS, args.cut,
+                                           rng))
+        out.append(r)
+        problems += odd
+    write_json(args.json, "lookalike", vars(args), out, ok=not problems)
+    if problems:
+        raise SystemExit("CHECK FAILED: " + "; ".join(problems))
 
 
 if __name__ == "__main__":
