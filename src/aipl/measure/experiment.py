@@ -4,7 +4,7 @@ to a campaign against those who were not), each estimate labelled with how it wa
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import reduce
 from operator import add
 
@@ -43,9 +43,21 @@ VISIT_TYPES = ("pdp_view", "store_home_view", "live_view", "video_view")
 PRE_COVARIATES = ("pre_visit", "pre_purchases", "pre_spend", "pre_events", "pre_category", "pre_all_brands")
 
 
-def _in_days(wh: Warehouse, t: ir.Table, start: date, end: date) -> ir.BooleanValue:
-    day = wh.local_day(t.ts)
-    return (day >= ibis.literal(start)) & (day <= ibis.literal(end))
+def in_days(wh: Warehouse, ts: ir.TimestampValue, start: date, end: date) -> ir.BooleanValue:
+    """Whether the instant falls on a day from `start` to `end` (both included) in the workspace time zone,
+    compared as instants (the days' bounds), so that no row's time zone is converted.
+
+    >>> from datetime import date
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> ev = wh.table("events")
+    >>> day = wh.local_day(ev.ts)
+    >>> a = ev.filter(in_days(wh, ev.ts, date(2026, 10, 8), date(2026, 10, 24))).count().execute()
+    >>> a == ev.filter(day.between(date(2026, 10, 8), date(2026, 10, 24))).count().execute()
+    True
+    """
+    lo, hi = (datetime.combine(d, time.min, wh.config.tz).astimezone(UTC) for d in (start, end + timedelta(days=1)))
+    return (ts >= ibis.literal(lo)) & (ts < ibis.literal(hi))
 
 
 def outcome_table(wh: Warehouse, people: ir.Table, brand: str | None, window: Window,
@@ -62,9 +74,8 @@ def outcome_table(wh: Warehouse, people: ir.Table, brand: str | None, window: Wi
     (['consumer_id', 'visit', 'conversion', 'purchases', 'spend'], 4)
     """
     ev = wh.table("events")
-    day = wh.local_day(ev.ts)
-    in_win = (day >= ibis.literal(window.start)) & (day <= ibis.literal(window.end))
-    in_pre = (day >= ibis.literal(window.pre_start)) & (day <= ibis.literal(window.pre_last))
+    in_win = in_days(wh, ev.ts, window.start, window.end)
+    in_pre = in_days(wh, ev.ts, window.pre_start, window.pre_last)
     pre = window.pre_days > 0
     e = ev.filter(in_win | in_pre) if pre else ev.filter(in_win)
     e = e.mutate(win=in_win if pre else ibis.literal(True), mine=e.brand_id == brand if brand else e.brand_id.notnull())
@@ -284,8 +295,8 @@ def exposure_lift(wh: Warehouse, campaign: str, brand: str, window: Window,
         raise ValueError("an observational estimate needs a pre-period (pre_days > 0) to adjust for")
     _check_metrics(metrics)
     ev = wh.table("events")
-    span = ev.filter(_in_days(wh, ev, window.pre_start, window.end))
-    touched = ev.filter(_in_days(wh, ev, window.start, window.end) & (ev.campaign_id == campaign)
+    span = ev.filter(in_days(wh, ev.ts, window.pre_start, window.end))
+    touched = ev.filter(in_days(wh, ev.ts, window.start, window.end) & (ev.campaign_id == campaign)
                         & (ev.brand_id == brand) & ev.event_type.isin(TOUCH_TYPES))
     touched = touched.select("consumer_id").distinct().mutate(exposed=ibis.literal(1))
     people = span.select("consumer_id").distinct().left_join(touched, "consumer_id")
@@ -437,5 +448,5 @@ def _window_dict(w: Window) -> dict:
 
 
 __all__ = ["METHODS", "OUTCOMES", "PRE_TREATMENT_LABELS", "Window", "campaign_lift", "campaign_window",
-           "consumer_outcomes", "experiment_frame", "experiment_lift", "exposure_lift", "group_moments",
+           "consumer_outcomes", "experiment_frame", "experiment_lift", "exposure_lift", "group_moments", "in_days",
            "measure_lift", "only_experiment", "outcome_table", "pre_treatment_labels"]
