@@ -244,3 +244,35 @@ def test_a_withheld_observational_lift_shows_as_a_range_in_the_html(market):
     assert f"spend [{lo:+.4f}, {hi:+.4f}]" in page and "E-value" in page
     effect = lift.arms[0]["lift"]["spend"]["effect"]
     assert f'<td class="num">{effect:+.4f}</td>' not in page
+
+
+def test_lift_by_phase_and_outcomes_by_channel_match_sql(market):
+    """Issue 20: the lift is cut by phase too (the outcomes over the phase's days, treated against control), and
+    the treated's outcomes by the channel, crowd and creative that reached them."""
+    wh, pm = market
+    cut = {r["phase"]: r for r in pm["lift_cuts"]["phase"]}
+    assert set(cut) == {p["phase"] for p in pm["phases"]}
+    for phase in cut:
+        days = " OR ".join(f"timezone('{TZ}', ts)::DATE BETWEEN DATE '{p['start_date']}' AND DATE '{p['end_date']}'"
+                           for p in pm["phases"] if p["phase"] == phase)
+        got = sql(wh, f"""
+          WITH b AS (SELECT consumer_id, sum(coalesce(amount, 0)) AS spend FROM events WHERE brand_id = '{BRAND}'
+                     AND event_type = 'purchase' AND ({days}) GROUP BY consumer_id)
+          SELECT a.is_control, avg(CASE WHEN b.consumer_id IS NULL THEN 0 ELSE 1 END) AS conversion,
+                 avg(coalesce(b.spend, 0)) AS spend, count(*) AS n
+          FROM assignments a LEFT JOIN b USING (consumer_id) GROUP BY ALL""").set_index("is_control")
+        row = cut[phase]
+        assert (row["n_treated"], row["n_control"]) == (got.n[False], got.n[True])
+        for m in ("conversion", "spend"):
+            assert row[m]["effect"] == pytest.approx(got[m][False] - got[m][True], abs=1e-12), (phase, m)
+    reached = sql(wh, f"""
+      WITH b AS (SELECT consumer_id, count(*) AS purchases FROM events WHERE brand_id = '{BRAND}'
+                 AND event_type = 'purchase' AND timezone('{TZ}', ts)::DATE BETWEEN {window(pm)} GROUP BY consumer_id),
+      r AS (SELECT DISTINCT consumer_id, channel FROM events WHERE campaign_id = '{CAMPAIGN}' AND brand_id = '{BRAND}'
+            AND event_type IN ('exposure', 'ad_click') AND timezone('{TZ}', ts)::DATE BETWEEN {window(pm)})
+      SELECT r.channel, count(*) AS n, avg(coalesce(b.purchases, 0)) AS purchases
+      FROM r JOIN assignments a USING (consumer_id) LEFT JOIN b USING (consumer_id)
+      WHERE NOT a.is_control GROUP BY ALL""")
+    got = {r["channel"]: (r["n"], r["purchases"]) for r in pm["lift_cuts"]["channel"]}
+    assert got == {r.channel: (r.n, pytest.approx(r.purchases)) for r in reached.itertuples()}
+    assert set(pm["lift_cuts"]) >= {"customer", "strategy_crowd", "phase", "channel", "crowd_id", "creative_id"}

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from aipl.attribution import TOUCH_TYPES, Window, campaign_window
+from aipl.config import parse_day
 from aipl.ingest import PRE_TREATMENT_LABELS
 from aipl.measure.lift import (
     ASSUMPTIONS,
@@ -29,6 +30,14 @@ from aipl.measure.lift import (
     verdict,
 )
 from aipl.measure.results import LiftResult
+from aipl.measure.segments import (
+    SEGMENTS,
+    TOUCH_CUTS,
+    consumer_segments,
+    reached_means,
+    segment_lifts,
+    touch_frame,
+)
 from aipl.measure.settings import MeasureSettings
 from aipl.warehouse import Warehouse
 
@@ -61,9 +70,10 @@ def in_days(wh: Warehouse, ts: ir.TimestampValue, start: date, end: date) -> ir.
 
 
 def outcome_table(wh: Warehouse, people: ir.Table, brand: str | None, window: Window,
-                  labels: tuple[str, ...] = ()) -> ir.Table:
+                  labels: tuple[str, ...] = (), spans: list[tuple[date, date]] | None = None) -> ir.Table:
     """The expression of `consumer_outcomes` (one row per consumer of `people`, nothing filled by null), computed
-    in one pass over the events of the window and its pre-period.
+    in one pass over the events of the window and its pre-period. With `spans` (each from–to, both included),
+    the outcomes count only the days of the spans inside the window (e.g. a campaign phase's).
 
     >>> from datetime import date
     >>> from aipl.simulate import sample_warehouse
@@ -74,7 +84,8 @@ def outcome_table(wh: Warehouse, people: ir.Table, brand: str | None, window: Wi
     (['consumer_id', 'visit', 'conversion', 'purchases', 'spend'], 4)
     """
     ev = wh.table("events")
-    in_win = in_days(wh, ev.ts, window.start, window.end)
+    in_win = ibis.or_(*[in_days(wh, ev.ts, max(a, window.start), min(b, window.end))
+                        for a, b in spans or [(window.start, window.end)]])
     in_pre = in_days(wh, ev.ts, window.pre_start, window.pre_last)
     pre = window.pre_days > 0
     e = ev.filter(in_win | in_pre) if pre else ev.filter(in_win)
@@ -116,9 +127,10 @@ def outcome_table(wh: Warehouse, people: ir.Table, brand: str | None, window: Wi
 
 
 def consumer_outcomes(wh: Warehouse, people: ir.Table, brand: str | None, window: Window,
-                      labels: tuple[str, ...] = ()) -> pd.DataFrame:
+                      labels: tuple[str, ...] = (), spans: list[tuple[date, date]] | None = None) -> pd.DataFrame:
     """One row per consumer of `people` (consumer_id plus any columns it carries): the OUTCOMES over the
-    window, the PRE_COVARIATES over the pre-period, and the named numeric labels (0 when absent).
+    window (only the days of `spans` in it, when given), the PRE_COVARIATES over the pre-period, and the named
+    numeric labels (0 when absent).
 
     >>> from datetime import date
     >>> from aipl.simulate import sample_warehouse
@@ -129,7 +141,7 @@ def consumer_outcomes(wh: Warehouse, people: ir.Table, brand: str | None, window
     (400, ['consumer_id', 'visit', 'conversion', 'purchases', 'spend', 'pre_visit', 'pre_purchases',
            'pre_spend', 'pre_events', 'pre_category', 'pre_all_brands'])
     """
-    df = outcome_table(wh, people, brand, window, labels).execute()
+    df = outcome_table(wh, people, brand, window, labels, spans).execute()
     numeric = [c for c in df.columns if c not in people.columns]
     df[numeric] = df[numeric].astype(float).fillna(0.0)
     return df.sort_values("consumer_id", ignore_index=True)
@@ -333,9 +345,11 @@ def exposure_lift(wh: Warehouse, campaign: str, brand: str, window: Window,
 
 def campaign_lift(wh: Warehouse, campaign: str, brand: str | None = None, experiment: str | None = None,
                   method: str | None = None, metrics: tuple[str, ...] = tuple(OUTCOMES), pre_days: int = 30,
-                  labels: tuple[str, ...] = (), confidence: float = 0.95) -> LiftResult:
+                  labels: tuple[str, ...] = (), confidence: float = 0.95, cuts: bool = False) -> LiftResult:
     """The campaign's lift over its dates: randomised when an experiment (named, or the workspace's only
-    one) holds a control arm, else observational. The brand defaults to the campaign's own.
+    one) holds a control arm, else observational. The brand defaults to the campaign's own. With `cuts`, the
+    lift is also cut (`lift_cuts`) by new/returning customer, strategy crowd and phase, and the treated
+    consumers' outcomes by the channel, crowd and creative that reached them.
 
     The sample's campaign is platform-wide, and its workspace holds the randomised holdout `sim_holdout`:
 
@@ -361,7 +375,53 @@ def campaign_lift(wh: Warehouse, campaign: str, brand: str | None = None, experi
                               confidence=confidence)
     else:
         res = exposure_lift(wh, campaign, brand, window, metrics, method or "doubly_robust", labels, confidence)
-    return LiftResult({"campaign": campaign, **res})
+    res = LiftResult({"campaign": campaign, **res})
+    if cuts:
+        res["cuts"] = lift_cuts(wh, res, campaign, brand, window, metrics, confidence)
+    return res
+
+
+def lift_cuts(wh: Warehouse, lift: dict, campaign: str, brand: str, window: Window,
+              metrics: tuple[str, ...] = tuple(OUTCOMES), confidence: float = 0.95,
+              touches: pd.DataFrame | None = None) -> dict:
+    """A randomised campaign lift cut: by new/returning customer and strategy crowd (known before the campaign)
+    and by phase (the outcomes over the phase's days), each the difference in means of treated and control
+    within the cut; and, for channel, crowd and creative, the treated consumers' mean outcomes by the value that
+    reached them (no lift: the control was not reached, so who was reached is not randomised). An
+    observational lift is not cut. `touches` are the campaign's (`touch_frame`), read when not given.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> res = campaign_lift(sample_warehouse(), "sim_double11", "B01", metrics=("conversion",), cuts=True)
+    >>> cuts = res["cuts"]
+    >>> [k for k in cuts if k != "note"]
+    ['customer', 'strategy_crowd', 'phase', 'channel', 'crowd_id', 'creative_id']
+    >>> [(r["phase"], r["n_treated"], r["n_control"]) for r in cuts["phase"]][:2]
+    [('daily', 345, 55), ('accumulate', 345, 55)]
+    >>> sorted(cuts["channel"][0])
+    ['channel', 'conversion', 'n']
+    """
+    if lift.get("kind") != "randomised":
+        return {"note": "observational: the lift is not cut (it is not re-adjusted within a cut)"}
+    people, window = _experiment_people(wh, lift["experiment"], window, 14, 0)
+    new_days = MeasureSettings.of(wh).new_customer_days
+    df = consumer_outcomes(wh, people, brand, window)
+    seg = consumer_segments(wh, people.select("consumer_id"), brand, window.start, new_days)
+    df = df.merge(seg, on="consumer_id").assign(treated=lambda f: ~f.is_control.astype(bool))
+    out: dict = {by: segment_lifts(df, by, metrics, True, confidence) for by in SEGMENTS}
+    c = wh.table("campaigns")
+    phases = c.filter(c.campaign_id == campaign).order_by("start_date").execute()
+    out["phase"] = []
+    for phase, rows in phases.groupby("phase", sort=False):
+        spans = [(parse_day(a), parse_day(b)) for a, b in zip(rows.start_date, rows.end_date, strict=True)]
+        f = consumer_outcomes(wh, people, brand, window, spans=spans)
+        f = f.assign(phase=phase, treated=~f.is_control.astype(bool))
+        out["phase"] += segment_lifts(f, "phase", metrics, True, confidence)
+    touches = touch_frame(wh, campaign, brand, window, phases) if touches is None else touches
+    out.update({by: reached_means(df[df.treated], touches, by, list(metrics)) for by in TOUCH_CUTS})
+    out["note"] = ("difference in means within each customer, strategy crowd and phase cut (known before the "
+                   "campaign, or the same days for both groups); channel, crowd and creative are not randomised, "
+                   "so their lift is not identified: the outcomes of the treated each reached are shown instead")
+    return out
 
 
 def only_experiment(wh: Warehouse) -> str:
@@ -407,7 +467,7 @@ def pre_treatment_labels(wh: Warehouse) -> tuple[str, ...]:
 def measure_lift(wh: Warehouse, campaign: str | None = None, experiment: str | None = None,
                  brand: str | None = None, method: str | None = None, metrics: tuple[str, ...] | None = None,
                  labels: tuple[str, ...] | None = None, days: int = 14, pre_days: int = 30,
-                 confidence: float = 0.95) -> LiftResult:
+                 confidence: float = 0.95, cuts: bool = False) -> LiftResult:
     """The lift of a campaign (`campaign_lift`: its dates set the window) or of a randomised experiment
     (`experiment_lift`: `days` days from assignment; the workspace's only experiment when none is named).
 
@@ -431,7 +491,9 @@ def measure_lift(wh: Warehouse, campaign: str | None = None, experiment: str | N
     metrics = tuple(metrics or OUTCOMES)
     labels = pre_treatment_labels(wh) if labels is None else tuple(labels)
     if campaign:
-        return campaign_lift(wh, campaign, brand, experiment, method, metrics, pre_days, labels, confidence)
+        return campaign_lift(wh, campaign, brand, experiment, method, metrics, pre_days, labels, confidence, cuts)
+    if cuts:
+        raise ValueError("cuts need a campaign (its phases and touches): give --campaign")
     return experiment_lift(wh, experiment or only_experiment(wh), brand, None, metrics, method or "cuped", labels,
                            days, pre_days, confidence)
 
@@ -449,4 +511,4 @@ def _window_dict(w: Window) -> dict:
 
 __all__ = ["METHODS", "OUTCOMES", "PRE_TREATMENT_LABELS", "Window", "campaign_lift", "campaign_window",
            "consumer_outcomes", "experiment_frame", "experiment_lift", "exposure_lift", "group_moments", "in_days",
-           "measure_lift", "only_experiment", "outcome_table", "pre_treatment_labels"]
+           "lift_cuts", "measure_lift", "only_experiment", "outcome_table", "pre_treatment_labels"]
