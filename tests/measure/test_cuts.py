@@ -4,10 +4,14 @@ sensitivity on confounded data."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from aipl.cli import app
 from aipl.measure import Window, exposure_lift, postmortem
 from aipl.measure.lift import Estimate, doubly_robust, e_value, sensitivity, verdict
 from aipl.report.gather import incremental
@@ -276,3 +280,18 @@ def test_lift_by_phase_and_outcomes_by_channel_match_sql(market):
     got = {r["channel"]: (r["n"], r["purchases"]) for r in pm["lift_cuts"]["channel"]}
     assert got == {r.channel: (r.n, pytest.approx(r.purchases)) for r in reached.itertuples()}
     assert set(pm["lift_cuts"]) >= {"customer", "strategy_crowd", "phase", "channel", "crowd_id", "creative_id"}
+
+
+def test_the_cli_cuts_the_lift_as_the_library_does(market):
+    wh, pm = market
+    args = ["lift", "--campaign", CAMPAIGN, "--brand", BRAND, "--metric", "conversion", "--metric", "purchases",
+            "--metric", "spend", "--cuts", "-w", str(wh.config.root)]
+    r = CliRunner().invoke(app, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    cuts = json.loads(r.stdout)["cuts"]
+    assert cuts["phase"] == json.loads(json.dumps(pm["lift_cuts"]["phase"]))  # the 结案's cut, the same figures
+    assert cuts["customer"] == json.loads(json.dumps(pm["lift_cuts"]["customer"]))
+    text = CliRunner().invoke(app, args)
+    assert text.exit_code == 0 and "lift by phase" in text.stdout and "reached them" in text.stdout, text.output
+    r = CliRunner().invoke(app, ["lift", "--cuts", "-w", str(wh.config.root)])
+    assert r.exit_code == 2 and "--cuts needs --campaign" in r.output
