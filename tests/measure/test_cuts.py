@@ -171,10 +171,11 @@ def test_pi_and_its_cuts_match_sql(market):
         assert cut[name]["n_treated" if treated else "n_control"] == len(g)
     new = scores[scores.customer == "new"]
     assert cut["new"]["pi"]["effect"] == pytest.approx(new[new.treated].pi.mean() - new[~new.treated].pi.mean())
-    reached = sql(wh, f"""SELECT DISTINCT consumer_id, channel, creative_id FROM events
+    reached = sql(wh, f"""SELECT DISTINCT consumer_id, coalesce(channel, '(none)') AS channel,
+          coalesce(creative_id, '(none)') AS creative_id, coalesce(crowd_id, '(none)') AS crowd_id FROM events
         WHERE campaign_id = '{CAMPAIGN}' AND brand_id = '{BRAND}' AND event_type IN ('exposure', 'ad_click')
           AND timezone('{TZ}', ts)::DATE BETWEEN {window(pm)}""").merge(scores, on="consumer_id")
-    for by in ("channel", "creative_id"):
+    for by in ("channel", "creative_id", "crowd_id"):
         want = reached[["consumer_id", by, "pi"]].drop_duplicates().groupby(by).pi.agg(["size", "mean"])
         got = {r[by]: (r["n"], r["pi"]) for r in pi["cuts"][by]}
         assert got == {k: (int(r["size"]), pytest.approx(r["mean"])) for k, r in want.iterrows()}
