@@ -108,6 +108,7 @@ ROUTES = [("get", "/api/me"), ("get", "/api/brands"), ("get", "/api/assets/{bran
           ("get", "/api/autopilot/{brand}/gaps"),
           ("get", "/api/autopilot/{brand}/sequence"), ("get", "/api/jobs"), ("get", "/api/jobs/{job_id}"),
           ("post", "/api/jobs/ingest"), ("post", "/api/jobs/postmortem"), ("get", "/api/jobs/{job_id}/html"),
+          ("get", "/api/jobs/{job_id}/json"),
           ("get", "/api/freshness"), ("get", "/api/alerts"), ("get", "/api/assets/series"),
           ("get", "/api/assets/snapshot"), ("get", "/api/assets/flow"), ("get", "/api/assets/deeplink-flow")]
 

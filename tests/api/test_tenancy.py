@@ -195,6 +195,14 @@ def test_postmortem_job(service, client):
     html = client.get(f"/api/jobs/{job_id}/html", headers=h)
     assert html.status_code == 200 and "结案" in html.text and B in html.text
     assert client.get(f"/api/jobs/{job_id}/html", headers=auth(service, "rival")).status_code == 404
+    pm = client.get(f"/api/jobs/{job_id}/json", headers=h)  # the figures: every cut of issue 20 on the API
+    assert pm.status_code == 200 and pm.json()["brand"] == B, pm.text
+    cuts = {"channel", "crowd_id", "creative_id", "phase", "customer", "strategy_crowd"}
+    pm = pm.json()
+    assert set(pm["cuts"]["wide"]) == set(pm["cuts"]["narrow"]) == set(pm["pi"]["cuts"]) == cuts
+    if pm["lift"]["kind"] == "randomised":
+        assert cuts <= set(pm["lift_cuts"]) and pm["lift_cuts"]["phase"]
+    assert client.get(f"/api/jobs/{job_id}/json", headers=auth(service, "rival")).status_code == 404
     r = client.post("/api/jobs/postmortem", json={"brand": FOREIGN, "campaign": "sim_double11"}, headers=h)
     assert r.status_code == 403
 

@@ -4,10 +4,14 @@ sensitivity on confounded data."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from aipl.cli import app
 from aipl.measure import Window, exposure_lift, postmortem
 from aipl.measure.lift import Estimate, doubly_robust, e_value, sensitivity, verdict
 from aipl.report.gather import incremental
@@ -167,10 +171,11 @@ def test_pi_and_its_cuts_match_sql(market):
         assert cut[name]["n_treated" if treated else "n_control"] == len(g)
     new = scores[scores.customer == "new"]
     assert cut["new"]["pi"]["effect"] == pytest.approx(new[new.treated].pi.mean() - new[~new.treated].pi.mean())
-    reached = sql(wh, f"""SELECT DISTINCT consumer_id, channel, creative_id FROM events
+    reached = sql(wh, f"""SELECT DISTINCT consumer_id, coalesce(channel, '(none)') AS channel,
+          coalesce(creative_id, '(none)') AS creative_id, coalesce(crowd_id, '(none)') AS crowd_id FROM events
         WHERE campaign_id = '{CAMPAIGN}' AND brand_id = '{BRAND}' AND event_type IN ('exposure', 'ad_click')
           AND timezone('{TZ}', ts)::DATE BETWEEN {window(pm)}""").merge(scores, on="consumer_id")
-    for by in ("channel", "creative_id"):
+    for by in ("channel", "creative_id", "crowd_id"):
         want = reached[["consumer_id", by, "pi"]].drop_duplicates().groupby(by).pi.agg(["size", "mean"])
         got = {r[by]: (r["n"], r["pi"]) for r in pi["cuts"][by]}
         assert got == {k: (int(r["size"]), pytest.approx(r["mean"])) for k, r in want.iterrows()}
@@ -244,3 +249,50 @@ def test_a_withheld_observational_lift_shows_as_a_range_in_the_html(market):
     assert f"spend [{lo:+.4f}, {hi:+.4f}]" in page and "E-value" in page
     effect = lift.arms[0]["lift"]["spend"]["effect"]
     assert f'<td class="num">{effect:+.4f}</td>' not in page
+
+
+def test_lift_by_phase_and_outcomes_by_channel_match_sql(market):
+    """Issue 20: the lift is cut by phase too (the outcomes over the phase's days, treated against control), and
+    the treated's outcomes by the channel, crowd and creative that reached them."""
+    wh, pm = market
+    cut = {r["phase"]: r for r in pm["lift_cuts"]["phase"]}
+    assert set(cut) == {p["phase"] for p in pm["phases"]}
+    for phase in cut:
+        days = " OR ".join(f"timezone('{TZ}', ts)::DATE BETWEEN DATE '{p['start_date']}' AND DATE '{p['end_date']}'"
+                           for p in pm["phases"] if p["phase"] == phase)
+        got = sql(wh, f"""
+          WITH b AS (SELECT consumer_id, sum(coalesce(amount, 0)) AS spend FROM events WHERE brand_id = '{BRAND}'
+                     AND event_type = 'purchase' AND ({days}) GROUP BY consumer_id)
+          SELECT a.is_control, avg(CASE WHEN b.consumer_id IS NULL THEN 0 ELSE 1 END) AS conversion,
+                 avg(coalesce(b.spend, 0)) AS spend, count(*) AS n
+          FROM assignments a LEFT JOIN b USING (consumer_id) GROUP BY ALL""").set_index("is_control")
+        row = cut[phase]
+        assert (row["n_treated"], row["n_control"]) == (got.n[False], got.n[True])
+        for m in ("conversion", "spend"):
+            assert row[m]["effect"] == pytest.approx(got[m][False] - got[m][True], abs=1e-12), (phase, m)
+    reached = sql(wh, f"""
+      WITH b AS (SELECT consumer_id, count(*) AS purchases FROM events WHERE brand_id = '{BRAND}'
+                 AND event_type = 'purchase' AND timezone('{TZ}', ts)::DATE BETWEEN {window(pm)} GROUP BY consumer_id),
+      r AS (SELECT DISTINCT consumer_id, channel FROM events WHERE campaign_id = '{CAMPAIGN}' AND brand_id = '{BRAND}'
+            AND event_type IN ('exposure', 'ad_click') AND timezone('{TZ}', ts)::DATE BETWEEN {window(pm)})
+      SELECT r.channel, count(*) AS n, avg(coalesce(b.purchases, 0)) AS purchases
+      FROM r JOIN assignments a USING (consumer_id) LEFT JOIN b USING (consumer_id)
+      WHERE NOT a.is_control GROUP BY ALL""")
+    got = {r["channel"]: (r["n"], r["purchases"]) for r in pm["lift_cuts"]["channel"]}
+    assert got == {r.channel: (r.n, pytest.approx(r.purchases)) for r in reached.itertuples()}
+    assert set(pm["lift_cuts"]) >= {"customer", "strategy_crowd", "phase", "channel", "crowd_id", "creative_id"}
+
+
+def test_the_cli_cuts_the_lift_as_the_library_does(market):
+    wh, pm = market
+    args = ["lift", "--campaign", CAMPAIGN, "--brand", BRAND, "--metric", "conversion", "--metric", "purchases",
+            "--metric", "spend", "--cuts", "-w", str(wh.config.root)]
+    r = CliRunner().invoke(app, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    cuts = json.loads(r.stdout)["cuts"]
+    assert cuts["phase"] == json.loads(json.dumps(pm["lift_cuts"]["phase"]))  # the 结案's cut, the same figures
+    assert cuts["customer"] == json.loads(json.dumps(pm["lift_cuts"]["customer"]))
+    text = CliRunner().invoke(app, args)
+    assert text.exit_code == 0 and "lift by phase" in text.stdout and "reached them" in text.stdout, text.output
+    r = CliRunner().invoke(app, ["lift", "--cuts", "-w", str(wh.config.root)])
+    assert r.exit_code == 2 and "--cuts needs --campaign" in r.output

@@ -80,18 +80,44 @@ def lift_cmd(
     label: LabelOpt = None,
     days: Annotated[int, typer.Option(help="Outcome window in days from assignment (no campaign).")] = 14,
     pre_days: Annotated[int, typer.Option(help="Pre-period for the covariates, in days.")] = 30,
+    cuts: Annotated[bool, typer.Option(help="Also cut a campaign's randomised lift by customer, strategy crowd "
+                                       "and phase, and the treated's outcomes by channel, crowd and creative.")
+                    ] = False,
     workspace: WorkspaceOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Lift of a campaign or experiment over its control, with confidence intervals (randomised when a holdout
     exists, else an observational estimate labelled as such)."""
+    if cuts and not campaign:
+        _fail("--cuts needs --campaign (its phases and touches)")
     with _file_or_workspace(file, fmt, workspace, read=True) as wh:
         res = measure_lift(wh, campaign, experiment, brand, method, metrics=tuple(metric or ()),
-                           labels=tuple(label) if label else None, days=days, pre_days=pre_days)
+                           labels=tuple(label) if label else None, days=days, pre_days=pre_days, cuts=cuts)
     if as_json:
         _print_json(res.to_dict())
         return
     _print_lift(res)
+    if res.get("cuts"):
+        _print_lift_cuts(res["cuts"])
+
+
+def _print_lift_cuts(cuts: dict) -> None:
+    out.print(escape(cuts["note"]), soft_wrap=True)
+    for by, rows in cuts.items():
+        if by == "note" or not rows:
+            continue
+        metrics = [k for k in rows[0] if k not in (by, "n", "n_treated", "n_control")]
+        if "n_treated" in rows[0]:
+            t = Table(by, "n treated", "n control", *[f"{m} lift [95%]" for m in metrics], title=f"lift by {by}")
+            for r in rows:
+                t.add_row(escape(str(r[by])), f"{r['n_treated']:,}", f"{r['n_control']:,}", *[
+                    "—" if r[m]["effect"] is None else f"{r[m]['effect']:+.4f} [{r[m]['ci_low']:+.4f}, "
+                    f"{r[m]['ci_high']:+.4f}]" for m in metrics])
+        else:
+            t = Table(by, "reached", *metrics, title=f"outcomes of the treated by the {by} that reached them")
+            for r in rows:
+                t.add_row(escape(str(r[by])), f"{r['n']:,}", *[f"{r[m]:.4f}" for m in metrics])
+        out.print(t)
 
 
 @app.command("uplift")
@@ -257,5 +283,7 @@ def postmortem_cmd(
             _print_pi_cut(by, rows)
     if isinstance(pm.lift, LiftResult):
         _print_lift(pm.lift)
+        if pm.lift_cuts and pm.lift_cuts.get("note"):
+            _print_lift_cuts(pm.lift_cuts)
     elif pm.lift and pm.lift.get("error"):
         out.print(f"lift: {escape(pm.lift['error'])}")

@@ -3,7 +3,8 @@ its cost), attributed orders and GMV in two scopes (窄: after a click, on the c
 any item of the brand), CVR with its numerator and denominator and ROI, new and returning customers (新客: no
 purchase of the brand in the `[measure] new_customer_days` before the campaign), cut by channel, crowd, creative,
 phase, customer and strategy crowd; the purchase-intent index (PI) with the same cuts; the AIPL flow over the
-campaign; and the randomised or observational lift, cut by customer and strategy crowd when randomised.
+campaign; and the randomised or observational lift, cut by customer, strategy crowd and phase when randomised
+(with the treated's outcomes by the channel, crowd and creative that reached them).
 Formulas: DOMAIN.md §8, §11."""
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import pandas as pd
 
 from aipl.assets import ensure_built, flow
 from aipl.attribution import ATTRIBUTION_DAYS, ENGAGEMENT, attributed, campaign_delivery, campaign_window
-from aipl.measure.experiment import campaign_lift, experiment_frame
+from aipl.measure.experiment import campaign_lift, lift_cuts
 from aipl.measure.pi import campaign_pi
 from aipl.measure.results import Postmortem
-from aipl.measure.segments import SEGMENTS, consumer_segments, phase_of, segment_lifts, spread, touch_frame
+from aipl.measure.segments import SEGMENTS, consumer_segments, phase_of, spread, touch_frame
 from aipl.measure.settings import MeasureSettings
 from aipl.warehouse import Warehouse
 
@@ -101,20 +102,6 @@ def _definitions(days: int, new_days: int) -> dict:
     }
 
 
-def _lift_cuts(wh: Warehouse, lift: dict | None, brand: str, window, new_days: int) -> dict:
-    if not lift or lift.get("error"):
-        return {"note": "no lift was measured"}
-    if lift["kind"] != "randomised":
-        return {"note": "observational: the lift is not cut (it is not re-adjusted within a cut)"}
-    df, _, _ = experiment_frame(wh, lift["experiment"], brand, window)
-    seg = consumer_segments(wh, ibis.memtable(df[["consumer_id"]]), brand, window.start, new_days)
-    df = df.merge(seg, on="consumer_id").assign(treated=lambda f: ~f.is_control.astype(bool))
-    out = {by: segment_lifts(df, by, LIFT_METRICS, True) for by in SEGMENTS}
-    out["note"] = ("difference in means within each cut (known before the campaign); channel, crowd, creative "
-                   "and phase are not randomised, so their lift is not identified")
-    return out
-
-
 def postmortem(wh: Warehouse, campaign: str, brand: str | None = None, days: int = ATTRIBUTION_DAYS,
                with_lift: bool = True, with_pi: bool = True) -> Postmortem:
     """The whole post-mortem of a campaign for one brand (the campaign's own brand by default).
@@ -184,5 +171,11 @@ def postmortem(wh: Warehouse, campaign: str, brand: str | None = None, days: int
                       attribution_days=days, new_customer_days=new_days,
                       phases=phases[["phase", "start_date", "end_date"]].astype(str).to_dict(orient="records"),
                       definitions=_definitions(days, new_days), totals=totals, cuts=cuts, customers=customers,
-                      flow=asset_flow, lift=lift, lift_cuts=_lift_cuts(wh, lift, brand, window, new_days) if with_lift
-                      else None, pi=pi)
+                      flow=asset_flow, lift=lift, lift_cuts=_lift_cuts(wh, lift, campaign, brand, window, touches)
+                      if with_lift else None, pi=pi)
+
+
+def _lift_cuts(wh: Warehouse, lift: dict | None, campaign: str, brand: str, window, touches: pd.DataFrame) -> dict:
+    if not lift or lift.get("error"):
+        return {"note": "no lift was measured"}
+    return lift_cuts(wh, lift, campaign, brand, window, LIFT_METRICS, touches=touches)

@@ -17,8 +17,8 @@ from scipy.optimize import nnls
 from aipl import schema
 from aipl.attribution import ATTRIBUTION_DAYS, TOUCH_TYPES, Window, campaign_window
 from aipl.config import parse_day
-from aipl.measure.experiment import PRE_COVARIATES, consumer_outcomes
-from aipl.measure.lift import OBSERVATIONAL, RANDOMISED, estimate
+from aipl.measure.experiment import PRE_COVARIATES, consumer_outcomes, group_moments, in_days
+from aipl.measure.lift import OBSERVATIONAL, RANDOMISED, Moments, adjusted_lift, estimate
 from aipl.measure.results import CampaignPI, PiWeights
 from aipl.measure.segments import SEGMENTS, TOUCH_CUTS, consumer_segments, reached_means, segment_lifts, touch_frame
 from aipl.measure.settings import MeasureSettings
@@ -62,17 +62,34 @@ def behaviour_flags(wh: Warehouse, people: ir.Table, brand: str, start: date, en
     return _flags(wh, people, brand, [(start, end)])
 
 
-def _flags(wh: Warehouse, people: ir.Table, brand: str, spans: list[tuple[date, date]]) -> pd.DataFrame:
+def flag_table(wh: Warehouse, people: ir.Table, brand: str, spans: list[tuple[date, date]],
+               weights: dict[str, float] | None = None) -> ir.Table:
+    """The expression of the consumers of `people` (and its columns) with a 0/1 column per PI behaviour towards
+    the brand on the days of the spans (each from–to, both included) and, given weights, their `pi` score.
+
+    >>> from datetime import date
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse()
+    >>> t = flag_table(wh, wh.table("consumers").select("consumer_id"), "B01", [(date(2026, 10, 8),
+    ...                date(2026, 10, 24))], equal_weights())
+    >>> int(t.favorite.sum().execute()), float(t.pi.sum().execute())
+    (6, 1500.0)
+    """
     ev = wh.table("events")
-    day = wh.local_day(ev.ts)
-    inside = ibis.or_(*[(day >= ibis.literal(a)) & (day <= ibis.literal(b)) for a, b in spans])
-    ev = ev.filter((ev.brand_id == brand) & inside)
+    ev = ev.filter((ev.brand_id == brand) & ibis.or_(*[in_days(wh, ev.ts, a, b) for a, b in spans]))
     flags = ev.group_by("consumer_id").aggregate(**{
         b: ev.event_type.isin(list(types)).any().cast("int64") for b, types in PI_BEHAVIOURS.items()
     })
     t = people.left_join(flags, "consumer_id")
-    df = t.select(*people.columns, *PI_BEHAVIOURS).execute()
-    df[list(PI_BEHAVIOURS)] = df[list(PI_BEHAVIOURS)].fillna(0).astype(int)
+    t = t.select(*people.columns, **{b: t[b].fill_null(0) for b in PI_BEHAVIOURS})
+    if weights is not None:
+        t = t.mutate(pi=sum(t[b].cast("float64") * (weights[b] * 100) for b in PI_BEHAVIOURS))
+    return t
+
+
+def _flags(wh: Warehouse, people: ir.Table, brand: str, spans: list[tuple[date, date]]) -> pd.DataFrame:
+    df = flag_table(wh, people, brand, spans).execute()
+    df[list(PI_BEHAVIOURS)] = df[list(PI_BEHAVIOURS)].astype(int)
     return df.sort_values("consumer_id", ignore_index=True)
 
 
@@ -220,25 +237,29 @@ def campaign_pi(wh: Warehouse, campaign: str, brand: str | None = None, experime
         allowed = OBSERVATIONAL
     if method not in allowed:
         raise ValueError(f"a {kind} comparison uses {' or '.join(allowed)}, not {method!r}")
-    flags = behaviour_flags(wh, people, brand, window.start, window.end)
-    t = flags.exposed.to_numpy() == 1
-    score = pi_scores(flags, weights)
-    x = None
-    if method != "difference_in_means":
+    table = flag_table(wh, people, brand, [(window.start, window.end)], weights)
+    moments = group_moments(table, "exposed", ["pi", *PI_BEHAVIOURS])  # each group's n, sums and squares
+    none = Moments.of({c: [] for c in ["pi", *PI_BEHAVIOURS]})
+    exposed, control = (moments.get(k, none) for k in (1, 0))
+    flags = None
+    if method == "difference_in_means":
+        est = adjusted_lift(exposed, control, "pi", confidence=confidence)
+    else:
+        flags = behaviour_flags(wh, people, brand, window.start, window.end)
         pre = consumer_outcomes(wh, people, brand, window)
-        x = pre[list(PRE_COVARIATES)].to_numpy()
-    est = estimate(method, score, t, x, metric="pi", confidence=confidence)
-    groups = []
-    for name, mask in (("exposed", t), ("control", ~t)):
-        rates = flags.loc[mask, list(PI_BEHAVIOURS)].mean()
-        groups.append({"group": name, "n": int(mask.sum()), "pi": float(score[mask].mean()),
-                       "rates": {b: float(rates[b]) for b in PI_BEHAVIOURS}})
+        est = estimate(method, pi_scores(flags, weights), flags.exposed.to_numpy() == 1,
+                       pre[list(PRE_COVARIATES)].to_numpy(), metric="pi", confidence=confidence)
+    groups = [{"group": name, "n": m.n, "pi": float(m.mean(["pi"])[0]) if m.n else float("nan"),
+               "rates": {b: float(m.mean([b])[0]) if m.n else float("nan") for b in PI_BEHAVIOURS}}
+              for name, m in (("exposed", exposed), ("control", control))]
     res = CampaignPI(campaign=campaign, brand=brand, kind=kind, experiment=experiment,
                      window={"start": str(window.start), "end": str(window.end)}, weights=weights,
                      weights_source=source, groups=groups, lift=est.to_dict(),
                      credit=channel_credit(wh, campaign, brand, window))
     if cuts:
-        frame = flags[["consumer_id"]].assign(pi=score, treated=t)
+        if flags is None:
+            flags = behaviour_flags(wh, people, brand, window.start, window.end)
+        frame = flags[["consumer_id"]].assign(pi=pi_scores(flags, weights), treated=flags.exposed.to_numpy() == 1)
         res["cuts"] = pi_cuts(wh, campaign, brand, window, people, frame, weights, kind == "randomised", confidence)
     return res
 
@@ -276,10 +297,9 @@ def pi_cuts(wh: Warehouse, campaign: str, brand: str, window: Window, people: ir
 
 def _exposure_groups(wh: Warehouse, campaign: str, brand: str, window: Window) -> ir.Table:
     ev = wh.table("events")
-    day = wh.local_day(ev.ts)
-    span = ev.filter((day >= ibis.literal(window.pre_start)) & (day <= ibis.literal(window.end)))
+    span = ev.filter(in_days(wh, ev.ts, window.pre_start, window.end))
     touched = ev.filter((ev.campaign_id == campaign) & (ev.brand_id == brand) & ev.event_type.isin(TOUCH_TYPES)
-                        & (day >= ibis.literal(window.start)) & (day <= ibis.literal(window.end)))
+                        & in_days(wh, ev.ts, window.start, window.end))
     touched = touched.select("consumer_id").distinct().mutate(hit=ibis.literal(1))
     people = span.select("consumer_id").distinct().left_join(touched, "consumer_id")
     return people.select("consumer_id", exposed=people.hit.fill_null(0))
@@ -299,13 +319,12 @@ def channel_credit(wh: Warehouse, campaign: str, brand: str, window: Window,
      ('content', 92, 0.1)]
     """
     ev = wh.table("events")
-    day = wh.local_day(ev.ts)
-    inside = (ev.brand_id == brand) & (day >= ibis.literal(window.start)) & (day <= ibis.literal(window.end))
+    inside = (ev.brand_id == brand) & in_days(wh, ev.ts, window.start, window.end)
     types = [t for ts in PI_BEHAVIOURS.values() for t in ts]
-    acts = ev.filter(inside & ev.event_type.isin(types)).select("consumer_id", act_ts="ts", act="event_type")
-    acts = acts.mutate(act_id=ibis.row_number())
     touches = ev.filter(inside & (ev.campaign_id == campaign) & ev.event_type.isin(TOUCH_TYPES))
     touches = touches.select("consumer_id", touch_ts="ts", channel=touches.channel.fill_null("(none)"))
+    acts = ev.filter(inside & ev.event_type.isin(types) & ev.consumer_id.isin(touches.consumer_id))
+    acts = acts.select("consumer_id", act_ts="ts", act="event_type").mutate(act_id=ibis.row_number())
     j = acts.inner_join(touches, [acts.consumer_id == touches.consumer_id, touches.touch_ts <= acts.act_ts,
                                   touches.touch_ts > acts.act_ts - ibis.interval(days=days)])
     w = ibis.window(group_by="act_id")

@@ -160,8 +160,9 @@ class Postmortem(Result):
     customers), the same `cuts` by channel, crowd, creative, phase, customer (new/returning) and strategy crowd,
     new and returning `customers` (新客: no purchase in the `new_customer_days` before the campaign), the AIPL
     `flow` over the campaign, the `lift` (a LiftResult, {"error": …} when none can be measured, or None) and its
-    `lift_cuts`, the purchase-intent index `pi` (a CampaignPI with its `cuts`) and the `definitions` of the scopes,
-    CVRs and cuts; what `postmortem` returns.
+    `lift_cuts` (customer, strategy crowd, phase; outcomes by channel, crowd, creative), the purchase-intent
+    index `pi` (a CampaignPI with its `cuts`) and the `definitions` of the scopes, CVRs and cuts; what
+    `postmortem` returns.
 
     >>> pm = Postmortem(campaign="sim_double11", brand="B01", start="2026-09-15", end="2026-10-24",
     ...                 attribution_days=15, phases=[], totals={"narrow": {"spend": 21.24, "gmv": 0.0, "roi": 0.0},

@@ -110,9 +110,9 @@ def segment_lifts(df: pd.DataFrame, by: str, metrics: tuple[str, ...], randomise
     return rows
 
 
-def reached_means(values: pd.DataFrame, touches: pd.DataFrame, by: str, column: str) -> list[dict]:
+def reached_means(values: pd.DataFrame, touches: pd.DataFrame, by: str, column: str | list[str]) -> list[dict]:
     """Per value of the touch attribute `by`: the consumers it reached (of those in `values`) and their mean
-    `column`; a consumer reached through several values counts in each.
+    `column` (or each of several columns); a consumer reached through several values counts in each.
 
     >>> import pandas as pd
     >>> values = pd.DataFrame({"consumer_id": ["a", "b", "c"], "pi": [50.0, 0.0, 25.0]})
@@ -121,9 +121,11 @@ def reached_means(values: pd.DataFrame, touches: pd.DataFrame, by: str, column: 
     [{'channel': 'live', 'n': 2, 'pi': 25.0}, {'channel': 'search', 'n': 1, 'pi': 50.0},
      {'channel': 'x', 'n': 1, 'pi': 25.0}]
     """
-    pairs = touches[["consumer_id", by]].drop_duplicates().merge(values[["consumer_id", column]], on="consumer_id")
-    g = pairs.groupby(by)[column].agg(["size", "mean"])
-    return [{by: k, "n": int(r["size"]), column: float(r["mean"])} for k, r in g.iterrows()]
+    columns = [column] if isinstance(column, str) else column
+    pairs = touches[["consumer_id", by]].drop_duplicates().merge(values[["consumer_id", *columns]], on="consumer_id")
+    g = pairs.groupby(by)
+    n, means = g.size(), g[columns].mean()
+    return [{by: k, "n": int(n[k]), **{c: float(means.at[k, c]) for c in columns}} for k in n.index]
 
 
 def spread(delivery: pd.DataFrame, touches: pd.DataFrame, by: str) -> pd.DataFrame:

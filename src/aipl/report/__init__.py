@@ -4,6 +4,7 @@ plan. `gather` draws the figures from the engines' public functions, `charts` dr
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from aipl.report.fonts import cjk_font
@@ -29,15 +30,19 @@ def write_report(wh: Warehouse, out: str | Path, truth: dict | None = None) -> P
 
 
 def write_postmortem(wh: Warehouse, campaign: str, out: str | Path, brand: str | None = None,
-                     pdf: str | Path | None = None) -> Path:
-    """Render the campaign's post-mortem (结案) to HTML at `out`, and to PDF at `pdf` when given (drawn with the
-    bundled Chinese font: see cjk_font).
+                     pdf: str | Path | None = None, json_out: str | Path | None = None) -> Path:
+    """Render the campaign's post-mortem (结案) to HTML at `out`, to PDF at `pdf` when given (drawn with the
+    bundled Chinese font: see cjk_font), and its figures as JSON at `json_out` when given (`aipl postmortem
+    --json`'s document, NaN as null).
 
     >>> write_postmortem(wh, "sim_double11", "b01.html", brand="B01", pdf="b01.pdf")  # doctest: +SKIP
     PosixPath('b01.html')
     """
     data = gather_postmortem(wh, campaign, brand)
     page = render("postmortem.html.j2", charts=postmortem_charts(data["pm"]), cuts=POSTMORTEM_CUTS, **data)
+    if json_out is not None:
+        plain = json.loads(json.dumps(data["pm"].to_dict(), default=str), parse_constant=lambda _: None)
+        Path(json_out).write_text(json.dumps(plain, ensure_ascii=False), encoding="utf-8")
     return write(page, out, pdf)
 
 

@@ -4,6 +4,7 @@ the post-mortem's HTML once done."""
 from __future__ import annotations
 
 import codecs
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -35,9 +36,35 @@ class IngestResult(BaseModel):
 
 
 class PostmortemResult(BaseModel):
-    """Where a post-mortem job wrote its HTML (relative to the workspace); fetch it from /api/jobs/{id}/html."""
+    """Where a post-mortem job wrote its HTML and JSON (relative to the workspace); fetch them from
+    /api/jobs/{id}/html and /api/jobs/{id}/json."""
 
     html: str
+    json_file: str | None = None
+
+
+class PostmortemFigures(BaseModel):
+    """A campaign post-mortem's (结案) figures, as `aipl postmortem --json` gives them: the `totals` of both scopes
+    (窄 narrow, 宽 wide) with the CVRs' numerators and denominators, the `cuts` of each scope by channel, crowd,
+    creative, phase, customer (新老客) and strategy crowd, the new and returning `customers`, the AIPL `flow`,
+    the purchase-intent index `pi` with its cuts, the `lift` and its `lift_cuts` (customer, strategy crowd and
+    phase; the treated's outcomes by channel, crowd and creative)."""
+
+    campaign: str
+    brand: str
+    start: str
+    end: str
+    attribution_days: int
+    new_customer_days: int
+    phases: list[dict]
+    definitions: dict
+    totals: dict
+    cuts: dict
+    customers: list[dict]
+    flow: dict | None = None
+    lift: dict | None = None
+    lift_cuts: dict | None = None
+    pi: dict | None = None
 
 
 class JobSummary(BaseModel):
@@ -151,13 +178,14 @@ def postmortem(request: Request, body: PostmortemIn, who: Annotated[Principal, D
         out = Path(app.state.root) / "reports" / who.tenant
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"postmortem-{body.brand}-{body.campaign}.html"
+        figures = path.with_suffix(".json")
         report("writing the post-mortem", 0.1)
         wh = open_warehouse(app.state.root, on_wait=report)
         try:
-            write_postmortem(wh, body.campaign, path, body.brand)
+            write_postmortem(wh, body.campaign, path, body.brand, json_out=figures)
         finally:
             wh.close()
-        return {"html": str(path.relative_to(app.state.root))}
+        return {"html": str(path.relative_to(app.state.root)), "json_file": str(figures.relative_to(app.state.root))}
 
     return Job(**app.state.jobs.submit(who.tenant, "postmortem", work))
 
@@ -173,3 +201,13 @@ def job_html(request: Request, who: Caller, job_id: str) -> HTMLResponse:
     if job is None or job["status"] != "done" or not (job["result"] or {}).get("html"):
         raise HTTPException(404, f"no finished report for job {job_id!r}")
     return HTMLResponse((Path(request.app.state.root) / job["result"]["html"]).read_text(encoding="utf-8"))
+
+
+@router.get("/{job_id}/json")
+def job_json(request: Request, who: Caller, job_id: str) -> PostmortemFigures:
+    """The figures a finished post-mortem job computed (the same as its HTML shows)."""
+    job = request.app.state.jobs.get(who.tenant, job_id)
+    if job is None or job["status"] != "done" or not (job["result"] or {}).get("json_file"):
+        raise HTTPException(404, f"no finished post-mortem for job {job_id!r}")
+    path = Path(request.app.state.root) / job["result"]["json_file"]
+    return PostmortemFigures(**json.loads(path.read_text(encoding="utf-8")))
