@@ -5,18 +5,24 @@ trees are evaluated on it. Number tags also keep "value ≥ v" bitmaps so that a
 
 from __future__ import annotations
 
+import array
 import copy
+import functools
+import json
+import operator
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import ibis
+import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 from pyroaring import BitMap, FrozenBitMap
 
 from aipl import schema
 from aipl.audience.results import TagRefresh
 from aipl.audience.saved import saved
-from aipl.audience.tags import CATALOGUE, IDS_TABLE, TAGS_TABLE, ensure_ids, tag_rows
+from aipl.audience.tags import CATALOGUE, GROUPS, IDS_TABLE, TAGS_TABLE, WINDOWS, ensure_ids, tag_groups, tag_rows
 from aipl.config import parse_day
 from aipl.warehouse import Warehouse
 
@@ -28,9 +34,15 @@ _OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a
 
 
 def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None = None) -> TagRefresh:
-    """Bring tags and bitmaps to `day`: new consumers get ids, tags are recomputed in the warehouse, and only
-    the (tag, key, value) bitmaps whose members changed are rewritten. Returns what changed; `report` is told
-    each step.
+    """Bring tags and bitmaps to `day`: new consumers get ids, tags are recomputed in the warehouse for the
+    consumers whose inputs changed, and each (tag, key, value) bitmap whose members changed is patched with the
+    ids that joined and left it. Returns what changed; `report` is told each step.
+
+    A refresh with nothing loaded since the last one for the same day returns at once (the data version is kept
+    in `tag_meta`). Otherwise the consumers recomputed are those with new events, those with events on a day
+    that left one of the activity windows (`WINDOWS`), and every buyer for the purchase tags (recency moves with
+    the day); the asset states and memberships are recomputed whole. Late events (before the last refresh's),
+    a new year, an earlier day or other settings rebuild everything.
 
     >>> from aipl.audience import refresh
     >>> from aipl.simulate import sample_warehouse
@@ -46,37 +58,182 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
     """
     d = parse_day(day)
     say = report or (lambda _: None)
-    added = ensure_ids(wh)
+    version = _version(wh)
+    old = _meta(wh)
+    if old is not None and old["day"] == d and all(old.get(k) == v for k, v in version.items()):
+        say("0 new consumer ids")
+        say("0 bitmaps rewritten")
+        return TagRefresh(day=str(d), new_ids=0, bitmaps_rewritten=0)
+    plan = _plan(wh, d, old, version)
+    added = ensure_ids(wh, None if plan is None else plan["people"])
     say(f"{added:,} new consumer ids")
-    new = tag_rows(wh, d)
+    wh.ensure_table(TAGS_TABLE, {"id": "int64", "tag": "string", "key": "string", "value": "string", "num": "int64"})
+    wh.ensure_table(BITMAPS_TABLE, {"bkey": "string", "tag": "string", "key": "string", "value": "string",
+                                    "num": "int64", "bitmap": "binary"})
+    wh.ensure_table(META_TABLE, {"day": "date", "refreshed_at": "timestamp('UTC')", "version": "string"})
+    first = not wh.count(TAGS_TABLE)
+    if first:  # every row joins
+        written = wh.materialize("_tags_new", tag_rows(wh, d))
+        changes, bitmaps = written.mutate(sign=ibis.literal(1, "int8")), {}
+    else:
+        changes, written = _changes(wh, d, old, plan)
+        bitmaps = _stored(wh, changes)
+    bitmaps = _patched(wh, changes, bitmaps)
+    n_touched = len(bitmaps)
     with wh.transaction():
-        wh.ensure_table(TAGS_TABLE, new.schema())
-        wh.ensure_table(BITMAPS_TABLE, {"bkey": "string", "tag": "string", "key": "string", "value": "string",
-                                        "num": "int64", "bitmap": "binary"})
-        wh.ensure_table(META_TABLE, {"day": "date", "refreshed_at": "timestamp('UTC')"})
-        wh.materialize("_tags_new", new)
-        old, fresh = wh.table(TAGS_TABLE), wh.table("_tags_new")
-
-        def keyed(t):
-            return t.select("id", bkey=t.tag + "|" + t.key.fill_null("") + "|" + t.value)
-
-        changed = keyed(old).difference(keyed(fresh)).union(keyed(fresh).difference(keyed(old)))
-        touched = changed.select("bkey").distinct()
-        wh.materialize("_touched", touched)
-        f = fresh.mutate(bkey=fresh.tag + "|" + fresh.key.fill_null("") + "|" + fresh.value)
-        rows = f.semi_join(wh.table("_touched"), "bkey").execute()
-        n_touched = int(wh.table("_touched").count().execute())
-        out = [{"bkey": k, "tag": g.tag.iloc[0], "key": g.key.iloc[0] if g.key.notna().iloc[0] else None,
-                "value": g.value.iloc[0], "num": None if pd.isna(g.num.iloc[0]) else int(g.num.iloc[0]),
-                "bitmap": BitMap(g.id.astype("int64").tolist()).serialize()}
-               for k, g in rows.groupby("bkey", sort=False)]
         # bitmaps before tags: without a transaction (Spark), a failure in between leaves old tags, and the next
-        # refresh rewrites these bitmaps again
-        wh.replace_rows(BITMAPS_TABLE, pd.DataFrame(out) if out else None, keys=["bkey"], match=wh.table("_touched"))
-        wh.replace_rows(TAGS_TABLE, fresh, keys=[])
-        wh.replace_rows(META_TABLE, pd.DataFrame({"day": [d], "refreshed_at": [datetime.now(UTC)]}), keys=[])
+        # refresh (its meta unchanged) rebuilds from scratch
+        frame = pd.DataFrame([b for b in bitmaps.values() if b["bitmap"] is not None],
+                             columns=["bkey", "tag", "key", "value", "num", "bitmap"])
+        if first:
+            wh.replace_rows(BITMAPS_TABLE, frame, keys=[])
+            wh.replace_rows(TAGS_TABLE, written, keys=[])
+        else:
+            gone = ibis.memtable({"bkey": list(bitmaps)}, schema={"bkey": "string"})
+            wh.replace_rows(BITMAPS_TABLE, frame, keys=["bkey"], match=gone)
+            slots = wh.materialize("_tag_slots", changes.select("id", "tag").distinct())
+            wh.replace_rows(TAGS_TABLE, written.semi_join(slots, ["id", "tag"]), keys=["id", "tag"], match=slots)
+        wh.replace_rows(META_TABLE, pd.DataFrame({"day": [d], "refreshed_at": [datetime.now(UTC)],
+                                                  "version": [json.dumps(_watermarks(wh))]}), keys=[])
+    wh.drop_temp("_tags_new", "_tag_changes", "_tag_slots", "_tag_scope", "_tag_touched")
     say(f"{n_touched:,} bitmaps rewritten")
     return TagRefresh(day=str(d), new_ids=added, bitmaps_rewritten=n_touched)
+
+
+def _version(wh: Warehouse) -> dict:
+    """What the tags are computed from, cheaply: the row counts of the inputs, the loaded batches and the
+    settings' fingerprint. Equal versions on the same day: nothing to refresh."""
+    have = set(wh.con.list_tables())
+    counts = {t: wh.count(t) for t in ("events", "consumers", "members", "batches") if t in have}
+    return {**counts, "settings": (wh.built_with(TAGS_TABLE) or ("",))[0]}
+
+
+def _watermarks(wh: Warehouse) -> dict:
+    """The version, the last event's instant and the number of consumer ids: where the next refresh starts."""
+    ev = wh.table("events")
+    last = ev.ts.max().execute()
+    last = None if last is None or pd.isna(last) else pd.Timestamp(last).isoformat()
+    return {**_version(wh), "max_ts": last, "ids": wh.count(IDS_TABLE)}
+
+
+def _meta(wh: Warehouse) -> dict | None:
+    """The last refresh: its day, data version and watermarks (None before the first, or from an older version)."""
+    have = set(wh.con.list_tables())
+    if not {META_TABLE, TAGS_TABLE, BITMAPS_TABLE} <= have or "version" not in wh.table(META_TABLE).columns:
+        return None
+    m = wh.table(META_TABLE).execute()
+    if not len(m) or not isinstance(m.version.iloc[0], str):
+        return None
+    return {"day": parse_day(m.day.iloc[0]), **json.loads(m.version.iloc[0])}
+
+
+def _plan(wh: Warehouse, d: date, old: dict | None, version: dict) -> dict | None:
+    """How to refresh incrementally from `old` to `d` (None: rebuild everything): the new events' consumers
+    (`people`), the events added and whether the profiles changed."""
+    now = version
+    if old is None or "max_ts" not in old or d < old["day"] or d.year != old["day"].year \
+            or now["settings"] != old["settings"] or now.get("events", 0) < old.get("events", 0):
+        return None
+    ev = wh.table("events")
+    new = ev.filter(ev.ts > ibis.literal(pd.Timestamp(old["max_ts"]))) if old["max_ts"] else ev
+    if int(new.count().execute()) != now.get("events", 0) - old.get("events", 0):
+        return None  # late events (at or before the last refresh's last instant): rebuild
+    profiles = now.get("consumers") != old.get("consumers") or _batches_for(wh, old, "consumers")
+    people = new.select("consumer_id")
+    if profiles:
+        people = people.union(wh.table("consumers").select("consumer_id"), distinct=True)
+    return {"people": people, "new_events": new, "profiles": profiles}
+
+
+def _batches_for(wh: Warehouse, old: dict, target: str) -> bool:
+    b = wh.table("batches").order_by("loaded_at").execute().iloc[int(old.get("batches", 0)):]
+    return bool((b.target == target).any())
+
+
+def _changes(wh: Warehouse, d: date, old: dict | None, plan: dict | None) -> tuple[ir.Table, ir.Table]:
+    """(rows that joined (sign 1) or left (sign -1) consumer_tags, the recomputed rows) from `old` to `d`; without
+    a `plan`, every tag of everyone is recomputed and compared."""
+    t = wh.table(TAGS_TABLE)
+    if plan is None:
+        new = wh.materialize("_tags_new", tag_rows(wh, d))
+        return wh.materialize("_tag_changes", _diff(new, t)), new
+    ids = wh.table(IDS_TABLE)
+    touched = [plan["new_events"].inner_join(ids, "consumer_id").select("id"),
+               ids.filter(ids.id >= int(old["ids"])).select("id")]
+    if d > old["day"]:  # consumers with events on a day that entered the tag day's reach or left a window
+        ev = wh.table("events")
+        day = wh.local_day(ev.ts)
+        spans = [(old["day"], d), *[(old["day"] - timedelta(days=w), d - timedelta(days=w)) for w in WINDOWS]]
+        edge = functools.reduce(operator.or_, [(day > ibis.literal(a)) & (day <= ibis.literal(b)) for a, b in spans])
+        touched.append(ev.filter(edge).inner_join(ids, "consumer_id").select("id"))
+    only = wh.materialize("_tag_touched", ibis.union(*touched, distinct=True))
+    groups = ("activity", "purchases", "states", *(("profile",) if plan["profiles"] else ()))
+    parts = tag_groups(wh, d, only=only, groups=groups)
+    new = wh.materialize("_tags_new", ibis.union(*parts.values(), distinct=False))
+    scope = wh.materialize("_tag_scope", new.filter(new.tag == GROUPS["purchases"][0]).select("id"))
+
+    def of(group: str) -> ir.Table:
+        return t.filter(t.tag.isin(list(GROUPS[group])))
+
+    before = [of("activity").semi_join(only, "id"), of("purchases").semi_join(scope, "id"), of("states"),
+              *([of("profile")] if plan["profiles"] else [])]
+    return wh.materialize("_tag_changes", _diff(new, ibis.union(*before, distinct=False))), new
+
+
+def _diff(new: ir.Table, before: ir.Table) -> ir.Table:
+    joined = new.difference(before).mutate(sign=ibis.literal(1, "int8"))
+    left = before.difference(new).mutate(sign=ibis.literal(-1, "int8"))
+    return joined.union(left, distinct=False)
+
+
+def _bkey(t: ir.Table) -> ir.StringValue:
+    return t.tag + "|" + t.key.fill_null("") + "|" + t.value
+
+
+def _stored(wh: Warehouse, changes: ir.Table) -> dict[str, BitMap]:
+    """The stored bitmaps that `changes` touch."""
+    keys = changes.select(bkey=_bkey(changes)).distinct()
+    rows = wh.table(BITMAPS_TABLE).semi_join(keys, "bkey").select("bkey", "bitmap").execute()
+    return {k: BitMap.deserialize(v) for k, v in zip(rows.bkey, rows.bitmap, strict=True)}
+
+
+def _bitmap(ids: np.ndarray) -> BitMap:
+    """A bitmap of sorted ids, built in bulk."""
+    buf = array.array("I")
+    buf.frombytes(ids.astype(np.uint32, copy=False).tobytes())
+    return BitMap(buf)
+
+
+def _patched(wh: Warehouse, changes: ir.Table, stored: dict[str, BitMap]) -> dict[str, dict]:
+    """Each (tag, key, value) that `changes` touch, as a `tag_bitmaps` row with its stored bitmap (if any) plus the
+    ids that joined and minus those that left (`bitmap` None: now empty). The ids come sorted from the warehouse,
+    one tag at a time, and each bitmap is built in one call."""
+    c = changes.mutate(bkey=_bkey(changes))
+    keys = wh.materialize("_tag_keys", c.select("bkey", "tag", "key", "value", "num").distinct().mutate(
+        g=ibis.row_number().over(order_by="bkey").cast("int32")))
+    info = keys.execute().set_index("g")
+    out: dict[str, dict] = {}
+    rows = c.inner_join(keys.select("bkey", "g"), "bkey").select("tag", "g", "sign", id=c.id.cast("int32"))
+    for tag in sorted(set(info.tag)):
+        part = rows.filter(rows.tag == tag).select("g", "sign", "id").order_by(["g", "sign", "id"]).to_pyarrow()
+        g, sign, ids = (part.column(n).to_numpy() for n in ("g", "sign", "id"))
+        cuts = np.flatnonzero((np.diff(g) != 0) | (np.diff(sign) != 0)) + 1
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(g)], strict=True):
+            r = info.loc[int(g[a])]
+            row = out.get(r.bkey)
+            if row is None:
+                bm = stored.get(r.bkey, BitMap())
+                row = out[r.bkey] = {"bkey": r.bkey, "tag": r.tag, "key": None if pd.isna(r.key) else r.key,
+                                     "value": r.value, "num": None if pd.isna(r.num) else int(r.num), "bm": bm}
+            if sign[a] > 0:
+                row["bm"] |= _bitmap(ids[a:b])
+            else:
+                row["bm"] -= _bitmap(ids[a:b])
+    wh.drop_temp("_tag_keys")
+    for row in out.values():
+        bm = row.pop("bm")
+        row["bitmap"] = bm.serialize() if bm else None
+    return out
 
 
 def tag_day(wh: Warehouse) -> date | None:
