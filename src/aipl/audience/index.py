@@ -95,7 +95,8 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
             wh.replace_rows(TAGS_TABLE, written.semi_join(slots, ["id", "tag"]), keys=["id", "tag"], match=slots)
         wh.replace_rows(META_TABLE, pd.DataFrame({"day": [d], "refreshed_at": [datetime.now(UTC)],
                                                   "version": [json.dumps(_watermarks(wh))]}), keys=[])
-    wh.drop_temp("_tags_new", "_tag_changes", "_tag_slots", "_tag_scope", "_tag_touched")
+    wh.drop_temp("_tags_new", "_tag_changes", "_tag_slots", "_tag_scope", "_tag_touched", "_tag_events",
+                 "_tag_purchases")
     say(f"{n_touched:,} bitmaps rewritten")
     return TagRefresh(day=str(d), new_ids=added, bitmaps_rewritten=n_touched)
 
@@ -206,29 +207,27 @@ def _bitmap(ids: np.ndarray) -> BitMap:
 
 def _patched(wh: Warehouse, changes: ir.Table, stored: dict[str, BitMap]) -> dict[str, dict]:
     """Each (tag, key, value) that `changes` touch, as a `tag_bitmaps` row with its stored bitmap (if any) plus the
-    ids that joined and minus those that left (`bitmap` None: now empty). The ids come sorted from the warehouse,
-    one tag at a time, and each bitmap is built in one call."""
+    ids that joined and minus those that left (`bitmap` None: now empty). The ids come sorted from the warehouse
+    in one columnar read, and each bitmap is built in one call."""
     c = changes.mutate(bkey=_bkey(changes))
     keys = wh.materialize("_tag_keys", c.select("bkey", "tag", "key", "value", "num").distinct().mutate(
-        g=ibis.row_number().over(order_by="bkey").cast("int32")))
-    info = keys.execute().set_index("g")
+        g=ibis.row_number().over(order_by="bkey").cast("int32")))  # 0, 1, …
+    info = keys.order_by("g").to_pyarrow().to_pylist()
+    rows = c.inner_join(keys.select("bkey", "g"), "bkey").select("g", "sign", id=c.id.cast("int32"))
+    part = rows.order_by(["g", "sign", "id"]).to_pyarrow()
+    g, sign, ids = (part.column(n).to_numpy() for n in ("g", "sign", "id"))
+    cuts = np.flatnonzero((np.diff(g) != 0) | (np.diff(sign) != 0)) + 1
     out: dict[str, dict] = {}
-    rows = c.inner_join(keys.select("bkey", "g"), "bkey").select("tag", "g", "sign", id=c.id.cast("int32"))
-    for tag in sorted(set(info.tag)):
-        part = rows.filter(rows.tag == tag).select("g", "sign", "id").order_by(["g", "sign", "id"]).to_pyarrow()
-        g, sign, ids = (part.column(n).to_numpy() for n in ("g", "sign", "id"))
-        cuts = np.flatnonzero((np.diff(g) != 0) | (np.diff(sign) != 0)) + 1
-        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(g)], strict=True):
-            r = info.loc[int(g[a])]
-            row = out.get(r.bkey)
-            if row is None:
-                bm = stored.get(r.bkey, BitMap())
-                row = out[r.bkey] = {"bkey": r.bkey, "tag": r.tag, "key": None if pd.isna(r.key) else r.key,
-                                     "value": r.value, "num": None if pd.isna(r.num) else int(r.num), "bm": bm}
-            if sign[a] > 0:
-                row["bm"] |= _bitmap(ids[a:b])
-            else:
-                row["bm"] -= _bitmap(ids[a:b])
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(g)], strict=True):
+        r = info[int(g[a])]
+        row = out.get(r["bkey"])
+        if row is None:
+            row = out[r["bkey"]] = {**r, "bm": stored.get(r["bkey"], BitMap())}
+            del row["g"]
+        if sign[a] > 0:
+            row["bm"] |= _bitmap(ids[a:b])
+        else:
+            row["bm"] -= _bitmap(ids[a:b])
     wh.drop_temp("_tag_keys")
     for row in out.values():
         bm = row.pop("bm")

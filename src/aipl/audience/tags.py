@@ -203,13 +203,17 @@ def tag_groups(wh: Warehouse, day: str | date, only: ir.Table | None = None,
     out: dict[str, ir.Table] = {}
     if "profile" in groups:
         out["profile"] = _profile(wh, d, ids)
-    ev = wh.table("events").inner_join(ids, "consumer_id")
+    ev = wh.table("events")
     local = wh.local_day(ev.ts)
-    ev = ev.mutate(day=local).filter(local <= ibis.literal(d))
-    if "activity" in groups:
-        out["activity"] = _activity(ev if only is None else ev.semi_join(only, "id"), d)
+    ev = ev.filter(local <= ibis.literal(d)).select("consumer_id", "event_type", "category_id", "amount", day=local)
+    if "activity" in groups:  # each read once into a slim table: the tags of a group aggregate it several times
+        act = ev.filter(ev.day > ibis.literal(d - timedelta(days=max(WINDOWS)))).inner_join(ids, "consumer_id")
+        act = wh.materialize("_tag_events", act.drop("consumer_id") if only is None
+                             else act.semi_join(only, "id").drop("consumer_id"))
+        out["activity"] = _activity(act, d)
     if "purchases" in groups:
-        out["purchases"] = _purchases(ev, d, ids.select("id"), only)
+        buy = ev.filter(ev.event_type == "purchase").inner_join(ids, "consumer_id").drop("consumer_id")
+        out["purchases"] = _purchases(wh.materialize("_tag_purchases", buy), d, ids.select("id"), only)
     if "states" in groups:
         out["states"] = _states(wh, d, ids)
     return out
