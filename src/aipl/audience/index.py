@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import array
 import copy
-import functools
 import json
-import operator
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
@@ -20,9 +18,20 @@ import pandas as pd
 from pyroaring import BitMap, FrozenBitMap
 
 from aipl import schema
+from aipl.assets import intervals
 from aipl.audience.results import TagRefresh
 from aipl.audience.saved import saved
-from aipl.audience.tags import CATALOGUE, GROUPS, IDS_TABLE, TAGS_TABLE, WINDOWS, ensure_ids, tag_groups, tag_rows
+from aipl.audience.tags import (
+    CATALOGUE,
+    GROUPS,
+    IDS_TABLE,
+    REACH,
+    TAGS_TABLE,
+    ensure_ids,
+    midnight,
+    tag_groups,
+    tag_rows,
+)
 from aipl.config import parse_day
 from aipl.warehouse import Warehouse
 
@@ -39,10 +48,12 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
     ids that joined and left it. Returns what changed; `report` is told each step.
 
     A refresh with nothing loaded since the last one for the same day returns at once (the data version is kept
-    in `tag_meta`). Otherwise the consumers recomputed are those with new events, those with events on a day
-    that left one of the activity windows (`WINDOWS`), and every buyer for the purchase tags (recency moves with
-    the day); the asset states and memberships are recomputed whole. Late events (before the last refresh's),
-    a new year, an earlier day or other settings rebuild everything.
+    in `tag_meta`). Otherwise the activity tags are recomputed for the consumers with new events, with events on
+    a day that entered the tag day's reach or left one of their windows (`REACH`); the purchase tags for every
+    buyer (recency moves with the day); the asset states and memberships for those consumers and those whose
+    interval starts or ends or whose membership begins in between (all, when memberships were loaded); the
+    profile tags when profiles were loaded. Late events (before the last refresh's last one), a new year, an
+    earlier day or other settings recompute every tag; either way only what differs is rewritten.
 
     >>> from aipl.audience import refresh
     >>> from aipl.simulate import sample_warehouse
@@ -96,7 +107,8 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
         wh.replace_rows(META_TABLE, pd.DataFrame({"day": [d], "refreshed_at": [datetime.now(UTC)],
                                                   "version": [json.dumps(_watermarks(wh))]}), keys=[])
     wh.drop_temp("_tags_new", "_tag_changes", "_tag_slots", "_tag_scope", "_tag_touched", "_tag_events",
-                 "_tag_purchases")
+                 "_tag_purchases", "_tag_held",
+                 *[f"_tag_{n}_{r}" for r in REACH for n in ("events", "touched")])
     say(f"{n_touched:,} bitmaps rewritten")
     return TagRefresh(day=str(d), new_ids=added, bitmaps_rewritten=n_touched)
 
@@ -143,7 +155,8 @@ def _plan(wh: Warehouse, d: date, old: dict | None, version: dict) -> dict | Non
     people = new.select("consumer_id")
     if profiles:
         people = people.union(wh.table("consumers").select("consumer_id"), distinct=True)
-    return {"people": people, "new_events": new, "profiles": profiles}
+    members = now.get("members") != old.get("members") or _batches_for(wh, old, "members")
+    return {"people": people, "new_events": new, "profiles": profiles, "members": members}
 
 
 def _batches_for(wh: Warehouse, old: dict, target: str) -> bool:
@@ -159,24 +172,45 @@ def _changes(wh: Warehouse, d: date, old: dict | None, plan: dict | None) -> tup
         new = wh.materialize("_tags_new", tag_rows(wh, d))
         return wh.materialize("_tag_changes", _diff(new, t)), new
     ids = wh.table(IDS_TABLE)
-    touched = [plan["new_events"].inner_join(ids, "consumer_id").select("id"),
-               ids.filter(ids.id >= int(old["ids"])).select("id")]
-    if d > old["day"]:  # consumers with events on a day that entered the tag day's reach or left a window
-        ev = wh.table("events")
-        day = wh.local_day(ev.ts)
-        spans = [(old["day"], d), *[(old["day"] - timedelta(days=w), d - timedelta(days=w)) for w in WINDOWS]]
-        edge = functools.reduce(operator.or_, [(day > ibis.literal(a)) & (day <= ibis.literal(b)) for a, b in spans])
-        touched.append(ev.filter(edge).inner_join(ids, "consumer_id").select("id"))
-    only = wh.materialize("_tag_touched", ibis.union(*touched, distinct=True))
+    ev = wh.table("events")
+    one = timedelta(days=1)
+
+    def on_days(a: date, b: date) -> ir.Table:  # ids with events on days a + 1 … b
+        return ev.filter((ev.ts >= midnight(wh, a + one)) & (ev.ts < midnight(wh, b + one))).select("consumer_id")
+
+    touched = [plan["new_events"].select("consumer_id")]
+    if d > old["day"]:  # consumers with events on a day that entered the tag day's reach
+        touched.append(on_days(old["day"], d))
+    base = ibis.union(*touched, distinct=True).inner_join(ids, "consumer_id").select("id")
+    base = wh.materialize("_tag_touched", base.union(ids.filter(ids.id >= int(old["ids"])).select("id")))
+    only = {}
+    for r, (_, windows) in REACH.items():  # and those with events on a day that left one of the reach's windows
+        gone = [on_days(old["day"] - timedelta(days=w), d - timedelta(days=w)) for w in windows if d > old["day"]]
+        gone = [ibis.union(*gone, distinct=True).inner_join(ids, "consumer_id").select("id")] if gone else []
+        only[r] = wh.materialize(f"_tag_touched_{r}", ibis.union(base, *gone, distinct=True))
+    # a state changes with the consumer's own events, or where an interval starts or ends; a membership when
+    # its join day is reached, or when memberships were loaded (then all are compared)
+    iv = intervals(wh)
+    iv = iv.filter((iv.scope == "brand") & (((iv.start > old["day"]) & (iv.start <= d))
+                                            | ((iv.end > old["day"]) & (iv.end <= d))))
+    m = wh.table("members")
+    joined = m.filter((m.joined_at >= midnight(wh, old["day"] + timedelta(days=1)))
+                      & (m.joined_at < midnight(wh, d + timedelta(days=1))))
+    moved = [iv.select("consumer_id"), joined.select("consumer_id")]
+    held = None if plan["members"] else wh.materialize("_tag_held", ibis.union(
+        base, ibis.union(*moved, distinct=True).inner_join(ids, "consumer_id").select("id"), distinct=True))
     groups = ("activity", "purchases", "states", *(("profile",) if plan["profiles"] else ()))
-    parts = tag_groups(wh, d, only=only, groups=groups)
+    parts = tag_groups(wh, d, only=only, groups=groups, held=held)
     new = wh.materialize("_tags_new", ibis.union(*parts.values(), distinct=False))
     scope = wh.materialize("_tag_scope", new.filter(new.tag == GROUPS["purchases"][0]).select("id"))
 
     def of(group: str) -> ir.Table:
         return t.filter(t.tag.isin(list(GROUPS[group])))
 
-    before = [of("activity").semi_join(only, "id"), of("purchases").semi_join(scope, "id"), of("states"),
+    t = wh.table(TAGS_TABLE)
+    before = [*[t.filter(t.tag.isin(list(tags))).semi_join(only[r], "id") for r, (tags, _) in REACH.items()],
+              of("purchases").semi_join(scope, "id"),
+              of("states") if held is None else of("states").semi_join(held, "id"),
               *([of("profile")] if plan["profiles"] else [])]
     return wh.materialize("_tag_changes", _diff(new, ibis.union(*before, distinct=False))), new
 

@@ -6,7 +6,7 @@ AIPL and DEEPLINK state per brand, and membership. Tags live in one long table, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import ibis
 import ibis.expr.types as ir
@@ -135,7 +135,9 @@ GROUPS = {  # the tags by the inputs they read: a refresh recomputes a group onl
     "purchases": ("recency_days", "purchases_365d", "spend_level_365d"),
     "states": ("aipl", "deeplink", "member"),
 }
-WINDOWS = (30, 90, 180, 360, 365)  # the activity tags' windows (days): a day leaving one changes its consumers
+# the activity tags by reach (the days of events they read), with the windows (days) whose leaving day changes them
+REACH = {30: (("active_days_30d",), (30,)), 90: (("top_category",), (90,)),
+         360: (("cheap_share_180d", "aup_growth"), (180, 360)), 365: (("category_share",), (365,))}
 
 
 def ensure_ids(wh: Warehouse, people: ir.Table | None = None) -> int:
@@ -186,11 +188,12 @@ def tag_rows(wh: Warehouse, day: str | date) -> ir.Table:
     return ibis.union(*tag_groups(wh, day).values(), distinct=False)
 
 
-def tag_groups(wh: Warehouse, day: str | date, only: ir.Table | None = None,
-               groups: tuple[str, ...] = tuple(GROUPS)) -> dict[str, ir.Table]:
-    """The rows of each group of `GROUPS` on `day` (of `groups` only). With `only` (a table of `id`), the activity
-    group holds only those consumers and the purchases group only them and the buyers (the spend levels rank
-    every buyer); the other groups are whole.
+def tag_groups(wh: Warehouse, day: str | date, only: ir.Table | dict[int, ir.Table] | None = None,
+               groups: tuple[str, ...] = tuple(GROUPS), held: ir.Table | None = None) -> dict[str, ir.Table]:
+    """The rows of each group of `GROUPS` on `day` (of `groups` only). With `only` (a table of `id`, or one per
+    reach of `REACH`), the activity group holds only those consumers and the purchases group only them and the
+    buyers (the spend levels rank every buyer); with `held` (ids), the states group only those; the profile
+    group is whole.
 
     >>> from aipl.simulate import sample_warehouse
     >>> wh = sample_warehouse(); _ = ensure_ids(wh)
@@ -204,19 +207,40 @@ def tag_groups(wh: Warehouse, day: str | date, only: ir.Table | None = None,
     if "profile" in groups:
         out["profile"] = _profile(wh, d, ids)
     ev = wh.table("events")
-    local = wh.local_day(ev.ts)
-    ev = ev.filter(local <= ibis.literal(d)).select("consumer_id", "event_type", "category_id", "amount", day=local)
-    if "activity" in groups:  # each read once into a slim table: the tags of a group aggregate it several times
-        act = ev.filter(ev.day > ibis.literal(d - timedelta(days=max(WINDOWS)))).inner_join(ids, "consumer_id")
-        act = wh.materialize("_tag_events", act.drop("consumer_id") if only is None
-                             else act.semi_join(only, "id").drop("consumer_id"))
-        out["activity"] = _activity(act, d)
+    ev = ev.filter(ev.ts < midnight(wh, d + timedelta(days=1)))  # by instant: no time-zone arithmetic per row
+
+    def slim(t: ir.Table) -> ir.Table:
+        t = t.inner_join(ids, "consumer_id")
+        return t.select("id", "event_type", "category_id", "amount", day=wh.local_day(t.ts))
+
+    def reach(days: int) -> ir.Table:
+        return ev.filter(ev.ts >= midnight(wh, d - timedelta(days=days - 1)))
+
+    if "activity" in groups:  # read once into slim tables: the tags aggregate them several times
+        if only is None or not isinstance(only, dict):
+            act = slim(reach(max(REACH))) if only is None else slim(reach(max(REACH))).semi_join(only, "id")
+            act = wh.materialize("_tag_events", act)
+            slims = dict.fromkeys(REACH, act)
+        else:
+            slims = {r: wh.materialize(f"_tag_events_{r}", slim(reach(r)).semi_join(only[r], "id")) for r in REACH}
+        out["activity"] = _activity(slims, d)
     if "purchases" in groups:
-        buy = ev.filter(ev.event_type == "purchase").inner_join(ids, "consumer_id").drop("consumer_id")
-        out["purchases"] = _purchases(wh.materialize("_tag_purchases", buy), d, ids.select("id"), only)
+        buy = wh.materialize("_tag_purchases", slim(ev.filter(ev.event_type == "purchase")))
+        some = None if only is None else only if not isinstance(only, dict) else ibis.union(*only.values())
+        out["purchases"] = _purchases(buy, d, ids.select("id"), some)
     if "states" in groups:
-        out["states"] = _states(wh, d, ids)
+        out["states"] = _states(wh, d, ids if held is None else ids.semi_join(held, "id"))
     return out
+
+
+def midnight(wh: Warehouse, day: date) -> ir.TimestampScalar:
+    """The instant `day` starts in the workspace time zone (events before it are of earlier days).
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> midnight(sample_warehouse(), date(2026, 10, 24)).execute()
+    Timestamp('2026-10-23 16:00:00+0000', tz='UTC')
+    """
+    return ibis.literal(datetime.combine(day, datetime.min.time(), wh.config.tz).astimezone(UTC))
 
 
 def _since(t: ir.Table, d: date, days: int) -> ir.BooleanValue:
@@ -235,15 +259,17 @@ def _profile(wh: Warehouse, d: date, ids: ir.Table) -> ir.Table:
         _long(c, "strategy_crowd", strategy_crowd(c, d.year)), distinct=False)
 
 
-def _activity(ev: ir.Table, d: date) -> ir.Table:
+def _activity(slims: dict[int, ir.Table], d: date) -> ir.Table:
+    ev = slims[30]
     act = ev.filter(_since(ev, d, 30)).group_by("id").aggregate(n=lambda t: t.day.nunique())
     parts = [_long(act, "active_days_30d", act.n, act.n)]
+    ev = slims[90]
     recent = ev.filter(_since(ev, d, 90) & ev.category_id.notnull())
     cat_n = recent.group_by(["id", "category_id"]).aggregate(n=lambda t: t.count())
     ranked = cat_n.mutate(r=ibis.row_number().over(group_by="id", order_by=[ibis.desc("n"), "category_id"]))
     top = ranked.filter(ranked.r == 0).select("id", cat="category_id")
     parts.append(_long(top, "top_category", top.cat))
-    buy = ev.filter(ev.event_type == "purchase")
+    buy = slims[365].filter(slims[365].event_type == "purchase")
     yb = buy.filter(_since(buy, d, 365) & buy.category_id.notnull())
     per_cat = yb.group_by(["id", "category_id"]).aggregate(m=yb.amount.sum())
     tot = per_cat.group_by("id").aggregate(total=per_cat.m.sum())
@@ -251,6 +277,7 @@ def _activity(ev: ir.Table, d: date) -> ir.Table:
     # rounded to 6 places first: a half-percent must not fall either way by the last bits of a parallel sum
     share = share.filter(share.total > 0).mutate(pct=(100 * share.m / share.total).round(6).round().cast("int64"))
     parts.append(_long(share, "category_share", share.pct, share.pct, key=share.category_id))
+    buy = slims[360].filter(slims[360].event_type == "purchase")
     half = buy.filter(_since(buy, d, 180))
     cheap = half.group_by("id").aggregate(
         pct=(100 * half.count(where=half.amount <= 9.9) / half.count()).round().cast("int64"))
