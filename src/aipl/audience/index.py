@@ -117,8 +117,10 @@ def _version(wh: Warehouse) -> dict:
     """What the tags are computed from, cheaply: the row counts of the inputs, the loaded batches and the
     settings' fingerprint. Equal versions on the same day: nothing to refresh."""
     have = set(wh.con.list_tables())
-    counts = {t: wh.count(t) for t in ("events", "consumers", "members", "batches") if t in have}
-    return {**counts, "settings": (wh.built_with(TAGS_TABLE) or ("",))[0]}
+    inputs = [t for t in ("events", "consumers", "members", "batches") if t in have]
+    counts = ibis.union(*[wh.table(t).count().name("n").as_table().mutate(t=ibis.literal(t)) for t in inputs])
+    return {**{r.t: int(r.n) for r in counts.execute().itertuples()},  # one query
+            "settings": (wh.built_with(TAGS_TABLE) or ("",))[0]}
 
 
 def _watermarks(wh: Warehouse) -> dict:
@@ -132,10 +134,10 @@ def _watermarks(wh: Warehouse) -> dict:
 def _meta(wh: Warehouse) -> dict | None:
     """The last refresh: its day, data version and watermarks (None before the first, or from an older version)."""
     have = set(wh.con.list_tables())
-    if not {META_TABLE, TAGS_TABLE, BITMAPS_TABLE} <= have or "version" not in wh.table(META_TABLE).columns:
+    if not {META_TABLE, TAGS_TABLE, BITMAPS_TABLE} <= have:
         return None
     m = wh.table(META_TABLE).execute()
-    if not len(m) or not isinstance(m.version.iloc[0], str):
+    if not len(m) or "version" not in m.columns or not isinstance(m.version.iloc[0], str):
         return None
     return {"day": parse_day(m.day.iloc[0]), **json.loads(m.version.iloc[0])}
 
