@@ -258,8 +258,11 @@ def _patched(wh: Warehouse, changes: ir.Table, stored: dict[str, BitMap]) -> dic
         r = info[int(g[a])]
         row = out.get(r["bkey"])
         if row is None:
-            row = out[r["bkey"]] = {**r, "bm": stored.get(r["bkey"], BitMap())}
-            del row["g"]
+            # a missing key or number may arrive as NaN (Spark's frames): stored as null, never as "NaN"
+            row = out[r["bkey"]] = {"bkey": r["bkey"], "tag": r["tag"], "value": r["value"],
+                                    "key": r["key"] if isinstance(r["key"], str) else None,
+                                    "num": None if r["num"] is None or pd.isna(r["num"]) else int(r["num"]),
+                                    "bm": stored.get(r["bkey"], BitMap())}
         if sign[a] > 0:
             row["bm"] |= _bitmap(ids[a:b])
         else:
