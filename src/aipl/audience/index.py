@@ -248,7 +248,7 @@ def _patched(wh: Warehouse, changes: ir.Table, stored: dict[str, BitMap]) -> dic
     c = changes.mutate(bkey=_bkey(changes))
     keys = wh.materialize("_tag_keys", c.select("bkey", "tag", "key", "value", "num").distinct().mutate(
         g=ibis.row_number().over(order_by="bkey").cast("int32")))  # 0, 1, …
-    info = keys.order_by("g").to_pyarrow().to_pylist()
+    info = keys.order_by("g").execute().to_dict("records")  # not via Arrow: Spark's gives a null key as "NaN"
     rows = c.inner_join(keys.select("bkey", "g"), "bkey").select("g", "sign", id=c.id.cast("int32"))
     part = rows.order_by(["g", "sign", "id"]).to_pyarrow()
     g, sign, ids = (part.column(n).to_numpy() for n in ("g", "sign", "id"))
@@ -260,7 +260,7 @@ def _patched(wh: Warehouse, changes: ir.Table, stored: dict[str, BitMap]) -> dic
         if row is None:
             # a missing key or number may arrive as NaN (Spark's frames): stored as null, never as "NaN"
             row = out[r["bkey"]] = {"bkey": r["bkey"], "tag": r["tag"], "value": r["value"],
-                                    "key": r["key"] if isinstance(r["key"], str) else None,
+                                    "key": None if r["key"] is None or pd.isna(r["key"]) else r["key"],
                                     "num": None if r["num"] is None or pd.isna(r["num"]) else int(r["num"]),
                                     "bm": stored.get(r["bkey"], BitMap())}
         if sign[a] > 0:
