@@ -483,8 +483,9 @@ TAG_BITMAPS = Derived(
 )
 TAG_META = Derived(
     "tag_meta", "aipl.audience.refresh", ("consumer_tags",),
-    (Column("day", DATE, True), Column("refreshed_at", TIMESTAMP, True)),
-    "The day the tags and bitmaps describe.",
+    (Column("day", DATE, True), Column("refreshed_at", TIMESTAMP, True),
+     Column("version", STRING, doc="the inputs' row counts, last event instant and ids at the refresh (JSON)")),
+    "The day the tags and bitmaps describe, and the data version they were computed from.",
 )
 CROWDS = Derived(
     "crowds", "aipl.audience.save", ("tag_bitmaps", "consumer_lists"),

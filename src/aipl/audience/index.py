@@ -5,18 +5,33 @@ trees are evaluated on it. Number tags also keep "value ≥ v" bitmaps so that a
 
 from __future__ import annotations
 
+import array
 import copy
+import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 import ibis
+import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 from pyroaring import BitMap, FrozenBitMap
 
 from aipl import schema
+from aipl.assets import intervals
 from aipl.audience.results import TagRefresh
 from aipl.audience.saved import saved
-from aipl.audience.tags import CATALOGUE, IDS_TABLE, TAGS_TABLE, ensure_ids, tag_rows
+from aipl.audience.tags import (
+    CATALOGUE,
+    GROUPS,
+    IDS_TABLE,
+    REACH,
+    TAGS_TABLE,
+    ensure_ids,
+    midnight,
+    tag_groups,
+    tag_rows,
+)
 from aipl.config import parse_day
 from aipl.warehouse import Warehouse
 
@@ -28,9 +43,17 @@ _OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a
 
 
 def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None = None) -> TagRefresh:
-    """Bring tags and bitmaps to `day`: new consumers get ids, tags are recomputed in the warehouse, and only
-    the (tag, key, value) bitmaps whose members changed are rewritten. Returns what changed; `report` is told
-    each step.
+    """Bring tags and bitmaps to `day`: new consumers get ids, tags are recomputed in the warehouse for the
+    consumers whose inputs changed, and each (tag, key, value) bitmap whose members changed is patched with the
+    ids that joined and left it. Returns what changed; `report` is told each step.
+
+    A refresh with nothing loaded since the last one for the same day returns at once (the data version is kept
+    in `tag_meta`). Otherwise the activity tags are recomputed for the consumers with new events, with events on
+    a day that entered the tag day's reach or left one of their windows (`REACH`); the purchase tags for every
+    buyer (recency moves with the day); the asset states and memberships for those consumers and those whose
+    interval starts or ends or whose membership begins in between (all, when memberships were loaded); the
+    profile tags when profiles were loaded. Late events (before the last refresh's last one), a new year, an
+    earlier day or other settings recompute every tag; either way only what differs is rewritten.
 
     >>> from aipl.audience import refresh
     >>> from aipl.simulate import sample_warehouse
@@ -46,37 +69,209 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
     """
     d = parse_day(day)
     say = report or (lambda _: None)
-    added = ensure_ids(wh)
+    version = _version(wh)
+    old = _meta(wh)
+    if old is not None and old["day"] == d and all(old.get(k) == v for k, v in version.items()):
+        say("0 new consumer ids")
+        say("0 bitmaps rewritten")
+        return TagRefresh(day=str(d), new_ids=0, bitmaps_rewritten=0)
+    plan = _plan(wh, d, old, version)
+    added = ensure_ids(wh, None if plan is None else plan["people"])
     say(f"{added:,} new consumer ids")
-    new = tag_rows(wh, d)
+    wh.ensure_table(TAGS_TABLE, {"id": "int64", "tag": "string", "key": "string", "value": "string", "num": "int64"})
+    wh.ensure_table(BITMAPS_TABLE, {"bkey": "string", "tag": "string", "key": "string", "value": "string",
+                                    "num": "int64", "bitmap": "binary"})
+    wh.ensure_table(META_TABLE, {"day": "date", "refreshed_at": "timestamp('UTC')", "version": "string"})
+    first = not wh.count(TAGS_TABLE)
+    if first:  # every row joins
+        written = wh.materialize("_tags_new", tag_rows(wh, d))
+        changes, bitmaps = written.mutate(sign=ibis.literal(1, "int8")), {}
+    else:
+        changes, written = _changes(wh, d, old, plan)
+        bitmaps = _stored(wh, changes)
+    bitmaps = _patched(wh, changes, bitmaps)
+    n_touched = len(bitmaps)
     with wh.transaction():
-        wh.ensure_table(TAGS_TABLE, new.schema())
-        wh.ensure_table(BITMAPS_TABLE, {"bkey": "string", "tag": "string", "key": "string", "value": "string",
-                                        "num": "int64", "bitmap": "binary"})
-        wh.ensure_table(META_TABLE, {"day": "date", "refreshed_at": "timestamp('UTC')"})
-        wh.materialize("_tags_new", new)
-        old, fresh = wh.table(TAGS_TABLE), wh.table("_tags_new")
-
-        def keyed(t):
-            return t.select("id", bkey=t.tag + "|" + t.key.fill_null("") + "|" + t.value)
-
-        changed = keyed(old).difference(keyed(fresh)).union(keyed(fresh).difference(keyed(old)))
-        touched = changed.select("bkey").distinct()
-        wh.materialize("_touched", touched)
-        f = fresh.mutate(bkey=fresh.tag + "|" + fresh.key.fill_null("") + "|" + fresh.value)
-        rows = f.semi_join(wh.table("_touched"), "bkey").execute()
-        n_touched = int(wh.table("_touched").count().execute())
-        out = [{"bkey": k, "tag": g.tag.iloc[0], "key": g.key.iloc[0] if g.key.notna().iloc[0] else None,
-                "value": g.value.iloc[0], "num": None if pd.isna(g.num.iloc[0]) else int(g.num.iloc[0]),
-                "bitmap": BitMap(g.id.astype("int64").tolist()).serialize()}
-               for k, g in rows.groupby("bkey", sort=False)]
         # bitmaps before tags: without a transaction (Spark), a failure in between leaves old tags, and the next
-        # refresh rewrites these bitmaps again
-        wh.replace_rows(BITMAPS_TABLE, pd.DataFrame(out) if out else None, keys=["bkey"], match=wh.table("_touched"))
-        wh.replace_rows(TAGS_TABLE, fresh, keys=[])
-        wh.replace_rows(META_TABLE, pd.DataFrame({"day": [d], "refreshed_at": [datetime.now(UTC)]}), keys=[])
+        # refresh (its meta unchanged) rebuilds from scratch
+        frame = pd.DataFrame([b for b in bitmaps.values() if b["bitmap"] is not None],
+                             columns=["bkey", "tag", "key", "value", "num", "bitmap"])
+        if first:
+            wh.replace_rows(BITMAPS_TABLE, frame, keys=[])
+            wh.replace_rows(TAGS_TABLE, written, keys=[])
+        else:
+            gone = ibis.memtable({"bkey": list(bitmaps)}, schema={"bkey": "string"})
+            wh.replace_rows(BITMAPS_TABLE, frame, keys=["bkey"], match=gone)
+            slots = wh.materialize("_tag_slots", changes.select("id", "tag").distinct())
+            wh.replace_rows(TAGS_TABLE, written.semi_join(slots, ["id", "tag"]), keys=["id", "tag"], match=slots)
+        wh.replace_rows(META_TABLE, pd.DataFrame({"day": [d], "refreshed_at": [datetime.now(UTC)],
+                                                  "version": [json.dumps(_watermarks(wh))]}), keys=[])
+    wh.drop_temp("_tags_new", "_tag_changes", "_tag_slots", "_tag_scope", "_tag_touched", "_tag_events",
+                 "_tag_purchases", "_tag_held",
+                 *[f"_tag_{n}_{r}" for r in REACH for n in ("events", "touched")])
     say(f"{n_touched:,} bitmaps rewritten")
     return TagRefresh(day=str(d), new_ids=added, bitmaps_rewritten=n_touched)
+
+
+def _version(wh: Warehouse) -> dict:
+    """What the tags are computed from, cheaply: the row counts of the inputs, the loaded batches and the
+    settings' fingerprint. Equal versions on the same day: nothing to refresh."""
+    have = set(wh.con.list_tables())
+    inputs = [t for t in ("events", "consumers", "members", "batches") if t in have]
+    counts = ibis.union(*[wh.table(t).count().name("n").as_table().mutate(t=ibis.literal(t)) for t in inputs])
+    return {**{r.t: int(r.n) for r in counts.execute().itertuples()},  # one query
+            "settings": (wh.built_with(TAGS_TABLE) or ("",))[0]}
+
+
+def _watermarks(wh: Warehouse) -> dict:
+    """The version, the last event's instant and the number of consumer ids: where the next refresh starts."""
+    ev = wh.table("events")
+    last = ev.ts.max().execute()
+    last = None if last is None or pd.isna(last) else pd.Timestamp(last).isoformat()
+    return {**_version(wh), "max_ts": last, "ids": wh.count(IDS_TABLE)}
+
+
+def _meta(wh: Warehouse) -> dict | None:
+    """The last refresh: its day, data version and watermarks (None before the first, or from an older version)."""
+    have = set(wh.con.list_tables())
+    if not {META_TABLE, TAGS_TABLE, BITMAPS_TABLE} <= have:
+        return None
+    m = wh.table(META_TABLE).execute()
+    if not len(m) or "version" not in m.columns or not isinstance(m.version.iloc[0], str):
+        return None
+    return {"day": parse_day(m.day.iloc[0]), **json.loads(m.version.iloc[0])}
+
+
+def _plan(wh: Warehouse, d: date, old: dict | None, version: dict) -> dict | None:
+    """How to refresh incrementally from `old` to `d` (None: rebuild everything): the new events' consumers
+    (`people`), the events added and whether the profiles changed."""
+    now = version
+    if old is None or "max_ts" not in old or d < old["day"] or d.year != old["day"].year \
+            or now["settings"] != old["settings"] or now.get("events", 0) < old.get("events", 0):
+        return None
+    ev = wh.table("events")
+    new = ev.filter(ev.ts > ibis.literal(pd.Timestamp(old["max_ts"]))) if old["max_ts"] else ev
+    if int(new.count().execute()) != now.get("events", 0) - old.get("events", 0):
+        return None  # late events (at or before the last refresh's last instant): rebuild
+    profiles = now.get("consumers") != old.get("consumers") or _batches_for(wh, old, "consumers")
+    people = new.select("consumer_id")
+    if profiles:
+        people = people.union(wh.table("consumers").select("consumer_id"), distinct=True)
+    members = now.get("members") != old.get("members") or _batches_for(wh, old, "members")
+    return {"people": people, "new_events": new, "profiles": profiles, "members": members}
+
+
+def _batches_for(wh: Warehouse, old: dict, target: str) -> bool:
+    b = wh.table("batches").order_by("loaded_at").execute().iloc[int(old.get("batches", 0)):]
+    return bool((b.target == target).any())
+
+
+def _changes(wh: Warehouse, d: date, old: dict | None, plan: dict | None) -> tuple[ir.Table, ir.Table]:
+    """(rows that joined (sign 1) or left (sign -1) consumer_tags, the recomputed rows) from `old` to `d`; without
+    a `plan`, every tag of everyone is recomputed and compared."""
+    t = wh.table(TAGS_TABLE)
+    if plan is None:
+        new = wh.materialize("_tags_new", tag_rows(wh, d))
+        return wh.materialize("_tag_changes", _diff(new, t)), new
+    ids = wh.table(IDS_TABLE)
+    ev = wh.table("events")
+    one = timedelta(days=1)
+
+    def on_days(a: date, b: date) -> ir.Table:  # ids with events on days a + 1 … b
+        return ev.filter((ev.ts >= midnight(wh, a + one)) & (ev.ts < midnight(wh, b + one))).select("consumer_id")
+
+    touched = [plan["new_events"].select("consumer_id")]
+    if d > old["day"]:  # consumers with events on a day that entered the tag day's reach
+        touched.append(on_days(old["day"], d))
+    base = ibis.union(*touched, distinct=True).inner_join(ids, "consumer_id").select("id")
+    base = wh.materialize("_tag_touched", base.union(ids.filter(ids.id >= int(old["ids"])).select("id")))
+    only = {}
+    for r, (_, windows) in REACH.items():  # and those with events on a day that left one of the reach's windows
+        gone = [on_days(old["day"] - timedelta(days=w), d - timedelta(days=w)) for w in windows if d > old["day"]]
+        gone = [ibis.union(*gone, distinct=True).inner_join(ids, "consumer_id").select("id")] if gone else []
+        only[r] = wh.materialize(f"_tag_touched_{r}", ibis.union(base, *gone, distinct=True))
+    # a state changes with the consumer's own events, or where an interval starts or ends; a membership when
+    # its join day is reached, or when memberships were loaded (then all are compared)
+    iv = intervals(wh)
+    iv = iv.filter((iv.scope == "brand") & (((iv.start > old["day"]) & (iv.start <= d))
+                                            | ((iv.end > old["day"]) & (iv.end <= d))))
+    m = wh.table("members")
+    joined = m.filter((m.joined_at >= midnight(wh, old["day"] + timedelta(days=1)))
+                      & (m.joined_at < midnight(wh, d + timedelta(days=1))))
+    moved = [iv.select("consumer_id"), joined.select("consumer_id")]
+    held = None if plan["members"] else wh.materialize("_tag_held", ibis.union(
+        base, ibis.union(*moved, distinct=True).inner_join(ids, "consumer_id").select("id"), distinct=True))
+    groups = ("activity", "purchases", "states", *(("profile",) if plan["profiles"] else ()))
+    parts = tag_groups(wh, d, only=only, groups=groups, held=held)
+    new = wh.materialize("_tags_new", ibis.union(*parts.values(), distinct=False))
+    scope = wh.materialize("_tag_scope", new.filter(new.tag == GROUPS["purchases"][0]).select("id"))
+
+    def of(group: str) -> ir.Table:
+        return t.filter(t.tag.isin(list(GROUPS[group])))
+
+    t = wh.table(TAGS_TABLE)
+    before = [*[t.filter(t.tag.isin(list(tags))).semi_join(only[r], "id") for r, (tags, _) in REACH.items()],
+              of("purchases").semi_join(scope, "id"),
+              of("states") if held is None else of("states").semi_join(held, "id"),
+              *([of("profile")] if plan["profiles"] else [])]
+    return wh.materialize("_tag_changes", _diff(new, ibis.union(*before, distinct=False))), new
+
+
+def _diff(new: ir.Table, before: ir.Table) -> ir.Table:
+    joined = new.difference(before).mutate(sign=ibis.literal(1, "int8"))
+    left = before.difference(new).mutate(sign=ibis.literal(-1, "int8"))
+    return joined.union(left, distinct=False)
+
+
+def _bkey(t: ir.Table) -> ir.StringValue:
+    return t.tag + "|" + t.key.fill_null("") + "|" + t.value
+
+
+def _stored(wh: Warehouse, changes: ir.Table) -> dict[str, BitMap]:
+    """The stored bitmaps that `changes` touch."""
+    keys = changes.select(bkey=_bkey(changes)).distinct()
+    rows = wh.table(BITMAPS_TABLE).semi_join(keys, "bkey").select("bkey", "bitmap").execute()
+    return {k: BitMap.deserialize(v) for k, v in zip(rows.bkey, rows.bitmap, strict=True)}
+
+
+def _bitmap(ids: np.ndarray) -> BitMap:
+    """A bitmap of sorted ids, built in bulk."""
+    buf = array.array("I")
+    buf.frombytes(ids.astype(np.uint32, copy=False).tobytes())
+    return BitMap(buf)
+
+
+def _patched(wh: Warehouse, changes: ir.Table, stored: dict[str, BitMap]) -> dict[str, dict]:
+    """Each (tag, key, value) that `changes` touch, as a `tag_bitmaps` row with its stored bitmap (if any) plus the
+    ids that joined and minus those that left (`bitmap` None: now empty). The ids come sorted from the warehouse
+    in one columnar read, and each bitmap is built in one call."""
+    c = changes.mutate(bkey=_bkey(changes))
+    keys = wh.materialize("_tag_keys", c.select("bkey", "tag", "key", "value", "num").distinct().mutate(
+        g=ibis.row_number().over(order_by="bkey").cast("int32")))  # 0, 1, …
+    info = keys.order_by("g").execute().to_dict("records")  # not via Arrow: Spark's gives a null key as "NaN"
+    rows = c.inner_join(keys.select("bkey", "g"), "bkey").select("g", "sign", id=c.id.cast("int32"))
+    part = rows.order_by(["g", "sign", "id"]).to_pyarrow()
+    g, sign, ids = (part.column(n).to_numpy() for n in ("g", "sign", "id"))
+    cuts = np.flatnonzero((np.diff(g) != 0) | (np.diff(sign) != 0)) + 1
+    out: dict[str, dict] = {}
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(g)], strict=True):
+        r = info[int(g[a])]
+        row = out.get(r["bkey"])
+        if row is None:
+            # a missing key or number may arrive as NaN (Spark's frames): stored as null, never as "NaN"
+            row = out[r["bkey"]] = {"bkey": r["bkey"], "tag": r["tag"], "value": r["value"],
+                                    "key": None if r["key"] is None or pd.isna(r["key"]) else r["key"],
+                                    "num": None if r["num"] is None or pd.isna(r["num"]) else int(r["num"]),
+                                    "bm": stored.get(r["bkey"], BitMap())}
+        if sign[a] > 0:
+            row["bm"] |= _bitmap(ids[a:b])
+        else:
+            row["bm"] -= _bitmap(ids[a:b])
+    wh.drop_temp("_tag_keys")
+    for row in out.values():
+        bm = row.pop("bm")
+        row["bitmap"] = bm.serialize() if bm else None
+    return out
 
 
 def tag_day(wh: Warehouse) -> date | None:

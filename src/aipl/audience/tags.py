@@ -6,7 +6,7 @@ AIPL and DEEPLINK state per brand, and membership. Tags live in one long table, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import ibis
 import ibis.expr.types as ir
@@ -129,9 +129,21 @@ def strategy_crowd(t: ir.Table, year: int) -> ir.StringValue:
     )
 
 
-def ensure_ids(wh: Warehouse) -> int:
-    """Give every consumer of the profiles and events a dense integer id (new ones after the existing);
-    returns how many were added.
+GROUPS = {  # the tags by the inputs they read: a refresh recomputes a group only where its inputs changed
+    "profile": ("gender", "age", "city_tier", "purchasing_power", "occupation", "life_stage", "strategy_crowd"),
+    "activity": ("active_days_30d", "top_category", "category_share", "cheap_share_180d", "aup_growth"),
+    "purchases": ("recency_days", "purchases_365d", "spend_level_365d"),
+    "states": ("aipl", "deeplink", "member"),
+}
+# the activity tags by reach (the days of events they read), with the windows (days) whose leaving day changes them
+REACH = {30: (("active_days_30d",), (30,)), 90: (("top_category",), (90,)),
+         360: (("cheap_share_180d", "aup_growth"), (180, 360)), 365: (("category_share",), (365,))}
+
+
+def ensure_ids(wh: Warehouse, people: ir.Table | None = None) -> int:
+    """Give every consumer of the profiles and events (or of `people`, a table with `consumer_id`, when only
+    those can be new) a dense integer id, new ones after the existing; returns how many were added. The
+    dictionary is append-only: an id never changes.
 
     >>> from aipl.simulate import sample_warehouse
     >>> wh = sample_warehouse()
@@ -139,18 +151,19 @@ def ensure_ids(wh: Warehouse) -> int:
     >>> ensure_ids(wh), wh.count("consumer_ids")  # everyone has an id already
     (0, 400)
     """
-    known = wh.con.list_tables()
-    people = wh.table("consumers").select("consumer_id").union(wh.table("events").select("consumer_id"),
-                                                                distinct=True)
-    if IDS_TABLE not in known:
+    if people is None:
+        people = wh.table("consumers").select("consumer_id").union(wh.table("events").select("consumer_id"),
+                                                                    distinct=True)
+    if IDS_TABLE not in wh.con.list_tables():
         wh.con.create_table(IDS_TABLE, schema=ibis.schema({"consumer_id": "string", "id": "int64"}))
     ids = wh.table(IDS_TABLE)
-    new = people.anti_join(ids, "consumer_id")
+    new = wh.materialize("_ids_new", people.select("consumer_id").distinct().anti_join(ids, "consumer_id"))
     n = int(new.count().execute())
     if n:
         top = int(ids.id.max().fill_null(-1).execute())
         rows = new.mutate(id=ibis.row_number().over(order_by="consumer_id") + top + 1)
         wh.con.insert(IDS_TABLE, rows.select("consumer_id", "id"))
+    wh.drop_temp("_ids_new")
     return n
 
 
@@ -172,70 +185,132 @@ def tag_rows(wh: Warehouse, day: str | date) -> ir.Table:
     >>> age.filter(age.id == 0).select("value", "num").execute().to_dict("records")
     [{'value': '50', 'num': 50}]
     """
+    return ibis.union(*tag_groups(wh, day).values(), distinct=False)
+
+
+def tag_groups(wh: Warehouse, day: str | date, only: ir.Table | dict[int, ir.Table] | None = None,
+               groups: tuple[str, ...] = tuple(GROUPS), held: ir.Table | None = None) -> dict[str, ir.Table]:
+    """The rows of each group of `GROUPS` on `day` (of `groups` only). With `only` (a table of `id`, or one per
+    reach of `REACH`), the activity group holds only those consumers and the purchases group only them and the
+    buyers (the spend levels rank every buyer); with `held` (ids), the states group only those; the profile
+    group is whole.
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> wh = sample_warehouse(); _ = ensure_ids(wh)
+    >>> few = tag_groups(wh, wh.last_day(), only=ibis.memtable({"id": [0, 1]}), groups=("activity",))
+    >>> sorted(set(few["activity"].execute().id))
+    [0, 1]
+    """
     d = parse_day(day)
     ids = wh.table(IDS_TABLE)
+    out: dict[str, ir.Table] = {}
+    if "profile" in groups:
+        out["profile"] = _profile(wh, d, ids)
+    ev = wh.table("events")
+    ev = ev.filter(ev.ts < midnight(wh, d + timedelta(days=1)))  # by instant: no time-zone arithmetic per row
+
+    def slim(t: ir.Table) -> ir.Table:
+        t = t.inner_join(ids, "consumer_id")
+        return t.select("id", "event_type", "category_id", "amount", day=wh.local_day(t.ts))
+
+    def reach(days: int) -> ir.Table:
+        return ev.filter(ev.ts >= midnight(wh, d - timedelta(days=days - 1)))
+
+    if "activity" in groups:  # read once into slim tables: the tags aggregate them several times
+        if only is None or not isinstance(only, dict):
+            act = slim(reach(max(REACH))) if only is None else slim(reach(max(REACH))).semi_join(only, "id")
+            act = wh.materialize("_tag_events", act)
+            slims = dict.fromkeys(REACH, act)
+        else:
+            slims = {r: wh.materialize(f"_tag_events_{r}", slim(reach(r)).semi_join(only[r], "id")) for r in REACH}
+        out["activity"] = _activity(slims, d)
+    if "purchases" in groups:
+        buy = wh.materialize("_tag_purchases", slim(ev.filter(ev.event_type == "purchase")))
+        some = None if only is None else only if not isinstance(only, dict) else ibis.union(*only.values())
+        out["purchases"] = _purchases(buy, d, ids.select("id"), some)
+    if "states" in groups:
+        out["states"] = _states(wh, d, ids if held is None else ids.semi_join(held, "id"))
+    return out
+
+
+def midnight(wh: Warehouse, day: date) -> ir.TimestampScalar:
+    """The instant `day` starts in the workspace time zone (events before it are of earlier days).
+
+    >>> from aipl.simulate import sample_warehouse
+    >>> midnight(sample_warehouse(), date(2026, 10, 24)).execute()
+    Timestamp('2026-10-23 16:00:00+0000', tz='UTC')
+    """
+    return ibis.literal(datetime.combine(day, datetime.min.time(), wh.config.tz).astimezone(UTC))
+
+
+def _since(t: ir.Table, d: date, days: int) -> ir.BooleanValue:
+    return t.day > ibis.literal(d - timedelta(days=days))
+
+
+def _profile(wh: Warehouse, d: date, ids: ir.Table) -> ir.Table:
     c = wh.table("consumers").inner_join(ids, "consumer_id")
-    parts = [
+    return ibis.union(
         _long(c.filter(c.gender.notnull()), "gender", c.gender),
         _long(c.filter(c.birth_year.notnull()), "age", d.year - c.birth_year, d.year - c.birth_year),
         _long(c.filter(c.city_tier.notnull()), "city_tier", c.city_tier, c.city_tier),
         _long(c.filter(c.purchasing_power.notnull()), "purchasing_power", c.purchasing_power, c.purchasing_power),
         _long(c.filter(c.occupation.notnull()), "occupation", c.occupation),
         _long(c.filter(c.life_stage.notnull()), "life_stage", c.life_stage),
-        _long(c, "strategy_crowd", strategy_crowd(c, d.year)),
-    ]
-    ev = wh.table("events").inner_join(ids, "consumer_id")
-    local = wh.local_day(ev.ts)
-    ev = ev.mutate(day=local).filter(local <= ibis.literal(d))
+        _long(c, "strategy_crowd", strategy_crowd(c, d.year)), distinct=False)
 
-    def since(t: ir.Table, days: int) -> ir.BooleanValue:
-        return t.day > ibis.literal(d - timedelta(days=days))
 
-    act = ev.filter(since(ev, 30)).group_by("id").aggregate(n=lambda t: t.day.nunique())
-    parts.append(_long(act, "active_days_30d", act.n, act.n))
-    buy = ev.filter(ev.event_type == "purchase")
-    rfm = buy.group_by("id").aggregate(
-        last=buy.day.max(), f=buy.count(where=since(buy, 365)), m=buy.amount.sum(where=since(buy, 365)).fill_null(0.0))
-    rfm = rfm.mutate(r=ibis.least(ibis.literal(d).delta(rfm["last"], unit="day"), 999), f=ibis.least(rfm.f, 99))
-    everyone = ids.select("id").left_join(rfm, "id")
-    r = everyone.r.fill_null(999)
-    parts.append(_long(everyone, "recency_days", r, r))
-    f = everyone.f.fill_null(0)
-    parts.append(_long(everyone, "purchases_365d", f, f))
-    spenders = rfm.filter(rfm.m > 0)
-    level = ibis.ntile(5).over(order_by=[spenders.m, spenders.id]) + 1  # ties broken by id: deterministic
-    lv = spenders.mutate(level=level)
-    lv_all = ids.select("id").left_join(lv, "id")
-    lvl = lv_all.level.fill_null(0)
-    parts.append(_long(lv_all, "spend_level_365d", lvl, lvl))
-    recent = ev.filter(since(ev, 90) & ev.category_id.notnull())
+def _activity(slims: dict[int, ir.Table], d: date) -> ir.Table:
+    ev = slims[30]
+    act = ev.filter(_since(ev, d, 30)).group_by("id").aggregate(n=lambda t: t.day.nunique())
+    parts = [_long(act, "active_days_30d", act.n, act.n)]
+    ev = slims[90]
+    recent = ev.filter(_since(ev, d, 90) & ev.category_id.notnull())
     cat_n = recent.group_by(["id", "category_id"]).aggregate(n=lambda t: t.count())
     ranked = cat_n.mutate(r=ibis.row_number().over(group_by="id", order_by=[ibis.desc("n"), "category_id"]))
     top = ranked.filter(ranked.r == 0).select("id", cat="category_id")
     parts.append(_long(top, "top_category", top.cat))
-    yb = buy.filter(since(buy, 365) & buy.category_id.notnull())
+    buy = slims[365].filter(slims[365].event_type == "purchase")
+    yb = buy.filter(_since(buy, d, 365) & buy.category_id.notnull())
     per_cat = yb.group_by(["id", "category_id"]).aggregate(m=yb.amount.sum())
     tot = per_cat.group_by("id").aggregate(total=per_cat.m.sum())
     share = per_cat.inner_join(tot, "id")
     # rounded to 6 places first: a half-percent must not fall either way by the last bits of a parallel sum
     share = share.filter(share.total > 0).mutate(pct=(100 * share.m / share.total).round(6).round().cast("int64"))
     parts.append(_long(share, "category_share", share.pct, share.pct, key=share.category_id))
-    half = buy.filter(since(buy, 180))
+    buy = slims[360].filter(slims[360].event_type == "purchase")
+    half = buy.filter(_since(buy, d, 180))
     cheap = half.group_by("id").aggregate(
         pct=(100 * half.count(where=half.amount <= 9.9) / half.count()).round().cast("int64"))
     parts.append(_long(cheap, "cheap_share_180d", cheap.pct, cheap.pct))
-    prior = buy.filter(since(buy, 360) & ~since(buy, 180))
+    prior = buy.filter(_since(buy, d, 360) & ~_since(buy, d, 180))
     a1 = half.group_by("id").aggregate(a1=half.amount.mean())
     a0 = prior.group_by("id").aggregate(a0=prior.amount.mean())
     g = a1.inner_join(a0, "id")
     g = g.filter(g.a0 > 0).mutate(pct=ibis.least((100 * g.a1 / g.a0).round(), 999).cast("int64"))
     parts.append(_long(g, "aup_growth", g.pct, g.pct))
+    return ibis.union(*parts, distinct=False)
+
+
+def _purchases(ev: ir.Table, d: date, ids: ir.Table, only: ir.Table | None) -> ir.Table:
+    buy = ev.filter(ev.event_type == "purchase")
+    rfm = buy.group_by("id").aggregate(last=buy.day.max(), f=buy.count(where=_since(buy, d, 365)),
+                                       m=buy.amount.sum(where=_since(buy, d, 365)).fill_null(0.0))
+    rfm = rfm.mutate(r=ibis.least(ibis.literal(d).delta(rfm["last"], unit="day"), 999), f=ibis.least(rfm.f, 99))
+    spenders = rfm.filter(rfm.m > 0)
+    level = ibis.ntile(5).over(order_by=[spenders.m, spenders.id]) + 1  # ties broken by id: deterministic
+    rfm = rfm.left_join(spenders.select("id", level=level), "id").select("id", "r", "f", "level")
+    who = ids if only is None else rfm.select("id").union(only.select("id"), distinct=True)
+    everyone = who.left_join(rfm, "id")
+    r, f, lvl = everyone.r.fill_null(999), everyone.f.fill_null(0), everyone.level.fill_null(0)
+    return ibis.union(_long(everyone, "recency_days", r, r), _long(everyone, "purchases_365d", f, f),
+                      _long(everyone, "spend_level_365d", lvl, lvl), distinct=False)
+
+
+def _states(wh: Warehouse, d: date, ids: ir.Table) -> ir.Table:
     ensure_built(wh)
     s = states(wh, "brand", d).inner_join(ids, "consumer_id")
-    parts.append(_long(s, "aipl", s.aipl, key=s.key))
-    parts.append(_long(s, "deeplink", s.deeplink, key=s.key))
     m = wh.table("members")
     m = m.filter((m.status == "active") & (wh.local_day(m.joined_at) <= ibis.literal(d))).inner_join(ids, "consumer_id")
     m = m.select("id", "brand_id").distinct()
-    parts.append(_long(m, "member", ibis.literal("yes"), key=m.brand_id))
-    return ibis.union(*parts, distinct=False)
+    return ibis.union(_long(s, "aipl", s.aipl, key=s.key), _long(s, "deeplink", s.deeplink, key=s.key),
+                      _long(m, "member", ibis.literal("yes"), key=m.brand_id), distinct=False)
