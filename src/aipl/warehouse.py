@@ -463,14 +463,31 @@ class Warehouse:
             self._streamed |= {path}
             rel = _strip_names(self.con.sql(query))
             return Staged(path, rel, None, settle=settle, temps=rejects)
+        # First read in parallel (a table keeps the file's order, so a row's rowid counts the records before it);
+        # when every line of the file is one record, that count is the line number, with nothing else to settle.
+        self._read_csv(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM {csv}', path, src)
+        if self._one_record_a_line(src, name, first):
+            rel = self.con.sql(f'SELECT rowid + {first} AS _line, * FROM "{name}"')
+            return Staged(path, _strip_names(rel), None, temps=(name, *rejects))
+        self.drop_temp(f"{name}_re", f"{name}_rs")  # read again, numbering records in order (one core)
+        self._read_csv(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query}', path, src)
+        broken = settle(name)
+        return Staged(path, _strip_names(self.con.table(name)), broken, temps=(name, *rejects))
+
+    def _read_csv(self, statement: str, path: Path, src: TextSource) -> None:
         try:
-            self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query}')
+            self.raw.execute(statement)
         except Exception as exc:
             if "state machine reached an invalid state" in str(exc) and not src.lf_only:
                 raise MixedLineEnds() from exc
             raise SourceError(f"{path}: cannot be read as CSV: {_first_line(exc)}") from exc
-        broken = settle(name)
-        return Staged(path, _strip_names(self.con.table(name)), broken, temps=(name, *rejects))
+
+    def _one_record_a_line(self, src: TextSource, name: str, first: int) -> bool:
+        """Whether the scan into `name` read every line of the file as one record: none rejected, no value with
+        a line break, no blank line (which DuckDB skips). Then a record's line is its place in the file."""
+        if int(self.raw.execute(f'SELECT count(*) FROM "{name}_re"').fetchone()[0]):
+            return False
+        return src.lines() == first - 1 + int(self.raw.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
 
     def stage_parquet(self, path: Path, name: str = "_staged", stream: bool = True) -> Staged:
         """Read a Parquet file with every column as a string and the row number as `_line`; a column of lists,
@@ -807,6 +824,30 @@ class TextSource:
     def __init__(self, path: Path, compression: str, encoding: str, temporary: bool, lf_only: bool):
         self.path, self.compression, self.encoding = path, compression, encoding
         self.temporary, self.lf_only = temporary, lf_only
+
+    def lines(self) -> int | None:
+        """How many lines the text has (ending in LF or CRLF; line ends at the very end count once), or None when
+        a line ends in a lone CR (which the CSV reader and line numbering see differently).
+
+        >>> import pathlib, tempfile
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+        >>> _ = p.write_bytes(b"a,b\\r\\n1,2\\r\\n3,4\\r\\n\\r\\n")
+        >>> TextSource(p, "none", "utf-8", False, False).lines()
+        3
+        """
+        lf = cr = crlf = 0
+        last = b""
+        tail = b""  # the run of line ends the text finishes with
+        with (gzip.open if self.compression == "gzip" else open)(self.path, "rb") as f:
+            while chunk := f.read(1 << 22):
+                lf, cr = lf + chunk.count(b"\n"), cr + chunk.count(b"\r")
+                crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+                last = chunk[-1:]
+                stripped = chunk.rstrip(b"\r\n")
+                tail = (tail + chunk) if not stripped else chunk[len(stripped):]
+        if cr != crlf:
+            return None
+        return lf - tail.count(b"\n") + 1
 
     def header(self, delim: str) -> list[str]:
         """The column names of the first record (a leading byte-order mark dropped; an empty name: columnN)."""
