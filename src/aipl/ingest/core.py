@@ -439,6 +439,8 @@ def multiset_repeats(
         span = good.aggregate(lo=good.ts.min(), hi=good.ts.max())
         existing = existing.cross_join(span).filter(lambda t: t.ts.between(t.lo, t.hi))
     existing = existing.select(*cols).mutate(_h=key_hash_of(existing, cols))
+    if not int(existing.count().execute()):  # nothing held where the batch lies: no row is a repeat
+        return good.select("_line", _h=good._vh, _first=ibis.literal(-1, "int64")).limit(0)
     shared = wh.materialize(shared_name, good.select("_h").intersect(existing.select("_h")))
     held = existing.semi_join(shared, "_h")
     held = held.group_by(cols).aggregate(_held=held.count())
