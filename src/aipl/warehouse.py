@@ -425,8 +425,10 @@ class Warehouse:
         guessed from a sample. Records the CSV parser cannot split (wrong number of fields, broken quotes, longer
         than 2 MB) end up in `Staged.broken` with their line and the parser's message; nothing is dropped. Line
         numbers are physical lines, also after quoted values that hold line breaks. A file that is not valid text
-        in `encoding`, or a broken compressed file, is refused (SourceError). On DuckDB the file is copied into a
-        session table, read in parallel (`stream` is for Parquet: a CSV's lines are told from the copy's order).
+        in `encoding`, or a broken compressed file, is refused (SourceError). The file is read in parallel and a
+        row's line told from its place in the file's order. With `stream` it is read once, by whatever consumes
+        `rel` first, which must keep its rows one for one (read it once only; an error then surfaces there; see
+        `Staged.settle`); otherwise it is copied into a session table.
         """
         _check_readable(path)
         if self.backend == "spark":
@@ -434,6 +436,8 @@ class Warehouse:
         with text_source(path, encoding, self.config.root) as src:
             ends = src.line_ends()
             if not ends.mixed:
+                if stream and not src.temporary:
+                    return self._duck_stream_csv(src, path, names, delim, name, ends, encoding)
                 try:
                     return self._duck_stage_csv(src, path, names, delim, name, ends, encoding)
                 except MixedLineEnds:
@@ -454,12 +458,30 @@ class Warehouse:
         self.drop_temp(f"{name}_re", f"{name}_rs")  # DuckDB fails on appending to a previous scan's rejects
         return f"read_csv('{_sql_str(str(src.path))}', {', '.join(opts)})", cols, 2 if header else 1
 
+    def _duck_stream_csv(
+        self, src: TextSource, path: Path, names: list[str] | None, delim: str, name: str, ends: LineEnds,
+        encoding: str,
+    ) -> Staged:
+        csv, _, first = self._csv_scan(src, names, delim, name)
+        self._streamed |= {path}
+        rel = _strip_names(self.con.sql(f"SELECT CAST(NULL AS BIGINT) AS _line, * FROM {csv}"))
+
+        def settle(table: str) -> tuple[ir.Table, ir.Table | None] | None:
+            self._refuse_bad_text(name, path, encoding)
+            return self._lines_in_order(name, table, first, ends.lines, replace=True)
+
+        def again() -> Staged:
+            with text_source(path, encoding, self.config.root) as copy_src:
+                return self._duck_stage_csv(copy_src, path, names, delim, name, ends, encoding)
+
+        return Staged(path, rel, None, settle=settle, temps=_staging_temps(name), again=again)
+
     def _duck_stage_csv(
         self, src: TextSource, path: Path, names: list[str] | None, delim: str, name: str, ends: LineEnds,
         encoding: str,
     ) -> Staged:
         csv, cols, first = self._csv_scan(src, names, delim, name)
-        temps = (name, *[f"{name}{x}" for x in ("_re", "_rs", "_rj", "_rq", "_l")])  # the parser's, the settling's
+        temps = _staging_temps(name)
         # Read in parallel into a table, which keeps the file's order: when every line is one record, a row's place
         # gives its line.
         self._read_csv(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM {csv}', path, src)
@@ -484,6 +506,24 @@ class Warehouse:
                 raise MixedLineEnds() from exc
             raise SourceError(f"{path}: cannot be read as CSV: {_first_line(exc)}") from exc
 
+    def materialize_in_order(self, name: str, expr: ir.Table) -> ir.Table | None:
+        """Like `materialize`, keeping the order of the rows `expr` reads in the table's row order, or None (nothing
+        computed) when `expr` cannot keep it (it joins, groups, sorts; or the backend does not say)."""
+        if self.backend != "duckdb":
+            return None
+        self.con._run_pre_execute_hooks(expr)
+        sql = self.con.compile(expr)
+        # DuckDB keeps insertion order through scans, filters and projections; a long IN list is rewritten into a
+        # join, which does not keep it: the rewrite is held off while this runs.
+        self.raw.execute("SET disabled_optimizers = 'in_clause'")
+        try:
+            plan = json.loads(self.raw.execute(f"EXPLAIN (FORMAT json) {sql}").fetchall()[0][1])
+            if not _keeps_order(plan):
+                return None
+            return self.materialize(name, expr)
+        finally:
+            self.raw.execute("RESET disabled_optimizers")
+
     def _refuse_bad_text(self, name: str, path: Path, encoding: str) -> None:
         """SourceError when the scan that kept its rejects in `{name}_re` met bytes that are not `encoding` text."""
         bad_text = self.raw.execute(
@@ -493,22 +533,25 @@ class Warehouse:
             raise SourceError(_not_text(path, f"line {bad_text}", encoding))
 
     def _lines_in_order(
-        self, name: str, table: str, first: int, lines: int | None
+        self, name: str, table: str, first: int, lines: int | None, replace: bool = False
     ) -> tuple[ir.Table, ir.Table | None] | None:
         """When the file's `lines` are one record each (none blank, no value holding a line break), `table` (one row
-        per record read, in the file's order) with each row's line as `_line`, and the parser's rejected records
-        with theirs (None without any); else None."""
+        per record read, in the file's order) with each row's line as `_line` (`replace`: in place of its own), and
+        the parser's rejected records with theirs (None without any); else None."""
         rejected = int(self.raw.execute(f'SELECT count(DISTINCT line) FROM "{name}_re"').fetchone()[0])
         read = int(self.raw.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
         if lines is None or lines != first - 1 + read + rejected:
             return None
         if not rejected:  # the k-th row (rowid k) is on line first + k
-            return self.con.sql(f'SELECT rowid + {first} AS _line, * FROM "{table}"'), None
+            rest = "* EXCLUDE (_line)" if replace else "*"
+            return self.con.sql(f'SELECT rowid + {first} AS _line, {rest} FROM "{table}"'), None
         self._rejected_records(name, first)
+        drop = "__aipl_k, _line" if replace else "__aipl_k"
         # the k-th good row sits after every rejected record that has at most k good records before it
         self.raw.execute(
             f'CREATE OR REPLACE TEMP TABLE "{name}_l" AS SELECT CAST(t.__aipl_k + {first} + coalesce(b.n, 0) AS '
-            f'BIGINT) AS _line, t.* EXCLUDE (__aipl_k) FROM (SELECT rowid AS __aipl_k, * FROM "{table}") t '
+            f'BIGINT) AS _line, t.* EXCLUDE ({drop}) '
+            f'FROM (SELECT rowid AS __aipl_k, * FROM "{table}") t '
             f'ASOF LEFT JOIN (SELECT q, sum(count(*)) OVER (ORDER BY q) AS n FROM "{name}_rq" GROUP BY q) b '
             f'ON t.__aipl_k >= b.q'
         )
@@ -798,15 +841,40 @@ class Staged:
 
     def __init__(
         self, path: Path, rel: ir.Table, broken: ir.Table | None,
-        settle: Callable[[str], ir.Table | None] | None = None, temps: tuple[str, ...] = (),
+        settle: Callable[[str], tuple[ir.Table, ir.Table | None] | None] | None = None, temps: tuple[str, ...] = (),
+        again: Callable[[], Staged] | None = None,
     ):
         self.path = path
         self.temps = temps  # the session-local tables holding it, dropped after the load
         self.rel = rel
         self.broken = broken
-        # For a streamed file: called with the table the scan was materialised into; it corrects
-        # that table's line numbers and returns the parser's rejected records.
+        # For a streamed CSV, whose `_line` is not known while it is read: called with the table `rel` was
+        # materialised into (`Warehouse.materialize_in_order`: one row per record, in the file's order), it returns
+        # that table with each row's line and the parser's rejected records, or None when the lines cannot be told
+        # from the rows' order (line breaks inside values, blank lines); `again()` then stages the file as a copy.
         self.settle = settle
+        self.again = again
+
+
+def _staging_temps(name: str) -> tuple[str, ...]:
+    """The session-local tables staging `name` may leave: the copy, the parser's rejects, the line settling's."""
+    return (name, *[f"{name}{x}" for x in ("_re", "_rs", "_rj", "_rq", "_l")])
+
+
+# Physical operators that keep the order of the rows they read (DuckDB's EXPLAIN names).
+ORDER_KEEPING = frozenset({"PROJECTION", "FILTER", "READ_CSV", "TABLE_SCAN", "SEQ_SCAN"})
+
+
+def _keeps_order(plan: list[dict] | dict) -> bool:
+    """Whether every operator of a DuckDB plan (EXPLAIN's JSON) keeps its input's order.
+
+    >>> _keeps_order([{"name": "PROJECTION", "children": [{"name": "READ_CSV", "children": []}]}])
+    True
+    >>> _keeps_order([{"name": "HASH_JOIN", "children": []}])
+    False
+    """
+    nodes = plan if isinstance(plan, list) else [plan]
+    return all(n.get("name") in ORDER_KEEPING and _keeps_order(n.get("children", [])) for n in nodes)
 
 
 def _strip_names(rel: ir.Table) -> ir.Table:
