@@ -129,7 +129,8 @@ def run_duckdb_canonical(path: Path, tmp: Path) -> dict:
 
 def run_duckdb_integers(path: Path, tmp: Path) -> dict:
     db = tmp / f"bare{time.time_ns()}.duckdb"
-    con = duckdb.connect(str(db), config={"enable_progress_bar": False})
+    con = duckdb.connect(str(db))
+    con.execute("SET enable_progress_bar = false")
     t = time.perf_counter()
     con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{path}', header = false, columns = {TYPED})")
     dt = time.perf_counter() - t
