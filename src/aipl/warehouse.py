@@ -7,7 +7,6 @@ import codecs
 import contextlib
 import csv
 import fcntl
-import functools
 import gzip
 import hashlib
 import io
@@ -26,6 +25,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 import ibis
@@ -425,52 +425,151 @@ class Warehouse:
         guessed from a sample. Records the CSV parser cannot split (wrong number of fields, broken quotes, longer
         than 2 MB) end up in `Staged.broken` with their line and the parser's message; nothing is dropped. Line
         numbers are physical lines, also after quoted values that hold line breaks. A file that is not valid text
-        in `encoding`, or a broken compressed file, is refused (SourceError). With `stream` the file is read once,
-        by whatever consumes `rel` first (read it once only; an error then surfaces there); otherwise it is copied.
+        in `encoding`, or a broken compressed file, is refused (SourceError). The file is read in parallel and a
+        row's line told from its place in the file's order. With `stream` it is read once, by whatever consumes
+        `rel` first, which must keep its rows one for one (read it once only; an error then surfaces there; see
+        `Staged.settle`); otherwise it is copied into a session table.
         """
         _check_readable(path)
         if self.backend == "spark":
             return self._spark_stage(path, "csv", names, delim, name, encoding)
         with text_source(path, encoding, self.config.root) as src:
-            try:
-                return self._duck_stage_csv(src, path, names, delim, name, stream, encoding)
-            except MixedLineEnds:
-                pass
+            ends = src.line_ends()
+            if not ends.mixed:
+                if stream and not src.temporary:
+                    return self._duck_stream_csv(src, path, names, delim, name, ends, encoding)
+                try:
+                    return self._duck_stage_csv(src, path, names, delim, name, ends, encoding)
+                except MixedLineEnds:
+                    pass
         with text_source(path, encoding, self.config.root, lf_only=True) as src:  # CRLF and LF mixed: all LF
-            return self._duck_stage_csv(src, path, names, delim, name, False, encoding)
+            return self._duck_stage_csv(src, path, names, delim, name, src.line_ends(), encoding)
 
-    def _duck_stage_csv(
-        self, src: TextSource, path: Path, names: list[str] | None, delim: str, name: str, stream: bool,
-        encoding: str,
-    ) -> Staged:
+    def _csv_scan(self, src: TextSource, names: list[str] | None, delim: str, name: str) -> tuple[str, list[str], int]:
+        """The `read_csv` call for `src` (every column a string, the parser's rejects kept in `{name}_re`), its
+        columns, and the line of its first record."""
         header = names is None
-        first = 2 if header else 1
         cols = names or src.header(delim)
         opts = [f"header = {str(header).lower()}", "auto_detect = false", f"delim = '{_sql_str(delim)}'",
                 f"compression = '{src.compression}'"]
         opts.append("columns = {" + ", ".join(f"'{_sql_str(n)}': 'VARCHAR'" for n in cols) + "}")
         opts += ["quote = ''", "escape = ''"] if delim == "\x1f" else ["quote = '\"'", "escape = '\"'"]
         opts += ["store_rejects = true", f"rejects_scan = '{name}_rs'", f"rejects_table = '{name}_re'"]
-        csv = f"read_csv('{_sql_str(str(src.path))}', {', '.join(opts)})"
         self.drop_temp(f"{name}_re", f"{name}_rs")  # DuckDB fails on appending to a previous scan's rejects
-        # row_number() over a CSV scan follows the file's order (DuckDB preserves insertion order); the numbers
-        # count records and skip nothing: settle() turns them into physical lines.
-        query = f"SELECT row_number() OVER () + {first - 1} AS _line, * FROM {csv}"
-        rejects = tuple(f"{name}{x}" for x in ("_re", "_rs", "_rj", "_rq"))  # the parser's and _settle_lines'
-        settle = functools.partial(self._settle_lines, name, first=first, cols=cols, path=path, encoding=encoding,
-                                   quoted=delim != "\x1f")
-        if stream and not src.temporary:
-            self._streamed |= {path}
-            rel = _strip_names(self.con.sql(query))
-            return Staged(path, rel, None, settle=settle, temps=rejects)
+        return f"read_csv('{_sql_str(str(src.path))}', {', '.join(opts)})", cols, 2 if header else 1
+
+    def _duck_stream_csv(
+        self, src: TextSource, path: Path, names: list[str] | None, delim: str, name: str, ends: LineEnds,
+        encoding: str,
+    ) -> Staged:
+        csv, _, first = self._csv_scan(src, names, delim, name)
+        self._streamed |= {path}
+        rel = _strip_names(self.con.sql(f"SELECT CAST(NULL AS BIGINT) AS _line, * FROM {csv}"))
+
+        def settle(table: str) -> tuple[ir.Table, ir.Table | None] | None:
+            self._refuse_bad_text(name, path, encoding)
+            return self._lines_in_order(name, table, first, ends.lines, replace=True)
+
+        def again() -> Staged:
+            with text_source(path, encoding, self.config.root) as copy_src:
+                return self._duck_stage_csv(copy_src, path, names, delim, name, ends, encoding)
+
+        return Staged(path, rel, None, settle=settle, temps=_staging_temps(name), again=again)
+
+    def _duck_stage_csv(
+        self, src: TextSource, path: Path, names: list[str] | None, delim: str, name: str, ends: LineEnds,
+        encoding: str,
+    ) -> Staged:
+        csv, cols, first = self._csv_scan(src, names, delim, name)
+        temps = _staging_temps(name)
+        # Read in parallel into a table, which keeps the file's order: when every line is one record, a row's place
+        # gives its line.
+        self._read_csv(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM {csv}', path, src)
+        self._refuse_bad_text(name, path, encoding)
+        numbered = self._lines_in_order(name, name, first, ends.lines)
+        if numbered is not None:
+            return Staged(path, _strip_names(numbered[0]), numbered[1], temps=temps)
+        # Line breaks inside values, blank lines or lone CRs: read again, numbering the records in order (one
+        # core); row_number() over a CSV scan follows the file's order, the numbers count records and skip
+        # nothing: _settle_lines turns them into physical lines.
+        csv, cols, first = self._csv_scan(src, names, delim, name)
+        self._read_csv(f'CREATE OR REPLACE TEMP TABLE "{name}" AS '
+                       f"SELECT row_number() OVER () + {first - 1} AS _line, * FROM {csv}", path, src)
+        broken = self._settle_lines(name, name, first, cols, delim != "\x1f")
+        return Staged(path, _strip_names(self.con.table(name)), broken, temps=temps)
+
+    def _read_csv(self, statement: str, path: Path, src: TextSource) -> None:
         try:
-            self.raw.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS {query}')
+            self.raw.execute(statement)
         except Exception as exc:
             if "state machine reached an invalid state" in str(exc) and not src.lf_only:
                 raise MixedLineEnds() from exc
             raise SourceError(f"{path}: cannot be read as CSV: {_first_line(exc)}") from exc
-        broken = settle(name)
-        return Staged(path, _strip_names(self.con.table(name)), broken, temps=(name, *rejects))
+
+    def materialize_in_order(self, name: str, expr: ir.Table) -> ir.Table | None:
+        """Like `materialize`, keeping the order of the rows `expr` reads in the table's row order, or None (nothing
+        computed) when `expr` cannot keep it (it joins, groups, sorts; or the backend does not say)."""
+        if self.backend != "duckdb":
+            return None
+        self.con._run_pre_execute_hooks(expr)
+        sql = self.con.compile(expr)
+        # DuckDB keeps insertion order through scans, filters and projections; a long IN list is rewritten into a
+        # join, which does not keep it: the rewrite is held off while this runs.
+        self.raw.execute("SET disabled_optimizers = 'in_clause'")
+        try:
+            plan = json.loads(self.raw.execute(f"EXPLAIN (FORMAT json) {sql}").fetchall()[0][1])
+            if not _keeps_order(plan):
+                return None
+            return self.materialize(name, expr)
+        finally:
+            self.raw.execute("RESET disabled_optimizers")
+
+    def _refuse_bad_text(self, name: str, path: Path, encoding: str) -> None:
+        """SourceError when the scan that kept its rejects in `{name}_re` met bytes that are not `encoding` text."""
+        bad_text = self.raw.execute(
+            f"SELECT min(line) FROM \"{name}_re\" WHERE error_type IN ('INVALID ENCODING', 'INVALID UNICODE')"
+        ).fetchone()[0]
+        if bad_text is not None:
+            raise SourceError(_not_text(path, f"line {bad_text}", encoding))
+
+    def _lines_in_order(
+        self, name: str, table: str, first: int, lines: int | None, replace: bool = False
+    ) -> tuple[ir.Table, ir.Table | None] | None:
+        """When the file's `lines` are one record each (none blank, no value holding a line break), `table` (one row
+        per record read, in the file's order) with each row's line as `_line` (`replace`: in place of its own), and
+        the parser's rejected records with theirs (None without any); else None."""
+        rejected = int(self.raw.execute(f'SELECT count(DISTINCT line) FROM "{name}_re"').fetchone()[0])
+        read = int(self.raw.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+        if lines is None or lines != first - 1 + read + rejected:
+            return None
+        if not rejected:  # the k-th row (rowid k) is on line first + k
+            rest = "* EXCLUDE (_line)" if replace else "*"
+            return self.con.sql(f'SELECT rowid + {first} AS _line, {rest} FROM "{table}"'), None
+        self._rejected_records(name, first)
+        drop = "__aipl_k, _line" if replace else "__aipl_k"
+        # the k-th good row sits after every rejected record that has at most k good records before it
+        self.raw.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{name}_l" AS SELECT CAST(t.__aipl_k + {first} + coalesce(b.n, 0) AS '
+            f'BIGINT) AS _line, t.* EXCLUDE ({drop}) '
+            f'FROM (SELECT rowid AS __aipl_k, * FROM "{table}") t '
+            f'ASOF LEFT JOIN (SELECT q, sum(count(*)) OVER (ORDER BY q) AS n FROM "{name}_rq" GROUP BY q) b '
+            f'ON t.__aipl_k >= b.q'
+        )
+        self.drop_temp(table)
+        return self.con.table(f"{name}_l"), self.con.table(f"{name}_rj")
+
+    def _rejected_records(self, name: str, first: int) -> None:
+        """The parser's rejected records, one row per record line (`{name}_rj`: `_line`, `raw`, `reason`), and how
+        many good records precede each (`{name}_rq`: `q`; the k-th good record (0-based) sits after every rejected
+        record whose q <= k)."""
+        self.raw.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{name}_rj" AS SELECT line AS _line, any_value(csv_line) AS raw, '
+            f"string_agg(DISTINCT error_message, '; ') AS reason FROM \"{name}_re\" GROUP BY line"
+        )
+        self.raw.execute(
+            f'CREATE OR REPLACE TEMP TABLE "{name}_rq" AS SELECT (_line - {first}) - '
+            f'(row_number() OVER (ORDER BY _line) - 1) AS q FROM "{name}_rj"'
+        )
 
     def stage_parquet(self, path: Path, name: str = "_staged", stream: bool = True) -> Staged:
         """Read a Parquet file with every column as a string and the row number as `_line`; a column of lists,
@@ -498,28 +597,12 @@ class Warehouse:
             raise SourceError(f"{path}: cannot be read as Parquet: {_first_line(exc)}") from exc
         return Staged(path, _strip_names(self.con.table(name)), None, temps=(name,))
 
-    def _settle_lines(
-        self, name: str, table: str, first: int, cols: list[str], path: Path, encoding: str, quoted: bool = True
-    ) -> ir.Table | None:
-        """After the scan: refuse a file with bytes that are not `encoding` text; give `table`'s rows their
-        physical line numbers; return the parser's rejected records (with theirs), or None without any."""
-        bad_text = self.raw.execute(
-            f"SELECT min(line) FROM \"{name}_re\" WHERE error_type IN ('INVALID ENCODING', 'INVALID UNICODE')"
-        ).fetchone()[0]
-        if bad_text is not None:
-            raise SourceError(_not_text(path, f"line {bad_text}", encoding))
+    def _settle_lines(self, name: str, table: str, first: int, cols: list[str], quoted: bool = True) -> ir.Table | None:
+        """After a scan numbered by record: give `table`'s rows their physical line numbers; return the parser's
+        rejected records (with theirs), or None without any."""
         rejected = int(self.raw.execute(f'SELECT count(*) FROM "{name}_re"').fetchone()[0]) > 0
         if rejected:
-            self.raw.execute(
-                f'CREATE OR REPLACE TEMP TABLE "{name}_rj" AS SELECT line AS _line, any_value(csv_line) AS raw, '
-                f"string_agg(DISTINCT error_message, '; ') AS reason FROM \"{name}_re\" GROUP BY line"
-            )
-            # q = how many good records precede each rejected one: the k-th good record (0-based) sits
-            # after every rejected record whose q <= k.
-            self.raw.execute(
-                f'CREATE OR REPLACE TEMP TABLE "{name}_rq" AS SELECT (_line - {first}) - '
-                f'(row_number() OVER (ORDER BY _line) - 1) AS q FROM "{name}_rj"'
-            )
+            self._rejected_records(name, first)
             self.raw.execute(
                 f'UPDATE "{table}" SET _line = _line + (SELECT count(*) FROM "{name}_rq" q '
                 f'WHERE q.q <= "{table}"._line - {first})'
@@ -758,15 +841,40 @@ class Staged:
 
     def __init__(
         self, path: Path, rel: ir.Table, broken: ir.Table | None,
-        settle: Callable[[str], ir.Table | None] | None = None, temps: tuple[str, ...] = (),
+        settle: Callable[[str], tuple[ir.Table, ir.Table | None] | None] | None = None, temps: tuple[str, ...] = (),
+        again: Callable[[], Staged] | None = None,
     ):
         self.path = path
         self.temps = temps  # the session-local tables holding it, dropped after the load
         self.rel = rel
         self.broken = broken
-        # For a streamed file: called with the table the scan was materialised into; it corrects
-        # that table's line numbers and returns the parser's rejected records.
+        # For a streamed CSV, whose `_line` is not known while it is read: called with the table `rel` was
+        # materialised into (`Warehouse.materialize_in_order`: one row per record, in the file's order), it returns
+        # that table with each row's line and the parser's rejected records, or None when the lines cannot be told
+        # from the rows' order (line breaks inside values, blank lines); `again()` then stages the file as a copy.
         self.settle = settle
+        self.again = again
+
+
+def _staging_temps(name: str) -> tuple[str, ...]:
+    """The session-local tables staging `name` may leave: the copy, the parser's rejects, the line settling's."""
+    return (name, *[f"{name}{x}" for x in ("_re", "_rs", "_rj", "_rq", "_l")])
+
+
+# Physical operators that keep the order of the rows they read (DuckDB's EXPLAIN names).
+ORDER_KEEPING = frozenset({"PROJECTION", "FILTER", "READ_CSV", "TABLE_SCAN", "SEQ_SCAN"})
+
+
+def _keeps_order(plan: list[dict] | dict) -> bool:
+    """Whether every operator of a DuckDB plan (EXPLAIN's JSON) keeps its input's order.
+
+    >>> _keeps_order([{"name": "PROJECTION", "children": [{"name": "READ_CSV", "children": []}]}])
+    True
+    >>> _keeps_order([{"name": "HASH_JOIN", "children": []}])
+    False
+    """
+    nodes = plan if isinstance(plan, list) else [plan]
+    return all(n.get("name") in ORDER_KEEPING and _keeps_order(n.get("children", [])) for n in nodes)
 
 
 def _strip_names(rel: ir.Table) -> ir.Table:
@@ -801,12 +909,40 @@ def container(path: Path) -> str:
     return next((kind for magic, kind in CONTAINERS.items() if head.startswith(magic)), "none")
 
 
+class LineEnds(NamedTuple):
+    """A text's count of lines (None when a line ends in a lone CR) and whether CRLF and LF are mixed."""
+
+    lines: int | None
+    mixed: bool
+
+
 class TextSource:
     """A CSV's text as DuckDB reads it: the file itself (plain or gzip) or a decoded, decompressed UTF-8 copy."""
 
     def __init__(self, path: Path, compression: str, encoding: str, temporary: bool, lf_only: bool):
         self.path, self.compression, self.encoding = path, compression, encoding
         self.temporary, self.lf_only = temporary, lf_only
+
+    def line_ends(self) -> LineEnds:
+        """How the text's lines end: how many lines it has (ending in LF or CRLF; the line ends it finishes with
+        count as one), None when a line ends in a lone CR; and whether CRLF and LF are mixed.
+
+        >>> import pathlib, tempfile
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.csv"
+        >>> _ = p.write_bytes(b"a,b\\r\\n1,2\\r\\n3,4\\r\\n\\r\\n")
+        >>> TextSource(p, "none", "utf-8", False, False).line_ends()
+        LineEnds(lines=3, mixed=False)
+        """
+        lf = cr = crlf = 0
+        last = tail = b""  # the previous chunk's last byte; the run of line ends the text finishes with
+        with (gzip.open if self.compression == "gzip" else open)(self.path, "rb") as f:
+            while chunk := f.read(1 << 22):
+                lf, cr = lf + chunk.count(b"\n"), cr + chunk.count(b"\r")
+                crlf += chunk.count(b"\r\n") + (last == b"\r" and chunk[:1] == b"\n")
+                last = chunk[-1:]
+                kept = chunk.rstrip(b"\r\n")
+                tail = tail + chunk if not kept else chunk[len(kept):]
+        return LineEnds(None if cr != crlf else lf - tail.count(b"\n") + 1, 0 < crlf < lf)
 
     def header(self, delim: str) -> list[str]:
         """The column names of the first record (a leading byte-order mark dropped; an empty name: columnN)."""

@@ -439,6 +439,8 @@ def multiset_repeats(
         span = good.aggregate(lo=good.ts.min(), hi=good.ts.max())
         existing = existing.cross_join(span).filter(lambda t: t.ts.between(t.lo, t.hi))
     existing = existing.select(*cols).mutate(_h=key_hash_of(existing, cols))
+    if not int(existing.count().execute()):  # nothing held where the batch lies: no row is a repeat
+        return good.select("_line", _h=good._vh, _first=ibis.literal(-1, "int64")).limit(0)
     shared = wh.materialize(shared_name, good.select("_h").intersect(existing.select("_h")))
     held = existing.semi_join(shared, "_h")
     held = held.group_by(cols).aggregate(_held=held.count())
@@ -576,8 +578,7 @@ def check(
     if report:
         report(f"validating {table.name}", None)
     with wh.progress(stage_progress(report, f"validating {table.name}")):
-        v = wh.materialize(temps[0], validated(wh, staged.rel, target))
-    broken = staged.settle(temps[0]) if staged.settle else staged.broken
+        v, broken = _validate(wh, staged, target, temps[0])
     if report:
         report(f"checking repeats in {table.name}", None)
     with wh.progress(stage_progress(report, f"checking repeats in {table.name}")):
@@ -624,6 +625,20 @@ def check(
     result.accepted = int(stats.n) - n_bad - n_dups
     result.rejected = n_bad + n_dups + n_broken
     return Checked(result, table.name, accepted, quarantine, temps, v, changed)
+
+
+def _validate(wh: Warehouse, staged: Staged, target: Target, name: str) -> tuple[ir.Table, ir.Table | None]:
+    """`validated` rows of `staged` in the session-local table `name`, and the source's unsplittable records. A
+    streamed CSV is validated as it is read, when its rows keep their order (then their place gives their lines);
+    else it is staged again as a copy."""
+    if staged.settle is None:
+        return wh.materialize(name, validated(wh, staged.rel, target)), staged.broken
+    if target.prepare is None and wh.materialize_in_order(name, validated(wh, staged.rel, target)) is not None:
+        settled = staged.settle(name)
+        if settled is not None:
+            return settled
+    staged = staged.again()
+    return wh.materialize(name, validated(wh, staged.rel, target)), staged.broken
 
 
 # (the warehouse holds it, it repeats line …) per `schema.Table.repeats`

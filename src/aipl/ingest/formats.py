@@ -133,6 +133,9 @@ def renamed(staged: Staged, mapping: Mapping[str, str]) -> Staged:
         if dst in header and dst not in moves:
             raise SourceError(f"{staged.path}: --map {src}={dst}: the header already has a column {dst!r}")
     staged.rel = staged.rel.rename({dst: src for src, dst in moves.items()})
+    if staged.again is not None:
+        again = staged.again
+        staged.again = lambda: renamed(again(), mapping)
     return staged
 
 
@@ -186,8 +189,9 @@ def stage(
     """Stage a CSV (plain, gzip, bzip2, xz or a zip of one; text decoded as `reading` says) or a Parquet file;
     `stream=False` when the rows are read more than once.
 
-    By default a CSV is copied into a session table first (numbering its lines runs on one core; the copy
-    lets the validation use every core) and Parquet, numbered in parallel, is streamed.
+    By default a CSV is copied into a session table first (read on every core; a row's line is told from its
+    place in the copy) and Parquet, numbered in parallel, is streamed. A plan whose file feeds one target that
+    keeps its rows one for one (no `prepare`) streams a CSV too: it is validated as it is read.
 
     >>> import pathlib, tempfile
     >>> from aipl.config import init_workspace
@@ -219,7 +223,7 @@ def _starts_with(path: Path, magic: bytes) -> bool:
 
 def _canonical(table: schema.Table) -> Plan:
     def plan(wh: Warehouse, path: Path) -> list[tuple[Staged, list[Target]]]:
-        staged = stage(wh, path)
+        staged = stage(wh, path, stream=True)  # one target, rows one for one
         header = [c for c in staged.rel.columns if c != "_line"]
         unknown = [c for c in header if c not in table.names]
         if unknown:

@@ -55,4 +55,4 @@ def plan(wh: Warehouse, path: Path):
     (2, 1, {'behavior_type': 1})
     >>> wh.close()
     """
-    return [(stage(wh, path, COLUMNS), [events_target()])]
+    return [(stage(wh, path, COLUMNS, stream=True), [events_target()])]  # one target, rows one for one
