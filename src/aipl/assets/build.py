@@ -126,19 +126,26 @@ def conditions(f: ir.Table, rules: AssetRules, members: ir.Table | None = None) 
 
 def merged(iv: ir.Table) -> ir.Table:
     """Overlapping or touching intervals of one ([scope,] key, consumer, condition) merged into one (gaps and
-    islands)."""
+    islands); an island's touch is the least of those of its earliest intervals, so that every build picks the
+    same one.
+
+    In one ordered pass each interval learns the furthest end before it (`reach`) and the next start: it opens
+    an island when it starts after that reach, and closes one when the next interval starts after its own reach.
+    Only the openers and closers go on, and only the islands of more than one interval need a second pass."""
     g = [c for c in ("scope",) if c in iv.columns] + ["key", "consumer_id", "cond"]
-    upto = ibis.window(group_by=g, order_by=["start", "end"], preceding=None, following=0)
-    earlier = ibis.window(group_by=g, order_by=["start", "end"], rows=(None, -1))
-    t = iv.mutate(reach=iv.end.max().over(earlier))  # the furthest end among earlier intervals
-    t = t.mutate(new=ibis.cases((t.reach.isnull() | (t.start > t.reach), 1), else_=0))
-    t = t.mutate(island=t.new.sum().over(upto))
-    # intervals of an island starting on the same day (a purchase and a membership …): the least touch, so that
-    # every build picks the same one
-    t = t.mutate(touch=t.touch.min().over(ibis.window(group_by=[*g, "island", "start"])))
-    return t.group_by([*g, "island"]).aggregate(
-        start=t.start.min(), end=t.end.max(), touch=t.touch.argmin(t.start)
-    ).drop("island")
+    order = ["start", "touch", "end"]  # the least touch first among intervals starting on the same day
+    t = iv.mutate(reach=iv.end.max().over(ibis.window(group_by=g, order_by=order, rows=(None, -1))),
+                  following=iv.start.lead().over(ibis.window(group_by=g, order_by=order)))
+    upto = ibis.greatest(t.end, t.reach.fill_null(t.end))
+    t = t.mutate(opens=t.reach.isnull() | (t.start > t.reach),
+                 closes=t.following.isnull() | (t.following > upto), upto=upto)
+    t = t.filter(t.opens | t.closes)
+    alone = t.filter(t.opens & t.closes).select(*g, start=t.start, end=t.upto, touch=t.touch)
+    many = t.filter(~(t.opens & t.closes))
+    w = ibis.window(group_by=g, order_by=order)
+    many = many.mutate(first=many.start.lag().over(w), first_touch=many.touch.lag().over(w))
+    many = many.filter(many.closes).select(*g, start=many.first, end=many.upto, touch=many.first_touch)
+    return ibis.union(alone, many, distinct=False)
 
 
 DAYS = "asset_days"
