@@ -1,17 +1,28 @@
-"""Consumer-asset speed: every brand's AIPL counts for one day and a 30-day daily series, from aipl's condition
-intervals against a plain-SQL query over the events, a pandas version, and DuckDB's bare scan (the floor).
+"""Consumer-asset speed, each figure a ratio to its strongest plain baseline in the same run, and every result
+checked equal to its reference before its time is reported (a mismatch exits 1):
 
-    python bench/assets.py [--events 100000000] [--consumers 1000000] [--brands 20000] [--repeat 3] [--no-pandas]
+- the one-off build (intervals, live store, count changes) against the best plain-SQL snapshot of one day (a
+  pruned two-stage query), with the build's peak RSS;
+- every brand's AIPL counts for one day against that plain SQL, pandas (integer codes in memory) and plain SQL
+  on integer ids (what integer surrogate keys would give); a 30-day daily series against 30 real plain-SQL
+  snapshots; each also with the one-off build added, and the break-even count (after how many the build pays);
+- the incremental update for one more day (each run from the same copy; equal to plain SQL on the new day and
+  to a full rebuild, intervals and counts) against the update's leanest core and its floor.
+
+    python bench/assets.py [--events 10000000] [--consumers 1000000] [--brands 20000] [--repeat 3] [--no-pandas]
+                           [--json PATH]
 
 Events are generated straight into a fresh warehouse (UserBehavior shape: Taobao's pv/cart/fav/buy mix,
-Zipf-like consumers and brands, 60 days). The one-off interval build is timed too, and so is the incremental
-update for one more day, against two floors measured in the same run: the least a day costs in any store kept
-in the backend (`day_floor`), and the update's core in its leanest form (`day_core`).
-"""
+Zipf-like consumers and brands, 60 days). Every method runs `--repeat` times; medians of wall seconds are
+reported, with the process's CPU seconds beside them (the machine is shared)"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import re
+import resource
 import shutil
 import statistics
 import tempfile
@@ -23,7 +34,7 @@ import ibis
 import pandas as pd
 from common import timed
 
-from aipl.assets import AssetRules, build, snapshot_all, update
+from aipl.assets import AssetRules, build, intervals, snapshot_all, update
 from aipl.assets.live import LIVE, look_backs, pair_ids
 from aipl.assets.rules import CONDITIONS
 from aipl.config import init_workspace
@@ -32,6 +43,7 @@ from aipl.warehouse import open_warehouse
 START = date(2017, 10, 5)
 ET = {"pdp_view": 1, "add_to_cart": 2, "favorite": 3, "purchase": 4}  # event-type codes for pandas
 DAYS = 60
+TZ, OFFSET = "Asia/Shanghai", "+08"  # the workspace default, and the generated instants' offset
 
 
 def generate(wh, events: int, consumers: int, brands: int, first_day: int = 0, days: int = DAYS) -> None:
@@ -49,19 +61,45 @@ def generate(wh, events: int, consumers: int, brands: int, first_day: int = 0, d
     """)
 
 
+# The strongest plain form: stage one rolls the events up to (brand, consumer, day) flags, reading only the rows
+# that can matter on day D (the last 15 days, and purchases inside the 913-day window; the time range is a
+# filter on the stored instant, so row groups outside it are skipped); stage two reads those few rows per pair.
 SQL_SNAPSHOT = """
+WITH days AS (
+  SELECT brand_id, consumer_id, (ts AT TIME ZONE '{tz}')::DATE AS d,
+         bool_or(event_type = 'purchase') AS buy, bool_or(event_type IN ('add_to_cart', 'favorite')) AS intent,
+         bool_or(event_type = 'pdp_view') AS view
+  FROM {events}
+  WHERE ts >= TIMESTAMPTZ '{D} 00:00:00{off}' - INTERVAL 912 DAY
+    AND ts < TIMESTAMPTZ '{D} 00:00:00{off}' + INTERVAL 1 DAY
+    AND brand_id IS NOT NULL AND (event_type = 'purchase' OR ts >= TIMESTAMPTZ '{D} 00:00:00{off}' - INTERVAL 14 DAY)
+  GROUP BY ALL)
 SELECT brand_id, state, count(*) AS n FROM (
-  SELECT brand_id, consumer_id,
-    CASE WHEN count(DISTINCT d) FILTER (WHERE et = 'purchase' AND d > DATE '{D}' - 365) >= 2 THEN 'L'
-         WHEN bool_or(et = 'purchase') THEN 'P'
-         WHEN bool_or(et IN ('add_to_cart', 'favorite') AND d > DATE '{D}' - 15)
-              OR count(DISTINCT d) FILTER (WHERE et = 'pdp_view' AND d > DATE '{D}' - 15) >= 2 THEN 'I'
+  SELECT brand_id,
+    CASE WHEN count(*) FILTER (WHERE buy AND d > DATE '{D}' - 365) >= 2 THEN 'L'
+         WHEN bool_or(buy) THEN 'P'
+         WHEN bool_or(intent AND d > DATE '{D}' - 15) OR count(*) FILTER (WHERE view AND d > DATE '{D}' - 15) >= 2
+           THEN 'I'
          WHEN bool_or(d > DATE '{D}' - 15) THEN 'A' END AS state
-  FROM (SELECT brand_id, consumer_id, event_type AS et, (ts AT TIME ZONE 'Asia/Shanghai')::DATE AS d FROM events)
-  WHERE d <= DATE '{D}' AND d > DATE '{D}' - 913
-  GROUP BY 1, 2
-) WHERE state IS NOT NULL GROUP BY 1, 2
+  FROM days GROUP BY brand_id, consumer_id
+) WHERE state IS NOT NULL GROUP BY ALL
 """
+
+
+def sql_snapshot(wh, d: date, events: str = "events") -> list[tuple]:
+    """Every brand's AIPL counts on `d` by plain SQL over `events` (brand, state, n)."""
+    return wh.raw.execute(SQL_SNAPSHOT.format(D=d, tz=TZ, off=OFFSET, events=events)).fetchall()
+
+
+def as_counts(rows, ints: bool = False) -> dict:
+    """{(brand, state): n} from plain SQL rows (brand ids given back as strings)."""
+    return {(f"b{b}" if ints else b, st): int(n) for b, st, n in rows}
+
+
+def aipl_counts(snap: pd.DataFrame) -> dict:
+    """{(brand, state): n} from snapshot_all's wide frame (zero counts left out)."""
+    long = snap.melt(id_vars="key", var_name="state", value_name="n")
+    return {(k, st): int(n) for k, st, n in long.itertuples(index=False) if n > 0}
 
 
 def pandas_snapshot(df: pd.DataFrame, d: date) -> pd.DataFrame:
@@ -160,99 +198,237 @@ def day_core(wh, since: datetime, repeat: int) -> tuple[float, float, float]:
     return tuple(statistics.median(x[i] for x in times) for i in range(3))  # type: ignore[return-value]
 
 
+GIB = 1024**3
+
+
+def reset_peak() -> None:
+    """Restart this process's peak-RSS count (Linux `clear_refs` 5), so that a step's own peak can be read."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_gib() -> float:
+    """This process's peak RSS since the last `reset_peak()` (VmHWM; else since it started), in GiB."""
+    try:
+        m = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
+        if m:
+            return int(m.group(1)) * 1024 / GIB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / GIB
+
+
+class Report:
+    """The rows of the `--json` report (ratio = ours / baseline); a failed check writes it with ok false and exits 1."""
+
+    def __init__(self, path: str | None, args: dict) -> None:
+        self.path, self.args, self.rows = path, args, []
+
+    def row(self, step: str, seconds: float, baseline: str | None = None, baseline_seconds: float | None = None,
+            target: float | None = None, peak_rss_gib: float | None = None) -> float | None:
+        ratio = seconds / baseline_seconds if baseline_seconds else None
+        self.rows.append({"step": step, "seconds": round(seconds, 4), "baseline": baseline,
+                          "baseline_seconds": None if baseline_seconds is None else round(baseline_seconds, 4),
+                          "ratio": None if ratio is None else round(ratio, 4),
+                          "target": None if target is None else f"<= {target:g}x",
+                          "met": None if target is None or ratio is None else ratio <= target,
+                          "peak_rss_gib": None if peak_rss_gib is None else round(peak_rss_gib, 3)})
+        return ratio
+
+    def write(self, ok: bool) -> None:
+        if self.path:
+            Path(self.path).write_text(json.dumps({"bench": "assets", "args": self.args, "rows": self.rows, "ok": ok},
+                                                  indent=1), encoding="utf-8")
+
+    def check(self, what: str, ok: bool, detail: str = "") -> None:
+        """A result against its reference: a mismatch fails the run before any time is reported for it."""
+        if not ok:
+            print(f"MISMATCH: {what} {detail}".rstrip(), flush=True)
+            self.write(False)
+            raise SystemExit(1)
+        print(f"checked: {what}", flush=True)
+
+
+def timed_cpu(fn, repeat: int):
+    """(median wall seconds, median CPU seconds of this process and its threads, the last result)."""
+    walls, cpus, out = [], [], None
+    for _ in range(repeat):
+        t, c = time.perf_counter(), time.process_time()
+        out = fn()
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    return statistics.median(walls), statistics.median(cpus), out
+
+
+def differences(wh, a: str, b: str) -> int:
+    """Rows of table `a` not in `b` plus rows of `b` not in `a`, as multisets."""
+    return int(wh.raw.execute(f"SELECT (SELECT count(*) FROM (FROM {a} EXCEPT ALL FROM {b})) + "
+                              f"(SELECT count(*) FROM (FROM {b} EXCEPT ALL FROM {a}))").fetchone()[0])
+
+
+def keep_state(wh, prefix: str) -> None:
+    """Copy every interval and the net count changes (per scope, key, state, day) into tables `<prefix>_iv` and
+    `<prefix>_changes`, to compare them with another build."""
+    wh.con.create_table(f"{prefix}_iv", intervals(wh), overwrite=True)
+    wh.raw.execute(f"CREATE OR REPLACE TABLE {prefix}_changes AS SELECT scope, key, aipl, deeplink, day, "
+                   f"sum(change) AS change FROM asset_count_changes GROUP BY ALL HAVING sum(change) != 0")
+
+
+def new_day(wh, per_day: int, consumers: int, brands: int) -> None:
+    """One more day of events after the generated ones, loaded as an events batch."""
+    generate(wh, per_day, consumers, brands, first_day=DAYS, days=1)
+    wh.con.insert("batches", ibis.memtable({
+        "batch_id": ["new-day"], "format": ["events"], "source": ["bench"], "target": ["events"], "read": [per_day],
+        "accepted": [per_day], "rejected": [0], "loaded_at": [datetime.now(UTC)],
+    }).cast(wh.table("batches").schema()))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--events", type=int, default=100_000_000)
+    ap.add_argument("--events", type=int, default=10_000_000)
     ap.add_argument("--consumers", type=int, default=1_000_000)
     ap.add_argument("--brands", type=int, default=20_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3, help="runs of every timed method (the median is reported)")
     ap.add_argument("--no-pandas", action="store_true", help="skip pandas (it needs the events in memory)")
-    ap.add_argument("--sql-series-days", type=int, default=30,
-                    help="time plain SQL on this many of the 30 days and scale up (labelled as such)")
+    ap.add_argument("--json", metavar="PATH", help="write the report for bench/run.py here")
     args = ap.parse_args()
+    rep, n = Report(args.json, vars(args)), args.repeat
     tmp = Path(tempfile.mkdtemp(prefix="aipl-bench-assets-"))
-    wh = open_warehouse(init_workspace(tmp / "ws"))
+    root = init_workspace(tmp / "ws")
+    wh = open_warehouse(root)
     t = time.perf_counter()
     generate(wh, args.events, args.consumers, args.brands)
-    print(f"generated {args.events:,} events in {time.perf_counter() - t:.1f} s")
+    wh.raw.execute("CHECKPOINT")
+    print(f"generated {args.events:,} events in {time.perf_counter() - t:.1f} s; every method runs {n} time(s), "
+          "medians reported (wall s, and the process's CPU s: the machine is shared)", flush=True)
     d = START + timedelta(days=DAYS - 1)
+    rules = AssetRules.of(wh.config)
 
-    floor, _ = timed(lambda: wh.raw.execute(
-        "SELECT sum(hash(consumer_id, brand_id, event_type, ts)) FROM events").fetchall(), args.repeat)
-    print(f"floor (bare scan of 4 columns): {floor:.2f} s", flush=True)
-    t = time.perf_counter()
-    rows = build(wh, AssetRules.of(wh.config))
-    build_s = time.perf_counter() - t
-    print(f"one-off interval build: {build_s:.1f} s ({', '.join(f'{k} {v:,}' for k, v in rows.items())} intervals)",
-          flush=True)
+    floor, floor_cpu, _ = timed_cpu(lambda: wh.raw.execute(
+        "SELECT sum(hash(consumer_id, brand_id, event_type, ts)) FROM events").fetchall(), n)
+    print(f"floor (bare scan of 4 columns): {floor:.2f} s (CPU {floor_cpu:.2f})", flush=True)
 
-    ours, snap = timed(lambda: snapshot_all(wh, "brand", d), args.repeat)
-    print(f"aipl snapshot: {ours:.2f} s", flush=True)
-    sql, ref = timed(lambda: wh.raw.execute(SQL_SNAPSHOT.format(D=d)).df(), args.repeat)
-    print(f"plain SQL snapshot: {sql:.2f} s", flush=True)
-    mine = snap.melt(id_vars="key", var_name="state", value_name="n").query("n > 0")
-    agree = (mine.set_index(["key", "state"]).n.sort_index()
-             == ref.set_index(["brand_id", "state"]).n.sort_index()).all() and len(mine) == len(ref)
-    pd_s, pd_agree = float("nan"), None
+    sql_s, sql_cpu, ref = timed_cpu(lambda: sql_snapshot(wh, d), n)
+    runs = []
+    for _ in range(n):
+        reset_peak()
+        w, c, built = timed_cpu(lambda: build(wh, rules), 1)
+        runs.append((w, c, peak_gib()))
+    build_s, build_cpu = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+    build_rss = max(r[2] for r in runs)
+    ours, ours_cpu, snap = timed_cpu(lambda: snapshot_all(wh, "brand", d), n)
+    rep.check(f"aipl's snapshot of {d} equals plain SQL ({len(ref):,} brand x state counts)",
+              aipl_counts(snap) == as_counts(ref))
+    print(f"one-off build: {build_s:.2f} s (CPU {build_cpu:.2f}), peak RSS {build_rss:.2f} GiB "
+          f"({', '.join(f'{k} {v:,}' for k, v in built.items())} intervals)")
+    print(f"plain SQL snapshot (pruned two-stage): {sql_s:.2f} s (CPU {sql_cpu:.2f}); aipl snapshot {ours:.3f} s "
+          f"(CPU {ours_cpu:.3f})", flush=True)
+    r = rep.row("build", build_s, "plain SQL snapshot (pruned two-stage)", sql_s, 10, build_rss)
+    print(f"  build / plain SQL snapshot = {r:.1f}x wall, {build_cpu / sql_cpu:.1f}x CPU (target <= 10x)")
+    r = rep.row("snapshot", ours, "plain SQL snapshot (pruned two-stage)", sql_s)
+    paid = math.ceil(build_s / (sql_s - ours)) if sql_s > ours else None
+    print(f"  snapshot / plain SQL = {r:.3f}x; with the one-off build {(build_s + ours) / sql_s:.1f}x: the build "
+          f"pays for itself after {paid} snapshots")
+    rep.row("snapshot incl. build", build_s + ours, "plain SQL snapshot (pruned two-stage)", sql_s)
+
+    # integer ids: how much of the gap integer surrogate keys would explain (issue 23 item 1, not done here)
+    wh.raw.execute("CREATE OR REPLACE TABLE _int_events AS SELECT substr(brand_id, 2)::BIGINT AS brand_id, "
+                   "substr(consumer_id, 2)::BIGINT AS consumer_id, event_type, ts FROM events")
+    int_s, int_cpu, int_ref = timed_cpu(lambda: sql_snapshot(wh, d, "_int_events"), n)
+    rep.check("plain SQL on integer ids equals plain SQL on strings",
+              {(f"b{b}", st): int(k) for b, st, k in int_ref} == as_counts(ref))
+    r = rep.row("plain SQL snapshot on integer ids", int_s, "plain SQL snapshot on string ids", sql_s)
+    print(f"plain SQL snapshot on integer ids: {int_s:.2f} s (CPU {int_cpu:.2f}), {r:.2f}x the string ids")
+    wh.raw.execute("DROP TABLE _int_events")
+
     if not args.no_pandas:
         # integer codes (the generated ids are 'b<n>' and 'c<n>'): 100M Python strings would not fit in memory
         codes = " ".join(f"WHEN '{k}' THEN {v}" for k, v in ET.items())
         df = wh.raw.execute(
             "SELECT substr(brand_id, 2)::INTEGER AS b, substr(consumer_id, 2)::INTEGER AS c, "
-            f"(CASE event_type {codes} END)::TINYINT AS et, "
-            "(ts AT TIME ZONE 'Asia/Shanghai')::DATE AS d FROM events").df()
+            f"(CASE event_type {codes} END)::TINYINT AS et, (ts AT TIME ZONE '{TZ}')::DATE AS d FROM events").df()
         df["d"] = pd.to_datetime(df.d)
-        pd_s, pd_res = timed(lambda: pandas_snapshot(df, d), 1)
+        pd_s, pd_cpu, pd_res = timed_cpu(lambda: pandas_snapshot(df, d), n)
         del df
-        pd_agree = sorted((f"b{b}", st, int(n)) for (b, st), n in pd_res.items()) == sorted(
-            (k, st, int(n)) for k, st, n in mine.itertuples(index=False))
-    series_days = [d - timedelta(days=k) for k in range(30)]
-    ours30, _ = timed(lambda: [snapshot_all(wh, "brand", x) for x in series_days], 1)
-    sample = series_days[: max(1, min(30, args.sql_series_days))]
-    sql_part, _ = timed(lambda: [wh.raw.execute(SQL_SNAPSHOT.format(D=x)).fetchall() for x in sample], 1)
-    sql30 = sql_part * 30 / len(sample)
+        rep.check("pandas equals plain SQL",
+                  {(f"b{b}", st): int(k) for (b, st), k in pd_res.items()} == as_counts(ref))
+        r = rep.row("snapshot vs pandas", ours, "pandas snapshot (integer codes in memory)", pd_s)
+        print(f"pandas snapshot: {pd_s:.2f} s (CPU {pd_cpu:.2f}); aipl is {r:.3f}x pandas")
 
-    print(f"\nevery brand's AIPL counts for {d} ({len(snap):,} brands; results agree with plain SQL: {agree}, "
-          f"with pandas: {pd_agree})")
-    print(f"{'method':34} {'median s':>9}")
-    for name, v in (("aipl (intervals)", ours), ("plain SQL over events", sql), ("pandas", pd_s),
-                    ("floor: bare scan of 4 columns", floor)):
-        print(f"{name:34} {v:9.2f}")
-    print(f"ratios: aipl is {sql / ours:.1f}x plain SQL, {pd_s / ours:.1f}x pandas, {ours / floor:.2f}x the floor")
-    scaled = "" if len(sample) == 30 else f" (timed on {len(sample)} days, scaled to 30)"
-    print(f"\n30-day daily series: aipl {ours30:.1f} s, plain SQL {sql30:.1f} s{scaled} ({sql30 / ours30:.1f}x)")
-    # one more day of events, loaded as a batch, then the incremental update
+    series_days = [d - timedelta(days=k) for k in range(30)]
+    ours30, ours30_cpu, snaps = timed_cpu(lambda: [snapshot_all(wh, "brand", x) for x in series_days], n)
+    sql30, sql30_cpu, refs = timed_cpu(lambda: [sql_snapshot(wh, x) for x in series_days], n)
+    bad = [str(x) for x, a, b in zip(series_days, snaps, refs, strict=True) if aipl_counts(a) != as_counts(b)]
+    rep.check("the 30-day series equals 30 plain-SQL snapshots, day by day", not bad, f"on {', '.join(bad)}")
+    r = rep.row("30-day series", ours30, "30 plain SQL snapshots", sql30)
+    paid = math.ceil(build_s / (sql30 - ours30)) if sql30 > ours30 else None
+    print(f"30-day series: aipl {ours30:.2f} s (CPU {ours30_cpu:.2f}), plain SQL {sql30:.2f} s (CPU "
+          f"{sql30_cpu:.2f}): {r:.3f}x; with the build {(build_s + ours30) / sql30:.2f}x, which pays for itself "
+          f"after {paid} series", flush=True)
+    rep.row("30-day series incl. build", build_s + ours30, "30 plain SQL snapshots", sql30)
+
+    # one more day of events, loaded as a batch, then the incremental update, each run from the same copy
     per_day = args.events // DAYS
-    generate(wh, per_day, args.consumers, args.brands, first_day=DAYS, days=1)
-    wh.con.insert("batches", ibis.memtable({
-        "batch_id": ["new-day"], "format": ["events"], "source": ["bench"], "target": ["events"], "read": [per_day],
-        "accepted": [per_day], "rejected": [0], "loaded_at": [datetime.now(UTC)],
-    }).cast(wh.table("batches").schema()))
+    new_day(wh, per_day, args.consumers, args.brands)
     first_new = START + timedelta(days=DAYS)
-    # the pairs whose state can still change on the new day (the live store): the least any keyed store must hold
-    open_pairs = wh.count("asset_live")
-    inc, done = timed(lambda: update(wh, AssetRules.of(wh.config)), 1)
-    print(f"incremental update for one new day ({per_day:,} events): {inc:.2f} s "
-          f"({build_s / inc:.0f}x faster than the full build)")
-    if "touched" not in done:
-        raise SystemExit(f"the update fell back to a full build ({done}); no incremental figure")
-    ckpt, _ = timed(lambda: wh.raw.execute("CHECKPOINT"), 1)
-    print(f"the checkpoint after it (DuckDB compacts the day's deletes and appends into its file; it runs on its "
-          f"own when the log grows, or on close): {ckpt:.2f} s; update + checkpoint {inc + ckpt:.2f} s")
+    open_pairs = wh.count("asset_live")  # the pairs whose state can still change: the least any keyed store holds
+    wh.raw.execute("CHECKPOINT")
+    wh.close(publish=False)
+    db, saved = root / "warehouse.duckdb", tmp / "before-update.duckdb"
+    shutil.copy(db, saved)
+    upd = []
+    for i in range(n):
+        if i:
+            wh.close(publish=False)
+            shutil.copy(saved, db)
+        wh = open_warehouse(root)
+        t, c = time.perf_counter(), time.process_time()
+        done = update(wh, rules)
+        w, c = time.perf_counter() - t, time.process_time() - c
+        if "touched" not in done:
+            rep.check("the update stayed incremental", False, f"(it fell back to a full build: {done})")
+        t = time.perf_counter()
+        wh.raw.execute("CHECKPOINT")
+        upd.append((w, c, time.perf_counter() - t))
+    inc, inc_cpu, ckpt = (statistics.median(u[k] for u in upd) for k in range(3))
+    saved.unlink()
+    rep.check(f"aipl's counts on the new day {first_new} after the update equal plain SQL",
+              aipl_counts(snapshot_all(wh, "brand", first_new)) == as_counts(sql_snapshot(wh, first_new)))
+    keep_state(wh, "_inc")
+    t = time.perf_counter()
+    build(wh, rules)
+    rebuild_s = time.perf_counter() - t
+    keep_state(wh, "_full")
+    for what in ("iv", "changes"):
+        diff = differences(wh, f"_inc_{what}", f"_full_{what}")
+        rep.check(f"the update's {'intervals' if what == 'iv' else 'net count changes'} equal a full rebuild's "
+                  f"({wh.count(f'_full_{what}'):,} rows; rebuild {rebuild_s:.1f} s)", diff == 0, f"({diff:,} differ)")
+        wh.raw.execute(f"DROP TABLE _inc_{what}; DROP TABLE _full_{what}")
+    print(f"incremental update for one new day ({per_day:,} events, {done['touched']:,} pairs touched): {inc:.2f} s "
+          f"(CPU {inc_cpu:.2f}); the checkpoint after it (DuckDB runs one when its log grows, or on close) "
+          f"{ckpt:.2f} s", flush=True)
     midnight = datetime.combine(first_new, datetime.min.time(), wh.config.tz)
-    group, probe, write = day_floor(wh, midnight, done["touched"], open_pairs, args.repeat)
-    floor_day = group + probe + write
-    print(f"floor for one new day in any store kept in the backend: its events' distinct pairs {group:.2f} s + "
-          f"finding its {done['touched']:,} pairs among the {open_pairs:,} whose state can still change (of "
-          f"{sum(rows.values()):,} intervals) by int64 key {probe:.2f} s + writing as many rows of state {write:.2f} s"
-          f" = {floor_day:.2f} s; the update is {inc / floor_day:.1f}x that floor")
-    facts, join, write = day_core(wh, midnight, args.repeat)
+    facts, join, write = day_core(wh, midnight, n)
     core = facts + join + write
+    r = rep.row("incremental day", inc, "the update's leanest core (facts + old state + narrow rewrite)", core, 2)
     print(f"the update's core in its leanest form (no touchpoints, starts, count changes or closed intervals): "
           f"the day's facts {facts:.2f} s + the old state of its pairs {join:.2f} s + deleting and appending their "
-          f"narrow rows {write:.2f} s = {core:.2f} s; the update is {inc / core:.1f}x that core")
-    wh.close()
+          f"narrow rows {write:.2f} s = {core:.2f} s; the update is {r:.2f}x that core (target <= 2x)")
+    group, probe, write = day_floor(wh, midnight, done["touched"], open_pairs, n)
+    floor_day = group + probe + write
+    r = rep.row("incremental day vs its floor", inc, "floor: distinct pairs + int64 probe + narrow append", floor_day)
+    print(f"floor for one new day in any store kept in the backend: its events' distinct pairs {group:.2f} s + "
+          f"finding its {done['touched']:,} pairs among the {open_pairs:,} whose state can still change by int64 key "
+          f"{probe:.2f} s + writing as many narrow rows {write:.2f} s = {floor_day:.2f} s; the update is {r:.1f}x")
+    rep.row("checkpoint after the update", ckpt)
+    wh.close(publish=False)
     shutil.rmtree(tmp)
+    rep.write(True)
+    print("\n" + "\n".join(f"{x['step']:34} {x['seconds']:9.3f} s" + (
+        f"  {x['ratio']:8.3f}x {x['baseline']}" if x["ratio"] is not None else "") + (
+        f"  target {x['target']}: {'met' if x['met'] else 'NOT met'}" if x["target"] else "") for x in rep.rows))
 
 
 if __name__ == "__main__":

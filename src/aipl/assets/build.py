@@ -126,19 +126,28 @@ def conditions(f: ir.Table, rules: AssetRules, members: ir.Table | None = None) 
 
 def merged(iv: ir.Table) -> ir.Table:
     """Overlapping or touching intervals of one ([scope,] key, consumer, condition) merged into one (gaps and
-    islands)."""
+    islands); an island's touch is the least of those of its earliest intervals, so that every build picks the
+    same one; `last` marks the latest island of its condition.
+
+    In one ordered pass each interval learns the furthest end before it (`reach`) and the next start: it opens
+    an island when it starts after that reach, and closes one when the next interval starts after its own reach.
+    Only the openers and closers go on, and only the islands of more than one interval need a second pass."""
     g = [c for c in ("scope",) if c in iv.columns] + ["key", "consumer_id", "cond"]
-    upto = ibis.window(group_by=g, order_by=["start", "end"], preceding=None, following=0)
-    earlier = ibis.window(group_by=g, order_by=["start", "end"], rows=(None, -1))
-    t = iv.mutate(reach=iv.end.max().over(earlier))  # the furthest end among earlier intervals
-    t = t.mutate(new=ibis.cases((t.reach.isnull() | (t.start > t.reach), 1), else_=0))
-    t = t.mutate(island=t.new.sum().over(upto))
-    # intervals of an island starting on the same day (a purchase and a membership …): the least touch, so that
-    # every build picks the same one
-    t = t.mutate(touch=t.touch.min().over(ibis.window(group_by=[*g, "island", "start"])))
-    return t.group_by([*g, "island"]).aggregate(
-        start=t.start.min(), end=t.end.max(), touch=t.touch.argmin(t.start)
-    ).drop("island")
+    order = ["start", "touch", "end"]  # the least touch first among intervals starting on the same day
+    t = iv.mutate(reach=iv.end.max().over(ibis.window(group_by=g, order_by=order, rows=(None, -1))),
+                  following=iv.start.lead().over(ibis.window(group_by=g, order_by=order)))
+    upto = ibis.greatest(t.end, t.reach.fill_null(t.end))
+    t = t.mutate(opens=t.reach.isnull() | (t.start > t.reach),
+                 closes=t.following.isnull() | (t.following > upto), upto=upto)
+    t = t.filter(t.opens | t.closes)
+    alone = t.filter(t.opens & t.closes).select(*g, start=t.start, end=t.upto, touch=t.touch,
+                                                last=t.following.isnull())
+    many = t.filter(~(t.opens & t.closes))
+    w = ibis.window(group_by=g, order_by=order)
+    many = many.mutate(first=many.start.lag().over(w), first_touch=many.touch.lag().over(w))
+    many = many.filter(many.closes).select(*g, start=many.first, end=many.upto, touch=many.first_touch,
+                                           last=many.following.isnull())
+    return ibis.union(alone, many, distinct=False)
 
 
 DAYS = "asset_days"
@@ -206,13 +215,13 @@ def _member_conditions(wh: Warehouse) -> ir.Table:
 
 
 def _intervals(wh: Warehouse, rules: AssetRules, days: ir.Table, members: ir.Table | None) -> ir.Table:
-    """Both scopes' condition intervals, merged."""
+    """Both scopes' condition intervals, merged (with `last`: the latest of its condition)."""
     parts = []
     for scope in SCOPES:
         f = days.filter(days.scope == scope).drop("scope")
         mem = members.filter(members.scope == scope).drop("scope") if members is not None and scope == "brand" else None
         parts.append(merged(conditions(f, rules, mem)).mutate(scope=ibis.literal(scope)))
-    return ibis.union(*parts, distinct=False).select(*live.IV_COLUMNS)
+    return ibis.union(*parts, distinct=False).select(*live.IV_COLUMNS, "last")
 
 
 def _meta(wh: Warehouse, through: date | None, counted: pd.DataFrame | None = None) -> ir.Table:
@@ -242,31 +251,31 @@ def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None
         wh.drop_table(META)
     if report:
         report("daily facts of both scopes")
-    days = ibis.union(*[daily_facts(wh, rules, s).mutate(scope=ibis.literal(s)) for s in SCOPES], distinct=False)
-    with wh.transaction():
-        wh.replace_table(DAYS, days)
-    days = wh.table(DAYS)
+    # the intermediate tables are the session's own (temporary: no log, no compression, gone when it ends)
+    days = wh.materialize(DAYS, ibis.union(*[daily_facts(wh, rules, s).mutate(scope=ibis.literal(s))
+                                             for s in SCOPES], distinct=False))
     last = days.aggregate(t=days.day.max()).execute().t.iloc[0]
     through = None if last is None or last != last else date.fromisoformat(str(last)[:10])
     if report:
         report("condition intervals")
     members = _member_conditions(wh).mutate(scope=ibis.literal("brand"))
-    with wh.transaction():
-        wh.replace_table(MERGED, _intervals(wh, rules, days, members))
-    merged_iv = wh.table(MERGED)
+    merged_iv = wh.materialize(MERGED, _intervals(wh, rules, days, members))
     if report:
         report("live store")
     with wh.transaction():
         # rows in keep-until order, so that the rows leaving on a day sit together (min/max per row group)
         wh.replace_table(LIVE, live.live_rows(merged_iv, days, rules, through or NEVER).order_by("keep_until"))
-        latest = live.unpivot(wh.table(LIVE))
-        wh.replace_table(CLOSED, merged_iv.anti_join(latest, [*PAIR, "cond", "start"]))
+        # the latest interval of each condition stays in the live row of its pair, if the pair has one
+        latest = merged_iv.filter(merged_iv["last"]).anti_join(wh.table(LIVE).select(*PAIR), PAIR)
+        closed = ibis.union(merged_iv.filter(~merged_iv["last"]), latest, distinct=False)
+        wh.replace_table(CLOSED, closed.select(*live.IV_COLUMNS))
     if report:
         report("daily state counts")
     with wh.transaction():
-        wh.replace_table(CHANGES, state_changes(merged_iv).order_by(["scope", "day"]))
+        wh.replace_table(CHANGES, state_changes(merged_iv.select(*live.IV_COLUMNS)).order_by(["scope", "day"]))
         wh.replace_table(META, _meta(wh, through))
-    for name in (MERGED, DAYS, *OBSOLETE):
+    wh.drop_temp(MERGED, DAYS)
+    for name in (MERGED, DAYS, *OBSOLETE):  # persistent ones, from earlier versions
         wh.drop_table(name)
     counts = intervals(wh).group_by("scope").aggregate(n=lambda t: t.count()).execute()
     n = {str(r.scope): int(r.n) for r in counts.itertuples()}

@@ -75,13 +75,15 @@ def intervals(wh: Warehouse) -> ir.Table:
 
 
 def live_rows(merged: ir.Table, days: ir.Table, rules: AssetRules, through: date) -> ir.Table:
-    """The live store as of `through` from merged intervals and daily facts (scope, key, consumer_id, day, ...)."""
+    """The live store as of `through` from merged intervals (`last` marking the latest of each condition) and daily
+    facts (scope, key, consumer_id, day, ...)."""
     by_cond = {}
+    last = merged.filter(merged["last"])  # one row per pair and condition
     for c in CONDITIONS:
-        w = merged.cond == c
-        by_cond |= {f"{c}_start": merged.start.max(where=w), f"{c}_end": merged.end.max(where=w),
-                    f"{c}_touch": merged.touch.argmax(merged.start, where=w)}
-    latest = merged.group_by(PAIR).aggregate(**by_cond)
+        w = last.cond == c
+        by_cond |= {f"{c}_start": last.start.max(where=w), f"{c}_end": last.end.max(where=w),
+                    f"{c}_touch": last.touch.max(where=w)}
+    latest = last.group_by(PAIR).aggregate(**by_cond)
     lbs = look_backs(rules)
 
     def within(t: ir.Table, lb: LookBack) -> ir.BooleanValue:
