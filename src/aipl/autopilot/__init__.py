@@ -2,7 +2,7 @@
 budget split that maximises a scene's objective, in-flight reallocation, sequenced delivery by DEEPLINK
 stage, and the platform-side subsidy split across merchant tiers."""
 
-from aipl.autopilot.cells import budget_for, compare_cells, fit_cells, plan_cells, target_cells
+from aipl.autopilot.cells import budget_for, calibrate_cells, compare_cells, fit_cells, plan_cells, target_cells
 from aipl.autopilot.response import Curve, ResponseCurve, allocate, delivery, fit_brand, fit_curve
 from aipl.autopilot.results import (
     Allocation,
@@ -77,6 +77,7 @@ __all__ = [
     "allocate",
     "allocate_subsidy",
     "budget_for",
+    "calibrate_cells",
     "cell_history",
     "compare_cells",
     "compare_delivery",

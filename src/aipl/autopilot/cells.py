@@ -89,13 +89,97 @@ def fit_cells(log: pd.DataFrame, confidence: float = 0.9) -> CellFit:
             lift = g[f"lift_{aim}"].to_numpy(float)
             v = lift.sum() / total
             se = float(np.sqrt(((lift - v * imps) ** 2).sum() * n / max(1, n - 1)) / total)
-            value[aim] = {"value": float(v), "se": se, "interval": [float(v - q * se), float(v + q * se)]}
+            value[aim] = {"value": float(v), "se": se, "interval": [float(v - q * se), float(v + q * se)],
+                          "source": "holdout"}
             if f"attributed_{aim}" in g.columns:
                 attributed[aim] = float(g[f"attributed_{aim}"].sum() / total)
         cells[f"{ch}{CELL_SEP}{crowd}"] = {"channel": ch, "crowd": crowd, "stage": str(g.stage.iloc[0]),
                                            "curve": m.curve_, "model": m, "intervals": m.intervals(confidence),
-                                           "value": value, "attributed": attributed, "days": n}
+                                           "value": value, "attributed": attributed, "days": n,
+                                           "impressions": float(imps.sum())}
     return CellFit(cells=cells, confidence=confidence, aims=aims)
+
+
+EXPERIMENT_COLUMNS = ("channel", "aim", "impressions", "lift", "se")
+AGREE_Z = 1.96  # a holdout and an experiment further apart than this many joint standard errors disagree
+
+
+def _check_experiments(experiments: pd.DataFrame | list[dict], fit: CellFit) -> pd.DataFrame:
+    """Experiments checked once at the boundary: EXPERIMENT_COLUMNS, `crowd` (default ALL_CROWDS) and
+    `experiment` (default its row number); impressions and se > 0, a finite lift, a known channel, crowd and aim."""
+    e = pd.DataFrame(experiments)
+    if missing := [c for c in EXPERIMENT_COLUMNS if c not in e.columns]:
+        raise ValueError(f"the experiments lack columns: {', '.join(missing)}")
+    e = e.assign(crowd=e.crowd.fillna(ALL_CROWDS) if "crowd" in e.columns else ALL_CROWDS,
+                 experiment=e.experiment if "experiment" in e.columns else [f"#{i + 1}" for i in range(len(e))])
+    nums = e[["impressions", "lift", "se"]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    known = {(c["channel"], c["crowd"]) for c in fit.cells.values()} | {(c["channel"], ALL_CROWDS)
+                                                                       for c in fit.cells.values()}
+    for i, row in enumerate(e.itertuples()):
+        if not (np.isfinite(nums[i]).all() and nums[i, 0] > 0 and nums[i, 2] > 0):
+            raise ValueError(f"experiment {row.experiment}: impressions and se must be numbers > 0 and lift a number")
+        if (row.channel, row.crowd) not in known:
+            raise ValueError(f"experiment {row.experiment}: no cell {row.channel}{CELL_SEP}{row.crowd} in the fit")
+        if row.aim not in fit.aims:
+            raise ValueError(f"experiment {row.experiment}: the fit has no aim {row.aim!r} ({', '.join(fit.aims)})")
+    return e.assign(impressions=nums[:, 0], lift=nums[:, 1], se=nums[:, 2])
+
+
+def calibrate_cells(fit: CellFit, experiments: pd.DataFrame | list[dict]) -> CellFit:
+    """The fit with its incremental values calibrated by experiments (e.g. a randomised lift test of one
+    channel, or one crowd × channel): per experiment — `channel`, `crowd` (default every crowd of the channel),
+    `aim`, `impressions` it delivered, the incremental `lift` it measured and its standard error `se` (from an
+    `aipl.measure` estimate: `incremental` and `se × n_treated`) — the holdout-based prediction of that lift
+    (the covered cells' values over their impression mix in the log) and the measured one are combined by
+    their precisions when they agree (within AGREE_Z joint standard errors), else the randomised experiment
+    decides (the holdout was biased); the covered cells' values are rescaled by one factor to that lift, their
+    standard errors and intervals scaled as its standard error is. Experiments apply in order; each is recorded
+    in `calibration` (predicted, measured, combined, whether they agreed, the factor).
+
+    >>> from aipl.simulate.cells import simulate_cells
+    >>> log, truth = simulate_cells(days=40, seed=2)
+    >>> fit = fit_cells(log)
+    >>> exp = {"experiment": "search A/B", "channel": "search", "crowd": "perform", "aim": "gmv",
+    ...        "impressions": 50_000, "lift": 50_000 * truth["cells"]["search/perform"]["value"]["gmv"], "se": 10.0}
+    >>> cal = calibrate_cells(fit, [exp])
+    >>> v = cal.cells["search/perform"]["value"]["gmv"]
+    >>> true = truth["cells"]["search/perform"]["value"]["gmv"]
+    >>> v["source"], round(v["value"] / true, 2), v["se"] < v["holdout"]["se"]
+    ('holdout + experiment search A/B', 1.0, True)
+    >>> cal.calibration[0]["cells"], fit.cells["search/perform"]["value"]["gmv"]["source"]
+    (['search/perform'], 'holdout')
+    """
+    e = _check_experiments(experiments, fit)
+    cells = {k: {**c, "value": {a: dict(v) for a, v in c["value"].items()}} for k, c in fit.cells.items()}
+    records = []
+    for x in e.itertuples():
+        names = [k for k, c in cells.items() if c["channel"] == x.channel and x.crowd in (ALL_CROWDS, c["crowd"])]
+        vals = [cells[k]["value"][x.aim] for k in names]
+        mix = np.array([cells[k]["impressions"] for k in names], dtype=float)
+        mix = mix / mix.sum() if mix.sum() > 0 else np.full(len(names), 1 / len(names))
+        v, s = np.array([d["value"] for d in vals]), np.array([d["se"] for d in vals])
+        pred, pred_se = x.impressions * float(mix @ v), max(x.impressions * float(np.sqrt(((mix * s) ** 2).sum())),
+                                                              1e-12)
+        agree = abs(x.lift - pred) <= AGREE_Z * float(np.hypot(pred_se, x.se))
+        if agree:  # both unbiased estimates of one lift: weigh them by their precisions
+            w_hold, w_exp = pred_se ** -2, x.se ** -2
+            combined, combined_se = (pred * w_hold + x.lift * w_exp) / (w_hold + w_exp), (w_hold + w_exp) ** -0.5
+        else:  # they disagree beyond their noise: the randomised experiment decides, the holdout was biased
+            combined, combined_se = x.lift, x.se
+        shrink = combined_se / pred_se
+        for k, d in zip(names, vals, strict=True):
+            new = d["value"] * combined / pred if pred > 0 else combined / x.impressions
+            half = (d["interval"][1] - d["interval"][0]) / 2 * shrink
+            cells[k]["value"][x.aim] = {"value": float(new), "se": float(d["se"] * shrink),
+                                        "interval": [float(new - half), float(new + half)],
+                                        "source": f"{d['source']} + experiment {x.experiment}",
+                                        "holdout": d.get("holdout") or {k2: d[k2] for k2 in ("value", "se")}}
+        records.append({"experiment": x.experiment, "aim": x.aim, "cells": names, "predicted": pred,
+                        "predicted_se": pred_se, "measured": x.lift, "measured_se": x.se, "combined": combined,
+                        "combined_se": combined_se, "agree": agree,
+                        "factor": combined / pred if pred > 0 else None})
+    return CellFit(cells=cells, confidence=fit.confidence, aims=fit.aims,
+                   calibration=[*fit.get("calibration", []), *records])
 
 
 def target_cells(fit: CellFit, scene: str, crowds: tuple[str, ...] = ()) -> list[str]:
