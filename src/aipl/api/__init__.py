@@ -19,11 +19,13 @@ from aipl.api.deps import close_all, known_query
 from aipl.api.guard import Gate
 from aipl.api.jobs import Jobs
 from aipl.api.routers import assets, autopilot, crowds, health, jobs, pipeline, strategy
+from aipl.api.views import Views
 from aipl.assets import ensure_built
 from aipl.audience import TagIndex
 from aipl.privacy import PrivacyError
 from aipl.warehouse import Warehouse, open_warehouse
 
+CACHE_SIZE = 256  # computed answers kept (least recently used dropped first)
 MAX_BODY = 1 << 20  # JSON bodies; uploads have their own limit ([api] max_upload_mb)
 UPLOADS = {"/api/jobs/ingest": "admin"}  # the paths that take a file, and the role that may send one
 WEB = Path(__file__).resolve().parents[1] / "web"
@@ -52,7 +54,8 @@ def create_app(root: str | Path) -> FastAPI:
                   "post-mortems. Every call needs `Authorization: Bearer <token>`.")
     app.state.root = Path(root).resolve()
     app.state.jobs = Jobs()
-    app.state.cache = OrderedDict()  # results by published snapshot (least recently used dropped first)
+    app.state.cache = Views(CACHE_SIZE)  # computed answers by view, data version and caller (single flight)
+    app.state.freshness = Views(2)  # the freshness headers' answer, by snapshot and TTL period (single flight)
     app.state.published = OrderedDict()  # the facts of the last few snapshots (see deps.published)
     lock = threading.Lock()
     index_cache: OrderedDict = OrderedDict()  # the tag index of the last few snapshots
@@ -93,6 +96,12 @@ def create_app(root: str | Path) -> FastAPI:
     async def freshness_headers(request: Request, call_next):  # every API answer says how fresh its data is
         response = await call_next(request)
         if request.url.path.startswith("/api/"):
+            version = getattr(request.state, "snapshot", None)
+            if version:  # the published data version that answered
+                response.headers["X-AIPL-Snapshot"] = version
+            views = getattr(request.state, "views", None)
+            if views:  # name=digest=hit|waited|computed for each computed view the answer used
+                response.headers["X-AIPL-Views"] = ", ".join(views)
             with contextlib.suppress(Exception):  # never fail an answer over its headers
                 fresh = await run_in_threadpool(pipeline.current_freshness, request)
                 run = fresh["last_run"] or {}

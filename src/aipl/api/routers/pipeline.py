@@ -76,13 +76,12 @@ class AlertsOut(BaseModel):
 
 
 def current_freshness(request: Request) -> dict:
-    """The service's freshness, recomputed at most every TTL seconds (the as-of day is the service's data day)."""
-    state, facts = request.app.state, published(request)
-    cached = getattr(state, "freshness", None)
-    if cached is not None and time.monotonic() - cached[0] < TTL and cached[1] == facts.version:
-        return cached[2]
-    value = read_freshness(warehouse(request), as_of=facts.last_day).to_dict()
-    state.freshness = (time.monotonic(), facts.version, value)
+    """The service's freshness, computed once per published snapshot and TTL seconds however many requests ask at
+    once (every answer's headers read it; the as-of day is the service's data day)."""
+    facts = published(request)
+    key = (facts.version, int(time.monotonic() // TTL))
+    value, _ = request.app.state.freshness.get(
+        key, lambda: read_freshness(warehouse(request), as_of=facts.last_day).to_dict())
     return value
 
 
