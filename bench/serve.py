@@ -102,8 +102,8 @@ def _user(base: str, tenant: str, token: str, start: int, until: list[float], ou
 def load(name: str, base: str, tokens: dict[str, str], users: int, seconds: float,
          during: threading.Thread | None = None) -> Run:
     """`users` threads (the tenants in turn) calling the dashboard's endpoints for `seconds`, and, when `during`
-    is given (started with them), for a third of that after it has finished."""
-    run, until = Run(name, users), [time.perf_counter() + seconds]
+    is given (started with them), until a third of that after it has finished."""
+    run, until = Run(name, users), [time.perf_counter() + (float("inf") if during else seconds)]
     names = list(tokens)
     threads = [threading.Thread(target=_user, args=(base, names[i % len(names)], tokens[names[i % len(names)]], i,
                                                     until, run.answers)) for i in range(users)]
@@ -113,7 +113,7 @@ def load(name: str, base: str, tokens: dict[str, str], users: int, seconds: floa
     if during is not None:
         during.start()
         during.join()
-        until[0] = max(until[0], time.perf_counter() + seconds / 3)
+        until[0] = time.perf_counter() + seconds / 3
     for th in threads:
         th.join()
     run.wall = time.perf_counter() - t0
@@ -213,7 +213,7 @@ def main() -> None:
     try:
         for _ in range(600):
             try:
-                if httpx.get(f"{base}/api/me", headers={"Authorization": f"Bearer {admin}"}).status_code == 200:
+                if httpx.get(f"{base}/api/freshness", headers={"Authorization": f"Bearer {admin}"}).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)

@@ -56,6 +56,7 @@ def create_app(root: str | Path) -> FastAPI:
     app.state.jobs = Jobs()
     app.state.cache = Views(CACHE_SIZE)  # computed answers by view, data version and caller (single flight)
     app.state.freshness = Views(2)  # the freshness headers' answer, by snapshot and TTL period (single flight)
+    app.state.fresh_before = {}  # the last freshness answer, by snapshot (answered while it is computed again)
     app.state.published = OrderedDict()  # the facts of the last few snapshots (see deps.published)
     lock = threading.Lock()
     index_cache: OrderedDict = OrderedDict()  # the tag index of the last few snapshots
@@ -103,7 +104,8 @@ def create_app(root: str | Path) -> FastAPI:
             if views:  # name=digest=hit|waited|computed for each computed view the answer used
                 response.headers["X-AIPL-Views"] = ", ".join(views)
             with contextlib.suppress(Exception):  # never fail an answer over its headers
-                fresh = await run_in_threadpool(pipeline.current_freshness, request)
+                fresh = pipeline.known_freshness(request) or await run_in_threadpool(pipeline.current_freshness,
+                                                                                     request)
                 run = fresh["last_run"] or {}
                 response.headers["X-AIPL-As-Of"] = fresh["as_of"] or ""
                 response.headers["X-AIPL-Last-Run"] = run.get("ended") or run.get("started") or "never"

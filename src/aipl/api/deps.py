@@ -4,6 +4,7 @@ per request) or a writer for a small save, the role and brand checks, and pagina
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 import time
@@ -47,6 +48,7 @@ ERRORS = {code: {"model": Problem, "description": text} for code, text in (
 )}
 
 
+@functools.cache
 def _query_names(route: APIRoute) -> frozenset[str]:
     """The query parameters `route` declares, its dependencies' included (a walk over a few nodes)."""
     names, todo = set(), [route.dependant]
@@ -62,7 +64,7 @@ def _query_names(route: APIRoute) -> frozenset[str]:
     return frozenset(names)
 
 
-def known_query(request: Request) -> None:
+async def known_query(request: Request) -> None:
     """422 for a query parameter the endpoint does not declare: a misspelt option is refused, never ignored
     (a dependency of the whole app)."""
     route = request.scope.get("route")
@@ -208,7 +210,8 @@ def cached(request: Request, key: tuple, compute: Callable[[], Any]) -> Any:
     return value
 
 
-def principal(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+async def principal(request: Request,
+                    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """The caller: a valid `Authorization: Bearer <token>` or 401 (as the gate found it before reading the body)."""
     who = caller(request.scope)
     if who is not None:
@@ -228,7 +231,7 @@ Caller = Annotated[Principal, Depends(principal)]
 
 def need(role: str):
     """A dependency that admits callers whose role is at least `role` (403 otherwise)."""
-    def check(who: Caller) -> Principal:
+    async def check(who: Caller) -> Principal:
         if not who.can(role):
             raise HTTPException(403, f"this needs the {role} role; your token is {who.role}")
         return who
@@ -287,7 +290,7 @@ class PageOf(BaseModel, Generic[Item]):
     next_offset: int | None
 
 
-def page(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+async def page(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
          offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Page:
     """Pagination parameters."""
     return Page(limit, offset)

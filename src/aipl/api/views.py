@@ -11,7 +11,8 @@ from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from typing import Any
 
-HIT, WAITED, COMPUTED = "hit", "waited", "computed"
+HIT, WAITED, COMPUTED, STALE = "hit", "waited", "computed", "stale"
+MISSING = object()
 
 
 class Views:
@@ -41,9 +42,9 @@ class Views:
         self._flying: dict[Hashable, tuple[Future, int]] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, compute: Callable[[], Any]) -> tuple[Any, str]:
-        """The answer for `key` and how it came: `hit` (kept), `waited` (for another request's computation) or
-        `computed` (by this call)."""
+    def get(self, key: Hashable, compute: Callable[[], Any], stale: Any = MISSING) -> tuple[Any, str]:
+        """The answer for `key` and how it came: `hit` (kept), `waited` (for another request's computation),
+        `computed` (by this call), or `stale`: the `stale` answer given, when another request is computing it."""
         me = threading.get_ident()
         with self._lock:
             if key in self._kept:
@@ -57,6 +58,8 @@ class Views:
                 if len(self.computed) > 16 * self.size:
                     del self.computed[next(iter(self.computed))]
         if flight is not None:
+            if stale is not MISSING:
+                return stale, STALE
             future, owner = flight
             if owner == me:  # a view that needs itself would wait for ever
                 raise RuntimeError(f"view {key!r} asked for itself while computing")
@@ -75,6 +78,11 @@ class Views:
                 self._kept.popitem(last=False)
         future.set_result(value)
         return value, COMPUTED
+
+    def peek(self, key: Hashable) -> Any:
+        """The kept answer for `key`, or MISSING (nothing is computed or waited for)."""
+        with self._lock:
+            return self._kept.get(key, MISSING)
 
     def clear(self) -> None:
         """Forget every kept answer (computations in flight finish and are kept)."""
