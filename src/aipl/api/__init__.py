@@ -9,6 +9,7 @@ from collections import OrderedDict
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -25,6 +26,7 @@ from aipl.audience import TagIndex
 from aipl.privacy import PrivacyError
 from aipl.warehouse import Warehouse, open_warehouse
 
+THREADS = 16  # request threads (the default, 40, opened 40 connections per snapshot and thrashed on 2 cores)
 CACHE_SIZE = 256  # computed answers kept (least recently used dropped first)
 MAX_BODY = 1 << 20  # JSON bodies; uploads have their own limit ([api] max_upload_mb)
 UPLOADS = {"/api/jobs/ingest": "admin"}  # the paths that take a file, and the role that may send one
@@ -45,6 +47,8 @@ def create_app(root: str | Path) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # few request threads: each keeps a connection per snapshot, and more threads than cores only contend
+        to_thread.current_default_thread_limiter().total_tokens = THREADS
         yield
         close_all()
 
@@ -57,7 +61,7 @@ def create_app(root: str | Path) -> FastAPI:
     app.state.cache = Views(CACHE_SIZE)  # computed answers by view, data version and caller (single flight)
     app.state.freshness = Views(2)  # the freshness headers' answer, by snapshot and TTL period (single flight)
     app.state.fresh_before = {}  # the last freshness answer, by snapshot (answered while it is computed again)
-    app.state.published = OrderedDict()  # the facts of the last few snapshots (see deps.published)
+    app.state.published = Views(8)  # the facts of the last few snapshots (see deps.published)
     lock = threading.Lock()
     index_cache: OrderedDict = OrderedDict()  # the tag index of the last few snapshots
 

@@ -4,7 +4,6 @@ per request) or a writer for a small save, the role and brand checks, and pagina
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import threading
 import time
@@ -48,9 +47,18 @@ ERRORS = {code: {"model": Problem, "description": text} for code, text in (
 )}
 
 
-@functools.cache
+_names: dict[int, tuple[APIRoute, frozenset[str]]] = {}  # by id(route), the route kept with them (ids stay unique)
+
+
 def _query_names(route: APIRoute) -> frozenset[str]:
-    """The query parameters `route` declares, its dependencies' included (a walk over a few nodes)."""
+    """The query parameters `route` declares, its dependencies' included (worked out once per route)."""
+    seen = _names.get(id(route))
+    if seen is None:
+        seen = _names[id(route)] = (route, _declared(route))
+    return seen[1]
+
+
+def _declared(route: APIRoute) -> frozenset[str]:
     names, todo = set(), [route.dependant]
     while todo:
         dependant = todo.pop()
@@ -118,19 +126,13 @@ def newest(root: Path) -> str | None:
 
 
 def published(request: Request) -> Published:
-    """The facts of the request's snapshot (worked out once per snapshot)."""
-    facts = request.app.state.published
-    name = snapshot(request)
-    with _opened_lock:
-        hit = facts.get(name)
-    if hit is None:
+    """The facts of the request's snapshot, worked out once per snapshot however many requests ask at once (a new
+    snapshot's first requests wait for the one computation)."""
+    def facts() -> Published:
         wh = warehouse(request)
-        hit = Published(wh.snapshot, wh.last_day())
-        with _opened_lock:
-            facts[hit.version] = hit
-            while len(facts) > 8:
-                facts.popitem(last=False)
-    return hit
+        return Published(wh.snapshot, wh.last_day())
+
+    return request.app.state.published.get(snapshot(request), facts)[0]
 
 
 def data_day(request: Request) -> date:

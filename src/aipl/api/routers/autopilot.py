@@ -212,10 +212,9 @@ def sequence(request: Request, who: Caller, brand: str, day: date | None = None,
              seed: Annotated[int, Query(ge=0, lt=2**31)] = 0) -> SequenceOut:
     """How many consumers get each next action by DEEPLINK stage (序列化投放), frequency-capped."""
     brand_of(who, brand)
-    wh = warehouse(request)
 
     def compute() -> dict:
-        res = plan_sequence(wh, brand, day, flight, reach, seed)
+        res = plan_sequence(warehouse(request), brand, day, flight, reach, seed)
         body = res.to_dict()
         return {"brand": brand, "day": res.day, "cap": body["cap"], "items": body["actions"],
                 "flight": body["flight"], "delivery": body.get("delivery")}
