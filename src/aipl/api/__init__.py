@@ -9,6 +9,7 @@ from collections import OrderedDict
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
@@ -19,11 +20,14 @@ from aipl.api.deps import close_all, known_query
 from aipl.api.guard import Gate
 from aipl.api.jobs import Jobs
 from aipl.api.routers import assets, autopilot, crowds, health, jobs, pipeline, strategy
+from aipl.api.views import Views
 from aipl.assets import ensure_built
 from aipl.audience import TagIndex
 from aipl.privacy import PrivacyError
 from aipl.warehouse import Warehouse, open_warehouse
 
+THREADS = 16  # request threads (the default, 40, opened 40 connections per snapshot and thrashed on 2 cores)
+CACHE_SIZE = 256  # computed answers kept (least recently used dropped first)
 MAX_BODY = 1 << 20  # JSON bodies; uploads have their own limit ([api] max_upload_mb)
 UPLOADS = {"/api/jobs/ingest": "admin"}  # the paths that take a file, and the role that may send one
 WEB = Path(__file__).resolve().parents[1] / "web"
@@ -43,6 +47,8 @@ def create_app(root: str | Path) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # few request threads: each keeps a connection per snapshot, and more threads than cores only contend
+        to_thread.current_default_thread_limiter().total_tokens = THREADS
         yield
         close_all()
 
@@ -52,8 +58,10 @@ def create_app(root: str | Path) -> FastAPI:
                   "post-mortems. Every call needs `Authorization: Bearer <token>`.")
     app.state.root = Path(root).resolve()
     app.state.jobs = Jobs()
-    app.state.cache = OrderedDict()  # results by published snapshot (least recently used dropped first)
-    app.state.published = OrderedDict()  # the facts of the last few snapshots (see deps.published)
+    app.state.cache = Views(CACHE_SIZE)  # computed answers by view, data version and caller (single flight)
+    app.state.freshness = Views(2)  # the freshness headers' answer, by snapshot and TTL period (single flight)
+    app.state.fresh_before = {}  # the last freshness answer, by snapshot (answered while it is computed again)
+    app.state.published = Views(8)  # the facts of the last few snapshots (see deps.published)
     lock = threading.Lock()
     index_cache: OrderedDict = OrderedDict()  # the tag index of the last few snapshots
 
@@ -93,8 +101,15 @@ def create_app(root: str | Path) -> FastAPI:
     async def freshness_headers(request: Request, call_next):  # every API answer says how fresh its data is
         response = await call_next(request)
         if request.url.path.startswith("/api/"):
+            version = getattr(request.state, "snapshot", None)
+            if version:  # the published data version that answered
+                response.headers["X-AIPL-Snapshot"] = version
+            views = getattr(request.state, "views", None)
+            if views:  # name=digest=hit|waited|computed for each computed view the answer used
+                response.headers["X-AIPL-Views"] = ", ".join(views)
             with contextlib.suppress(Exception):  # never fail an answer over its headers
-                fresh = await run_in_threadpool(pipeline.current_freshness, request)
+                fresh = pipeline.known_freshness(request) or await run_in_threadpool(pipeline.current_freshness,
+                                                                                     request)
                 run = fresh["last_run"] or {}
                 response.headers["X-AIPL-As-Of"] = fresh["as_of"] or ""
                 response.headers["X-AIPL-Last-Run"] = run.get("ended") or run.get("started") or "never"

@@ -49,6 +49,24 @@ def _read(root: str | Path) -> dict:
     return json.loads(p.read_text(encoding="utf-8")) if p.exists() else {"tenants": {}, "tokens": {}}
 
 
+_seen: dict[Path, tuple[tuple, dict]] = {}  # tenants.json by path: (its stat, its contents) when last read
+
+
+def _current(root: str | Path) -> dict:
+    """The tenants file as it is now, read again only when it has changed (it is replaced whole on each write, so
+    a new inode, size or time says so): every request authenticates against it."""
+    p = _path(root)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        return {"tenants": {}, "tokens": {}}
+    stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+    seen = _seen.get(p)
+    if seen is None or seen[0] != stamp:
+        seen = _seen[p] = (stamp, _read(root))
+    return seen[1]
+
+
 def _write(root: str | Path, data: dict) -> None:
     """Atomically: a crash leaves the old file or the new one, never half of one."""
     p = _path(root)
@@ -144,7 +162,7 @@ def authenticate(root: str | Path, token: str) -> Principal | None:
     >>> authenticate(root, "aipl_guessed") is None
     True
     """
-    data = _read(root)
+    data = _current(root)
     t = data["tokens"].get(_hash(token))
     if t is None or t["tenant"] not in data["tenants"]:
         return None

@@ -4,12 +4,14 @@ per request) or a writer for a small save, the role and brand checks, and pagina
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as QueueTimeout
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, HTTPException, Query, Request
@@ -19,6 +21,7 @@ from pydantic import BaseModel
 
 from aipl.api.auth import Principal, authenticate
 from aipl.api.guard import caller
+from aipl.api.views import digest
 from aipl.warehouse import Warehouse, WarehouseBusy, open_warehouse, published_path
 
 _bearer = HTTPBearer(auto_error=False, description="a token from `aipl tenant token`")
@@ -27,7 +30,6 @@ _opened: list[Warehouse] = []
 _opened_lock = threading.Lock()
 _generation = [0]
 MAX_LIMIT = 500
-CACHE_SIZE = 256  # results kept (least recently used dropped first)
 WRITE_WAIT = 30.0  # how long a request that saves something waits for the writer (jobs, other processes)
 
 
@@ -45,8 +47,18 @@ ERRORS = {code: {"model": Problem, "description": text} for code, text in (
 )}
 
 
+_names: dict[int, tuple[APIRoute, frozenset[str]]] = {}  # by id(route), the route kept with them (ids stay unique)
+
+
 def _query_names(route: APIRoute) -> frozenset[str]:
-    """The query parameters `route` declares, its dependencies' included (a walk over a few nodes)."""
+    """The query parameters `route` declares, its dependencies' included (worked out once per route)."""
+    seen = _names.get(id(route))
+    if seen is None:
+        seen = _names[id(route)] = (route, _declared(route))
+    return seen[1]
+
+
+def _declared(route: APIRoute) -> frozenset[str]:
     names, todo = set(), [route.dependant]
     while todo:
         dependant = todo.pop()
@@ -60,7 +72,7 @@ def _query_names(route: APIRoute) -> frozenset[str]:
     return frozenset(names)
 
 
-def known_query(request: Request) -> None:
+async def known_query(request: Request) -> None:
     """422 for a query parameter the endpoint does not declare: a misspelt option is refused, never ignored
     (a dependency of the whole app)."""
     route = request.scope.get("route")
@@ -85,25 +97,42 @@ def snapshot(request: Request) -> str | None:
     """The published snapshot this request reads: the newest when it first reads, the same until it answers."""
     name = getattr(request.state, "snapshot", None)
     if name is None:
-        path = published_path(request.app.state.root)
-        name = request.state.snapshot = None if path is None else path.name
+        name = request.state.snapshot = newest(request.app.state.root)
     return name
 
 
+_newest: dict[Path, tuple[Path, int, str]] = {}  # workspace → (its snapshots' folder, that folder's mtime, newest)
+SETTLED_NS = 1_000_000_000  # a folder unchanged this long has its newest snapshot remembered until it changes
+
+
+def newest(root: Path) -> str | None:
+    """The name of the workspace's newest published snapshot. Every request asks, so the name is read again only
+    when the folder of snapshots has changed since (publishing replaces a file in it), or changed so recently
+    that a second change could share its time stamp."""
+    seen = _newest.get(root)
+    if seen is not None:
+        folder, mtime, name = seen
+        with contextlib.suppress(OSError):
+            if os.stat(folder).st_mtime_ns == mtime:
+                return name
+    path = published_path(root)
+    if path is None:
+        return None
+    mtime = os.stat(path.parent).st_mtime_ns  # before reading the name again: a publish meanwhile changes it
+    path = published_path(root)
+    if path is not None and time.time_ns() - mtime > SETTLED_NS:
+        _newest[root] = (path.parent, mtime, path.name)
+    return None if path is None else path.name
+
+
 def published(request: Request) -> Published:
-    """The facts of the request's snapshot (worked out once per snapshot)."""
-    facts = request.app.state.published
-    name = snapshot(request)
-    with _opened_lock:
-        hit = facts.get(name)
-    if hit is None:
+    """The facts of the request's snapshot, worked out once per snapshot however many requests ask at once (a new
+    snapshot's first requests wait for the one computation)."""
+    def facts() -> Published:
         wh = warehouse(request)
-        hit = Published(wh.snapshot, wh.last_day())
-        with _opened_lock:
-            facts[hit.version] = hit
-            while len(facts) > 8:
-                facts.popitem(last=False)
-    return hit
+        return Published(wh.snapshot, wh.last_day())
+
+    return request.app.state.published.get(snapshot(request), facts)[0]
 
 
 def data_day(request: Request) -> date:
@@ -168,19 +197,23 @@ def close_all() -> None:
 
 
 def cached(request: Request, key: tuple, compute: Callable[[], Any]) -> Any:
-    """`compute()` once per `key` until the next load of data refreshes the service."""
-    cache = request.app.state.cache
-    key = (snapshot(request), *key)  # an answer of one published state is never served for another
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    value = cache[key] = compute()
-    while len(cache) > CACHE_SIZE:
-        cache.popitem(last=False)
+    """`compute()` once per view: `key` (the view's name and parameters) with the published snapshot the request
+    reads and the caller (tenant, role and granted brands), so that an answer is never served for another data
+    version or to another tenant. Concurrent requests for one view wait for the one computation in flight (see
+    `Views`); how each view came is added to the answer's `X-AIPL-Views` header."""
+    who = caller(request.scope)
+    tenant = None if who is None else (who.tenant, who.role, tuple(sorted(who.brands)))
+    full = (snapshot(request), tenant, *key)
+    value, how = request.app.state.cache.get(full, compute)
+    seen = getattr(request.state, "views", None)
+    if seen is None:
+        seen = request.state.views = []
+    seen.append(f"{key[0]}:{digest(full)}={how}")
     return value
 
 
-def principal(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+async def principal(request: Request,
+                    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     """The caller: a valid `Authorization: Bearer <token>` or 401 (as the gate found it before reading the body)."""
     who = caller(request.scope)
     if who is not None:
@@ -200,7 +233,7 @@ Caller = Annotated[Principal, Depends(principal)]
 
 def need(role: str):
     """A dependency that admits callers whose role is at least `role` (403 otherwise)."""
-    def check(who: Caller) -> Principal:
+    async def check(who: Caller) -> Principal:
         if not who.can(role):
             raise HTTPException(403, f"this needs the {role} role; your token is {who.role}")
         return who
@@ -259,7 +292,7 @@ class PageOf(BaseModel, Generic[Item]):
     next_offset: int | None
 
 
-def page(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+async def page(limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
          offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Page:
     """Pagination parameters."""
     return Page(limit, offset)

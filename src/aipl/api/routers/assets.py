@@ -85,8 +85,11 @@ def me(request: Request, who: Caller) -> Me:
 @router.get("/brands")
 def brands(request: Request, who: Caller, paging: Paging) -> Brands:
     """The tenant's brands with their category, and the data's last day."""
-    cats = cached(request, ("brand_categories",), lambda: brand_categories(warehouse(request)))
-    cat = dict(zip(cats.brand_id, cats.category_id, strict=True))
+    def category_of() -> dict[str, str]:
+        cats = brand_categories(warehouse(request))
+        return dict(zip(cats.brand_id, cats.category_id, strict=True))
+
+    cat = cached(request, ("brand_categories",), category_of)
     rows = [{"brand_id": b, "category_id": cat.get(b)} for b in sorted(who.brands)]
     return Brands(**paging.cut(rows), last_day=published(request).last_day)
 

@@ -159,9 +159,9 @@ def cells(request: Request, who: Caller, scene: SceneQ,
           crowds: CrowdsQ = None, channels: ChannelsQ = 5, seed: SeedQ = 0) -> CellPlanOut:
     """The scene's daily budget over crowd × channel cells by incremental outcome, with attributed (宽) beside,
     on the simulator's cell market (a workspace holds no cell history yet), against its hidden truth."""
-    res = cached(request, ("cells", scene, budget, min_share, max_share, crowds, channels, seed),
-                 lambda: plan_crowds(scene, budget, None, (), min_share, max_share, crowds, channels, 60, seed))
-    return CellPlanOut(**res.to_dict())
+    return CellPlanOut(**cached(request, ("cells", scene, budget, min_share, max_share, crowds, channels, seed),
+                                lambda: plan_crowds(scene, budget, None, (), min_share, max_share, crowds, channels,
+                                                    60, seed).to_dict()))
 
 
 @router.get("/whatif")
@@ -172,9 +172,9 @@ def whatif(request: Request, who: Caller, scene: SceneQ,
            crowds: CrowdsQ = None, channels: ChannelsQ = 5, seed: SeedQ = 0) -> WhatIfOut:
     """What a budget buys of the scene's incremental outcome over `days`, or what budget a target needs, with
     90% intervals (give budget or target)."""
-    res = cached(request, ("whatif", scene, budget, target, days, crowds, channels, seed),
-                 lambda: what_if(scene, budget, target, days, None, (), crowds, channels, 60, seed))
-    return WhatIfOut(**res.to_dict())
+    return WhatIfOut(**cached(request, ("whatif", scene, budget, target, days, crowds, channels, seed),
+                              lambda: what_if(scene, budget, target, days, None, (), crowds, channels, 60,
+                                              seed).to_dict()))
 
 
 @router.get("/{brand}/plan")
@@ -212,12 +212,14 @@ def sequence(request: Request, who: Caller, brand: str, day: date | None = None,
              seed: Annotated[int, Query(ge=0, lt=2**31)] = 0) -> SequenceOut:
     """How many consumers get each next action by DEEPLINK stage (序列化投放), frequency-capped."""
     brand_of(who, brand)
-    wh = warehouse(request)
-    res = cached(request, ("sequence", brand, day, flight, reach, seed),
-                 lambda: plan_sequence(wh, brand, day, flight, reach, seed))
-    body = res.to_dict()
-    return SequenceOut(brand=brand, day=res.day, cap=body["cap"], items=body["actions"], labels=DEEPLINK_LABELS,
-                       flight=body["flight"], delivery=body.get("delivery"))
+
+    def compute() -> dict:
+        res = plan_sequence(warehouse(request), brand, day, flight, reach, seed)
+        body = res.to_dict()
+        return {"brand": brand, "day": res.day, "cap": body["cap"], "items": body["actions"],
+                "flight": body["flight"], "delivery": body.get("delivery")}
+    return SequenceOut(**cached(request, ("sequence", brand, day, flight, reach, seed), compute),
+                       labels=DEEPLINK_LABELS)
 
 
 class GapBudgetOut(BaseModel):
@@ -248,6 +250,6 @@ def gaps(request: Request, who: Caller, brand: str,
     brand_of(who, brand)
     wh = warehouse(request)
     camp = campaign_of(request, who, campaign) or latest_campaign(wh, brand)
-    res = cached(request, ("gaps", brand, camp, gmv_target, gmv_days, seed, tuple(sorted(who.brands))),
-                 lambda: gap_budget(wh, brand, camp, gmv_target, gmv_days, None, seed, viewer=who.brands))
-    return GapBudgetOut(**res.to_dict())
+    return GapBudgetOut(**cached(request, ("gaps", brand, camp, gmv_target, gmv_days, seed),
+                                 lambda: gap_budget(wh, brand, camp, gmv_target, gmv_days, None, seed,
+                                                    viewer=who.brands).to_dict()))

@@ -141,9 +141,8 @@ def health_fast(request: Request, who: Caller, start: Day = None, end: Day = Non
     """FAST per granted brand (F 可运营人群, A 加深率, S 会员, T 会员活跃率), each metric's percentile within
     its category, and its peers' P25/P50/P75/P90 (aggregates only; withheld below [privacy] min_peer_brands)."""
     start, end = _period(request, start, end)
-    summary = cached(request, ("fast", who.brands, start, end),
-                     lambda: fast_summary(warehouse(request), start, end, brands=who.brands, viewer=who.brands))
-    return summary.to_dict()
+    return cached(request, ("fast", start, end), lambda: fast_summary(
+        warehouse(request), start, end, brands=who.brands, viewer=who.brands).to_dict())
 
 
 @router.get("/ranking", response_model=Ranking)
@@ -152,9 +151,9 @@ def health_ranking(request: Request, who: Caller, paging: Paging, start: Day = N
     """The FAST 健康度榜单 of the categories the tenant sells in; other tenants' brands appear as 同行 peers with
     their rank and score only."""
     start, end = _period(request, start, end)
-    table = cached(request, ("ranking", who.brands, start, end, category),
-                   lambda: fast_ranking(warehouse(request), start, end, category, brands=who.brands))
-    return {"from": str(start), "to": str(end), **paging.cut(records(table))}
+    rows = cached(request, ("ranking", start, end, category),
+                  lambda: records(fast_ranking(warehouse(request), start, end, category, brands=who.brands)))
+    return {"from": str(start), "to": str(end), **paging.cut(rows)}
 
 
 @router.get("/grow/{brand}", response_model=Grow)

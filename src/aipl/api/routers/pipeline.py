@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from aipl.api.deps import ERRORS, Caller, published, warehouse
+from aipl.api.views import MISSING
 from aipl.pipeline import freshness as read_freshness
 from aipl.pipeline import recent_alerts
 
@@ -75,15 +76,27 @@ class AlertsOut(BaseModel):
     alerts: list[AlertOut]
 
 
+def _key(version: str) -> tuple:
+    return version, int(time.monotonic() // TTL)
+
+
 def current_freshness(request: Request) -> dict:
-    """The service's freshness, recomputed at most every TTL seconds (the as-of day is the service's data day)."""
-    state, facts = request.app.state, published(request)
-    cached = getattr(state, "freshness", None)
-    if cached is not None and time.monotonic() - cached[0] < TTL and cached[1] == facts.version:
-        return cached[2]
-    value = read_freshness(warehouse(request), as_of=facts.last_day).to_dict()
-    state.freshness = (time.monotonic(), facts.version, value)
+    """The service's freshness, computed once per published snapshot and TTL seconds however many requests ask at
+    once (every answer's headers read it; the as-of day is the service's data day). While it is computed again
+    for the same snapshot, the other requests answer with the previous one rather than wait."""
+    facts, state = published(request), request.app.state
+    value, _ = state.freshness.get(_key(facts.version), lambda: read_freshness(
+        warehouse(request), as_of=facts.last_day).to_dict(), stale=state.fresh_before.get(facts.version, MISSING))
+    state.fresh_before = {facts.version: value}
     return value
+
+
+def known_freshness(request: Request) -> dict | None:
+    """The freshness of the request's snapshot when it is at hand (None when it must be computed: see
+    `current_freshness`); it neither reads the warehouse nor waits, so the event loop may call it."""
+    state, version = request.app.state, getattr(request.state, "snapshot", None)
+    value = MISSING if version is None else state.freshness.peek(_key(version))
+    return None if value is MISSING else value
 
 
 @router.get("/freshness", response_model=FreshnessOut)
