@@ -26,6 +26,8 @@ DEFAULT_TOML = """\
 backend = "duckdb"            # "duckdb" (embedded, one file) or "spark" (PySpark; local mode or a cluster)
 timezone = "Asia/Shanghai"    # days are cut in this time zone; timestamps without an offset are read in it
 database = "warehouse.duckdb" # the DuckDB file, relative to the workspace
+memory_limit = "6GB"          # DuckDB's memory before it spills to disk ("" = DuckDB's own default, 80 % of RAM)
+temp_directory = ""           # where DuckDB spills, inside the workspace ("" = DuckDB's own: <database>.tmp)
 
 [ingest]
 # A timestamp outside [earliest, latest] is implausible and its row is quarantined.
@@ -170,15 +172,32 @@ def _inside(name: str) -> str:
 
 
 class WorkspaceSettings(_Section):
-    """`[workspace]`: the backend, the time zone days are cut in, and the DuckDB file (inside the workspace).
+    """`[workspace]`: the backend, the time zone days are cut in, the DuckDB file (inside the workspace), and
+    DuckDB's memory limit and spill folder (6GB by default, so that a command stays under 8 GiB peak RSS with
+    Python's share; docs/performance.md).
 
-    >>> WorkspaceSettings(timezone="UTC").database
-    'warehouse.duckdb'
+    >>> WorkspaceSettings(timezone="UTC").database, WorkspaceSettings(memory_limit="512 MiB").memory_limit
+    ('warehouse.duckdb', '512MiB')
     """
 
     backend: Literal["duckdb", "spark"] = "duckdb"
     timezone: Annotated[str, Field(min_length=1, max_length=64)] = "Asia/Shanghai"
     database: Annotated[str, Field(min_length=1, max_length=255)] = "warehouse.duckdb"
+    memory_limit: Annotated[str, Field(max_length=32)] = "6GB"
+    temp_directory: Annotated[str, Field(max_length=255)] = ""
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory(cls, value: str) -> str:
+        size = value.replace(" ", "")
+        if size and not re.fullmatch(r"\d+(\.\d+)?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", size):
+            raise ValueError(f"{value!r} is not a memory size (e.g. 6GB, 512MiB; \"\" for DuckDB's default)")
+        return size
+
+    @field_validator("temp_directory")
+    @classmethod
+    def _spill(cls, value: str) -> str:
+        return value and _inside(value)
 
     @field_validator("timezone")
     @classmethod
@@ -293,6 +312,8 @@ class Config:
     backend: str = "duckdb"
     timezone: str = "Asia/Shanghai"
     database: str = "warehouse.duckdb"
+    memory_limit: str = "6GB"
+    temp_directory: str = ""
     earliest: str = "2000-01-01"
     latest_days_ahead: int = 1
     min_crowd_size: int = 100
@@ -373,6 +394,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
             text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ConfigError(f"{cfg_path}: {text if f'[{name}]' in text else f'[{name}] {text}'}") from None
     return Config(root=root, backend=ws.backend, timezone=ws.timezone, database=ws.database,
+                  memory_limit=ws.memory_limit, temp_directory=ws.temp_directory,
                   earliest=ing.earliest.isoformat(), latest_days_ahead=ing.latest_days_ahead,
                   min_crowd_size=priv.min_crowd_size, min_peer_brands=priv.min_peer_brands,
                   max_upload_mb=api.max_upload_mb, ingest_maps=dict(ing.maps), raw=data, spark=spark)

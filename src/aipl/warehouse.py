@@ -131,6 +131,11 @@ class Warehouse:
                 self.con = ibis.duckdb.connect(str(config.database_path))
             self.raw = self.con.con  # the DuckDB connection Ibis runs its statements on
             self.raw.execute(f"SET TimeZone = '{config.timezone}'")
+            if config.memory_limit:  # validated by the config (e.g. 6GB): beyond it DuckDB spills to disk
+                self.raw.execute(f"SET memory_limit = '{config.memory_limit}'")
+            if config.temp_directory:
+                spill = (config.root / config.temp_directory).as_posix().replace("'", "''")
+                self.raw.execute(f"SET temp_directory = '{spill}'")
             # track query progress for our own progress bar (DuckDB's printing stays off)
             self.raw.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
         else:

@@ -20,7 +20,8 @@ BAD = {"a TOML date": "2026-01-01", "letters": '"abc"', "nan": "nan", "inf": "in
        "a table": "{a = 1}"}
 # values that are right for some keys: a key of that type is not tested with it
 FITS = {"earliest": {"a TOML date"}, "master": {"letters", "empty"}, "database": {"letters"},
-        "late_hours": {"a fraction"}, "report": {"letters", "empty"}}  # 1.5 hours; a file "abc"; "" writes none
+        "late_hours": {"a fraction"}, "report": {"letters", "empty"},  # 1.5 hours; a file "abc"; "" writes none
+        "memory_limit": {"empty"}, "temp_directory": {"letters", "empty"}}  # "" is DuckDB's default; a folder "abc"
 KEYS = [(section, key) for section, table in tomllib.loads(DEFAULT_TOML).items() for key in table
         if not isinstance(table[key], dict)]
 
@@ -69,6 +70,23 @@ def test_the_defaults_and_right_values_load(workspace):
     assert load_config(workspace).earliest == "2010-01-01"
     _with(workspace, "workspace", "database", '"data/wh.duckdb"')
     assert load_config(workspace).database_path == workspace / "data" / "wh.duckdb"
+
+
+def test_duckdb_gets_the_memory_limit_and_spill_folder(workspace):
+    from aipl.warehouse import open_warehouse
+
+    text = DEFAULT_TOML.replace('memory_limit = "6GB"', 'memory_limit = "1 GiB"').replace(
+        'temp_directory = ""', 'temp_directory = "spill"')
+    (workspace / "aipl.toml").write_text(text, encoding="utf-8")
+    with open_warehouse(workspace) as wh:
+        limit, spill = wh.raw.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')"
+                                      ).fetchone()
+    assert limit == "1.0 GiB" and spill == (workspace / "spill").as_posix()
+    for value, reason in [('"6 apples"', "not a memory size"), ('"../spill"', "inside the workspace")]:
+        key = "memory_limit" if "apples" in value else "temp_directory"
+        _with(workspace, "workspace", key, value)
+        with pytest.raises(ConfigError, match=re.escape(reason)):
+            load_config(workspace)
 
 
 def test_an_unknown_key_or_a_section_that_is_not_a_table_is_named(workspace):

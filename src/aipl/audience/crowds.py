@@ -91,7 +91,7 @@ def listing(wh: Warehouse) -> pd.DataFrame:
     >>> from aipl.simulate import sample_warehouse
     >>> crowds = listing(sample_warehouse())
     >>> crowds[crowds.name == "strategy_gen_z"][["expr", "source"]].to_dict("records")
-    [{'expr': 'strategy_crowd = "gen_z"', 'source': 'built-in: Gen Z'}]
+    [{'expr': 'strategy_crowd = "gen_z"', 'source': 'built-in: GenZ'}]
     """
     rows = wh.table(CROWDS_TABLE).execute() if CROWDS_TABLE in wh.con.list_tables() else pd.DataFrame()
     built = pd.DataFrame([{"name": k, "expr": v[1], "source": f"built-in: {v[0]}"} for k, v in BUILT_IN.items()])

@@ -77,8 +77,8 @@ CATALOGUE = {t.name: t for t in (
         "该品牌的有效会员"),
 )}
 
-STRATEGY_CROWDS = {  # DOMAIN.md §9.4 [P], in priority order
-    "supermom": "精致妈妈", "gen_z": "Gen Z", "rookie_white_collar": "新锐白领", "wealthy_middle_class": "资深中产",
+STRATEGY_CROWDS = {  # DOMAIN.md §9.4 [P], in priority order; "GenZ" is how the Chinese seeds write it
+    "supermom": "精致妈妈", "gen_z": "GenZ", "rookie_white_collar": "新锐白领", "wealthy_middle_class": "资深中产",
     "urban_blue_collar": "都市蓝领", "urban_gray_hair": "都市银发", "small_town_youth": "小镇青年",
     "small_town_mature": "小镇中老年", "other": "其他",
 }
