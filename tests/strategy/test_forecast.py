@@ -58,7 +58,7 @@ def test_intervals_cover_the_actual_at_their_rate_over_seeds():
             now = _brand_campaign(rng, 1000.0, rng.uniform(0.7, 1.3), 0.1, 0.15)
             f = forecast(now["gta"], [], past, StrategySettings(fallback="pool"), [])
             iv = f["gmv_interval"]
-            assert iv["method"] == "empirical" and iv["n"] == 40 and iv["level"] == 0.9
+            assert iv["method"] == "robust normal" and iv["n"] == 40 and iv["level"] == 0.9
             covered += iv["low"] <= now["actual"]["gmv"] <= iv["high"]
             total += 1
     assert 0.8 <= covered / total <= 0.95

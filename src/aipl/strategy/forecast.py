@@ -12,6 +12,7 @@ uses the method with the lowest mean absolute percentage error (`[strategy] fall
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Annotated, Literal
@@ -186,39 +187,43 @@ def choose(errors: list[dict], fallback: str, forced: str | None = None, pooled:
     return {"method": method, "reason": why, "errors": {m: round(v, 6) for m, v in means.items()}, "n_campaigns": n}
 
 
-def half_width(scores: Iterable[float], level: float) -> float | None:
-    """The `level` quantile of the absolute scores at plotting position k / (n + 1) (interpolated between order
-    statistics, so that a new exchangeable score falls below it with probability `level`); None when
-    (n + 1)·level > n, too few scores to reach it.
+def spread(scores: Iterable[float], level: float) -> tuple[float, float] | None:
+    """The centre and half-width of a `level` interval for a new log-ratio score like these: their median m and
+    z·σ, σ = 1.4826 × the median absolute deviation from m (a normal scale that one outlying brand-campaign
+    cannot set; their standard deviation when most are equal); None when (n + 1)·level > n, too few scores.
 
-    >>> round(half_width([0.1, 0.2, 0.3, 0.05, 0.15, 0.25, 0.12, 0.18, 0.22, 0.08], 0.9), 3)
-    0.295
-    >>> half_width([0.1, 0.2], 0.9) is None
+    >>> m, h = spread([0.1, 0.2, 0.3, 0.05, 0.15, 0.25, 0.12, 0.18, 0.22, 0.08], 0.9)
+    >>> round(m, 3), round(h, 3)
+    (0.165, 0.146)
+    >>> spread([0.1, 0.2], 0.9) is None
     True
     """
-    s = np.abs(np.asarray(list(scores), dtype=float))
+    s = np.asarray(list(scores), dtype=float)
     if (len(s) + 1) * level > len(s):
         return None
-    return float(np.quantile(s, level, method="weibull"))
+    m = float(np.median(s))
+    sigma = 1.4826 * float(np.median(np.abs(s - m))) or float(np.std(s, ddof=1))
+    return m, NormalDist().inv_cdf((1 + level) / 2) * sigma
 
 
 def interval(value: float | None, scores: list[float], level: float, default: float) -> dict:
     """A `level` interval around a forecast from log-ratio scores (actual / forecast) of past brand-campaigns:
-    value × e^(±q), q the `half_width`; ± `default` (relative) when the scores are too few.
+    value × e^(m ± h), (m, h) their `spread`; ± `default` (relative) when the scores are too few.
 
-    >>> interval(100.0, [0.1] * 8 + [0.2, 0.2], 0.9, 0.5)
-    {'low': 81.87, 'high': 122.14, 'n': 10, 'method': 'empirical'}
+    >>> interval(100.0, [0.1, 0.0, 0.2, 0.05, 0.15, 0.1, 0.12, 0.08, 0.1, 0.6], 0.9, 0.5)
+    {'low': 101.48, 'high': 120.36, 'n': 10, 'method': 'robust normal'}
     >>> interval(100.0, [0.1], 0.9, 0.5)["method"]
     'default ±50%'
     """
-    q = half_width(scores, level)
+    mh = spread(scores, level)
     if value is None:
         return {"low": None, "high": None, "n": len(scores), "method": "none"}
-    if q is None:
+    if mh is None:
         return {"low": round(value * (1 - default), 2), "high": round(value * (1 + default), 2), "n": len(scores),
                 "method": f"default ±{default:.0%}"}
-    return {"low": round(value * math.exp(-q), 2), "high": round(value * math.exp(q), 2), "n": len(scores),
-            "method": "empirical"}
+    m, h = mh
+    return {"low": round(value * math.exp(m - h), 2), "high": round(value * math.exp(m + h), 2), "n": len(scores),
+            "method": "robust normal"}
 
 
 def first_day(wh: Warehouse) -> date | None:
@@ -260,7 +265,8 @@ def forecast(gta: dict, own: list[dict], pooled: list[dict], st: StrategySetting
     ...        "pools": [{"pool": "L", "projected": 30.0, "last_size": 20}]}
     >>> pt = {"naive": {"ape": 0.02, "log_ratio": 0.02, "pools": {"L": 0.1}},
     ...       "pool": {"ape": 0.2, "log_ratio": -0.2, "pools": {"L": -0.3}}}
-    >>> f = forecast(gta, [pt], [pt] * 12, StrategySettings(), [])
+    >>> pooled = [{**pt, "naive": {**pt["naive"], "log_ratio": r / 100}} for r in range(-6, 6)]
+    >>> f = forecast(gta, [pt], pooled, StrategySettings(), [])
     >>> f["method"], f["forecast_gmv"], f["naive_gmv"], f["gmv_interval"]["low"] < 1000 < f["gmv_interval"]["high"]
     ('naive', 1000.0, 1000.0, True)
     >>> [w["code"] for w in f["warnings"]]
@@ -286,7 +292,7 @@ def forecast(gta: dict, own: list[dict], pooled: list[dict], st: StrategySetting
         warnings.append({"code": "inaccurate", "message": (
             f"the {m} method was off by {err:.1%} on this brand's past campaigns, above the {TARGET_APE:.0%} "
             "target: treat the forecast as a range")})
-    if gmv_iv["method"] != "empirical":
+    if gmv_iv["method"] != "robust normal":
         warnings.append({"code": "wide_interval", "message": (
             f"only {gmv_iv['n']} past brand-campaigns to size the interval (a {st.interval_level:.0%} interval "
             f"needs {math.ceil(st.interval_level / (1 - st.interval_level) - 1e-9)}): shown as {gmv_iv['method']}")})
