@@ -73,6 +73,25 @@ def attributed_sql(pm) -> str:
     FROM joined j LEFT JOIN old o USING (consumer_id) WHERE k = 1"""
 
 
+def strategy_crowds_sql(wh, year: int) -> pd.DataFrame:
+    """DOMAIN.md §9.4's rule chain over the profile, in SQL, in the campaign's year."""
+    return sql(wh, f"""
+      SELECT consumer_id, CASE
+        WHEN gender = 'F' AND life_stage IN ('pregnant', 'parent') AND city_tier <= 3 THEN 'supermom'
+        WHEN birth_year >= 1995 AND {year} - birth_year <= 24 AND city_tier <= 3 THEN 'gen_z'
+        WHEN {year} - birth_year BETWEEN 25 AND 35 AND city_tier <= 3 AND occupation = 'white_collar'
+          THEN 'rookie_white_collar'
+        WHEN {year} - birth_year BETWEEN 36 AND 49 AND city_tier <= 3 AND purchasing_power >= 4
+          THEN 'wealthy_middle_class'
+        WHEN {year} - birth_year BETWEEN 25 AND 49 AND city_tier <= 3 AND occupation IN ('blue_collar', 'service')
+          THEN 'urban_blue_collar'
+        WHEN {year} - birth_year >= 50 AND city_tier <= 3 THEN 'urban_gray_hair'
+        WHEN {year} - birth_year BETWEEN 18 AND 34 AND city_tier >= 4 THEN 'small_town_youth'
+        WHEN {year} - birth_year >= 35 AND city_tier >= 4 THEN 'small_town_mature'
+        ELSE 'other' END AS strategy_crowd
+      FROM consumers""")
+
+
 def by_key(rows: list[dict], by: str, *fields: str) -> dict:
     return {r[by]: tuple(round(float(r[f]), 2) for f in fields) for r in rows if r["orders"] or r["gmv"]}
 
@@ -97,6 +116,12 @@ def test_new_old_crowd_creative_and_phase_cuts_match_sql(market):
     assert wide["new_gmv_share"] == pytest.approx(buys[buys.customer == "new"].amount.sum() / buys.amount.sum())
     strategy = pm["cuts"]["wide"]["strategy_crowd"]  # a partition of the same orders
     assert sum(r["orders"] for r in strategy) == wide["orders"] == len(buys)
+    crowds = strategy_crowds_sql(wh, int(str(pm["start"])[:4]))
+    buys = buys.merge(crowds, on="consumer_id", how="left").fillna({"strategy_crowd": "(unknown)"})
+    assert buys.strategy_crowd.nunique() >= 3
+    assert by_key(strategy, "strategy_crowd", "orders", "gmv") == expected(buys, "strategy_crowd")
+    narrow = pm["cuts"]["narrow"]["strategy_crowd"]
+    assert by_key(narrow, "strategy_crowd", "orders", "gmv") == expected(buys[buys.narrow], "strategy_crowd")
     assert "(none)" not in {r["crowd_id"] for r in pm["cuts"]["wide"]["crowd_id"] if r["gmv"]}
 
 
@@ -169,6 +194,12 @@ def test_pi_and_its_cuts_match_sql(market):
         side = "treated_mean" if treated else "control_mean"
         assert cut[name]["pi"][side] == pytest.approx(g.pi.mean())
         assert cut[name]["n_treated" if treated else "n_control"] == len(g)
+    crowds = scores.merge(strategy_crowds_sql(wh, int(str(pm["start"])[:4])), on="consumer_id", how="left")
+    by_crowd = {r["strategy_crowd"]: r for r in pi["cuts"]["strategy_crowd"]}
+    assert crowds.strategy_crowd.nunique() >= 3
+    for (name, treated), g in crowds.fillna({"strategy_crowd": "(unknown)"}).groupby(["strategy_crowd", "treated"]):
+        assert by_crowd[name]["pi"]["treated_mean" if treated else "control_mean"] == pytest.approx(g.pi.mean())
+        assert by_crowd[name]["n_treated" if treated else "n_control"] == len(g)
     new = scores[scores.customer == "new"]
     assert cut["new"]["pi"]["effect"] == pytest.approx(new[new.treated].pi.mean() - new[~new.treated].pi.mean())
     reached = sql(wh, f"""SELECT DISTINCT consumer_id, coalesce(channel, '(none)') AS channel,

@@ -12,9 +12,9 @@ uses the method with the lowest mean absolute percentage error (`[strategy] fall
 from __future__ import annotations
 
 import math
-from statistics import NormalDist
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
+from statistics import NormalDist
 from typing import Annotated, Literal
 
 import numpy as np
