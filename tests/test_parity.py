@@ -32,10 +32,9 @@ import pandas as pd
 import pytest
 
 from aipl import schema
-from aipl.assets import AssetRules, build, ensure_built, snapshot_all, states
-from aipl.audience import TagIndex, parse, refresh
+from aipl.assets import AssetRules, build, ensure_built, states
+from aipl.audience import TagIndex, refresh
 from aipl.audience.crowds import save
-from aipl.clv import BetaGeo, rfm_summary
 from aipl.config import init_workspace, load_config
 from aipl.ingest import ingest
 from aipl.simulate import MarketSpec, simulate_market
@@ -235,22 +234,6 @@ def compare(a, b, path: str = "", rel: float = REL) -> None:
 
 CROWDS = ('aipl(brand="B01") in ("A", "I")', 'aipl(brand="B02") = "P"',
           'count(event="purchase", days=30) >= 1', 'not aipl(brand="B01") = "P"')
-
-
-def cluster_outputs(wh) -> dict:
-    """ingest → assets → crowds → CLV: what the cluster test compares (plain values, JSON-ready)."""
-
-    day = wh.last_day()
-    out = {"counts": {t: wh.count(t) for t in ("events", "members", "campaigns", "quarantine")},
-           "built": build(wh, AssetRules.of(wh.config)),
-           "assets": {s: plain(snapshot_all(wh, s, day)) for s in ("brand", "category")}}
-    out["refresh"] = {k: v for k, v in refresh(wh, day).items() if k != "day"}
-    index = TagIndex.load(wh)
-    out["crowds"] = {e: len(index.evaluate(parse(e))) for e in CROWDS}
-    rfm = rfm_summary(wh, day, "day")
-    out["rfm"] = plain(rfm)
-    out["bgnbd"] = plain(BetaGeo().fit(rfm.frequency, rfm.recency, rfm["T"]).params_)
-    return out
 
 
 # ------------------------------------------------------------------------- a new session finds every table
