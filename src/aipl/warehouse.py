@@ -77,6 +77,13 @@ class SourceError(ValueError):
     """
 
 
+def _as_day(value) -> date | None:
+    """A day from what a backend returns for a day (a date, a timestamp or text); None for null or NaN."""
+    if value is None or value != value:
+        return None
+    return value.date() if isinstance(value, datetime) else value if isinstance(value, date) else parse_day(value)
+
+
 class WarehouseBusy(RuntimeError):
     """Another process kept the workspace's writer lock for longer than the caller would wait.
 
@@ -326,15 +333,17 @@ class Warehouse:
         """The calendar day of an instant in the workspace time zone."""
         return ts.date() if self.backend == "spark" else ts.cast("timestamp").date()
 
+    def first_day(self) -> date | None:
+        """The first day (workspace time zone) with events; None without any."""
+        ev = self.table("events")
+        return _as_day(ev.aggregate(d=self.local_day(ev.ts).min()).execute().d.iloc[0])
+
     def last_day(self, with_brand: bool = False) -> date | None:
         """The last day (workspace time zone) with events (with a brand, if `with_brand`); None without any."""
         ev = self.table("events")
         if with_brand:
             ev = ev.filter(ev.brand_id.notnull())
-        last = ev.aggregate(d=self.local_day(ev.ts).max()).execute().d.iloc[0]
-        if last is None or last != last:
-            return None
-        return last.date() if isinstance(last, datetime) else last if isinstance(last, date) else parse_day(last)
+        return _as_day(ev.aggregate(d=self.local_day(ev.ts).max()).execute().d.iloc[0])
 
     def count(self, name: str) -> int:
         return int(self.con.table(name).count().execute())

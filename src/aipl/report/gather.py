@@ -92,13 +92,6 @@ def overview(wh: Warehouse) -> dict:
     }
 
 
-def first_day(wh: Warehouse) -> date | None:
-    """The first local day with events (None without events)."""
-    ev = wh.table("events")
-    d = ev.aggregate(d=wh.local_day(ev.ts).min()).execute().d.iloc[0]
-    return None if pd.isna(d) else pd.Timestamp(d).date()
-
-
 def periods(first: date, last: date) -> tuple[date, date]:
     """The first day of the asset trend (TREND_DAYS to `last`, or the data's `first` day when later) and of the
     flows (FAST_DAYS before `last`, or half the data's span when shorter: a flow needs both days in the data).
@@ -136,7 +129,7 @@ def gather_assets(wh: Warehouse) -> dict | None:
     table["total"] = table[list(AIPL_STATES)].sum(axis=1)
     table = table.sort_values(["total", "P"], ascending=False).head(TOP_BRANDS)
     top = str(table.index[0])
-    t0, start = periods(first_day(wh) or last, last)
+    t0, start = periods(wh.first_day() or last, last)
     out = {"scope": scope, "day": str(last), "labels": DEEPLINK_LABELS, "brands": table.reset_index(names="key"),
            "top": top,
            "funnel": {s: int(table.loc[top, s]) for s in AIPL_STATES},

@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from datetime import date, timedelta
+from datetime import timedelta
 from statistics import NormalDist
 from typing import Annotated, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from aipl.assets import AssetRules
@@ -226,18 +225,11 @@ def interval(value: float | None, scores: list[float], level: float, default: fl
             "method": "robust normal"}
 
 
-def first_day(wh: Warehouse) -> date | None:
-    """The first day (workspace time zone) with events."""
-    ev = wh.table("events")
-    d = ev.aggregate(d=wh.local_day(ev.ts).min()).execute().d.iloc[0]
-    return None if d is None or d != d else pd.Timestamp(d).date()
-
-
 def history_warnings(wh: Warehouse, gta: dict, st: StrategySettings) -> list[dict]:
     """Why the brand's history may not support the forecast: last year's pools counted before the purchase
     window was filled (`unsettled`), too few last-year buyers (`few_buyers`), no buyers at all (`no_history`)."""
     out = []
-    start = first_day(wh)
+    start = wh.first_day()
     days = AssetRules.of(wh.config).purchase_days
     ly_as_of = load_campaign(wh, gta["baseline"]["campaign_id"]).d0 - timedelta(days=gta["days_to_presale"])
     if start is not None and (ly_as_of - start).days < days:
