@@ -28,7 +28,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import duckdb
-from assets import SQL_SNAPSHOT, START, generate
+from assets import START, generate, sql_snapshot
 from common import cpu_seconds, hwm_gib, peak_rss_gib, reset_hwm, row, write_json
 
 from aipl.assets import snapshot_all
@@ -123,9 +123,8 @@ def checks(wh, args, per_day: int, daily: RunSummary, idle: RunSummary) -> list[
     if str(wh.last_day()) != str(last):
         problems.append(f"last day {wh.last_day()}, not {last}")
     mine = snapshot_all(wh, "brand", last).melt(id_vars="key", var_name="state", value_name="n").query("n > 0")
-    ref = wh.raw.execute(SQL_SNAPSHOT.format(D=last)).df()
     got = sorted((k, s, int(n)) for k, s, n in mine.itertuples(index=False))
-    want = sorted((k, s, int(n)) for k, s, n in ref.itertuples(index=False))
+    want = sorted((k, s, int(n)) for k, s, n in sql_snapshot(wh, last))
     if got != want:
         problems.append(f"the AIPL snapshot of {last} differs from plain SQL ({len(got)} vs {len(want)} rows)")
     else:
