@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -70,6 +71,8 @@ class Run:
     users: int
     answers: list[Answer] = field(default_factory=list)
     wall: float = 0.0
+    client_cpu: float = 0.0  # CPU seconds of this process (the simulated users) during the run
+    server_cpu: float = 0.0  # CPU seconds of the service's process during the run
 
     def stats(self, cached_only: bool = False) -> dict:
         secs = [a.seconds for a in self.answers if not cached_only or a.path in CACHED]
@@ -99,7 +102,13 @@ def _user(base: str, tenant: str, token: str, start: int, until: list[float], ou
             i += 1
 
 
-def load(name: str, base: str, tokens: dict[str, str], users: int, seconds: float,
+def cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU seconds so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load(name: str, base: str, tokens: dict[str, str], users: int, seconds: float, server: int,
          during: threading.Thread | None = None) -> Run:
     """`users` threads (the tenants in turn) calling the dashboard's endpoints for `seconds`, and, when `during`
     is given (started with them), until a third of that after it has finished."""
@@ -107,7 +116,7 @@ def load(name: str, base: str, tokens: dict[str, str], users: int, seconds: floa
     names = list(tokens)
     threads = [threading.Thread(target=_user, args=(base, names[i % len(names)], tokens[names[i % len(names)]], i,
                                                     until, run.answers)) for i in range(users)]
-    t0 = time.perf_counter()
+    t0, c0, s0 = time.perf_counter(), time.process_time(), cpu_seconds(server)
     for th in threads:
         th.start()
     if during is not None:
@@ -117,6 +126,7 @@ def load(name: str, base: str, tokens: dict[str, str], users: int, seconds: floa
     for th in threads:
         th.join()
     run.wall = time.perf_counter() - t0
+    run.client_cpu, run.server_cpu = time.process_time() - c0, cpu_seconds(server) - s0
     return run
 
 
@@ -223,7 +233,7 @@ def main() -> None:
             with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=120) as c:
                 cold.answers += [ask(c, tenant, *call) for call in CALLS]
         cold.wall = time.perf_counter() - t0
-        runs = [load(f"{n} users", base, tokens, n, args.seconds) for n in (few, many)]
+        runs = [load(f"{n} users", base, tokens, n, args.seconds, server.pid) for n in (few, many)]
         path = events_file(tmp / "load-events.csv", args.rows, seed=int(time.time()))  # new rows every run
         job_secs: list[float] = []
 
@@ -238,8 +248,8 @@ def main() -> None:
                 if j["status"] != "done":
                     print(f"the ingestion job {j['status']}: {j.get('error')}", file=sys.stderr)
 
-        stampede = load(f"{many} users, new snapshot", base, tokens, many, args.seconds, during=threading.Thread(
-            target=ingest))
+        stampede = load(f"{many} users, new snapshot", base, tokens, many, args.seconds, server.pid,
+                        during=threading.Thread(target=ingest))
         peak = hwm_gib(server.pid)
     finally:
         server.terminate()
@@ -264,6 +274,10 @@ def report(args, cold: Run, runs: list[Run], stampede: Run, job_secs: list[float
         print(f"{r.name:22} {s['requests']:6,} requests {s['rps']:7.1f} req/s  p50 {1000 * s['p50']:6.0f} ms  "
               f"p95 {1000 * s['p95']:6.0f} ms  p99 {1000 * s['p99']:6.0f} ms | cached views p50 "
               f"{1000 * c['p50']:5.0f} ms  p99 {1000 * c['p99']:5.0f} ms")
+        if r.wall and r.answers and r is not cold:
+            print(f"{'':22} CPU per request: server {1000 * r.server_cpu / len(r.answers):.2f} ms, users' client "
+                  f"{1000 * r.client_cpu / len(r.answers):.2f} ms (cores busy: server "
+                  f"{r.server_cpu / r.wall:.2f}, client {r.client_cpu / r.wall:.2f} of 2)")
     (few, many) = runs
     f, m = few.stats(), many.stats()
     fc, mc = few.stats(cached_only=True), many.stats(cached_only=True)

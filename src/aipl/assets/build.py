@@ -19,7 +19,7 @@ from aipl.assets.rules import CONDITIONS, NEVER, AssetRules, held
 from aipl.warehouse import Warehouse
 
 SCOPES = ("brand", "category")
-TOUCH_AT = 11  # where the touch starts in the daily facts' ranking key (see daily_facts)
+TOUCH_AT = 12  # where the touch starts in the daily facts' ranking key (see daily_facts)
 
 
 def daily_facts(wh: Warehouse, rules: AssetRules, scope: str, events: ir.Table | None = None) -> ir.Table:
@@ -50,8 +50,8 @@ def daily_facts(wh: Warehouse, rules: AssetRules, scope: str, events: ir.Table |
     )
     touch = et + "|" + ev.channel.fill_null("") + "|" + ev.touchpoint.fill_null("")
     # the day's touch: its highest-ranked event, the latest of those, then the greatest touch among events of
-    # the same second, so that every build and backend picks the same one (rank, epoch second: 11 digits)
-    score = rank.cast("int64") * 10_000_000_000 + ev.ts.epoch_seconds().cast("int64")
+    # the same second, so that every build and backend picks the same one (1, rank, epoch second: 12 digits)
+    score = rank.cast("int64") * 10_000_000_000 + ev.ts.epoch_seconds().cast("int64") + 100_000_000_000
     facts = ev.group_by(["key", "consumer_id", "day"]).aggregate(
         passive=et.isin(list(rules.passive)).any(),
         browse=et.isin(list(rules.browse)).any(),
@@ -62,7 +62,7 @@ def daily_facts(wh: Warehouse, rules: AssetRules, scope: str, events: ir.Table |
         purchase=et.isin(list(rules.purchase)).any(),
         advocacy=et.isin(list(rules.advocacy)).any(),
         member=(et == "member_join").any(),
-        _touch=(score.cast("string").lpad(TOUCH_AT, "0") + touch).max(),
+        _touch=(score.cast("string") + touch).max(),
     )
     return facts.mutate(touch=facts._touch.substr(TOUCH_AT)).drop("_touch")
 
