@@ -148,7 +148,8 @@ def merged(iv: ir.Table) -> ir.Table:
     alone = t.filter(t.opens & t.closes).select(*g, start=t.start, end=t.upto, touch=t.touch,
                                                 last=t.following.isnull())
     many = t.filter(~(t.opens & t.closes))
-    w = ibis.window(group_by=g, order_by=order)
+    # identical intervals tie on `order`: the opener goes first, so that its closer's lag finds it
+    w = ibis.window(group_by=g, order_by=[*order, ibis.desc("opens")])
     many = many.mutate(first=many.start.lag().over(w), first_touch=many.touch.lag().over(w))
     many = many.filter(many.closes).select(*g, start=many.first, end=many.upto, touch=many.first_touch,
                                            last=many.following.isnull())
