@@ -189,7 +189,8 @@ def choose(errors: list[dict], fallback: str, forced: str | None = None, pooled:
 def spread(scores: Iterable[float], level: float) -> tuple[float, float] | None:
     """The centre and half-width of a `level` interval for a new log-ratio score like these: their median m and
     z·σ, σ = 1.4826 × the median absolute deviation from m (a normal scale that one outlying brand-campaign
-    cannot set; their standard deviation when most are equal); None when (n + 1)·level > n, too few scores.
+    cannot set; their standard deviation when most are equal); None when (n + 1)·level > n, too few scores, or
+    when every score is the same.
 
     >>> m, h = spread([0.1, 0.2, 0.3, 0.05, 0.15, 0.25, 0.12, 0.18, 0.22, 0.08], 0.9)
     >>> round(m, 3), round(h, 3)
@@ -202,15 +203,18 @@ def spread(scores: Iterable[float], level: float) -> tuple[float, float] | None:
         return None
     m = float(np.median(s))
     sigma = 1.4826 * float(np.median(np.abs(s - m))) or float(np.std(s, ddof=1))
+    if sigma < 1e-9:  # every score equal: no spread to scale an interval by
+        return None
     return m, NormalDist().inv_cdf((1 + level) / 2) * sigma
 
 
 def interval(value: float | None, scores: list[float], level: float, default: float) -> dict:
     """A `level` interval around a forecast from log-ratio scores (actual / forecast) of past brand-campaigns:
-    value × e^(m ± h), (m, h) their `spread`; ± `default` (relative) when the scores are too few.
+    value × e^(m ± h), (m, h) their `spread`, widened to hold the forecast itself when the median bias m is
+    larger than h; ± `default` (relative) when the scores are too few or all equal.
 
     >>> interval(100.0, [0.1, 0.0, 0.2, 0.05, 0.15, 0.1, 0.12, 0.08, 0.1, 0.6], 0.9, 0.5)
-    {'low': 101.48, 'high': 120.36, 'n': 10, 'method': 'robust normal'}
+    {'low': 100.0, 'high': 120.36, 'n': 10, 'method': 'robust normal'}
     >>> interval(100.0, [0.1], 0.9, 0.5)["method"]
     'default ±50%'
     """
@@ -221,8 +225,8 @@ def interval(value: float | None, scores: list[float], level: float, default: fl
         return {"low": round(value * (1 - default), 2), "high": round(value * (1 + default), 2), "n": len(scores),
                 "method": f"default ±{default:.0%}"}
     m, h = mh
-    return {"low": round(value * math.exp(m - h), 2), "high": round(value * math.exp(m + h), 2), "n": len(scores),
-            "method": "robust normal"}
+    return {"low": round(value * math.exp(min(m - h, 0.0)), 2), "high": round(value * math.exp(max(m + h, 0.0)), 2),
+            "n": len(scores), "method": "robust normal"}
 
 
 def history_warnings(wh: Warehouse, gta: dict, st: StrategySettings) -> list[dict]:
@@ -285,9 +289,11 @@ def forecast(gta: dict, own: list[dict], pooled: list[dict], st: StrategySetting
             f"the {m} method was off by {err:.1%} on this brand's past campaigns, above the {TARGET_APE:.0%} "
             "target: treat the forecast as a range")})
     if gmv_iv["method"] != "robust normal":
-        warnings.append({"code": "wide_interval", "message": (
-            f"only {gmv_iv['n']} past brand-campaigns to size the interval (a {st.interval_level:.0%} interval "
-            f"needs {math.ceil(st.interval_level / (1 - st.interval_level) - 1e-9)}): shown as {gmv_iv['method']}")})
+        need = math.ceil(st.interval_level / (1 - st.interval_level) - 1e-9)
+        why = (f"only {gmv_iv['n']} past brand-campaigns to size the interval (a {st.interval_level:.0%} interval "
+               f"needs {need})" if gmv_iv["n"] < need else
+               f"the {gmv_iv['n']} past brand-campaigns' errors are all equal, so they cannot size the interval")
+        warnings.append({"code": "wide_interval", "message": f"{why}: shown as {gmv_iv['method']}"})
     return {"method": m, "method_label": METHOD_LABELS[m], "method_reason": pick["reason"],
             "backtest": {"errors": pick["errors"], "n_campaigns": pick["n_campaigns"],
                          "n_brand_campaigns": len(usable)},
