@@ -26,7 +26,7 @@ DEFAULT_TOML = """\
 backend = "duckdb"            # "duckdb" (embedded, one file) or "spark" (PySpark; local mode or a cluster)
 timezone = "Asia/Shanghai"    # days are cut in this time zone; timestamps without an offset are read in it
 database = "warehouse.duckdb" # the DuckDB file, relative to the workspace
-memory_limit = "6GB"          # DuckDB's memory before it spills to disk ("" = DuckDB's own default, 80 % of RAM)
+memory_limit = "6GB"          # DuckDB spills to disk beyond this, or beyond its own default (80 % of RAM) if lower
 temp_directory = ""           # where DuckDB spills, inside the workspace ("" = DuckDB's own: <database>.tmp)
 
 [ingest]
@@ -173,8 +173,9 @@ def _inside(name: str) -> str:
 
 class WorkspaceSettings(_Section):
     """`[workspace]`: the backend, the time zone days are cut in, the DuckDB file (inside the workspace), and
-    DuckDB's memory limit and spill folder (6GB by default, so that a command stays under 8 GiB peak RSS with
-    Python's share; docs/performance.md).
+    DuckDB's memory cap and spill folder (6GB by default, so that a command stays under 8 GiB peak RSS with
+    Python's share; never above DuckDB's own default, 80 % of the RAM it sees, so a small machine spills rather
+    than runs out; docs/performance.md).
 
     >>> WorkspaceSettings(timezone="UTC").database, WorkspaceSettings(memory_limit="512 MiB").memory_limit
     ('warehouse.duckdb', '512MiB')

@@ -15,6 +15,7 @@ import json
 import logging
 import lzma
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -75,6 +76,21 @@ class SourceError(ValueError):
     ...
     aipl.warehouse.SourceError: missing.csv: no such file or folder
     """
+
+
+_UNITS = {"b": 1, "bytes": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _bytes(size: str) -> float:
+    """Bytes in a DuckDB memory size ("6GB", "19.2 GiB"); infinity for what it cannot read.
+
+    >>> _bytes("6GB"), _bytes("1.5 KiB"), _bytes("unlimited")
+    (6000000000.0, 1536.0, inf)
+    """
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]+)\s*", size)
+    unit = _UNITS.get(m.group(2).lower()) if m else None
+    return float(m.group(1)) * unit if m and unit else float("inf")
 
 
 def _as_day(value) -> date | None:
@@ -138,7 +154,8 @@ class Warehouse:
                 self.con = ibis.duckdb.connect(str(config.database_path))
             self.raw = self.con.con  # the DuckDB connection Ibis runs its statements on
             self.raw.execute(f"SET TimeZone = '{config.timezone}'")
-            if config.memory_limit:  # validated by the config (e.g. 6GB): beyond it DuckDB spills to disk
+            own = self.raw.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+            if config.memory_limit and _bytes(config.memory_limit) < _bytes(own):  # a cap: DuckDB spills beyond it
                 self.raw.execute(f"SET memory_limit = '{config.memory_limit}'")
             if config.temp_directory:
                 spill = (config.root / config.temp_directory).as_posix().replace("'", "''")
