@@ -58,6 +58,8 @@ def engine_outputs(wh) -> dict:
     out: dict = {}
     day = wh.last_day()
     camp, brand = "sim_double11", "B01"
+    # what was loaded first, so that a difference in the build names its cause: the input, or the build
+    out["loaded"] = {t: wh.count(t) for t in ("events", "quarantine", "members", "campaigns", "consumers")}
     out["built"] = build(wh, AssetRules.of(wh.config))
     out["assets"] = {s: plain(snapshot_all(wh, s, day)) for s in ("brand", "category")}
     out["flow"] = plain(flow(wh, "brand", brand, "2025-09-20", day))
