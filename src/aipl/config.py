@@ -192,13 +192,16 @@ class WorkspaceSettings(_Section):
     def _memory(cls, value: str) -> str:
         size = value.replace(" ", "")
         if size and not re.fullmatch(r"\d+(\.\d+)?(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", size):
-            raise ValueError(f"{value!r} is not a memory size (e.g. 6GB, 512MiB; \"\" for DuckDB's default)")
+            raise ValueError(f"{value!r} is not a memory size (e.g. 6GB, 512MiB; \"\" for no cap of aipl's)")
         return size
 
     @field_validator("temp_directory")
     @classmethod
     def _spill(cls, value: str) -> str:
-        return value and _inside(value)
+        try:
+            return value and _inside(value)
+        except ValueError:
+            raise ValueError("must be a folder inside the workspace (e.g. spill)") from None
 
     @field_validator("timezone")
     @classmethod

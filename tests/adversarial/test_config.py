@@ -82,7 +82,7 @@ def test_duckdb_gets_the_memory_limit_and_spill_folder(workspace):
         limit, spill = wh.raw.execute("SELECT current_setting('memory_limit'), current_setting('temp_directory')"
                                       ).fetchone()
     assert limit == "1.0 GiB" and spill == (workspace / "spill").as_posix()
-    for value, reason in [('"6 apples"', "not a memory size"), ('"../spill"', "inside the workspace")]:
+    for value, reason in [('"6 apples"', "not a memory size"), ('"../spill"', "must be a folder inside the workspace")]:
         key = "memory_limit" if "apples" in value else "temp_directory"
         _with(workspace, "workspace", key, value)
         with pytest.raises(ConfigError, match=re.escape(reason)):
