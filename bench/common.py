@@ -32,15 +32,22 @@ def cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """Another process's user + system CPU seconds so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_gib(who: int = resource.RUSAGE_SELF) -> float:
     """The peak resident set size so far, in GiB, of this process (or of its waited-for children)."""
     return resource.getrusage(who).ru_maxrss * 1024 / GIB  # ru_maxrss is in KiB on Linux
 
 
-def hwm_gib() -> float | None:
-    """This process's peak RSS since the last `reset_hwm()` (Linux VmHWM), in GiB; None where /proc lacks it."""
+def hwm_gib(pid: int | str = "self") -> float | None:
+    """A process's peak RSS (this one's by default, since the last `reset_hwm()`; Linux VmHWM), in GiB; None
+    where /proc lacks it."""
     try:
-        m = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text())
+        m = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
     except OSError:
         return None
     return int(m.group(1)) * 1024 / GIB if m else None
@@ -61,9 +68,11 @@ def row(step: str, seconds: float, baseline: str | None = None, baseline_seconds
         cpu_seconds: float | None = None) -> dict:
     """One timed result of a benchmark in the `--json` format (ratio = ours / baseline); `cpu_seconds`, where
     measured, is an optional extra key (on a busy machine it shows what the step itself cost)."""
+    seconds = float(seconds)  # plain floats and booleans (numpy's do not write as JSON numbers)
+    baseline_seconds = None if baseline_seconds is None else float(baseline_seconds)
     ratio = seconds / baseline_seconds if baseline_seconds else None
     out = {"step": step, "seconds": seconds, "baseline": baseline, "baseline_seconds": baseline_seconds,
-           "ratio": ratio, "target": target, "met": met, "peak_rss_gib": peak_rss_gib}
+           "ratio": ratio, "target": target, "met": None if met is None else bool(met), "peak_rss_gib": peak_rss_gib}
     return out if cpu_seconds is None else {**out, "cpu_seconds": cpu_seconds}
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -35,6 +34,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pandas as pd
+from common import hwm_gib, process_cpu_seconds, row
 
 CALLS = [  # the dashboard's calls; the crowd counts run on the bitmap index each time (not cached)
     ("GET", "/api/me", None), ("GET", "/api/brands", None), ("GET", "/api/assets/B01/snapshot", None),
@@ -102,12 +102,6 @@ def _user(base: str, tenant: str, token: str, start: int, until: list[float], ou
             i += 1
 
 
-def cpu_seconds(pid: int) -> float:
-    """A process's user + system CPU seconds so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def load(name: str, base: str, tokens: dict[str, str], users: int, seconds: float, server: int,
          during: threading.Thread | None = None) -> Run:
     """`users` threads (the tenants in turn) calling the dashboard's endpoints for `seconds`, and, when `during`
@@ -116,7 +110,7 @@ def load(name: str, base: str, tokens: dict[str, str], users: int, seconds: floa
     names = list(tokens)
     threads = [threading.Thread(target=_user, args=(base, names[i % len(names)], tokens[names[i % len(names)]], i,
                                                     until, run.answers)) for i in range(users)]
-    t0, c0, s0 = time.perf_counter(), time.process_time(), cpu_seconds(server)
+    t0, c0, s0 = time.perf_counter(), time.process_time(), process_cpu_seconds(server)
     for th in threads:
         th.start()
     if during is not None:
@@ -126,7 +120,7 @@ def load(name: str, base: str, tokens: dict[str, str], users: int, seconds: floa
     for th in threads:
         th.join()
     run.wall = time.perf_counter() - t0
-    run.client_cpu, run.server_cpu = time.process_time() - c0, cpu_seconds(server) - s0
+    run.client_cpu, run.server_cpu = time.process_time() - c0, process_cpu_seconds(server) - s0
     return run
 
 
@@ -171,23 +165,6 @@ def checks(answers: list[Answer]) -> tuple[list[str], Counter]:
     if seen - set(computed):
         problems.append(f"{len(seen - set(computed))} view keys used but never computed")
     return problems, computed
-
-
-def hwm_gib(pid: int) -> float | None:
-    """The peak RSS of process `pid` so far (Linux VmHWM), in GiB."""
-    try:
-        m = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
-    except OSError:
-        return None
-    return int(m.group(1)) / 1024**2 if m else None
-
-
-def row(step: str, seconds: float, baseline: str | None = None, baseline_seconds: float | None = None,
-        target: str | None = None, met: bool | None = None, peak: float | None = None) -> dict:
-    seconds, base = float(seconds), None if baseline_seconds is None else float(baseline_seconds)
-    return {"step": step, "seconds": seconds, "baseline": baseline, "baseline_seconds": base,
-            "ratio": seconds / base if base else None, "target": target, "met": None if met is None else bool(met),
-            "peak_rss_gib": peak}
 
 
 def setup(ws: Path | None, tmp: Path) -> tuple[Path, dict[str, str]]:
