@@ -96,6 +96,8 @@ def benchmarks(size: Size) -> dict[str, tuple[list[str], bool]]:
         "ingest": (["--rows", str(e), "--repeat", r], True),
         "assets": (["--events", str(e), "--consumers", str(c), "--brands", brands, "--repeat", r]
                    + (["--no-pandas"] if e >= 100_000_000 else []), True),
+        "keys": (["--events", str(e), "--consumers", str(c), "--brands", brands, "--load-rows", str(e), "--repeat", r],
+                 True),
         "pipeline": (["--events", str(e), "--consumers", str(c), "--brands", "10" if tiny else "50"], True),
         "crowds": (["--consumers", str(c)], True),
         "clv": (["--big", str(c), "--synthetic", str(min(c, 1_000_000)), "--repeat", r], True),

@@ -40,10 +40,19 @@ def look_backs(rules: AssetRules) -> list[LookBack]:
 
 
 def pair_ids(t: ir.Table) -> dict[str, ir.IntegerValue]:
-    """Two independent 64-bit hashes of the pair: together the live store's key (a collision is ~1e-25 likely)."""
+    """Two independent 64-bit hashes of the pair: together the live store's key (a collision is ~1e-25 likely).
+    The ids may be strings or integer keys (an integer is hashed as its decimal text).
+
+    >>> import ibis
+    >>> t = ibis.memtable({"scope": ["brand"], "key": [7], "consumer_id": [42]})
+    >>> s = ibis.memtable({"scope": ["brand"], "key": ["7"], "consumer_id": ["42"]})
+    >>> t.select(**pair_ids(t)).execute().equals(s.select(**pair_ids(s)).execute())
+    True
+    """
     sep = "\x1f"
-    return {"pid": (t.scope + sep + t.key + sep + t.consumer_id).hash(),
-            "pid2": ("#" + t.consumer_id + sep + t.key + sep + t.scope).hash()}
+    key, consumer = (v if v.type().is_string() else v.cast("string") for v in (t.key, t.consumer_id))
+    return {"pid": (t.scope + sep + key + sep + consumer).hash(),
+            "pid2": ("#" + consumer + sep + key + sep + t.scope).hash()}
 
 
 def hash_probe(wh: Warehouse) -> int:
