@@ -10,7 +10,7 @@ checked equal to its reference before its time is reported (a mismatch exits 1):
   to a full rebuild, intervals and counts) against the update's leanest core and its floor.
 
     python bench/assets.py [--events 10000000] [--consumers 1000000] [--brands 20000] [--repeat 3] [--no-pandas]
-                           [--json PATH]
+                           [--parts series,update] [--json PATH]
 
 Events are generated straight into a fresh warehouse (UserBehavior shape: Taobao's pv/cart/fav/buy mix,
 Zipf-like consumers and brands, 60 days). Every method runs `--repeat` times; medians of wall seconds are
@@ -153,6 +153,29 @@ def day_floor(wh, since: datetime, touched: int, stored: int, repeat: int) -> tu
     return group, probe, write_s
 
 
+def build_floor(wh, rules: AssetRules, repeat: int) -> tuple[float, float, int]:
+    """(facts s, pass s, rows): the least a build of every day's states must do, in plain SQL: the daily facts
+    of every (scope, key, consumer, day) of all events into a table (the snapshot reads only the days that can
+    matter on one day), then one ordered pass over each pair's days (the gap to its previous day: where any
+    interval must start or end). The build's conditions, merges, live store and count changes come on top."""
+    def of(types) -> str:
+        return "(" + ", ".join(f"'{t}'" for t in types) + ")"
+
+    facts = " UNION ALL ".join(f"""
+        SELECT '{scope}' AS scope, {col} AS key, consumer_id, (ts AT TIME ZONE '{TZ}')::DATE AS d,
+               bool_or(event_type IN {of(rules.purchase)}) AS buy, bool_or(event_type IN {of(rules.active)})
+               AS act, bool_or(event_type IN {of(rules.browse)}) AS browse
+        FROM events WHERE {col} IS NOT NULL GROUP BY ALL""" for scope, col in (("brand", "brand_id"),
+                                                                             ("category", "category_id")))
+    walk = ("CREATE OR REPLACE TEMP TABLE _floor_walk AS SELECT *, d - lag(d) OVER (PARTITION BY scope, key, "
+            "consumer_id ORDER BY d) AS gap FROM _floor_days")
+    facts_s, _ = timed(lambda: wh.raw.execute(f"CREATE OR REPLACE TEMP TABLE _floor_days AS {facts}"), repeat)
+    pass_s, _ = timed(lambda: wh.raw.execute(walk), repeat)
+    rows = wh.raw.execute("SELECT count(*) FROM _floor_walk").fetchone()[0]
+    wh.raw.execute("DROP TABLE _floor_days; DROP TABLE _floor_walk")
+    return facts_s, pass_s, int(rows)
+
+
 def day_core(wh, since: datetime, repeat: int) -> tuple[float, float, float]:
     """(facts s, join s, write s): the incremental day's core in its leanest form, on the events since `since`
     and a narrow copy of the live store. The day's pairs (both scopes) with their local day and four fact flags
@@ -292,6 +315,8 @@ def main() -> None:
     ap.add_argument("--brands", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3, help="runs of every timed method (the median is reported)")
     ap.add_argument("--no-pandas", action="store_true", help="skip pandas (it needs the events in memory)")
+    ap.add_argument("--parts", type=lambda v: set(v.split(",")), default={"series", "update"},
+                    help="besides the build and one day's snapshot: series, update (default both; 'none' for neither)")
     ap.add_argument("--json", metavar="PATH", help="write the report for bench/run.py here")
     args = ap.parse_args()
     rep, n = Report(args.json, vars(args)), args.repeat
@@ -327,6 +352,11 @@ def main() -> None:
           f"(CPU {ours_cpu:.3f})", flush=True)
     r = rep.row("build", build_s, "plain SQL snapshot (pruned two-stage)", sql_s, 10, build_rss)
     print(f"  build / plain SQL snapshot = {r:.1f}x wall, {build_cpu / sql_cpu:.1f}x CPU (target <= 10x)")
+    facts_s, pass_s, n_days = build_floor(wh, rules, n)
+    r = rep.row("build floor (plain SQL)", facts_s + pass_s, "plain SQL snapshot (pruned two-stage)", sql_s)
+    print(f"  the least any build of the history does, in plain SQL: every pair-day's facts of both scopes "
+          f"({n_days:,} rows) {facts_s:.2f} s + one ordered pass over them {pass_s:.2f} s = {r:.1f}x the snapshot; "
+          f"aipl's build is {build_s / (facts_s + pass_s):.1f}x that floor", flush=True)
     r = rep.row("snapshot", ours, "plain SQL snapshot (pruned two-stage)", sql_s)
     paid = math.ceil(build_s / (sql_s - ours)) if sql_s > ours else None
     print(f"  snapshot / plain SQL = {r:.3f}x; with the one-off build {(build_s + ours) / sql_s:.1f}x: the build "
@@ -357,72 +387,77 @@ def main() -> None:
         r = rep.row("snapshot vs pandas", ours, "pandas snapshot (integer codes in memory)", pd_s)
         print(f"pandas snapshot: {pd_s:.2f} s (CPU {pd_cpu:.2f}); aipl is {r:.3f}x pandas")
 
-    series_days = [d - timedelta(days=k) for k in range(30)]
-    ours30, ours30_cpu, snaps = timed_cpu(lambda: [snapshot_all(wh, "brand", x) for x in series_days], n)
-    sql30, sql30_cpu, refs = timed_cpu(lambda: [sql_snapshot(wh, x) for x in series_days], n)
-    bad = [str(x) for x, a, b in zip(series_days, snaps, refs, strict=True) if aipl_counts(a) != as_counts(b)]
-    rep.check("the 30-day series equals 30 plain-SQL snapshots, day by day", not bad, f"on {', '.join(bad)}")
-    r = rep.row("30-day series", ours30, "30 plain SQL snapshots", sql30)
-    paid = math.ceil(build_s / (sql30 - ours30)) if sql30 > ours30 else None
-    print(f"30-day series: aipl {ours30:.2f} s (CPU {ours30_cpu:.2f}), plain SQL {sql30:.2f} s (CPU "
-          f"{sql30_cpu:.2f}): {r:.3f}x; with the build {(build_s + ours30) / sql30:.2f}x, which pays for itself "
-          f"after {paid} series", flush=True)
-    rep.row("30-day series incl. build", build_s + ours30, "30 plain SQL snapshots", sql30)
+    if "series" in args.parts:
+        series_days = [d - timedelta(days=k) for k in range(30)]
+        ours30, ours30_cpu, snaps = timed_cpu(lambda: [snapshot_all(wh, "brand", x) for x in series_days], n)
+        sql30, sql30_cpu, refs = timed_cpu(lambda: [sql_snapshot(wh, x) for x in series_days], n)
+        bad = [str(x) for x, a, b in zip(series_days, snaps, refs, strict=True) if aipl_counts(a) != as_counts(b)]
+        rep.check("the 30-day series equals 30 plain-SQL snapshots, day by day", not bad, f"on {', '.join(bad)}")
+        r = rep.row("30-day series", ours30, "30 plain SQL snapshots", sql30)
+        paid = math.ceil(build_s / (sql30 - ours30)) if sql30 > ours30 else None
+        print(f"30-day series: aipl {ours30:.2f} s (CPU {ours30_cpu:.2f}), plain SQL {sql30:.2f} s (CPU "
+              f"{sql30_cpu:.2f}): {r:.3f}x; with the build {(build_s + ours30) / sql30:.2f}x, which pays for itself "
+              f"after {paid} series", flush=True)
+        rep.row("30-day series incl. build", build_s + ours30, "30 plain SQL snapshots", sql30)
 
-    # one more day of events, loaded as a batch, then the incremental update, each run from the same copy
-    per_day = args.events // DAYS
-    new_day(wh, per_day, args.consumers, args.brands)
-    first_new = START + timedelta(days=DAYS)
-    open_pairs = wh.count("asset_live")  # the pairs whose state can still change: the least any keyed store holds
-    wh.raw.execute("CHECKPOINT")
-    wh.close(publish=False)
-    db, saved = root / "warehouse.duckdb", tmp / "before-update.duckdb"
-    shutil.copy(db, saved)
-    upd = []
-    for i in range(n):
-        if i:
-            wh.close(publish=False)
-            shutil.copy(saved, db)
-        wh = open_warehouse(root)
-        t, c = time.perf_counter(), time.process_time()
-        done = update(wh, rules)
-        w, c = time.perf_counter() - t, time.process_time() - c
-        if "touched" not in done:
-            rep.check("the update stayed incremental", False, f"(it fell back to a full build: {done})")
-        t = time.perf_counter()
+    if "update" in args.parts:
+        # one more day of events, loaded as a batch, then the incremental update, each run from the same copy
+        per_day = args.events // DAYS
+        new_day(wh, per_day, args.consumers, args.brands)
+        first_new = START + timedelta(days=DAYS)
+        open_pairs = wh.count("asset_live")  # the pairs whose state can still change: the least any keyed store holds
         wh.raw.execute("CHECKPOINT")
-        upd.append((w, c, time.perf_counter() - t))
-    inc, inc_cpu, ckpt = (statistics.median(u[k] for u in upd) for k in range(3))
-    saved.unlink()
-    rep.check(f"aipl's counts on the new day {first_new} after the update equal plain SQL",
-              aipl_counts(snapshot_all(wh, "brand", first_new)) == as_counts(sql_snapshot(wh, first_new)))
-    keep_state(wh, "_inc")
-    t = time.perf_counter()
-    build(wh, rules)
-    rebuild_s = time.perf_counter() - t
-    keep_state(wh, "_full")
-    for what in ("iv", "changes"):
-        diff = differences(wh, f"_inc_{what}", f"_full_{what}")
-        rep.check(f"the update's {'intervals' if what == 'iv' else 'net count changes'} equal a full rebuild's "
-                  f"({wh.count(f'_full_{what}'):,} rows; rebuild {rebuild_s:.1f} s)", diff == 0, f"({diff:,} differ)")
-        wh.raw.execute(f"DROP TABLE _inc_{what}; DROP TABLE _full_{what}")
-    print(f"incremental update for one new day ({per_day:,} events, {done['touched']:,} pairs touched): {inc:.2f} s "
-          f"(CPU {inc_cpu:.2f}); the checkpoint after it (DuckDB runs one when its log grows, or on close) "
-          f"{ckpt:.2f} s", flush=True)
-    midnight = datetime.combine(first_new, datetime.min.time(), wh.config.tz)
-    facts, join, write = day_core(wh, midnight, n)
-    core = facts + join + write
-    r = rep.row("incremental day", inc, "the update's leanest core (facts + old state + narrow rewrite)", core, 2)
-    print(f"the update's core in its leanest form (no touchpoints, starts, count changes or closed intervals): "
-          f"the day's facts {facts:.2f} s + the old state of its pairs {join:.2f} s + deleting and appending their "
-          f"narrow rows {write:.2f} s = {core:.2f} s; the update is {r:.2f}x that core (target <= 2x)")
-    group, probe, write = day_floor(wh, midnight, done["touched"], open_pairs, n)
-    floor_day = group + probe + write
-    r = rep.row("incremental day vs its floor", inc, "floor: distinct pairs + int64 probe + narrow append", floor_day)
-    print(f"floor for one new day in any store kept in the backend: its events' distinct pairs {group:.2f} s + "
-          f"finding its {done['touched']:,} pairs among the {open_pairs:,} whose state can still change by int64 key "
-          f"{probe:.2f} s + writing as many narrow rows {write:.2f} s = {floor_day:.2f} s; the update is {r:.1f}x")
-    rep.row("checkpoint after the update", ckpt)
+        wh.close(publish=False)
+        db, saved = root / "warehouse.duckdb", tmp / "before-update.duckdb"
+        shutil.copy(db, saved)
+        upd = []
+        for i in range(n):
+            if i:
+                wh.close(publish=False)
+                shutil.copy(saved, db)
+            wh = open_warehouse(root)
+            t, c = time.perf_counter(), time.process_time()
+            done = update(wh, rules)
+            w, c = time.perf_counter() - t, time.process_time() - c
+            if "touched" not in done:
+                rep.check("the update stayed incremental", False, f"(it fell back to a full build: {done})")
+            t = time.perf_counter()
+            wh.raw.execute("CHECKPOINT")
+            upd.append((w, c, time.perf_counter() - t))
+        inc, inc_cpu, ckpt = (statistics.median(u[k] for u in upd) for k in range(3))
+        saved.unlink()
+        rep.check(f"aipl's counts on the new day {first_new} after the update equal plain SQL",
+                  aipl_counts(snapshot_all(wh, "brand", first_new)) == as_counts(sql_snapshot(wh, first_new)))
+        keep_state(wh, "_inc")
+        t = time.perf_counter()
+        build(wh, rules)
+        rebuild_s = time.perf_counter() - t
+        keep_state(wh, "_full")
+        for what in ("iv", "changes"):
+            diff = differences(wh, f"_inc_{what}", f"_full_{what}")
+            rows = wh.count(f"_full_{what}")
+            rep.check(f"the update's {'intervals' if what == 'iv' else 'net count changes'} equal a full rebuild's "
+                      f"({rows:,} rows; rebuild {rebuild_s:.1f} s)", diff == 0, f"({diff:,} differ)")
+            wh.raw.execute(f"DROP TABLE _inc_{what}; DROP TABLE _full_{what}")
+        print(f"incremental update for one new day ({per_day:,} events, {done['touched']:,} pairs touched): "
+              f"{inc:.2f} s (CPU {inc_cpu:.2f}); the checkpoint after it (DuckDB runs one when its log grows, or on "
+              f"close) {ckpt:.2f} s", flush=True)
+        midnight = datetime.combine(first_new, datetime.min.time(), wh.config.tz)
+        facts, join, write = day_core(wh, midnight, n)
+        core = facts + join + write
+        r = rep.row("incremental day", inc, "the update's leanest core (facts + old state + narrow rewrite)", core, 2)
+        print(f"the update's core in its leanest form (no touchpoints, starts, count changes or closed intervals): "
+              f"the day's facts {facts:.2f} s + the old state of its pairs {join:.2f} s + deleting and appending their "
+              f"narrow rows {write:.2f} s = {core:.2f} s; the update is {r:.2f}x that core (target <= 2x)")
+        group, probe, write = day_floor(wh, midnight, done["touched"], open_pairs, n)
+        floor_day = group + probe + write
+        r = rep.row("incremental day vs its floor", inc, "floor: distinct pairs + int64 probe + narrow append",
+                    floor_day)
+        print(f"floor for one new day in any store kept in the backend: its events' distinct pairs {group:.2f} s + "
+              f"finding its {done['touched']:,} pairs among the {open_pairs:,} whose state can still change by int64 "
+              f"key {probe:.2f} s + writing as many narrow rows {write:.2f} s = {floor_day:.2f} s; the update is "
+              f"{r:.1f}x")
+        rep.row("checkpoint after the update", ckpt)
     wh.close(publish=False)
     shutil.rmtree(tmp)
     rep.write(True)

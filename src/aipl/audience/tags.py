@@ -216,13 +216,17 @@ def tag_groups(wh: Warehouse, day: str | date, only: ir.Table | dict[int, ir.Tab
     def reach(days: int) -> ir.Table:
         return ev.filter(ev.ts >= midnight(wh, d - timedelta(days=days - 1)))
 
+    def of(t: ir.Table, who: ir.Table) -> ir.Table:  # the events of `who` (ids): few, so picked before the join
+        return t.semi_join(ids.semi_join(who, "id").select("consumer_id"), "consumer_id")
+
     if "activity" in groups:  # read once into slim tables: the tags aggregate them several times
         if only is None or not isinstance(only, dict):
-            act = slim(reach(max(REACH))) if only is None else slim(reach(max(REACH))).semi_join(only, "id")
+            act = slim(reach(max(REACH)) if only is None else of(reach(max(REACH)), only))
             act = wh.materialize("_tag_events", act)
             slims = dict.fromkeys(REACH, act)
-        else:
-            slims = {r: wh.materialize(f"_tag_events_{r}", slim(reach(r)).semi_join(only[r], "id")) for r in REACH}
+        else:  # one read of the longest reach for all of them, then each reach's days and consumers
+            act = wh.materialize("_tag_events", slim(of(reach(max(REACH)), ibis.union(*only.values(), distinct=True))))
+            slims = {r: act.filter(_since(act, d, r)).semi_join(only[r], "id") for r in REACH}
         out["activity"] = _activity(slims, d)
     if "purchases" in groups:
         buy = wh.materialize("_tag_purchases", slim(ev.filter(ev.event_type == "purchase")))
