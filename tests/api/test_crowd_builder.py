@@ -185,12 +185,12 @@ def test_a_hashed_export_holds_the_digests_with_a_manifest_and_an_audit_row(serv
 
 def test_hashed_exports_keep_the_privacy_minimum(service, identities, tmp_path):
     with open_warehouse(service["root"]) as wh:
-        logged = wh.count("crowd_exports")
+        logged = wh.count("crowd_exports") if wh.has_table("crowd_exports") else 0  # made by the first export
         with pytest.raises(PrivacyError, match="30 consumers, below the minimum export size"):  # 30 have an IDFA
             export_crowd(wh, "age < 200", tmp_path / "idfa.txt", id_type="idfa", hashing="md5")
         with pytest.raises(ValueError, match="only hashed"):
             export_crowd(wh, "age < 200", tmp_path / "phones.csv", id_type="phone")
-        assert wh.count("crowd_exports") == logged
+        assert (wh.count("crowd_exports") if wh.has_table("crowd_exports") else 0) == logged
     assert not list(tmp_path.iterdir())
 
 

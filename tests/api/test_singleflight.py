@@ -13,7 +13,7 @@ import pytest
 from aipl.api.auth import Principal
 from aipl.api.deps import cached
 from aipl.api.guard import PRINCIPAL
-from aipl.api.views import COMPUTED, HIT, WAITED, Views
+from aipl.api.views import COMPUTED, HIT, MISSING, WAITED, Views, digest
 
 THREADS = 32
 
@@ -118,3 +118,19 @@ def test_concurrent_tenants_each_compute_once():
     assert sorted(calls) == [t.tenant for t in tenants]  # one computation per tenant
     assert all(tenant == value for tenant, value, _ in answers)  # each got its own
     assert all(header.startswith("ranking:") for _, _, header in answers)
+
+
+def test_an_answer_of_a_newer_snapshot_is_not_kept_under_the_old_key():
+    """The request's snapshot was deleted before its warehouse was opened: `warehouse` read the newest instead
+    (and pinned it). The answer is kept under the version it was computed from, and the header names that."""
+    cache, acme = Views(), Principal("acme", "viewer", frozenset({"B01"}))
+    request = _request(cache, acme, "v1.duckdb")
+
+    def compute():  # what `warehouse(request)` does when v1 has gone: it opens v2 and pins it
+        request.state.snapshot = "v2.duckdb"
+        return "answer of v2"
+
+    assert cached(request, ("fast",), compute) == "answer of v2"
+    old, new = ("v1.duckdb", ("acme", "viewer", ("B01",)), "fast"), ("v2.duckdb", ("acme", "viewer", ("B01",)), "fast")
+    assert cache.peek(old) is MISSING and cache.peek(new) == "answer of v2"
+    assert request.state.snapshot == "v2.duckdb" and request.state.views == [f"fast:{digest(new)}=computed"]

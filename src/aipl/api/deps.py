@@ -196,15 +196,36 @@ def close_all() -> None:
         _generation[0] += 1  # every thread opens afresh on its next request
 
 
+class _Superseded(Exception):
+    """A view's computation read another snapshot than its key's (the key's was deleted meanwhile)."""
+
+
 def cached(request: Request, key: tuple, compute: Callable[[], Any]) -> Any:
     """`compute()` once per view: `key` (the view's name and parameters) with the published snapshot the request
     reads and the caller (tenant, role and granted brands), so that an answer is never served for another data
     version or to another tenant. Concurrent requests for one view wait for the one computation in flight (see
-    `Views`); how each view came is added to the answer's `X-AIPL-Views` header."""
+    `Views`); how each view came is added to the answer's `X-AIPL-Views` header. An answer computed from a newer
+    snapshot than its key's (the key's was deleted before it was opened) is not kept under that key: the view is
+    asked again for the newest snapshot."""
     who = caller(request.scope)
     tenant = None if who is None else (who.tenant, who.role, tuple(sorted(who.brands)))
-    full = (snapshot(request), tenant, *key)
-    value, how = request.app.state.cache.get(full, compute)
+    for _ in range(3):
+        full = (snapshot(request), tenant, *key)
+
+        def of_version(version: str | None = full[0]) -> Any:
+            value = compute()
+            if snapshot(request) != version:  # it read a newer snapshot (see `warehouse`): not this key's answer
+                raise _Superseded(version)
+            return value
+
+        try:
+            value, how = request.app.state.cache.get(full, of_version)
+            break
+        except _Superseded:  # every request that waited for it asks again, for the newest snapshot
+            if snapshot(request) == full[0]:
+                request.state.snapshot = None
+    else:
+        raise HTTPException(503, "the data was republished three times while this view was computed: try again")
     seen = getattr(request.state, "views", None)
     if seen is None:
         seen = request.state.views = []
