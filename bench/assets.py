@@ -315,7 +315,7 @@ def main() -> None:
     ap.add_argument("--brands", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=3, help="runs of every timed method (the median is reported)")
     ap.add_argument("--no-pandas", action="store_true", help="skip pandas (it needs the events in memory)")
-    ap.add_argument("--parts", type=lambda v: set(v.split(",")), default={"series", "update"},
+    ap.add_argument("--parts", type=lambda v: v.split(","), default=["series", "update"],
                     help="besides the build and one day's snapshot: series, update (default both; 'none' for neither)")
     ap.add_argument("--json", metavar="PATH", help="write the report for bench/run.py here")
     args = ap.parse_args()
