@@ -274,6 +274,27 @@ class Report:
         print(f"checked: {what}", flush=True)
 
 
+class BuildSteps:
+    """The build's `report` callback: each step's wall seconds and peak RSS (VmHWM, reset as each step starts),
+    appended to `steps[name]`; `peak`: the highest of them (the build's own peak)."""
+
+    def __init__(self, steps: dict) -> None:
+        self.steps, self.name, self.t, self.peak = steps, None, 0.0, peak_gib()
+
+    def __call__(self, name: str | None) -> None:
+        now, peak = time.perf_counter(), peak_gib()
+        self.peak = max(self.peak, peak)
+        if self.name is not None:
+            secs, peaks = self.steps.setdefault(self.name, ([], []))
+            secs.append(now - self.t)
+            peaks.append(peak)
+        reset_peak()
+        self.name, self.t = name, time.perf_counter()
+
+    def done(self) -> None:
+        self(None)
+
+
 def timed_cpu(fn, repeat: int):
     """(median wall seconds, median CPU seconds of this process and its threads, the last result)."""
     walls, cpus, out = [], [], None
@@ -336,11 +357,13 @@ def main() -> None:
     print(f"floor (bare scan of 4 columns): {floor:.2f} s (CPU {floor_cpu:.2f})", flush=True)
 
     sql_s, sql_cpu, ref = timed_cpu(lambda: sql_snapshot(wh, d), n)
-    runs = []
+    runs, steps = [], {}
     for _ in range(n):
         reset_peak()
-        w, c, built = timed_cpu(lambda: build(wh, rules), 1)
-        runs.append((w, c, peak_gib()))
+        record = BuildSteps(steps)
+        w, c, built = timed_cpu(lambda r=record: build(wh, rules, r), 1)
+        record.done()
+        runs.append((w, c, record.peak))
     build_s, build_cpu = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
     build_rss = max(r[2] for r in runs)
     ours, ours_cpu, snap = timed_cpu(lambda: snapshot_all(wh, "brand", d), n)
@@ -348,6 +371,9 @@ def main() -> None:
               aipl_counts(snap) == as_counts(ref))
     print(f"one-off build: {build_s:.2f} s (CPU {build_cpu:.2f}), peak RSS {build_rss:.2f} GiB "
           f"({', '.join(f'{k} {v:,}' for k, v in built.items())} intervals)")
+    for name, (secs, peaks) in steps.items():  # each step's median seconds and its highest peak
+        rep.row(f"build step: {name}", statistics.median(secs), peak_rss_gib=max(peaks))
+        print(f"  {name}: {statistics.median(secs):.2f} s, peak RSS {max(peaks):.2f} GiB")
     print(f"plain SQL snapshot (pruned two-stage): {sql_s:.2f} s (CPU {sql_cpu:.2f}); aipl snapshot {ours:.3f} s "
           f"(CPU {ours_cpu:.3f})", flush=True)
     r = rep.row("build", build_s, "plain SQL snapshot (pruned two-stage)", sql_s, 10, build_rss)
