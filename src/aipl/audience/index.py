@@ -192,15 +192,20 @@ def _changes(wh: Warehouse, d: date, old: dict | None, plan: dict | None) -> tup
         only[r] = wh.materialize(f"_tag_touched_{r}", ibis.union(base, *gone, distinct=True))
     # a state changes with the consumer's own events, or where an interval starts or ends; a membership when
     # its join day is reached, or when memberships were loaded (then all are compared)
-    iv = intervals(wh)
-    iv = iv.filter((iv.scope == "brand") & (((iv.start > old["day"]) & (iv.start <= d))
-                                            | ((iv.end > old["day"]) & (iv.end <= d))))
-    m = wh.table("members")
-    joined = m.filter((m.joined_at >= midnight(wh, old["day"] + timedelta(days=1)))
-                      & (m.joined_at < midnight(wh, d + timedelta(days=1))))
-    moved = [iv.select("consumer_id"), joined.select("consumer_id")]
-    held = None if plan["members"] else wh.materialize("_tag_held", ibis.union(
-        base, ibis.union(*moved, distinct=True).inner_join(ids, "consumer_id").select("id"), distinct=True))
+    if plan["members"]:
+        held = None
+    elif d == old["day"]:  # the same day: no interval starts or ends and no membership begins in between
+        held = base
+    else:
+        iv = intervals(wh)
+        iv = iv.filter((iv.scope == "brand") & (((iv.start > old["day"]) & (iv.start <= d))
+                                                | ((iv.end > old["day"]) & (iv.end <= d))))
+        m = wh.table("members")
+        joined = m.filter((m.joined_at >= midnight(wh, old["day"] + timedelta(days=1)))
+                          & (m.joined_at < midnight(wh, d + timedelta(days=1))))
+        moved = [iv.select("consumer_id"), joined.select("consumer_id")]
+        held = wh.materialize("_tag_held", ibis.union(
+            base, ibis.union(*moved, distinct=True).inner_join(ids, "consumer_id").select("id"), distinct=True))
     groups = ("activity", "purchases", "states", *(("profile",) if plan["profiles"] else ()))
     parts = tag_groups(wh, d, only=only, groups=groups, held=held)
     new = wh.materialize("_tags_new", ibis.union(*parts.values(), distinct=False))
