@@ -55,17 +55,18 @@ a = ap.parse_args()
 print("working", flush=True)
 if {report}:
     json.dump({{"bench": "fake", "args": vars(a), "ok": {ok}, "rows": [{{"step": "s", "seconds": 0.5,
-        "baseline": "b", "baseline_seconds": 1.0, "ratio": 0.5, "target": None, "met": None, "peak_rss_gib": None}}]}},
+        "baseline": "b", "baseline_seconds": 1.0, "ratio": 0.5, "target": None, "met": None,
+        "peak_rss_gib": {peak}}}]}},
         open(a.json, "w"))
 sys.exit({code})
 """
 
 
 def fake(tmp_path: Path, name: str, json_arg: bool = True, report: bool = True, ok: bool = True,
-         code: int = 0) -> Path:
+         code: int = 0, peak: float | None = None) -> Path:
     p = tmp_path / f"{name}.py"
     p.write_text(FAKE.format(json_arg='ap.add_argument("--json")' if json_arg else "", report=report, ok=ok,
-                             code=code, tmp=str(tmp_path / "tmp")))
+                             code=code, tmp=str(tmp_path / "tmp"), peak=peak))
     return p
 
 
@@ -88,6 +89,15 @@ def test_a_child_is_classified_by_its_report_and_exit(run, tmp_path, kw, status)
         assert "--json" in rec["ignored"] and "no --json option" in rec["reason"]
     elif status in ("ok", "missed"):
         assert rec["rows"][0]["ratio"] == 0.5
+
+
+def test_a_step_peak_above_the_childs_last_high_water_mark_is_its_peak(run, tmp_path):
+    """A benchmark that restarts its high-water mark per step (bench/assets.py) hides its earlier peaks from wait4:
+    the highest step peak of its report is its peak, and the 8 GiB cap is judged on it."""
+    rec = run.run_bench("fake", [], True, 30, 0, tmp_path, script=fake(tmp_path, "fake", peak=11.57))
+    assert rec["status"] == "ok" and rec["peak_rss_gib"] == 11.57
+    low = run.run_bench("fake", [], True, 30, 0, tmp_path, script=fake(tmp_path, "fake", peak=0.001))
+    assert 0.001 < low["peak_rss_gib"] < 1  # the child's own measured peak when it is the higher
 
 
 def test_a_child_past_its_timeout_is_killed(run, tmp_path):
