@@ -97,7 +97,7 @@ def test_a_step_peak_above_the_childs_last_high_water_mark_is_its_peak(run, tmp_
     rec = run.run_bench("fake", [], True, 30, 0, tmp_path, script=fake(tmp_path, "fake", peak=11.57))
     assert rec["status"] == "ok" and rec["peak_rss_gib"] == 11.57
     low = run.run_bench("fake", [], True, 30, 0, tmp_path, script=fake(tmp_path, "fake", peak=0.001))
-    assert 0.001 < low["peak_rss_gib"] < 1  # the child's own measured peak when it is the higher
+    assert low["peak_rss_gib"] > 0.001  # the child's own measured peak (a Python process) when it is the higher
 
 
 def test_a_child_past_its_timeout_is_killed(run, tmp_path):
