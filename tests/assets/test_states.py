@@ -73,6 +73,37 @@ def test_hand_checked_rules(fresh):
     assert state(fresh, "j", 5) == ("I", "engage")
 
 
+def test_the_days_touch_is_its_highest_ranked_latest_event(fresh):
+    """Each (brand, consumer, day)'s touch is its highest-ranked event, the latest of those, then the greatest
+    touch text among events of the same second, against pandas over the same events (many same-second ties)."""
+    import random
+
+    from aipl.assets import daily_facts
+
+    rng = random.Random(7)
+    kinds = ["exposure", "pdp_view", "ad_click", "favorite", "purchase", "share", "interaction", "search_brand_word"]
+    rows = [dict(consumer_id=f"c{rng.randrange(6)}", brand_id=rng.choice("PQ"), event_type=rng.choice(kinds),
+                 channel=rng.choice([None, "search", "display", "live"]),
+                 touchpoint=rng.choice([None, "feed", "banner", "搜索结果"]),
+                 ts=at(rng.randrange(3), 8) + timedelta(seconds=rng.randrange(4))) for _ in range(600)]
+    load(fresh, rows)
+    got = daily_facts(fresh, RULES, "brand").execute()
+    got = {(r.key, r.consumer_id, r.day): r.touch for r in got.itertuples()}
+
+    def rank(et: str) -> int:
+        return next((n for n, cls in ((4, RULES.purchase + RULES.advocacy), (3, RULES.active), (2, RULES.browse),
+                                      (1, RULES.passive)) if et in cls), 0)
+
+    want: dict = {}
+    for r in rows:
+        touch = f"{r['event_type']}|{r['channel'] or ''}|{r['touchpoint'] or ''}"
+        k = (r["brand_id"], r["consumer_id"], r["ts"].astimezone(SH).date())
+        want[k] = max(want.get(k, (-1, r["ts"], "")), (rank(r["event_type"]), r["ts"], touch))
+    assert {k: v[2] for k, v in want.items()} == {(k, c, d.date() if hasattr(d, "date") else d): t
+                                                  for (k, c, d), t in got.items()}
+    assert len(want) == 36  # 2 brands x 6 consumers x 3 days
+
+
 def test_brand_only_touchpoints_never_count_for_category(fresh):
     load(fresh, [
         ev("k", "exposure", 0, channel="display"),

@@ -19,7 +19,9 @@ from aipl.assets.rules import CONDITIONS, NEVER, AssetRules, held
 from aipl.warehouse import Warehouse
 
 SCOPES = ("brand", "category")
-TOUCH_AT = 12  # where the touch starts in the daily facts' ranking key (see daily_facts)
+TOUCHES = 2**27  # room for this many distinct (event type, channel, touchpoint) in the daily facts' touch score
+KINDS = "_asset_fact_kinds"  # the session's table of the kinds of events of each scope's daily facts
+FACT_CLASSES = ("passive", "browse", "active", "intent", "deep", "purchase", "advocacy")  # flags of AssetRules
 
 
 def daily_facts(wh: Warehouse, rules: AssetRules, scope: str, events: ir.Table | None = None) -> ir.Table:
@@ -42,29 +44,31 @@ def daily_facts(wh: Warehouse, rules: AssetRules, scope: str, events: ir.Table |
             & (ev.channel.isnull() | ~ev.channel.isin(list(rules.brand_only_channels))
                | ev.event_type.isin(list(rules.purchase) + list(rules.advocacy)))
         )
-    et = ev.event_type
-    rank = ibis.cases(
-        (et.isin(list(rules.purchase) + list(rules.advocacy)), 4),
-        (et.isin(list(rules.active)), 3), (et.isin(list(rules.browse)), 2), (et.isin(list(rules.passive)), 1),
-        else_=0,
-    )
-    touch = et + "|" + ev.channel.fill_null("") + "|" + ev.touchpoint.fill_null("")
-    # the day's touch: its highest-ranked event, the latest of those, then the greatest touch among events of
-    # the same second, so that every build and backend picks the same one (1, rank, epoch second: 12 digits)
-    score = rank.cast("int64") * 10_000_000_000 + ev.ts.epoch_seconds().cast("int64") + 100_000_000_000
+    # each distinct (event type, channel, touchpoint) once, in touch order, with its class flags and rank: the
+    # aggregate below then reads flags and one integer per event, and no string is built or compared per event
+    ev = ev.mutate(_ch=ev.channel.fill_null(""), _tp=ev.touchpoint.fill_null(""))
+    kinds = ev.select("event_type", "_ch", "_tp").distinct()
+    kinds = kinds.mutate(touch=kinds.event_type + "|" + kinds._ch + "|" + kinds._tp)
+    et = kinds.event_type
+    kinds = kinds.mutate(
+        code=ibis.row_number().over(order_by="touch").cast("int64"), rank=ibis.cases(
+            (et.isin(list(rules.purchase) + list(rules.advocacy)), 4), (et.isin(list(rules.active)), 3),
+            (et.isin(list(rules.browse)), 2), (et.isin(list(rules.passive)), 1), else_=0).cast("int64"),
+        **{f"is_{c}": et.isin(list(getattr(rules, c))) for c in FACT_CLASSES},
+        is_interaction=et == "interaction", is_member=et == "member_join")
+    if events is None:  # all events: a known small table, so that the join below builds on it
+        kinds = wh.materialize(f"{KINDS}_{scope}", kinds)
+    ev = ev.inner_join(kinds, ["event_type", "_ch", "_tp"])
+    # the day's touch: its highest-ranked event, the latest of those, then the greatest touch among events of the
+    # same second, so that every build and backend picks the same one (rank, epoch second and touch code, packed)
+    score = (ev["rank"] * 10_000_000_000 + ev.ts.epoch_seconds().cast("int64")) * TOUCHES + ev.code
     facts = ev.group_by(["key", "consumer_id", "day"]).aggregate(
-        passive=et.isin(list(rules.passive)).any(),
-        browse=et.isin(list(rules.browse)).any(),
-        active=et.isin(list(rules.active)).any(),
-        intent=et.isin(list(rules.intent)).any(),
-        deep=et.isin(list(rules.deep)).any(),
-        interactions=et.count(where=et == "interaction"),
-        purchase=et.isin(list(rules.purchase)).any(),
-        advocacy=et.isin(list(rules.advocacy)).any(),
-        member=(et == "member_join").any(),
-        _touch=(score.cast("string") + touch).max(),
-    )
-    return facts.mutate(touch=facts._touch.substr(TOUCH_AT)).drop("_touch")
+        **{c: ev[f"is_{c}"].any() for c in FACT_CLASSES[:5]},
+        interactions=ev.is_interaction.cast("int64").sum(),
+        **{c: ev[f"is_{c}"].any() for c in FACT_CLASSES[5:]},
+        member=ev.is_member.any(), _score=score.max())
+    facts = facts.mutate(code=facts._score % TOUCHES)
+    return facts.inner_join(kinds.select("code", "touch"), "code").drop("_score", "code")
 
 
 def _span(t: ir.Table, cond: str, start: ir.DateValue, end: ir.DateValue) -> ir.Table:
@@ -280,7 +284,7 @@ def build(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | None
     with wh.transaction():
         wh.replace_table(CHANGES, state_changes(merged_iv.select(*live.IV_COLUMNS)).order_by(["scope", "day"]))
         wh.replace_table(META, _meta(wh, through))
-    wh.drop_temp(MERGED, DAYS)
+    wh.drop_temp(MERGED, DAYS, *(f"{KINDS}_{s}" for s in SCOPES))
     for name in (MERGED, DAYS, *OBSOLETE):  # persistent ones, from earlier versions
         wh.drop_table(name)
     counts = intervals(wh).group_by("scope").aggregate(n=lambda t: t.count()).execute()
