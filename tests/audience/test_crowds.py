@@ -147,7 +147,10 @@ def test_incremental_refresh_equals_a_rebuild(market, tmp_path):
     ingest(w, extra, "events")
     res = refresh(w, DAY)
     assert res["new_ids"] == 1 and 0 < res["bitmaps_rewritten"] < 60
-    assert repr(res) == f"TagRefresh({DAY}: 1 new consumer ids, {res.bitmaps_rewritten} bitmaps rewritten)"
+    # events older than the last refresh's last one: every consumer's tags are recomputed, two consumers' change
+    assert (res["recomputed"], res["changed"]) == (w.count("consumer_ids"), 2)
+    assert repr(res) == (f"TagRefresh({DAY}: 1 new consumer ids, {res.recomputed:,} consumers recomputed, "
+                         f"{res.changed} changed, {res.bitmaps_rewritten} bitmaps rewritten)")
     assert json.loads(json.dumps(res.to_dict())) == res
     inc = TagIndex.load(w).bitmaps
     w.raw.execute("DROP TABLE consumer_tags; DROP TABLE tag_bitmaps; DROP TABLE tag_meta")

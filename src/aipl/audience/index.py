@@ -60,11 +60,12 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
     >>> wh = sample_warehouse()
     >>> done = refresh(wh, wh.last_day())
     >>> done  # doctest: +ELLIPSIS
-    TagRefresh(2026-10-24: ... new consumer ids, ... bitmaps rewritten)
+    TagRefresh(2026-10-24: ... new consumer ids, ... consumers recomputed, ... changed, ... bitmaps rewritten)
     >>> done.day, sorted(done)
-    ('2026-10-24', ['bitmaps_rewritten', 'day', 'new_ids'])
+    ('2026-10-24', ['bitmaps_rewritten', 'changed', 'day', 'new_ids', 'recomputed'])
     >>> again = refresh(wh, "2026-10-24", report=print)  # nothing changed since: nothing is rewritten
     0 new consumer ids
+    tags of 0 consumers recomputed, of 0 changed
     0 bitmaps rewritten
     """
     d = parse_day(day)
@@ -73,8 +74,9 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
     old = _meta(wh)
     if old is not None and old["day"] == d and all(old.get(k) == v for k, v in version.items()):
         say("0 new consumer ids")
+        say("tags of 0 consumers recomputed, of 0 changed")
         say("0 bitmaps rewritten")
-        return TagRefresh(day=str(d), new_ids=0, bitmaps_rewritten=0)
+        return TagRefresh(day=str(d), new_ids=0, recomputed=0, changed=0, bitmaps_rewritten=0)
     plan = _plan(wh, d, old, version)
     added = ensure_ids(wh, None if plan is None else plan["people"])
     say(f"{added:,} new consumer ids")
@@ -86,9 +88,12 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
     if first:  # every row joins
         written = wh.materialize("_tags_new", tag_rows(wh, d))
         changes, bitmaps = written.mutate(sign=ibis.literal(1, "int8")), {}
+        recomputed = changed = wh.count(IDS_TABLE)  # everyone has the purchase tags
     else:
         changes, written = _changes(wh, d, old, plan)
+        recomputed, changed = _consumers(ibis.union(written.select("id"), changes.select("id")), changes)
         bitmaps = _stored(wh, changes)
+    say(f"tags of {recomputed:,} consumers recomputed, of {changed:,} changed")
     bitmaps = _patched(wh, changes, bitmaps)
     n_touched = len(bitmaps)
     with wh.transaction():
@@ -110,7 +115,13 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
                  "_tag_purchases", "_tag_held",
                  *[f"_tag_{n}_{r}" for r in REACH for n in ("events", "touched")])
     say(f"{n_touched:,} bitmaps rewritten")
-    return TagRefresh(day=str(d), new_ids=added, bitmaps_rewritten=n_touched)
+    return TagRefresh(day=str(d), new_ids=added, recomputed=recomputed, changed=changed, bitmaps_rewritten=n_touched)
+
+
+def _consumers(*tables: ir.Table) -> list[int]:
+    """The number of distinct consumers (ids) of each table, in one query."""
+    n = ibis.union(*[t.aggregate(n=t.id.nunique()).mutate(k=ibis.literal(i)) for i, t in enumerate(tables)])
+    return [int(v) for v in n.order_by("k").execute().n]
 
 
 def _version(wh: Warehouse) -> dict:

@@ -11,23 +11,26 @@ from aipl.results import Result
 
 
 class TagRefresh(Result):
-    """What bringing the tags and bitmaps to a `day` changed: consumers given an id (`new_ids`) and bitmaps
-    rewritten (what `refresh` returns).
+    """What bringing the tags and bitmaps to a `day` changed: consumers given an id (`new_ids`), consumers whose
+    tags were recomputed (`recomputed`) and of those whose tags changed (`changed`), and bitmaps rewritten (what
+    `refresh` returns).
 
-    >>> r = TagRefresh(day="2026-10-24", new_ids=400, bitmaps_rewritten=212)
+    >>> r = TagRefresh(day="2026-10-24", new_ids=0, recomputed=96, changed=41, bitmaps_rewritten=212)
     >>> r
-    TagRefresh(2026-10-24: 400 new consumer ids, 212 bitmaps rewritten)
+    TagRefresh(2026-10-24: 0 new consumer ids, 96 consumers recomputed, 41 changed, 212 bitmaps rewritten)
     >>> r.bitmaps_rewritten
     212
     """
 
     day: str
     new_ids: int
+    recomputed: int
+    changed: int
     bitmaps_rewritten: int
 
     def __repr__(self) -> str:
-        return (f"TagRefresh({self['day']}: {self['new_ids']:,} new consumer ids, "
-                f"{self['bitmaps_rewritten']:,} bitmaps rewritten)")
+        return (f"TagRefresh({self['day']}: {self['new_ids']:,} new consumer ids, {self['recomputed']:,} consumers "
+                f"recomputed, {self['changed']:,} changed, {self['bitmaps_rewritten']:,} bitmaps rewritten)")
 
 
 class CrowdRecord(Result):

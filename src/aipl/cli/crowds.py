@@ -42,7 +42,8 @@ def crowd_refresh(
     if as_json:
         _print_json(res)
         return
-    out.print(f"tags of {res['day']}: {res['new_ids']:,} new consumers, {res['bitmaps_rewritten']:,} bitmaps rewritten")
+    out.print(f"tags of {res['day']}: {res['new_ids']:,} new consumers, tags of {res['recomputed']:,} recomputed "
+              f"({res['changed']:,} changed), {res['bitmaps_rewritten']:,} bitmaps rewritten")
 
 
 @crowd_app.command("tags")

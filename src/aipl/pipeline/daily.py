@@ -276,7 +276,7 @@ def _tags(run: _Run, out: dict) -> None:
         return
     done = refresh(run.wh, day, report=run.tick("tags"))
     out.update(rows=done["bitmaps_rewritten"], message=f"tags of {day}: {done['new_ids']:,} new consumer ids, "
-               f"{done['bitmaps_rewritten']:,} bitmaps rewritten")
+               f"{done['changed']:,} consumers' tags changed, {done['bitmaps_rewritten']:,} bitmaps rewritten")
 
 
 def _clv(run: _Run, out: dict) -> None:
