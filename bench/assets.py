@@ -338,12 +338,18 @@ def main() -> None:
     ap.add_argument("--no-pandas", action="store_true", help="skip pandas (it needs the events in memory)")
     ap.add_argument("--parts", type=lambda v: v.split(","), default=["series", "update"],
                     help="besides the build and one day's snapshot: series, update (default both; 'none' for neither)")
+    ap.add_argument("--memory-limit", help="the workspace's [workspace] memory_limit (default: aipl's own)")
     ap.add_argument("--json", metavar="PATH", help="write the report for bench/run.py here")
     args = ap.parse_args()
     rep, n = Report(args.json, vars(args)), args.repeat
     tmp = Path(tempfile.mkdtemp(prefix="aipl-bench-assets-"))
     root = init_workspace(tmp / "ws")
+    if args.memory_limit:
+        toml = root / "aipl.toml"
+        toml.write_text(re.sub(r'(?m)^memory_limit = "[^"]*"', f'memory_limit = "{args.memory_limit}"',
+                               toml.read_text(encoding="utf-8")), encoding="utf-8")
     wh = open_warehouse(root)
+    print(f"DuckDB memory_limit: {wh.raw.execute('SELECT current_setting(?)', ['memory_limit']).fetchone()[0]}")
     t = time.perf_counter()
     generate(wh, args.events, args.consumers, args.brands)
     wh.raw.execute("CHECKPOINT")
