@@ -144,10 +144,13 @@ def check_bitmaps(wh) -> str | None:
     mine = {}
     for (tag, key), values in index.bitmaps.items():
         for v, bm in values.items():
-            a = np.asarray(bm.to_array() if hasattr(bm, "to_array") else list(bm), dtype=np.int64)
-            mine[(tag, key or "", str(v))] = (len(a), int(a.sum()), int((a * a).sum()), int(a.min()), int(a.max()))
-    ref = wh.raw.execute("""SELECT tag, coalesce(key, ''), value, count(*), sum(id), sum(id::HUGEINT * id), min(id),
-        max(id) FROM consumer_tags GROUP BY ALL""").fetchall()
+            a = np.asarray(bm.to_array() if hasattr(bm, "to_array") else list(bm), dtype=np.uint64)
+            # the sum of squares modulo 2^64 (numpy's unsigned arithmetic wraps; the SQL side takes the same modulus)
+            mine[(tag, key or "", str(v))] = (len(a), int(a.sum()), int((a * a).sum(dtype=np.uint64)), int(a.min()),
+                                              int(a.max()))
+    ref = wh.raw.execute("""SELECT tag, coalesce(key, ''), value, count(*), sum(id),
+        (sum(id::HUGEINT * id) % 18446744073709551616)::UBIGINT, min(id), max(id)
+        FROM consumer_tags GROUP BY ALL""").fetchall()
     theirs = {(t, k, v): (int(n), int(s), int(q), int(lo), int(hi)) for t, k, v, n, s, q, lo, hi in ref}
     if mine == theirs:
         return None

@@ -83,3 +83,15 @@ def test_nothing_new_does_no_tag_work(wh, market, monkeypatch):
     monkeypatch.setattr(index_module, "tag_groups", forbidden)
     done = refresh(wh, day)
     assert (done.new_ids, done.bitmaps_rewritten) == (0, 0)
+
+
+def test_bitmaps_patched_a_few_rows_at_a_time_equal_one_read(wh, market, monkeypatch):
+    """The changes stream in batches (PATCH_BATCH rows); a bitmap's ids split over batches give the same bitmaps."""
+    day = market[1]
+    monkeypatch.setattr(index_module, "PATCH_BATCH", 97)
+    done = refresh(wh, day)
+    assert done.changed > 0
+    small = state(wh)
+    monkeypatch.setattr(index_module, "PATCH_BATCH", 4_000_000)
+    assert small == rebuilt(wh, day)
+    assert wh.count("consumer_tags") > 97 * 20  # the rebuild read the rows in one batch, the refresh in many

@@ -38,6 +38,7 @@ from aipl.warehouse import Warehouse
 BITMAPS_TABLE = schema.TAG_BITMAPS.name
 META_TABLE = schema.TAG_META.name
 LISTS_TABLE = schema.CONSUMER_LISTS.name
+PATCH_BATCH = 4_000_000  # rows of changes read at a time when the bitmaps are patched
 _OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
         "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 
@@ -260,29 +261,32 @@ def _bitmap(ids: np.ndarray) -> BitMap:
 def _patched(wh: Warehouse, changes: ir.Table, stored: dict[str, BitMap]) -> dict[str, dict]:
     """Each (tag, key, value) that `changes` touch, as a `tag_bitmaps` row with its stored bitmap (if any) plus the
     ids that joined and minus those that left (`bitmap` None: now empty). The ids come sorted from the warehouse
-    in one columnar read, and each bitmap is built in one call."""
+    as columns, a few million rows at a time (a full build of 10M consumers has about 100M), and each bitmap's run
+    of ids in a batch is added in one call."""
     c = changes.mutate(bkey=_bkey(changes))
     keys = wh.materialize("_tag_keys", c.select("bkey", "tag", "key", "value", "num").distinct().mutate(
         g=ibis.row_number().over(order_by="bkey").cast("int32")))  # 0, 1, …
     info = keys.order_by("g").execute().to_dict("records")  # not via Arrow: Spark's gives a null key as "NaN"
     rows = c.inner_join(keys.select("bkey", "g"), "bkey").select("g", "sign", id=c.id.cast("int32"))
-    part = rows.order_by(["g", "sign", "id"]).to_pyarrow()
-    g, sign, ids = (part.column(n).to_numpy() for n in ("g", "sign", "id"))
-    cuts = np.flatnonzero((np.diff(g) != 0) | (np.diff(sign) != 0)) + 1
     out: dict[str, dict] = {}
-    for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(g)], strict=True):
-        r = info[int(g[a])]
-        row = out.get(r["bkey"])
-        if row is None:
-            # a missing key or number may arrive as NaN (Spark's frames): stored as null, never as "NaN"
-            row = out[r["bkey"]] = {"bkey": r["bkey"], "tag": r["tag"], "value": r["value"],
-                                    "key": None if r["key"] is None or pd.isna(r["key"]) else r["key"],
-                                    "num": None if r["num"] is None or pd.isna(r["num"]) else int(r["num"]),
-                                    "bm": stored.get(r["bkey"], BitMap())}
-        if sign[a] > 0:
-            row["bm"] |= _bitmap(ids[a:b])
-        else:
-            row["bm"] -= _bitmap(ids[a:b])
+    for part in rows.order_by(["g", "sign", "id"]).to_pyarrow_batches(chunk_size=PATCH_BATCH):
+        if not part.num_rows:
+            continue
+        g, sign, ids = (part.column(n).to_numpy() for n in ("g", "sign", "id"))
+        cuts = np.flatnonzero((np.diff(g) != 0) | (np.diff(sign) != 0)) + 1
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(g)], strict=True):
+            r = info[int(g[a])]
+            row = out.get(r["bkey"])
+            if row is None:
+                # a missing key or number may arrive as NaN (Spark's frames): stored as null, never as "NaN"
+                row = out[r["bkey"]] = {"bkey": r["bkey"], "tag": r["tag"], "value": r["value"],
+                                        "key": None if r["key"] is None or pd.isna(r["key"]) else r["key"],
+                                        "num": None if r["num"] is None or pd.isna(r["num"]) else int(r["num"]),
+                                        "bm": stored.get(r["bkey"], BitMap())}
+            if sign[a] > 0:  # a consumer never both joins and leaves one bitmap: the order does not matter
+                row["bm"] |= _bitmap(ids[a:b])
+            else:
+                row["bm"] -= _bitmap(ids[a:b])
     wh.drop_temp("_tag_keys")
     for row in out.values():
         bm = row.pop("bm")
