@@ -85,38 +85,44 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
     wh.ensure_table(BITMAPS_TABLE, {"bkey": "string", "tag": "string", "key": "string", "value": "string",
                                     "num": "int64", "bitmap": "binary"})
     wh.ensure_table(META_TABLE, {"day": "date", "refreshed_at": "timestamp('UTC')", "version": "string"})
-    first = not wh.count(TAGS_TABLE)
-    if first:  # every row joins
-        written = wh.materialize("_tags_new", tag_rows(wh, d))
-        changes, bitmaps = written.mutate(sign=ibis.literal(1, "int8")), {}
+    if old is None or not wh.count(TAGS_TABLE):  # from scratch: every row joins
         recomputed = changed = wh.count(IDS_TABLE)  # everyone has the purchase tags
+        say(f"tags of {recomputed:,} consumers computed")
+        with wh.transaction():  # the tags are written as computed, then the bitmaps read from them
+            wh.replace_rows(TAGS_TABLE, tag_rows(wh, d), keys=[])
+            bitmaps = _patched(wh, wh.table(TAGS_TABLE).mutate(sign=ibis.literal(1, "int8")), {})
+            wh.replace_rows(BITMAPS_TABLE, _bitmap_rows(bitmaps), keys=[])
+            _write_meta(wh, d)  # last: without a transaction (Spark), a failure before it means from scratch again
     else:
         changes, written = _changes(wh, d, old, plan)
         recomputed, changed = _consumers(ibis.union(written.select("id"), changes.select("id")), changes)
-        bitmaps = _stored(wh, changes)
-    say(f"tags of {recomputed:,} consumers recomputed, of {changed:,} changed")
-    bitmaps = _patched(wh, changes, bitmaps)
-    n_touched = len(bitmaps)
-    with wh.transaction():
-        # bitmaps before tags: without a transaction (Spark), a failure in between leaves old tags, and the next
-        # refresh (its meta unchanged) rebuilds from scratch
-        frame = pd.DataFrame([b for b in bitmaps.values() if b["bitmap"] is not None],
-                             columns=["bkey", "tag", "key", "value", "num", "bitmap"])
-        if first:
-            wh.replace_rows(BITMAPS_TABLE, frame, keys=[])
-            wh.replace_rows(TAGS_TABLE, written, keys=[])
-        else:
+        say(f"tags of {recomputed:,} consumers recomputed, of {changed:,} changed")
+        bitmaps = _patched(wh, changes, _stored(wh, changes))
+        with wh.transaction():
+            # bitmaps before tags: without a transaction (Spark), a failure in between leaves old tags, and the
+            # next refresh (its meta unchanged) rebuilds from scratch
             gone = ibis.memtable({"bkey": list(bitmaps)}, schema={"bkey": "string"})
-            wh.replace_rows(BITMAPS_TABLE, frame, keys=["bkey"], match=gone)
+            wh.replace_rows(BITMAPS_TABLE, _bitmap_rows(bitmaps), keys=["bkey"], match=gone)
             slots = wh.materialize("_tag_slots", changes.select("id", "tag").distinct())
             wh.replace_rows(TAGS_TABLE, written.semi_join(slots, ["id", "tag"]), keys=["id", "tag"], match=slots)
-        wh.replace_rows(META_TABLE, pd.DataFrame({"day": [d], "refreshed_at": [datetime.now(UTC)],
-                                                  "version": [json.dumps(_watermarks(wh))]}), keys=[])
+            _write_meta(wh, d)
+    n_touched = len(bitmaps)
     wh.drop_temp("_tags_new", "_tag_changes", "_tag_slots", "_tag_scope", "_tag_touched", "_tag_events",
                  "_tag_purchases", "_tag_held",
                  *[f"_tag_{n}_{r}" for r in REACH for n in ("events", "touched")])
     say(f"{n_touched:,} bitmaps rewritten")
     return TagRefresh(day=str(d), new_ids=added, recomputed=recomputed, changed=changed, bitmaps_rewritten=n_touched)
+
+
+def _bitmap_rows(bitmaps: dict[str, dict]) -> pd.DataFrame:
+    """The `tag_bitmaps` rows of the patched bitmaps that are not empty."""
+    return pd.DataFrame([b for b in bitmaps.values() if b["bitmap"] is not None],
+                        columns=["bkey", "tag", "key", "value", "num", "bitmap"])
+
+
+def _write_meta(wh: Warehouse, d: date) -> None:
+    wh.replace_rows(META_TABLE, pd.DataFrame({"day": [d], "refreshed_at": [datetime.now(UTC)],
+                                              "version": [json.dumps(_watermarks(wh))]}), keys=[])
 
 
 def _consumers(*tables: ir.Table) -> list[int]:
@@ -263,11 +269,14 @@ def _patched(wh: Warehouse, changes: ir.Table, stored: dict[str, BitMap]) -> dic
     ids that joined and minus those that left (`bitmap` None: now empty). The ids come sorted from the warehouse
     as columns, a few million rows at a time (a full build of 10M consumers has about 100M), and each bitmap's run
     of ids in a batch is added in one call."""
-    c = changes.mutate(bkey=_bkey(changes))
-    keys = wh.materialize("_tag_keys", c.select("bkey", "tag", "key", "value", "num").distinct().mutate(
+    c = changes.mutate(_k=changes.key.fill_null(""))  # joins on the bitmap's parts: no string is built per row
+    keys = c.select("tag", "_k", "value", "num").distinct()
+    keys = wh.materialize("_tag_keys", keys.mutate(bkey=keys.tag + "|" + keys._k + "|" + keys.value,
+                                                   key=keys._k.nullif("")).mutate(
         g=ibis.row_number().over(order_by="bkey").cast("int32")))  # 0, 1, …
     info = keys.order_by("g").execute().to_dict("records")  # not via Arrow: Spark's gives a null key as "NaN"
-    rows = c.inner_join(keys.select("bkey", "g"), "bkey").select("g", "sign", id=c.id.cast("int32"))
+    rows = c.inner_join(keys.select("tag", "_k", "value", "g"), ["tag", "_k", "value"])
+    rows = rows.select("g", "sign", id=rows.id.cast("int32"))
     out: dict[str, dict] = {}
     for part in rows.order_by(["g", "sign", "id"]).to_pyarrow_batches(chunk_size=PATCH_BATCH):
         if not part.num_rows:
