@@ -104,6 +104,21 @@ def test_the_days_touch_is_its_highest_ranked_latest_event(fresh):
     assert len(want) == 36  # 2 brands x 6 consumers x 3 days
 
 
+def test_a_day_before_1970_of_an_unranked_event_keeps_its_facts(fresh):
+    """An event type in no class ranks 0; before 1970 its touch score is negative, and its day is still kept."""
+    from aipl.assets import daily_facts
+
+    old = datetime(1965, 5, 1, 12, tzinfo=SH)
+    load(fresh, [dict(consumer_id="u", event_type="video_view", ts=old),
+                 dict(consumer_id="v", event_type="video_view", ts=old),
+                 dict(consumer_id="v", event_type="exposure", ts=old + timedelta(seconds=1))])
+    rules = AssetRules(passive=("exposure",))
+    for events in (None, fresh.table("events")):
+        got = daily_facts(fresh, rules, "brand", events).execute().set_index("consumer_id")
+        assert got.touch.to_dict() == {"u": "video_view||", "v": "exposure||"}
+        assert got.passive.to_dict() == {"u": False, "v": True}
+
+
 def test_brand_only_touchpoints_never_count_for_category(fresh):
     load(fresh, [
         ev("k", "exposure", 0, channel="display"),

@@ -95,3 +95,24 @@ def test_bitmaps_patched_a_few_rows_at_a_time_equal_one_read(wh, market, monkeyp
     monkeypatch.setattr(index_module, "PATCH_BATCH", 4_000_000)
     assert small == rebuilt(wh, day)
     assert wh.count("consumer_tags") > 97 * 20  # the rebuild read the rows in one batch, the refresh in many
+
+
+def test_a_from_scratch_refresh_that_fails_midway_is_redone_from_scratch(wh, market, monkeypatch):
+    """Without transactions (as on Spark), a from-scratch refresh that fails after writing the tags leaves no
+    meta behind, so the next refresh starts from scratch again instead of patching stale bitmaps."""
+    import contextlib
+
+    day = market[1]
+    wh.replace_rows("consumer_tags", None, keys=[])  # valid meta, no tags: the next refresh is from scratch
+    monkeypatch.setattr(wh, "transaction", contextlib.nullcontext)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the bitmaps failed")
+
+    with monkeypatch.context() as m:
+        m.setattr(index_module, "_patched", broken)
+        with pytest.raises(RuntimeError):
+            refresh(wh, day)
+    assert wh.count("consumer_tags") > 0 and wh.count("tag_meta") == 0  # tags written, meta gone
+    refresh(wh, day)
+    assert state(wh) == rebuilt(wh, day)

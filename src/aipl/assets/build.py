@@ -25,7 +25,9 @@ FACT_CLASSES = ("passive", "browse", "active", "intent", "deep", "purchase", "ad
 
 
 def daily_facts(wh: Warehouse, rules: AssetRules, scope: str, events: ir.Table | None = None) -> ir.Table:
-    """One row per (key, consumer, local day) with what the consumer did that day, by event class.
+    """One row per (key, consumer, local day) with what the consumer did that day, by event class, and the day's
+    touch. Over all events (`events` None) the expression reads a session table of the distinct kinds of events,
+    replaced by the next build: execute it before then.
 
     >>> from aipl.simulate import sample_warehouse
     >>> wh = sample_warehouse()
@@ -58,6 +60,8 @@ def daily_facts(wh: Warehouse, rules: AssetRules, scope: str, events: ir.Table |
         is_interaction=et == "interaction", is_member=et == "member_join")
     if events is None:  # all events: a known small table, so that the join below builds on it
         kinds = wh.materialize(f"{KINDS}_{scope}", kinds)
+        if (n := int(kinds.count().execute())) > TOUCHES:
+            raise ValueError(f"{n:,} distinct (event type, channel, touchpoint): at most {TOUCHES:,} are supported")
     ev = ev.inner_join(kinds, ["event_type", "_ch", "_tp"])
     # the day's touch: its highest-ranked event, the latest of those, then the greatest touch among events of the
     # same second, so that every build and backend picks the same one (rank, epoch second and touch code, packed)
@@ -67,7 +71,7 @@ def daily_facts(wh: Warehouse, rules: AssetRules, scope: str, events: ir.Table |
         interactions=ev.is_interaction.cast("int64").sum(),
         **{c: ev[f"is_{c}"].any() for c in FACT_CLASSES[5:]},
         member=ev.is_member.any(), _score=score.max())
-    facts = facts.mutate(code=facts._score % TOUCHES)
+    facts = facts.mutate(code=(facts._score % TOUCHES + TOUCHES) % TOUCHES)  # ≥ 0: an event before 1970 too
     return facts.inner_join(kinds.select("code", "touch"), "code").drop("_score", "code")
 
 

@@ -89,10 +89,12 @@ def refresh(wh: Warehouse, day: str | date, report: Callable[[str], None] | None
         recomputed = changed = wh.count(IDS_TABLE)  # everyone has the purchase tags
         say(f"tags of {recomputed:,} consumers computed")
         with wh.transaction():  # the tags are written as computed, then the bitmaps read from them
+            # the meta first: without a transaction (Spark), a failure before the end means from scratch again
+            wh.replace_rows(META_TABLE, None, keys=[])
             wh.replace_rows(TAGS_TABLE, tag_rows(wh, d), keys=[])
             bitmaps = _patched(wh, wh.table(TAGS_TABLE).mutate(sign=ibis.literal(1, "int8")), {})
             wh.replace_rows(BITMAPS_TABLE, _bitmap_rows(bitmaps), keys=[])
-            _write_meta(wh, d)  # last: without a transaction (Spark), a failure before it means from scratch again
+            _write_meta(wh, d)
     else:
         changes, written = _changes(wh, d, old, plan)
         recomputed, changed = _consumers(ibis.union(written.select("id"), changes.select("id")), changes)
