@@ -342,8 +342,10 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
     first_new = date.fromisoformat(str(through)) + timedelta(days=1)
     ev = wh.table("events")
     midnight = ibis.literal(datetime.combine(first_new, datetime.min.time(), wh.config.tz).astimezone(UTC))
-    new = ev.filter(ev.ts >= midnight)  # row groups of older days are skipped by their min/max
+    # row groups of older days are skipped by their min/max; read once, as the facts of both scopes read it often
+    new = wh.materialize("_asset_new_events", ev.filter(ev.ts >= midnight))
     if int(new.count().execute()) != since_events:
+        wh.drop_temp("_asset_new_events")
         if report:
             report("events for days already built arrived: full rebuild")
         return build(wh, rules, report)
@@ -360,7 +362,7 @@ def update(wh: Warehouse, rules: AssetRules, report: Callable[[str], None] | Non
         if report and last > first_new:
             report(f"day {d}")
         touched += _add_day(wh, rules, d, names, d == last)
-    wh.drop_temp("_asset_new_days")
+    wh.drop_temp("_asset_new_days", "_asset_new_events")
     return AssetUpdate(touched=touched, new_events=since_events)
 
 
